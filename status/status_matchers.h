@@ -127,4 +127,20 @@ IsOkAndHolds(InnerMatcher&& inner) {
 
 }  // namespace micro_nats::testing
 
+// MN_ASSERT_OK_AND_ASSIGN(lhs, rexpr)
+//
+// In a test: asserts that `rexpr` (an absl::StatusOr) is OK and moves its
+// value into `lhs`.
+#define MN_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                  \
+  MN_ASSERT_OK_AND_ASSIGN_IMPL_(                                             \
+      MN_MATCHERS_CONCAT_(mn_statusor_, __LINE__), lhs, rexpr)
+
+#define MN_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)                  \
+  auto statusor = (rexpr);                                                   \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();                           \
+  lhs = std::move(statusor).value()
+
+#define MN_MATCHERS_CONCAT_INNER_(x, y) x##y
+#define MN_MATCHERS_CONCAT_(x, y) MN_MATCHERS_CONCAT_INNER_(x, y)
+
 #endif  // MICRO_NATS_STATUS_STATUS_MATCHERS_H_

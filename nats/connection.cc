@@ -1,0 +1,418 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "nats/connection.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nats/status.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::nats {
+namespace {
+
+// How long a destructor waits for nats.c to finish its callbacks.
+constexpr absl::Duration kCloseWait = absl::Seconds(5);
+
+int64_t Millis(absl::Duration d) {
+  return std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
+}
+
+struct OptionsDeleter {
+  void operator()(natsOptions* opts) const { natsOptions_Destroy(opts); }
+};
+
+}  // namespace
+
+// A subscription's state, shared with nats.c's callbacks.
+struct Subscription::State {
+  MessageHandler handler;
+  natsSubscription* sub = nullptr;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;              // guarded by mu: no new handler calls
+  std::thread::id delivering;       // guarded by mu: thread in the handler
+  bool has_delivering = false;      // guarded by mu
+};
+
+// ---------------------------------------------------------------------------
+// Connection
+
+Connection::Connection(ConnectionOptions options)
+    : options_(std::move(options)) {}
+
+absl::StatusOr<std::shared_ptr<Connection>> Connection::Connect(
+    ConnectionOptions options) {
+  if (options.servers.empty()) {
+    return absl::InvalidArgumentError("ConnectionOptions.servers is empty");
+  }
+  std::shared_ptr<Connection> conn(new Connection(std::move(options)));
+  MN_ASSIGN_OR_RETURN(conn->main_, conn->Open(/*send_asap=*/true));
+  return conn;
+}
+
+absl::StatusOr<natsConnection*> Connection::Open(bool send_asap) {
+  natsOptions* raw = nullptr;
+  MN_RETURN_IF_ERROR(FromNatsStatus(natsOptions_Create(&raw), "nats options"));
+  std::unique_ptr<natsOptions, OptionsDeleter> opts(raw);
+
+  std::vector<const char*> servers;
+  for (const std::string& s : options_.servers) servers.push_back(s.c_str());
+  const std::string name =
+      send_asap ? options_.name : absl::StrCat(options_.name, "-batching");
+  const std::string where = absl::StrJoin(options_.servers, ",");
+
+  natsStatus s = natsOptions_SetServers(opts.get(), servers.data(),
+                                        static_cast<int>(servers.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(opts.get(), name.c_str());
+  if (s == NATS_OK && !options_.user.empty()) {
+    s = natsOptions_SetUserInfo(opts.get(), options_.user.c_str(),
+                                options_.password.c_str());
+  }
+  if (s == NATS_OK && !options_.token.empty()) {
+    s = natsOptions_SetToken(opts.get(), options_.token.c_str());
+  }
+  if (s == NATS_OK && options_.tls.has_value()) {
+    const TlsOptions& tls = *options_.tls;
+    s = natsOptions_SetSecure(opts.get(), true);
+    if (s == NATS_OK && !tls.ca_file.empty()) {
+      s = natsOptions_LoadCATrustedCertificates(opts.get(),
+                                                tls.ca_file.c_str());
+    }
+    if (s == NATS_OK && !tls.cert_file.empty()) {
+      s = natsOptions_LoadCertificatesChain(opts.get(), tls.cert_file.c_str(),
+                                            tls.key_file.c_str());
+    }
+    if (s == NATS_OK && tls.skip_server_verification) {
+      s = natsOptions_SkipServerVerification(opts.get(), true);
+    }
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetTimeout(opts.get(), Millis(options_.connect_timeout));
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetAllowReconnect(opts.get(), options_.allow_reconnect);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetMaxReconnect(opts.get(),
+                                    options_.max_reconnect_attempts);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetReconnectWait(opts.get(),
+                                     Millis(options_.reconnect_wait));
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetReconnectBufSize(opts.get(),
+                                        options_.reconnect_buffer_bytes);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetMaxPendingMsgs(
+        opts.get(), options_.max_pending_msgs_per_subscription);
+  }
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), send_asap);
+  if (s == NATS_OK) {
+    s = natsOptions_SetErrorHandler(opts.get(), &Connection::OnError, this);
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetClosedCB(opts.get(), &Connection::OnClosed, this);
+  }
+  if (s == NATS_OK && send_asap) {
+    s = natsOptions_SetDisconnectedCB(opts.get(), &Connection::OnDisconnected,
+                                      this);
+    if (s == NATS_OK) {
+      s = natsOptions_SetReconnectedCB(opts.get(), &Connection::OnReconnected,
+                                       this);
+    }
+  }
+  MN_RETURN_IF_ERROR(FromNatsStatus(s, "invalid NATS connection options"));
+
+  natsConnection* nc = nullptr;
+  s = natsConnection_Connect(&nc, opts.get());
+  if (s != NATS_OK) {
+    absl::Status status =
+        FromNatsStatus(s, absl::StrCat("connect to NATS at ", where));
+    // Whatever nats.c says, failing to reach the servers is Unavailable.
+    if (status.code() != absl::StatusCode::kUnauthenticated &&
+        status.code() != absl::StatusCode::kInvalidArgument) {
+      status = absl::UnavailableError(status.message());
+    }
+    return status;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++open_connections_;
+  return nc;
+}
+
+Connection::~Connection() {
+  for (natsConnection* nc : {main_, batching_}) {
+    if (nc != nullptr) natsConnection_Close(nc);
+  }
+  {
+    // The closed callback is nats.c's last call with `this`: wait for it
+    // before `this` goes away.
+    std::unique_lock<std::mutex> lock(mu_);
+    closed_cv_.wait_for(lock, absl::ToChronoSeconds(kCloseWait),
+                        [this] { return open_connections_ == 0; });
+  }
+  for (natsConnection* nc : {main_, batching_}) {
+    if (nc != nullptr) natsConnection_Destroy(nc);
+  }
+}
+
+absl::StatusOr<natsConnection*> Connection::Batching() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (batching_ != nullptr) return batching_;
+  }
+  MN_ASSIGN_OR_RETURN(natsConnection * nc, Open(/*send_asap=*/false));
+  natsConnection* extra = nullptr;
+  natsConnection* result = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (batching_ == nullptr) {
+      batching_ = nc;
+    } else {
+      extra = nc;  // another thread connected first
+    }
+    result = batching_;
+  }
+  if (extra != nullptr) {
+    natsConnection_Close(extra);
+    natsConnection_Destroy(extra);
+  }
+  return result;
+}
+
+absl::Status Connection::Publish(absl::string_view subject,
+                                 absl::string_view body,
+                                 const PublishOptions& options) {
+  MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, options.reply,
+                                                   options.headers, body));
+  return PublishMsg(msg.get(), options.delivery);
+}
+
+absl::Status Connection::PublishMsg(natsMsg* msg, Delivery delivery) {
+  natsConnection* nc = main_;
+  if (delivery == Delivery::kBatched) {
+    MN_ASSIGN_OR_RETURN(nc, Batching());
+  }
+  return FromNatsStatus(
+      natsConnection_PublishMsg(nc, msg),
+      absl::StrCat("publish to '", natsMsg_GetSubject(msg), "'"));
+}
+
+absl::Status Connection::Flush(absl::Duration timeout) {
+  natsConnection* batching = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batching = batching_;
+  }
+  if (batching != nullptr) {
+    MN_RETURN_IF_ERROR(FromNatsStatus(
+        natsConnection_FlushTimeout(batching, Millis(timeout)), "flush"));
+  }
+  return FromNatsStatus(natsConnection_FlushTimeout(main_, Millis(timeout)),
+                        "flush");
+}
+
+int64_t Connection::max_payload() const {
+  return natsConnection_GetMaxPayload(main_);
+}
+
+bool Connection::IsConnected() const {
+  return natsConnection_Status(main_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::string Connection::ConnectedUrl() const {
+  char buf[512] = {};
+  if (natsConnection_GetConnectedUrl(main_, buf, sizeof(buf)) != NATS_OK) {
+    return "";
+  }
+  return buf;
+}
+
+std::string Connection::NewInbox() {
+  natsInbox* inbox = nullptr;
+  if (natsInbox_Create(&inbox) != NATS_OK) {
+    // Only fails when out of memory.
+    std::abort();
+  }
+  std::string result(inbox);
+  natsInbox_Destroy(inbox);
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
+    absl::string_view subject, MessageHandler handler,
+    SubscribeOptions options) {
+  auto state = std::make_shared<Subscription::State>();
+  state->handler = std::move(handler);
+  const std::string subject_str(subject);
+  natsSubscription* sub = nullptr;
+  natsStatus s =
+      options.queue.empty()
+          ? natsConnection_Subscribe(&sub, main_, subject_str.c_str(),
+                                     &Subscription::OnMessage, state.get())
+          : natsConnection_QueueSubscribe(&sub, main_, subject_str.c_str(),
+                                          options.queue.c_str(),
+                                          &Subscription::OnMessage,
+                                          state.get());
+  MN_RETURN_IF_ERROR(
+      FromNatsStatus(s, absl::StrCat("subscribe to '", subject, "'")));
+  state->sub = sub;
+  // nats.c may still call OnMessage after Unsubscribe returns (it then
+  // returns at once); the state lives until nats.c's completion callback.
+  auto* keep_alive = new std::shared_ptr<Subscription::State>(state);
+  s = natsSubscription_SetOnCompleteCB(sub, &Subscription::OnComplete,
+                                       keep_alive);
+  if (s != NATS_OK) {
+    delete keep_alive;
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return FromNatsStatus(s, "subscription completion callback");
+  }
+  if (options.on_error) AddErrorRoute(sub, std::move(options.on_error));
+  return std::unique_ptr<Subscription>(
+      new Subscription(shared_from_this(), subject_str, std::move(state)));
+}
+
+void Connection::AddErrorRoute(
+    natsSubscription* sub, std::function<void(const absl::Status&)> on_error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  error_routes_[sub] = std::move(on_error);
+}
+
+void Connection::RemoveErrorRoute(natsSubscription* sub) {
+  std::lock_guard<std::mutex> lock(mu_);
+  error_routes_.erase(sub);
+}
+
+void Connection::RouteError(natsSubscription* sub, natsStatus err) {
+  std::function<void(const absl::Status&)> callback;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = error_routes_.find(sub);
+    if (it != error_routes_.end()) callback = it->second;
+  }
+  if (!callback) callback = options_.on_async_error;
+  if (!callback) return;
+  std::string context = "NATS asynchronous error";
+  if (sub != nullptr) {
+    const char* subject = natsSubscription_GetSubject(sub);
+    context = absl::StrCat("subscription '", subject ? subject : "?", "'");
+  }
+  callback(FromNatsStatus(err, context));
+}
+
+void Connection::OnError(natsConnection*, natsSubscription* sub,
+                         natsStatus err, void* closure) {
+  static_cast<Connection*>(closure)->RouteError(sub, err);
+}
+
+void Connection::OnDisconnected(natsConnection*, void* closure) {
+  auto* self = static_cast<Connection*>(closure);
+  if (self->options_.on_disconnected) self->options_.on_disconnected();
+}
+
+void Connection::OnReconnected(natsConnection*, void* closure) {
+  auto* self = static_cast<Connection*>(closure);
+  if (self->options_.on_reconnected) self->options_.on_reconnected();
+}
+
+void Connection::OnClosed(natsConnection*, void* closure) {
+  auto* self = static_cast<Connection*>(closure);
+  std::lock_guard<std::mutex> lock(self->mu_);
+  --self->open_connections_;
+  self->closed_cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------
+// Subscription
+
+
+Subscription::Subscription(std::shared_ptr<Connection> connection,
+                           std::string subject, std::shared_ptr<State> state)
+    : connection_(std::move(connection)),
+      subject_(std::move(subject)),
+      state_(std::move(state)) {}
+
+Subscription::~Subscription() { Unsubscribe().IgnoreError(); }
+
+void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
+                             void* closure) {
+  NatsMsgPtr owned(msg);
+  auto* state = static_cast<State*>(closure);
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (state->closed) return;
+    state->delivering = std::this_thread::get_id();
+    state->has_delivering = true;
+  }
+  state->handler(msg);
+  std::lock_guard<std::mutex> lock(state->mu);
+  state->has_delivering = false;
+  state->cv.notify_all();
+}
+
+void Subscription::OnComplete(void* closure) {
+  delete static_cast<std::shared_ptr<State>*>(closure);
+}
+
+absl::Status Subscription::Unsubscribe() {
+  return Close(/*drain=*/false, absl::ZeroDuration());
+}
+
+absl::Status Subscription::Drain(absl::Duration timeout) {
+  return Close(/*drain=*/true, timeout);
+}
+
+absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
+  natsSubscription* sub = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    sub = std::exchange(state_->sub, nullptr);
+    if (sub == nullptr) return absl::OkStatus();  // closed before
+  }
+  absl::Status status;
+  if (drain) {
+    const int64_t ms = Millis(timeout);
+    status = FromNatsStatus(natsSubscription_DrainTimeout(sub, ms),
+                            absl::StrCat("drain '", subject_, "'"));
+    if (status.ok()) {
+      status = FromNatsStatus(natsSubscription_WaitForDrainCompletion(sub, ms),
+                              absl::StrCat("drain '", subject_, "'"));
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->closed = true;
+  }
+  if (!drain || !status.ok()) {
+    // After the connection closed there is nothing to unsubscribe from.
+    natsSubscription_Unsubscribe(sub);
+  }
+  {
+    // Wait for a handler call in progress, unless it is ours.
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait(lock, [this] {
+      return !state_->has_delivering ||
+             state_->delivering == std::this_thread::get_id();
+    });
+  }
+  connection_->RemoveErrorRoute(sub);
+  natsSubscription_Destroy(sub);
+  return status;
+}
+
+int64_t Subscription::dropped() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (state_->sub == nullptr) return 0;
+  int64_t dropped = 0;
+  natsSubscription_GetDropped(state_->sub, &dropped);
+  return dropped;
+}
+
+}  // namespace micro_nats::nats

@@ -1,0 +1,273 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "nats/connection.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "status/status_matchers.h"
+#include "testing/nats_server.h"
+#include "testing/sync.h"
+
+namespace micro_nats::nats {
+namespace {
+
+using ::micro_nats::testing::Collector;
+using ::micro_nats::testing::Eventually;
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::NatsServer;
+using ::micro_nats::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr absl::Duration kWait = absl::Seconds(5);
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
+  }
+
+  std::shared_ptr<Connection> Connect() {
+    auto conn = Connection::Connect({.servers = {server_->url()},
+                                     .reconnect_wait = absl::Milliseconds(50)});
+    EXPECT_THAT(conn, IsOk());
+    return conn.ok() ? *conn : nullptr;
+  }
+
+  std::unique_ptr<NatsServer> server_;
+};
+
+TEST_F(ConnectionTest, ConnectsAndReportsTheServer) {
+  auto conn = Connect();
+  ASSERT_NE(conn, nullptr);
+  EXPECT_TRUE(conn->IsConnected());
+  EXPECT_EQ(conn->ConnectedUrl(), server_->url());
+  EXPECT_EQ(conn->max_payload(), 1 << 20);
+}
+
+TEST(ConnectionErrorsTest, UnreachableServerIsUnavailableNamingTheUrl) {
+  MN_ASSERT_OK_AND_ASSIGN(int port, testing::PickFreeLoopbackPort());
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  EXPECT_THAT(Connection::Connect({.servers = {url}}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(url)));
+}
+
+TEST(ConnectionErrorsTest, MalformedUrlIsAnError) {
+  auto conn = Connection::Connect({.servers = {"nats://"}});
+  EXPECT_FALSE(conn.ok());
+  EXPECT_THAT(conn.status().message(), HasSubstr("nats://"));
+}
+
+TEST(ConnectionErrorsTest, NoServersIsInvalidArgument) {
+  EXPECT_THAT(Connection::Connect({.servers = {}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ConnectionTest, PublishSubscribeRoundTripWithHeaders) {
+  auto pub = Connect();
+  auto sub_conn = Connect();
+  Collector<std::pair<std::string, Headers>> got;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto sub, sub_conn->Subscribe("greet", [&](natsMsg* msg) {
+        got.Add({std::string(Body(msg)), ReadHeaders(msg)});
+      }));
+  ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
+  ASSERT_THAT(pub->Publish("greet", std::string("hi\0there", 8),
+                           {.headers = {{"Micro-Id", "7"}}}),
+              IsOk());
+  ASSERT_TRUE(got.WaitForCount(1, kWait));
+  auto [body, headers] = got.Snapshot().front();
+  EXPECT_EQ(body, std::string("hi\0there", 8));
+  EXPECT_THAT(headers, ElementsAre(Pair("Micro-Id", "7")));
+  EXPECT_EQ(sub->subject(), "greet");
+}
+
+TEST_F(ConnectionTest, BatchedPublishesArriveInOrderAfterFlush) {
+  auto pub = Connect();
+  auto sub_conn = Connect();
+  Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto sub, sub_conn->Subscribe("bulk", [&](natsMsg* msg) {
+        got.Add(std::string(Body(msg)));
+      }));
+  ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_THAT(pub->Publish("bulk", std::to_string(i),
+                             {.delivery = Delivery::kBatched}),
+                IsOk());
+  }
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(got.WaitForCount(1000, kWait));
+  auto items = got.Snapshot();
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(items[i], std::to_string(i));
+}
+
+TEST_F(ConnectionTest, QueueGroupDeliversEachMessageOnce) {
+  auto pub = Connect();
+  auto sub_conn = Connect();
+  Collector<int> got;
+  std::vector<std::unique_ptr<Subscription>> subs;
+  for (int member = 0; member < 3; ++member) {
+    MN_ASSERT_OK_AND_ASSIGN(
+        auto sub,
+        sub_conn->Subscribe(
+            "work", [&got, member](natsMsg*) { got.Add(member); },
+            {.queue = "workers"}));
+    subs.push_back(std::move(sub));
+  }
+  ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
+  for (int i = 0; i < 300; ++i) ASSERT_THAT(pub->Publish("work", "x"), IsOk());
+  ASSERT_TRUE(got.WaitForCount(300, kWait));
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
+  EXPECT_EQ(got.size(), 300u);
+}
+
+TEST_F(ConnectionTest, UnsubscribeStopsDeliveryBeforeReturning) {
+  auto conn = Connect();
+  std::atomic<int> calls{0};
+  std::atomic<bool> unsubscribed{false};
+  std::atomic<bool> late{false};
+  MN_ASSERT_OK_AND_ASSIGN(auto sub, conn->Subscribe("stop", [&](natsMsg*) {
+    if (unsubscribed) late = true;
+    ++calls;
+  }));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  std::thread publisher([&] {
+    for (int i = 0; i < 2000; ++i) conn->Publish("stop", "x").IgnoreError();
+  });
+  ASSERT_TRUE(Eventually([&] { return calls > 0; }, kWait, "first message"));
+  ASSERT_THAT(sub->Unsubscribe(), IsOk());
+  unsubscribed = true;
+  publisher.join();
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  EXPECT_FALSE(late);
+  EXPECT_THAT(sub->Unsubscribe(), IsOk());  // twice is fine
+}
+
+TEST_F(ConnectionTest, HandlerMayUnsubscribeItself) {
+  auto conn = Connect();
+  Collector<int> got;
+  std::unique_ptr<Subscription> sub;
+  MN_ASSERT_OK_AND_ASSIGN(sub, conn->Subscribe("self", [&](natsMsg*) {
+    got.Add(1);
+    EXPECT_THAT(sub->Unsubscribe(), IsOk());
+  }));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(conn->Publish("self", "x"), IsOk());
+  ASSERT_TRUE(got.WaitForCount(1, kWait));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  EXPECT_EQ(got.size(), 1u);
+}
+
+TEST_F(ConnectionTest, SlowConsumerIsReportedToTheSubscription) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn, Connection::Connect({.servers = {server_->url()},
+                                      .max_pending_msgs_per_subscription = 10}));
+  Collector<absl::Status> errors;
+  std::mutex gate;
+  gate.lock();  // the handler blocks until the test opens the gate
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto sub,
+      conn->Subscribe(
+          "slow",
+          [&](natsMsg*) {
+            std::lock_guard<std::mutex> wait(gate);
+          },
+          {.on_error = [&](const absl::Status& s) { errors.Add(s); }}));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  auto pub = Connect();
+  for (int i = 0; i < 1000; ++i) pub->Publish("slow", "x").IgnoreError();
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(Eventually([&] { return errors.size() > 0 || sub->dropped() > 0; },
+                         kWait, "slow consumer"));
+  gate.unlock();
+  ASSERT_TRUE(errors.WaitForCount(1, kWait));
+  EXPECT_THAT(errors.Snapshot().front(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("slow")));
+}
+
+TEST_F(ConnectionTest, ReconnectsAndResubscribesAfterServerRestart) {
+  std::atomic<int> disconnects{0};
+  std::atomic<int> reconnects{0};
+  auto conn_or = Connection::Connect(
+      {.servers = {server_->url()},
+       .reconnect_wait = absl::Milliseconds(50),
+       .on_disconnected = [&] { ++disconnects; },
+       .on_reconnected = [&] { ++reconnects; }});
+  ASSERT_THAT(conn_or, IsOk());
+  auto conn = *conn_or;
+  Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(auto sub, conn->Subscribe("again", [&](natsMsg* m) {
+    got.Add(std::string(Body(m)));
+  }));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+
+  ASSERT_THAT(server_->Restart(), IsOk());
+  ASSERT_TRUE(Eventually([&] { return reconnects > 0 && conn->IsConnected(); },
+                         absl::Seconds(10), "reconnect"));
+  EXPECT_GE(disconnects, 1);
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  auto pub = Connect();
+  ASSERT_THAT(pub->Publish("again", "after restart"), IsOk());
+  ASSERT_TRUE(got.WaitForCount(1, kWait));
+  EXPECT_EQ(got.Snapshot().front(), "after restart");
+}
+
+TEST_F(ConnectionTest, OversizedPayloadIsInvalidArgument) {
+  auto conn = Connect();
+  std::string big(conn->max_payload() + 1, 'x');
+  EXPECT_THAT(conn->Publish("big", big),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ConnectionTest, InvalidSubjectIsInvalidArgument) {
+  auto conn = Connect();
+  EXPECT_THAT(conn->Publish("", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn->Subscribe("", [](natsMsg*) {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ConnectionTest, InboxesAreUnique) {
+  EXPECT_NE(Connection::NewInbox(), Connection::NewInbox());
+  EXPECT_THAT(Connection::NewInbox(), ::testing::StartsWith("_INBOX."));
+}
+
+TEST(ConnectionFailoverTest, MovesToAnotherClusterMember) {
+  MN_ASSERT_OK_AND_ASSIGN(auto cluster, testing::NatsCluster::Start(3));
+  std::atomic<int> reconnects{0};
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn, Connection::Connect({.servers = {cluster->urls()[0]},
+                                      .reconnect_wait = absl::Milliseconds(50),
+                                      .on_reconnected = [&] { ++reconnects; }}));
+  // nats.c learns the other members from the server's INFO.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        char** servers = nullptr;
+        int count = 0;
+        if (natsConnection_GetServers(conn->get(), &servers, &count) !=
+            NATS_OK) {
+          return false;
+        }
+        for (int i = 0; i < count; ++i) free(servers[i]);
+        free(servers);
+        return count >= 3;
+      },
+      kWait, "cluster discovery"));
+  const std::string first = conn->ConnectedUrl();
+  ASSERT_THAT(cluster->server(0).Stop(), IsOk());
+  ASSERT_TRUE(Eventually([&] { return reconnects > 0 && conn->IsConnected(); },
+                         absl::Seconds(10), "failover"));
+  EXPECT_NE(conn->ConnectedUrl(), first);
+}
+
+}  // namespace
+}  // namespace micro_nats::nats

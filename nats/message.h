@@ -1,0 +1,51 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// message.h: building and reading nats.c messages with headers.
+//
+// Transport and broker messages travel as NATS messages: headers as NATS
+// headers, the body as raw bytes. These helpers keep nats.c's C API out of
+// the blocks.
+
+#ifndef MICRO_NATS_NATS_MESSAGE_H_
+#define MICRO_NATS_NATS_MESSAGE_H_
+
+#include <nats/nats.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace micro_nats::nats {
+
+// Header names to values. NATS allows several values per name; micro-nats,
+// like go-micro, keeps one (the first).
+using Headers = std::map<std::string, std::string>;
+
+struct NatsMsgDeleter {
+  void operator()(natsMsg* msg) const { natsMsg_Destroy(msg); }
+};
+using NatsMsgPtr = std::unique_ptr<natsMsg, NatsMsgDeleter>;
+
+// Returns a message for `subject` with an optional `reply` subject (empty
+// for none), `headers` and `body`.
+absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
+                                        absl::string_view reply,
+                                        const Headers& headers,
+                                        absl::string_view body);
+
+// Returns the message's headers (first value of each), empty when it has
+// none.
+Headers ReadHeaders(natsMsg* msg);
+
+// Returns the message's body, subject and reply subject ("" when none); the
+// views live as long as the message.
+absl::string_view Body(natsMsg* msg);
+absl::string_view Subject(natsMsg* msg);
+absl::string_view Reply(natsMsg* msg);
+
+}  // namespace micro_nats::nats
+
+#endif  // MICRO_NATS_NATS_MESSAGE_H_
