@@ -33,9 +33,9 @@ struct Subscription::State {
 
   std::mutex mu;
   std::condition_variable cv;
-  bool closed = false;              // guarded by mu: no new handler calls
-  std::thread::id delivering;       // guarded by mu: thread in the handler
-  bool has_delivering = false;      // guarded by mu
+  bool closed = false;          // guarded by mu: no new handler calls
+  std::thread::id delivering;   // guarded by mu: thread in the handler
+  bool has_delivering = false;  // guarded by mu
 };
 
 // ---------------------------------------------------------------------------
@@ -189,6 +189,23 @@ absl::StatusOr<natsConnection*> Connection::Batching() {
 absl::Status Connection::Publish(absl::string_view subject,
                                  absl::string_view body,
                                  const PublishOptions& options) {
+  if (options.headers.empty()) {
+    // No natsMsg to build: the cheap path for bulk publishing.
+    natsConnection* nc = main_;
+    if (options.delivery == Delivery::kBatched) {
+      MN_ASSIGN_OR_RETURN(nc, Batching());
+    }
+    const std::string subject_str(subject);
+    const std::string reply_str(options.reply);
+    const int size = static_cast<int>(body.size());
+    natsStatus s =
+        reply_str.empty()
+            ? natsConnection_Publish(nc, subject_str.c_str(), body.data(), size)
+            : natsConnection_PublishRequest(nc, subject_str.c_str(),
+                                            reply_str.c_str(), body.data(),
+                                            size);
+    return FromNatsStatus(s, absl::StrCat("publish to '", subject, "'"));
+  }
   MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, options.reply,
                                                    options.headers, body));
   return PublishMsg(msg.get(), options.delivery);
@@ -256,10 +273,9 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
       options.queue.empty()
           ? natsConnection_Subscribe(&sub, main_, subject_str.c_str(),
                                      &Subscription::OnMessage, state.get())
-          : natsConnection_QueueSubscribe(&sub, main_, subject_str.c_str(),
-                                          options.queue.c_str(),
-                                          &Subscription::OnMessage,
-                                          state.get());
+          : natsConnection_QueueSubscribe(
+                &sub, main_, subject_str.c_str(), options.queue.c_str(),
+                &Subscription::OnMessage, state.get());
   MN_RETURN_IF_ERROR(
       FromNatsStatus(s, absl::StrCat("subscribe to '", subject, "'")));
   state->sub = sub;
@@ -307,8 +323,8 @@ void Connection::RouteError(natsSubscription* sub, natsStatus err) {
   callback(FromNatsStatus(err, context));
 }
 
-void Connection::OnError(natsConnection*, natsSubscription* sub,
-                         natsStatus err, void* closure) {
+void Connection::OnError(natsConnection*, natsSubscription* sub, natsStatus err,
+                         void* closure) {
   static_cast<Connection*>(closure)->RouteError(sub, err);
 }
 
@@ -331,7 +347,6 @@ void Connection::OnClosed(natsConnection*, void* closure) {
 
 // ---------------------------------------------------------------------------
 // Subscription
-
 
 Subscription::Subscription(std::shared_ptr<Connection> connection,
                            std::string subject, std::shared_ptr<State> state)

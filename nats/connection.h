@@ -20,7 +20,8 @@
 // mixing modes gives no order between the two.
 //
 //   MN_ASSIGN_OR_RETURN(std::shared_ptr<Connection> conn,
-//                       Connection::Connect({.servers = {"nats://127.0.0.1:4222"}}));
+//                       Connection::Connect({.servers =
+//                       {"nats://127.0.0.1:4222"}}));
 //   MN_RETURN_IF_ERROR(conn->Publish("greetings", "hello"));
 
 #ifndef MICRO_NATS_NATS_CONNECTION_H_
@@ -127,7 +128,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Status Publish(absl::string_view subject, absl::string_view body,
                        const PublishOptions& options = {});
   // Publishes a prepared message (see BuildMessage).
-  absl::Status PublishMsg(natsMsg* msg, Delivery delivery = Delivery::kImmediate);
+  absl::Status PublishMsg(natsMsg* msg,
+                          Delivery delivery = Delivery::kImmediate);
 
   // Subscribes on the main connection. The handler runs on a delivery thread
   // of this subscription; messages arrive in order.

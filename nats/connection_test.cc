@@ -73,10 +73,10 @@ TEST_F(ConnectionTest, PublishSubscribeRoundTripWithHeaders) {
   auto pub = Connect();
   auto sub_conn = Connect();
   Collector<std::pair<std::string, Headers>> got;
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto sub, sub_conn->Subscribe("greet", [&](natsMsg* msg) {
-        got.Add({std::string(Body(msg)), ReadHeaders(msg)});
-      }));
+  MN_ASSERT_OK_AND_ASSIGN(auto sub,
+                          sub_conn->Subscribe("greet", [&](natsMsg* msg) {
+                            got.Add({std::string(Body(msg)), ReadHeaders(msg)});
+                          }));
   ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
   ASSERT_THAT(pub->Publish("greet", std::string("hi\0there", 8),
                            {.headers = {{"Micro-Id", "7"}}}),
@@ -92,10 +92,10 @@ TEST_F(ConnectionTest, BatchedPublishesArriveInOrderAfterFlush) {
   auto pub = Connect();
   auto sub_conn = Connect();
   Collector<std::string> got;
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto sub, sub_conn->Subscribe("bulk", [&](natsMsg* msg) {
-        got.Add(std::string(Body(msg)));
-      }));
+  MN_ASSERT_OK_AND_ASSIGN(auto sub,
+                          sub_conn->Subscribe("bulk", [&](natsMsg* msg) {
+                            got.Add(std::string(Body(msg)));
+                          }));
   ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
   for (int i = 0; i < 1000; ++i) {
     ASSERT_THAT(pub->Publish("bulk", std::to_string(i),
@@ -115,10 +115,9 @@ TEST_F(ConnectionTest, QueueGroupDeliversEachMessageOnce) {
   std::vector<std::unique_ptr<Subscription>> subs;
   for (int member = 0; member < 3; ++member) {
     MN_ASSERT_OK_AND_ASSIGN(
-        auto sub,
-        sub_conn->Subscribe(
-            "work", [&got, member](natsMsg*) { got.Add(member); },
-            {.queue = "workers"}));
+        auto sub, sub_conn->Subscribe(
+                      "work", [&got, member](natsMsg*) { got.Add(member); },
+                      {.queue = "workers"}));
     subs.push_back(std::move(sub));
   }
   ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
@@ -168,40 +167,38 @@ TEST_F(ConnectionTest, HandlerMayUnsubscribeItself) {
 
 TEST_F(ConnectionTest, SlowConsumerIsReportedToTheSubscription) {
   MN_ASSERT_OK_AND_ASSIGN(
-      auto conn, Connection::Connect({.servers = {server_->url()},
-                                      .max_pending_msgs_per_subscription = 10}));
+      auto conn,
+      Connection::Connect({.servers = {server_->url()},
+                           .max_pending_msgs_per_subscription = 10}));
   Collector<absl::Status> errors;
   std::mutex gate;
   gate.lock();  // the handler blocks until the test opens the gate
   MN_ASSERT_OK_AND_ASSIGN(
       auto sub,
       conn->Subscribe(
-          "slow",
-          [&](natsMsg*) {
-            std::lock_guard<std::mutex> wait(gate);
-          },
+          "slow", [&](natsMsg*) { std::lock_guard<std::mutex> wait(gate); },
           {.on_error = [&](const absl::Status& s) { errors.Add(s); }}));
   ASSERT_THAT(conn->Flush(kWait), IsOk());
   auto pub = Connect();
   for (int i = 0; i < 1000; ++i) pub->Publish("slow", "x").IgnoreError();
   ASSERT_THAT(pub->Flush(kWait), IsOk());
-  ASSERT_TRUE(Eventually([&] { return errors.size() > 0 || sub->dropped() > 0; },
-                         kWait, "slow consumer"));
+  ASSERT_TRUE(
+      Eventually([&] { return errors.size() > 0 || sub->dropped() > 0; }, kWait,
+                 "slow consumer"));
   gate.unlock();
   ASSERT_TRUE(errors.WaitForCount(1, kWait));
-  EXPECT_THAT(errors.Snapshot().front(),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("slow")));
+  EXPECT_THAT(
+      errors.Snapshot().front(),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slow")));
 }
 
 TEST_F(ConnectionTest, ReconnectsAndResubscribesAfterServerRestart) {
   std::atomic<int> disconnects{0};
   std::atomic<int> reconnects{0};
-  auto conn_or = Connection::Connect(
-      {.servers = {server_->url()},
-       .reconnect_wait = absl::Milliseconds(50),
-       .on_disconnected = [&] { ++disconnects; },
-       .on_reconnected = [&] { ++reconnects; }});
+  auto conn_or = Connection::Connect({.servers = {server_->url()},
+                                      .reconnect_wait = absl::Milliseconds(50),
+                                      .on_disconnected = [&] { ++disconnects; },
+                                      .on_reconnected = [&] { ++reconnects; }});
   ASSERT_THAT(conn_or, IsOk());
   auto conn = *conn_or;
   Collector<std::string> got;
@@ -245,9 +242,10 @@ TEST(ConnectionFailoverTest, MovesToAnotherClusterMember) {
   MN_ASSERT_OK_AND_ASSIGN(auto cluster, testing::NatsCluster::Start(3));
   std::atomic<int> reconnects{0};
   MN_ASSERT_OK_AND_ASSIGN(
-      auto conn, Connection::Connect({.servers = {cluster->urls()[0]},
-                                      .reconnect_wait = absl::Milliseconds(50),
-                                      .on_reconnected = [&] { ++reconnects; }}));
+      auto conn,
+      Connection::Connect({.servers = {cluster->urls()[0]},
+                           .reconnect_wait = absl::Milliseconds(50),
+                           .on_reconnected = [&] { ++reconnects; }}));
   // nats.c learns the other members from the server's INFO.
   ASSERT_TRUE(Eventually(
       [&] {

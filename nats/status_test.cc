@@ -28,8 +28,8 @@ TEST(NatsStatusTest, UnreachableIsUnavailable) {
 }
 
 TEST(NatsStatusTest, BadInputIsInvalidArgument) {
-  for (natsStatus s : {NATS_INVALID_SUBJECT, NATS_INVALID_ARG,
-                       NATS_MAX_PAYLOAD, NATS_INVALID_QUEUE_NAME}) {
+  for (natsStatus s : {NATS_INVALID_SUBJECT, NATS_INVALID_ARG, NATS_MAX_PAYLOAD,
+                       NATS_INVALID_QUEUE_NAME}) {
     EXPECT_EQ(ToStatusCode(s), absl::StatusCode::kInvalidArgument)
         << natsStatus_GetText(s);
   }

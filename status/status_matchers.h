@@ -132,12 +132,12 @@ IsOkAndHolds(InnerMatcher&& inner) {
 // In a test: asserts that `rexpr` (an absl::StatusOr) is OK and moves its
 // value into `lhs`.
 #define MN_ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                  \
-  MN_ASSERT_OK_AND_ASSIGN_IMPL_(                                             \
-      MN_MATCHERS_CONCAT_(mn_statusor_, __LINE__), lhs, rexpr)
+  MN_ASSERT_OK_AND_ASSIGN_IMPL_(MN_MATCHERS_CONCAT_(mn_statusor_, __LINE__), \
+                                lhs, rexpr)
 
-#define MN_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)                  \
-  auto statusor = (rexpr);                                                   \
-  ASSERT_TRUE(statusor.ok()) << statusor.status();                           \
+#define MN_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                                  \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();          \
   lhs = std::move(statusor).value()
 
 #define MN_MATCHERS_CONCAT_INNER_(x, y) x##y

@@ -83,9 +83,8 @@ absl::StatusOr<int> PickFreeLoopbackPort() {
 absl::StatusOr<std::string> FindNatsServerBinary() {
   if (const char* env = std::getenv("NATS_SERVER_BIN"); env && *env) {
     if (::access(env, X_OK) == 0) return std::string(env);
-    return absl::FailedPreconditionError(
-        absl::StrCat("NATS_SERVER_BIN=", env, " is not an executable file; ",
-                     kInstallHint));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "NATS_SERVER_BIN=", env, " is not an executable file; ", kInstallHint));
   }
   std::vector<std::string> dirs;
   if (const char* path = std::getenv("PATH")) {
@@ -129,8 +128,7 @@ absl::StatusOr<std::unique_ptr<NatsServer>> NatsServer::Start(
     if (pick_port) {
       MN_ASSIGN_OR_RETURN(options.port, PickFreeLoopbackPort());
     }
-    std::unique_ptr<NatsServer> server(
-        new NatsServer(options, binary, tmpl));
+    std::unique_ptr<NatsServer> server(new NatsServer(options, binary, tmpl));
     last = server->Launch();
     if (last.ok()) return server;
     server->dir_.clear();  // keep the directory for the next attempt
@@ -201,11 +199,10 @@ absl::Status NatsServer::WaitUntilReady() {
     absl::SleepFor(backoff);  // polling a child process, not synchronising
     backoff = std::min(backoff * 2, absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat("nats-server on 127.0.0.1:", options_.port,
-                   " did not accept connections within ",
-                   absl::FormatDuration(options_.start_timeout), "; its log:\n",
-                   ReadLog()));
+  return absl::DeadlineExceededError(absl::StrCat(
+      "nats-server on 127.0.0.1:", options_.port,
+      " did not accept connections within ",
+      absl::FormatDuration(options_.start_timeout), "; its log:\n", ReadLog()));
 }
 
 std::string NatsServer::ReadLog() const {

@@ -86,9 +86,10 @@ TEST(NatsServerTest, MissingBinaryFailsWithInstallHint) {
   setenv("NATS_SERVER_BIN", "/nonexistent/nats-server", 1);
   auto server = NatsServer::Start();
   unsetenv("NATS_SERVER_BIN");
-  EXPECT_THAT(server, StatusIs(absl::StatusCode::kFailedPrecondition,
-                               AllOf(HasSubstr("/nonexistent/nats-server"),
-                                     HasSubstr("apt-get install -y nats-server"))));
+  EXPECT_THAT(server,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("/nonexistent/nats-server"),
+                             HasSubstr("apt-get install -y nats-server"))));
   EXPECT_THAT(FindNatsServerBinary(), IsOk());
 }
 

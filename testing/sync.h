@@ -32,9 +32,8 @@ inline ::testing::AssertionResult Eventually(
   const absl::Time deadline = absl::Now() + timeout;
   while (!condition()) {
     if (absl::Now() > deadline) {
-      return ::testing::AssertionFailure()
-             << what << " did not hold within "
-             << absl::FormatDuration(timeout);
+      return ::testing::AssertionFailure() << what << " did not hold within "
+                                           << absl::FormatDuration(timeout);
     }
     absl::SleepFor(absl::Milliseconds(1));
   }
