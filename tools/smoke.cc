@@ -34,8 +34,8 @@ int Fail(const absl::Status& status) {
 
 double PercentileMicros(std::vector<absl::Duration>& samples, double q) {
   std::sort(samples.begin(), samples.end());
-  size_t i = std::min(samples.size() - 1,
-                      static_cast<size_t>(q * samples.size()));
+  size_t i =
+      std::min(samples.size() - 1, static_cast<size_t>(q * samples.size()));
   return absl::ToDoubleMicroseconds(samples[i]);
 }
 

@@ -44,10 +44,10 @@ TEST(LinkTest, ProtobufWithJsonMappingAndWellKnownTypes) {
   (*greeting.mutable_metadata())["k"] = "v";
   greeting.mutable_sent()->set_seconds(0);
   std::string json;
-  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(greeting, &json).ok());
-  EXPECT_EQ(json,
-            R"({"name":"ada","count":2,"Metadata":{"k":"v"},)"
-            R"("sent":"1970-01-01T00:00:00Z"})");
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(greeting, &json).ok());
+  EXPECT_EQ(json, R"({"name":"ada","count":2,"Metadata":{"k":"v"},)"
+                  R"("sent":"1970-01-01T00:00:00Z"})");
   micro_nats::link_test::Greeting parsed;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok());
   EXPECT_EQ(parsed.SerializeAsString(), greeting.SerializeAsString());
