@@ -36,6 +36,7 @@ struct Subscription::State {
   bool closed = false;          // guarded by mu: no new handler calls
   std::thread::id delivering;   // guarded by mu: thread in the handler
   bool has_delivering = false;  // guarded by mu
+  bool complete = false;        // guarded by mu: nats.c is done with it
 };
 
 // ---------------------------------------------------------------------------
@@ -290,6 +291,15 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
     natsSubscription_Destroy(sub);
     return FromNatsStatus(s, "subscription completion callback");
   }
+  if (options.max_pending_msgs > 0) {
+    // Bytes unlimited (-1): the message count is the bound we promise.
+    s = natsSubscription_SetPendingLimits(sub, options.max_pending_msgs, -1);
+    if (s != NATS_OK) {
+      natsSubscription_Unsubscribe(sub);
+      natsSubscription_Destroy(sub);
+      return FromNatsStatus(s, "subscription pending limit");
+    }
+  }
   if (options.on_error) AddErrorRoute(sub, std::move(options.on_error));
   return std::unique_ptr<Subscription>(
       new Subscription(shared_from_this(), subject_str, std::move(state)));
@@ -373,7 +383,14 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
 }
 
 void Subscription::OnComplete(void* closure) {
-  delete static_cast<std::shared_ptr<State>*>(closure);
+  auto* keep_alive = static_cast<std::shared_ptr<State>*>(closure);
+  {
+    State& state = **keep_alive;
+    std::lock_guard<std::mutex> lock(state.mu);
+    state.complete = true;
+    state.cv.notify_all();
+  }
+  delete keep_alive;
 }
 
 absl::Status Subscription::Unsubscribe() {
@@ -385,6 +402,7 @@ absl::Status Subscription::Drain(absl::Duration timeout) {
 }
 
 absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   natsSubscription* sub = nullptr;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
@@ -393,23 +411,28 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
   }
   absl::Status status;
   if (drain) {
-    const int64_t ms = Millis(timeout);
-    status = FromNatsStatus(natsSubscription_DrainTimeout(sub, ms),
+    // nats.c calls OnComplete once the drained subscription's last handler
+    // call has returned; wait for that, by the deadline.
+    status = FromNatsStatus(natsSubscription_DrainTimeout(sub, Millis(timeout)),
                             absl::StrCat("drain '", subject_, "'"));
-    if (status.ok()) {
-      status = FromNatsStatus(natsSubscription_WaitForDrainCompletion(sub, ms),
-                              absl::StrCat("drain '", subject_, "'"));
+    std::unique_lock<std::mutex> lock(state_->mu);
+    if (status.ok() &&
+        !state_->cv.wait_until(lock, absl::ToChronoTime(deadline),
+                               [this] { return state_->complete; })) {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "drain '", subject_, "': messages or a handler call ",
+          "were still pending after ", absl::FormatDuration(timeout)));
     }
   }
   {
-    std::unique_lock<std::mutex> lock(state_->mu);
+    std::lock_guard<std::mutex> lock(state_->mu);
     state_->closed = true;
   }
   if (!drain || !status.ok()) {
     // After the connection closed there is nothing to unsubscribe from.
     natsSubscription_Unsubscribe(sub);
   }
-  {
+  if (!drain) {
     // Wait for a handler call in progress, unless it is ours.
     std::unique_lock<std::mutex> lock(state_->mu);
     state_->cv.wait(lock, [this] {

@@ -103,6 +103,10 @@ struct SubscribeOptions {
   std::string queue;
   // Asynchronous errors of this subscription (slow consumer).
   std::function<void(const absl::Status&)> on_error;
+  // Messages this subscription may queue before nats.c drops new ones and
+  // reports a slow consumer; 0 keeps the connection's
+  // max_pending_msgs_per_subscription.
+  int max_pending_msgs = 0;
 };
 
 class Subscription;

@@ -1,0 +1,39 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "broker/internal/dispatch.h"
+
+#include <cstdio>
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+
+namespace micro_nats::broker::broker_internal {
+
+void ReportError(const BrokerOptions& options, const absl::Status& status) {
+  if (options.on_error) {
+    options.on_error(status);
+  } else {
+    std::fprintf(stderr, "micro-nats broker: %s\n", status.ToString().c_str());
+  }
+}
+
+void Dispatch(const Handler& handler, const Event& event,
+              const BrokerOptions& options) {
+  absl::Status status;
+  try {
+    status = handler(event);
+  } catch (const std::exception& e) {
+    status = absl::InternalError(
+        absl::StrCat("handler threw an exception: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError("handler threw a non-standard exception");
+  }
+  if (!status.ok()) {
+    ReportError(options,
+                absl::Status(status.code(),
+                             absl::StrCat("handler for topic '", event.topic,
+                                          "': ", status.message())));
+  }
+}
+
+}  // namespace micro_nats::broker::broker_internal

@@ -1,0 +1,273 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "broker/memory/memory_broker.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/internal/dispatch.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::broker {
+namespace {
+
+// One subscription: its queue of events and its delivery thread.
+struct SubState {
+  std::string pattern;
+  std::string queue;
+  Handler handler;
+  BrokerOptions options;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Event> pending;  // guarded by mu
+  bool stopped = false;       // guarded by mu
+  bool busy = false;          // guarded by mu: a handler call is running
+  bool overflowing = false;   // guarded by mu: reported the current drops
+  std::thread worker;
+  std::thread::id worker_id;
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      cv.wait(lock, [this] { return stopped || !pending.empty(); });
+      if (stopped) return;
+      Event event = std::move(pending.front());
+      pending.pop_front();
+      busy = true;
+      lock.unlock();
+      broker_internal::Dispatch(handler, event, options);
+      lock.lock();
+      busy = false;
+      cv.notify_all();
+    }
+  }
+
+  void Enqueue(const Event& event) {
+    bool report = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopped) return;
+      if (pending.size() >= static_cast<size_t>(options.max_pending_messages)) {
+        report = !overflowing;
+        overflowing = true;
+      } else {
+        overflowing = false;
+        pending.push_back(event);
+        cv.notify_all();
+      }
+    }
+    if (report) {
+      broker_internal::ReportError(
+          options,
+          absl::ResourceExhaustedError(absl::StrCat(
+              "slow subscriber on '", pattern, "': more than ",
+              options.max_pending_messages,
+              " messages pending, dropping new ones")));
+    }
+  }
+
+  // Waits until nothing is pending or running, or `deadline`.
+  bool WaitIdle(absl::Time deadline) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_until(lock, absl::ToChronoTime(deadline), [this] {
+      return stopped || (pending.empty() && !busy);
+    });
+  }
+
+  // Ends delivery; unless called from the handler itself or with
+  // `wait_for_handler` false, returns once no handler call is running.
+  void Stop(bool wait_for_handler = true) {
+    std::thread worker_to_end;
+    bool on_worker = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = true;
+      pending.clear();
+      cv.notify_all();
+      worker_to_end = std::move(worker);  // only the first caller joins
+      on_worker = std::this_thread::get_id() == worker_id;
+    }
+    if (worker_to_end.joinable()) {
+      if (on_worker || !wait_for_handler) {
+        worker_to_end.detach();  // the running call finishes on its own
+      } else {
+        worker_to_end.join();
+      }
+      return;
+    }
+    if (on_worker || !wait_for_handler) return;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [this] { return !busy; });
+  }
+};
+
+}  // namespace
+
+class MemoryBus {
+ public:
+  void Add(const std::shared_ptr<SubState>& sub) {
+    std::lock_guard<std::mutex> lock(mu_);
+    subs_.push_back(sub);
+  }
+
+  void Remove(const SubState* sub) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = subs_.begin(); it != subs_.end(); ++it) {
+      if (it->get() == sub) {
+        subs_.erase(it);
+        return;
+      }
+    }
+  }
+
+  void Publish(const Event& event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Queue groups are keyed by pattern and queue name, as in NATS.
+    std::map<std::string, std::vector<SubState*>> groups;
+    for (const auto& sub : subs_) {
+      if (!TopicMatches(sub->pattern, event.topic)) continue;
+      if (sub->queue.empty()) {
+        sub->Enqueue(event);
+      } else {
+        groups[absl::StrCat(sub->pattern, " ", sub->queue)].push_back(
+            sub.get());
+      }
+    }
+    for (auto& [key, members] : groups) {
+      uint64_t& next = round_robin_[key];
+      members[next++ % members.size()]->Enqueue(event);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::shared_ptr<SubState>> subs_;  // guarded by mu_
+  std::map<std::string, uint64_t> round_robin_;  // guarded by mu_
+};
+
+std::shared_ptr<MemoryBus> NewMemoryBus() {
+  return std::make_shared<MemoryBus>();
+}
+
+namespace {
+
+class MemorySubscriber : public Subscriber {
+ public:
+  MemorySubscriber(std::shared_ptr<MemoryBus> bus,
+                   std::shared_ptr<SubState> state)
+      : bus_(std::move(bus)), state_(std::move(state)) {}
+  ~MemorySubscriber() override { Unsubscribe().IgnoreError(); }
+
+  const std::string& topic() const override { return state_->pattern; }
+  const std::string& queue() const override { return state_->queue; }
+
+  absl::Status Unsubscribe() override {
+    bus_->Remove(state_.get());
+    state_->Stop();
+    return absl::OkStatus();
+  }
+
+ private:
+  std::shared_ptr<MemoryBus> bus_;
+  std::shared_ptr<SubState> state_;
+};
+
+class MemoryBroker : public Broker {
+ public:
+  MemoryBroker(BrokerOptions options, std::shared_ptr<MemoryBus> bus)
+      : options_(std::move(options)), bus_(std::move(bus)) {}
+
+  absl::Status Publish(absl::string_view topic,
+                       const Message& message) override {
+    MN_RETURN_IF_ERROR(CheckOpen());
+    MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
+    if (message.body.size() > kMemoryMaxBodyBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("message body of ", message.body.size(),
+                       " bytes is over the limit of ", kMemoryMaxBodyBytes));
+    }
+    bus_->Publish(Event{std::string(topic), message});
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscriber>> Subscribe(
+      absl::string_view topic, Handler handler,
+      SubscribeOptions options) override {
+    MN_RETURN_IF_ERROR(CheckOpen());
+    MN_RETURN_IF_ERROR(ValidateSubscribeTopic(topic));
+    MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
+    if (!handler) return absl::InvalidArgumentError("handler is empty");
+    auto state = std::make_shared<SubState>();
+    state->pattern = std::string(topic);
+    state->queue = options.queue;
+    state->handler = std::move(handler);
+    state->options = options_;
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->worker = std::thread([state] { state->Run(); });
+      state->worker_id = state->worker.get_id();
+    }
+    bus_->Add(state);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      subs_.push_back(state);
+    }
+    return std::make_unique<MemorySubscriber>(bus_, std::move(state));
+  }
+
+  absl::Status Drain(absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
+    std::vector<std::weak_ptr<SubState>> subs;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      subs.swap(subs_);
+    }
+    bool all_idle = true;
+    for (const auto& weak : subs) {
+      if (auto sub = weak.lock()) {
+        const bool idle = sub->WaitIdle(deadline);
+        all_idle = all_idle && idle;
+        bus_->Remove(sub.get());
+        sub->Stop(/*wait_for_handler=*/idle);
+      }
+    }
+    if (!all_idle) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "drain: messages were still pending after ",
+          absl::FormatDuration(timeout), "; they were dropped"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status CheckOpen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return absl::FailedPreconditionError("broker was drained");
+    return absl::OkStatus();
+  }
+
+  const BrokerOptions options_;
+  const std::shared_ptr<MemoryBus> bus_;
+  std::mutex mu_;
+  bool closed_ = false;                         // guarded by mu_
+  std::vector<std::weak_ptr<SubState>> subs_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<Broker> NewMemoryBroker(BrokerOptions options,
+                                        std::shared_ptr<MemoryBus> bus) {
+  if (bus == nullptr) bus = NewMemoryBus();
+  return std::make_unique<MemoryBroker>(std::move(options), std::move(bus));
+}
+
+}  // namespace micro_nats::broker

@@ -1,0 +1,142 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "broker/nats/nats_broker.h"
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/internal/dispatch.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::broker {
+namespace {
+
+class NatsSubscriber : public Subscriber {
+ public:
+  NatsSubscriber(std::string topic, std::string queue,
+                 std::shared_ptr<nats::Subscription> subscription)
+      : topic_(std::move(topic)),
+        queue_(std::move(queue)),
+        subscription_(std::move(subscription)) {}
+  ~NatsSubscriber() override { Unsubscribe().IgnoreError(); }
+
+  const std::string& topic() const override { return topic_; }
+  const std::string& queue() const override { return queue_; }
+  absl::Status Unsubscribe() override { return subscription_->Unsubscribe(); }
+
+ private:
+  const std::string topic_;
+  const std::string queue_;
+  // Shared with the broker, which drains it.
+  const std::shared_ptr<nats::Subscription> subscription_;
+};
+
+class NatsBroker : public Broker {
+ public:
+  NatsBroker(std::shared_ptr<nats::Connection> connection,
+             NatsBrokerOptions options)
+      : connection_(std::move(connection)),
+        options_(std::move(options)),
+        broker_options_(
+            std::make_shared<const BrokerOptions>(options_.broker)) {}
+
+  absl::Status Publish(absl::string_view topic,
+                       const Message& message) override {
+    MN_RETURN_IF_ERROR(CheckOpen());
+    MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
+    const int64_t limit = connection_->max_payload();
+    if (static_cast<int64_t>(message.body.size()) > limit) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("message body of ", message.body.size(),
+                       " bytes is over the server's max_payload of ", limit));
+    }
+    return connection_->Publish(
+        topic, message.body,
+        {.headers = message.headers, .delivery = options_.delivery});
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscriber>> Subscribe(
+      absl::string_view topic, Handler handler,
+      SubscribeOptions options) override {
+    MN_RETURN_IF_ERROR(CheckOpen());
+    MN_RETURN_IF_ERROR(ValidateSubscribeTopic(topic));
+    MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
+    if (!handler) return absl::InvalidArgumentError("handler is empty");
+    // Callbacks may outlive this broker: they hold their own copy.
+    std::shared_ptr<const BrokerOptions> broker_options = broker_options_;
+    MN_ASSIGN_OR_RETURN(
+        std::unique_ptr<nats::Subscription> subscription,
+        connection_->Subscribe(
+            topic,
+            [handler = std::move(handler), broker_options](natsMsg* msg) {
+              Event event{std::string(nats::Subject(msg)),
+                          Message{nats::ReadHeaders(msg),
+                                  std::string(nats::Body(msg))}};
+              broker_internal::Dispatch(handler, event, *broker_options);
+            },
+            {.queue = options.queue,
+             .on_error =
+                 [broker_options](const absl::Status& status) {
+                   broker_internal::ReportError(*broker_options, status);
+                 },
+             .max_pending_msgs = broker_options->max_pending_messages}));
+    std::shared_ptr<nats::Subscription> shared = std::move(subscription);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      subscriptions_.push_back(shared);
+    }
+    // The server must know of the interest before Subscribe returns, or a
+    // publish right after could miss it.
+    MN_RETURN_IF_ERROR(connection_->Flush(kSubscribeFlushTimeout));
+    return std::make_unique<NatsSubscriber>(std::string(topic), options.queue,
+                                            std::move(shared));
+  }
+
+  absl::Status Drain(absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
+    std::vector<std::weak_ptr<nats::Subscription>> subscriptions;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      subscriptions.swap(subscriptions_);
+    }
+    absl::Status result =
+        connection_->Flush(std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+    for (const auto& weak : subscriptions) {
+      if (auto sub = weak.lock()) {
+        absl::Status s = sub->Drain(
+            std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+        if (result.ok() && !s.ok()) result = s;
+      }
+    }
+    return result;
+  }
+
+ private:
+  static constexpr absl::Duration kSubscribeFlushTimeout = absl::Seconds(5);
+
+  absl::Status CheckOpen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return absl::FailedPreconditionError("broker was drained");
+    return absl::OkStatus();
+  }
+
+  const std::shared_ptr<nats::Connection> connection_;
+  const NatsBrokerOptions options_;
+  const std::shared_ptr<const BrokerOptions> broker_options_;
+  std::mutex mu_;
+  bool closed_ = false;  // guarded by mu_
+  std::vector<std::weak_ptr<nats::Subscription>> subscriptions_;  // guarded
+};
+
+}  // namespace
+
+std::unique_ptr<Broker> NewNatsBroker(
+    std::shared_ptr<nats::Connection> connection, NatsBrokerOptions options) {
+  return std::make_unique<NatsBroker>(std::move(connection),
+                                      std::move(options));
+}
+
+}  // namespace micro_nats::broker
