@@ -13,7 +13,8 @@
 //     Handle(e.topic, e.message.body);
 //     return absl::OkStatus();
 //   }, {.queue = "billing"});
-//   broker->Publish("orders.created", {.headers = {{"Id", "1"}}, .body = "..."});
+//   broker->Publish("orders.created", {.headers = {{"Id", "1"}}, .body =
+//   "..."});
 //
 // Backends: broker/memory (in-process, NATS semantics), broker/nats,
 // broker/mock (gmock). broker/testing holds the conformance suite every

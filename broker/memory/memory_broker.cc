@@ -66,11 +66,10 @@ struct SubState {
     }
     if (report) {
       broker_internal::ReportError(
-          options,
-          absl::ResourceExhaustedError(absl::StrCat(
-              "slow subscriber on '", pattern, "': more than ",
-              options.max_pending_messages,
-              " messages pending, dropping new ones")));
+          options, absl::ResourceExhaustedError(absl::StrCat(
+                       "slow subscriber on '", pattern, "': more than ",
+                       options.max_pending_messages,
+                       " messages pending, dropping new ones")));
     }
   }
 
@@ -241,9 +240,9 @@ class MemoryBroker : public Broker {
       }
     }
     if (!all_idle) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "drain: messages were still pending after ",
-          absl::FormatDuration(timeout), "; they were dropped"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("drain: messages were still pending after ",
+                       absl::FormatDuration(timeout), "; they were dropped"));
     }
     return absl::OkStatus();
   }
@@ -258,7 +257,7 @@ class MemoryBroker : public Broker {
   const BrokerOptions options_;
   const std::shared_ptr<MemoryBus> bus_;
   std::mutex mu_;
-  bool closed_ = false;                         // guarded by mu_
+  bool closed_ = false;                        // guarded by mu_
   std::vector<std::weak_ptr<SubState>> subs_;  // guarded by mu_
 };
 

@@ -18,7 +18,8 @@ using ::testing::Return;
 
 // A consumer under test: publishes one event per order.
 absl::Status PlaceOrder(Broker& broker, const std::string& id) {
-  return broker.Publish("orders.created", {.headers = {{"Id", id}}, .body = id});
+  return broker.Publish("orders.created",
+                        {.headers = {{"Id", id}}, .body = id});
 }
 
 TEST(MockBrokerTest, ExpectationsOnPublish) {
@@ -33,8 +34,8 @@ TEST(MockBrokerTest, ExpectationsOnPublish) {
 TEST(MockBrokerTest, DefaultsSucceed) {
   NiceMock<MockBroker> broker;
   EXPECT_THAT(PlaceOrder(broker, "1"), IsOk());
-  auto sub = broker.Subscribe("a", [](const Event&) { return absl::OkStatus(); },
-                              {});
+  auto sub =
+      broker.Subscribe("a", [](const Event&) { return absl::OkStatus(); }, {});
   ASSERT_THAT(sub, IsOk());
   EXPECT_THAT((*sub)->Unsubscribe(), IsOk());
   EXPECT_THAT(broker.Drain(absl::Seconds(1)), IsOk());

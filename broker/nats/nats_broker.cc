@@ -102,12 +102,12 @@ class NatsBroker : public Broker {
       closed_ = true;
       subscriptions.swap(subscriptions_);
     }
-    absl::Status result =
-        connection_->Flush(std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+    absl::Status result = connection_->Flush(
+        std::max(deadline - absl::Now(), absl::Milliseconds(1)));
     for (const auto& weak : subscriptions) {
       if (auto sub = weak.lock()) {
-        absl::Status s = sub->Drain(
-            std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+        absl::Status s =
+            sub->Drain(std::max(deadline - absl::Now(), absl::Milliseconds(1)));
         if (result.ok() && !s.ok()) result = s;
       }
     }

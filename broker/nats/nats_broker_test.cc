@@ -32,8 +32,8 @@ absl::StatusOr<std::unique_ptr<BrokerEnvironment>> MakeNatsEnvironment() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Nats, BrokerConformanceTest,
-                         ::testing::Values(BrokerBackend{
-                             "Nats", &MakeNatsEnvironment}),
+                         ::testing::Values(BrokerBackend{"Nats",
+                                                         &MakeNatsEnvironment}),
                          BrokerBackendName);
 
 }  // namespace

@@ -82,13 +82,12 @@ class BrokerConformanceTest : public ::testing::TestWithParam<BrokerBackend> {
       const std::string& topic, micro_nats::testing::Collector<Event>& into,
       const std::string& queue = "", Broker* on = nullptr) {
     auto sub = (on ? on : subscriber_.get())
-                   ->Subscribe(
-                       topic,
-                       [&into](const Event& e) {
-                         into.Add(e);
-                         return absl::OkStatus();
-                       },
-                       {.queue = queue});
+                   ->Subscribe(topic,
+                               [&into](const Event& e) {
+                                 into.Add(e);
+                                 return absl::OkStatus();
+                               },
+                               {.queue = queue});
     EXPECT_TRUE(sub.ok()) << sub.status();
     return sub.ok() ? std::move(sub).value() : nullptr;
   }
@@ -282,8 +281,9 @@ TEST_P(BrokerConformanceTest, PublishFromManyThreads) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        if (!publisher_->Publish("many", {.headers = {{"T", std::to_string(t)}},
-                                          .body = std::to_string(i)})
+        if (!publisher_
+                 ->Publish("many", {.headers = {{"T", std::to_string(t)}},
+                                    .body = std::to_string(i)})
                  .ok()) {
           ++failures;
         }
@@ -372,8 +372,8 @@ TEST_P(BrokerConformanceTest, HandlerExceptionIsReportedAndDeliveryContinues) {
 }
 
 TEST_P(BrokerConformanceTest, InvalidPublishTopicsAreRejected) {
-  for (const char* topic : {"", "a b", "a..b", ".a", "a.", "a.*", "a.>", ">",
-                            "a\tb", "a*"}) {
+  for (const char* topic :
+       {"", "a b", "a..b", ".a", "a.", "a.*", "a.>", ">", "a\tb", "a*"}) {
     EXPECT_THAT(publisher_->Publish(topic, {.body = "x"}),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << "topic '" << topic << "'";
@@ -420,10 +420,9 @@ TEST_P(BrokerConformanceTest, SlowHandlerDoesNotBlockThePublisher) {
 }
 
 TEST_P(BrokerConformanceTest, OverflowingSubscriberIsReported) {
-  auto subscriber = NewBroker({.on_error = [this](const absl::Status& s) {
-                                 errors_.Add(s);
-                               },
-                               .max_pending_messages = 10});
+  auto subscriber =
+      NewBroker({.on_error = [this](const absl::Status& s) { errors_.Add(s); },
+                 .max_pending_messages = 10});
   std::mutex gate;
   gate.lock();
   Collector<int> started;
