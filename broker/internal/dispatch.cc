@@ -9,6 +9,15 @@
 
 namespace micro_nats::broker::broker_internal {
 
+absl::Status ValidateSubscription(absl::string_view topic,
+                                  const SubscribeOptions& options,
+                                  const Handler& handler) {
+  if (absl::Status s = ValidateSubscribeTopic(topic); !s.ok()) return s;
+  if (absl::Status s = ValidateQueueName(options.queue); !s.ok()) return s;
+  if (!handler) return absl::InvalidArgumentError("handler is empty");
+  return absl::OkStatus();
+}
+
 void ReportError(const BrokerOptions& options, const absl::Status& status) {
   if (options.on_error) {
     options.on_error(status);

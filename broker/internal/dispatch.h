@@ -15,6 +15,11 @@ namespace micro_nats::broker::broker_internal {
 void Dispatch(const Handler& handler, const Event& event,
               const BrokerOptions& options);
 
+// Checks Subscribe's arguments: topic, queue name, a non-empty handler.
+absl::Status ValidateSubscription(absl::string_view topic,
+                                  const SubscribeOptions& options,
+                                  const Handler& handler);
+
 // Sends `status` to options.on_error, or to stderr when unset.
 void ReportError(const BrokerOptions& options, const absl::Status& status);
 

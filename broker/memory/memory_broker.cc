@@ -201,9 +201,8 @@ class MemoryBroker : public Broker {
       absl::string_view topic, Handler handler,
       SubscribeOptions options) override {
     MN_RETURN_IF_ERROR(CheckOpen());
-    MN_RETURN_IF_ERROR(ValidateSubscribeTopic(topic));
-    MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
-    if (!handler) return absl::InvalidArgumentError("handler is empty");
+    MN_RETURN_IF_ERROR(
+        broker_internal::ValidateSubscription(topic, options, handler));
     auto state = std::make_shared<SubState>();
     state->pattern = std::string(topic);
     state->queue = options.queue;

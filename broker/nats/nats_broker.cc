@@ -61,9 +61,8 @@ class NatsBroker : public Broker {
       absl::string_view topic, Handler handler,
       SubscribeOptions options) override {
     MN_RETURN_IF_ERROR(CheckOpen());
-    MN_RETURN_IF_ERROR(ValidateSubscribeTopic(topic));
-    MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
-    if (!handler) return absl::InvalidArgumentError("handler is empty");
+    MN_RETURN_IF_ERROR(
+        broker_internal::ValidateSubscription(topic, options, handler));
     // Callbacks may outlive this broker: they hold their own copy.
     std::shared_ptr<const BrokerOptions> broker_options = broker_options_;
     MN_ASSIGN_OR_RETURN(
