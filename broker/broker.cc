@@ -21,9 +21,8 @@ absl::Status ValidateTopic(absl::string_view topic, bool allow_wildcards) {
   if (topic.size() > kMaxTopicLength) {
     return invalid(absl::StrCat("longer than ", kMaxTopicLength, " bytes"));
   }
-  std::vector<absl::string_view> tokens = absl::StrSplit(topic, '.');
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    absl::string_view token = tokens[i];
+  // Publish validates every message: walk the tokens without allocating.
+  for (absl::string_view token : absl::StrSplit(topic, '.')) {
     if (token.empty()) return invalid("empty token");
     for (char c : token) {
       if (!IsTopicChar(c)) return invalid("spaces or control characters");
@@ -32,9 +31,8 @@ absl::Status ValidateTopic(absl::string_view topic, bool allow_wildcards) {
     const bool tail = token == ">";
     if (star || tail) {
       if (!allow_wildcards) return invalid("wildcards are for subscribing");
-      if (tail && i + 1 != tokens.size()) {
-        return invalid("'>' must be the last token");
-      }
+      const bool last = token.end() == topic.end();
+      if (tail && !last) return invalid("'>' must be the last token");
     } else if (token.find_first_of("*>") != absl::string_view::npos) {
       return invalid("'*' and '>' must be whole tokens");
     }

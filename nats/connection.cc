@@ -16,6 +16,12 @@ namespace {
 // How long a destructor waits for nats.c to finish its callbacks.
 constexpr absl::Duration kCloseWait = absl::Seconds(5);
 
+// Publishing is a hot path: the error message is only built on failure.
+absl::Status PublishStatus(natsStatus s, absl::string_view subject) {
+  if (s == NATS_OK) return absl::OkStatus();
+  return FromNatsStatus(s, absl::StrCat("publish to '", subject, "'"));
+}
+
 int64_t Millis(absl::Duration d) {
   return std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
 }
@@ -192,20 +198,16 @@ absl::Status Connection::Publish(absl::string_view subject,
                                  const PublishOptions& options) {
   if (options.headers.empty()) {
     // No natsMsg to build: the cheap path for bulk publishing.
-    natsConnection* nc = main_;
-    if (options.delivery == Delivery::kBatched) {
-      MN_ASSIGN_OR_RETURN(nc, Batching());
-    }
+    MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(options.delivery));
     const std::string subject_str(subject);
-    const std::string reply_str(options.reply);
     const int size = static_cast<int>(body.size());
     natsStatus s =
-        reply_str.empty()
+        options.reply.empty()
             ? natsConnection_Publish(nc, subject_str.c_str(), body.data(), size)
             : natsConnection_PublishRequest(nc, subject_str.c_str(),
-                                            reply_str.c_str(), body.data(),
+                                            options.reply.c_str(), body.data(),
                                             size);
-    return FromNatsStatus(s, absl::StrCat("publish to '", subject, "'"));
+    return PublishStatus(s, subject);
   }
   MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, options.reply,
                                                    options.headers, body));
@@ -213,13 +215,14 @@ absl::Status Connection::Publish(absl::string_view subject,
 }
 
 absl::Status Connection::PublishMsg(natsMsg* msg, Delivery delivery) {
-  natsConnection* nc = main_;
-  if (delivery == Delivery::kBatched) {
-    MN_ASSIGN_OR_RETURN(nc, Batching());
-  }
-  return FromNatsStatus(
-      natsConnection_PublishMsg(nc, msg),
-      absl::StrCat("publish to '", natsMsg_GetSubject(msg), "'"));
+  MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(delivery));
+  return PublishStatus(natsConnection_PublishMsg(nc, msg),
+                       natsMsg_GetSubject(msg));
+}
+
+absl::StatusOr<natsConnection*> Connection::ConnectionFor(Delivery delivery) {
+  if (delivery == Delivery::kBatched) return Batching();
+  return main_;
 }
 
 absl::Status Connection::Flush(absl::Duration timeout) {

@@ -161,6 +161,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   explicit Connection(ConnectionOptions options);
   absl::StatusOr<natsConnection*> Open(bool send_asap);
   absl::StatusOr<natsConnection*> Batching();
+  // The nats.c connection that publishes with `delivery`.
+  absl::StatusOr<natsConnection*> ConnectionFor(Delivery delivery);
   void RouteError(natsSubscription* sub, natsStatus err);
   void AddErrorRoute(natsSubscription* sub,
                      std::function<void(const absl::Status&)> on_error);

@@ -95,18 +95,19 @@ class NatsBroker : public Broker {
 
   absl::Status Drain(absl::Duration timeout) override {
     const absl::Time deadline = absl::Now() + timeout;
+    auto remaining = [deadline] {
+      return std::max(deadline - absl::Now(), absl::Milliseconds(1));
+    };
     std::vector<std::weak_ptr<nats::Subscription>> subscriptions;
     {
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
       subscriptions.swap(subscriptions_);
     }
-    absl::Status result = connection_->Flush(
-        std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+    absl::Status result = connection_->Flush(remaining());
     for (const auto& weak : subscriptions) {
       if (auto sub = weak.lock()) {
-        absl::Status s =
-            sub->Drain(std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+        absl::Status s = sub->Drain(remaining());
         if (result.ok() && !s.ok()) result = s;
       }
     }
