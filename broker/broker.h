@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "subject/subject.h"
 
 namespace micro_nats::broker {
 
@@ -120,7 +121,7 @@ class Broker {
 // A topic is 1..kMaxTopicLength bytes of printable non-space ASCII in
 // non-empty dot-separated tokens. ValidateSubscribeTopic also accepts `*` as
 // a whole token and `>` as the whole last token.
-inline constexpr size_t kMaxTopicLength = 255;
+inline constexpr size_t kMaxTopicLength = kMaxSubjectLength;
 absl::Status ValidatePublishTopic(absl::string_view topic);
 absl::Status ValidateSubscribeTopic(absl::string_view topic);
 absl::Status ValidateQueueName(absl::string_view queue);

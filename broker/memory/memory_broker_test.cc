@@ -42,16 +42,5 @@ TEST(MemoryBrokerTest, BrokersOnDifferentBusesAreIsolated) {
   EXPECT_EQ(got.Snapshot()[0].message.body, "same bus");
 }
 
-TEST(TopicTest, Matching) {
-  EXPECT_TRUE(TopicMatches("a.b", "a.b"));
-  EXPECT_FALSE(TopicMatches("a.b", "a.b.c"));
-  EXPECT_TRUE(TopicMatches("a.*", "a.b"));
-  EXPECT_FALSE(TopicMatches("a.*", "a"));
-  EXPECT_TRUE(TopicMatches("a.>", "a.b.c"));
-  EXPECT_FALSE(TopicMatches("a.>", "a"));
-  EXPECT_TRUE(TopicMatches(">", "a"));
-  EXPECT_TRUE(TopicMatches("*.b.>", "x.b.y"));
-}
-
 }  // namespace
 }  // namespace micro_nats::broker::testing

@@ -1,0 +1,53 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "subject/subject.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace micro_nats {
+
+absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
+                             absl::string_view what) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", what, " '", subject, "': ", why));
+  };
+  if (subject.empty()) return invalid("empty");
+  if (subject.size() > kMaxSubjectLength) {
+    return invalid(absl::StrCat("longer than ", kMaxSubjectLength, " bytes"));
+  }
+  for (absl::string_view token : absl::StrSplit(subject, '.')) {
+    if (token.empty()) return invalid("empty token");
+    for (char c : token) {
+      if (!IsSubjectChar(c)) return invalid("spaces or control characters");
+    }
+    const bool star = token == "*";
+    const bool tail = token == ">";
+    if (star || tail) {
+      if (kind == SubjectKind::kConcrete) {
+        return invalid("wildcards are for subscribing");
+      }
+      const bool last = token.end() == subject.end();
+      if (tail && !last) return invalid("'>' must be the last token");
+    } else if (token.find_first_of("*>") != absl::string_view::npos) {
+      return invalid("'*' and '>' must be whole tokens");
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool SubjectMatches(absl::string_view pattern, absl::string_view subject) {
+  std::vector<absl::string_view> p = absl::StrSplit(pattern, '.');
+  std::vector<absl::string_view> s = absl::StrSplit(subject, '.');
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == ">") return s.size() > i;
+    if (i >= s.size()) return false;
+    if (p[i] != "*" && p[i] != s[i]) return false;
+  }
+  return p.size() == s.size();
+}
+
+}  // namespace micro_nats
