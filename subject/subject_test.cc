@@ -17,15 +17,15 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST(SubjectTest, ValidConcreteSubjects) {
-  for (const char* s : {"a", "a.b.c", "_INBOX.abc123", "orders-v1.created",
-                        "$SRV.PING"}) {
+  for (const char* s :
+       {"a", "a.b.c", "_INBOX.abc123", "orders-v1.created", "$SRV.PING"}) {
     EXPECT_THAT(ValidateSubject(s, SubjectKind::kConcrete), IsOk()) << s;
   }
 }
 
 TEST(SubjectTest, InvalidSubjects) {
-  for (const char* s : {"", "a b", "a..b", ".a", "a.", "a\tb", "a*", "*a",
-                        "a.b>", "a.>.b"}) {
+  for (const char* s :
+       {"", "a b", "a..b", ".a", "a.", "a\tb", "a*", "*a", "a.b>", "a.>.b"}) {
     EXPECT_THAT(ValidateSubject(s, SubjectKind::kPattern),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << "'" << s << "'";
@@ -41,9 +41,9 @@ TEST(SubjectTest, WildcardsOnlyInPatterns) {
   EXPECT_THAT(ValidateSubject(">", SubjectKind::kPattern), IsOk());
   EXPECT_THAT(
       ValidateSubject("a.*", SubjectKind::kConcrete, "transport address"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               AllOf(HasSubstr("transport address 'a.*'"),
-                     HasSubstr("wildcards"))));
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          AllOf(HasSubstr("transport address 'a.*'"), HasSubstr("wildcards"))));
 }
 
 TEST(SubjectTest, Matching) {

@@ -1,0 +1,186 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "transport/memory/memory_transport.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "status/status_macros.h"
+#include "subject/subject.h"
+#include "transport/internal/socket_core.h"
+
+namespace micro_nats::transport {
+namespace {
+
+using transport_internal::InboundQueue;
+using transport_internal::ListenerCore;
+using transport_internal::QueueSocket;
+
+std::atomic<uint64_t> next_id{0};
+
+std::string NewAddress(absl::string_view kind) {
+  return absl::StrCat("memory.", kind, ".", ++next_id);
+}
+
+absl::Status PeerClosed() {
+  return absl::OutOfRangeError("the peer closed the socket");
+}
+
+// A listener's state, shared by its sockets and the address table.
+struct ListenerState {
+  ListenerState(std::string address, absl::Duration idle_timeout)
+      : address(std::move(address)),
+        core(idle_timeout, [this](const std::string& key) {
+          if (auto client = Client(key)) client->Finish(PeerClosed());
+        }) {}
+
+  std::shared_ptr<InboundQueue> Client(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = clients.find(key);
+    return it == clients.end() ? nullptr : it->second.lock();
+  }
+
+  const std::string address;
+  std::mutex mu;
+  // Each socket's client-side queue, to tell the client when the server
+  // side ends.
+  std::map<std::string, std::weak_ptr<InboundQueue>> clients;  // mu
+  ListenerCore core;  // last: its threads use the members above
+};
+
+// The process-wide address table.
+class AddressTable {
+ public:
+  static AddressTable& Get() {
+    static auto* table = new AddressTable;
+    return *table;
+  }
+
+  absl::Status Insert(const std::shared_ptr<ListenerState>& state) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = listeners_[state->address];
+    if (auto existing = slot.lock(); existing && !existing->core.closed()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "a memory listener is already on '", state->address, "'"));
+    }
+    slot = state;
+    return absl::OkStatus();
+  }
+
+  void Erase(const ListenerState* state) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = listeners_.find(state->address);
+    if (it != listeners_.end() && it->second.lock().get() == state) {
+      listeners_.erase(it);
+    }
+  }
+
+  std::shared_ptr<ListenerState> Find(absl::string_view address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = listeners_.find(std::string(address));
+    return it == listeners_.end() ? nullptr : it->second.lock();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<ListenerState>> listeners_;
+};
+
+class MemoryListener : public Listener {
+ public:
+  explicit MemoryListener(std::shared_ptr<ListenerState> state)
+      : state_(std::move(state)) {}
+  ~MemoryListener() override { Close().IgnoreError(); }
+
+  std::string Address() const override { return state_->address; }
+  absl::Status Accept(AcceptHandler handler) override {
+    return state_->core.Accept(std::move(handler));
+  }
+  absl::Status Close() override {
+    AddressTable::Get().Erase(state_.get());
+    state_->core.Close();
+    return absl::OkStatus();
+  }
+  size_t OpenSockets() const override { return state_->core.OpenSockets(); }
+
+ private:
+  std::shared_ptr<ListenerState> state_;
+};
+
+// Sends by pushing into the peer's queue.
+QueueSocket::SendFn PushTo(std::weak_ptr<InboundQueue> peer) {
+  return [peer = std::move(peer)](const Message& message) -> absl::Status {
+    MN_RETURN_IF_ERROR(ValidateMessage(message, kMemoryMaxMessageBytes));
+    if (auto queue = peer.lock()) queue->Push(message);
+    return absl::OkStatus();
+  };
+}
+
+class MemoryTransport : public Transport {
+ public:
+  absl::StatusOr<std::unique_ptr<Listener>> Listen(
+      absl::string_view address, ListenOptions options) override {
+    std::string chosen =
+        address.empty() ? NewAddress("listener") : std::string(address);
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
+    auto state = std::make_shared<ListenerState>(std::move(chosen),
+                                                 options.idle_timeout);
+    MN_RETURN_IF_ERROR(AddressTable::Get().Insert(state));
+    return std::make_unique<MemoryListener>(std::move(state));
+  }
+
+  absl::StatusOr<std::unique_ptr<Socket>> Dial(absl::string_view address,
+                                               DialOptions options) override {
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(address, SubjectKind::kConcrete, "transport address"));
+    std::shared_ptr<ListenerState> listener = AddressTable::Get().Find(address);
+    if (listener == nullptr || listener->core.closed()) {
+      return absl::UnavailableError(
+          absl::StrCat("no listener at '", address, "'"));
+    }
+    const std::string key = NewAddress("client");
+    auto client_in = std::make_shared<InboundQueue>();
+    auto server_in = std::make_shared<InboundQueue>();
+    {
+      std::lock_guard<std::mutex> lock(listener->mu);
+      listener->clients[key] = client_in;
+    }
+    std::weak_ptr<ListenerState> weak_listener = listener;
+    auto server_socket = std::make_unique<QueueSocket>(
+        server_in, PushTo(client_in),
+        [weak_listener, key, weak_client = std::weak_ptr(client_in)] {
+          if (auto client = weak_client.lock()) client->Finish(PeerClosed());
+          if (auto l = weak_listener.lock()) {
+            l->core.Remove(key);
+            std::lock_guard<std::mutex> lock(l->mu);
+            l->clients.erase(key);
+          }
+        },
+        listener->address, key);
+    if (!listener->core.Add(key, server_in, std::move(server_socket))) {
+      return absl::UnavailableError(
+          absl::StrCat("the listener at '", address, "' closed"));
+    }
+    return std::make_unique<QueueSocket>(
+        client_in, PushTo(server_in),
+        [weak_listener, key, weak_server = std::weak_ptr(server_in)] {
+          if (auto server = weak_server.lock()) server->Finish(PeerClosed());
+          // The server side is freed now, not at its idle timeout.
+          if (auto l = weak_listener.lock()) l->core.Remove(key);
+        },
+        key, std::string(address));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> NewMemoryTransport() {
+  return std::make_unique<MemoryTransport>();
+}
+
+}  // namespace micro_nats::transport

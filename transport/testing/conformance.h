@@ -1,0 +1,457 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// conformance.h: the contract every Transport backend passes.
+//
+// A parameterised gtest suite. A backend's test includes this header once
+// and instantiates it with a TransportBackend whose environment returns, on
+// each NewTransport() call, a transport on its own connection (as separate
+// processes would have):
+//
+//   INSTANTIATE_TEST_SUITE_P(Memory, TransportConformanceTest,
+//                            ::testing::Values(MemoryTransportBackend()),
+//                            TransportBackendName);
+
+#ifndef MICRO_NATS_TRANSPORT_TESTING_CONFORMANCE_H_
+#define MICRO_NATS_TRANSPORT_TESTING_CONFORMANCE_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "status/status_matchers.h"
+#include "testing/sync.h"
+#include "transport/transport.h"
+
+namespace micro_nats::transport::testing {
+
+class TransportEnvironment {
+ public:
+  virtual ~TransportEnvironment() = default;
+  // A new transport, on its own connection to the shared medium.
+  virtual absl::StatusOr<std::unique_ptr<Transport>> NewTransport() = 0;
+  // Largest message the backend accepts (headers and body).
+  virtual size_t max_message_bytes() const = 0;
+};
+
+struct TransportBackend {
+  std::string name;
+  std::function<absl::StatusOr<std::unique_ptr<TransportEnvironment>>()> make;
+};
+
+inline std::string TransportBackendName(
+    const ::testing::TestParamInfo<TransportBackend>& info) {
+  return info.param.name;
+}
+
+using ::micro_nats::testing::Collector;
+using ::micro_nats::testing::Eventually;
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::IsOkAndHolds;
+using ::micro_nats::testing::StatusIs;
+
+class TransportConformanceTest
+    : public ::testing::TestWithParam<TransportBackend> {
+ protected:
+  static constexpr absl::Duration kWait = absl::Seconds(10);
+
+  static absl::Time Deadline() { return absl::Now() + kWait; }
+
+  void SetUp() override {
+    auto env = GetParam().make();
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = std::move(env).value();
+    auto server = env_->NewTransport();
+    auto client = env_->NewTransport();
+    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_TRUE(client.ok()) << client.status();
+    server_ = std::move(server).value();
+    client_ = std::move(client).value();
+  }
+
+  // A listener whose handler echoes every message (body and headers) until
+  // its socket ends.
+  std::unique_ptr<Listener> EchoListener() {
+    auto listener = server_->Listen("");
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    if (!listener.ok()) return nullptr;
+    EXPECT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+      while (true) {
+        auto message = socket->Recv(absl::InfiniteFuture());
+        if (!message.ok()) return;
+        if (!socket->Send(*message).ok()) return;
+      }
+    }),
+                IsOk());
+    return std::move(listener).value();
+  }
+
+  std::unique_ptr<Socket> Dial(const std::string& address) {
+    auto socket = client_->Dial(address);
+    EXPECT_TRUE(socket.ok()) << socket.status();
+    return socket.ok() ? std::move(socket).value() : nullptr;
+  }
+
+  std::unique_ptr<TransportEnvironment> env_;
+  std::unique_ptr<Transport> server_;
+  std::unique_ptr<Transport> client_;
+};
+
+TEST_P(TransportConformanceTest, EchoRoundTrip) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  ASSERT_NE(socket, nullptr);
+  ASSERT_THAT(socket->Send({.body = "hello"}), IsOk());
+  auto reply = socket->Recv(Deadline());
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->body, "hello");
+}
+
+TEST_P(TransportConformanceTest, HeadersRoundTrip) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  Headers headers = {{"Micro-Service", "greeter"},
+                     {"Micro-Endpoint", "Greeter.Hello"},
+                     {"Content-Type", "application/protobuf"},
+                     {"Timeout", "5s"}};
+  ASSERT_THAT(socket->Send({.headers = headers, .body = "x"}), IsOk());
+  auto reply = socket->Recv(Deadline());
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->headers, headers);
+}
+
+TEST_P(TransportConformanceTest, EmptyAndBinaryBodies) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  const std::string binary("\0\x01\xff\r\n\0", 6);
+  ASSERT_THAT(socket->Send({.body = ""}), IsOk());
+  ASSERT_THAT(socket->Send({.body = binary}), IsOk());
+  auto first = socket->Recv(Deadline());
+  auto second = socket->Recv(Deadline());
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(first->body, "");
+  EXPECT_EQ(second->body, binary);
+}
+
+TEST_P(TransportConformanceTest, LargeBody) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  std::string body(512 * 1024, 'x');
+  for (size_t i = 0; i < body.size(); i += 13) body[i] = static_cast<char>(i);
+  ASSERT_THAT(socket->Send({.body = body}), IsOk());
+  auto reply = socket->Recv(Deadline());
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->body, body);
+}
+
+TEST_P(TransportConformanceTest, OversizedMessageIsInvalidArgument) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  std::string body(env_->max_message_bytes() + 1, 'x');
+  EXPECT_THAT(socket->Send({.body = body}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // The socket still works.
+  ASSERT_THAT(socket->Send({.body = "small"}), IsOk());
+  EXPECT_THAT(socket->Recv(Deadline()), IsOk());
+}
+
+TEST_P(TransportConformanceTest, BadHeadersAreInvalidArgument) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  EXPECT_THAT(socket->Send({.headers = {{"Micro-Transport-Control", "x"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(socket->Send({.headers = {{"Bad Name", "x"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(socket->Send({.headers = {{"Name", "line\r\nbreak"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(TransportConformanceTest, MessagesOnOneSocketArriveInOrder) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_THAT(socket->Send({.body = std::to_string(i)}), IsOk());
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto reply = socket->Recv(Deadline());
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_EQ(reply->body, std::to_string(i));
+  }
+}
+
+TEST_P(TransportConformanceTest, ConcurrentSocketsDoNotMixUpMessages) {
+  constexpr int kClients = 32;
+  constexpr int kMessages = 100;
+  auto listener = EchoListener();
+  std::vector<std::thread> clients;
+  std::atomic<int> mismatches{0};
+  std::atomic<int> completed{0};
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto socket = client_->Dial(listener->Address());
+      if (!socket.ok()) {
+        ++mismatches;
+        return;
+      }
+      for (int i = 0; i < kMessages; ++i) {
+        const std::string body = absl::StrCat(c, ":", i);
+        if (!(*socket)->Send({.body = body}).ok()) {
+          ++mismatches;
+          return;
+        }
+        auto reply = (*socket)->Recv(Deadline());
+        if (!reply.ok() || reply->body != body) {
+          ++mismatches;
+          return;
+        }
+      }
+      ++completed;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(completed, kClients);
+}
+
+TEST_P(TransportConformanceTest, ServerCanSendSeveralMessagesPerRequest) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    auto request = socket->Recv(absl::InfiniteFuture());
+    if (!request.ok()) return;
+    for (int i = 0; i < 3; ++i) {
+      socket->Send({.body = absl::StrCat(request->body, i)}).IgnoreError();
+    }
+  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "part"}), IsOk());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(socket->Recv(Deadline()),
+                IsOkAndHolds(::testing::Field(&Message::body,
+                                              absl::StrCat("part", i))));
+  }
+  // The handler returned: its socket closed, and the client hears it.
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+}
+
+TEST_P(TransportConformanceTest, AcceptRunsTheHandlerOncePerSocket) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  Collector<std::string> accepted;
+  ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> socket) {
+    accepted.Add(socket->RemoteAddress());
+    while (socket->Recv(absl::InfiniteFuture()).ok()) {
+    }
+  }),
+              IsOk());
+  auto a = Dial((*listener)->Address());
+  auto b = Dial((*listener)->Address());
+  auto c = Dial((*listener)->Address());
+  for (auto* s : {a.get(), b.get(), c.get()}) {
+    ASSERT_THAT(s->Send({.body = "x"}), IsOk());
+  }
+  ASSERT_TRUE(accepted.WaitForCount(3, kWait));
+  auto remotes = accepted.Snapshot();
+  EXPECT_THAT(remotes, ::testing::UnorderedElementsAre(
+                           a->LocalAddress(), b->LocalAddress(),
+                           c->LocalAddress()));
+  EXPECT_EQ((*listener)->OpenSockets(), 3u);
+  EXPECT_THAT((*listener)->Accept([](std::unique_ptr<Socket>) {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_P(TransportConformanceTest, SocketsDialledBeforeAcceptWaitForIt) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "early"}), IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> s) {
+    auto m = s->Recv(absl::InfiniteFuture());
+    if (m.ok()) s->Send(*m).IgnoreError();
+  }),
+              IsOk());
+  EXPECT_THAT(socket->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "early")));
+}
+
+TEST_P(TransportConformanceTest, AddressesNameBothEnds) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  Collector<std::pair<std::string, std::string>> ends;
+  ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> socket) {
+    ends.Add({socket->LocalAddress(), socket->RemoteAddress()});
+    while (socket->Recv(absl::InfiniteFuture()).ok()) {
+    }
+  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  ASSERT_TRUE(ends.WaitForCount(1, kWait));
+  EXPECT_EQ(socket->RemoteAddress(), (*listener)->Address());
+  EXPECT_EQ(ends.Snapshot()[0].first, (*listener)->Address());
+  EXPECT_EQ(ends.Snapshot()[0].second, socket->LocalAddress());
+  EXPECT_NE(socket->LocalAddress(), socket->RemoteAddress());
+}
+
+TEST_P(TransportConformanceTest, ListenOnAGivenAddress) {
+  auto listener = server_->Listen("greeter.v1.node-1");
+  ASSERT_THAT(listener, IsOk());
+  EXPECT_EQ((*listener)->Address(), "greeter.v1.node-1");
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> s) {
+    auto m = s->Recv(absl::InfiniteFuture());
+    if (m.ok()) s->Send(*m).IgnoreError();
+  }),
+              IsOk());
+  auto socket = Dial("greeter.v1.node-1");
+  ASSERT_THAT(socket->Send({.body = "ping"}), IsOk());
+  EXPECT_THAT(socket->Recv(Deadline()), IsOk());
+}
+
+TEST_P(TransportConformanceTest, GeneratedAddressesAreUnique) {
+  auto a = server_->Listen("");
+  auto b = server_->Listen("");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  EXPECT_NE((*a)->Address(), (*b)->Address());
+}
+
+TEST_P(TransportConformanceTest, InvalidAddressesAreRejected) {
+  for (const char* address : {"a b", "a.*", "a.>", "a..b", "."}) {
+    EXPECT_THAT(server_->Listen(address),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << address;
+    EXPECT_THAT(client_->Dial(address),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << address;
+  }
+  EXPECT_THAT(client_->Dial(""), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(TransportConformanceTest, DialToNothingIsUnavailable) {
+  EXPECT_THAT(client_->Dial("nobody.listens.here"),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_P(TransportConformanceTest, DialAfterListenerCloseIsUnavailable) {
+  auto listener = EchoListener();
+  const std::string address = listener->Address();
+  ASSERT_THAT(listener->Close(), IsOk());
+  EXPECT_THAT(client_->Dial(address), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_P(TransportConformanceTest, RecvHonoursItsDeadline) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    while (socket->Recv(absl::InfiniteFuture()).ok()) {
+    }  // never answers
+  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "anyone?"}), IsOk());
+  EXPECT_THAT(socket->Recv(absl::Now() + absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(socket->Recv(absl::InfinitePast()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_P(TransportConformanceTest, ClientCloseEndsTheServerSocketAtOnce) {
+  auto listener = server_->Listen("", {.idle_timeout = absl::Hours(1)});
+  ASSERT_THAT(listener, IsOk());
+  Collector<absl::Status> ended;
+  ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> socket) {
+    while (true) {
+      auto m = socket->Recv(absl::InfiniteFuture());
+      if (!m.ok()) {
+        ended.Add(m.status());
+        return;
+      }
+      socket->Send(*m).IgnoreError();
+    }
+  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  ASSERT_THAT(socket->Recv(Deadline()), IsOk());
+  EXPECT_EQ((*listener)->OpenSockets(), 1u);
+  ASSERT_THAT(socket->Close(), IsOk());
+  ASSERT_TRUE(ended.WaitForCount(1, kWait));
+  EXPECT_THAT(ended.Snapshot()[0], StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; },
+                         kWait, "server socket freed"));
+}
+
+TEST_P(TransportConformanceTest, ServerCloseEndsTheClientSocket) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    auto m = socket->Recv(absl::InfiniteFuture());
+    if (!m.ok()) return;
+    socket->Send({.body = "last words"}).IgnoreError();
+    socket->Close().IgnoreError();
+  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  EXPECT_THAT(socket->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "last words")));
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(socket->Send({.body = "too late"}),
+              StatusIs(absl::StatusCode::kOutOfRange));
+}
+
+TEST_P(TransportConformanceTest, ListenerCloseEndsItsSockets) {
+  auto listener = EchoListener();
+  auto a = Dial(listener->Address());
+  auto b = Dial(listener->Address());
+  for (auto* s : {a.get(), b.get()}) {
+    ASSERT_THAT(s->Send({.body = "x"}), IsOk());
+    ASSERT_THAT(s->Recv(Deadline()), IsOk());
+  }
+  ASSERT_THAT(listener->Close(), IsOk());  // waits for both handlers
+  EXPECT_EQ(listener->OpenSockets(), 0u);
+  for (auto* s : {a.get(), b.get()}) {
+    EXPECT_THAT(s->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
+  }
+  EXPECT_THAT(listener->Close(), IsOk());  // idempotent
+}
+
+TEST_P(TransportConformanceTest, UseAfterLocalCloseIsFailedPrecondition) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  ASSERT_THAT(socket->Close(), IsOk());
+  EXPECT_THAT(socket->Send({.body = "x"}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(socket->Close(), IsOk());  // idempotent
+}
+
+TEST_P(TransportConformanceTest, IdleServerSocketsAreReaped) {
+  auto listener = server_->Listen("", {.idle_timeout = absl::Milliseconds(100)});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    while (socket->Recv(absl::InfiniteFuture()).ok()) {
+    }
+  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_THAT(socket->Send({.body = "then silence"}), IsOk());
+  // The client never closes; the server gives the socket up and says so.
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ((*listener)->OpenSockets(), 0u);
+}
+
+}  // namespace micro_nats::transport::testing
+
+#endif  // MICRO_NATS_TRANSPORT_TESTING_CONFORMANCE_H_
