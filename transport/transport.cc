@@ -15,8 +15,7 @@ absl::Status ValidateMessage(const Message& message, size_t max_bytes) {
           "header '", name, "' is reserved for the transport (prefix '",
           kReservedHeaderPrefix, "')"));
     }
-    if (name.empty() ||
-        name.find_first_of(": \t\r\n") != std::string::npos) {
+    if (name.empty() || name.find_first_of(": \t\r\n") != std::string::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid header name '", name, "'"));
     }

@@ -234,8 +234,8 @@ TEST_P(TransportConformanceTest, ServerCanSendSeveralMessagesPerRequest) {
   ASSERT_THAT(socket->Send({.body = "part"}), IsOk());
   for (int i = 0; i < 3; ++i) {
     EXPECT_THAT(socket->Recv(Deadline()),
-                IsOkAndHolds(::testing::Field(&Message::body,
-                                              absl::StrCat("part", i))));
+                IsOkAndHolds(
+                    ::testing::Field(&Message::body, absl::StrCat("part", i))));
   }
   // The handler returned: its socket closed, and the client hears it.
   EXPECT_THAT(socket->Recv(Deadline()),
@@ -260,9 +260,9 @@ TEST_P(TransportConformanceTest, AcceptRunsTheHandlerOncePerSocket) {
   }
   ASSERT_TRUE(accepted.WaitForCount(3, kWait));
   auto remotes = accepted.Snapshot();
-  EXPECT_THAT(remotes, ::testing::UnorderedElementsAre(
-                           a->LocalAddress(), b->LocalAddress(),
-                           c->LocalAddress()));
+  EXPECT_THAT(remotes,
+              ::testing::UnorderedElementsAre(
+                  a->LocalAddress(), b->LocalAddress(), c->LocalAddress()));
   EXPECT_EQ((*listener)->OpenSockets(), 3u);
   EXPECT_THAT((*listener)->Accept([](std::unique_ptr<Socket>) {}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -385,8 +385,8 @@ TEST_P(TransportConformanceTest, ClientCloseEndsTheServerSocketAtOnce) {
   ASSERT_THAT(socket->Close(), IsOk());
   ASSERT_TRUE(ended.WaitForCount(1, kWait));
   EXPECT_THAT(ended.Snapshot()[0], StatusIs(absl::StatusCode::kOutOfRange));
-  ASSERT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; },
-                         kWait, "server socket freed"));
+  ASSERT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; }, kWait,
+                         "server socket freed"));
 }
 
 TEST_P(TransportConformanceTest, ServerCloseEndsTheClientSocket) {
@@ -437,7 +437,8 @@ TEST_P(TransportConformanceTest, UseAfterLocalCloseIsFailedPrecondition) {
 }
 
 TEST_P(TransportConformanceTest, IdleServerSocketsAreReaped) {
-  auto listener = server_->Listen("", {.idle_timeout = absl::Milliseconds(100)});
+  auto listener =
+      server_->Listen("", {.idle_timeout = absl::Milliseconds(100)});
   ASSERT_THAT(listener, IsOk());
   ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
     while (socket->Recv(absl::InfiniteFuture()).ok()) {

@@ -1,0 +1,360 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "transport/nats/nats_transport.h"
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "nats/message.h"
+#include "status/status_macros.h"
+#include "subject/subject.h"
+#include "transport/internal/socket_core.h"
+
+namespace micro_nats::transport {
+namespace {
+
+using transport_internal::InboundQueue;
+using transport_internal::ListenerCore;
+using transport_internal::QueueSocket;
+
+enum class Control { kData, kOpen, kOpenAck, kClose, kUnknown };
+
+Control ReadControl(natsMsg* msg) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, kControlHeader, &value) != NATS_OK ||
+      value == nullptr) {
+    return Control::kData;
+  }
+  if (std::strcmp(value, kControlOpen) == 0) return Control::kOpen;
+  if (std::strcmp(value, kControlOpenAck) == 0) return Control::kOpenAck;
+  if (std::strcmp(value, kControlClose) == 0) return Control::kClose;
+  return Control::kUnknown;
+}
+
+Message ToMessage(natsMsg* msg) {
+  return Message{nats::ReadHeaders(msg), std::string(nats::Body(msg))};
+}
+
+absl::Status PeerClosed() {
+  return absl::OutOfRangeError("the peer closed the socket");
+}
+
+absl::Status SendData(nats::Connection& conn, const std::string& subject,
+                      const std::string& reply, const Message& message) {
+  MN_RETURN_IF_ERROR(ValidateMessage(
+      message, static_cast<size_t>(std::max<int64_t>(0, conn.max_payload()))));
+  return conn.Publish(subject, message.body,
+                      {.reply = reply, .headers = message.headers});
+}
+
+absl::Status SendControl(nats::Connection& conn, const std::string& subject,
+                         const std::string& reply, const char* control) {
+  return conn.Publish(subject, "",
+                      {.reply = reply, .headers = {{kControlHeader, control}}});
+}
+
+// Reports bad input from the wire once per listener or mux, and goes on.
+void LogIgnored(std::once_flag& once, absl::string_view where,
+                absl::string_view what) {
+  std::call_once(once, [&] {
+    std::fprintf(stderr,
+                 "micro-nats transport %.*s: ignoring %.*s (reported once)\n",
+                 static_cast<int>(where.size()), where.data(),
+                 static_cast<int>(what.size()), what.data());
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Server side
+
+class ListenerState : public std::enable_shared_from_this<ListenerState> {
+ public:
+  ListenerState(std::shared_ptr<nats::Connection> conn, std::string address,
+                absl::Duration idle_timeout)
+      : conn_(std::move(conn)),
+        address_(std::move(address)),
+        core_(idle_timeout, [this](const std::string& key) {
+          SendControl(*conn_, key, "", kControlClose).IgnoreError();
+        }) {}
+
+  absl::Status Start() {
+    std::weak_ptr<ListenerState> weak = shared_from_this();
+    MN_ASSIGN_OR_RETURN(subscription_,
+                        conn_->Subscribe(address_, [weak](natsMsg* msg) {
+                          if (auto self = weak.lock()) self->OnMessage(msg);
+                        }));
+    // Registered at the server before Listen returns, so a Dial right
+    // after finds it.
+    return conn_->Flush(absl::Seconds(5));
+  }
+
+  void Close() {
+    if (subscription_ != nullptr) subscription_->Unsubscribe().IgnoreError();
+    core_.Close();
+  }
+
+  const std::string& address() const { return address_; }
+  ListenerCore& core() { return core_; }
+
+ private:
+  void OnMessage(natsMsg* msg) {
+    const std::string key(nats::Reply(msg));
+    if (key.empty()) {
+      LogIgnored(bad_input_, address_, "a message without a reply subject");
+      return;
+    }
+    switch (ReadControl(msg)) {
+      case Control::kClose:
+        if (auto inbound = core_.Find(key)) {
+          inbound->Finish(PeerClosed());
+          core_.Remove(key);
+        }
+        return;
+      case Control::kOpen:
+        if (EnsureSocket(key) != nullptr) {
+          SendControl(*conn_, key, "", kControlOpenAck).IgnoreError();
+        }
+        return;
+      case Control::kOpenAck:
+      case Control::kUnknown:
+        LogIgnored(bad_input_, address_, "an unexpected control message");
+        return;
+      case Control::kData:
+        if (auto inbound = EnsureSocket(key)) inbound->Push(ToMessage(msg));
+        return;
+    }
+  }
+
+  // Messages arrive on one delivery thread, so find-then-add cannot race.
+  std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key) {
+    if (auto inbound = core_.Find(key)) return inbound;
+    auto inbound = std::make_shared<InboundQueue>();
+    std::weak_ptr<ListenerState> weak = shared_from_this();
+    auto socket = std::make_unique<QueueSocket>(
+        inbound,
+        [conn = conn_, key](const Message& message) {
+          return SendData(*conn, key, "", message);
+        },
+        [weak, key] {
+          if (auto self = weak.lock()) {
+            SendControl(*self->conn_, key, "", kControlClose).IgnoreError();
+            self->core_.Remove(key);
+          }
+        },
+        address_, key);
+    if (!core_.Add(key, inbound, std::move(socket))) return nullptr;
+    return inbound;
+  }
+
+  const std::shared_ptr<nats::Connection> conn_;
+  const std::string address_;
+  std::once_flag bad_input_;
+  std::unique_ptr<nats::Subscription> subscription_;
+  ListenerCore core_;  // last: its threads use the members above
+};
+
+class NatsListener : public Listener {
+ public:
+  explicit NatsListener(std::shared_ptr<ListenerState> state)
+      : state_(std::move(state)) {}
+  ~NatsListener() override { Close().IgnoreError(); }
+
+  std::string Address() const override { return state_->address(); }
+  absl::Status Accept(AcceptHandler handler) override {
+    return state_->core().Accept(std::move(handler));
+  }
+  absl::Status Close() override {
+    state_->Close();
+    return absl::OkStatus();
+  }
+  size_t OpenSockets() const override { return state_->core().OpenSockets(); }
+
+ private:
+  std::shared_ptr<ListenerState> state_;
+};
+
+// ---------------------------------------------------------------------------
+// Client side
+
+// One client socket's receiving end, and the answer to its Dial.
+struct ClientEndpoint {
+  explicit ClientEndpoint(std::string address) : address(std::move(address)) {}
+
+  const std::string address;
+  const std::shared_ptr<InboundQueue> inbound =
+      std::make_shared<InboundQueue>();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool answered = false;    // guarded by mu
+  absl::Status dial_status;  // guarded by mu
+
+  void Answer(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (answered) return;
+    answered = true;
+    dial_status = std::move(status);
+    cv.notify_all();
+  }
+};
+
+// All client sockets of a transport: one wildcard inbox subscription,
+// demultiplexed by the last token.
+class ClientMux : public std::enable_shared_from_this<ClientMux> {
+ public:
+  explicit ClientMux(std::shared_ptr<nats::Connection> conn)
+      : conn_(std::move(conn)), prefix_(nats::Connection::NewInbox()) {}
+
+  absl::Status Start() {
+    std::weak_ptr<ClientMux> weak = shared_from_this();
+    MN_ASSIGN_OR_RETURN(subscription_,
+                        conn_->Subscribe(prefix_ + ".*", [weak](natsMsg* msg) {
+                          if (auto self = weak.lock()) self->OnMessage(msg);
+                        }));
+    return conn_->Flush(absl::Seconds(5));
+  }
+
+  // A new inbox for a socket to `address`.
+  std::pair<std::string, std::shared_ptr<ClientEndpoint>> Register(
+      absl::string_view address) {
+    auto endpoint = std::make_shared<ClientEndpoint>(std::string(address));
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string inbox = absl::StrCat(prefix_, ".", ++next_id_);
+    endpoints_[inbox] = endpoint;
+    return {std::move(inbox), std::move(endpoint)};
+  }
+
+  void Unregister(const std::string& inbox) {
+    std::lock_guard<std::mutex> lock(mu_);
+    endpoints_.erase(inbox);
+  }
+
+  nats::Connection& conn() { return *conn_; }
+
+ private:
+  void OnMessage(natsMsg* msg) {
+    std::shared_ptr<ClientEndpoint> endpoint;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = endpoints_.find(std::string(nats::Subject(msg)));
+      if (it == endpoints_.end()) return;  // a socket closed since
+      endpoint = it->second;
+    }
+    if (natsMsg_IsNoResponders(msg)) {
+      absl::Status gone = absl::UnavailableError(absl::StrCat(
+          "no listener at '", endpoint->address, "' (NATS: no responders)"));
+      endpoint->Answer(gone);
+      endpoint->inbound->Finish(gone);
+      return;
+    }
+    switch (ReadControl(msg)) {
+      case Control::kOpenAck:
+        endpoint->Answer(absl::OkStatus());
+        return;
+      case Control::kClose:
+        endpoint->Answer(PeerClosed());
+        endpoint->inbound->Finish(PeerClosed());
+        return;
+      case Control::kOpen:
+      case Control::kUnknown:
+        LogIgnored(bad_input_, prefix_, "an unexpected control message");
+        return;
+      case Control::kData:
+        endpoint->Answer(absl::OkStatus());  // a peer that skips the ack
+        endpoint->inbound->Push(ToMessage(msg));
+        return;
+    }
+  }
+
+  const std::shared_ptr<nats::Connection> conn_;
+  const std::string prefix_;
+  std::once_flag bad_input_;
+  std::mutex mu_;
+  uint64_t next_id_ = 0;                                            // mu_
+  std::map<std::string, std::shared_ptr<ClientEndpoint>> endpoints_;  // mu_
+  std::unique_ptr<nats::Subscription> subscription_;
+};
+
+class NatsTransport : public Transport {
+ public:
+  explicit NatsTransport(std::shared_ptr<nats::Connection> conn)
+      : conn_(std::move(conn)) {}
+
+  absl::StatusOr<std::unique_ptr<Listener>> Listen(
+      absl::string_view address, ListenOptions options) override {
+    std::string chosen =
+        address.empty() ? nats::Connection::NewInbox() : std::string(address);
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
+    auto state = std::make_shared<ListenerState>(conn_, std::move(chosen),
+                                                 options.idle_timeout);
+    MN_RETURN_IF_ERROR(state->Start());
+    return std::make_unique<NatsListener>(std::move(state));
+  }
+
+  absl::StatusOr<std::unique_ptr<Socket>> Dial(absl::string_view address,
+                                               DialOptions options) override {
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(address, SubjectKind::kConcrete, "transport address"));
+    MN_ASSIGN_OR_RETURN(std::shared_ptr<ClientMux> mux, Mux());
+    auto [inbox, endpoint] = mux->Register(address);
+    const std::string target(address);
+    absl::Status status = SendControl(*conn_, target, inbox, kControlOpen);
+    if (status.ok()) {
+      std::unique_lock<std::mutex> lock(endpoint->mu);
+      if (!endpoint->cv.wait_for(lock,
+                                 absl::ToChronoNanoseconds(options.timeout),
+                                 [&] { return endpoint->answered; })) {
+        status = absl::DeadlineExceededError(
+            absl::StrCat("the listener at '", address, "' did not answer in ",
+                         absl::FormatDuration(options.timeout)));
+      } else {
+        status = endpoint->dial_status;
+      }
+    }
+    if (!status.ok()) {
+      mux->Unregister(inbox);
+      return status;
+    }
+    return std::make_unique<QueueSocket>(
+        endpoint->inbound,
+        [conn = conn_, target, inbox = inbox](const Message& message) {
+          return SendData(*conn, target, inbox, message);
+        },
+        [mux, target, inbox = inbox] {
+          SendControl(mux->conn(), target, inbox, kControlClose)
+              .IgnoreError();
+          mux->Unregister(inbox);
+        },
+        inbox, target);
+  }
+
+ private:
+  absl::StatusOr<std::shared_ptr<ClientMux>> Mux() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (mux_ == nullptr) {
+      auto mux = std::make_shared<ClientMux>(conn_);
+      MN_RETURN_IF_ERROR(mux->Start());
+      mux_ = std::move(mux);
+    }
+    return mux_;
+  }
+
+  const std::shared_ptr<nats::Connection> conn_;
+  std::mutex mu_;
+  std::shared_ptr<ClientMux> mux_;  // guarded by mu_; made on first Dial
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> NewNatsTransport(
+    std::shared_ptr<nats::Connection> connection) {
+  return std::make_unique<NatsTransport>(std::move(connection));
+}
+
+}  // namespace micro_nats::transport

@@ -1,0 +1,46 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// nats_transport.h: the transport on NATS subjects (go-micro's design).
+//
+// A listener's address is a subject (a unique inbox unless one is given);
+// its one subscription receives every client's messages, and each message's
+// reply subject names the client socket it belongs to. A client socket's
+// inbox is `<prefix>.<n>` under one wildcard subscription per transport, so
+// dialling costs no subscription and no delivery thread. Headers travel as
+// NATS headers and bodies as raw bytes (no JSON or base64 envelope).
+//
+// Beyond go-micro:
+//   - Dial sends an "open" and waits for the listener's answer, so dialling
+//     nobody is Unavailable at once (NATS "no responders"), as in memory;
+//   - Close sends a "close", so the other side frees the socket at once
+//     rather than at its idle timeout;
+//   - a send to a listener that vanished makes the next Recv Unavailable
+//     promptly (no responders), not DeadlineExceeded;
+//   - messages over the server's max_payload are InvalidArgument before
+//     anything is sent.
+// The control messages carry the header `Micro-Transport-Control`.
+//
+// Every listener and socket of the process shares the one nats::Connection.
+
+#ifndef MICRO_NATS_TRANSPORT_NATS_NATS_TRANSPORT_H_
+#define MICRO_NATS_TRANSPORT_NATS_NATS_TRANSPORT_H_
+
+#include <memory>
+
+#include "nats/connection.h"
+#include "transport/transport.h"
+
+namespace micro_nats::transport {
+
+// The control header and its values, for peers written elsewhere.
+inline constexpr char kControlHeader[] = "Micro-Transport-Control";
+inline constexpr char kControlOpen[] = "open";
+inline constexpr char kControlOpenAck[] = "open-ack";
+inline constexpr char kControlClose[] = "close";
+
+std::unique_ptr<Transport> NewNatsTransport(
+    std::shared_ptr<nats::Connection> connection);
+
+}  // namespace micro_nats::transport
+
+#endif  // MICRO_NATS_TRANSPORT_NATS_NATS_TRANSPORT_H_

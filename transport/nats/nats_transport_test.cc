@@ -1,0 +1,142 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "transport/nats/nats_transport.h"
+
+#include "nats/message.h"
+#include "testing/nats_server.h"
+#include "transport/testing/conformance.h"
+
+namespace micro_nats::transport::testing {
+namespace {
+
+using ::micro_nats::testing::NatsServer;
+
+// A real nats-server; every transport on its own connection.
+class NatsEnvironment : public TransportEnvironment {
+ public:
+  explicit NatsEnvironment(std::unique_ptr<NatsServer> server)
+      : server_(std::move(server)) {}
+
+  absl::StatusOr<std::unique_ptr<Transport>> NewTransport() override {
+    auto conn = nats::Connection::Connect({.servers = {server_->url()}});
+    if (!conn.ok()) return conn.status();
+    return NewNatsTransport(*conn);
+  }
+  size_t max_message_bytes() const override { return 1 << 20; }
+  const NatsServer& server() const { return *server_; }
+
+ private:
+  std::unique_ptr<NatsServer> server_;
+};
+
+absl::StatusOr<std::unique_ptr<TransportEnvironment>> MakeNatsEnvironment() {
+  auto server = NatsServer::Start();
+  if (!server.ok()) return server.status();
+  return std::make_unique<NatsEnvironment>(std::move(server).value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Nats, TransportConformanceTest,
+                         ::testing::Values(TransportBackend{
+                             "Nats", &MakeNatsEnvironment}),
+                         TransportBackendName);
+
+class NatsTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
+    MN_ASSERT_OK_AND_ASSIGN(raw_, nats::Connection::Connect(
+                                      {.servers = {server_->url()}}));
+    MN_ASSERT_OK_AND_ASSIGN(auto conn, nats::Connection::Connect(
+                                           {.servers = {server_->url()}}));
+    transport_ = NewNatsTransport(conn);
+  }
+
+  std::unique_ptr<NatsServer> server_;
+  std::shared_ptr<nats::Connection> raw_;  // plays a peer written elsewhere
+  std::unique_ptr<Transport> transport_;
+};
+
+TEST_F(NatsTransportTest, SendToAVanishedListenerIsUnavailableAtOnce) {
+  // A listener that answers the open, then disappears without closing
+  // (as a crashed process would).
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto fake_listener,
+      raw_->Subscribe("crashy.service", [this](natsMsg* msg) {
+        raw_->Publish(nats::Reply(msg), "",
+                      {.headers = {{kControlHeader, kControlOpenAck}}})
+            .IgnoreError();
+      }));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto socket, transport_->Dial("crashy.service"));
+  ASSERT_THAT(fake_listener->Unsubscribe(), IsOk());
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+
+  const absl::Duration deadline = absl::Seconds(30);
+  const absl::Time start = absl::Now();
+  ASSERT_THAT(socket->Send({.body = "anyone there?"}), IsOk());
+  EXPECT_THAT(socket->Recv(start + deadline),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("crashy.service")));
+  // Prompt: NATS answered "no responders"; the deadline was not waited out.
+  EXPECT_LT(absl::Now() - start, deadline / 4);
+}
+
+TEST_F(NatsTransportTest, DialToNothingIsUnavailableAtOnce) {
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(transport_->Dial("nobody.here", {.timeout = absl::Seconds(30)}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("no responders")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(7));
+}
+
+TEST_F(NatsTransportTest, MalformedWireMessagesAreIgnoredAndServingGoesOn) {
+  MN_ASSERT_OK_AND_ASSIGN(auto listener, transport_->Listen("robust.echo"));
+  ASSERT_THAT(listener->Accept([](std::unique_ptr<Socket> socket) {
+    while (true) {
+      auto m = socket->Recv(absl::InfiniteFuture());
+      if (!m.ok() || !socket->Send(*m).ok()) return;
+    }
+  }),
+              IsOk());
+  // No reply subject: nobody to answer, and no socket.
+  ASSERT_THAT(raw_->Publish("robust.echo", "orphan"), IsOk());
+  // An unknown control value.
+  ASSERT_THAT(raw_->Publish("robust.echo", "",
+                            {.reply = "_INBOX.someone",
+                             .headers = {{kControlHeader, "explode"}}}),
+              IsOk());
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto socket, transport_->Dial("robust.echo"));
+  ASSERT_THAT(socket->Send({.body = "still serving"}), IsOk());
+  EXPECT_THAT(socket->Recv(absl::Now() + absl::Seconds(10)),
+              IsOkAndHolds(::testing::Field(&Message::body, "still serving")));
+  EXPECT_EQ(listener->OpenSockets(), 1u);
+}
+
+TEST_F(NatsTransportTest, HeadersAndBodyTravelRawOnTheWire) {
+  // A peer written elsewhere sees plain NATS headers and the raw body.
+  Collector<std::pair<nats::Headers, std::string>> seen;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto peer, raw_->Subscribe("raw.peer", [&, this](natsMsg* msg) {
+        const char* control = nullptr;
+        if (natsMsgHeader_Get(msg, kControlHeader, &control) == NATS_OK) {
+          raw_->Publish(nats::Reply(msg), "",
+                        {.headers = {{kControlHeader, kControlOpenAck}}})
+              .IgnoreError();
+          return;
+        }
+        seen.Add({nats::ReadHeaders(msg), std::string(nats::Body(msg))});
+      }));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto socket, transport_->Dial("raw.peer"));
+  ASSERT_THAT(socket->Send({.headers = {{"Micro-Endpoint", "Greeter.Hello"}},
+                            .body = std::string("\x08\x96\x01", 3)}),
+              IsOk());
+  ASSERT_TRUE(seen.WaitForCount(1, absl::Seconds(10)));
+  EXPECT_EQ(seen.Snapshot()[0].first,
+            (nats::Headers{{"Micro-Endpoint", "Greeter.Hello"}}));
+  EXPECT_EQ(seen.Snapshot()[0].second, std::string("\x08\x96\x01", 3));
+}
+
+}  // namespace
+}  // namespace micro_nats::transport::testing
