@@ -191,7 +191,7 @@ struct ClientEndpoint {
       std::make_shared<InboundQueue>();
   std::mutex mu;
   std::condition_variable cv;
-  bool answered = false;    // guarded by mu
+  bool answered = false;     // guarded by mu
   absl::Status dial_status;  // guarded by mu
 
   void Answer(absl::Status status) {
@@ -275,7 +275,7 @@ class ClientMux : public std::enable_shared_from_this<ClientMux> {
   const std::string prefix_;
   std::once_flag bad_input_;
   std::mutex mu_;
-  uint64_t next_id_ = 0;                                            // mu_
+  uint64_t next_id_ = 0;                                              // mu_
   std::map<std::string, std::shared_ptr<ClientEndpoint>> endpoints_;  // mu_
   std::unique_ptr<nats::Subscription> subscription_;
 };
@@ -327,8 +327,7 @@ class NatsTransport : public Transport {
           return SendData(*conn, target, inbox, message);
         },
         [mux, target, inbox = inbox] {
-          SendControl(mux->conn(), target, inbox, kControlClose)
-              .IgnoreError();
+          SendControl(mux->conn(), target, inbox, kControlClose).IgnoreError();
           mux->Unregister(inbox);
         },
         inbox, target);

@@ -44,10 +44,10 @@ class NatsTransportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
-    MN_ASSERT_OK_AND_ASSIGN(raw_, nats::Connection::Connect(
-                                      {.servers = {server_->url()}}));
-    MN_ASSERT_OK_AND_ASSIGN(auto conn, nats::Connection::Connect(
-                                           {.servers = {server_->url()}}));
+    MN_ASSERT_OK_AND_ASSIGN(
+        raw_, nats::Connection::Connect({.servers = {server_->url()}}));
+    MN_ASSERT_OK_AND_ASSIGN(
+        auto conn, nats::Connection::Connect({.servers = {server_->url()}}));
     transport_ = NewNatsTransport(conn);
   }
 

@@ -1,0 +1,143 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// transport_bench: echo round trips over the NATS transport next to raw
+// nats.c request/reply on the same server in the same run, as p50/p90/p99.
+//
+//   bazel run -c opt //bench:transport_bench -- --benchmark_min_time=1
+//
+// The raw baseline runs twice: with nats.c's default options on the
+// responder (its replies wait for the flusher) and with send-asap (what the
+// transport's shared connection uses).
+
+#include <nats/nats.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "bench/latency.h"
+#include "benchmark/benchmark.h"
+#include "nats/connection.h"
+#include "testing/nats_server.h"
+#include "transport/nats/nats_transport.h"
+
+namespace micro_nats {
+namespace {
+
+testing::NatsServer* server = nullptr;
+
+natsConnection* RawConnect(bool send_asap) {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetURL(opts, server->url().c_str());
+  natsOptions_SetSendAsap(opts, send_asap);
+  natsConnection* nc = nullptr;
+  natsStatus s = natsConnection_Connect(&nc, opts);
+  natsOptions_Destroy(opts);
+  return s == NATS_OK ? nc : nullptr;
+}
+
+void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg,
+               void*) {
+  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
+                         natsMsg_GetDataLength(msg));
+  natsMsg_Destroy(msg);
+}
+
+// Baseline: nats.c request/reply, responder with default options (arg 0)
+// or send-asap (arg 1).
+void BM_RawNatsRequestReply(benchmark::State& state) {
+  natsConnection* responder = RawConnect(state.range(0) == 1);
+  natsConnection* requester = RawConnect(false);
+  natsSubscription* sub = nullptr;
+  if (responder == nullptr || requester == nullptr ||
+      natsConnection_Subscribe(&sub, responder, "bench.raw.echo", EchoReply,
+                               nullptr) != NATS_OK) {
+    state.SkipWithError("raw nats setup failed");
+    return;
+  }
+  natsConnection_Flush(responder);
+  const std::string body(16, 'x');
+  bench::LatencyRecorder latency;
+  for (auto _ : state) {
+    natsMsg* reply = nullptr;
+    absl::Time start = absl::Now();
+    natsStatus s = natsConnection_Request(&reply, requester, "bench.raw.echo",
+                                          body.data(),
+                                          static_cast<int>(body.size()), 5000);
+    latency.Add(absl::Now() - start);
+    natsMsg_Destroy(reply);
+    if (s != NATS_OK) {
+      state.SkipWithError("request failed");
+      break;
+    }
+  }
+  latency.Report(state);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(requester);
+  natsConnection_Destroy(responder);
+}
+BENCHMARK(BM_RawNatsRequestReply)->ArgName("send_asap")->Arg(0)->Arg(1)
+    ->UseRealTime();
+
+// The transport: one socket, Send then Recv of a 16-byte echo; server and
+// client on separate connections, as separate processes.
+void BM_TransportEcho(benchmark::State& state) {
+  auto server_conn = nats::Connection::Connect({.servers = {server->url()}});
+  auto client_conn = nats::Connection::Connect({.servers = {server->url()}});
+  if (!server_conn.ok() || !client_conn.ok()) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  auto server_transport = transport::NewNatsTransport(*server_conn);
+  auto client_transport = transport::NewNatsTransport(*client_conn);
+  auto listener = server_transport->Listen("");
+  if (!listener.ok()) {
+    state.SkipWithError("listen failed");
+    return;
+  }
+  (*listener)
+      ->Accept([](std::unique_ptr<transport::Socket> socket) {
+        while (true) {
+          auto m = socket->Recv(absl::InfiniteFuture());
+          if (!m.ok() || !socket->Send(*m).ok()) return;
+        }
+      })
+      .IgnoreError();
+  auto socket = client_transport->Dial((*listener)->Address());
+  if (!socket.ok()) {
+    state.SkipWithError("dial failed");
+    return;
+  }
+  const transport::Message message{.body = std::string(16, 'x')};
+  bench::LatencyRecorder latency;
+  for (auto _ : state) {
+    absl::Time start = absl::Now();
+    absl::Status sent = (*socket)->Send(message);
+    auto reply = (*socket)->Recv(start + absl::Seconds(5));
+    latency.Add(absl::Now() - start);
+    if (!sent.ok() || !reply.ok()) {
+      state.SkipWithError("echo failed");
+      break;
+    }
+  }
+  latency.Report(state);
+  (*socket)->Close().IgnoreError();
+}
+BENCHMARK(BM_TransportEcho)->UseRealTime();
+
+}  // namespace
+}  // namespace micro_nats
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  auto server = micro_nats::testing::NatsServer::Start();
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  micro_nats::server = server->get();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
