@@ -37,8 +37,7 @@ natsConnection* RawConnect(bool send_asap) {
   return s == NATS_OK ? nc : nullptr;
 }
 
-void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg,
-               void*) {
+void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
   natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
                          natsMsg_GetDataLength(msg));
   natsMsg_Destroy(msg);
@@ -62,9 +61,9 @@ void BM_RawNatsRequestReply(benchmark::State& state) {
   for (auto _ : state) {
     natsMsg* reply = nullptr;
     absl::Time start = absl::Now();
-    natsStatus s = natsConnection_Request(&reply, requester, "bench.raw.echo",
-                                          body.data(),
-                                          static_cast<int>(body.size()), 5000);
+    natsStatus s =
+        natsConnection_Request(&reply, requester, "bench.raw.echo", body.data(),
+                               static_cast<int>(body.size()), 5000);
     latency.Add(absl::Now() - start);
     natsMsg_Destroy(reply);
     if (s != NATS_OK) {
@@ -77,7 +76,10 @@ void BM_RawNatsRequestReply(benchmark::State& state) {
   natsConnection_Destroy(requester);
   natsConnection_Destroy(responder);
 }
-BENCHMARK(BM_RawNatsRequestReply)->ArgName("send_asap")->Arg(0)->Arg(1)
+BENCHMARK(BM_RawNatsRequestReply)
+    ->ArgName("send_asap")
+    ->Arg(0)
+    ->Arg(1)
     ->UseRealTime();
 
 // The transport: one socket, Send then Recv of a 16-byte echo; server and

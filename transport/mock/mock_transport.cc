@@ -24,15 +24,17 @@ MockListener::MockListener() {
 
 MockTransport::MockTransport() {
   ON_CALL(*this, Listen(_, _))
-      .WillByDefault([](absl::string_view, ListenOptions)
-                         -> absl::StatusOr<std::unique_ptr<Listener>> {
-        return std::unique_ptr<Listener>(new NiceMock<MockListener>());
-      });
+      .WillByDefault(
+          [](absl::string_view,
+             ListenOptions) -> absl::StatusOr<std::unique_ptr<Listener>> {
+            return std::unique_ptr<Listener>(new NiceMock<MockListener>());
+          });
   ON_CALL(*this, Dial(_, _))
-      .WillByDefault([](absl::string_view, DialOptions)
-                         -> absl::StatusOr<std::unique_ptr<Socket>> {
-        return std::unique_ptr<Socket>(new NiceMock<MockSocket>());
-      });
+      .WillByDefault(
+          [](absl::string_view,
+             DialOptions) -> absl::StatusOr<std::unique_ptr<Socket>> {
+            return std::unique_ptr<Socket>(new NiceMock<MockSocket>());
+          });
 }
 
 }  // namespace micro_nats::transport

@@ -25,8 +25,7 @@ class MockSocket : public Socket {
   MockSocket();
 
   MOCK_METHOD(absl::Status, Send, (const Message& message), (override));
-  MOCK_METHOD(absl::StatusOr<Message>, Recv, (absl::Time deadline),
-              (override));
+  MOCK_METHOD(absl::StatusOr<Message>, Recv, (absl::Time deadline), (override));
   MOCK_METHOD(absl::Status, Close, (), (override));
   MOCK_METHOD(std::string, LocalAddress, (), (const, override));
   MOCK_METHOD(std::string, RemoteAddress, (), (const, override));

@@ -1,0 +1,235 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/internal/store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace micro_nats::registry::registry_internal {
+
+// ---------------------------------------------------------------------------
+// ServiceStore
+
+Service ServiceStore::Materialize(const Version& version) {
+  Service service = version.info;
+  service.nodes.clear();
+  for (const auto& [id, entry] : version.nodes) {
+    service.nodes.push_back(entry.node);
+  }
+  return service;
+}
+
+std::vector<Event> ServiceStore::Register(const Service& service,
+                                          absl::Duration ttl, absl::Time now) {
+  auto& versions = services_[service.name];
+  auto [it, created] = versions.try_emplace(service.version);
+  Version& version = it->second;
+  version.info = service;
+  version.info.nodes.clear();
+  const absl::Time expiry =
+      ttl > absl::ZeroDuration() ? now + ttl : absl::InfiniteFuture();
+  for (const Node& node : service.nodes) {
+    version.nodes[node.id] = Entry{node, expiry};
+  }
+  return {Event{created ? EventType::kCreate : EventType::kUpdate, service}};
+}
+
+std::vector<Event> ServiceStore::Deregister(const Service& service) {
+  auto name_it = services_.find(service.name);
+  if (name_it == services_.end()) return {};
+  auto version_it = name_it->second.find(service.version);
+  if (version_it == name_it->second.end()) return {};
+  Version& version = version_it->second;
+  Service removed = version.info;
+  removed.nodes.clear();
+  if (service.nodes.empty()) {
+    removed = Materialize(version);
+    version.nodes.clear();
+  } else {
+    for (const Node& node : service.nodes) {
+      auto node_it = version.nodes.find(node.id);
+      if (node_it == version.nodes.end()) continue;
+      removed.nodes.push_back(node_it->second.node);
+      version.nodes.erase(node_it);
+    }
+  }
+  if (version.nodes.empty()) {
+    name_it->second.erase(version_it);
+    if (name_it->second.empty()) services_.erase(name_it);
+  }
+  if (removed.nodes.empty()) return {};
+  return {Event{EventType::kDelete, std::move(removed)}};
+}
+
+std::vector<Event> ServiceStore::Expire(absl::Time now) {
+  std::vector<Event> events;
+  for (auto name_it = services_.begin(); name_it != services_.end();) {
+    auto& versions = name_it->second;
+    for (auto version_it = versions.begin(); version_it != versions.end();) {
+      Version& version = version_it->second;
+      Service expired = version.info;
+      expired.nodes.clear();
+      for (auto node_it = version.nodes.begin();
+           node_it != version.nodes.end();) {
+        if (node_it->second.expiry <= now) {
+          expired.nodes.push_back(node_it->second.node);
+          node_it = version.nodes.erase(node_it);
+        } else {
+          ++node_it;
+        }
+      }
+      if (!expired.nodes.empty()) {
+        events.push_back(Event{EventType::kDelete, std::move(expired)});
+      }
+      version_it = version.nodes.empty() ? versions.erase(version_it)
+                                         : std::next(version_it);
+    }
+    name_it = versions.empty() ? services_.erase(name_it) : std::next(name_it);
+  }
+  return events;
+}
+
+std::vector<Service> ServiceStore::Get(absl::string_view name) const {
+  std::vector<Service> result;
+  auto it = services_.find(name);
+  if (it == services_.end()) return result;
+  for (const auto& [version_name, version] : it->second) {
+    result.push_back(Materialize(version));
+  }
+  return result;
+}
+
+std::vector<Service> ServiceStore::List() const {
+  std::vector<Service> result;
+  for (const auto& [name, versions] : services_) {
+    for (const auto& [version_name, version] : versions) {
+      result.push_back(Materialize(version));
+    }
+  }
+  return result;
+}
+
+std::vector<Service> MergeByVersion(const std::vector<Service>& services) {
+  std::map<std::pair<std::string, std::string>, Service> merged;
+  std::map<std::pair<std::string, std::string>, std::map<std::string, Node>>
+      nodes;
+  for (const Service& service : services) {
+    const auto key = std::make_pair(service.name, service.version);
+    auto [it, created] = merged.try_emplace(key, service);
+    if (created) it->second.nodes.clear();
+    for (const Node& node : service.nodes) nodes[key][node.id] = node;
+  }
+  std::vector<Service> result;
+  for (auto& [key, service] : merged) {
+    for (auto& [id, node] : nodes[key]) service.nodes.push_back(node);
+    result.push_back(std::move(service));
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// WatchHub
+
+class WatchHub::Queue {
+ public:
+  Queue(size_t buffer, WatchOptions options)
+      : buffer_(buffer), options_(std::move(options)) {}
+
+  void Push(const Event& event) {
+    if (!options_.service.empty() && event.service.name != options_.service) {
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    if (events_.size() >= buffer_) {
+      ++dropped_;  // told to the reader by Next, never silent
+    } else {
+      events_.push_back(event);
+    }
+    cv_.notify_all();
+  }
+
+  absl::StatusOr<Event> Next(absl::Time deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto ready = [this] {
+      return stopped_ || dropped_ > 0 || !events_.empty();
+    };
+    if (deadline == absl::InfiniteFuture()) {
+      cv_.wait(lock, ready);
+    } else {
+      cv_.wait_until(lock, absl::ToChronoTime(deadline), ready);
+    }
+    if (stopped_) return absl::CancelledError("the watcher was stopped");
+    if (dropped_ > 0 && events_.empty()) {
+      // Report the gap where it happened: after the events before it.
+      const size_t dropped = std::exchange(dropped_, 0);
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the watcher fell behind: ", dropped, " events were dropped (buffer ",
+          buffer_, "); re-read the services you follow"));
+    }
+    if (events_.empty()) {
+      return absl::DeadlineExceededError("no registry event before deadline");
+    }
+    Event event = std::move(events_.front());
+    events_.pop_front();
+    return event;
+  }
+
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    events_.clear();
+    cv_.notify_all();
+  }
+
+ private:
+  const size_t buffer_;
+  const WatchOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;  // guarded by mu_
+  size_t dropped_ = 0;        // guarded by mu_
+  bool stopped_ = false;      // guarded by mu_
+};
+
+namespace {
+
+class HubWatcher : public Watcher {
+ public:
+  explicit HubWatcher(std::shared_ptr<WatchHub::Queue> queue)
+      : queue_(std::move(queue)) {}
+  ~HubWatcher() override { Stop(); }
+
+  absl::StatusOr<Event> Next(absl::Time deadline) override {
+    return queue_->Next(deadline);
+  }
+  void Stop() override { queue_->Stop(); }
+
+ private:
+  std::shared_ptr<WatchHub::Queue> queue_;
+};
+
+}  // namespace
+
+std::unique_ptr<Watcher> WatchHub::NewWatcher(WatchOptions options) {
+  auto queue = std::make_shared<Queue>(buffer_, std::move(options));
+  std::lock_guard<std::mutex> lock(mu_);
+  // Forget watchers that are gone while we are here.
+  std::erase_if(queues_, [](const auto& weak) { return weak.expired(); });
+  queues_.push_back(queue);
+  return std::make_unique<HubWatcher>(std::move(queue));
+}
+
+void WatchHub::Publish(const Event& event) {
+  std::vector<std::shared_ptr<Queue>> queues;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& weak : queues_) {
+      if (auto queue = weak.lock()) queues.push_back(std::move(queue));
+    }
+  }
+  for (const auto& queue : queues) queue->Push(event);
+}
+
+}  // namespace micro_nats::registry::registry_internal
