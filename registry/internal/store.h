@@ -52,8 +52,7 @@ class ServiceStore {
   static Service Materialize(const Version& version);
 
   // name -> version -> nodes
-  std::map<std::string, std::map<std::string, Version>, std::less<>>
-      services_;
+  std::map<std::string, std::map<std::string, Version>, std::less<>> services_;
 };
 
 // Merges services of one name from several sources (processes): one per

@@ -39,8 +39,8 @@ class MemoryRegistry : public Registry {
                         RegisterOptions options) override {
     MN_RETURN_IF_ERROR(ValidateService(service));
     if (service.nodes.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("service '", service.name, "' has no nodes to register"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "service '", service.name, "' has no nodes to register"));
     }
     if (options.ttl < absl::ZeroDuration()) {
       return absl::InvalidArgumentError("negative TTL");
@@ -66,7 +66,8 @@ class MemoryRegistry : public Registry {
       return std::vector<Event>{};
     });
     if (found.empty()) {
-      return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+      return absl::NotFoundError(
+          absl::StrCat("service '", name, "' not found"));
     }
     return found;
   }

@@ -48,8 +48,8 @@ class FakeClock {
 
 TEST(MemoryRegistryTest, TtlWithAFakeClockNeedsNoSleep) {
   FakeClock clock;
-  auto registry = NewMemoryRegistry(
-      {.clock = [&] { return clock.Now(); }, .sweep_interval = absl::ZeroDuration()});
+  auto registry = NewMemoryRegistry({.clock = [&] { return clock.Now(); },
+                                     .sweep_interval = absl::ZeroDuration()});
   auto watcher = registry->Watch();
   ASSERT_THAT(watcher, IsOk());
   ASSERT_THAT(registry->Register(MakeService("t", "1", {MakeNode("a")}),

@@ -99,18 +99,18 @@ inline Node MakeNode(const std::string& id) {
 
 inline Service MakeService(const std::string& name, const std::string& version,
                            std::vector<Node> nodes) {
-  return Service{.name = name,
-                 .version = version,
-                 .metadata = {{"owner", "team-" + name}},
-                 .endpoints = {Endpoint{
-                     .name = "Greeter.Hello",
-                     .request = Value{.name = "Request",
-                                      .type = "Request",
-                                      .values = {{.name = "name",
-                                                  .type = "string"}}},
-                     .response = Value{.name = "Response", .type = "Response"},
-                     .metadata = {{"stream", "false"}}}},
-                 .nodes = std::move(nodes)};
+  return Service{
+      .name = name,
+      .version = version,
+      .metadata = {{"owner", "team-" + name}},
+      .endpoints = {Endpoint{
+          .name = "Greeter.Hello",
+          .request = Value{.name = "Request",
+                           .type = "Request",
+                           .values = {{.name = "name", .type = "string"}}},
+          .response = Value{.name = "Response", .type = "Response"},
+          .metadata = {{"stream", "false"}}}},
+      .nodes = std::move(nodes)};
 }
 
 inline std::vector<std::string> NodeIds(const Service& service) {
@@ -141,8 +141,7 @@ class RegistryConformanceTest
   // The versions of `name` as the observer sees them, once it sees
   // `versions` of them (lookups across processes are eventually
   // consistent with registration on some backends).
-  std::vector<Service> AwaitVersions(const std::string& name,
-                                     size_t versions) {
+  std::vector<Service> AwaitVersions(const std::string& name, size_t versions) {
     std::vector<Service> found;
     EXPECT_TRUE(Eventually(
         [&] {
@@ -184,9 +183,9 @@ class RegistryConformanceTest
 };
 
 TEST_P(RegistryConformanceTest, RegisteredServiceIsFound) {
-  ASSERT_THAT(registrar_->Register(MakeService("greeter", "1.0.0",
-                                               {MakeNode("g-1")})),
-              IsOk());
+  ASSERT_THAT(
+      registrar_->Register(MakeService("greeter", "1.0.0", {MakeNode("g-1")})),
+      IsOk());
   auto found = AwaitVersions("greeter", 1);
   ASSERT_THAT(found, SizeIs(1));
   EXPECT_EQ(found[0].name, "greeter");
@@ -215,10 +214,9 @@ TEST_P(RegistryConformanceTest, VersionsAreSeparate) {
               IsOk());
   auto found = AwaitVersions("multi", 2);
   ASSERT_THAT(found, SizeIs(2));
-  std::sort(found.begin(), found.end(),
-            [](const Service& x, const Service& y) {
-              return x.version < y.version;
-            });
+  std::sort(found.begin(), found.end(), [](const Service& x, const Service& y) {
+    return x.version < y.version;
+  });
   EXPECT_EQ(NodeIds(found[0]), std::vector<std::string>{"a"});
   EXPECT_EQ(NodeIds(found[1]), std::vector<std::string>{"b"});
 }
@@ -234,8 +232,9 @@ TEST_P(RegistryConformanceTest, NodesOfOneVersionAreMerged) {
 TEST_P(RegistryConformanceTest, NodesFromSeveralRegistrarsAreMerged) {
   auto other = env_->NewRegistry();
   ASSERT_THAT(other, IsOk());
-  ASSERT_THAT(registrar_->Register(MakeService("shared", "1", {MakeNode("p1")})),
-              IsOk());
+  ASSERT_THAT(
+      registrar_->Register(MakeService("shared", "1", {MakeNode("p1")})),
+      IsOk());
   ASSERT_THAT((*other)->Register(MakeService("shared", "1", {MakeNode("p2")})),
               IsOk());
   EXPECT_TRUE(AwaitNodes("shared", {"p1", "p2"}));
@@ -261,8 +260,9 @@ TEST_P(RegistryConformanceTest, DeregisteringOneNodeKeepsTheOthers) {
                   MakeService("keep", "1", {MakeNode("k1"), MakeNode("k2")})),
               IsOk());
   ASSERT_TRUE(AwaitNodes("keep", {"k1", "k2"}));
-  ASSERT_THAT(registrar_->Deregister(MakeService("keep", "1", {MakeNode("k1")})),
-              IsOk());
+  ASSERT_THAT(
+      registrar_->Deregister(MakeService("keep", "1", {MakeNode("k1")})),
+      IsOk());
   EXPECT_TRUE(AwaitNodes("keep", {"k2"}));
 }
 
@@ -289,8 +289,9 @@ TEST_P(RegistryConformanceTest, DeregisterWithoutNodesRemovesTheVersion) {
 }
 
 TEST_P(RegistryConformanceTest, DeregisteringWhatIsNotThereIsOk) {
-  EXPECT_THAT(registrar_->Deregister(MakeService("never", "1", {MakeNode("z")})),
-              IsOk());
+  EXPECT_THAT(
+      registrar_->Deregister(MakeService("never", "1", {MakeNode("z")})),
+      IsOk());
 }
 
 TEST_P(RegistryConformanceTest, ListServicesShowsEveryVersion) {
@@ -436,8 +437,8 @@ TEST_P(RegistryConformanceTest, ConcurrentRegistrationFromManyThreads) {
 
 TEST_P(RegistryConformanceTest, InvalidNamesAreRejected) {
   for (const std::string& name :
-       std::vector<std::string>{"", "has space", "wild*", "tail>",
-                                "tab\tname", std::string(200, 'n')}) {
+       std::vector<std::string>{"", "has space", "wild*", "tail>", "tab\tname",
+                                std::string(200, 'n')}) {
     EXPECT_THAT(registrar_->Register(MakeService(name, "1", {MakeNode("n")})),
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << "'" << name << "'";
@@ -466,9 +467,9 @@ TEST_P(RegistryConformanceTest, InvalidVersionsAndNodesAreRejected) {
 }
 
 TEST_P(RegistryConformanceTest, EmptyVersionIsAllowed) {
-  ASSERT_THAT(registrar_->Register(MakeService("unversioned", "",
-                                               {MakeNode("u")})),
-              IsOk());
+  ASSERT_THAT(
+      registrar_->Register(MakeService("unversioned", "", {MakeNode("u")})),
+      IsOk());
   auto found = AwaitVersions("unversioned", 1);
   ASSERT_THAT(found, SizeIs(1));
   EXPECT_EQ(found[0].version, "");

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
@@ -203,82 +204,35 @@ struct ClientEndpoint {
   }
 };
 
-// All client sockets of a transport: one wildcard inbox subscription,
-// demultiplexed by the last token.
-class ClientMux : public std::enable_shared_from_this<ClientMux> {
- public:
-  explicit ClientMux(std::shared_ptr<nats::Connection> conn)
-      : conn_(std::move(conn)), prefix_(nats::Connection::NewInbox()) {}
-
-  absl::Status Start() {
-    std::weak_ptr<ClientMux> weak = shared_from_this();
-    MN_ASSIGN_OR_RETURN(subscription_,
-                        conn_->Subscribe(prefix_ + ".*", [weak](natsMsg* msg) {
-                          if (auto self = weak.lock()) self->OnMessage(msg);
-                        }));
-    return conn_->Flush(absl::Seconds(5));
+// What a client socket's inbox receives: the answer to its Dial, the
+// listener's messages and its close, or NATS's "no responders".
+void OnClientMessage(ClientEndpoint& endpoint, std::once_flag& bad_input,
+                     natsMsg* msg) {
+  if (natsMsg_IsNoResponders(msg)) {
+    absl::Status gone = absl::UnavailableError(absl::StrCat(
+        "no listener at '", endpoint.address, "' (NATS: no responders)"));
+    endpoint.Answer(gone);
+    endpoint.inbound->Finish(gone);
+    return;
   }
-
-  // A new inbox for a socket to `address`.
-  std::pair<std::string, std::shared_ptr<ClientEndpoint>> Register(
-      absl::string_view address) {
-    auto endpoint = std::make_shared<ClientEndpoint>(std::string(address));
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string inbox = absl::StrCat(prefix_, ".", ++next_id_);
-    endpoints_[inbox] = endpoint;
-    return {std::move(inbox), std::move(endpoint)};
-  }
-
-  void Unregister(const std::string& inbox) {
-    std::lock_guard<std::mutex> lock(mu_);
-    endpoints_.erase(inbox);
-  }
-
-  nats::Connection& conn() { return *conn_; }
-
- private:
-  void OnMessage(natsMsg* msg) {
-    std::shared_ptr<ClientEndpoint> endpoint;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = endpoints_.find(std::string(nats::Subject(msg)));
-      if (it == endpoints_.end()) return;  // a socket closed since
-      endpoint = it->second;
-    }
-    if (natsMsg_IsNoResponders(msg)) {
-      absl::Status gone = absl::UnavailableError(absl::StrCat(
-          "no listener at '", endpoint->address, "' (NATS: no responders)"));
-      endpoint->Answer(gone);
-      endpoint->inbound->Finish(gone);
+  switch (ReadControl(msg)) {
+    case Control::kOpenAck:
+      endpoint.Answer(absl::OkStatus());
       return;
-    }
-    switch (ReadControl(msg)) {
-      case Control::kOpenAck:
-        endpoint->Answer(absl::OkStatus());
-        return;
-      case Control::kClose:
-        endpoint->Answer(PeerClosed());
-        endpoint->inbound->Finish(PeerClosed());
-        return;
-      case Control::kOpen:
-      case Control::kUnknown:
-        LogIgnored(bad_input_, prefix_, "an unexpected control message");
-        return;
-      case Control::kData:
-        endpoint->Answer(absl::OkStatus());  // a peer that skips the ack
-        endpoint->inbound->Push(ToMessage(msg));
-        return;
-    }
+    case Control::kClose:
+      endpoint.Answer(PeerClosed());
+      endpoint.inbound->Finish(PeerClosed());
+      return;
+    case Control::kOpen:
+    case Control::kUnknown:
+      LogIgnored(bad_input, endpoint.address, "an unexpected control message");
+      return;
+    case Control::kData:
+      endpoint.Answer(absl::OkStatus());  // a peer that skips the ack
+      endpoint.inbound->Push(ToMessage(msg));
+      return;
   }
-
-  const std::shared_ptr<nats::Connection> conn_;
-  const std::string prefix_;
-  std::once_flag bad_input_;
-  std::mutex mu_;
-  uint64_t next_id_ = 0;                                              // mu_
-  std::map<std::string, std::shared_ptr<ClientEndpoint>> endpoints_;  // mu_
-  std::unique_ptr<nats::Subscription> subscription_;
-};
+}
 
 class NatsTransport : public Transport {
  public:
@@ -301,9 +255,13 @@ class NatsTransport : public Transport {
                                                DialOptions options) override {
     MN_RETURN_IF_ERROR(
         ValidateSubject(address, SubjectKind::kConcrete, "transport address"));
-    MN_ASSIGN_OR_RETURN(std::shared_ptr<ClientMux> mux, Mux());
-    auto [inbox, endpoint] = mux->Register(address);
+    MN_ASSIGN_OR_RETURN(std::shared_ptr<nats::InboxMux> mux, Mux());
     const std::string target(address);
+    auto endpoint = std::make_shared<ClientEndpoint>(target);
+    const std::string inbox =
+        mux->Register([endpoint, bad_input = bad_input_](natsMsg* msg) {
+          OnClientMessage(*endpoint, *bad_input, msg);
+        });
     absl::Status status = SendControl(*conn_, target, inbox, kControlOpen);
     if (status.ok()) {
       std::unique_lock<std::mutex> lock(endpoint->mu);
@@ -323,30 +281,31 @@ class NatsTransport : public Transport {
     }
     return std::make_unique<QueueSocket>(
         endpoint->inbound,
-        [conn = conn_, target, inbox = inbox](const Message& message) {
+        [conn = conn_, target, inbox](const Message& message) {
           return SendData(*conn, target, inbox, message);
         },
-        [mux, target, inbox = inbox] {
-          SendControl(mux->conn(), target, inbox, kControlClose).IgnoreError();
+        [mux, target, inbox] {
+          SendControl(mux->connection(), target, inbox, kControlClose)
+              .IgnoreError();
           mux->Unregister(inbox);
         },
         inbox, target);
   }
 
  private:
-  absl::StatusOr<std::shared_ptr<ClientMux>> Mux() {
+  absl::StatusOr<std::shared_ptr<nats::InboxMux>> Mux() {
     std::lock_guard<std::mutex> lock(mu_);
     if (mux_ == nullptr) {
-      auto mux = std::make_shared<ClientMux>(conn_);
-      MN_RETURN_IF_ERROR(mux->Start());
-      mux_ = std::move(mux);
+      MN_ASSIGN_OR_RETURN(mux_, nats::InboxMux::Create(conn_));
     }
     return mux_;
   }
 
   const std::shared_ptr<nats::Connection> conn_;
+  const std::shared_ptr<std::once_flag> bad_input_ =
+      std::make_shared<std::once_flag>();
   std::mutex mu_;
-  std::shared_ptr<ClientMux> mux_;  // guarded by mu_; made on first Dial
+  std::shared_ptr<nats::InboxMux> mux_;  // guarded by mu_; made on first Dial
 };
 
 }  // namespace

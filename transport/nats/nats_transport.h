@@ -5,7 +5,7 @@
 // A listener's address is a subject (a unique inbox unless one is given);
 // its one subscription receives every client's messages, and each message's
 // reply subject names the client socket it belongs to. A client socket's
-// inbox is `<prefix>.<n>` under one wildcard subscription per transport, so
+// inbox is one of many on a single nats::InboxMux per transport, so
 // dialling costs no subscription and no delivery thread. Headers travel as
 // NATS headers and bodies as raw bytes (no JSON or base64 envelope).
 //
