@@ -52,7 +52,7 @@ class InboxMux : public std::enable_shared_from_this<InboxMux> {
   const std::shared_ptr<Connection> connection_;
   const std::string prefix_;
   std::mutex mu_;
-  uint64_t next_id_ = 0;                            // guarded by mu_
+  uint64_t next_id_ = 0;  // guarded by mu_
   // Shared so that routing a message copies a pointer, not the handler.
   std::map<std::string, std::shared_ptr<const MessageHandler>>
       handlers_;  // guarded by mu_
