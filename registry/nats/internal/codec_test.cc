@@ -115,9 +115,10 @@ TEST(CodecTest, EncodesServiceInGoMicrosShape) {
 }
 
 TEST(CodecTest, EncodesResultWithGoFieldNames) {
-  const std::string json = EncodeResult(
-      {"create", Service{.name = "g", .version = "1",
-                         .nodes = {{.id = "n", .address = "a"}}}});
+  const std::string json =
+      EncodeResult({"create", Service{.name = "g",
+                                      .version = "1",
+                                      .nodes = {{.id = "n", .address = "a"}}}});
   ExpectSameJson(json, R"({"Action": "create", "Service": {
       "name": "g", "version": "1", "metadata": {}, "endpoints": [],
       "nodes": [{"id": "n", "address": "a", "metadata": {}}]}})");
@@ -127,8 +128,8 @@ TEST(CodecTest, EncodesResultWithGoFieldNames) {
 }
 
 TEST(CodecTest, MalformedJsonIsInvalidArgument) {
-  for (const char* bad : {"", "{", "not json", R"({"name": 5})",
-                          R"({"nodes": "x"})", "[1,2]"}) {
+  for (const char* bad :
+       {"", "{", "not json", R"({"name": 5})", R"({"nodes": "x"})", "[1,2]"}) {
     EXPECT_THAT(DecodeService(bad),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("malformed registry service JSON")))

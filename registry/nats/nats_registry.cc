@@ -1,0 +1,315 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/nats/nats_registry.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nats/inbox_mux.h"
+#include "nats/message.h"
+#include "registry/internal/store.h"
+#include "registry/nats/internal/codec.h"
+#include "status/status_macros.h"
+#include "subject/subject.h"
+
+namespace micro_nats::registry {
+namespace {
+
+using registry_internal::DecodeResult;
+using registry_internal::DecodeService;
+using registry_internal::EncodeResult;
+using registry_internal::EncodeService;
+using registry_internal::MergeByVersion;
+using registry_internal::Result;
+using registry_internal::ServiceStore;
+using registry_internal::WatchHub;
+
+// The answers to one lookup, as they arrive.
+struct Answers {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> payloads;  // guarded by mu
+  absl::Time last;                    // guarded by mu
+
+  void Add(absl::string_view payload) {
+    std::lock_guard<std::mutex> lock(mu);
+    payloads.emplace_back(payload);
+    last = absl::Now();
+    cv.notify_all();
+  }
+};
+
+class NatsRegistry : public Registry {
+ public:
+  NatsRegistry(std::shared_ptr<nats::Connection> conn,
+               NatsRegistryOptions options)
+      : conn_(std::move(conn)),
+        options_(std::move(options)),
+        hub_(options_.watch_buffer) {}
+
+  ~NatsRegistry() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    if (sweeper_.joinable()) sweeper_.join();
+    // Stop answering before the store goes away.
+    if (query_subscription_) query_subscription_->Unsubscribe().IgnoreError();
+    if (watch_subscription_) watch_subscription_->Unsubscribe().IgnoreError();
+  }
+
+  absl::Status Start() {
+    MN_RETURN_IF_ERROR(ValidateSubject(options_.query_subject,
+                                       SubjectKind::kConcrete,
+                                       "registry query subject"));
+    MN_RETURN_IF_ERROR(ValidateSubject(options_.watch_subject,
+                                       SubjectKind::kConcrete,
+                                       "registry watch subject"));
+    MN_ASSIGN_OR_RETURN(mux_, nats::InboxMux::Create(conn_));
+    MN_ASSIGN_OR_RETURN(
+        query_subscription_,
+        conn_->Subscribe(options_.query_subject,
+                         [this](natsMsg* msg) { Answer(msg); }));
+    MN_ASSIGN_OR_RETURN(
+        watch_subscription_,
+        conn_->Subscribe(options_.watch_subject,
+                         [this](natsMsg* msg) { OnWatchEvent(msg); }));
+    MN_RETURN_IF_ERROR(conn_->Flush(absl::Seconds(5)));
+    if (options_.sweep_interval > absl::ZeroDuration()) {
+      sweeper_ = std::thread([this] { SweepLoop(); });
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Register(const Service& service,
+                        RegisterOptions options) override {
+    MN_RETURN_IF_ERROR(ValidateService(service));
+    if (service.nodes.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("service '", service.name, "' has no nodes to register"));
+    }
+    if (options.ttl < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("negative TTL");
+    }
+    return Apply([&](absl::Time now) {
+      return store_.Register(service, options.ttl, now);
+    });
+  }
+
+  absl::Status Deregister(const Service& service) override {
+    MN_RETURN_IF_ERROR(ValidateService(service));
+    return Apply([&](absl::Time) { return store_.Deregister(service); });
+  }
+
+  absl::StatusOr<std::vector<Service>> GetService(
+      absl::string_view name) override {
+    MN_RETURN_IF_ERROR(ValidateServiceName(name));
+    MN_ASSIGN_OR_RETURN(std::vector<Service> answers,
+                        Query("get", std::string(name)));
+    std::vector<Service> matching;
+    for (Service& s : answers) {
+      if (s.name == name) matching.push_back(std::move(s));
+    }
+    if (matching.empty()) {
+      return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+    }
+    return MergeByVersion(matching);
+  }
+
+  absl::StatusOr<std::vector<Service>> ListServices() override {
+    MN_ASSIGN_OR_RETURN(std::vector<Service> answers, Query("list", ""));
+    return MergeByVersion(answers);
+  }
+
+  absl::StatusOr<std::unique_ptr<Watcher>> Watch(
+      WatchOptions options) override {
+    if (!options.service.empty()) {
+      MN_RETURN_IF_ERROR(ValidateServiceName(options.service));
+    }
+    return hub_.NewWatcher(std::move(options));
+  }
+
+ private:
+  // Runs a change of the local registrations (after removing what
+  // expired) and announces its events, in order.
+  template <typename Change>
+  absl::Status Apply(Change change) {
+    std::lock_guard<std::mutex> publish_lock(publish_mu_);
+    std::vector<Event> events;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const absl::Time now = absl::Now();
+      events = store_.Expire(now);
+      std::vector<Event> more = change(now);
+      events.insert(events.end(), more.begin(), more.end());
+    }
+    absl::Status status;
+    for (const Event& event : events) {
+      absl::Status s = conn_->Publish(
+          options_.watch_subject,
+          EncodeResult({std::string(EventTypeName(event.type)), event.service}));
+      if (status.ok()) status = s;
+    }
+    return status;
+  }
+
+  void SweepLoop() {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.sweep_interval),
+                     [this] { return stopping_; });
+        if (stopping_) return;
+      }
+      Apply([](absl::Time) { return std::vector<Event>{}; }).IgnoreError();
+    }
+  }
+
+  // Broadcasts a query and gathers the answers (see the header for when
+  // it stops).
+  absl::StatusOr<std::vector<Service>> Query(absl::string_view action,
+                                             const std::string& name) {
+    if (!conn_->IsConnected()) {
+      return absl::UnavailableError(
+          absl::StrCat("registry lookup: not connected to NATS (",
+                       absl::StrJoin(conn_->options().servers, ","), ")"));
+    }
+    auto answers = std::make_shared<Answers>();
+    const std::string inbox = mux_->Register([answers](natsMsg* msg) {
+      answers->Add(nats::Body(msg));
+    });
+    const absl::Time start = absl::Now();
+    const absl::Time deadline = start + options_.timeout;
+    absl::Status sent = conn_->Publish(
+        options_.query_subject,
+        EncodeResult({std::string(action), Service{.name = name}}),
+        {.reply = inbox});
+    std::vector<std::string> payloads;
+    if (sent.ok()) {
+      std::unique_lock<std::mutex> lock(answers->mu);
+      while (true) {
+        const size_t count = answers->payloads.size();
+        if (options_.quorum > 0 && count >= static_cast<size_t>(options_.quorum)) {
+          break;
+        }
+        absl::Time until = deadline;
+        if (count > 0 && options_.idle_gap > absl::ZeroDuration()) {
+          until = std::min(until, answers->last + options_.idle_gap);
+        }
+        if (absl::Now() >= until) break;
+        answers->cv.wait_until(lock, absl::ToChronoTime(until));
+      }
+      payloads = std::move(answers->payloads);
+    }
+    mux_->Unregister(inbox);
+    MN_RETURN_IF_ERROR(sent);
+    if (payloads.empty() && !conn_->IsConnected()) {
+      // The connection dropped while we waited: "down", not "nobody".
+      return absl::UnavailableError(
+          absl::StrCat("registry lookup: lost the connection to NATS (",
+                       absl::StrJoin(conn_->options().servers, ","), ")"));
+    }
+    std::vector<Service> services;
+    for (const std::string& payload : payloads) {
+      auto service = DecodeService(payload);
+      if (!service.ok()) {
+        ReportOnce(service.status());
+        continue;
+      }
+      services.push_back(std::move(service).value());
+    }
+    return services;
+  }
+
+  // Answers a query for what this process registered: one reply per
+  // service version.
+  void Answer(natsMsg* msg) {
+    const std::string reply(nats::Reply(msg));
+    if (reply.empty()) return;
+    auto query = DecodeResult(nats::Body(msg));
+    if (!query.ok()) {
+      ReportOnce(query.status());
+      return;
+    }
+    std::vector<Service> services;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (query->action == "get") {
+        services = store_.Get(query->service.name);
+      } else if (query->action == "list") {
+        services = store_.List();
+      } else {
+        return;  // not a query
+      }
+    }
+    for (const Service& service : services) {
+      conn_->Publish(reply, EncodeService(service)).IgnoreError();
+    }
+  }
+
+  void OnWatchEvent(natsMsg* msg) {
+    auto result = DecodeResult(nats::Body(msg));
+    if (!result.ok()) {
+      ReportOnce(result.status());
+      return;
+    }
+    EventType type;
+    if (result->action == "create") {
+      type = EventType::kCreate;
+    } else if (result->action == "update") {
+      type = EventType::kUpdate;
+    } else if (result->action == "delete") {
+      type = EventType::kDelete;
+    } else {
+      ReportOnce(absl::InvalidArgumentError(
+          absl::StrCat("unknown registry event action '", result->action,
+                       "'")));
+      return;
+    }
+    hub_.Publish(Event{type, std::move(result->service)});
+  }
+
+  // Bad input from the wire: said once, then ignored.
+  void ReportOnce(const absl::Status& status) {
+    std::call_once(bad_input_, [&] {
+      std::fprintf(stderr,
+                   "micro-nats registry: ignoring bad input from NATS: %s "
+                   "(reported once)\n",
+                   status.ToString().c_str());
+    });
+  }
+
+  const std::shared_ptr<nats::Connection> conn_;
+  const NatsRegistryOptions options_;
+  WatchHub hub_;
+  std::shared_ptr<nats::InboxMux> mux_;
+  std::once_flag bad_input_;
+  std::mutex publish_mu_;  // orders the announcement of changes
+  std::mutex mu_;
+  std::condition_variable cv_;
+  ServiceStore store_;     // guarded by mu_: this process's registrations
+  bool stopping_ = false;  // guarded by mu_
+  std::thread sweeper_;
+  std::unique_ptr<nats::Subscription> query_subscription_;
+  std::unique_ptr<nats::Subscription> watch_subscription_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Registry>> NewNatsRegistry(
+    std::shared_ptr<nats::Connection> connection,
+    NatsRegistryOptions options) {
+  auto registry =
+      std::make_unique<NatsRegistry>(std::move(connection), std::move(options));
+  MN_RETURN_IF_ERROR(registry->Start());
+  return registry;
+}
+
+}  // namespace micro_nats::registry

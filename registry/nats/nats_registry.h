@@ -1,0 +1,66 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// nats_registry.h: service discovery by broadcast query on NATS.
+//
+// The design of go-micro's NATS registry, wire compatible with it:
+//   - a process answers queries for every service it registered, with one
+//     subscription on the query subject: a reply per service version
+//     (go-micro's registry.Service JSON);
+//   - a lookup publishes a query ({"Action":"get"|"list","Service":{...}})
+//     with a reply inbox of its own and gathers the answers;
+//   - Register, Deregister and expiry publish watch events
+//     ({"Action":"create"|"update"|"delete","Service":{...}}) that Watch
+//     receives.
+//
+// Beyond go-micro:
+//   - a lookup returns once answers stop coming (`idle_gap` after the last
+//     one) or `quorum` answers came; `timeout` only bounds it, so a lookup
+//     on a quiet network does not wait the whole timeout;
+//   - NATS down is Unavailable, never an empty answer; no answer at all is
+//     NotFound;
+//   - nodes are deduplicated by id and merged per version across processes;
+//   - nodes registered with a TTL expire (a delete event) unless registered
+//     again in time;
+//   - malformed JSON from the wire is reported once and ignored.
+
+#ifndef MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_
+#define MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nats/connection.h"
+#include "registry/registry.h"
+
+namespace micro_nats::registry {
+
+struct NatsRegistryOptions {
+  // go-micro's defaults; older go-plugins used "micro.registry.nats.query"
+  // and "micro.registry.nats.watch".
+  std::string query_subject = "micro.nats.query";
+  std::string watch_subject = "micro.nats.watch";
+  // The most a lookup waits (go-micro: 100 ms, all of which it waits).
+  absl::Duration timeout = absl::Milliseconds(100);
+  // After the first answer, a lookup returns once no answer came for this
+  // long. Zero: wait the whole timeout, as go-micro does.
+  absl::Duration idle_gap = absl::Milliseconds(10);
+  // A lookup returns once this many answers came. Zero: no quorum.
+  int quorum = 0;
+  // How often expired registrations are removed.
+  absl::Duration sweep_interval = absl::Seconds(1);
+  // Events a watcher may have waiting before it is told it fell behind.
+  size_t watch_buffer = 1024;
+};
+
+// Fails when the subscriptions cannot be made (Unavailable) or a subject is
+// invalid (InvalidArgument).
+absl::StatusOr<std::unique_ptr<Registry>> NewNatsRegistry(
+    std::shared_ptr<nats::Connection> connection,
+    NatsRegistryOptions options = {});
+
+}  // namespace micro_nats::registry
+
+#endif  // MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_

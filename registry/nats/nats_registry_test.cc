@@ -1,0 +1,220 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/nats/nats_registry.h"
+
+#include <atomic>
+
+#include "nats/message.h"
+#include "registry/testing/conformance.h"
+#include "testing/nats_server.h"
+
+namespace micro_nats::registry::testing {
+namespace {
+
+using ::micro_nats::testing::NatsServer;
+
+// A real nats-server; every registry on its own connection.
+class NatsEnvironment : public RegistryEnvironment {
+ public:
+  explicit NatsEnvironment(std::unique_ptr<NatsServer> server)
+      : server_(std::move(server)) {}
+
+  absl::StatusOr<std::unique_ptr<Registry>> NewRegistry() override {
+    auto conn = nats::Connection::Connect(
+        {.servers = {server_->url()}, .max_reconnect_attempts = 1});
+    if (!conn.ok()) return conn.status();
+    return NewNatsRegistry(*conn,
+                           {.sweep_interval = absl::Milliseconds(20)});
+  }
+  bool can_stop_backend() const override { return true; }
+  absl::Status StopBackend() override { return server_->Stop(); }
+
+ private:
+  std::unique_ptr<NatsServer> server_;
+};
+
+absl::StatusOr<std::unique_ptr<RegistryEnvironment>> MakeNatsEnvironment() {
+  auto server = NatsServer::Start();
+  if (!server.ok()) return server.status();
+  return std::make_unique<NatsEnvironment>(std::move(server).value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Nats, RegistryConformanceTest,
+                         ::testing::Values(RegistryBackend{
+                             "Nats", &MakeNatsEnvironment}),
+                         RegistryBackendName);
+
+class NatsRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
+    MN_ASSERT_OK_AND_ASSIGN(raw_, Connect());
+  }
+
+  absl::StatusOr<std::shared_ptr<nats::Connection>> Connect() {
+    return nats::Connection::Connect({.servers = {server_->url()}});
+  }
+
+  absl::StatusOr<std::unique_ptr<Registry>> NewRegistry(
+      NatsRegistryOptions options = {}) {
+    auto conn = Connect();
+    if (!conn.ok()) return conn.status();
+    return NewNatsRegistry(*conn, std::move(options));
+  }
+
+  // Answers every registry query on `subject` with `replies` payloads,
+  // spaced by `gap`, as a process written elsewhere would.
+  absl::StatusOr<std::unique_ptr<nats::Subscription>> FakeResponder(
+      std::vector<std::string> replies, absl::Duration gap,
+      const std::string& subject = "micro.nats.query") {
+    return raw_->Subscribe(subject, [this, replies, gap](natsMsg* msg) {
+      const std::string reply(nats::Reply(msg));
+      for (const std::string& payload : replies) {
+        raw_->Publish(reply, payload).IgnoreError();
+        if (gap > absl::ZeroDuration()) absl::SleepFor(gap);  // a slow peer
+      }
+    });
+  }
+
+  std::unique_ptr<NatsServer> server_;
+  std::shared_ptr<nats::Connection> raw_;
+};
+
+std::string GoMicroService(const std::string& node_id) {
+  return absl::StrCat(
+      R"({"name":"legacy","version":"1.0","metadata":null,"endpoints":null,)",
+      R"("nodes":[{"id":")", node_id,
+      R"(","address":"10.0.0.9:9090","metadata":null}]})");
+}
+
+TEST_F(NatsRegistryTest, FindsServicesOfGoMicroProcesses) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder,
+      FakeResponder({GoMicroService("a"), GoMicroService("b")},
+                    absl::ZeroDuration()));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
+  auto found = registry->GetService("legacy");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_THAT(*found, SizeIs(1));
+  EXPECT_EQ(NodeIds((*found)[0]), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ((*found)[0].nodes[0].address, "10.0.0.9:9090");
+}
+
+TEST_F(NatsRegistryTest, AnswersQueriesInGoMicrosFormat) {
+  MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
+  ASSERT_THAT(registry->Register(MakeService("greeter", "1", {MakeNode("g")})),
+              IsOk());
+  // A go-micro client's query, byte for byte.
+  const std::string query =
+      R"({"Action":"get","Service":{"name":"greeter","version":"",)"
+      R"("metadata":null,"endpoints":null,"nodes":null},"Timestamp":0})";
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_Request(&reply, raw_->get(), "micro.nats.query",
+                                   query.data(), query.size(), 5000),
+            NATS_OK);
+  std::string body(nats::Body(reply));
+  natsMsg_Destroy(reply);
+  EXPECT_THAT(body, ::testing::HasSubstr(R"("name":"greeter")"));
+  EXPECT_THAT(body, ::testing::HasSubstr(R"("id":"g")"));
+}
+
+TEST_F(NatsRegistryTest, IdleGapReturnsWellBeforeTheTimeout) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder, FakeResponder({GoMicroService("x")}, absl::ZeroDuration()));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  const absl::Duration timeout = absl::Seconds(5);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto registry,
+      NewRegistry({.timeout = timeout, .idle_gap = absl::Milliseconds(20)}));
+  const absl::Time start = absl::Now();
+  ASSERT_THAT(registry->GetService("legacy"), IsOk());
+  EXPECT_LT(absl::Now() - start, timeout / 5);
+}
+
+TEST_F(NatsRegistryTest, TheTimeoutBoundsALookupWhileAnswersTrickleIn) {
+  // Ten answers 40 ms apart: each gap is under the idle gap, so only the
+  // timeout ends the lookup, with the answers that came by then.
+  std::vector<std::string> replies;
+  for (int i = 0; i < 10; ++i) replies.push_back(GoMicroService(absl::StrCat(i)));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder, FakeResponder(replies, absl::Milliseconds(40)));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  const absl::Duration timeout = absl::Milliseconds(150);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto registry,
+      NewRegistry({.timeout = timeout, .idle_gap = absl::Milliseconds(100)}));
+  const absl::Time start = absl::Now();
+  auto found = registry->GetService("legacy");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_THAT(found, IsOk());
+  EXPECT_GE(took, timeout);
+  EXPECT_LT(took, absl::Milliseconds(350));  // not the 400 ms of all ten
+  EXPECT_LT((*found)[0].nodes.size(), 10u);
+  EXPECT_GE((*found)[0].nodes.size(), 1u);
+}
+
+TEST_F(NatsRegistryTest, QuorumEndsALookupEarly) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder,
+      FakeResponder({GoMicroService("q1"), GoMicroService("q2")},
+                    absl::Milliseconds(400)));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto registry,
+                          NewRegistry({.timeout = absl::Seconds(5),
+                                       .idle_gap = absl::Seconds(5),
+                                       .quorum = 1}));
+  auto found = registry->GetService("legacy");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"q1"});
+}
+
+TEST_F(NatsRegistryTest, MalformedJsonIsIgnoredAndServingGoesOn) {
+  MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
+  auto watcher = registry->Watch({.service = "sturdy"});
+  ASSERT_THAT(watcher, IsOk());
+  ASSERT_THAT(registry->Register(MakeService("sturdy", "1", {MakeNode("s")})),
+              IsOk());
+  auto created = (*watcher)->Next(absl::Now() + absl::Seconds(5));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->type, EventType::kCreate);
+  // Garbage on the query and watch subjects, and a garbage answer.
+  ASSERT_THAT(raw_->Publish("micro.nats.query", "{not json",
+                            {.reply = "_INBOX.garbage"}),
+              IsOk());
+  ASSERT_THAT(raw_->Publish("micro.nats.watch", "\x01\x02"), IsOk());
+  ASSERT_THAT(raw_->Publish("micro.nats.watch",
+                            R"({"Action":"explode","Service":{"name":"x"}})"),
+              IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder, FakeResponder({"]]]", GoMicroService("ok")},
+                                    absl::ZeroDuration()));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  // Still answers, still watches, and the good answer is used.
+  auto found = registry->GetService("sturdy");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"s"});
+  EXPECT_THAT(registry->GetService("legacy"), IsOk());
+  ASSERT_THAT(registry->Register(MakeService("sturdy", "1", {MakeNode("t")})),
+              IsOk());
+  auto event = (*watcher)->Next(absl::Now() + absl::Seconds(5));
+  ASSERT_THAT(event, IsOk());
+  EXPECT_EQ(event->type, EventType::kUpdate);
+}
+
+TEST_F(NatsRegistryTest, SubjectsAreConfigurable) {
+  NatsRegistryOptions old_style{.query_subject = "micro.registry.nats.query",
+                                .watch_subject = "micro.registry.nats.watch"};
+  MN_ASSERT_OK_AND_ASSIGN(auto a, NewRegistry(old_style));
+  MN_ASSERT_OK_AND_ASSIGN(auto b, NewRegistry(old_style));
+  MN_ASSERT_OK_AND_ASSIGN(auto default_subjects, NewRegistry());
+  ASSERT_THAT(a->Register(MakeService("old", "1", {MakeNode("o")})), IsOk());
+  EXPECT_THAT(b->GetService("old"), IsOk());
+  EXPECT_THAT(default_subjects->GetService("old"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(NewRegistry({.query_subject = "bad subject"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace micro_nats::registry::testing
