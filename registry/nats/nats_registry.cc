@@ -92,8 +92,8 @@ class NatsRegistry : public Registry {
                         RegisterOptions options) override {
     MN_RETURN_IF_ERROR(ValidateService(service));
     if (service.nodes.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("service '", service.name, "' has no nodes to register"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "service '", service.name, "' has no nodes to register"));
     }
     if (options.ttl < absl::ZeroDuration()) {
       return absl::InvalidArgumentError("negative TTL");
@@ -118,7 +118,8 @@ class NatsRegistry : public Registry {
       if (s.name == name) matching.push_back(std::move(s));
     }
     if (matching.empty()) {
-      return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+      return absl::NotFoundError(
+          absl::StrCat("service '", name, "' not found"));
     }
     return MergeByVersion(matching);
   }
@@ -152,9 +153,10 @@ class NatsRegistry : public Registry {
     }
     absl::Status status;
     for (const Event& event : events) {
-      absl::Status s = conn_->Publish(
-          options_.watch_subject,
-          EncodeResult({std::string(EventTypeName(event.type)), event.service}));
+      absl::Status s =
+          conn_->Publish(options_.watch_subject,
+                         EncodeResult({std::string(EventTypeName(event.type)),
+                                       event.service}));
       if (status.ok()) status = s;
     }
     return status;
@@ -182,9 +184,8 @@ class NatsRegistry : public Registry {
                        absl::StrJoin(conn_->options().servers, ","), ")"));
     }
     auto answers = std::make_shared<Answers>();
-    const std::string inbox = mux_->Register([answers](natsMsg* msg) {
-      answers->Add(nats::Body(msg));
-    });
+    const std::string inbox = mux_->Register(
+        [answers](natsMsg* msg) { answers->Add(nats::Body(msg)); });
     const absl::Time start = absl::Now();
     const absl::Time deadline = start + options_.timeout;
     absl::Status sent = conn_->Publish(
@@ -196,7 +197,8 @@ class NatsRegistry : public Registry {
       std::unique_lock<std::mutex> lock(answers->mu);
       while (true) {
         const size_t count = answers->payloads.size();
-        if (options_.quorum > 0 && count >= static_cast<size_t>(options_.quorum)) {
+        if (options_.quorum > 0 &&
+            count >= static_cast<size_t>(options_.quorum)) {
           break;
         }
         absl::Time until = deadline;
@@ -268,9 +270,8 @@ class NatsRegistry : public Registry {
     } else if (result->action == "delete") {
       type = EventType::kDelete;
     } else {
-      ReportOnce(absl::InvalidArgumentError(
-          absl::StrCat("unknown registry event action '", result->action,
-                       "'")));
+      ReportOnce(absl::InvalidArgumentError(absl::StrCat(
+          "unknown registry event action '", result->action, "'")));
       return;
     }
     hub_.Publish(Event{type, std::move(result->service)});
@@ -304,8 +305,7 @@ class NatsRegistry : public Registry {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Registry>> NewNatsRegistry(
-    std::shared_ptr<nats::Connection> connection,
-    NatsRegistryOptions options) {
+    std::shared_ptr<nats::Connection> connection, NatsRegistryOptions options) {
   auto registry =
       std::make_unique<NatsRegistry>(std::move(connection), std::move(options));
   MN_RETURN_IF_ERROR(registry->Start());

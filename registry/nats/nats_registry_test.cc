@@ -23,8 +23,7 @@ class NatsEnvironment : public RegistryEnvironment {
     auto conn = nats::Connection::Connect(
         {.servers = {server_->url()}, .max_reconnect_attempts = 1});
     if (!conn.ok()) return conn.status();
-    return NewNatsRegistry(*conn,
-                           {.sweep_interval = absl::Milliseconds(20)});
+    return NewNatsRegistry(*conn, {.sweep_interval = absl::Milliseconds(20)});
   }
   bool can_stop_backend() const override { return true; }
   absl::Status StopBackend() override { return server_->Stop(); }
@@ -89,9 +88,8 @@ std::string GoMicroService(const std::string& node_id) {
 
 TEST_F(NatsRegistryTest, FindsServicesOfGoMicroProcesses) {
   MN_ASSERT_OK_AND_ASSIGN(
-      auto responder,
-      FakeResponder({GoMicroService("a"), GoMicroService("b")},
-                    absl::ZeroDuration()));
+      auto responder, FakeResponder({GoMicroService("a"), GoMicroService("b")},
+                                    absl::ZeroDuration()));
   ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
   MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
   auto found = registry->GetService("legacy");
@@ -120,8 +118,8 @@ TEST_F(NatsRegistryTest, AnswersQueriesInGoMicrosFormat) {
 }
 
 TEST_F(NatsRegistryTest, IdleGapReturnsWellBeforeTheTimeout) {
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto responder, FakeResponder({GoMicroService("x")}, absl::ZeroDuration()));
+  MN_ASSERT_OK_AND_ASSIGN(auto responder, FakeResponder({GoMicroService("x")},
+                                                        absl::ZeroDuration()));
   ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
   const absl::Duration timeout = absl::Seconds(5);
   MN_ASSERT_OK_AND_ASSIGN(
@@ -136,9 +134,10 @@ TEST_F(NatsRegistryTest, TheTimeoutBoundsALookupWhileAnswersTrickleIn) {
   // Ten answers 40 ms apart: each gap is under the idle gap, so only the
   // timeout ends the lookup, with the answers that came by then.
   std::vector<std::string> replies;
-  for (int i = 0; i < 10; ++i) replies.push_back(GoMicroService(absl::StrCat(i)));
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto responder, FakeResponder(replies, absl::Milliseconds(40)));
+  for (int i = 0; i < 10; ++i)
+    replies.push_back(GoMicroService(absl::StrCat(i)));
+  MN_ASSERT_OK_AND_ASSIGN(auto responder,
+                          FakeResponder(replies, absl::Milliseconds(40)));
   ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
   const absl::Duration timeout = absl::Milliseconds(150);
   MN_ASSERT_OK_AND_ASSIGN(
@@ -187,8 +186,8 @@ TEST_F(NatsRegistryTest, MalformedJsonIsIgnoredAndServingGoesOn) {
                             R"({"Action":"explode","Service":{"name":"x"}})"),
               IsOk());
   MN_ASSERT_OK_AND_ASSIGN(
-      auto responder, FakeResponder({"]]]", GoMicroService("ok")},
-                                    absl::ZeroDuration()));
+      auto responder,
+      FakeResponder({"]]]", GoMicroService("ok")}, absl::ZeroDuration()));
   ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
   // Still answers, still watches, and the good answer is used.
   auto found = registry->GetService("sturdy");
