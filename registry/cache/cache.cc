@@ -1,0 +1,173 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/cache/cache.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::registry {
+
+absl::StatusOr<std::unique_ptr<CachingRegistry>> CachingRegistry::Create(
+    std::shared_ptr<Registry> backend, CacheOptions options) {
+  if (backend == nullptr) {
+    return absl::InvalidArgumentError("CachingRegistry needs a backend");
+  }
+  MN_ASSIGN_OR_RETURN(std::unique_ptr<Watcher> watcher, backend->Watch({}));
+  return std::unique_ptr<CachingRegistry>(new CachingRegistry(
+      std::move(backend), std::move(options), std::move(watcher)));
+}
+
+CachingRegistry::CachingRegistry(std::shared_ptr<Registry> backend,
+                                 CacheOptions options,
+                                 std::unique_ptr<Watcher> watcher)
+    : backend_(std::move(backend)),
+      options_(std::move(options)),
+      watcher_(std::move(watcher)) {
+  watch_thread_ = std::thread([this] { WatchLoop(); });
+}
+
+CachingRegistry::~CachingRegistry() {
+  watcher_->Stop();
+  watch_thread_.join();
+}
+
+void CachingRegistry::WatchLoop() {
+  while (true) {
+    absl::StatusOr<Event> event = watcher_->Next(absl::InfiniteFuture());
+    if (absl::IsCancelled(event.status())) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!event.ok()) {
+      // Events were lost (or the watch broke): trust nothing cached; the
+      // next lookups fetch again.
+      for (auto& [name, entry] : entries_) entry.valid = false;
+      continue;
+    }
+    auto it = entries_.find(event->service.name);
+    if (it == entries_.end()) continue;  // a service nobody asked about
+    Entry& entry = it->second;
+    if (entry.in_flight) entry.during_fetch.push_back(*event);
+    ApplyEvent(entry, *event, options_.clock());
+  }
+}
+
+void CachingRegistry::ApplyEvent(Entry& entry, const Event& event,
+                                 absl::Time now) {
+  const Service& service = event.service;
+  if (event.type == EventType::kDelete) {
+    auto it = entry.versions.find(service.version);
+    if (it == entry.versions.end()) return;
+    for (const Node& node : service.nodes) it->second.nodes.erase(node.id);
+    if (it->second.nodes.empty()) entry.versions.erase(it);
+    return;
+  }
+  CachedVersion& version = entry.versions[service.version];
+  version.info = service;
+  version.info.nodes.clear();
+  for (const Node& node : service.nodes) {
+    version.nodes[node.id] = CachedNode{node, now};
+  }
+}
+
+std::vector<Service> CachingRegistry::Materialize(const Entry& entry,
+                                                  absl::Time now,
+                                                  bool include_expired) const {
+  std::vector<Service> services;
+  for (const auto& [name, version] : entry.versions) {
+    Service service = version.info;
+    for (const auto& [id, cached] : version.nodes) {
+      if (include_expired || now - cached.seen <= options_.node_ttl) {
+        service.nodes.push_back(cached.node);
+      }
+    }
+    if (!service.nodes.empty()) services.push_back(std::move(service));
+  }
+  return services;
+}
+
+absl::StatusOr<CachedLookup> CachingRegistry::Lookup(absl::string_view name) {
+  MN_RETURN_IF_ERROR(ValidateServiceName(name));
+  std::unique_lock<std::mutex> lock(mu_);
+  Entry& entry = entries_[std::string(name)];
+  // Another caller's fetch answers us too.
+  fetched_.wait(lock, [&] { return !entry.in_flight; });
+  if (entry.valid) {
+    std::vector<Service> fresh = Materialize(entry, options_.clock(), false);
+    if (!fresh.empty()) return CachedLookup{std::move(fresh), false};
+  }
+
+  entry.in_flight = true;
+  entry.during_fetch.clear();
+  lock.unlock();
+  absl::StatusOr<std::vector<Service>> fetched = backend_->GetService(name);
+  lock.lock();
+  entry.in_flight = false;
+  fetched_.notify_all();
+  const absl::Time then = options_.clock();
+
+  if (fetched.ok()) {
+    entry.versions.clear();
+    for (const Service& service : *fetched) {
+      ApplyEvent(entry, Event{EventType::kCreate, service}, then);
+    }
+    // Events that arrived while we asked are newer than some answers.
+    for (const Event& event : entry.during_fetch) {
+      ApplyEvent(entry, event, then);
+    }
+    entry.during_fetch.clear();
+    entry.valid = true;
+    std::vector<Service> services = Materialize(entry, then, false);
+    if (services.empty()) {
+      return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+    }
+    return CachedLookup{std::move(services), false};
+  }
+  entry.during_fetch.clear();
+  entry.valid = false;
+  if (absl::IsNotFound(fetched.status())) {
+    entry.versions.clear();
+    return fetched.status();
+  }
+  // The backend failed: the last known nodes, expired or not, beat nothing.
+  std::vector<Service> last_known = Materialize(entry, then, true);
+  if (!last_known.empty()) return CachedLookup{std::move(last_known), true};
+  return fetched.status();
+}
+
+void CachingRegistry::Evict(absl::string_view service,
+                            absl::string_view node_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(service);
+  if (it == entries_.end()) return;
+  for (auto v = it->second.versions.begin(); v != it->second.versions.end();) {
+    v->second.nodes.erase(std::string(node_id));
+    v = v->second.nodes.empty() ? it->second.versions.erase(v) : std::next(v);
+  }
+}
+
+absl::StatusOr<std::vector<Service>> CachingRegistry::GetService(
+    absl::string_view name) {
+  MN_ASSIGN_OR_RETURN(CachedLookup found, Lookup(name));
+  return std::move(found.services);
+}
+
+absl::Status CachingRegistry::Register(const Service& service,
+                                       RegisterOptions options) {
+  return backend_->Register(service, options);
+}
+
+absl::Status CachingRegistry::Deregister(const Service& service) {
+  return backend_->Deregister(service);
+}
+
+absl::StatusOr<std::vector<Service>> CachingRegistry::ListServices() {
+  return backend_->ListServices();
+}
+
+absl::StatusOr<std::unique_ptr<Watcher>> CachingRegistry::Watch(
+    WatchOptions options) {
+  return backend_->Watch(std::move(options));
+}
+
+}  // namespace micro_nats::registry

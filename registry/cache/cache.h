@@ -1,0 +1,117 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// cache.h: a caching registry in front of any other.
+//
+// Lookups are answered from memory once a service was fetched; the
+// backend's watch events keep the cache current (nodes registered, removed
+// or expired), so a client does not broadcast a query per call. On a miss
+// or when the cached nodes went stale:
+//   - one query per service name is in flight; other callers wait for it;
+//   - a failing backend (Unavailable, DeadlineExceeded, ...) is answered
+//     with the last known nodes, marked stale (Lookup says so), when there
+//     are any; otherwise with the backend's error.
+// A node not seen (in a lookup or an event) for `node_ttl` is not answered
+// from the cache (the next lookup asks the backend), and callers that found
+// a node dead can Evict it at once.
+//
+// Register, Deregister, ListServices and Watch go straight to the backend.
+//
+//   MN_ASSIGN_OR_RETURN(auto cache, CachingRegistry::Create(nats_registry));
+//   MN_ASSIGN_OR_RETURN(CachedLookup found, cache->Lookup("greeter"));
+//   if (found.stale) ...
+
+#ifndef MICRO_NATS_REGISTRY_CACHE_CACHE_H_
+#define MICRO_NATS_REGISTRY_CACHE_CACHE_H_
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "registry/registry.h"
+
+namespace micro_nats::registry {
+
+struct CacheOptions {
+  // A node not seen in a lookup or an event for this long is fetched again.
+  absl::Duration node_ttl = absl::Minutes(1);
+  // The cache's idea of now (a fake clock in tests).
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+};
+
+struct CachedLookup {
+  std::vector<Service> services;
+  // True when the backend failed and these are the last known nodes.
+  bool stale = false;
+};
+
+// CachingRegistry
+//
+// Thread-safe.
+class CachingRegistry : public Registry {
+ public:
+  // Starts watching `backend`; fails when its Watch does.
+  static absl::StatusOr<std::unique_ptr<CachingRegistry>> Create(
+      std::shared_ptr<Registry> backend, CacheOptions options = {});
+  ~CachingRegistry() override;
+
+  // GetService with the staleness said.
+  absl::StatusOr<CachedLookup> Lookup(absl::string_view name);
+
+  // Drops a node that a caller found dead, until an event or a lookup
+  // brings it back.
+  void Evict(absl::string_view service, absl::string_view node_id);
+
+  absl::Status Register(const Service& service,
+                        RegisterOptions options) override;
+  absl::Status Deregister(const Service& service) override;
+  absl::StatusOr<std::vector<Service>> GetService(
+      absl::string_view name) override;
+  absl::StatusOr<std::vector<Service>> ListServices() override;
+  absl::StatusOr<std::unique_ptr<Watcher>> Watch(
+      WatchOptions options) override;
+
+ private:
+  struct CachedNode {
+    Node node;
+    absl::Time seen;
+  };
+  struct CachedVersion {
+    Service info;  // nodes unused
+    std::map<std::string, CachedNode> nodes;
+  };
+  struct Entry {
+    std::map<std::string, CachedVersion> versions;
+    bool valid = false;      // fetched, and events applied since
+    bool in_flight = false;  // a fetch is running
+    std::vector<Event> during_fetch;  // events to replay on its result
+  };
+
+  CachingRegistry(std::shared_ptr<Registry> backend, CacheOptions options,
+                  std::unique_ptr<Watcher> watcher);
+  void WatchLoop();
+  void ApplyEvent(Entry& entry, const Event& event, absl::Time now);
+  // The cached services; nodes older than node_ttl only when asked for.
+  std::vector<Service> Materialize(const Entry& entry, absl::Time now,
+                                   bool include_expired) const;
+
+  const std::shared_ptr<Registry> backend_;
+  const CacheOptions options_;
+  std::unique_ptr<Watcher> watcher_;
+  std::thread watch_thread_;
+
+  std::mutex mu_;
+  std::condition_variable fetched_;
+  std::map<std::string, Entry, std::less<>> entries_;  // guarded by mu_
+};
+
+}  // namespace micro_nats::registry
+
+#endif  // MICRO_NATS_REGISTRY_CACHE_CACHE_H_

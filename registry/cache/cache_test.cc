@@ -1,0 +1,253 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/cache/cache.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "registry/memory/memory_registry.h"
+#include "registry/mock/mock_registry.h"
+#include "registry/nats/nats_registry.h"
+#include "registry/testing/conformance.h"
+#include "testing/nats_server.h"
+
+namespace micro_nats::registry::testing {
+namespace {
+
+using ::micro_nats::testing::Collector;
+using ::micro_nats::testing::NatsServer;
+using ::testing::_;
+using ::testing::NiceMock;
+using ::testing::Return;
+
+absl::StatusOr<std::unique_ptr<Registry>> Cached(
+    absl::StatusOr<std::unique_ptr<Registry>> backend) {
+  if (!backend.ok()) return backend.status();
+  auto cache = CachingRegistry::Create(std::move(backend).value());
+  if (!cache.ok()) return cache.status();
+  return std::unique_ptr<Registry>(std::move(cache).value());
+}
+
+// The cache over memory: each instance its own cache of one shared memory
+// registry.
+class CachedMemoryEnvironment : public RegistryEnvironment {
+ public:
+  absl::StatusOr<std::unique_ptr<Registry>> NewRegistry() override {
+    return Cached(std::make_unique<SharedRegistry>(memory_));
+  }
+
+ private:
+  std::shared_ptr<Registry> memory_ =
+      NewMemoryRegistry({.sweep_interval = absl::Milliseconds(20)});
+};
+
+// The cache over NATS: each instance its own connection, registry and
+// cache, as separate processes would have.
+class CachedNatsEnvironment : public RegistryEnvironment {
+ public:
+  explicit CachedNatsEnvironment(std::unique_ptr<NatsServer> server)
+      : server_(std::move(server)) {}
+
+  absl::StatusOr<std::unique_ptr<Registry>> NewRegistry() override {
+    auto conn = nats::Connection::Connect(
+        {.servers = {server_->url()}, .max_reconnect_attempts = 1});
+    if (!conn.ok()) return conn.status();
+    return Cached(
+        NewNatsRegistry(*conn, {.sweep_interval = absl::Milliseconds(20)}));
+  }
+  bool can_stop_backend() const override { return true; }
+  absl::Status StopBackend() override { return server_->Stop(); }
+
+ private:
+  std::unique_ptr<NatsServer> server_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Cache, RegistryConformanceTest,
+    ::testing::Values(
+        RegistryBackend{
+            "CacheOverMemory",
+            []() -> absl::StatusOr<std::unique_ptr<RegistryEnvironment>> {
+              return std::make_unique<CachedMemoryEnvironment>();
+            }},
+        RegistryBackend{
+            "CacheOverNats",
+            []() -> absl::StatusOr<std::unique_ptr<RegistryEnvironment>> {
+              auto server = NatsServer::Start();
+              if (!server.ok()) return server.status();
+              return std::make_unique<CachedNatsEnvironment>(
+                  std::move(server).value());
+            }}),
+    RegistryBackendName);
+
+// A registry that counts the lookups reaching it.
+class CountingRegistry : public SharedRegistry {
+ public:
+  using SharedRegistry::SharedRegistry;
+  absl::StatusOr<std::vector<Service>> GetService(
+      absl::string_view name) override {
+    ++lookups;
+    return SharedRegistry::GetService(name);
+  }
+  std::atomic<int> lookups{0};
+};
+
+class CacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto counting = std::make_shared<CountingRegistry>(memory_);
+    counting_ = counting.get();
+    MN_ASSERT_OK_AND_ASSIGN(cache_, CachingRegistry::Create(counting));
+  }
+
+  std::shared_ptr<Registry> memory_ = NewMemoryRegistry();
+  CountingRegistry* counting_ = nullptr;
+  std::unique_ptr<CachingRegistry> cache_;
+};
+
+TEST_F(CacheTest, AnswersFromMemoryAfterTheFirstLookup) {
+  ASSERT_THAT(memory_->Register(MakeService("c", "1", {MakeNode("a")})),
+              IsOk());
+  for (int i = 0; i < 5; ++i) {
+    auto found = cache_->Lookup("c");
+    ASSERT_THAT(found, IsOk());
+    EXPECT_FALSE(found->stale);
+    EXPECT_EQ(NodeIds(found->services.at(0)), std::vector<std::string>{"a"});
+  }
+  EXPECT_EQ(counting_->lookups, 1);
+}
+
+TEST_F(CacheTest, WatchEventsKeepTheCacheCurrentWithoutQueries) {
+  ASSERT_THAT(memory_->Register(MakeService("c", "1", {MakeNode("a")})),
+              IsOk());
+  ASSERT_THAT(cache_->GetService("c"), IsOk());
+  ASSERT_THAT(memory_->Register(MakeService("c", "1", {MakeNode("b")})),
+              IsOk());
+  ASSERT_THAT(memory_->Deregister(MakeService("c", "1", {MakeNode("a")})),
+              IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto found = cache_->GetService("c");
+        return found.ok() && NodeIds(found->at(0)) ==
+                                 std::vector<std::string>{"b"};
+      },
+      absl::Seconds(5), "the cache to follow the events"));
+  EXPECT_EQ(counting_->lookups, 1);
+}
+
+TEST_F(CacheTest, EvictDropsANodeAtOnce) {
+  ASSERT_THAT(memory_->Register(
+                  MakeService("c", "1", {MakeNode("a"), MakeNode("dead")})),
+              IsOk());
+  ASSERT_THAT(cache_->GetService("c"), IsOk());
+  cache_->Evict("c", "dead");
+  auto found = cache_->GetService("c");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(NodeIds(found->at(0)), std::vector<std::string>{"a"});
+  EXPECT_EQ(counting_->lookups, 1);
+  cache_->Evict("unknown", "x");  // harmless
+}
+
+// A clock the test moves.
+class FakeClock {
+ public:
+  absl::Time Now() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void Advance(absl::Duration d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += d;
+  }
+
+ private:
+  std::mutex mu_;
+  absl::Time now_ = absl::UnixEpoch();
+};
+
+TEST(CacheFailureTest, StaleAnswersWhenTheBackendFails) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  EXPECT_CALL(*backend, GetService(_))
+      .WillOnce(Return(std::vector<Service>{MakeService("s", "1",
+                                                        {MakeNode("n")})}))
+      .WillRepeatedly(Return(absl::UnavailableError("NATS is down")));
+  FakeClock clock;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto cache,
+      CachingRegistry::Create(backend, {.node_ttl = absl::Seconds(10),
+                                        .clock = [&] { return clock.Now(); }}));
+  auto fresh = cache->Lookup("s");
+  ASSERT_THAT(fresh, IsOk());
+  EXPECT_FALSE(fresh->stale);
+  clock.Advance(absl::Seconds(11));  // the node is due for a refresh
+  auto stale = cache->Lookup("s");
+  ASSERT_THAT(stale, IsOk());
+  EXPECT_TRUE(stale->stale);
+  EXPECT_EQ(NodeIds(stale->services.at(0)), std::vector<std::string>{"n"});
+}
+
+TEST(CacheFailureTest, WithNothingCachedTheBackendErrorComesThrough) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  ON_CALL(*backend, GetService(_))
+      .WillByDefault(Return(absl::UnavailableError("NATS is down")));
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  EXPECT_THAT(cache->Lookup("s"), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(CacheFailureTest, OneQueryInFlightPerName) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  std::mutex gate;
+  gate.lock();
+  Collector<int> entered;
+  EXPECT_CALL(*backend, GetService(::testing::Eq("slow")))
+      .WillOnce([&](absl::string_view) {
+        entered.Add(1);
+        std::lock_guard<std::mutex> wait(gate);
+        return absl::StatusOr<std::vector<Service>>(
+            std::vector<Service>{MakeService("slow", "1", {MakeNode("n")})});
+      });
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&] {
+      if (cache->Lookup("slow").ok()) ++ok;
+    });
+  }
+  ASSERT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
+  gate.unlock();
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(ok, 8);  // and GetService ran once (EXPECT_CALL above)
+}
+
+TEST(CacheFailureTest, AWatcherThatFellBehindMakesTheCacheAskAgain) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  auto watcher = std::make_unique<NiceMock<MockWatcher>>();
+  std::mutex gate;
+  gate.lock();
+  EXPECT_CALL(*watcher, Next(_))
+      .WillOnce([&](absl::Time) {
+        std::lock_guard<std::mutex> wait(gate);  // after the first lookup
+        return absl::StatusOr<Event>(absl::ResourceExhaustedError("behind"));
+      })
+      .WillRepeatedly(Return(absl::CancelledError("stopped")));
+  EXPECT_CALL(*backend, Watch(_)).WillOnce(Return(std::move(watcher)));
+  std::atomic<int> fetches{0};
+  ON_CALL(*backend, GetService(_)).WillByDefault([&](absl::string_view) {
+    ++fetches;
+    return absl::StatusOr<std::vector<Service>>(
+        std::vector<Service>{MakeService("s", "1", {MakeNode("n")})});
+  });
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  ASSERT_THAT(cache->Lookup("s"), IsOk());
+  ASSERT_THAT(cache->Lookup("s"), IsOk());
+  EXPECT_EQ(fetches, 1);  // answered from memory
+  gate.unlock();
+  // Once the watcher's gap is applied, a lookup fetches again.
+  EXPECT_TRUE(Eventually(
+      [&] { return cache->Lookup("s").ok() && fetches == 2; },
+      absl::Seconds(5), "a second fetch"));
+}
+
+}  // namespace
+}  // namespace micro_nats::registry::testing
