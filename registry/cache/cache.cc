@@ -119,7 +119,8 @@ absl::StatusOr<CachedLookup> CachingRegistry::Lookup(absl::string_view name) {
     entry.valid = true;
     std::vector<Service> services = Materialize(entry, then, false);
     if (services.empty()) {
-      return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+      return absl::NotFoundError(
+          absl::StrCat("service '", name, "' not found"));
     }
     return CachedLookup{std::move(services), false};
   }

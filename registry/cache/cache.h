@@ -75,8 +75,7 @@ class CachingRegistry : public Registry {
   absl::StatusOr<std::vector<Service>> GetService(
       absl::string_view name) override;
   absl::StatusOr<std::vector<Service>> ListServices() override;
-  absl::StatusOr<std::unique_ptr<Watcher>> Watch(
-      WatchOptions options) override;
+  absl::StatusOr<std::unique_ptr<Watcher>> Watch(WatchOptions options) override;
 
  private:
   struct CachedNode {
@@ -89,8 +88,8 @@ class CachingRegistry : public Registry {
   };
   struct Entry {
     std::map<std::string, CachedVersion> versions;
-    bool valid = false;      // fetched, and events applied since
-    bool in_flight = false;  // a fetch is running
+    bool valid = false;               // fetched, and events applied since
+    bool in_flight = false;           // a fetch is running
     std::vector<Event> during_fetch;  // events to replay on its result
   };
 

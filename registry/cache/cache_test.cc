@@ -128,8 +128,8 @@ TEST_F(CacheTest, WatchEventsKeepTheCacheCurrentWithoutQueries) {
   EXPECT_TRUE(Eventually(
       [&] {
         auto found = cache_->GetService("c");
-        return found.ok() && NodeIds(found->at(0)) ==
-                                 std::vector<std::string>{"b"};
+        return found.ok() &&
+               NodeIds(found->at(0)) == std::vector<std::string>{"b"};
       },
       absl::Seconds(5), "the cache to follow the events"));
   EXPECT_EQ(counting_->lookups, 1);
@@ -168,8 +168,8 @@ class FakeClock {
 TEST(CacheFailureTest, StaleAnswersWhenTheBackendFails) {
   auto backend = std::make_shared<NiceMock<MockRegistry>>();
   EXPECT_CALL(*backend, GetService(_))
-      .WillOnce(Return(std::vector<Service>{MakeService("s", "1",
-                                                        {MakeNode("n")})}))
+      .WillOnce(
+          Return(std::vector<Service>{MakeService("s", "1", {MakeNode("n")})}))
       .WillRepeatedly(Return(absl::UnavailableError("NATS is down")));
   FakeClock clock;
   MN_ASSERT_OK_AND_ASSIGN(
@@ -244,9 +244,9 @@ TEST(CacheFailureTest, AWatcherThatFellBehindMakesTheCacheAskAgain) {
   EXPECT_EQ(fetches, 1);  // answered from memory
   gate.unlock();
   // Once the watcher's gap is applied, a lookup fetches again.
-  EXPECT_TRUE(Eventually(
-      [&] { return cache->Lookup("s").ok() && fetches == 2; },
-      absl::Seconds(5), "a second fetch"));
+  EXPECT_TRUE(
+      Eventually([&] { return cache->Lookup("s").ok() && fetches == 2; },
+                 absl::Seconds(5), "a second fetch"));
 }
 
 }  // namespace

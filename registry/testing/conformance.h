@@ -391,6 +391,40 @@ TEST_P(RegistryConformanceTest, NodeExpiresAfterItsTtlWithADeleteEvent) {
       kWait, "NotFound after expiry"));
 }
 
+TEST_P(RegistryConformanceTest, NodesWithoutTtlStay) {
+  ASSERT_THAT(registrar_->Register(MakeService("stay", "1", {MakeNode("s")})),
+              IsOk());
+  auto watcher = observer_->Watch({.service = "stay"});
+  ASSERT_THAT(watcher, IsOk());
+  // Several sweeps pass (backends sweep every few tens of milliseconds in
+  // this suite); no delete comes.
+  const absl::Time until = absl::Now() + absl::Milliseconds(300);
+  while (true) {
+    auto event = (*watcher)->Next(until);
+    if (absl::IsDeadlineExceeded(event.status())) break;
+    ASSERT_THAT(event, IsOk());
+    ASSERT_NE(event->type, EventType::kDelete);
+  }
+  EXPECT_THAT(AwaitVersions("stay", 1), SizeIs(1));
+}
+
+TEST_P(RegistryConformanceTest, EveryWatcherGetsEveryEvent) {
+  auto first = observer_->Watch();
+  auto second = observer_->Watch();
+  auto on_registrar = registrar_->Watch();
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  ASSERT_THAT(on_registrar, IsOk());
+  ASSERT_THAT(registrar_->Register(MakeService("all", "1", {MakeNode("a")})),
+              IsOk());
+  for (auto* watcher : {first->get(), second->get(), on_registrar->get()}) {
+    auto event = NextEvent(*watcher);
+    ASSERT_THAT(event, IsOk());
+    EXPECT_EQ(event->type, EventType::kCreate);
+    EXPECT_EQ(event->service.name, "all");
+  }
+}
+
 TEST_P(RegistryConformanceTest, ReRegisteringRefreshesTheTtl) {
   const Service service = MakeService("beat", "1", {MakeNode("b")});
   const absl::Duration ttl = absl::Milliseconds(400);
