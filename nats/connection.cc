@@ -43,6 +43,7 @@ struct Subscription::State {
   std::thread::id delivering;   // guarded by mu: thread in the handler
   bool has_delivering = false;  // guarded by mu
   bool complete = false;        // guarded by mu: nats.c is done with it
+  bool close_finished = false;  // guarded by mu: Close has returned
 };
 
 // ---------------------------------------------------------------------------
@@ -408,9 +409,15 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   natsSubscription* sub = nullptr;
   {
-    std::lock_guard<std::mutex> lock(state_->mu);
+    std::unique_lock<std::mutex> lock(state_->mu);
     sub = std::exchange(state_->sub, nullptr);
-    if (sub == nullptr) return absl::OkStatus();  // closed before
+    if (sub == nullptr) {
+      // Closed before, or closing now on another thread (a handler that
+      // unsubscribes itself while the owner destroys the Subscription):
+      // return once that Close is done with this object.
+      state_->cv.wait(lock, [this] { return state_->close_finished; });
+      return absl::OkStatus();
+    }
   }
   absl::Status status;
   if (drain) {
@@ -444,7 +451,16 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
     });
   }
   connection_->RemoveErrorRoute(sub);
+  // nats.c 3.4.1's reader thread looks a subscription up and then locks it
+  // without holding a reference, so freeing it right after Unsubscribe can
+  // race with a message for it being parsed (seen under ASan). A flush is a
+  // barrier: once its PONG is read, the reader is past every message sent
+  // before it. Unsubscribing is rare (our inboxes share one subscription).
+  natsConnection_FlushTimeout(connection_->get(), 1000);
   natsSubscription_Destroy(sub);
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->close_finished = true;
+  state_->cv.notify_all();
   return status;
 }
 

@@ -155,8 +155,8 @@ TEST_F(ConnectionTest, HandlerMayUnsubscribeItself) {
   Collector<int> got;
   std::unique_ptr<Subscription> sub;
   MN_ASSERT_OK_AND_ASSIGN(sub, conn->Subscribe("self", [&](natsMsg*) {
-    got.Add(1);
     EXPECT_THAT(sub->Unsubscribe(), IsOk());
+    got.Add(1);  // after: the test may destroy `sub` once it sees this
   }));
   ASSERT_THAT(conn->Flush(kWait), IsOk());
   for (int i = 0; i < 5; ++i) ASSERT_THAT(conn->Publish("self", "x"), IsOk());
