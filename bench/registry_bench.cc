@@ -1,0 +1,128 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// registry_bench: NATS registry GetService latency with the idle-gap rule
+// against go-micro's fixed wait, next to a raw nats.c request to the query
+// subject (the first answer) on the same server in the same run.
+//
+//   bazel run -c opt //bench:registry_bench -- --benchmark_min_time=1
+//
+// Three registrar processes (connections) each register one node of
+// "greeter"; the looking-up registry is on a fourth connection.
+
+#include <nats/nats.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/latency.h"
+#include "benchmark/benchmark.h"
+#include "nats/connection.h"
+#include "registry/nats/nats_registry.h"
+#include "testing/nats_server.h"
+
+namespace micro_nats {
+namespace {
+
+testing::NatsServer* server = nullptr;
+std::vector<std::unique_ptr<registry::Registry>>* registrars = nullptr;
+
+std::shared_ptr<nats::Connection> Connect() {
+  auto conn = nats::Connection::Connect({.servers = {server->url()}});
+  if (!conn.ok()) {
+    std::fprintf(stderr, "%s\n", conn.status().ToString().c_str());
+    std::abort();
+  }
+  return *conn;
+}
+
+// Baseline: one raw request on the query subject, answered by the first
+// registrar.
+void BM_RawNatsFirstAnswer(benchmark::State& state) {
+  natsConnection* nc = nullptr;
+  if (natsConnection_ConnectTo(&nc, server->url().c_str()) != NATS_OK) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  const std::string query = R"({"Action":"get","Service":{"name":"greeter"}})";
+  bench::LatencyRecorder latency;
+  for (auto _ : state) {
+    natsMsg* reply = nullptr;
+    absl::Time start = absl::Now();
+    natsStatus s = natsConnection_Request(&reply, nc, "micro.nats.query",
+                                          query.data(),
+                                          static_cast<int>(query.size()), 5000);
+    latency.Add(absl::Now() - start);
+    natsMsg_Destroy(reply);
+    if (s != NATS_OK) {
+      state.SkipWithError("request failed");
+      break;
+    }
+  }
+  latency.Report(state);
+  natsConnection_Destroy(nc);
+}
+BENCHMARK(BM_RawNatsFirstAnswer)->UseRealTime();
+
+// idle_gap_ms 0 is go-micro's rule: wait the whole 100 ms timeout.
+void BM_NatsRegistryGetService(benchmark::State& state) {
+  const absl::Duration idle_gap = absl::Milliseconds(state.range(0));
+  auto registry = registry::NewNatsRegistry(
+      Connect(), {.timeout = absl::Milliseconds(100), .idle_gap = idle_gap});
+  if (!registry.ok()) {
+    state.SkipWithError("registry failed");
+    return;
+  }
+  bench::LatencyRecorder latency;
+  for (auto _ : state) {
+    absl::Time start = absl::Now();
+    auto found = (*registry)->GetService("greeter");
+    latency.Add(absl::Now() - start);
+    if (!found.ok() || found->at(0).nodes.size() != registrars->size()) {
+      state.SkipWithError("lookup missed nodes");
+      break;
+    }
+  }
+  latency.Report(state);
+}
+BENCHMARK(BM_NatsRegistryGetService)
+    ->ArgName("idle_gap_ms")
+    ->Arg(0)
+    ->Arg(2)
+    ->Arg(10)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace micro_nats
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  auto server = micro_nats::testing::NatsServer::Start();
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  micro_nats::server = server->get();
+  std::vector<std::unique_ptr<micro_nats::registry::Registry>> registrars;
+  for (int i = 0; i < 3; ++i) {
+    auto registry =
+        micro_nats::registry::NewNatsRegistry(micro_nats::Connect());
+    if (!registry.ok() ||
+        !(*registry)
+             ->Register({.name = "greeter",
+                         .version = "1.0.0",
+                         .nodes = {{.id = "greeter-" + std::to_string(i),
+                                    .address = "_INBOX.greeter" +
+                                               std::to_string(i)}}})
+             .ok()) {
+      std::fprintf(stderr, "registrar %d failed\n", i);
+      return 1;
+    }
+    registrars.push_back(std::move(registry).value());
+  }
+  micro_nats::registrars = &registrars;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
