@@ -50,9 +50,9 @@ void BM_RawNatsFirstAnswer(benchmark::State& state) {
   for (auto _ : state) {
     natsMsg* reply = nullptr;
     absl::Time start = absl::Now();
-    natsStatus s = natsConnection_Request(&reply, nc, "micro.nats.query",
-                                          query.data(),
-                                          static_cast<int>(query.size()), 5000);
+    natsStatus s =
+        natsConnection_Request(&reply, nc, "micro.nats.query", query.data(),
+                               static_cast<int>(query.size()), 5000);
     latency.Add(absl::Now() - start);
     natsMsg_Destroy(reply);
     if (s != NATS_OK) {
@@ -110,11 +110,11 @@ int main(int argc, char** argv) {
         micro_nats::registry::NewNatsRegistry(micro_nats::Connect());
     if (!registry.ok() ||
         !(*registry)
-             ->Register({.name = "greeter",
-                         .version = "1.0.0",
-                         .nodes = {{.id = "greeter-" + std::to_string(i),
-                                    .address = "_INBOX.greeter" +
-                                               std::to_string(i)}}})
+             ->Register(
+                 {.name = "greeter",
+                  .version = "1.0.0",
+                  .nodes = {{.id = "greeter-" + std::to_string(i),
+                             .address = "_INBOX.greeter" + std::to_string(i)}}})
              .ok()) {
       std::fprintf(stderr, "registrar %d failed\n", i);
       return 1;

@@ -3,7 +3,8 @@
 # .clang-format) would write. `tools/check_format.sh --fix` rewrites them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-files=$(git ls-files '*.h' '*.cc' 2>/dev/null)
+# Tracked files and new ones not yet added (but not ignored ones).
+files=$(git ls-files --cached --others --exclude-standard '*.h' '*.cc' 2>/dev/null)
 [ -n "$files" ] || exit 0
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i $files
