@@ -9,10 +9,13 @@
 #include "registry/mock/mock_registry.h"
 #include "registry/nats/nats_registry.h"
 #include "registry/testing/conformance.h"
+#include "testing/fake_clock.h"
 #include "testing/nats_server.h"
 
 namespace micro_nats::registry::testing {
 namespace {
+
+using ::micro_nats::testing::FakeClock;
 
 using ::micro_nats::testing::Collector;
 using ::micro_nats::testing::NatsServer;
@@ -148,23 +151,6 @@ TEST_F(CacheTest, EvictDropsANodeAtOnce) {
   cache_->Evict("unknown", "x");  // harmless
 }
 
-// A clock the test moves.
-class FakeClock {
- public:
-  absl::Time Now() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += d;
-  }
-
- private:
-  std::mutex mu_;
-  absl::Time now_ = absl::UnixEpoch();
-};
-
 TEST(CacheFailureTest, StaleAnswersWhenTheBackendFails) {
   auto backend = std::make_shared<NiceMock<MockRegistry>>();
   EXPECT_CALL(*backend, GetService(_))
@@ -175,7 +161,7 @@ TEST(CacheFailureTest, StaleAnswersWhenTheBackendFails) {
   MN_ASSERT_OK_AND_ASSIGN(
       auto cache,
       CachingRegistry::Create(backend, {.node_ttl = absl::Seconds(10),
-                                        .clock = [&] { return clock.Now(); }}));
+                                        .clock = clock.AsFunction()}));
   auto fresh = cache->Lookup("s");
   ASSERT_THAT(fresh, IsOk());
   EXPECT_FALSE(fresh->stale);

@@ -128,6 +128,87 @@ std::vector<Service> MergeByVersion(const std::vector<Service>& services) {
   return result;
 }
 
+absl::Status ValidateRegistration(const Service& service,
+                                  const RegisterOptions& options) {
+  if (auto s = ValidateService(service); !s.ok()) return s;
+  if (service.nodes.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("service '", service.name, "' has no nodes to register"));
+  }
+  if (options.ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("negative TTL ", absl::FormatDuration(options.ttl)));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// SweptStore
+
+SweptStore::SweptStore(std::function<absl::Time()> clock,
+                       absl::Duration sweep_interval, Announce announce)
+    : clock_(std::move(clock)), announce_(std::move(announce)) {
+  if (sweep_interval > absl::ZeroDuration()) {
+    sweeper_ =
+        std::thread([this, sweep_interval] { SweepLoop(sweep_interval); });
+  }
+}
+
+SweptStore::~SweptStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+absl::Status SweptStore::Apply(const Change& change) {
+  std::lock_guard<std::mutex> announce_lock(announce_mu_);
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_();
+    events = store_.Expire(now);
+    std::vector<Event> more = change(store_, now);
+    events.insert(events.end(), more.begin(), more.end());
+  }
+  if (events.empty()) return absl::OkStatus();
+  return announce_(events);
+}
+
+std::vector<Service> SweptStore::Get(absl::string_view name) {
+  std::vector<Service> found;
+  Apply([&](ServiceStore& store, absl::Time) {
+    found = store.Get(name);
+    return std::vector<Event>{};
+  }).IgnoreError();  // an expiry that could not be announced: still gone
+  return found;
+}
+
+std::vector<Service> SweptStore::List() {
+  std::vector<Service> all;
+  Apply([&](ServiceStore& store, absl::Time) {
+    all = store.List();
+    return std::vector<Event>{};
+  }).IgnoreError();
+  return all;
+}
+
+void SweptStore::SweepLoop(absl::Duration interval) {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(interval),
+                   [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    Apply([](ServiceStore&, absl::Time) {
+      return std::vector<Event>{};
+    }).IgnoreError();
+  }
+}
+
 // ---------------------------------------------------------------------------
 // WatchHub
 

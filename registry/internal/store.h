@@ -12,10 +12,12 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -53,6 +55,45 @@ class ServiceStore {
 
   // name -> version -> nodes
   std::map<std::string, std::map<std::string, Version>, std::less<>> services_;
+};
+
+// Register's checks, the same for every backend: a valid service with at
+// least one node, and a TTL that is not negative.
+absl::Status ValidateRegistration(const Service& service,
+                                  const RegisterOptions& options);
+
+// SweptStore
+//
+// A ServiceStore behind a lock, whose expired nodes are removed before every
+// access and by a background sweep; every change is announced, in order.
+// Thread-safe.
+class SweptStore {
+ public:
+  // Called with the events of each change, serialised; its status is the
+  // change's.
+  using Announce = std::function<absl::Status(const std::vector<Event>&)>;
+  using Change = std::function<std::vector<Event>(ServiceStore&, absl::Time)>;
+
+  // No background sweep when `sweep_interval` is zero.
+  SweptStore(std::function<absl::Time()> clock, absl::Duration sweep_interval,
+             Announce announce);
+  ~SweptStore();  // stops the sweep
+
+  absl::Status Apply(const Change& change);
+  std::vector<Service> Get(absl::string_view name);
+  std::vector<Service> List();
+
+ private:
+  void SweepLoop(absl::Duration interval);
+
+  const std::function<absl::Time()> clock_;
+  const Announce announce_;
+  std::mutex announce_mu_;  // orders announcements as the changes happened
+  std::mutex mu_;
+  std::condition_variable cv_;
+  ServiceStore store_;     // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread sweeper_;
 };
 
 // Merges services of one name from several sources (processes): one per

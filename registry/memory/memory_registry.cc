@@ -2,9 +2,6 @@
 
 #include "registry/memory/memory_registry.h"
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,56 +12,39 @@ namespace micro_nats::registry {
 namespace {
 
 using registry_internal::ServiceStore;
+using registry_internal::SweptStore;
+using registry_internal::ValidateRegistration;
 using registry_internal::WatchHub;
 
 class MemoryRegistry : public Registry {
  public:
   explicit MemoryRegistry(MemoryRegistryOptions options)
-      : options_(std::move(options)), hub_(options_.watch_buffer) {
-    if (options_.sweep_interval > absl::ZeroDuration()) {
-      sweeper_ = std::thread([this] { SweepLoop(); });
-    }
-  }
-
-  ~MemoryRegistry() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    if (sweeper_.joinable()) sweeper_.join();
-  }
+      : hub_(options.watch_buffer),
+        store_(options.clock, options.sweep_interval,
+               [this](const std::vector<Event>& events) {
+                 hub_.Publish(events);
+                 return absl::OkStatus();
+               }) {}
 
   absl::Status Register(const Service& service,
                         RegisterOptions options) override {
-    MN_RETURN_IF_ERROR(ValidateService(service));
-    if (service.nodes.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "service '", service.name, "' has no nodes to register"));
-    }
-    if (options.ttl < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("negative TTL");
-    }
-    Apply([&](absl::Time now) {
-      return store_.Register(service, options.ttl, now);
+    MN_RETURN_IF_ERROR(ValidateRegistration(service, options));
+    return store_.Apply([&](ServiceStore& store, absl::Time now) {
+      return store.Register(service, options.ttl, now);
     });
-    return absl::OkStatus();
   }
 
   absl::Status Deregister(const Service& service) override {
     MN_RETURN_IF_ERROR(ValidateService(service));
-    Apply([&](absl::Time) { return store_.Deregister(service); });
-    return absl::OkStatus();
+    return store_.Apply([&](ServiceStore& store, absl::Time) {
+      return store.Deregister(service);
+    });
   }
 
   absl::StatusOr<std::vector<Service>> GetService(
       absl::string_view name) override {
     MN_RETURN_IF_ERROR(ValidateServiceName(name));
-    std::vector<Service> found;
-    Apply([&](absl::Time) {
-      found = store_.Get(name);
-      return std::vector<Event>{};
-    });
+    std::vector<Service> found = store_.Get(name);
     if (found.empty()) {
       return absl::NotFoundError(
           absl::StrCat("service '", name, "' not found"));
@@ -73,12 +53,7 @@ class MemoryRegistry : public Registry {
   }
 
   absl::StatusOr<std::vector<Service>> ListServices() override {
-    std::vector<Service> all;
-    Apply([&](absl::Time) {
-      all = store_.List();
-      return std::vector<Event>{};
-    });
-    return all;
+    return store_.List();
   }
 
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(
@@ -90,43 +65,8 @@ class MemoryRegistry : public Registry {
   }
 
  private:
-  // Expires what is due, runs `change` under the lock, then publishes the
-  // events of both in order (outside the lock, but serialised so watchers
-  // see them in the order they happened).
-  template <typename Change>
-  void Apply(Change change) {
-    std::lock_guard<std::mutex> publish_lock(publish_mu_);
-    std::vector<Event> events;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const absl::Time now = options_.clock();
-      events = store_.Expire(now);
-      std::vector<Event> more = change(now);
-      events.insert(events.end(), more.begin(), more.end());
-    }
-    hub_.Publish(events);
-  }
-
-  void SweepLoop() {
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.sweep_interval),
-                     [this] { return stopping_; });
-        if (stopping_) return;
-      }
-      Apply([](absl::Time) { return std::vector<Event>{}; });
-    }
-  }
-
-  const MemoryRegistryOptions options_;
   WatchHub hub_;
-  std::mutex publish_mu_;  // orders event publication
-  std::mutex mu_;
-  std::condition_variable cv_;
-  ServiceStore store_;     // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread sweeper_;
+  SweptStore store_;  // after hub_: its sweep announces to hub_
 };
 
 }  // namespace

@@ -2,12 +2,13 @@
 
 #include "registry/memory/memory_registry.h"
 
-#include <mutex>
-
 #include "registry/testing/conformance.h"
+#include "testing/fake_clock.h"
 
 namespace micro_nats::registry::testing {
 namespace {
+
+using ::micro_nats::testing::FakeClock;
 
 class MemoryEnvironment : public RegistryEnvironment {
  public:
@@ -29,27 +30,10 @@ INSTANTIATE_TEST_SUITE_P(Memory, RegistryConformanceTest,
                              "Memory", &MakeMemoryEnvironment}),
                          RegistryBackendName);
 
-// A clock the test moves.
-class FakeClock {
- public:
-  absl::Time Now() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += d;
-  }
-
- private:
-  std::mutex mu_;
-  absl::Time now_ = absl::UnixEpoch();
-};
-
 TEST(MemoryRegistryTest, TtlWithAFakeClockNeedsNoSleep) {
   FakeClock clock;
-  auto registry = NewMemoryRegistry({.clock = [&] { return clock.Now(); },
-                                     .sweep_interval = absl::ZeroDuration()});
+  auto registry = NewMemoryRegistry(
+      {.clock = clock.AsFunction(), .sweep_interval = absl::ZeroDuration()});
   auto watcher = registry->Watch();
   ASSERT_THAT(watcher, IsOk());
   ASSERT_THAT(registry->Register(MakeService("t", "1", {MakeNode("a")}),

@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,6 +27,8 @@ using registry_internal::EncodeService;
 using registry_internal::MergeByVersion;
 using registry_internal::Result;
 using registry_internal::ServiceStore;
+using registry_internal::SweptStore;
+using registry_internal::ValidateRegistration;
 using registry_internal::WatchHub;
 
 // The answers to one lookup, as they arrive.
@@ -54,12 +55,6 @@ class NatsRegistry : public Registry {
         hub_(options_.watch_buffer) {}
 
   ~NatsRegistry() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    if (sweeper_.joinable()) sweeper_.join();
     // Stop answering before the store goes away.
     if (query_subscription_) query_subscription_->Unsubscribe().IgnoreError();
     if (watch_subscription_) watch_subscription_->Unsubscribe().IgnoreError();
@@ -72,6 +67,9 @@ class NatsRegistry : public Registry {
     MN_RETURN_IF_ERROR(ValidateSubject(options_.watch_subject,
                                        SubjectKind::kConcrete,
                                        "registry watch subject"));
+    store_ = std::make_unique<SweptStore>(
+        [] { return absl::Now(); }, options_.sweep_interval,
+        [this](const std::vector<Event>& events) { return Announce(events); });
     MN_ASSIGN_OR_RETURN(mux_, nats::InboxMux::Create(conn_));
     MN_ASSIGN_OR_RETURN(
         query_subscription_,
@@ -82,30 +80,22 @@ class NatsRegistry : public Registry {
         conn_->Subscribe(options_.watch_subject,
                          [this](natsMsg* msg) { OnWatchEvent(msg); }));
     MN_RETURN_IF_ERROR(conn_->Flush(absl::Seconds(5)));
-    if (options_.sweep_interval > absl::ZeroDuration()) {
-      sweeper_ = std::thread([this] { SweepLoop(); });
-    }
     return absl::OkStatus();
   }
 
   absl::Status Register(const Service& service,
                         RegisterOptions options) override {
-    MN_RETURN_IF_ERROR(ValidateService(service));
-    if (service.nodes.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "service '", service.name, "' has no nodes to register"));
-    }
-    if (options.ttl < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("negative TTL");
-    }
-    return Apply([&](absl::Time now) {
-      return store_.Register(service, options.ttl, now);
+    MN_RETURN_IF_ERROR(ValidateRegistration(service, options));
+    return store_->Apply([&](ServiceStore& store, absl::Time now) {
+      return store.Register(service, options.ttl, now);
     });
   }
 
   absl::Status Deregister(const Service& service) override {
     MN_RETURN_IF_ERROR(ValidateService(service));
-    return Apply([&](absl::Time) { return store_.Deregister(service); });
+    return store_->Apply([&](ServiceStore& store, absl::Time) {
+      return store.Deregister(service);
+    });
   }
 
   absl::StatusOr<std::vector<Service>> GetService(
@@ -138,19 +128,9 @@ class NatsRegistry : public Registry {
   }
 
  private:
-  // Runs a change of the local registrations (after removing what
-  // expired) and announces its events, in order.
-  template <typename Change>
-  absl::Status Apply(Change change) {
-    std::lock_guard<std::mutex> publish_lock(publish_mu_);
-    std::vector<Event> events;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const absl::Time now = absl::Now();
-      events = store_.Expire(now);
-      std::vector<Event> more = change(now);
-      events.insert(events.end(), more.begin(), more.end());
-    }
+  // Tells every watcher (in any process) of changes to what this process
+  // registered.
+  absl::Status Announce(const std::vector<Event>& events) {
     absl::Status status;
     for (const Event& event : events) {
       absl::Status s =
@@ -160,18 +140,6 @@ class NatsRegistry : public Registry {
       if (status.ok()) status = s;
     }
     return status;
-  }
-
-  void SweepLoop() {
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.sweep_interval),
-                     [this] { return stopping_; });
-        if (stopping_) return;
-      }
-      Apply([](absl::Time) { return std::vector<Event>{}; }).IgnoreError();
-    }
   }
 
   // Broadcasts a query and gathers the answers (see the header for when
@@ -241,15 +209,12 @@ class NatsRegistry : public Registry {
       return;
     }
     std::vector<Service> services;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (query->action == "get") {
-        services = store_.Get(query->service.name);
-      } else if (query->action == "list") {
-        services = store_.List();
-      } else {
-        return;  // not a query
-      }
+    if (query->action == "get") {
+      services = store_->Get(query->service.name);
+    } else if (query->action == "list") {
+      services = store_->List();
+    } else {
+      return;  // not a query
     }
     for (const Service& service : services) {
       conn_->Publish(reply, EncodeService(service)).IgnoreError();
@@ -292,12 +257,8 @@ class NatsRegistry : public Registry {
   WatchHub hub_;
   std::shared_ptr<nats::InboxMux> mux_;
   std::once_flag bad_input_;
-  std::mutex publish_mu_;  // orders the announcement of changes
-  std::mutex mu_;
-  std::condition_variable cv_;
-  ServiceStore store_;     // guarded by mu_: this process's registrations
-  bool stopping_ = false;  // guarded by mu_
-  std::thread sweeper_;
+  // This process's registrations; made in Start, before anything answers.
+  std::unique_ptr<SweptStore> store_;
   std::unique_ptr<nats::Subscription> query_subscription_;
   std::unique_ptr<nats::Subscription> watch_subscription_;
 };
