@@ -15,29 +15,18 @@
 #include <string>
 #include <vector>
 
+#include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "broker/nats/nats_broker.h"
 #include "nats/connection.h"
-#include "testing/nats_server.h"
 
 namespace micro_nats {
 namespace {
 
-testing::NatsServer* server = nullptr;
-
-std::shared_ptr<nats::Connection> Connect() {
-  auto conn = nats::Connection::Connect({.servers = {server->url()}});
-  if (!conn.ok()) {
-    std::fprintf(stderr, "%s\n", conn.status().ToString().c_str());
-    std::abort();
-  }
-  return *conn;
-}
-
 // Baseline: nats.c with its default (buffered) options.
 void BM_RawNatsPublish(benchmark::State& state) {
-  natsConnection* nc = nullptr;
-  if (natsConnection_ConnectTo(&nc, server->url().c_str()) != NATS_OK) {
+  natsConnection* nc = bench::RawConnect();
+  if (nc == nullptr) {
     state.SkipWithError("connect failed");
     return;
   }
@@ -54,7 +43,7 @@ void BM_RawNatsPublish(benchmark::State& state) {
 BENCHMARK(BM_RawNatsPublish)->Arg(16)->Arg(1024)->UseRealTime();
 
 void BM_BrokerPublish(benchmark::State& state) {
-  auto broker = broker::NewNatsBroker(Connect());
+  auto broker = broker::NewNatsBroker(bench::Connect());
   const broker::Message message{.body = std::string(state.range(0), 'x')};
   for (auto _ : state) {
     if (!broker->Publish("bench.broker", message).ok()) {
@@ -73,8 +62,8 @@ BENCHMARK(BM_BrokerPublish)->Arg(16)->Arg(1024)->UseRealTime();
 void BM_BrokerFanOut(benchmark::State& state) {
   const int subscribers = static_cast<int>(state.range(0));
   constexpr int kBatch = 1000;
-  auto publisher = broker::NewNatsBroker(Connect());
-  auto subscriber = broker::NewNatsBroker(Connect());
+  auto publisher = broker::NewNatsBroker(bench::Connect());
+  auto subscriber = broker::NewNatsBroker(bench::Connect());
   std::mutex mu;
   std::condition_variable cv;
   int64_t delivered = 0;
@@ -113,16 +102,3 @@ BENCHMARK(BM_BrokerFanOut)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
 
 }  // namespace
 }  // namespace micro_nats
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  auto server = micro_nats::testing::NatsServer::Start();
-  if (!server.ok()) {
-    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
-    return 1;
-  }
-  micro_nats::server = server->get();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -17,31 +17,43 @@
 #include <vector>
 
 #include "bench/latency.h"
+#include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
 #include "registry/nats/nats_registry.h"
-#include "testing/nats_server.h"
 
 namespace micro_nats {
 namespace {
 
-testing::NatsServer* server = nullptr;
-std::vector<std::unique_ptr<registry::Registry>>* registrars = nullptr;
-
-std::shared_ptr<nats::Connection> Connect() {
-  auto conn = nats::Connection::Connect({.servers = {server->url()}});
-  if (!conn.ok()) {
-    std::fprintf(stderr, "%s\n", conn.status().ToString().c_str());
-    std::abort();
-  }
-  return *conn;
+// Three registrar "processes", each with one node of greeter; made once.
+size_t StartRegistrars() {
+  static auto* registrars = [] {
+    auto* list = new std::vector<std::unique_ptr<registry::Registry>>;
+    for (int i = 0; i < 3; ++i) {
+      auto registry = registry::NewNatsRegistry(bench::Connect());
+      const std::string id = "greeter-" + std::to_string(i);
+      if (!registry.ok() ||
+          !(*registry)
+               ->Register({.name = "greeter",
+                           .version = "1.0.0",
+                           .nodes = {{.id = id, .address = "_INBOX." + id}}})
+               .ok()) {
+        std::fprintf(stderr, "bench: registrar %d failed\n", i);
+        std::abort();
+      }
+      list->push_back(std::move(registry).value());
+    }
+    return list;
+  }();
+  return registrars->size();
 }
 
 // Baseline: one raw request on the query subject, answered by the first
 // registrar.
 void BM_RawNatsFirstAnswer(benchmark::State& state) {
-  natsConnection* nc = nullptr;
-  if (natsConnection_ConnectTo(&nc, server->url().c_str()) != NATS_OK) {
+  StartRegistrars();
+  natsConnection* nc = bench::RawConnect();
+  if (nc == nullptr) {
     state.SkipWithError("connect failed");
     return;
   }
@@ -68,8 +80,10 @@ BENCHMARK(BM_RawNatsFirstAnswer)->UseRealTime();
 // idle_gap_ms 0 is go-micro's rule: wait the whole 100 ms timeout.
 void BM_NatsRegistryGetService(benchmark::State& state) {
   const absl::Duration idle_gap = absl::Milliseconds(state.range(0));
+  const size_t nodes = StartRegistrars();
   auto registry = registry::NewNatsRegistry(
-      Connect(), {.timeout = absl::Milliseconds(100), .idle_gap = idle_gap});
+      bench::Connect(),
+      {.timeout = absl::Milliseconds(100), .idle_gap = idle_gap});
   if (!registry.ok()) {
     state.SkipWithError("registry failed");
     return;
@@ -79,7 +93,7 @@ void BM_NatsRegistryGetService(benchmark::State& state) {
     absl::Time start = absl::Now();
     auto found = (*registry)->GetService("greeter");
     latency.Add(absl::Now() - start);
-    if (!found.ok() || found->at(0).nodes.size() != registrars->size()) {
+    if (!found.ok() || found->at(0).nodes.size() != nodes) {
       state.SkipWithError("lookup missed nodes");
       break;
     }
@@ -95,34 +109,3 @@ BENCHMARK(BM_NatsRegistryGetService)
 
 }  // namespace
 }  // namespace micro_nats
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  auto server = micro_nats::testing::NatsServer::Start();
-  if (!server.ok()) {
-    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
-    return 1;
-  }
-  micro_nats::server = server->get();
-  std::vector<std::unique_ptr<micro_nats::registry::Registry>> registrars;
-  for (int i = 0; i < 3; ++i) {
-    auto registry =
-        micro_nats::registry::NewNatsRegistry(micro_nats::Connect());
-    if (!registry.ok() ||
-        !(*registry)
-             ->Register(
-                 {.name = "greeter",
-                  .version = "1.0.0",
-                  .nodes = {{.id = "greeter-" + std::to_string(i),
-                             .address = "_INBOX.greeter" + std::to_string(i)}}})
-             .ok()) {
-      std::fprintf(stderr, "registrar %d failed\n", i);
-      return 1;
-    }
-    registrars.push_back(std::move(registry).value());
-  }
-  micro_nats::registrars = &registrars;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -16,26 +16,13 @@
 #include <string>
 
 #include "bench/latency.h"
+#include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
-#include "testing/nats_server.h"
 #include "transport/nats/nats_transport.h"
 
 namespace micro_nats {
 namespace {
-
-testing::NatsServer* server = nullptr;
-
-natsConnection* RawConnect(bool send_asap) {
-  natsOptions* opts = nullptr;
-  natsOptions_Create(&opts);
-  natsOptions_SetURL(opts, server->url().c_str());
-  natsOptions_SetSendAsap(opts, send_asap);
-  natsConnection* nc = nullptr;
-  natsStatus s = natsConnection_Connect(&nc, opts);
-  natsOptions_Destroy(opts);
-  return s == NATS_OK ? nc : nullptr;
-}
 
 void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
   natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
@@ -46,8 +33,8 @@ void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
 // Baseline: nats.c request/reply, responder with default options (arg 0)
 // or send-asap (arg 1).
 void BM_RawNatsRequestReply(benchmark::State& state) {
-  natsConnection* responder = RawConnect(state.range(0) == 1);
-  natsConnection* requester = RawConnect(false);
+  natsConnection* responder = bench::RawConnect(state.range(0) == 1);
+  natsConnection* requester = bench::RawConnect(false);
   natsSubscription* sub = nullptr;
   if (responder == nullptr || requester == nullptr ||
       natsConnection_Subscribe(&sub, responder, "bench.raw.echo", EchoReply,
@@ -85,14 +72,8 @@ BENCHMARK(BM_RawNatsRequestReply)
 // The transport: one socket, Send then Recv of a 16-byte echo; server and
 // client on separate connections, as separate processes.
 void BM_TransportEcho(benchmark::State& state) {
-  auto server_conn = nats::Connection::Connect({.servers = {server->url()}});
-  auto client_conn = nats::Connection::Connect({.servers = {server->url()}});
-  if (!server_conn.ok() || !client_conn.ok()) {
-    state.SkipWithError("connect failed");
-    return;
-  }
-  auto server_transport = transport::NewNatsTransport(*server_conn);
-  auto client_transport = transport::NewNatsTransport(*client_conn);
+  auto server_transport = transport::NewNatsTransport(bench::Connect());
+  auto client_transport = transport::NewNatsTransport(bench::Connect());
   auto listener = server_transport->Listen("");
   if (!listener.ok()) {
     state.SkipWithError("listen failed");
@@ -130,16 +111,3 @@ BENCHMARK(BM_TransportEcho)->UseRealTime();
 
 }  // namespace
 }  // namespace micro_nats
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  auto server = micro_nats::testing::NatsServer::Start();
-  if (!server.ok()) {
-    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
-    return 1;
-  }
-  micro_nats::server = server->get();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

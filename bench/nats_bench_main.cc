@@ -1,0 +1,53 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "bench/nats_bench.h"
+#include "benchmark/benchmark.h"
+#include "testing/nats_server.h"
+
+namespace micro_nats::bench {
+namespace {
+
+std::string* server_url = nullptr;
+
+}  // namespace
+
+const std::string& ServerUrl() { return *server_url; }
+
+std::shared_ptr<nats::Connection> Connect() {
+  auto conn = nats::Connection::Connect({.servers = {ServerUrl()}});
+  if (!conn.ok()) {
+    std::fprintf(stderr, "bench: %s\n", conn.status().ToString().c_str());
+    std::abort();
+  }
+  return *conn;
+}
+
+natsConnection* RawConnect(bool send_asap) {
+  natsOptions* opts = nullptr;
+  if (natsOptions_Create(&opts) != NATS_OK) return nullptr;
+  natsOptions_SetURL(opts, ServerUrl().c_str());
+  natsOptions_SetSendAsap(opts, send_asap);
+  natsConnection* nc = nullptr;
+  natsStatus s = natsConnection_Connect(&nc, opts);
+  natsOptions_Destroy(opts);
+  return s == NATS_OK ? nc : nullptr;
+}
+
+}  // namespace micro_nats::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  auto server = micro_nats::testing::NatsServer::Start();
+  if (!server.ok()) {
+    std::fprintf(stderr, "bench: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  std::string url = (*server)->url();
+  micro_nats::bench::server_url = &url;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
