@@ -13,6 +13,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
+#include "benchmark/benchmark.h"
 #include "nats/connection.h"
 
 namespace micro_nats::bench {
@@ -27,6 +29,11 @@ std::shared_ptr<nats::Connection> Connect();
 // A raw nats.c connection, with nats.c's defaults or send-asap; the caller
 // destroys it. Null on failure.
 natsConnection* RawConnect(bool send_asap = false);
+
+// The raw baseline loop: one nats.c request of `body` to `subject` per
+// iteration, reported as p50/p90/p99.
+void RunRawRequests(benchmark::State& state, natsConnection* requester,
+                    const char* subject, absl::string_view body);
 
 }  // namespace micro_nats::bench
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "bench/latency.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "testing/nats_server.h"
@@ -34,6 +35,25 @@ natsConnection* RawConnect(bool send_asap) {
   natsStatus s = natsConnection_Connect(&nc, opts);
   natsOptions_Destroy(opts);
   return s == NATS_OK ? nc : nullptr;
+}
+
+void RunRawRequests(benchmark::State& state, natsConnection* requester,
+                    const char* subject, absl::string_view body) {
+  LatencyRecorder latency;
+  for (auto _ : state) {
+    natsMsg* reply = nullptr;
+    absl::Time start = absl::Now();
+    natsStatus s =
+        natsConnection_Request(&reply, requester, subject, body.data(),
+                               static_cast<int>(body.size()), 5000);
+    latency.Add(absl::Now() - start);
+    natsMsg_Destroy(reply);
+    if (s != NATS_OK) {
+      state.SkipWithError("request failed");
+      break;
+    }
+  }
+  latency.Report(state);
 }
 
 }  // namespace micro_nats::bench

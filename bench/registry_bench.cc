@@ -57,22 +57,8 @@ void BM_RawNatsFirstAnswer(benchmark::State& state) {
     state.SkipWithError("connect failed");
     return;
   }
-  const std::string query = R"({"Action":"get","Service":{"name":"greeter"}})";
-  bench::LatencyRecorder latency;
-  for (auto _ : state) {
-    natsMsg* reply = nullptr;
-    absl::Time start = absl::Now();
-    natsStatus s =
-        natsConnection_Request(&reply, nc, "micro.nats.query", query.data(),
-                               static_cast<int>(query.size()), 5000);
-    latency.Add(absl::Now() - start);
-    natsMsg_Destroy(reply);
-    if (s != NATS_OK) {
-      state.SkipWithError("request failed");
-      break;
-    }
-  }
-  latency.Report(state);
+  bench::RunRawRequests(state, nc, "micro.nats.query",
+                        R"({"Action":"get","Service":{"name":"greeter"}})");
   natsConnection_Destroy(nc);
 }
 BENCHMARK(BM_RawNatsFirstAnswer)->UseRealTime();

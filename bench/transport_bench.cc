@@ -43,22 +43,8 @@ void BM_RawNatsRequestReply(benchmark::State& state) {
     return;
   }
   natsConnection_Flush(responder);
-  const std::string body(16, 'x');
-  bench::LatencyRecorder latency;
-  for (auto _ : state) {
-    natsMsg* reply = nullptr;
-    absl::Time start = absl::Now();
-    natsStatus s =
-        natsConnection_Request(&reply, requester, "bench.raw.echo", body.data(),
-                               static_cast<int>(body.size()), 5000);
-    latency.Add(absl::Now() - start);
-    natsMsg_Destroy(reply);
-    if (s != NATS_OK) {
-      state.SkipWithError("request failed");
-      break;
-    }
-  }
-  latency.Report(state);
+  bench::RunRawRequests(state, requester, "bench.raw.echo",
+                        std::string(16, 'x'));
   natsSubscription_Destroy(sub);
   natsConnection_Destroy(requester);
   natsConnection_Destroy(responder);
