@@ -8,9 +8,13 @@
 //
 // Three registrar processes (connections) each register one node of
 // "greeter"; the looking-up registry is on a fourth connection.
+// complete_pct is the share of lookups that found all three nodes: a short
+// idle gap is fast but may end before the slowest registrar answers.
 
 #include <nats/nats.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -75,16 +79,23 @@ void BM_NatsRegistryGetService(benchmark::State& state) {
     return;
   }
   bench::LatencyRecorder latency;
+  int64_t complete = 0;
   for (auto _ : state) {
     absl::Time start = absl::Now();
     auto found = (*registry)->GetService("greeter");
     latency.Add(absl::Now() - start);
-    if (!found.ok() || found->at(0).nodes.size() != nodes) {
-      state.SkipWithError("lookup missed nodes");
+    if (!found.ok()) {
+      state.SkipWithError("lookup failed");
       break;
     }
+    // A short idle gap can end a lookup before a slow registrar answers:
+    // that is the trade-off measured here, so it is counted, not an error.
+    if (found->at(0).nodes.size() == nodes) ++complete;
   }
   latency.Report(state);
+  state.counters["complete_pct"] =
+      100.0 * static_cast<double>(complete) /
+      static_cast<double>(std::max<int64_t>(state.iterations(), 1));
 }
 BENCHMARK(BM_NatsRegistryGetService)
     ->ArgName("idle_gap_ms")
