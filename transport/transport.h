@@ -13,7 +13,11 @@
 //   - closing a listener closes its sockets (their peers see OutOfRange);
 //   - Dial to an address nobody listens on is Unavailable;
 //   - a socket whose listener vanished without closing it returns
-//     Unavailable from Recv promptly, not at the deadline.
+//     Unavailable from Recv promptly, not at the deadline;
+//   - a socket holds a bounded backlog of unread messages (PendingLimits):
+//     a message beyond it ends the socket (Recv returns what is queued, then
+//     ResourceExhausted) and its peer sees it closed (OutOfRange). Nothing
+//     is dropped silently.
 //
 //   auto listener = transport->Listen("", {});  // a unique address
 //   (*listener)->Accept([](std::unique_ptr<Socket> socket) {
@@ -73,8 +77,9 @@ class Socket {
 
   // Returns the next message from the peer, waiting until `deadline`
   // (DeadlineExceeded). OutOfRange once the peer closed and everything it
-  // sent was received; Unavailable when the peer vanished; FailedPrecondition
-  // after Close.
+  // sent was received; Unavailable when the peer vanished;
+  // ResourceExhausted when the unread backlog outgrew its PendingLimits
+  // (the socket ended); FailedPrecondition after Close.
   virtual absl::StatusOr<Message> Recv(absl::Time deadline) = 0;
 
   // Closes this end and tells the peer. Idempotent.
@@ -113,16 +118,30 @@ class Listener {
   virtual size_t OpenSockets() const = 0;
 };
 
+// How much a socket holds unread before it ends with ResourceExhausted, so
+// a peer that floods a slow reader cannot grow memory without bound. The
+// defaults are nats.c's own per-subscription limits. 0: no bound.
+struct PendingLimits {
+  size_t messages = 65536;
+  size_t bytes = 64 << 20;  // bodies and header names and values
+};
+
 struct ListenOptions {
   // A server socket that neither sends nor receives for this long is closed
   // (its peer sees OutOfRange), so a client that vanished without closing
   // does not hold it for ever.
   absl::Duration idle_timeout = absl::Minutes(1);
+
+  // Each server socket's unread backlog.
+  PendingLimits max_pending;
 };
 
 struct DialOptions {
   // How long Dial waits for the listener to answer.
   absl::Duration timeout = absl::Seconds(5);
+
+  // The client socket's unread backlog.
+  PendingLimits max_pending;
 };
 
 // Transport

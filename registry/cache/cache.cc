@@ -49,7 +49,19 @@ void CachingRegistry::WatchLoop() {
     Entry& entry = it->second;
     if (entry.in_flight) entry.during_fetch.push_back(*event);
     ApplyEvent(entry, *event, options_.clock());
+    EraseIfUnused(it);
   }
+}
+
+void CachingRegistry::EraseIfUnused(Entries::iterator it) {
+  if (it->second.lookups == 0 && it->second.versions.empty()) {
+    entries_.erase(it);
+  }
+}
+
+size_t CachingRegistry::CachedNames() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
 }
 
 void CachingRegistry::ApplyEvent(Entry& entry, const Event& event,
@@ -89,7 +101,16 @@ std::vector<Service> CachingRegistry::Materialize(const Entry& entry,
 absl::StatusOr<CachedLookup> CachingRegistry::Lookup(absl::string_view name) {
   MN_RETURN_IF_ERROR(ValidateServiceName(name));
   std::unique_lock<std::mutex> lock(mu_);
-  Entry& entry = entries_[std::string(name)];
+  auto it = entries_.try_emplace(std::string(name)).first;
+  ++it->second.lookups;  // keeps the entry while this call uses it
+  absl::StatusOr<CachedLookup> result = LookupEntry(name, it->second, lock);
+  --it->second.lookups;
+  EraseIfUnused(it);
+  return result;
+}
+
+absl::StatusOr<CachedLookup> CachingRegistry::LookupEntry(
+    absl::string_view name, Entry& entry, std::unique_lock<std::mutex>& lock) {
   // Another caller's fetch answers us too.
   fetched_.wait(lock, [&] { return !entry.in_flight; });
   if (entry.valid) {
@@ -145,6 +166,7 @@ void CachingRegistry::Evict(absl::string_view service,
     v->second.nodes.erase(std::string(node_id));
     v = v->second.nodes.empty() ? it->second.versions.erase(v) : std::next(v);
   }
+  EraseIfUnused(it);
 }
 
 absl::StatusOr<std::vector<Service>> CachingRegistry::GetService(

@@ -12,7 +12,9 @@
 //     are any; otherwise with the backend's error.
 // A node not seen (in a lookup or an event) for `node_ttl` is not answered
 // from the cache (the next lookup asks the backend), and callers that found
-// a node dead can Evict it at once.
+// a node dead can Evict it at once. The cache holds only services that have
+// nodes: a name that is not found, or whose last node went, is forgotten,
+// so looking up many unknown names does not grow it.
 //
 // Register, Deregister, ListServices and Watch go straight to the backend.
 //
@@ -69,6 +71,9 @@ class CachingRegistry : public Registry {
   // brings it back.
   void Evict(absl::string_view service, absl::string_view node_id);
 
+  // Service names the cache holds now.
+  size_t CachedNames() const;
+
   absl::Status Register(const Service& service,
                         RegisterOptions options) override;
   absl::Status Deregister(const Service& service) override;
@@ -91,11 +96,17 @@ class CachingRegistry : public Registry {
     bool valid = false;               // fetched, and events applied since
     bool in_flight = false;           // a fetch is running
     std::vector<Event> during_fetch;  // events to replay on its result
+    int lookups = 0;                  // Lookup calls using this entry
   };
+  using Entries = std::map<std::string, Entry, std::less<>>;
 
   CachingRegistry(std::shared_ptr<Registry> backend, CacheOptions options,
                   std::unique_ptr<Watcher> watcher);
   void WatchLoop();
+  absl::StatusOr<CachedLookup> LookupEntry(absl::string_view name, Entry& entry,
+                                           std::unique_lock<std::mutex>& lock);
+  // Forgets the entry when it has no nodes and no Lookup uses it.
+  void EraseIfUnused(Entries::iterator it);  // mu_ held
   void ApplyEvent(Entry& entry, const Event& event, absl::Time now);
   // The cached services; nodes older than node_ttl only when asked for.
   std::vector<Service> Materialize(const Entry& entry, absl::Time now,
@@ -106,9 +117,9 @@ class CachingRegistry : public Registry {
   std::unique_ptr<Watcher> watcher_;
   std::thread watch_thread_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable fetched_;
-  std::map<std::string, Entry, std::less<>> entries_;  // guarded by mu_
+  Entries entries_;  // guarded by mu_
 };
 
 }  // namespace micro_nats::registry

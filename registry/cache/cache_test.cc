@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
 #include "registry/memory/memory_registry.h"
 #include "registry/mock/mock_registry.h"
 #include "registry/nats/nats_registry.h"
@@ -149,6 +150,31 @@ TEST_F(CacheTest, EvictDropsANodeAtOnce) {
   EXPECT_EQ(NodeIds(found->at(0)), std::vector<std::string>{"a"});
   EXPECT_EQ(counting_->lookups, 1);
   cache_->Evict("unknown", "x");  // harmless
+}
+
+TEST_F(CacheTest, HoldsOnlyServicesThatHaveNodes) {
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_THAT(cache_->Lookup(absl::StrCat("unknown", i)),
+                StatusIs(absl::StatusCode::kNotFound));
+  }
+  EXPECT_EQ(cache_->CachedNames(), 0u);
+
+  ASSERT_THAT(memory_->Register(MakeService("c", "1", {MakeNode("a")})),
+              IsOk());
+  ASSERT_THAT(memory_->Register(MakeService("d", "1", {MakeNode("b")})),
+              IsOk());
+  ASSERT_THAT(cache_->Lookup("c"), IsOk());
+  ASSERT_THAT(cache_->Lookup("d"), IsOk());
+  EXPECT_EQ(cache_->CachedNames(), 2u);
+  // The last node goes by an event, or by Evict.
+  ASSERT_THAT(memory_->Deregister(MakeService("c", "1", {MakeNode("a")})),
+              IsOk());
+  EXPECT_TRUE(Eventually([&] { return cache_->CachedNames() == 1; },
+                         absl::Seconds(5), "c forgotten"));
+  cache_->Evict("d", "b");
+  EXPECT_EQ(cache_->CachedNames(), 0u);
+  // Forgotten is not lost: the next lookup asks the backend again.
+  EXPECT_THAT(cache_->Lookup("d"), IsOk());
 }
 
 TEST(CacheFailureTest, StaleAnswersWhenTheBackendFails) {

@@ -23,17 +23,41 @@ bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
   return cv.wait_until(lock, absl::ToChronoTime(deadline), ready);
 }
 
+size_t MessageBytes(const Message& message) {
+  size_t bytes = message.body.size();
+  for (const auto& [name, value] : message.headers) {
+    bytes += name.size() + value.size();
+  }
+  return bytes;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
 // InboundQueue
 
-void InboundQueue::Push(Message message) {
+bool InboundQueue::Push(Message message) {
+  const size_t bytes = MessageBytes(message);
   std::lock_guard<std::mutex> lock(mu_);
-  if (closed_locally_ || !finished_.ok()) return;
+  if (closed_locally_ || !finished_.ok()) return false;
+  const bool too_many =
+      limits_.messages != 0 && messages_.size() + 1 > limits_.messages;
+  const bool too_big =
+      limits_.bytes != 0 && pending_bytes_ + bytes > limits_.bytes;
+  if (too_many || too_big) {
+    finished_ = absl::ResourceExhaustedError(
+        too_many ? absl::StrCat("the socket ended: more than ",
+                                limits_.messages, " messages arrived unread")
+                 : absl::StrCat("the socket ended: more than ", limits_.bytes,
+                                " bytes arrived unread"));
+    cv_.notify_all();
+    return true;
+  }
+  pending_bytes_ += bytes;
   messages_.push_back(std::move(message));
   Touch();
   cv_.notify_all();
+  return false;
 }
 
 void InboundQueue::Finish(absl::Status why) {
@@ -46,6 +70,7 @@ void InboundQueue::CloseLocal() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_locally_ = true;
   messages_.clear();
+  pending_bytes_ = 0;
   cv_.notify_all();
 }
 
@@ -60,6 +85,7 @@ absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
   if (!messages_.empty()) {
     Message message = std::move(messages_.front());
     messages_.pop_front();
+    pending_bytes_ -= MessageBytes(message);
     Touch();
     return message;
   }

@@ -36,11 +36,15 @@ namespace micro_nats::transport::transport_internal {
 // Thread-safe.
 class InboundQueue {
  public:
-  InboundQueue() : last_activity_ns_(absl::ToUnixNanos(absl::Now())) {}
+  // `limits`: the unread backlog held before the queue overflows.
+  explicit InboundQueue(PendingLimits limits = {.messages = 0, .bytes = 0})
+      : limits_(limits), last_activity_ns_(absl::ToUnixNanos(absl::Now())) {}
 
   // Queues a message from the peer; dropped once the queue finished or
-  // closed.
-  void Push(Message message);
+  // closed. True when this message overflowed the queue: it is dropped, the
+  // queue finishes with ResourceExhausted, and the caller must tell the peer
+  // the socket ended. True at most once.
+  [[nodiscard]] bool Push(Message message);
 
   // The peer is gone: Pop returns what is queued, then `why` (OutOfRange
   // when it closed, Unavailable when it vanished). The first reason wins.
@@ -65,9 +69,11 @@ class InboundQueue {
   }
 
  private:
+  const PendingLimits limits_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Message> messages_;  // guarded by mu_
+  size_t pending_bytes_ = 0;      // guarded by mu_; of messages_
   absl::Status finished_;         // guarded by mu_; non-OK once finished
   bool closed_locally_ = false;   // guarded by mu_
   std::atomic<int64_t> last_activity_ns_;

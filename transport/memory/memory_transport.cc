@@ -32,9 +32,10 @@ absl::Status PeerClosed() {
 
 // A listener's state, shared by its sockets and the address table.
 struct ListenerState {
-  ListenerState(std::string address, absl::Duration idle_timeout)
+  ListenerState(std::string address, const ListenOptions& options)
       : address(std::move(address)),
-        core(idle_timeout, [this](const std::string& key) {
+        max_pending(options.max_pending),
+        core(options.idle_timeout, [this](const std::string& key) {
           if (auto client = Client(key)) client->Finish(PeerClosed());
         }) {}
 
@@ -45,6 +46,7 @@ struct ListenerState {
   }
 
   const std::string address;
+  const PendingLimits max_pending;  // of each server socket
   std::mutex mu;
   // Each socket's client-side queue, to tell the client when the server
   // side ends.
@@ -111,11 +113,17 @@ class MemoryListener : public Listener {
   std::shared_ptr<ListenerState> state_;
 };
 
-// Sends by pushing into the peer's queue.
-QueueSocket::SendFn PushTo(std::weak_ptr<InboundQueue> peer) {
-  return [peer = std::move(peer)](const Message& message) -> absl::Status {
+// Sends by pushing into the peer's queue. When that overflows the peer's
+// backlog, the sender's socket ends as if the peer closed it, as on NATS.
+QueueSocket::SendFn PushTo(std::weak_ptr<InboundQueue> peer,
+                           std::function<void()> on_peer_overflow) {
+  return [peer = std::move(peer),
+          on_peer_overflow = std::move(on_peer_overflow)](
+             const Message& message) -> absl::Status {
     MN_RETURN_IF_ERROR(ValidateMessage(message, kMemoryMaxMessageBytes));
-    if (auto queue = peer.lock()) queue->Push(message);
+    if (auto queue = peer.lock(); queue != nullptr && queue->Push(message)) {
+      on_peer_overflow();
+    }
     return absl::OkStatus();
   };
 }
@@ -128,8 +136,7 @@ class MemoryTransport : public Transport {
         address.empty() ? NewAddress("listener") : std::string(address);
     MN_RETURN_IF_ERROR(
         ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
-    auto state = std::make_shared<ListenerState>(std::move(chosen),
-                                                 options.idle_timeout);
+    auto state = std::make_shared<ListenerState>(std::move(chosen), options);
     MN_RETURN_IF_ERROR(AddressTable::Get().Insert(state));
     return std::make_unique<MemoryListener>(std::move(state));
   }
@@ -144,15 +151,28 @@ class MemoryTransport : public Transport {
           absl::StrCat("no listener at '", address, "'"));
     }
     const std::string key = NewAddress("client");
-    auto client_in = std::make_shared<InboundQueue>();
-    auto server_in = std::make_shared<InboundQueue>();
+    auto client_in = std::make_shared<InboundQueue>(options.max_pending);
+    auto server_in = std::make_shared<InboundQueue>(listener->max_pending);
     {
       std::lock_guard<std::mutex> lock(listener->mu);
       listener->clients[key] = client_in;
     }
     std::weak_ptr<ListenerState> weak_listener = listener;
+    // What the server side sees when the client closes, or when the client
+    // socket overflowed and so ended: the server side is freed now, not at
+    // its idle timeout.
+    auto client_ended = [weak_listener, key,
+                         weak_server = std::weak_ptr(server_in)] {
+      if (auto server = weak_server.lock()) server->Finish(PeerClosed());
+      if (auto l = weak_listener.lock()) l->core.Remove(key);
+    };
+    // The server socket's backlog overflowed: it ends once its handler has
+    // read it and closes it; the client hears now.
+    auto server_overflowed = [weak_client = std::weak_ptr(client_in)] {
+      if (auto client = weak_client.lock()) client->Finish(PeerClosed());
+    };
     auto server_socket = std::make_unique<QueueSocket>(
-        server_in, PushTo(client_in),
+        server_in, PushTo(client_in, client_ended),
         [weak_listener, key, weak_client = std::weak_ptr(client_in)] {
           if (auto client = weak_client.lock()) client->Finish(PeerClosed());
           if (auto l = weak_listener.lock()) {
@@ -167,13 +187,8 @@ class MemoryTransport : public Transport {
           absl::StrCat("the listener at '", address, "' closed"));
     }
     return std::make_unique<QueueSocket>(
-        client_in, PushTo(server_in),
-        [weak_listener, key, weak_server = std::weak_ptr(server_in)] {
-          if (auto server = weak_server.lock()) server->Finish(PeerClosed());
-          // The server side is freed now, not at its idle timeout.
-          if (auto l = weak_listener.lock()) l->core.Remove(key);
-        },
-        key, std::string(address));
+        client_in, PushTo(server_in, server_overflowed), client_ended, key,
+        std::string(address));
   }
 };
 

@@ -77,10 +77,11 @@ void LogIgnored(std::once_flag& once, absl::string_view where,
 class ListenerState : public std::enable_shared_from_this<ListenerState> {
  public:
   ListenerState(std::shared_ptr<nats::Connection> conn, std::string address,
-                absl::Duration idle_timeout)
+                const ListenOptions& options)
       : conn_(std::move(conn)),
         address_(std::move(address)),
-        core_(idle_timeout, [this](const std::string& key) {
+        max_pending_(options.max_pending),
+        core_(options.idle_timeout, [this](const std::string& key) {
           SendControl(*conn_, key, "", kControlClose).IgnoreError();
         }) {}
 
@@ -127,7 +128,14 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         LogIgnored(bad_input_, address_, "an unexpected control message");
         return;
       case Control::kData:
-        if (auto inbound = EnsureSocket(key)) inbound->Push(ToMessage(msg));
+        if (auto inbound = EnsureSocket(key)) {
+          // The socket's handler reads its backlog, then ResourceExhausted;
+          // the client hears now. The key stays until the handler closes
+          // the socket, so late messages are dropped, not a new socket.
+          if (inbound->Push(ToMessage(msg))) {
+            SendControl(*conn_, key, "", kControlClose).IgnoreError();
+          }
+        }
         return;
     }
   }
@@ -135,7 +143,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   // Messages arrive on one delivery thread, so find-then-add cannot race.
   std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key) {
     if (auto inbound = core_.Find(key)) return inbound;
-    auto inbound = std::make_shared<InboundQueue>();
+    auto inbound = std::make_shared<InboundQueue>(max_pending_);
     std::weak_ptr<ListenerState> weak = shared_from_this();
     auto socket = std::make_unique<QueueSocket>(
         inbound,
@@ -155,6 +163,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
 
   const std::shared_ptr<nats::Connection> conn_;
   const std::string address_;
+  const PendingLimits max_pending_;
   std::once_flag bad_input_;
   std::unique_ptr<nats::Subscription> subscription_;
   ListenerCore core_;  // last: its threads use the members above
@@ -185,15 +194,30 @@ class NatsListener : public Listener {
 
 // One client socket's receiving end, and the answer to its Dial.
 struct ClientEndpoint {
-  explicit ClientEndpoint(std::string address) : address(std::move(address)) {}
+  ClientEndpoint(std::shared_ptr<nats::Connection> conn, std::string address,
+                 PendingLimits max_pending)
+      : conn(std::move(conn)),
+        address(std::move(address)),
+        inbound(std::make_shared<InboundQueue>(max_pending)) {}
 
+  const std::shared_ptr<nats::Connection> conn;
   const std::string address;
-  const std::shared_ptr<InboundQueue> inbound =
-      std::make_shared<InboundQueue>();
+  const std::shared_ptr<InboundQueue> inbound;
   std::mutex mu;
+  std::string inbox;  // guarded by mu; set once registered
   std::condition_variable cv;
   bool answered = false;     // guarded by mu
   absl::Status dial_status;  // guarded by mu
+
+  // Tells the listener this socket ended.
+  void SendClose() {
+    std::string from;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      from = inbox;
+    }
+    SendControl(*conn, address, from, kControlClose).IgnoreError();
+  }
 
   void Answer(absl::Status status) {
     std::lock_guard<std::mutex> lock(mu);
@@ -229,7 +253,7 @@ void OnClientMessage(ClientEndpoint& endpoint, std::once_flag& bad_input,
       return;
     case Control::kData:
       endpoint.Answer(absl::OkStatus());  // a peer that skips the ack
-      endpoint.inbound->Push(ToMessage(msg));
+      if (endpoint.inbound->Push(ToMessage(msg))) endpoint.SendClose();
       return;
   }
 }
@@ -245,8 +269,8 @@ class NatsTransport : public Transport {
         address.empty() ? nats::Connection::NewInbox() : std::string(address);
     MN_RETURN_IF_ERROR(
         ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
-    auto state = std::make_shared<ListenerState>(conn_, std::move(chosen),
-                                                 options.idle_timeout);
+    auto state =
+        std::make_shared<ListenerState>(conn_, std::move(chosen), options);
     MN_RETURN_IF_ERROR(state->Start());
     return std::make_unique<NatsListener>(std::move(state));
   }
@@ -257,11 +281,16 @@ class NatsTransport : public Transport {
         ValidateSubject(address, SubjectKind::kConcrete, "transport address"));
     MN_ASSIGN_OR_RETURN(std::shared_ptr<nats::InboxMux> mux, Mux());
     const std::string target(address);
-    auto endpoint = std::make_shared<ClientEndpoint>(target);
+    auto endpoint =
+        std::make_shared<ClientEndpoint>(conn_, target, options.max_pending);
     const std::string inbox =
         mux->Register([endpoint, bad_input = bad_input_](natsMsg* msg) {
           OnClientMessage(*endpoint, *bad_input, msg);
         });
+    {
+      std::lock_guard<std::mutex> lock(endpoint->mu);
+      endpoint->inbox = inbox;
+    }
     absl::Status status = SendControl(*conn_, target, inbox, kControlOpen);
     if (status.ok()) {
       std::unique_lock<std::mutex> lock(endpoint->mu);
@@ -284,9 +313,8 @@ class NatsTransport : public Transport {
         [conn = conn_, target, inbox](const Message& message) {
           return SendData(*conn, target, inbox, message);
         },
-        [mux, target, inbox] {
-          SendControl(mux->connection(), target, inbox, kControlClose)
-              .IgnoreError();
+        [mux, endpoint, inbox] {
+          endpoint->SendClose();
           mux->Unregister(inbox);
         },
         inbox, target);

@@ -453,6 +453,106 @@ TEST_P(TransportConformanceTest, IdleServerSocketsAreReaped) {
   EXPECT_EQ((*listener)->OpenSockets(), 0u);
 }
 
+// Reads `socket` until it ends; the bodies read and how it ended.
+struct ReadToEnd {
+  std::vector<std::string> bodies;
+  absl::Status end;
+};
+
+inline ReadToEnd ReadUntilEnd(Socket& socket, absl::Time deadline) {
+  ReadToEnd result;
+  while (true) {
+    auto m = socket.Recv(deadline);
+    if (!m.ok()) {
+      result.end = m.status();
+      return result;
+    }
+    result.bodies.push_back(m->body);
+  }
+}
+
+// A client floods a server socket whose handler has not started reading:
+// the backlog stops at its limit, the client hears the socket ended, and
+// the handler reads what was held, then ResourceExhausted.
+TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByCount) {
+  auto listener =
+      server_->Listen("", {.max_pending = {.messages = 4, .bytes = 0}});
+  ASSERT_THAT(listener, IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_NE(socket, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    // Sends after the overflow may fail (OutOfRange) once the client knows.
+    if (!socket->Send({.body = absl::StrCat("m", i)}).ok()) break;
+  }
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(socket->Send({.body = "after"}),
+              StatusIs(absl::StatusCode::kOutOfRange));
+
+  Collector<ReadToEnd> read;
+  ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> server_socket) {
+    read.Add(ReadUntilEnd(*server_socket, Deadline()));
+  }),
+              IsOk());
+  ASSERT_TRUE(read.WaitForCount(1, kWait));
+  const ReadToEnd got = read.Snapshot()[0];
+  EXPECT_THAT(got.bodies, ::testing::ElementsAre("m0", "m1", "m2", "m3"));
+  EXPECT_THAT(got.end, StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; }, kWait,
+                         "overflowed server socket freed"));
+}
+
+TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByBytes) {
+  auto listener =
+      server_->Listen("", {.max_pending = {.messages = 0, .bytes = 100}});
+  ASSERT_THAT(listener, IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_NE(socket, nullptr);
+  for (char c : std::string("abc")) {  // 40 + 40 fit in 100; 120 does not
+    if (!socket->Send({.body = std::string(40, c)}).ok()) break;
+  }
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  Collector<ReadToEnd> read;
+  ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> server_socket) {
+    read.Add(ReadUntilEnd(*server_socket, Deadline()));
+  }),
+              IsOk());
+  ASSERT_TRUE(read.WaitForCount(1, kWait));
+  const ReadToEnd got = read.Snapshot()[0];
+  EXPECT_THAT(got.bodies, ::testing::ElementsAre(std::string(40, 'a'),
+                                                 std::string(40, 'b')));
+  EXPECT_THAT(got.end, StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+// A server floods a client that does not read: the client socket ends with
+// ResourceExhausted after what it held, and the server hears it ended.
+TEST_P(TransportConformanceTest, ClientSocketBacklogIsBounded) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  Collector<absl::Status> server_end;
+  ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> server_socket) {
+    if (!server_socket->Recv(absl::InfiniteFuture()).ok()) return;
+    for (int i = 0; i < 10; ++i) {
+      if (!server_socket->Send({.body = absl::StrCat("r", i)}).ok()) break;
+    }
+    server_end.Add(server_socket->Recv(Deadline()).status());
+  }),
+              IsOk());
+  auto socket = client_->Dial((*listener)->Address(),
+                              {.max_pending = {.messages = 4, .bytes = 0}});
+  ASSERT_THAT(socket, IsOk());
+  ASSERT_THAT((*socket)->Send({.body = "go"}), IsOk());
+  ASSERT_TRUE(server_end.WaitForCount(1, kWait));
+  EXPECT_THAT(server_end.Snapshot()[0],
+              StatusIs(absl::StatusCode::kOutOfRange));
+  const ReadToEnd got = ReadUntilEnd(**socket, Deadline());
+  EXPECT_THAT(got.bodies, ::testing::ElementsAre("r0", "r1", "r2", "r3"));
+  EXPECT_THAT(got.end, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT((*socket)->Send({.body = "more"}),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
 }  // namespace micro_nats::transport::testing
 
 #endif  // MICRO_NATS_TRANSPORT_TESTING_CONFORMANCE_H_
