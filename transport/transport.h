@@ -92,7 +92,8 @@ class Socket {
 };
 
 // Called once per new server-side socket, on a thread of its own; the
-// socket is closed when the handler returns.
+// socket is closed when the handler returns (or throws: see
+// ListenOptions::on_error).
 using AcceptHandler = std::function<void(std::unique_ptr<Socket> socket)>;
 
 // Listener
@@ -134,6 +135,10 @@ struct ListenOptions {
 
   // Each server socket's unread backlog.
   PendingLimits max_pending;
+
+  // Told when an accept handler throws: its socket is closed (the peer sees
+  // OutOfRange) and the listener goes on serving. Empty: logged to stderr.
+  std::function<void(const absl::Status&)> on_error;
 };
 
 struct DialOptions {

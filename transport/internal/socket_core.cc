@@ -3,6 +3,8 @@
 #include "transport/internal/socket_core.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -138,9 +140,10 @@ absl::Status QueueSocket::Close() {
 // ListenerCore
 
 ListenerCore::ListenerCore(
-    absl::Duration idle_timeout,
+    const ListenOptions& options,
     std::function<void(const std::string& key)> notify_peer_closed)
-    : idle_timeout_(idle_timeout),
+    : idle_timeout_(options.idle_timeout),
+      on_error_(options.on_error),
       notify_peer_closed_(std::move(notify_peer_closed)) {
   if (idle_timeout_ > absl::ZeroDuration() &&
       idle_timeout_ != absl::InfiniteDuration()) {
@@ -194,7 +197,7 @@ void ListenerCore::StartHandler(std::unique_ptr<Socket> socket) {
   Socket* raw = socket.release();
   AcceptHandler handler = handler_;
   std::thread thread([this, raw, handler = std::move(handler)] {
-    handler(std::unique_ptr<Socket>(raw));
+    RunHandler(handler, std::unique_ptr<Socket>(raw));
     std::lock_guard<std::mutex> lock(mu_);
     auto it = handlers_.find(std::this_thread::get_id());
     finished_handlers_.push_back(std::move(it->second));
@@ -203,6 +206,28 @@ void ListenerCore::StartHandler(std::unique_ptr<Socket> socket) {
   });
   const std::thread::id id = thread.get_id();
   handlers_.emplace(id, std::move(thread));  // mu_ is held: the thread waits
+}
+
+void ListenerCore::RunHandler(const AcceptHandler& handler,
+                              std::unique_ptr<Socket> socket) {
+  const std::string remote = socket->RemoteAddress();
+  absl::Status error;
+  try {
+    handler(std::move(socket));  // closed when the handler is done with it
+  } catch (const std::exception& e) {
+    error = absl::InternalError(e.what());
+  } catch (...) {
+    error = absl::InternalError("a non-standard exception");
+  }
+  if (error.ok()) return;
+  error = absl::InternalError(absl::StrCat(
+      "accept handler for socket '", remote, "' threw: ", error.message()));
+  if (on_error_) {
+    on_error_(error);
+  } else {
+    std::fprintf(stderr, "micro-nats transport: %s\n",
+                 error.ToString().c_str());
+  }
 }
 
 void ListenerCore::JoinFinishedHandlers() {

@@ -114,9 +114,9 @@ class QueueSocket : public Socket {
 // the destructor waits for every handler to return.
 class ListenerCore {
  public:
-  // `notify_peer_closed(key)` tells a socket's client that the server side
-  // closed it (best effort).
-  ListenerCore(absl::Duration idle_timeout,
+  // Uses `options`' idle_timeout and on_error. `notify_peer_closed(key)`
+  // tells a socket's client that the server side closed it (best effort).
+  ListenerCore(const ListenOptions& options,
                std::function<void(const std::string& key)> notify_peer_closed);
   ~ListenerCore();
 
@@ -143,10 +143,13 @@ class ListenerCore {
 
  private:
   void StartHandler(std::unique_ptr<Socket> socket);  // mu_ held
-  void JoinFinishedHandlers();                        // mu_ not held
+  // Runs `handler`; an exception is reported, not let out of the thread.
+  void RunHandler(const AcceptHandler& handler, std::unique_ptr<Socket> socket);
+  void JoinFinishedHandlers();  // mu_ not held
   void ReapIdle();
 
   const absl::Duration idle_timeout_;
+  const std::function<void(const absl::Status&)> on_error_;
   const std::function<void(const std::string&)> notify_peer_closed_;
 
   mutable std::mutex mu_;

@@ -35,7 +35,7 @@ struct ListenerState {
   ListenerState(std::string address, const ListenOptions& options)
       : address(std::move(address)),
         max_pending(options.max_pending),
-        core(options.idle_timeout, [this](const std::string& key) {
+        core(options, [this](const std::string& key) {
           if (auto client = Client(key)) client->Finish(PeerClosed());
         }) {}
 

@@ -81,7 +81,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
       : conn_(std::move(conn)),
         address_(std::move(address)),
         max_pending_(options.max_pending),
-        core_(options.idle_timeout, [this](const std::string& key) {
+        core_(options, [this](const std::string& key) {
           SendControl(*conn_, key, "", kControlClose).IgnoreError();
         }) {}
 

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -451,6 +452,32 @@ TEST_P(TransportConformanceTest, IdleServerSocketsAreReaped) {
   EXPECT_THAT(socket->Recv(Deadline()),
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_EQ((*listener)->OpenSockets(), 0u);
+}
+
+TEST_P(TransportConformanceTest, AHandlerThatThrowsEndsOnlyItsSocket) {
+  Collector<absl::Status> errors;
+  auto listener = server_->Listen(
+      "", {.on_error = [&](const absl::Status& s) { errors.Add(s); }});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    while (true) {
+      auto m = socket->Recv(absl::InfiniteFuture());
+      if (!m.ok()) return;
+      if (m->body == "bad") throw std::runtime_error("boom");
+      socket->Send(*m).IgnoreError();
+    }
+  }),
+              IsOk());
+  auto bad = Dial((*listener)->Address());
+  auto good = Dial((*listener)->Address());
+  ASSERT_THAT(bad->Send({.body = "bad"}), IsOk());
+  EXPECT_THAT(bad->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_TRUE(errors.WaitForCount(1, kWait));
+  EXPECT_THAT(errors.Snapshot()[0], StatusIs(absl::StatusCode::kInternal,
+                                             ::testing::HasSubstr("boom")));
+  ASSERT_THAT(good->Send({.body = "still served"}), IsOk());
+  EXPECT_THAT(good->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "still served")));
 }
 
 // Reads `socket` until it ends; the bodies read and how it ended.
