@@ -247,7 +247,26 @@ std::shared_ptr<InboundQueue> ListenerCore::Find(const std::string& key) const {
 
 void ListenerCore::Remove(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  sockets_.erase(key);
+  if (sockets_.erase(key) != 0) RememberEnded(key);
+}
+
+void ListenerCore::RememberEnded(const std::string& key) {
+  // Long enough for anything in flight on loopback or a LAN; bounded, so a
+  // storm of short sockets cannot grow it without limit.
+  constexpr absl::Duration kMemory = absl::Seconds(10);
+  constexpr size_t kMaxRemembered = 65536;
+  const absl::Time now = absl::Now();
+  while (!ended_order_.empty() && (now - ended_order_.front().first > kMemory ||
+                                   ended_order_.size() >= kMaxRemembered)) {
+    ended_.erase(ended_order_.front().second);
+    ended_order_.pop_front();
+  }
+  if (ended_.insert(key).second) ended_order_.emplace_back(now, key);
+}
+
+bool ListenerCore::EndedLately(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_.count(key) != 0;
 }
 
 size_t ListenerCore::OpenSockets() const {
@@ -304,7 +323,10 @@ void ListenerCore::ReapIdle() {
         idle.emplace_back(key, inbound);
       }
     }
-    for (const auto& entry : idle) sockets_.erase(entry.first);
+    for (const auto& entry : idle) {
+      sockets_.erase(entry.first);
+      RememberEnded(entry.first);
+    }
     lock.unlock();
     for (const auto& [key, inbound] : idle) {
       inbound->Finish(absl::OutOfRangeError(absl::StrCat(

@@ -20,8 +20,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -134,6 +136,11 @@ class ListenerCore {
   // Forgets socket `key` (it closed, or its peer did).
   void Remove(const std::string& key);
 
+  // True when socket `key` ended within the last few seconds. A message
+  // its client sent before hearing so is still in flight and must not start
+  // a new socket.
+  bool EndedLately(const std::string& key) const;
+
   size_t OpenSockets() const;
   bool closed() const;
 
@@ -147,6 +154,7 @@ class ListenerCore {
   void RunHandler(const AcceptHandler& handler, std::unique_ptr<Socket> socket);
   void JoinFinishedHandlers();  // mu_ not held
   void ReapIdle();
+  void RememberEnded(const std::string& key);  // mu_ held
 
   const absl::Duration idle_timeout_;
   const std::function<void(const absl::Status&)> on_error_;
@@ -160,6 +168,9 @@ class ListenerCore {
   std::map<std::string, std::shared_ptr<InboundQueue>> sockets_;  // mu_
   std::map<std::thread::id, std::thread> handlers_;               // mu_
   std::vector<std::thread> finished_handlers_;                    // mu_
+  // Sockets that ended lately, oldest first, and the same as a set.
+  std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
+  std::set<std::string, std::less<>> ended_;                    // mu_
   std::thread reaper_;
 };
 

@@ -143,6 +143,12 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   // Messages arrive on one delivery thread, so find-then-add cannot race.
   std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key) {
     if (auto inbound = core_.Find(key)) return inbound;
+    if (core_.EndedLately(key)) {
+      // Sent before the client heard its socket ended: not a new socket.
+      // Say so again, in case the first close was lost.
+      SendControl(*conn_, key, "", kControlClose).IgnoreError();
+      return nullptr;
+    }
     auto inbound = std::make_shared<InboundQueue>(max_pending_);
     std::weak_ptr<ListenerState> weak = shared_from_this();
     auto socket = std::make_unique<QueueSocket>(

@@ -138,5 +138,43 @@ TEST_F(NatsTransportTest, HeadersAndBodyTravelRawOnTheWire) {
   EXPECT_EQ(seen.Snapshot()[0].second, std::string("\x08\x96\x01", 3));
 }
 
+TEST_F(NatsTransportTest, LateMessagesForAnEndedSocketDoNotStartANewOne) {
+  Collector<std::string> sockets;  // remote address of each accepted socket
+  MN_ASSERT_OK_AND_ASSIGN(auto listener, transport_->Listen("one.shot"));
+  ASSERT_THAT(listener->Accept([&](std::unique_ptr<Socket> socket) {
+    sockets.Add(socket->RemoteAddress());
+    socket->Recv(absl::InfiniteFuture()).IgnoreError();  // then closes
+  }),
+              IsOk());
+  // A client written elsewhere, on inbox "_INBOX.late".
+  Collector<std::string> controls;
+  MN_ASSERT_OK_AND_ASSIGN(auto inbox,
+                          raw_->Subscribe("_INBOX.late", [&](natsMsg* msg) {
+                            const char* control = "";
+                            natsMsgHeader_Get(msg, kControlHeader, &control);
+                            controls.Add(control);
+                          }));
+  ASSERT_THAT(raw_->Publish("one.shot", "",
+                            {.reply = "_INBOX.late",
+                             .headers = {{kControlHeader, kControlOpen}}}),
+              IsOk());
+  ASSERT_TRUE(controls.WaitForCount(1, absl::Seconds(10)));
+  ASSERT_THAT(raw_->Publish("one.shot", "first", {.reply = "_INBOX.late"}),
+              IsOk());
+  ASSERT_TRUE(controls.WaitForCount(2, absl::Seconds(10)));  // closed
+  // Sent before the client heard: refused with another close, no socket.
+  ASSERT_THAT(raw_->Publish("one.shot", "late", {.reply = "_INBOX.late"}),
+              IsOk());
+  ASSERT_TRUE(controls.WaitForCount(3, absl::Seconds(10)));
+  EXPECT_THAT(
+      controls.Snapshot(),
+      ::testing::ElementsAre(kControlOpenAck, kControlClose, kControlClose));
+  MN_ASSERT_OK_AND_ASSIGN(auto socket, transport_->Dial("one.shot"));
+  ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  ASSERT_TRUE(sockets.WaitForCount(2, absl::Seconds(10)));
+  EXPECT_THAT(sockets.Snapshot(),
+              ::testing::ElementsAre("_INBOX.late", socket->LocalAddress()));
+}
+
 }  // namespace
 }  // namespace micro_nats::transport::testing
