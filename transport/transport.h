@@ -12,8 +12,9 @@
 //     OutOfRange ("peer closed"), never a hang;
 //   - closing a listener closes its sockets (their peers see OutOfRange);
 //   - Dial to an address nobody listens on is Unavailable;
-//   - a socket whose listener vanished without closing it returns
-//     Unavailable from Recv promptly, not at the deadline;
+//   - once a socket sent to a peer that vanished without closing (its
+//     process died), Recv returns Unavailable promptly, not at the
+//     deadline;
 //   - a socket holds a bounded backlog of unread messages (PendingLimits):
 //     a message beyond it ends the socket (Recv returns what is queued, then
 //     ResourceExhausted) and its peer sees it closed (OutOfRange). Nothing

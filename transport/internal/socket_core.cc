@@ -33,6 +33,14 @@ size_t MessageBytes(const Message& message) {
   return bytes;
 }
 
+// A copy of `status` that shares no reference count with it. The queue and
+// the callers of Recv live on different threads, and Debian's libabsl counts
+// Status references in code TSan does not see: a shared count there reads as
+// a race when the last holder frees it.
+absl::Status Unshared(const absl::Status& status) {
+  return absl::Status(status.code(), status.message());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -91,7 +99,7 @@ absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
     Touch();
     return message;
   }
-  if (!finished_.ok()) return finished_;
+  if (!finished_.ok()) return Unshared(finished_);
   return absl::DeadlineExceededError("no message before the deadline");
 }
 
@@ -100,7 +108,7 @@ absl::Status InboundQueue::SendableStatus() const {
   if (closed_locally_) {
     return absl::FailedPreconditionError("socket is closed");
   }
-  return finished_;
+  return Unshared(finished_);
 }
 
 // ---------------------------------------------------------------------------

@@ -76,9 +76,11 @@ void LogIgnored(std::once_flag& once, absl::string_view where,
 
 class ListenerState : public std::enable_shared_from_this<ListenerState> {
  public:
-  ListenerState(std::shared_ptr<nats::Connection> conn, std::string address,
+  ListenerState(std::shared_ptr<nats::Connection> conn,
+                std::shared_ptr<nats::InboxMux> mux, std::string address,
                 const ListenOptions& options)
       : conn_(std::move(conn)),
+        mux_(std::move(mux)),
         address_(std::move(address)),
         max_pending_(options.max_pending),
         core_(options, [this](const std::string& key) {
@@ -150,16 +152,29 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
       return nullptr;
     }
     auto inbound = std::make_shared<InboundQueue>(max_pending_);
+    // The server's messages carry a reply inbox of their own so that NATS
+    // says "no responders" there when the client is gone (its process died
+    // without closing): the handler's Recv then ends at once, not at the
+    // idle timeout.
+    const std::string back = mux_->Register([inbound, key](natsMsg* msg) {
+      if (natsMsg_IsNoResponders(msg)) {
+        inbound->Finish(absl::UnavailableError(absl::StrCat(
+            "the client at '", key, "' is gone (NATS: no responders)")));
+      }
+    });
     std::weak_ptr<ListenerState> weak = shared_from_this();
     auto socket = std::make_unique<QueueSocket>(
         inbound,
-        [conn = conn_, key](const Message& message) {
-          return SendData(*conn, key, "", message);
+        [conn = conn_, key, back](const Message& message) {
+          return SendData(*conn, key, back, message);
         },
-        [weak, key] {
+        [weak, mux = mux_, key, back] {
+          mux->Unregister(back);
           if (auto self = weak.lock()) {
-            SendControl(*self->conn_, key, "", kControlClose).IgnoreError();
+            // Forgotten before the client hears, so whatever it sends after
+            // the close is refused (EndedLately), not taken for this socket.
             self->core_.Remove(key);
+            SendControl(*self->conn_, key, "", kControlClose).IgnoreError();
           }
         },
         address_, key);
@@ -168,6 +183,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   }
 
   const std::shared_ptr<nats::Connection> conn_;
+  const std::shared_ptr<nats::InboxMux> mux_;  // the sockets' reply inboxes
   const std::string address_;
   const PendingLimits max_pending_;
   std::once_flag bad_input_;
@@ -275,8 +291,9 @@ class NatsTransport : public Transport {
         address.empty() ? nats::Connection::NewInbox() : std::string(address);
     MN_RETURN_IF_ERROR(
         ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
-    auto state =
-        std::make_shared<ListenerState>(conn_, std::move(chosen), options);
+    MN_ASSIGN_OR_RETURN(std::shared_ptr<nats::InboxMux> mux, Mux());
+    auto state = std::make_shared<ListenerState>(conn_, std::move(mux),
+                                                 std::move(chosen), options);
     MN_RETURN_IF_ERROR(state->Start());
     return std::make_unique<NatsListener>(std::move(state));
   }

@@ -2,6 +2,9 @@
 
 #include "transport/nats/nats_transport.h"
 
+#include <future>
+#include <utility>
+
 #include "nats/message.h"
 #include "testing/nats_server.h"
 #include "transport/testing/conformance.h"
@@ -79,6 +82,47 @@ TEST_F(NatsTransportTest, SendToAVanishedListenerIsUnavailableAtOnce) {
                        ::testing::HasSubstr("crashy.service")));
   // Prompt: NATS answered "no responders"; the deadline was not waited out.
   EXPECT_LT(absl::Now() - start, deadline / 4);
+}
+
+TEST_F(NatsTransportTest, SendToAVanishedClientEndsTheServerSocketAtOnce) {
+  std::promise<void> client_gone;
+  std::shared_future<void> gone = client_gone.get_future().share();
+  const absl::Duration deadline = absl::Seconds(30);
+  Collector<std::pair<absl::Status, absl::Duration>> ended;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto listener,
+      transport_->Listen("served", {.idle_timeout = absl::Hours(1)}));
+  ASSERT_THAT(listener->Accept([&](std::unique_ptr<Socket> socket) {
+    if (!socket->Recv(absl::InfiniteFuture()).ok()) return;
+    gone.wait();
+    const absl::Time start = absl::Now();
+    socket->Send({.body = "reply"}).IgnoreError();
+    ended.Add({socket->Recv(start + deadline).status(), absl::Now() - start});
+  }),
+              IsOk());
+  // A client written elsewhere, whose process dies after its request.
+  Collector<int> acks;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto inbox,
+      raw_->Subscribe("_INBOX.doomed", [&](natsMsg*) { acks.Add(1); }));
+  ASSERT_THAT(raw_->Publish("served", "",
+                            {.reply = "_INBOX.doomed",
+                             .headers = {{kControlHeader, kControlOpen}}}),
+              IsOk());
+  ASSERT_TRUE(acks.WaitForCount(1, absl::Seconds(10)));
+  ASSERT_THAT(raw_->Publish("served", "request", {.reply = "_INBOX.doomed"}),
+              IsOk());
+  ASSERT_THAT(inbox->Unsubscribe(), IsOk());
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  client_gone.set_value();
+
+  ASSERT_TRUE(ended.WaitForCount(1, absl::Seconds(20)));
+  EXPECT_THAT(ended.Snapshot()[0].first,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("_INBOX.doomed")));
+  EXPECT_LT(ended.Snapshot()[0].second, deadline / 4);
+  ASSERT_TRUE(Eventually([&] { return listener->OpenSockets() == 0; },
+                         absl::Seconds(10), "server socket freed"));
 }
 
 TEST_F(NatsTransportTest, DialToNothingIsUnavailableAtOnce) {

@@ -244,9 +244,9 @@ TEST_P(TransportConformanceTest, ServerCanSendSeveralMessagesPerRequest) {
 }
 
 TEST_P(TransportConformanceTest, AcceptRunsTheHandlerOncePerSocket) {
+  Collector<std::string> accepted;
   auto listener = server_->Listen("");
   ASSERT_THAT(listener, IsOk());
-  Collector<std::string> accepted;
   ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> socket) {
     accepted.Add(socket->RemoteAddress());
     while (socket->Recv(absl::InfiniteFuture()).ok()) {
@@ -284,9 +284,9 @@ TEST_P(TransportConformanceTest, SocketsDialledBeforeAcceptWaitForIt) {
 }
 
 TEST_P(TransportConformanceTest, AddressesNameBothEnds) {
+  Collector<std::pair<std::string, std::string>> ends;
   auto listener = server_->Listen("");
   ASSERT_THAT(listener, IsOk());
-  Collector<std::pair<std::string, std::string>> ends;
   ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> socket) {
     ends.Add({socket->LocalAddress(), socket->RemoteAddress()});
     while (socket->Recv(absl::InfiniteFuture()).ok()) {
@@ -365,9 +365,9 @@ TEST_P(TransportConformanceTest, RecvHonoursItsDeadline) {
 }
 
 TEST_P(TransportConformanceTest, ClientCloseEndsTheServerSocketAtOnce) {
+  Collector<absl::Status> ended;
   auto listener = server_->Listen("", {.idle_timeout = absl::Hours(1)});
   ASSERT_THAT(listener, IsOk());
-  Collector<absl::Status> ended;
   ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> socket) {
     while (true) {
       auto m = socket->Recv(absl::InfiniteFuture());
@@ -502,6 +502,7 @@ inline ReadToEnd ReadUntilEnd(Socket& socket, absl::Time deadline) {
 // the backlog stops at its limit, the client hears the socket ended, and
 // the handler reads what was held, then ResourceExhausted.
 TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByCount) {
+  Collector<ReadToEnd> read;
   auto listener =
       server_->Listen("", {.max_pending = {.messages = 4, .bytes = 0}});
   ASSERT_THAT(listener, IsOk());
@@ -516,7 +517,6 @@ TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByCount) {
   EXPECT_THAT(socket->Send({.body = "after"}),
               StatusIs(absl::StatusCode::kOutOfRange));
 
-  Collector<ReadToEnd> read;
   ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> server_socket) {
     read.Add(ReadUntilEnd(*server_socket, Deadline()));
   }),
@@ -530,6 +530,7 @@ TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByCount) {
 }
 
 TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByBytes) {
+  Collector<ReadToEnd> read;
   auto listener =
       server_->Listen("", {.max_pending = {.messages = 0, .bytes = 100}});
   ASSERT_THAT(listener, IsOk());
@@ -540,7 +541,6 @@ TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByBytes) {
   }
   EXPECT_THAT(socket->Recv(Deadline()),
               StatusIs(absl::StatusCode::kOutOfRange));
-  Collector<ReadToEnd> read;
   ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> server_socket) {
     read.Add(ReadUntilEnd(*server_socket, Deadline()));
   }),
@@ -555,9 +555,9 @@ TEST_P(TransportConformanceTest, ServerSocketBacklogIsBoundedByBytes) {
 // A server floods a client that does not read: the client socket ends with
 // ResourceExhausted after what it held, and the server hears it ended.
 TEST_P(TransportConformanceTest, ClientSocketBacklogIsBounded) {
+  Collector<absl::Status> server_end;
   auto listener = server_->Listen("");
   ASSERT_THAT(listener, IsOk());
-  Collector<absl::Status> server_end;
   ASSERT_THAT((*listener)->Accept([&](std::unique_ptr<Socket> server_socket) {
     if (!server_socket->Recv(absl::InfiniteFuture()).ok()) return;
     for (int i = 0; i < 10; ++i) {
