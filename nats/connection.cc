@@ -155,7 +155,7 @@ absl::StatusOr<natsConnection*> Connection::Open(bool send_asap) {
 }
 
 Connection::~Connection() {
-  for (natsConnection* nc : {main_, batching_}) {
+  for (natsConnection* nc : {main_, batching_.load()}) {
     if (nc != nullptr) natsConnection_Close(nc);
   }
   {
@@ -165,27 +165,26 @@ Connection::~Connection() {
     closed_cv_.wait_for(lock, absl::ToChronoSeconds(kCloseWait),
                         [this] { return open_connections_ == 0; });
   }
-  for (natsConnection* nc : {main_, batching_}) {
+  for (natsConnection* nc : {main_, batching_.load()}) {
     if (nc != nullptr) natsConnection_Destroy(nc);
   }
 }
 
 absl::StatusOr<natsConnection*> Connection::Batching() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (batching_ != nullptr) return batching_;
+  if (natsConnection* nc = batching_.load(std::memory_order_acquire)) {
+    return nc;
   }
   MN_ASSIGN_OR_RETURN(natsConnection * nc, Open(/*send_asap=*/false));
   natsConnection* extra = nullptr;
   natsConnection* result = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (batching_ == nullptr) {
-      batching_ = nc;
+    if (batching_.load(std::memory_order_relaxed) == nullptr) {
+      batching_.store(nc, std::memory_order_release);
     } else {
       extra = nc;  // another thread connected first
     }
-    result = batching_;
+    result = batching_.load(std::memory_order_relaxed);
   }
   if (extra != nullptr) {
     natsConnection_Close(extra);
@@ -227,12 +226,7 @@ absl::StatusOr<natsConnection*> Connection::ConnectionFor(Delivery delivery) {
 }
 
 absl::Status Connection::Flush(absl::Duration timeout) {
-  natsConnection* batching = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    batching = batching_;
-  }
-  if (batching != nullptr) {
+  if (natsConnection* batching = batching_.load(std::memory_order_acquire)) {
     MN_RETURN_IF_ERROR(FromNatsStatus(
         natsConnection_FlushTimeout(batching, Millis(timeout)), "flush"));
   }

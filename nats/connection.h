@@ -29,6 +29,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -179,8 +180,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   mutable std::mutex mu_;
   std::condition_variable closed_cv_;
-  natsConnection* batching_ = nullptr;  // guarded by mu_, set once
-  int open_connections_ = 0;            // guarded by mu_; closed-CB counts down
+  // Set once, under mu_; read without it on every batched publish.
+  std::atomic<natsConnection*> batching_{nullptr};
+  int open_connections_ = 0;  // guarded by mu_; closed-CB counts down
   std::map<natsSubscription*, std::function<void(const absl::Status&)>>
       error_routes_;  // guarded by mu_
 };

@@ -9,8 +9,31 @@
 
 namespace micro_nats {
 
+namespace {
+
+// One pass, no allocation: true when every token is non-empty and made of
+// plain subject characters (no wildcards). Publishing checks every subject,
+// so this is the common case; anything else takes the detailed path below.
+bool IsPlainSubject(absl::string_view subject) {
+  char previous = '.';
+  for (char c : subject) {
+    if (c == '.') {
+      if (previous == '.') return false;
+    } else if (c == '*' || c == '>' || !IsSubjectChar(c)) {
+      return false;
+    }
+    previous = c;
+  }
+  return previous != '.';
+}
+
+}  // namespace
+
 absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
                              absl::string_view what) {
+  if (subject.size() <= kMaxSubjectLength && IsPlainSubject(subject)) {
+    return absl::OkStatus();
+  }
   auto invalid = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid ", what, " '", subject, "': ", why));

@@ -2,11 +2,11 @@
 
 #include "broker/nats/nats_broker.h"
 
+#include <atomic>
 #include <mutex>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "broker/internal/dispatch.h"
 #include "status/status_macros.h"
 
@@ -46,12 +46,8 @@ class NatsBroker : public Broker {
                        const Message& message) override {
     MN_RETURN_IF_ERROR(CheckOpen());
     MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
-    const int64_t limit = connection_->max_payload();
-    if (static_cast<int64_t>(message.body.size()) > limit) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("message body of ", message.body.size(),
-                       " bytes is over the server's max_payload of ", limit));
-    }
+    // nats.c refuses a body over the server's max_payload itself
+    // (InvalidArgument), so the hot path asks the connection nothing more.
     return connection_->Publish(
         topic, message.body,
         {.headers = message.headers, .delivery = options_.delivery});
@@ -82,9 +78,17 @@ class NatsBroker : public Broker {
                  },
              .max_pending_msgs = broker_options->max_pending_messages}));
     std::shared_ptr<nats::Subscription> shared = std::move(subscription);
+    bool drained = false;
     {
+      // Checked again under the lock: a Drain that ran meanwhile has taken
+      // the list, and would not drain this subscription.
       std::lock_guard<std::mutex> lock(mu_);
-      subscriptions_.push_back(shared);
+      drained = closed_.load(std::memory_order_relaxed);
+      if (!drained) subscriptions_.push_back(shared);
+    }
+    if (drained) {
+      shared->Unsubscribe().IgnoreError();
+      return absl::FailedPreconditionError("broker was drained");
     }
     // The server must know of the interest before Subscribe returns, or a
     // publish right after could miss it.
@@ -117,9 +121,10 @@ class NatsBroker : public Broker {
  private:
   static constexpr absl::Duration kSubscribeFlushTimeout = absl::Seconds(5);
 
-  absl::Status CheckOpen() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return absl::FailedPreconditionError("broker was drained");
+  absl::Status CheckOpen() const {
+    if (closed_.load(std::memory_order_acquire)) {
+      return absl::FailedPreconditionError("broker was drained");
+    }
     return absl::OkStatus();
   }
 
@@ -127,7 +132,7 @@ class NatsBroker : public Broker {
   const NatsBrokerOptions options_;
   const std::shared_ptr<const BrokerOptions> broker_options_;
   std::mutex mu_;
-  bool closed_ = false;  // guarded by mu_
+  std::atomic<bool> closed_{false};  // set once, under mu_
   std::vector<std::weak_ptr<nats::Subscription>> subscriptions_;  // guarded
 };
 

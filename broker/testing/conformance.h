@@ -147,7 +147,8 @@ TEST_P(BrokerConformanceTest, LargeBody) {
 TEST_P(BrokerConformanceTest, OversizedBodyIsInvalidArgument) {
   std::string body((1 << 20) + 1, 'x');
   EXPECT_THAT(publisher_->Publish("big", {.body = body}),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("1048577")));  // says the size
 }
 
 TEST_P(BrokerConformanceTest, FanOutToEverySubscriber) {
