@@ -7,8 +7,15 @@
 
 namespace micro_nats::transport {
 
-absl::Status ValidateMessage(const Message& message, size_t max_bytes) {
+size_t MessageSize(const Message& message) {
   size_t size = message.body.size();
+  for (const auto& [name, value] : message.headers) {
+    size += name.size() + value.size() + 4;  // "name: value\r\n"
+  }
+  return size;
+}
+
+absl::Status ValidateMessage(const Message& message, size_t max_bytes) {
   for (const auto& [name, value] : message.headers) {
     if (absl::StartsWithIgnoreCase(name, kReservedHeaderPrefix)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -23,9 +30,8 @@ absl::Status ValidateMessage(const Message& message, size_t max_bytes) {
       return absl::InvalidArgumentError(
           absl::StrCat("header '", name, "' has a line break in its value"));
     }
-    size += name.size() + value.size() + 4;  // "name: value\r\n"
   }
-  if (size > max_bytes) {
+  if (const size_t size = MessageSize(message); size > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("message of ", size, " bytes (body and headers) is over ",
                      "the limit of ", max_bytes, " bytes"));

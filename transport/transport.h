@@ -125,7 +125,7 @@ class Listener {
 // defaults are nats.c's own per-subscription limits. 0: no bound.
 struct PendingLimits {
   size_t messages = 65536;
-  size_t bytes = 64 << 20;  // bodies and header names and values
+  size_t bytes = 64 << 20;  // MessageSize of each
 };
 
 struct ListenOptions {
@@ -169,8 +169,12 @@ class Transport {
       absl::string_view address, DialOptions options = {}) = 0;
 };
 
-// Checks a message before sending: reserved headers and `max_body_bytes`
-// (headers included).
+// A message's size as limits count it: the body, and each header as its
+// "name: value\r\n" line.
+size_t MessageSize(const Message& message);
+
+// Checks a message before sending: reserved headers and `max_bytes`
+// (MessageSize).
 absl::Status ValidateMessage(const Message& message, size_t max_bytes);
 
 }  // namespace micro_nats::transport

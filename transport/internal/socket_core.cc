@@ -25,14 +25,6 @@ bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
   return cv.wait_until(lock, absl::ToChronoTime(deadline), ready);
 }
 
-size_t MessageBytes(const Message& message) {
-  size_t bytes = message.body.size();
-  for (const auto& [name, value] : message.headers) {
-    bytes += name.size() + value.size();
-  }
-  return bytes;
-}
-
 // A copy of `status` that shares no reference count with it. The queue and
 // the callers of Recv live on different threads, and Debian's libabsl counts
 // Status references in code TSan does not see: a shared count there reads as
@@ -47,7 +39,7 @@ absl::Status Unshared(const absl::Status& status) {
 // InboundQueue
 
 bool InboundQueue::Push(Message message) {
-  const size_t bytes = MessageBytes(message);
+  const size_t bytes = MessageSize(message);
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_locally_ || !finished_.ok()) return false;
   const bool too_many =
@@ -95,7 +87,7 @@ absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
   if (!messages_.empty()) {
     Message message = std::move(messages_.front());
     messages_.pop_front();
-    pending_bytes_ -= MessageBytes(message);
+    pending_bytes_ -= MessageSize(message);
     Touch();
     return message;
   }
