@@ -1,7 +1,8 @@
 // Copyright 2026 The micro-nats Authors.
 //
-// broker_bench: NATS broker publish throughput next to raw nats.c publish on
-// the same server in the same run, and 1 -> N fan-out delivery rate.
+// broker_bench: NATS broker publish throughput and 1 -> N fan-out delivery
+// rate, each next to raw nats.c doing the same on the same server in the
+// same run; rate_vs_raw is the broker's rate over raw's.
 //
 //   bazel run -c opt //bench:broker_bench -- --benchmark_min_time=0.5
 
@@ -15,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "broker/nats/nats_broker.h"
@@ -22,6 +25,10 @@
 
 namespace micro_nats {
 namespace {
+
+std::string PublishKey(const benchmark::State& state) {
+  return absl::StrCat("publish/", state.range(0));
+}
 
 // Baseline: nats.c with its default (buffered) options.
 void BM_RawNatsPublish(benchmark::State& state) {
@@ -31,10 +38,12 @@ void BM_RawNatsPublish(benchmark::State& state) {
     return;
   }
   const std::string body(state.range(0), 'x');
+  const absl::Time start = absl::Now();
   for (auto _ : state) {
     natsConnection_Publish(nc, "bench.raw", body.data(),
                            static_cast<int>(body.size()));
   }
+  bench::RecordBaseline(PublishKey(state), bench::RatePerSecond(state, start));
   natsConnection_FlushTimeout(nc, 10000);
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * state.range(0));
@@ -45,34 +54,119 @@ BENCHMARK(BM_RawNatsPublish)->Arg(16)->Arg(1024)->UseRealTime();
 void BM_BrokerPublish(benchmark::State& state) {
   auto broker = broker::NewNatsBroker(bench::Connect());
   const broker::Message message{.body = std::string(state.range(0), 'x')};
+  const absl::Time start = absl::Now();
   for (auto _ : state) {
     if (!broker->Publish("bench.broker", message).ok()) {
       state.SkipWithError("publish failed");
       break;
     }
   }
+  bench::ReportVsBaseline(state, "rate_vs_raw",
+                          bench::RatePerSecond(state, start),
+                          PublishKey(state));
   broker->Drain(absl::Seconds(10)).IgnoreError();
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_BrokerPublish)->Arg(16)->Arg(1024)->UseRealTime();
 
-// One publisher, N subscribers (on one subscribing connection); counts
-// deliveries. Each iteration publishes a batch and waits for all of it.
+// Fan-out: one publisher, N subscribers (all on one subscribing
+// connection), 16-byte messages. Each iteration publishes a batch and waits
+// until every subscriber has all of it; the rate counts deliveries.
+constexpr int kFanOutBatch = 1000;
+
+// Deliveries so far, and a wait for a count of them.
+class DeliveryCounter {
+ public:
+  void Add() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++delivered_;
+    cv_.notify_all();
+  }
+  bool WaitFor(int64_t expected) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30),
+                        [&] { return delivered_ >= expected; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t delivered_ = 0;  // guarded by mu_
+};
+
+// Runs the fan-out loop with `publish` and returns deliveries per second,
+// or 0 after reporting an error.
+template <typename Publish>
+double RunFanOut(benchmark::State& state, DeliveryCounter& counter,
+                 Publish publish) {
+  const int64_t subscribers = state.range(0);
+  int64_t expected = 0;
+  const absl::Time start = absl::Now();
+  for (auto _ : state) {
+    for (int i = 0; i < kFanOutBatch; ++i) publish();
+    expected += kFanOutBatch * subscribers;
+    if (!counter.WaitFor(expected)) {
+      state.SkipWithError("deliveries missing");
+      return 0;
+    }
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  state.SetItemsProcessed(expected);
+  state.counters["subscribers"] = static_cast<double>(subscribers);
+  return seconds > 0 ? static_cast<double>(expected) / seconds : 0;
+}
+
+std::string FanOutKey(const benchmark::State& state) {
+  return absl::StrCat("fanout/", state.range(0));
+}
+
+void CountDelivery(natsConnection*, natsSubscription*, natsMsg* msg,
+                   void* counter) {
+  natsMsg_Destroy(msg);
+  static_cast<DeliveryCounter*>(counter)->Add();
+}
+
+// Baseline: nats.c, both connections with default options.
+void BM_RawNatsFanOut(benchmark::State& state) {
+  natsConnection* publisher = bench::RawConnect();
+  natsConnection* subscriber = bench::RawConnect();
+  DeliveryCounter counter;
+  std::vector<natsSubscription*> subs(state.range(0), nullptr);
+  bool ok = publisher != nullptr && subscriber != nullptr;
+  for (natsSubscription*& sub : subs) {
+    ok = ok && natsConnection_Subscribe(&sub, subscriber, "bench.raw.fan",
+                                        CountDelivery, &counter) == NATS_OK;
+  }
+  ok = ok && natsConnection_Flush(subscriber) == NATS_OK;
+  if (ok) {
+    const std::string body(16, 'x');
+    const double rate = RunFanOut(state, counter, [&] {
+      natsConnection_Publish(publisher, "bench.raw.fan", body.data(),
+                             static_cast<int>(body.size()));
+    });
+    bench::RecordBaseline(FanOutKey(state), rate);
+  } else {
+    state.SkipWithError("raw nats setup failed");
+  }
+  for (natsSubscription* sub : subs) {
+    if (sub == nullptr) continue;
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+  natsConnection_Destroy(subscriber);
+  natsConnection_Destroy(publisher);
+}
+BENCHMARK(BM_RawNatsFanOut)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
+
 void BM_BrokerFanOut(benchmark::State& state) {
-  const int subscribers = static_cast<int>(state.range(0));
-  constexpr int kBatch = 1000;
   auto publisher = broker::NewNatsBroker(bench::Connect());
   auto subscriber = broker::NewNatsBroker(bench::Connect());
-  std::mutex mu;
-  std::condition_variable cv;
-  int64_t delivered = 0;
+  DeliveryCounter counter;
   std::vector<std::unique_ptr<broker::Subscriber>> subs;
-  for (int i = 0; i < subscribers; ++i) {
+  for (int i = 0; i < state.range(0); ++i) {
     auto sub = subscriber->Subscribe("bench.fan", [&](const broker::Event&) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++delivered;
-      cv.notify_all();
+      counter.Add();
       return absl::OkStatus();
     });
     if (!sub.ok()) {
@@ -82,21 +176,10 @@ void BM_BrokerFanOut(benchmark::State& state) {
     subs.push_back(std::move(sub).value());
   }
   const broker::Message message{.body = std::string(16, 'x')};
-  int64_t expected = 0;
-  for (auto _ : state) {
-    for (int i = 0; i < kBatch; ++i) {
-      publisher->Publish("bench.fan", message).IgnoreError();
-    }
-    expected += int64_t{kBatch} * subscribers;
-    std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, std::chrono::seconds(30),
-                     [&] { return delivered >= expected; })) {
-      state.SkipWithError("deliveries missing");
-      break;
-    }
-  }
-  state.SetItemsProcessed(expected);
-  state.counters["subscribers"] = subscribers;
+  const double rate = RunFanOut(state, counter, [&] {
+    publisher->Publish("bench.fan", message).IgnoreError();
+  });
+  bench::ReportVsBaseline(state, "rate_vs_raw", rate, FanOutKey(state));
 }
 BENCHMARK(BM_BrokerFanOut)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
 

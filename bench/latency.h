@@ -8,6 +8,7 @@
 #define MICRO_NATS_BENCH_LATENCY_H_
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -15,19 +16,30 @@
 
 namespace micro_nats::bench {
 
+struct Percentiles {
+  double p50_us = 0;
+  double p90_us = 0;
+  double p99_us = 0;
+};
+
 class LatencyRecorder {
  public:
   void Add(absl::Duration d) { samples_.push_back(d); }
 
-  void Report(benchmark::State& state) {
-    if (samples_.empty()) return;
+  // Sets the p50_us, p90_us and p99_us counters, and returns them.
+  Percentiles Report(benchmark::State& state) {
+    Percentiles result;
+    if (samples_.empty()) return result;
     std::sort(samples_.begin(), samples_.end());
-    for (auto [name, q] : {std::pair{"p50_us", 0.50}, std::pair{"p90_us", 0.90},
-                           std::pair{"p99_us", 0.99}}) {
+    for (auto [name, q, out] : {std::tuple{"p50_us", 0.50, &result.p50_us},
+                                std::tuple{"p90_us", 0.90, &result.p90_us},
+                                std::tuple{"p99_us", 0.99, &result.p99_us}}) {
       size_t i = std::min(samples_.size() - 1,
                           static_cast<size_t>(q * samples_.size()));
-      state.counters[name] = absl::ToDoubleMicroseconds(samples_[i]);
+      *out = absl::ToDoubleMicroseconds(samples_[i]);
+      state.counters[name] = *out;
     }
+    return result;
   }
 
  private:

@@ -14,6 +14,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "bench/latency.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
 
@@ -31,9 +33,26 @@ std::shared_ptr<nats::Connection> Connect();
 natsConnection* RawConnect(bool send_asap = false);
 
 // The raw baseline loop: one nats.c request of `body` to `subject` per
-// iteration, reported as p50/p90/p99.
-void RunRawRequests(benchmark::State& state, natsConnection* requester,
-                    const char* subject, absl::string_view body);
+// iteration, reported as p50/p90/p99 and returned.
+Percentiles RunRawRequests(benchmark::State& state, natsConnection* requester,
+                           const char* subject, absl::string_view body);
+
+// Ratios to the raw baseline of the same run. A BM_RawNats* benchmark
+// records its figure under a key; the micro-nats benchmark of the same
+// thing, registered after it in the same binary, reports its own figure
+// divided by that one as counter `counter`. Left out when the baseline did
+// not run (a --benchmark_filter without it).
+//
+//   rate_vs_raw  throughput over raw: 1.0 is as fast as nats.c, 0.5 half;
+//   p50_vs_raw   latency over raw: 1.0 is as fast as nats.c, 2.0 twice as
+//                slow.
+void RecordBaseline(const std::string& key, double value);
+void ReportVsBaseline(benchmark::State& state, const char* counter,
+                      double value, const std::string& key);
+
+// Iterations per second of wall time since `start`: benchmarks that report
+// a rate against a baseline measure both the same way.
+double RatePerSecond(const benchmark::State& state, absl::Time start);
 
 }  // namespace micro_nats::bench
 

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
@@ -13,7 +15,29 @@ namespace {
 
 std::string* server_url = nullptr;
 
+// Benchmarks run one at a time, on the main thread.
+std::map<std::string, double>& Baselines() {
+  static auto* baselines = new std::map<std::string, double>;
+  return *baselines;
+}
+
 }  // namespace
+
+void RecordBaseline(const std::string& key, double value) {
+  Baselines()[key] = value;
+}
+
+void ReportVsBaseline(benchmark::State& state, const char* counter,
+                      double value, const std::string& key) {
+  auto it = Baselines().find(key);
+  if (it == Baselines().end() || it->second == 0) return;
+  state.counters[counter] = value / it->second;
+}
+
+double RatePerSecond(const benchmark::State& state, absl::Time start) {
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return seconds > 0 ? static_cast<double>(state.iterations()) / seconds : 0;
+}
 
 const std::string& ServerUrl() { return *server_url; }
 
@@ -37,8 +61,8 @@ natsConnection* RawConnect(bool send_asap) {
   return s == NATS_OK ? nc : nullptr;
 }
 
-void RunRawRequests(benchmark::State& state, natsConnection* requester,
-                    const char* subject, absl::string_view body) {
+Percentiles RunRawRequests(benchmark::State& state, natsConnection* requester,
+                           const char* subject, absl::string_view body) {
   LatencyRecorder latency;
   for (auto _ : state) {
     natsMsg* reply = nullptr;
@@ -53,7 +77,7 @@ void RunRawRequests(benchmark::State& state, natsConnection* requester,
       break;
     }
   }
-  latency.Report(state);
+  return latency.Report(state);
 }
 
 }  // namespace micro_nats::bench
