@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark binary for one short round and fails when it does not
-# run, reports an error (SkipWithError), or measures nothing.
+# run, reports an error (SkipWithError), measures nothing, or reports no
+# ratio to its raw nats.c baseline.
 set -uo pipefail
 binary="$1"
 shift
@@ -17,5 +18,9 @@ if grep -q "ERROR OCCURRED" <<<"$output"; then
 fi
 if ! grep -q "^BM_" <<<"$output"; then
   echo "smoke: no benchmark ran" >&2
+  exit 1
+fi
+if ! grep -q "_vs_raw=" <<<"$output"; then
+  echo "smoke: no figure reported against its raw nats.c baseline" >&2
   exit 1
 fi
