@@ -83,9 +83,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         mux_(std::move(mux)),
         address_(std::move(address)),
         max_pending_(options.max_pending),
-        core_(options, [this](const std::string& key) {
-          SendControl(*conn_, key, "", kControlClose).IgnoreError();
-        }) {}
+        core_(options, [this](const std::string& key) { TellClosed(key); }) {}
 
   absl::Status Start() {
     std::weak_ptr<ListenerState> weak = shared_from_this();
@@ -134,12 +132,15 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
           // The socket's handler reads its backlog, then ResourceExhausted;
           // the client hears now. The key stays until the handler closes
           // the socket, so late messages are dropped, not a new socket.
-          if (inbound->Push(ToMessage(msg))) {
-            SendControl(*conn_, key, "", kControlClose).IgnoreError();
-          }
+          if (inbound->Push(ToMessage(msg))) TellClosed(key);
         }
         return;
     }
+  }
+
+  // Tells the client of socket `key` that the server side ended it.
+  void TellClosed(const std::string& key) {
+    SendControl(*conn_, key, "", kControlClose).IgnoreError();
   }
 
   // Messages arrive on one delivery thread, so find-then-add cannot race.
@@ -148,7 +149,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     if (core_.EndedLately(key)) {
       // Sent before the client heard its socket ended: not a new socket.
       // Say so again, in case the first close was lost.
-      SendControl(*conn_, key, "", kControlClose).IgnoreError();
+      TellClosed(key);
       return nullptr;
     }
     auto inbound = std::make_shared<InboundQueue>(max_pending_);
@@ -174,7 +175,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
             // Forgotten before the client hears, so whatever it sends after
             // the close is refused (EndedLately), not taken for this socket.
             self->core_.Remove(key);
-            SendControl(*self->conn_, key, "", kControlClose).IgnoreError();
+            self->TellClosed(key);
           }
         },
         address_, key);
