@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "status/status_macros.h"
 
 namespace micro_nats::registry::registry_internal {
 
@@ -293,7 +294,11 @@ class HubWatcher : public Watcher {
 
 }  // namespace
 
-std::unique_ptr<Watcher> WatchHub::NewWatcher(WatchOptions options) {
+absl::StatusOr<std::unique_ptr<Watcher>> WatchHub::NewWatcher(
+    WatchOptions options) {
+  if (!options.service.empty()) {
+    MN_RETURN_IF_ERROR(ValidateServiceName(options.service));
+  }
   auto queue = std::make_shared<Queue>(buffer_, std::move(options));
   std::lock_guard<std::mutex> lock(mu_);
   // Forget watchers that are gone while we are here.

@@ -107,7 +107,8 @@ class WatchHub {
  public:
   explicit WatchHub(size_t buffer) : buffer_(buffer) {}
 
-  std::unique_ptr<Watcher> NewWatcher(WatchOptions options);
+  // InvalidArgument for an invalid service filter.
+  absl::StatusOr<std::unique_ptr<Watcher>> NewWatcher(WatchOptions options);
   void Publish(const Event& event);
   void Publish(const std::vector<Event>& events) {
     for (const Event& e : events) Publish(e);

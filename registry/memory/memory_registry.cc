@@ -58,9 +58,6 @@ class MemoryRegistry : public Registry {
 
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(
       WatchOptions options) override {
-    if (!options.service.empty()) {
-      MN_RETURN_IF_ERROR(ValidateServiceName(options.service));
-    }
     return hub_.NewWatcher(std::move(options));
   }
 
