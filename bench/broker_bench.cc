@@ -54,6 +54,12 @@ BENCHMARK(BM_RawNatsPublish)->Arg(16)->Arg(1024)->UseRealTime();
 void BM_BrokerPublish(benchmark::State& state) {
   auto broker = broker::NewNatsBroker(bench::Connect());
   const broker::Message message{.body = std::string(state.range(0), 'x')};
+  // The first batched publish opens the batching connection: not timed, as
+  // raw's connect is not.
+  if (!broker->Publish("bench.broker", message).ok()) {
+    state.SkipWithError("publish failed");
+    return;
+  }
   const absl::Time start = absl::Now();
   for (auto _ : state) {
     if (!broker->Publish("bench.broker", message).ok()) {
@@ -176,6 +182,9 @@ void BM_BrokerFanOut(benchmark::State& state) {
     subs.push_back(std::move(sub).value());
   }
   const broker::Message message{.body = std::string(16, 'x')};
+  // Opens the batching connection before the timing starts (nobody listens
+  // on this topic).
+  publisher->Publish("bench.warm_up", message).IgnoreError();
   const double rate = RunFanOut(state, counter, [&] {
     publisher->Publish("bench.fan", message).IgnoreError();
   });
