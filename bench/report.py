@@ -17,6 +17,14 @@ import json
 import sys
 
 RATIOS = ("rate_vs_raw", "p50_vs_raw", "p99_vs_raw")
+# What Google Benchmark writes for every row, and the counters shown in
+# columns of their own; any other counter goes in the last column.
+NOT_COUNTERS = {
+    "family_index", "per_family_instance_index", "repetitions",
+    "repetition_index", "threads", "iterations", "real_time", "cpu_time",
+    "bytes_per_second", "items_per_second", "p50_us", "p90_us", "p99_us",
+    *RATIOS,
+}
 
 
 def load_rows(path):
@@ -42,17 +50,21 @@ def number(value, digits=3):
 
 def cells(row):
     if row.get("error_occurred"):
-        return ["error: " + row.get("error_message", "?"), "", "", ""]
+        return ["error: " + row.get("error_message", "?"), "", "", "", ""]
     rate = row.get("items_per_second")
     p50, p99 = row.get("p50_us"), row.get("p99_us")
     ratios = [f"{name.split('_')[0]} {row[name]:.2f}×" for name in RATIOS
               if name in row]
     is_raw = "RawNats" in row["name"]
+    others = [f"{key} {number(value)}" for key, value in sorted(row.items())
+              if key not in NOT_COUNTERS and isinstance(value, (int, float))
+              and not isinstance(value, bool)]
     return [
         number(rate) + "/s" if rate is not None else "",
         number(p50) if p50 is not None else "",
         number(p99) if p99 is not None else "",
         "baseline" if is_raw else ", ".join(ratios),
+        ", ".join(others),
     ]
 
 
@@ -61,8 +73,8 @@ def main(paths):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     lines = [
-        "| benchmark | rate | p50 µs | p99 µs | vs raw nats.c |",
-        "|---|---|---|---|---|",
+        "| benchmark | rate | p50 µs | p99 µs | vs raw nats.c | other |",
+        "|---|---|---|---|---|---|",
     ]
     notes = []
     for path in paths:
