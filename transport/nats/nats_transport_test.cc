@@ -54,6 +54,14 @@ class NatsTransportTest : public ::testing::Test {
     transport_ = NewNatsTransport(conn);
   }
 
+  // The raw peer dials `address` from `inbox`, as the transport's Dial
+  // would.
+  absl::Status RawOpen(const std::string& address, const std::string& inbox) {
+    return raw_->Publish(
+        address, "",
+        {.reply = inbox, .headers = {{kControlHeader, kControlOpen}}});
+  }
+
   std::unique_ptr<NatsServer> server_;
   std::shared_ptr<nats::Connection> raw_;  // plays a peer written elsewhere
   std::unique_ptr<Transport> transport_;
@@ -105,10 +113,7 @@ TEST_F(NatsTransportTest, SendToAVanishedClientEndsTheServerSocketAtOnce) {
   MN_ASSERT_OK_AND_ASSIGN(
       auto inbox,
       raw_->Subscribe("_INBOX.doomed", [&](natsMsg*) { acks.Add(1); }));
-  ASSERT_THAT(raw_->Publish("served", "",
-                            {.reply = "_INBOX.doomed",
-                             .headers = {{kControlHeader, kControlOpen}}}),
-              IsOk());
+  ASSERT_THAT(RawOpen("served", "_INBOX.doomed"), IsOk());
   ASSERT_TRUE(acks.WaitForCount(1, absl::Seconds(10)));
   ASSERT_THAT(raw_->Publish("served", "request", {.reply = "_INBOX.doomed"}),
               IsOk());
@@ -198,10 +203,7 @@ TEST_F(NatsTransportTest, LateMessagesForAnEndedSocketDoNotStartANewOne) {
                             natsMsgHeader_Get(msg, kControlHeader, &control);
                             controls.Add(control);
                           }));
-  ASSERT_THAT(raw_->Publish("one.shot", "",
-                            {.reply = "_INBOX.late",
-                             .headers = {{kControlHeader, kControlOpen}}}),
-              IsOk());
+  ASSERT_THAT(RawOpen("one.shot", "_INBOX.late"), IsOk());
   ASSERT_TRUE(controls.WaitForCount(1, absl::Seconds(10)));
   ASSERT_THAT(raw_->Publish("one.shot", "first", {.reply = "_INBOX.late"}),
               IsOk());
