@@ -8,6 +8,8 @@
 namespace micro_nats::broker::testing {
 namespace {
 
+using ::micro_nats::testing::Eventually;
+
 // A real nats-server; every broker on its own connection.
 class NatsEnvironment : public BrokerEnvironment {
  public:
@@ -35,6 +37,38 @@ INSTANTIATE_TEST_SUITE_P(Nats, BrokerConformanceTest,
                          ::testing::Values(BrokerBackend{"Nats",
                                                          &MakeNatsEnvironment}),
                          BrokerBackendName);
+
+// nats.c reconnects and resubscribes on its own; the broker must not lose
+// that: subscriptions made before a server restart deliver after it, and
+// publishing works again.
+TEST(NatsBrokerTest, SubscriptionsDeliverAgainAfterTheServerRestarts) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server,
+                          micro_nats::testing::NatsServer::Start());
+  auto connect = [&] {
+    return nats::Connection::Connect({.servers = {server->url()}});
+  };
+  MN_ASSERT_OK_AND_ASSIGN(auto sub_conn, connect());
+  MN_ASSERT_OK_AND_ASSIGN(auto pub_conn, connect());
+  auto subscriber = NewNatsBroker(sub_conn);
+  auto publisher =
+      NewNatsBroker(pub_conn, {.delivery = nats::Delivery::kImmediate});
+  Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto sub, subscriber->Subscribe("survives", [&](const Event& event) {
+        got.Add(event.message.body);
+        return absl::OkStatus();
+      }));
+  ASSERT_THAT(server->Restart(), IsOk());
+  // Messages published while the publisher is still reconnecting may be
+  // buffered or refused; keep publishing until one arrives.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        publisher->Publish("survives", {.body = "after restart"}).IgnoreError();
+        return static_cast<bool>(got.WaitForCount(1, absl::Milliseconds(100)));
+      },
+      absl::Seconds(15), "a delivery after the restart"));
+  EXPECT_EQ(got.Snapshot().front(), "after restart");
+}
 
 }  // namespace
 }  // namespace micro_nats::broker::testing

@@ -201,6 +201,25 @@ TEST_F(NatsRegistryTest, MalformedJsonIsIgnoredAndServingGoesOn) {
   EXPECT_EQ(event->type, EventType::kUpdate);
 }
 
+// nats.c reconnects and resubscribes on its own: a process's registrations
+// answer queries again once its connection is back.
+TEST_F(NatsRegistryTest, ServicesAreFoundAgainAfterTheServerRestarts) {
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar, NewRegistry());
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewRegistry());
+  ASSERT_THAT(
+      registrar->Register(MakeService("survivor", "1", {MakeNode("n")})),
+      IsOk());
+  ASSERT_THAT(looker->GetService("survivor"), IsOk());
+  ASSERT_THAT(server_->Restart(), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto found = looker->GetService("survivor");
+        return found.ok() &&
+               NodeIds(found->at(0)) == std::vector<std::string>{"n"};
+      },
+      absl::Seconds(15), "the service found after the restart"));
+}
+
 TEST_F(NatsRegistryTest, SubjectsAreConfigurable) {
   NatsRegistryOptions old_style{.query_subject = "micro.registry.nats.query",
                                 .watch_subject = "micro.registry.nats.watch"};
