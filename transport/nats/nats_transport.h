@@ -15,9 +15,17 @@
 //   - Close sends a "close", so the other side frees the socket at once
 //     rather than at its idle timeout;
 //   - a send to a listener that vanished makes the next Recv Unavailable
-//     promptly (no responders), not DeadlineExceeded;
+//     promptly (no responders), not DeadlineExceeded; so does a server's
+//     send to a client that vanished (server messages carry a reply inbox
+//     of their own for that);
+//   - a message still in flight for a socket the server just ended is
+//     refused with another close, not taken for a new socket;
 //   - messages over the server's max_payload are InvalidArgument before
 //     anything is sent.
+// Across a NATS server restart nats.c reconnects and resubscribes: a
+// listener serves new sockets again and a socket carries on, unless it
+// sent while its peer was still reconnecting (then "no responders" ends it
+// with Unavailable, as for a peer that is gone; dial again).
 // The control messages carry the header `Micro-Transport-Control`.
 //
 // Every listener and socket of the process shares the one nats::Connection.
