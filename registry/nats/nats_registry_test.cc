@@ -220,6 +220,46 @@ TEST_F(NatsRegistryTest, ServicesAreFoundAgainAfterTheServerRestarts) {
       absl::Seconds(15), "the service found after the restart"));
 }
 
+// In a cluster, a registrar whose server fails moves to another member,
+// and lookups through a third find its services again.
+TEST(NatsRegistryFailoverTest, ServicesAreFoundAgainAfterTheirServerFails) {
+  MN_ASSERT_OK_AND_ASSIGN(auto cluster,
+                          micro_nats::testing::NatsCluster::Start(3));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto registrar_conn,
+      nats::Connection::Connect({.servers = cluster->urls(),
+                                 .reconnect_wait = absl::Milliseconds(50)}));
+  // The looker connects to a member the registrar is not on.
+  const std::string registrar_url = registrar_conn->ConnectedUrl();
+  int registrar_server = -1;
+  std::string looker_url;
+  for (int i = 0; i < cluster->size(); ++i) {
+    if (cluster->server(i).url() == registrar_url) {
+      registrar_server = i;
+    } else if (looker_url.empty()) {
+      looker_url = cluster->server(i).url();
+    }
+  }
+  ASSERT_NE(registrar_server, -1) << registrar_url;
+  MN_ASSERT_OK_AND_ASSIGN(auto looker_conn,
+                          nats::Connection::Connect({.servers = {looker_url}}));
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar, NewNatsRegistry(registrar_conn));
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewNatsRegistry(looker_conn));
+  ASSERT_THAT(registrar->Register(MakeService("mobile", "1", {MakeNode("n")})),
+              IsOk());
+  auto found_mobile = [&] {
+    auto found = looker->GetService("mobile");
+    return found.ok() && NodeIds(found->at(0)) == std::vector<std::string>{"n"};
+  };
+  // Interest crosses the cluster's routes shortly after it is made.
+  ASSERT_TRUE(Eventually(found_mobile, absl::Seconds(15), "found at first"));
+
+  ASSERT_THAT(cluster->server(registrar_server).Stop(), IsOk());
+  EXPECT_TRUE(Eventually(found_mobile, absl::Seconds(20),
+                         "found after the registrar's server failed"));
+  EXPECT_NE(registrar_conn->ConnectedUrl(), registrar_url);
+}
+
 TEST_F(NatsRegistryTest, SubjectsAreConfigurable) {
   NatsRegistryOptions old_style{.query_subject = "micro.registry.nats.query",
                                 .watch_subject = "micro.registry.nats.watch"};
