@@ -3,10 +3,12 @@
 #include "nats/connection.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "concurrency/wait.h"
 #include "nats/status.h"
 #include "status/status_macros.h"
 
@@ -22,9 +24,11 @@ absl::Status PublishStatus(natsStatus s, absl::string_view subject) {
   return FromNatsStatus(s, absl::StrCat("publish to '", subject, "'"));
 }
 
-int64_t Millis(absl::Duration d) {
-  return std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
-}
+int64_t Millis(absl::Duration d) { return concurrency::ApiTimeoutMillis(d); }
+
+// The longest a subscription's close waits for the server to confirm (a
+// barrier against nats.c's reader; see Subscription::Close).
+constexpr absl::Duration kCloseFlush = absl::Seconds(1);
 
 struct OptionsDeleter {
   void operator()(natsOptions* opts) const { natsOptions_Destroy(opts); }
@@ -32,10 +36,20 @@ struct OptionsDeleter {
 
 }  // namespace
 
-// A subscription's state, shared with nats.c's callbacks.
+// A subscription's state, shared with nats.c's callbacks and the handler
+// pool's tasks.
 struct Subscription::State {
   MessageHandler handler;
   natsSubscription* sub = nullptr;
+  std::weak_ptr<State> self;
+  std::string subject;
+  // kHandlerPool: the handler calls, in order; null for kDeliveryThread.
+  std::shared_ptr<concurrency::SerialQueue> queue;
+  size_t max_queued = 0;  // of `queue`; 0: no bound
+  // Where drops are reported (Connection::Report), and the connection's
+  // fallback, copied: a queued task may outlive the Connection.
+  std::function<void(const absl::Status&)> on_error;
+  std::function<void(const absl::Status&)> on_async_error;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -44,13 +58,34 @@ struct Subscription::State {
   bool has_delivering = false;  // guarded by mu
   bool complete = false;        // guarded by mu: nats.c is done with it
   bool close_finished = false;  // guarded by mu: Close has returned
+  size_t queued = 0;            // guarded by mu: messages in `queue`
+  int64_t dropped = 0;          // guarded by mu: by us, in total
+  int64_t unreported = 0;       // guarded by mu: dropped, not yet reported
+  absl::Time last_report;       // guarded by mu
+
+  void ReportDrops(int64_t count) const {
+    const absl::Status status = absl::ResourceExhaustedError(
+        absl::StrCat("subscription '", subject, "': dropped ", count,
+                     " message(s): the handler fell behind (more than ",
+                     max_queued, " waiting)"));
+    if (on_error) {
+      on_error(status);
+    } else if (on_async_error) {
+      on_async_error(status);
+    } else {
+      std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
+    }
+  }
 };
 
 // ---------------------------------------------------------------------------
 // Connection
 
 Connection::Connection(ConnectionOptions options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)),
+      handler_pool_(
+          std::make_shared<concurrency::ThreadPool>(options_.handler_threads)) {
+}
 
 absl::StatusOr<std::shared_ptr<Connection>> Connection::Connect(
     ConnectionOptions options) {
@@ -121,6 +156,18 @@ absl::StatusOr<natsConnection*> Connection::Open(bool send_asap) {
         opts.get(), options_.max_pending_msgs_per_subscription);
   }
   if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), send_asap);
+  if (s == NATS_OK) {
+    // Process-wide: the pool only grows, so the largest size asked wins.
+    s = nats_SetMessageDeliveryPoolSize(std::max(1, options_.delivery_threads));
+  }
+  if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
+  if (s == NATS_OK) {
+    s = natsOptions_SetPingInterval(opts.get(), Millis(options_.ping_interval));
+  }
+  if (s == NATS_OK) {
+    s = natsOptions_SetMaxPingsOut(opts.get(),
+                                   std::max(1, options_.max_pings_out));
+  }
   if (s == NATS_OK) {
     s = natsOptions_SetErrorHandler(opts.get(), &Connection::OnError, this);
   }
@@ -265,8 +312,19 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
     absl::string_view subject, MessageHandler handler,
     SubscribeOptions options) {
   auto state = std::make_shared<Subscription::State>();
+  state->self = state;
   state->handler = std::move(handler);
-  const std::string subject_str(subject);
+  state->subject = std::string(subject);
+  const int max_pending = options.max_pending_msgs > 0
+                              ? options.max_pending_msgs
+                              : options_.max_pending_msgs_per_subscription;
+  if (options.run_on == HandlerThread::kHandlerPool) {
+    state->queue = concurrency::SerialQueue::Create(handler_pool_);
+    state->max_queued = static_cast<size_t>(std::max(0, max_pending));
+    state->on_error = options.on_error;
+    state->on_async_error = options_.on_async_error;
+  }
+  const std::string& subject_str = state->subject;
   natsSubscription* sub = nullptr;
   natsStatus s =
       options.queue.empty()
@@ -368,16 +426,62 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
                              void* closure) {
   NatsMsgPtr owned(msg);
   auto* state = static_cast<State*>(closure);
+  if (state->queue == nullptr) {
+    Deliver(*state, msg);
+    return;
+  }
+  // On nats.c's delivery thread: hand the message to the handler pool and
+  // return, whatever the handler does.
   {
     std::lock_guard<std::mutex> lock(state->mu);
     if (state->closed) return;
-    state->delivering = std::this_thread::get_id();
-    state->has_delivering = true;
+    if (state->max_queued != 0 && state->queued >= state->max_queued) {
+      ++state->dropped;
+      ++state->unreported;
+      return;
+    }
+    ++state->queued;
   }
-  state->handler(msg);
-  std::lock_guard<std::mutex> lock(state->mu);
-  state->has_delivering = false;
-  state->cv.notify_all();
+  std::shared_ptr<State> self = state->self.lock();
+  absl::Status scheduled = state->queue->Schedule([self, owned = std::move(
+                                                             owned)]() mutable {
+    int64_t report = 0;
+    {
+      std::lock_guard<std::mutex> lock(self->mu);
+      --self->queued;
+      // Drops are reported with their count once the backlog is gone,
+      // or every second while it lasts.
+      const absl::Time now = absl::Now();
+      if (self->unreported > 0 &&
+          (self->queued == 0 || now - self->last_report > absl::Seconds(1))) {
+        report = std::exchange(self->unreported, 0);
+        self->last_report = now;
+      }
+      self->cv.notify_all();
+    }
+    if (report > 0) self->ReportDrops(report);
+    Deliver(*self, owned.get());
+  });
+  if (!scheduled.ok()) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    --state->queued;
+    ++state->dropped;
+    ++state->unreported;
+    state->cv.notify_all();
+  }
+}
+
+void Subscription::Deliver(State& state, natsMsg* msg) {
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (state.closed) return;
+    state.delivering = std::this_thread::get_id();
+    state.has_delivering = true;
+  }
+  state.handler(msg);
+  std::lock_guard<std::mutex> lock(state.mu);
+  state.has_delivering = false;
+  state.cv.notify_all();
 }
 
 void Subscription::OnComplete(void* closure) {
@@ -400,29 +504,40 @@ absl::Status Subscription::Drain(absl::Duration timeout) {
 }
 
 absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = concurrency::DeadlineIn(timeout);
+  const std::thread::id self = std::this_thread::get_id();
+  // A handler call still running, unless it is this thread's own.
+  auto handler_done = [&] {
+    return !state_->has_delivering || state_->delivering == self;
+  };
   natsSubscription* sub = nullptr;
   {
     std::unique_lock<std::mutex> lock(state_->mu);
     sub = std::exchange(state_->sub, nullptr);
     if (sub == nullptr) {
-      // Closed before, or closing now on another thread (a handler that
-      // unsubscribes itself while the owner destroys the Subscription):
-      // return once that Close is done with this object.
-      state_->cv.wait(lock, [this] { return state_->close_finished; });
+      // Closed before (a Drain that timed out may have left a handler call
+      // running), or closing now on another thread. From inside the
+      // handler: return at once, the other Close waits for us. Otherwise
+      // wait until that Close is done and no handler call runs.
+      if (drain || state_->delivering == self) return absl::OkStatus();
+      state_->closed = true;
+      state_->cv.wait(lock,
+                      [&] { return state_->close_finished && handler_done(); });
       return absl::OkStatus();
     }
   }
   absl::Status status;
   if (drain) {
-    // nats.c calls OnComplete once the drained subscription's last handler
-    // call has returned; wait for that, by the deadline.
-    status = FromNatsStatus(natsSubscription_DrainTimeout(sub, Millis(timeout)),
+    // nats.c calls OnComplete once the drained subscription's last message
+    // was handed to OnMessage; then the handler pool works through what it
+    // holds. Both by the deadline.
+    status = FromNatsStatus(natsSubscription_DrainTimeout(
+                                sub, Millis(concurrency::Remaining(deadline))),
                             absl::StrCat("drain '", subject_, "'"));
     std::unique_lock<std::mutex> lock(state_->mu);
-    if (status.ok() &&
-        !state_->cv.wait_until(lock, absl::ToChronoTime(deadline),
-                               [this] { return state_->complete; })) {
+    if (status.ok() && !concurrency::WaitUntil(state_->cv, lock, deadline, [&] {
+          return state_->complete && state_->queued == 0 && handler_done();
+        })) {
       status = absl::DeadlineExceededError(absl::StrCat(
           "drain '", subject_, "': messages or a handler call ",
           "were still pending after ", absl::FormatDuration(timeout)));
@@ -437,20 +552,24 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
     natsSubscription_Unsubscribe(sub);
   }
   if (!drain) {
-    // Wait for a handler call in progress, unless it is ours.
+    // Unsubscribe's promise: no handler call runs once it returns.
     std::unique_lock<std::mutex> lock(state_->mu);
-    state_->cv.wait(lock, [this] {
-      return !state_->has_delivering ||
-             state_->delivering == std::this_thread::get_id();
-    });
+    state_->cv.wait(lock, handler_done);
   }
   connection_->RemoveErrorRoute(sub);
   // nats.c 3.4.1's reader thread looks a subscription up and then locks it
   // without holding a reference, so freeing it right after Unsubscribe can
   // race with a message for it being parsed (seen under ASan). A flush is a
   // barrier: once its PONG is read, the reader is past every message sent
-  // before it. Unsubscribing is rare (our inboxes share one subscription).
-  natsConnection_FlushTimeout(connection_->get(), 1000);
+  // before it. Without a server there is no reader to wait for, and no
+  // reason to wait a flush timeout; with one, the flush is bounded by the
+  // caller's deadline (Drain) or kCloseFlush (Unsubscribe).
+  if (connection_->IsConnected()) {
+    const absl::Duration flush =
+        drain ? std::min(kCloseFlush, concurrency::Remaining(deadline))
+              : kCloseFlush;
+    natsConnection_FlushTimeout(connection_->get(), Millis(flush));
+  }
   natsSubscription_Destroy(sub);
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->close_finished = true;
@@ -460,9 +579,13 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
 
 int64_t Subscription::dropped() const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  if (state_->sub == nullptr) return 0;
-  int64_t dropped = 0;
-  natsSubscription_GetDropped(state_->sub, &dropped);
+  int64_t dropped = state_->dropped;
+  if (state_->sub != nullptr) {
+    int64_t by_nats = 0;
+    if (natsSubscription_GetDropped(state_->sub, &by_nats) == NATS_OK) {
+      dropped += by_nats;
+    }
+  }
   return dropped;
 }
 

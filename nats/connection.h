@@ -19,9 +19,14 @@
 // Messages from one publisher keep their order within one Delivery mode;
 // mixing modes gives no order between the two.
 //
-//   MN_ASSIGN_OR_RETURN(std::shared_ptr<Connection> conn,
-//                       Connection::Connect({.servers =
-//                       {"nats://127.0.0.1:4222"}}));
+// Threads: messages come off the wire on nats.c's shared delivery pool (a
+// couple of threads for the whole process, whatever the number of
+// subscriptions), and handlers that may block run on a bounded handler pool
+// per Connection; see ConnectionOptions::delivery_threads/handler_threads.
+//
+//   MN_ASSIGN_OR_RETURN(
+//       std::shared_ptr<Connection> conn,
+//       Connection::Connect({.servers = {"nats://127.0.0.1:4222"}}));
 //   MN_RETURN_IF_ERROR(conn->Publish("greetings", "hello"));
 
 #ifndef MICRO_NATS_NATS_CONNECTION_H_
@@ -45,6 +50,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "concurrency/thread_pool.h"
 #include "nats/message.h"
 
 namespace micro_nats::nats {
@@ -77,6 +83,25 @@ struct ConnectionOptions {
   // a slow consumer.
   int max_pending_msgs_per_subscription = 65536;
 
+  // Threads that take messages off the wire and hand them to subscriptions:
+  // nats.c's global delivery pool, shared by every subscription of every
+  // Connection in the process (it grows to the largest size any Connection
+  // asks for and never shrinks). Each subscription stays on one of them, so
+  // its messages keep their order. Only handlers that never block run on
+  // them (SubscribeOptions::run_on).
+  int delivery_threads = 2;
+  // Threads that run handlers that may block (HandlerThread::kHandlerPool),
+  // shared by this Connection's subscriptions; each subscription's calls run
+  // one at a time, in order. Started as needed.
+  int handler_threads = 4;
+
+  // How often to ask the server for a PONG, and how many may go unanswered
+  // before the connection counts as lost (and reconnects). A server that
+  // vanished without closing TCP is noticed after about
+  // ping_interval * (max_pings_out + 1).
+  absl::Duration ping_interval = absl::Seconds(2);
+  int max_pings_out = 2;
+
   // Called from nats.c's callback thread.
   std::function<void()> on_disconnected;
   std::function<void()> on_reconnected;
@@ -95,19 +120,36 @@ struct PublishOptions {
   Delivery delivery = Delivery::kImmediate;
 };
 
-// Called for each message, on the subscription's delivery thread. The
-// message belongs to the Subscription and is freed when the handler returns.
+// Called for each message of a subscription, one call at a time, in order.
+// The message belongs to the Subscription and is freed when the handler
+// returns.
 using MessageHandler = std::function<void(natsMsg* msg)>;
+
+// Where a subscription's handler runs.
+enum class HandlerThread {
+  // On the Connection's handler pool (ConnectionOptions::handler_threads).
+  // The handler may block, e.g. call another service and wait for its
+  // answer, which arrives on another subscription: that one is still served.
+  kHandlerPool,
+  // On nats.c's shared delivery thread: no hand-off, the lowest latency.
+  // Only for handlers that never block (route a message to a queue): a
+  // blocked one stalls every subscription that shares its thread, and a
+  // wait there for another message of the process can deadlock.
+  kDeliveryThread,
+};
 
 struct SubscribeOptions {
   // Non-empty: join this NATS queue group.
   std::string queue;
-  // Asynchronous errors of this subscription (slow consumer).
+  // Asynchronous errors of this subscription: messages dropped because the
+  // handler fell behind (ResourceExhausted, with how many). Unset: the
+  // connection's on_async_error, else stderr.
   std::function<void(const absl::Status&)> on_error;
-  // Messages this subscription may queue before nats.c drops new ones and
-  // reports a slow consumer; 0 keeps the connection's
+  // Messages this subscription may hold unhandled before new ones are
+  // dropped and reported; 0 keeps the connection's
   // max_pending_msgs_per_subscription.
   int max_pending_msgs = 0;
+  HandlerThread run_on = HandlerThread::kHandlerPool;
 };
 
 class Subscription;
@@ -136,8 +178,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Status PublishMsg(natsMsg* msg,
                           Delivery delivery = Delivery::kImmediate);
 
-  // Subscribes on the main connection. The handler runs on a delivery thread
-  // of this subscription; messages arrive in order.
+  // Subscribes on the main connection. The handler runs where
+  // `options.run_on` says, one message at a time, in order.
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
       absl::string_view subject, MessageHandler handler,
       SubscribeOptions options = {});
@@ -165,6 +207,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The nats.c connection that publishes with `delivery`.
   absl::StatusOr<natsConnection*> ConnectionFor(Delivery delivery);
   void RouteError(natsSubscription* sub, natsStatus err);
+  // Reports `status` to `on_error`, else on_async_error, else stderr.
+  void Report(const std::function<void(const absl::Status&)>& on_error,
+              const absl::Status& status) const;
   void AddErrorRoute(natsSubscription* sub,
                      std::function<void(const absl::Status&)> on_error);
   void RemoveErrorRoute(natsSubscription* sub);
@@ -177,6 +222,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const ConnectionOptions options_;
   natsConnection* main_ = nullptr;
+  // Runs kHandlerPool handlers; shared with their subscriptions' queues.
+  const std::shared_ptr<concurrency::ThreadPool> handler_pool_;
 
   mutable std::mutex mu_;
   std::condition_variable closed_cv_;
@@ -203,10 +250,12 @@ class Subscription {
   // running call finishes; no later one starts).
   absl::Status Unsubscribe();
 
-  // Processes what is already queued, then stops; returns by `deadline`.
+  // Handles what is already queued, then stops; returns by `timeout`
+  // (DeadlineExceeded when work was left; a handler call still running then
+  // is waited for by Unsubscribe or the destructor).
   absl::Status Drain(absl::Duration timeout);
 
-  // Messages nats.c dropped because the handler fell behind.
+  // Messages dropped so far because the handler fell behind.
   int64_t dropped() const;
 
  private:
@@ -219,6 +268,8 @@ class Subscription {
 
   static void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
                         void* closure);
+  // Runs the handler on `msg`, unless the subscription closed.
+  static void Deliver(State& state, natsMsg* msg);
   static void OnComplete(void* closure);
 
   std::shared_ptr<Connection> connection_;

@@ -18,9 +18,13 @@ absl::StatusOr<std::shared_ptr<InboxMux>> InboxMux::Create(
   std::weak_ptr<InboxMux> weak = mux;
   MN_ASSIGN_OR_RETURN(
       mux->subscription_,
-      mux->connection_->Subscribe(mux->prefix_ + ".*", [weak](natsMsg* msg) {
-        if (auto self = weak.lock()) self->Route(msg);
-      }));
+      mux->connection_->Subscribe(
+          mux->prefix_ + ".*",
+          [weak](natsMsg* msg) {
+            if (auto self = weak.lock()) self->Route(msg);
+          },
+          // Inbox handlers only hand a message over; they never block.
+          {.run_on = HandlerThread::kDeliveryThread}));
   MN_RETURN_IF_ERROR(mux->connection_->Flush(absl::Seconds(5)));
   return mux;
 }

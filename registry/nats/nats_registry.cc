@@ -74,11 +74,14 @@ class NatsRegistry : public Registry {
     MN_ASSIGN_OR_RETURN(
         query_subscription_,
         conn_->Subscribe(options_.query_subject,
-                         [this](natsMsg* msg) { Answer(msg); }));
+                         [this](natsMsg* msg) { Answer(msg); },
+                         {.run_on = nats::HandlerThread::kDeliveryThread}));
+    // Both handlers decode and publish or queue; neither blocks.
     MN_ASSIGN_OR_RETURN(
         watch_subscription_,
         conn_->Subscribe(options_.watch_subject,
-                         [this](natsMsg* msg) { OnWatchEvent(msg); }));
+                         [this](natsMsg* msg) { OnWatchEvent(msg); },
+                         {.run_on = nats::HandlerThread::kDeliveryThread}));
     MN_RETURN_IF_ERROR(conn_->Flush(absl::Seconds(5)));
     return absl::OkStatus();
   }

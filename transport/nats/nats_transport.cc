@@ -87,10 +87,14 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
 
   absl::Status Start() {
     std::weak_ptr<ListenerState> weak = shared_from_this();
-    MN_ASSIGN_OR_RETURN(subscription_,
-                        conn_->Subscribe(address_, [weak](natsMsg* msg) {
-                          if (auto self = weak.lock()) self->OnMessage(msg);
-                        }));
+    MN_ASSIGN_OR_RETURN(
+        subscription_,
+        conn_->Subscribe(address_,
+                         [weak](natsMsg* msg) {
+                           if (auto self = weak.lock()) self->OnMessage(msg);
+                         },
+                         // Routes to sockets; handlers run elsewhere.
+                         {.run_on = nats::HandlerThread::kDeliveryThread}));
     // Registered at the server before Listen returns, so a Dial right
     // after finds it.
     return conn_->Flush(absl::Seconds(5));
