@@ -23,6 +23,7 @@
 #ifndef MICRO_NATS_BROKER_BROKER_H_
 #define MICRO_NATS_BROKER_BROKER_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -85,8 +86,13 @@ class Subscriber {
 
   // Stops delivery: when it returns, no handler call of this subscription is
   // running or will start (a handler that unsubscribes itself finishes its
-  // own call). Calling it again is a no-op.
+  // own call), also after a Drain that ran out of time. Calling it again is
+  // a no-op.
   virtual absl::Status Unsubscribe() = 0;
+
+  // Messages dropped so far because the handler fell behind (each drop is
+  // also reported through BrokerOptions::on_error, with its count).
+  virtual int64_t dropped() const = 0;
 };
 
 // Broker

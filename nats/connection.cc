@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "concurrency/drop_reporter.h"
 #include "concurrency/wait.h"
 #include "nats/status.h"
 #include "status/status_macros.h"
@@ -46,10 +47,8 @@ struct Subscription::State {
   // kHandlerPool: the handler calls, in order; null for kDeliveryThread.
   std::shared_ptr<concurrency::SerialQueue> queue;
   size_t max_queued = 0;  // of `queue`; 0: no bound
-  // Where drops are reported (Connection::Report), and the connection's
-  // fallback, copied: a queued task may outlive the Connection.
-  std::function<void(const absl::Status&)> on_error;
-  std::function<void(const absl::Status&)> on_async_error;
+  // Counts and reports what `queue` dropped.
+  std::shared_ptr<concurrency::DropReporter> drops;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -59,23 +58,6 @@ struct Subscription::State {
   bool complete = false;        // guarded by mu: nats.c is done with it
   bool close_finished = false;  // guarded by mu: Close has returned
   size_t queued = 0;            // guarded by mu: messages in `queue`
-  int64_t dropped = 0;          // guarded by mu: by us, in total
-  int64_t unreported = 0;       // guarded by mu: dropped, not yet reported
-  absl::Time last_report;       // guarded by mu
-
-  void ReportDrops(int64_t count) const {
-    const absl::Status status = absl::ResourceExhaustedError(
-        absl::StrCat("subscription '", subject, "': dropped ", count,
-                     " message(s): the handler fell behind (more than ",
-                     max_queued, " waiting)"));
-    if (on_error) {
-      on_error(status);
-    } else if (on_async_error) {
-      on_async_error(status);
-    } else {
-      std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
-    }
-  }
 };
 
 // ---------------------------------------------------------------------------
@@ -321,8 +303,23 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
   if (options.run_on == HandlerThread::kHandlerPool) {
     state->queue = concurrency::SerialQueue::Create(handler_pool_);
     state->max_queued = static_cast<size_t>(std::max(0, max_pending));
-    state->on_error = options.on_error;
-    state->on_async_error = options_.on_async_error;
+    // Copies: a report may come after the Connection is gone.
+    state->drops = concurrency::DropReporter::Create(
+        handler_pool_, [subject = state->subject, max = state->max_queued,
+                        on_error = options.on_error,
+                        fallback = options_.on_async_error](int64_t count) {
+          const absl::Status status = absl::ResourceExhaustedError(
+              absl::StrCat("subscription '", subject, "': dropped ", count,
+                           " message(s): the handler fell behind (more than ",
+                           max, " waiting)"));
+          if (on_error) {
+            on_error(status);
+          } else if (fallback) {
+            fallback(status);
+          } else {
+            std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
+          }
+        });
   }
   const std::string& subject_str = state->subject;
   natsSubscription* sub = nullptr;
@@ -347,8 +344,11 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
     natsSubscription_Destroy(sub);
     return FromNatsStatus(s, "subscription completion callback");
   }
-  if (options.max_pending_msgs > 0) {
-    // Bytes unlimited (-1): the message count is the bound we promise.
+  if (options.max_pending_msgs > 0 &&
+      options.run_on == HandlerThread::kDeliveryThread) {
+    // Bytes unlimited (-1): the message count is the bound we promise. (A
+    // kHandlerPool subscription's bound is on its own queue: nats.c's,
+    // emptied as fast as messages come, keeps the connection's.)
     s = natsSubscription_SetPendingLimits(sub, options.max_pending_msgs, -1);
     if (s != NATS_OK) {
       natsSubscription_Unsubscribe(sub);
@@ -436,38 +436,29 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
     std::lock_guard<std::mutex> lock(state->mu);
     if (state->closed) return;
     if (state->max_queued != 0 && state->queued >= state->max_queued) {
-      ++state->dropped;
-      ++state->unreported;
+      state->drops->Dropped();
       return;
     }
     ++state->queued;
   }
-  std::shared_ptr<State> self = state->self.lock();
-  absl::Status scheduled = state->queue->Schedule([self, owned = std::move(
-                                                             owned)]() mutable {
-    int64_t report = 0;
-    {
-      std::lock_guard<std::mutex> lock(self->mu);
-      --self->queued;
-      // Drops are reported with their count once the backlog is gone,
-      // or every second while it lasts.
-      const absl::Time now = absl::Now();
-      if (self->unreported > 0 &&
-          (self->queued == 0 || now - self->last_report > absl::Seconds(1))) {
-        report = std::exchange(self->unreported, 0);
-        self->last_report = now;
-      }
-      self->cv.notify_all();
-    }
-    if (report > 0) self->ReportDrops(report);
-    Deliver(*self, owned.get());
-  });
+  absl::Status scheduled = state->queue->Schedule(
+      [self = state->self.lock(), owned = std::move(owned)]() mutable {
+        bool backlog_empty = false;
+        {
+          std::lock_guard<std::mutex> lock(self->mu);
+          backlog_empty = --self->queued == 0;
+          self->cv.notify_all();
+        }
+        self->drops->Delivered(backlog_empty);
+        Deliver(*self, owned.get());
+      });
   if (!scheduled.ok()) {
-    std::lock_guard<std::mutex> lock(state->mu);
-    --state->queued;
-    ++state->dropped;
-    ++state->unreported;
-    state->cv.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      --state->queued;
+      state->cv.notify_all();
+    }
+    state->drops->Dropped();
   }
 }
 
@@ -579,7 +570,7 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
 
 int64_t Subscription::dropped() const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  int64_t dropped = state_->dropped;
+  int64_t dropped = state_->drops != nullptr ? state_->drops->total() : 0;
   if (state_->sub != nullptr) {
     int64_t by_nats = 0;
     if (natsSubscription_GetDropped(state_->sub, &by_nats) == NATS_OK) {

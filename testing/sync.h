@@ -14,8 +14,10 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -38,6 +40,17 @@ inline ::testing::AssertionResult Eventually(
     absl::SleepFor(absl::Milliseconds(1));
   }
   return ::testing::AssertionSuccess();
+}
+
+// Threads in this process now (Linux: /proc/self/status), or -1 when it
+// cannot tell. For tests that bound how many threads something starts.
+inline int ThreadCount() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
 }
 
 // Collector

@@ -48,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "concurrency/thread_pool.h"
 
 namespace micro_nats::transport {
 
@@ -92,10 +93,20 @@ class Socket {
   virtual std::string RemoteAddress() const = 0;
 };
 
-// Called once per new server-side socket, on a thread of its own; the
-// socket is closed when the handler returns (or throws: see
-// ListenOptions::on_error).
+// Called once per server-side socket, when its first message arrives (a
+// socket that ends before sending anything is never handed out), on a
+// thread of the listener's pool that it holds until it returns; the socket
+// is closed then (or when it throws: see ListenOptions::on_error).
 using AcceptHandler = std::function<void(std::unique_ptr<Socket> socket)>;
+
+// Called for each message a server-side socket receives, on a thread of the
+// listener's pool, which it holds only for the call. Calls for one socket
+// run one at a time, in arrival order. `socket` answers (Send) and ends the
+// socket (Close); its Recv is FailedPrecondition, since messages come to
+// the handler. It may be kept to answer later. A handler that throws ends
+// its socket (ListenOptions::on_error is told).
+using MessageHandler =
+    std::function<void(const std::shared_ptr<Socket>& socket, Message message)>;
 
 // Listener
 //
@@ -107,10 +118,17 @@ class Listener {
   // The address clients dial.
   virtual std::string Address() const = 0;
 
-  // Starts handing new sockets to `handler` and returns at once. Sockets
-  // dialled before Accept wait for it. FailedPrecondition when called twice
-  // or after Close.
+  // Starts handing sockets to `handler` and returns at once. Sockets
+  // dialled before Accept wait for it. Simple, but each socket being served
+  // holds a thread: at most the pool's size are served at once, the others
+  // wait. FailedPrecondition when called twice (or after AcceptMessages) or
+  // after Close.
   virtual absl::Status Accept(AcceptHandler handler) = 0;
+
+  // As Accept, but hands each message to `handler` as it arrives: sockets
+  // hold no thread between messages, so any number of them is served by
+  // the pool. What a server with many clients (the service server) uses.
+  virtual absl::Status AcceptMessages(MessageHandler handler) = 0;
 
   // Stops listening, closes every socket (their peers see OutOfRange) and
   // waits for the handlers to return. Idempotent.
@@ -129,10 +147,23 @@ struct PendingLimits {
 };
 
 struct ListenOptions {
-  // A server socket that neither sends nor receives for this long is closed
-  // (its peer sees OutOfRange), so a client that vanished without closing
-  // does not hold it for ever.
+  // A server socket that neither sends nor receives for this long, while no
+  // handler works on it, is closed (its peer sees OutOfRange), so a client
+  // that vanished without closing does not hold it for ever. A handler
+  // that takes longer than this to answer keeps its socket.
   absl::Duration idle_timeout = absl::Minutes(1);
+
+  // Server sockets open at once. A socket beyond is refused: its Dial fails
+  // with ResourceExhausted (a client that skipped the handshake sees its
+  // Recv fail so). 0: no cap.
+  size_t max_sockets = 1024;
+
+  // Threads that run this listener's handlers, started as needed. Ignored
+  // when `executor` is set.
+  int handler_threads = 16;
+  // A pool shared with other listeners or the rest of the process; null:
+  // the listener's own, of handler_threads.
+  std::shared_ptr<concurrency::ThreadPool> executor;
 
   // Each server socket's unread backlog.
   PendingLimits max_pending;
@@ -143,8 +174,17 @@ struct ListenOptions {
 };
 
 struct DialOptions {
-  // How long Dial waits for the listener to answer.
+  // How long Dial waits for the listener to answer. A Dial that times out
+  // tells the listener, so nothing is held there for it.
   absl::Duration timeout = absl::Seconds(5);
+
+  // True: Dial waits for the listener to confirm the socket, so a missing
+  // listener or a full one fails Dial itself. False: Dial returns at once
+  // and the socket opens with its first message, saving a round trip;
+  // those failures then end the socket, and Recv says why (Unavailable,
+  // ResourceExhausted). A client that keeps sockets warm (one per peer,
+  // reused for many calls) pays the round trip once either way.
+  bool handshake = true;
 
   // The client socket's unread backlog.
   PendingLimits max_pending;

@@ -13,97 +13,89 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/internal/dispatch.h"
+#include "concurrency/drop_reporter.h"
+#include "concurrency/thread_pool.h"
+#include "concurrency/wait.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::broker {
 namespace {
 
-// One subscription: its queue of events and its delivery thread.
-struct SubState {
+// One subscription: its handler calls, in order, on the broker's pool.
+struct SubState : std::enable_shared_from_this<SubState> {
   std::string pattern;
   std::string queue;
   Handler handler;
   BrokerOptions options;
+  std::shared_ptr<concurrency::SerialQueue> calls;
+
+  std::shared_ptr<concurrency::DropReporter> drops;
 
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Event> pending;  // guarded by mu
-  bool stopped = false;       // guarded by mu
-  bool busy = false;          // guarded by mu: a handler call is running
-  bool overflowing = false;   // guarded by mu: reported the current drops
-  std::thread worker;
-  std::thread::id worker_id;
+  size_t pending = 0;      // guarded by mu: events scheduled, not delivered
+  bool stopped = false;    // guarded by mu
+  bool busy = false;       // guarded by mu: a handler call is running
+  std::thread::id runner;  // guarded by mu: the thread running it
 
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu);
-    while (true) {
-      cv.wait(lock, [this] { return stopped || !pending.empty(); });
-      if (stopped) return;
-      Event event = std::move(pending.front());
-      pending.pop_front();
-      busy = true;
-      lock.unlock();
-      broker_internal::Dispatch(handler, event, options);
-      lock.lock();
-      busy = false;
-      cv.notify_all();
-    }
-  }
-
+  // Called by publishers under the bus lock: no callback runs here.
   void Enqueue(const Event& event) {
-    bool report = false;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (stopped) return;
-      if (pending.size() >= static_cast<size_t>(options.max_pending_messages)) {
-        report = !overflowing;
-        overflowing = true;
-      } else {
-        overflowing = false;
-        pending.push_back(event);
+      if (pending >= static_cast<size_t>(options.max_pending_messages)) {
+        drops->Dropped();  // told from a pool thread, with the count
+        return;
+      }
+      ++pending;
+    }
+    absl::Status scheduled = calls->Schedule(
+        [self = shared_from_this(), event] { self->Deliver(event); });
+    if (!scheduled.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        --pending;
         cv.notify_all();
       }
+      drops->Dropped();
     }
-    if (report) {
-      broker_internal::ReportError(
-          options, absl::ResourceExhaustedError(absl::StrCat(
-                       "slow subscriber on '", pattern, "': more than ",
-                       options.max_pending_messages,
-                       " messages pending, dropping new ones")));
+  }
+
+  void Deliver(const Event& event) {
+    bool backlog_empty = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      backlog_empty = --pending == 0;
+      cv.notify_all();
+      if (stopped) return;
+      busy = true;
+      runner = std::this_thread::get_id();
     }
+    drops->Delivered(backlog_empty);
+    broker_internal::Dispatch(handler, event, options);
+    std::lock_guard<std::mutex> lock(mu);
+    busy = false;
+    runner = std::thread::id();
+    cv.notify_all();
   }
 
   // Waits until nothing is pending or running, or `deadline`.
   bool WaitIdle(absl::Time deadline) {
     std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_until(lock, absl::ToChronoTime(deadline), [this] {
-      return stopped || (pending.empty() && !busy);
+    return concurrency::WaitUntil(cv, lock, deadline, [this] {
+      return stopped || (pending == 0 && !busy);
     });
   }
 
   // Ends delivery; unless called from the handler itself or with
   // `wait_for_handler` false, returns once no handler call is running.
   void Stop(bool wait_for_handler = true) {
-    std::thread worker_to_end;
-    bool on_worker = false;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      stopped = true;
-      pending.clear();
-      cv.notify_all();
-      worker_to_end = std::move(worker);  // only the first caller joins
-      on_worker = std::this_thread::get_id() == worker_id;
-    }
-    if (worker_to_end.joinable()) {
-      if (on_worker || !wait_for_handler) {
-        worker_to_end.detach();  // the running call finishes on its own
-      } else {
-        worker_to_end.join();
-      }
+    std::unique_lock<std::mutex> lock(mu);
+    stopped = true;
+    cv.notify_all();
+    if (!wait_for_handler || (busy && runner == std::this_thread::get_id())) {
       return;
     }
-    if (on_worker || !wait_for_handler) return;
-    std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [this] { return !busy; });
   }
 };
@@ -173,6 +165,7 @@ class MemorySubscriber : public Subscriber {
     state_->Stop();
     return absl::OkStatus();
   }
+  int64_t dropped() const override { return state_->drops->total(); }
 
  private:
   std::shared_ptr<MemoryBus> bus_;
@@ -208,11 +201,15 @@ class MemoryBroker : public Broker {
     state->queue = options.queue;
     state->handler = std::move(handler);
     state->options = options_;
-    {
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->worker = std::thread([state] { state->Run(); });
-      state->worker_id = state->worker.get_id();
-    }
+    state->calls = concurrency::SerialQueue::Create(pool_);
+    state->drops = concurrency::DropReporter::Create(
+        pool_, [pattern = state->pattern, options = options_](int64_t n) {
+          broker_internal::ReportError(
+              options, absl::ResourceExhaustedError(absl::StrCat(
+                           "slow subscriber on '", pattern, "': dropped ", n,
+                           " message(s) (more than ",
+                           options.max_pending_messages, " were waiting)")));
+        });
     bus_->Add(state);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -222,7 +219,7 @@ class MemoryBroker : public Broker {
   }
 
   absl::Status Drain(absl::Duration timeout) override {
-    const absl::Time deadline = absl::Now() + timeout;
+    const absl::Time deadline = concurrency::DeadlineIn(timeout);
     std::vector<std::weak_ptr<SubState>> subs;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -255,6 +252,9 @@ class MemoryBroker : public Broker {
 
   const BrokerOptions options_;
   const std::shared_ptr<MemoryBus> bus_;
+  // Runs every handler of this broker; subscriptions hold it too.
+  const std::shared_ptr<concurrency::ThreadPool> pool_ =
+      std::make_shared<concurrency::ThreadPool>(kMemoryBrokerHandlerThreads);
   std::mutex mu_;
   bool closed_ = false;                        // guarded by mu_
   std::vector<std::weak_ptr<SubState>> subs_;  // guarded by mu_

@@ -3,11 +3,12 @@
 // memory_broker.h: an in-process broker with NATS semantics, for unit tests.
 //
 // Wildcards, queue groups (one member per message, spread round-robin),
-// per-subscriber ordering and asynchronous delivery (each subscriber has its
-// own delivery thread, so a slow handler never blocks a publisher). A
-// subscriber with more than BrokerOptions::max_pending_messages waiting
-// drops new ones and reports ResourceExhausted, as NATS reports a slow
-// consumer.
+// per-subscriber ordering and asynchronous delivery: each broker runs its
+// handlers on kMemoryBrokerHandlerThreads threads, each subscriber's one at
+// a time and in order, so a slow handler never blocks a publisher and a
+// thousand subscribers need no thousand threads. A subscriber with more than
+// BrokerOptions::max_pending_messages waiting drops new ones and reports
+// ResourceExhausted with how many, as NATS reports a slow consumer.
 //
 // Brokers created on the same `MemoryBus` see each other's messages, as
 // processes on one NATS server do:
@@ -27,6 +28,9 @@ namespace micro_nats::broker {
 
 // Largest body the memory broker accepts, as NATS's default max_payload.
 inline constexpr size_t kMemoryMaxBodyBytes = 1 << 20;
+
+// Threads that run one memory broker's handlers (started as needed).
+inline constexpr int kMemoryBrokerHandlerThreads = 4;
 
 // The shared medium of memory brokers. Thread-safe.
 class MemoryBus;

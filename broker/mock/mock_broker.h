@@ -24,6 +24,7 @@ class MockSubscriber : public Subscriber {
   MOCK_METHOD(const std::string&, topic, (), (const, override));
   MOCK_METHOD(const std::string&, queue, (), (const, override));
   MOCK_METHOD(absl::Status, Unsubscribe, (), (override));
+  MOCK_METHOD(int64_t, dropped, (), (const, override));
 };
 
 class MockBroker : public Broker {

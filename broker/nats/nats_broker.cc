@@ -25,6 +25,7 @@ class NatsSubscriber : public Subscriber {
   const std::string& topic() const override { return topic_; }
   const std::string& queue() const override { return queue_; }
   absl::Status Unsubscribe() override { return subscription_->Unsubscribe(); }
+  int64_t dropped() const override { return subscription_->dropped(); }
 
  private:
   const std::string topic_;

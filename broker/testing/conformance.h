@@ -438,10 +438,35 @@ TEST_P(BrokerConformanceTest, OverflowingSubscriberIsReported) {
   for (int i = 0; i < 200; ++i) {
     ASSERT_THAT(publisher_->Publish("flood", {.body = "x"}), IsOk());
   }
+  // Told while the handler is still stuck, not only once it is free.
   ASSERT_TRUE(errors_.WaitForCount(1, kWait));
-  gate.unlock();
   EXPECT_THAT(errors_.Snapshot()[0],
-              StatusIs(absl::StatusCode::kResourceExhausted));
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       ::testing::HasSubstr("dropped")));
+  gate.unlock();
+  // One was being handled and ten fit: 190 lost, every one counted.
+  EXPECT_TRUE(micro_nats::testing::Eventually(
+      [&] { return (*sub)->dropped() == 190; }, kWait, "190 drops counted"));
+  EXPECT_TRUE(started.WaitForCount(11, kWait));
+}
+
+TEST_P(BrokerConformanceTest, AThousandSubscriptionsAddFewThreads) {
+  constexpr int kSubscriptions = 1000;
+  const int before = micro_nats::testing::ThreadCount();
+  ASSERT_GT(before, 0);
+  Collector<int> delivered;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  for (int i = 0; i < kSubscriptions; ++i) {
+    auto sub = subscriber_->Subscribe("crowd", [&delivered](const Event&) {
+      delivered.Add(1);
+      return absl::OkStatus();
+    });
+    ASSERT_THAT(sub, IsOk());
+    subs.push_back(std::move(sub).value());
+  }
+  ASSERT_THAT(publisher_->Publish("crowd", {.body = "hello, all"}), IsOk());
+  ASSERT_TRUE(delivered.WaitForCount(kSubscriptions, kWait));
+  EXPECT_LE(micro_nats::testing::ThreadCount() - before, 8);
 }
 
 TEST_P(BrokerConformanceTest, DrainDeliversPendingThenRefusesWork) {

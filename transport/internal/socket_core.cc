@@ -8,22 +8,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/wait.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::transport::transport_internal {
 namespace {
-
-// Waits on `cv` until `ready` or `deadline`; InfiniteFuture waits for ever
-// (a time_point at the end of time overflows in the wait).
-template <typename Pred>
-bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-               absl::Time deadline, Pred ready) {
-  if (deadline == absl::InfiniteFuture()) {
-    cv.wait(lock, ready);
-    return true;
-  }
-  return cv.wait_until(lock, absl::ToChronoTime(deadline), ready);
-}
 
 // A copy of `status` that shares no reference count with it. The queue and
 // the callers of Recv live on different threads, and Debian's libabsl counts
@@ -40,32 +29,40 @@ absl::Status Unshared(const absl::Status& status) {
 
 bool InboundQueue::Push(Message message) {
   const size_t bytes = MessageSize(message);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (closed_locally_ || !finished_.ok()) return false;
-  const bool too_many =
-      limits_.messages != 0 && messages_.size() + 1 > limits_.messages;
-  const bool too_big =
-      limits_.bytes != 0 && pending_bytes_ + bytes > limits_.bytes;
-  if (too_many || too_big) {
-    finished_ = absl::ResourceExhaustedError(
-        too_many ? absl::StrCat("the socket ended: more than ",
-                                limits_.messages, " messages arrived unread")
-                 : absl::StrCat("the socket ended: more than ", limits_.bytes,
-                                " bytes arrived unread"));
+  bool overflowed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_locally_ || !finished_.ok()) return false;
+    const bool too_many =
+        limits_.messages != 0 && messages_.size() + 1 > limits_.messages;
+    const bool too_big =
+        limits_.bytes != 0 && pending_bytes_ + bytes > limits_.bytes;
+    if (too_many || too_big) {
+      finished_ = absl::ResourceExhaustedError(
+          too_many ? absl::StrCat("the socket ended: more than ",
+                                  limits_.messages, " messages arrived unread")
+                   : absl::StrCat("the socket ended: more than ", limits_.bytes,
+                                  " bytes arrived unread"));
+      overflowed = true;
+    } else {
+      pending_bytes_ += bytes;
+      messages_.push_back(std::move(message));
+      Touch();
+    }
     cv_.notify_all();
-    return true;
   }
-  pending_bytes_ += bytes;
-  messages_.push_back(std::move(message));
-  Touch();
-  cv_.notify_all();
-  return false;
+  NotifyReady();
+  return overflowed;
 }
 
 void InboundQueue::Finish(absl::Status why) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (finished_.ok()) finished_ = std::move(why);
-  cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finished_.ok()) return;
+    finished_ = std::move(why);
+    cv_.notify_all();
+  }
+  NotifyReady();
 }
 
 void InboundQueue::CloseLocal() {
@@ -78,9 +75,17 @@ void InboundQueue::CloseLocal() {
 
 absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
-  WaitUntil(cv_, lock, deadline, [this] {
+  auto ready = [this] {
     return closed_locally_ || !messages_.empty() || !finished_.ok();
-  });
+  };
+  if (!ready() && deadline != absl::InfinitePast()) {
+    // Waiting for the peer: the handler is not working on the socket, and
+    // the idle clock starts now.
+    ++waiting_;
+    Touch();
+    concurrency::WaitUntil(cv_, lock, deadline, ready);
+    --waiting_;
+  }
   if (closed_locally_) {
     return absl::FailedPreconditionError("socket is closed");
   }
@@ -101,6 +106,38 @@ absl::Status InboundQueue::SendableStatus() const {
     return absl::FailedPreconditionError("socket is closed");
   }
   return Unshared(finished_);
+}
+
+void InboundQueue::SetOnReady(std::function<void()> on_ready) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_ready_ =
+      std::make_shared<const std::function<void()>>(std::move(on_ready));
+}
+
+void InboundQueue::NotifyReady() {
+  std::shared_ptr<const std::function<void()>> on_ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_ready = on_ready_;
+  }
+  if (on_ready != nullptr && *on_ready) (*on_ready)();
+}
+
+void InboundQueue::BeginWork() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++working_;
+}
+
+void InboundQueue::EndWork() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --working_;
+  Touch();
+}
+
+bool InboundQueue::IdleSince(absl::Time cutoff) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool working = working_ > waiting_;
+  return !working && messages_.empty() && last_activity() < cutoff;
 }
 
 // ---------------------------------------------------------------------------
@@ -139,12 +176,59 @@ absl::Status QueueSocket::Close() {
 // ---------------------------------------------------------------------------
 // ListenerCore
 
+namespace {
+
+// What a MessageHandler gets: Send and Close go to the socket, Recv is
+// refused (messages come to the handler).
+class HandlerSocket : public Socket {
+ public:
+  explicit HandlerSocket(std::unique_ptr<Socket> socket)
+      : socket_(std::move(socket)) {}
+
+  absl::Status Send(const Message& message) override {
+    return socket_->Send(message);
+  }
+  absl::StatusOr<Message> Recv(absl::Time) override {
+    return absl::FailedPreconditionError(
+        "Recv on a socket served by a MessageHandler: its messages come to "
+        "the handler");
+  }
+  absl::Status Close() override { return socket_->Close(); }
+  std::string LocalAddress() const override { return socket_->LocalAddress(); }
+  std::string RemoteAddress() const override {
+    return socket_->RemoteAddress();
+  }
+
+ private:
+  const std::unique_ptr<Socket> socket_;
+};
+
+// Runs `call`; an exception becomes an Internal status.
+template <typename Call>
+absl::Status Guarded(Call call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    return absl::InternalError(e.what());
+  } catch (...) {
+    return absl::InternalError("a non-standard exception");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 ListenerCore::ListenerCore(
     const ListenOptions& options,
     std::function<void(const std::string& key)> notify_peer_closed)
     : idle_timeout_(options.idle_timeout),
+      max_sockets_(options.max_sockets),
       on_error_(options.on_error),
-      notify_peer_closed_(std::move(notify_peer_closed)) {
+      notify_peer_closed_(std::move(notify_peer_closed)),
+      pool_(options.executor != nullptr
+                ? options.executor
+                : std::make_shared<concurrency::ThreadPool>(
+                      options.handler_threads)) {
   if (idle_timeout_ > absl::ZeroDuration() &&
       idle_timeout_ != absl::InfiniteDuration()) {
     reaper_ = std::thread([this] { ReapIdle(); });
@@ -152,76 +236,191 @@ ListenerCore::ListenerCore(
 }
 
 ListenerCore::~ListenerCore() {
-  Close();
   {
-    // Including a handler that closed the listener itself: it must have
-    // returned before its ListenerCore goes away.
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return handlers_.empty(); });
+    std::lock_guard<std::mutex> lock(hook_->mu);
+    hook_->core = nullptr;
   }
-  JoinFinishedHandlers();
+  Close();
+  // Including a handler that closed the listener itself: it must have
+  // returned before its ListenerCore goes away.
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return tasks_ == 0; });
 }
 
 absl::Status ListenerCore::Accept(AcceptHandler handler) {
   if (!handler) return absl::InvalidArgumentError("accept handler is empty");
-  std::vector<std::unique_ptr<Socket>> waiting;
+  std::vector<std::unique_ptr<Socket>> to_destroy;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return absl::FailedPreconditionError("listener is closed");
-    if (handler_) {
+    if (accept_handler_ || message_handler_) {
       return absl::FailedPreconditionError("Accept was called already");
     }
-    handler_ = std::move(handler);
-    for (auto& socket : waiting_) StartHandler(std::move(socket));
-    waiting_.clear();
+    accept_handler_ = std::move(handler);
+    for (auto& [key, entry] : sockets_) {
+      if (entry.ready) to_destroy.push_back(Serve(key, entry));
+    }
   }
   return absl::OkStatus();
 }
 
-bool ListenerCore::Add(const std::string& key,
-                       std::shared_ptr<InboundQueue> inbound,
-                       std::unique_ptr<Socket> socket) {
-  JoinFinishedHandlers();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (closed_) return false;
-  sockets_[key] = std::move(inbound);
-  if (handler_) {
-    StartHandler(std::move(socket));
-  } else {
-    waiting_.push_back(std::move(socket));
-  }
-  return true;
-}
-
-void ListenerCore::StartHandler(std::unique_ptr<Socket> socket) {
-  Socket* raw = socket.release();
-  AcceptHandler handler = handler_;
-  std::thread thread([this, raw, handler = std::move(handler)] {
-    RunHandler(handler, std::unique_ptr<Socket>(raw));
+absl::Status ListenerCore::AcceptMessages(MessageHandler handler) {
+  if (!handler) return absl::InvalidArgumentError("message handler is empty");
+  std::vector<std::unique_ptr<Socket>> to_destroy;
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = handlers_.find(std::this_thread::get_id());
-    finished_handlers_.push_back(std::move(it->second));
-    handlers_.erase(it);
-    cv_.notify_all();
-  });
-  const std::thread::id id = thread.get_id();
-  handlers_.emplace(id, std::move(thread));  // mu_ is held: the thread waits
+    if (closed_) return absl::FailedPreconditionError("listener is closed");
+    if (accept_handler_ || message_handler_) {
+      return absl::FailedPreconditionError("Accept was called already");
+    }
+    message_handler_ = std::move(handler);
+    for (auto& [key, entry] : sockets_) {
+      if (entry.ready) to_destroy.push_back(Serve(key, entry));
+    }
+  }
+  return absl::OkStatus();
 }
 
-void ListenerCore::RunHandler(const AcceptHandler& handler,
-                              std::unique_ptr<Socket> socket) {
-  const std::string remote = socket->RemoteAddress();
-  absl::Status error;
-  try {
-    handler(std::move(socket));  // closed when the handler is done with it
-  } catch (const std::exception& e) {
-    error = absl::InternalError(e.what());
-  } catch (...) {
-    error = absl::InternalError("a non-standard exception");
+absl::Status ListenerCore::CheckRoom(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CheckRoomLocked(key);
+}
+
+absl::Status ListenerCore::CheckRoomLocked(const std::string& key) {
+  if (closed_) return absl::FailedPreconditionError("the listener closed");
+  if (max_sockets_ != 0 && sockets_.size() >= max_sockets_) {
+    RememberEnded(key);  // what the client sends next is refused too
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the listener is full: ", max_sockets_, " sockets are open"));
   }
-  if (error.ok()) return;
-  error = absl::InternalError(absl::StrCat(
-      "accept handler for socket '", remote, "' threw: ", error.message()));
+  return absl::OkStatus();
+}
+
+absl::Status ListenerCore::Add(const std::string& key,
+                               std::shared_ptr<InboundQueue> inbound,
+                               std::unique_ptr<Socket>* socket) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (absl::Status room = CheckRoomLocked(key); !room.ok()) return room;
+    Entry& entry = sockets_[key];
+    entry.inbound = inbound;
+    entry.socket = std::move(*socket);
+  }
+  // Through the hook, which outlives this core and is cut by its
+  // destructor: the backend may finish the queue later.
+  inbound->SetOnReady([hook = hook_, key] {
+    std::lock_guard<std::mutex> lock(hook->mu);
+    if (hook->core != nullptr) hook->core->OnReady(key);
+  });
+  return absl::OkStatus();
+}
+
+void ListenerCore::OnReady(const std::string& key) {
+  std::unique_ptr<Socket> to_destroy;  // after the lock: it calls back
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sockets_.find(key);
+  if (it == sockets_.end()) return;
+  it->second.ready = true;
+  to_destroy = Serve(key, it->second);
+}
+
+std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
+                                            Entry& entry) {
+  absl::Status scheduled;
+  if (accept_handler_) {
+    if (entry.socket == nullptr) return nullptr;  // its handler has it
+    ++tasks_;
+    scheduled = pool_->Schedule([this, socket = std::move(entry.socket),
+                                 inbound = entry.inbound]() mutable {
+      RunAcceptHandler(std::move(socket), inbound);
+    });
+  } else if (message_handler_) {
+    if (entry.shared == nullptr) {
+      entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket));
+      entry.calls = concurrency::SerialQueue::Create(pool_);
+    }
+    ++tasks_;
+    scheduled = entry.calls->Schedule(
+        [this, socket = entry.shared, inbound = entry.inbound]() mutable {
+          RunMessageCall(std::move(socket), inbound);
+        });
+  } else {
+    return nullptr;  // kept until Accept
+  }
+  if (scheduled.ok()) return nullptr;
+  // No thread to run it on: the socket ends, and its client hears.
+  --tasks_;
+  Report(absl::ResourceExhaustedError(absl::StrCat(
+      "no thread to serve socket '", key, "': ", scheduled.message())));
+  entry.inbound->Finish(scheduled);
+  std::unique_ptr<Socket> socket = std::move(entry.socket);
+  entry.shared.reset();
+  sockets_.erase(key);
+  RememberEnded(key);
+  return socket;
+}
+
+void ListenerCore::RunAcceptHandler(std::unique_ptr<Socket> socket,
+                                    std::shared_ptr<InboundQueue> inbound) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_tasks_.insert(std::this_thread::get_id());
+  }
+  AcceptHandler handler;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler = accept_handler_;
+  }
+  const std::string remote = socket->RemoteAddress();
+  inbound->BeginWork();
+  absl::Status error = Guarded([&] { handler(std::move(socket)); });
+  inbound->EndWork();
+  if (!error.ok()) {
+    Report(absl::InternalError(absl::StrCat(
+        "accept handler for socket '", remote, "' threw: ", error.message())));
+  }
+  TaskDone();
+}
+
+void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
+                                  std::shared_ptr<InboundQueue> inbound) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_tasks_.insert(std::this_thread::get_id());
+  }
+  absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
+  if (message.ok()) {
+    MessageHandler handler;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handler = message_handler_;
+    }
+    inbound->BeginWork();
+    absl::Status error =
+        Guarded([&] { handler(socket, std::move(message).value()); });
+    inbound->EndWork();
+    if (!error.ok()) {
+      Report(absl::InternalError(absl::StrCat("message handler for socket '",
+                                              socket->RemoteAddress(),
+                                              "' threw: ", error.message())));
+      socket->Close().IgnoreError();
+    }
+  } else if (message.status().code() != absl::StatusCode::kDeadlineExceeded) {
+    // The socket ended (its peer closed or vanished, it overflowed, the
+    // listener closed): close this end, which frees it.
+    socket->Close().IgnoreError();
+  }
+  TaskDone();
+}
+
+void ListenerCore::TaskDone() {
+  std::lock_guard<std::mutex> lock(mu_);
+  in_tasks_.erase(in_tasks_.find(std::this_thread::get_id()));
+  --tasks_;
+  cv_.notify_all();
+}
+
+void ListenerCore::Report(const absl::Status& error) {
   if (on_error_) {
     on_error_(error);
   } else {
@@ -230,24 +429,24 @@ void ListenerCore::RunHandler(const AcceptHandler& handler,
   }
 }
 
-void ListenerCore::JoinFinishedHandlers() {
-  std::vector<std::thread> finished;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    finished.swap(finished_handlers_);
-  }
-  for (std::thread& t : finished) t.join();
-}
-
 std::shared_ptr<InboundQueue> ListenerCore::Find(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sockets_.find(key);
-  return it == sockets_.end() ? nullptr : it->second;
+  return it == sockets_.end() ? nullptr : it->second.inbound;
 }
 
 void ListenerCore::Remove(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (sockets_.erase(key) != 0) RememberEnded(key);
+  Entry entry;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sockets_.find(key);
+    if (it == sockets_.end()) return;
+    entry = std::move(it->second);
+    sockets_.erase(it);
+    RememberEnded(key);
+  }
+  // Destroyed outside the lock: a socket never handed out tells the backend
+  // it closed, which calls Remove again.
 }
 
 void ListenerCore::RememberEnded(const std::string& key) {
@@ -280,33 +479,26 @@ bool ListenerCore::closed() const {
 }
 
 void ListenerCore::Close() {
-  std::map<std::string, std::shared_ptr<InboundQueue>> sockets;
-  std::vector<std::unique_ptr<Socket>> waiting;
+  std::map<std::string, Entry> sockets;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     closed_ = true;
     sockets.swap(sockets_);
-    waiting.swap(waiting_);
     cv_.notify_all();
   }
-  for (auto& [key, inbound] : sockets) {
-    inbound->Finish(absl::OutOfRangeError("the listener closed"));
+  for (auto& [key, entry] : sockets) {
+    entry.inbound->Finish(absl::OutOfRangeError("the listener closed"));
     notify_peer_closed_(key);
   }
-  waiting.clear();  // never handed out: closing them tells their peers
+  sockets.clear();  // never handed out: closing them tells their peers
   if (reaper_.joinable()) reaper_.join();
-  {
-    // Handlers end once their Recv sees the finished queue. A handler that
-    // closes the listener itself is not waited for.
-    const std::thread::id self = std::this_thread::get_id();
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] {
-      return handlers_.empty() ||
-             (handlers_.size() == 1 && handlers_.count(self) == 1);
-    });
-  }
-  JoinFinishedHandlers();
+  // Handlers end once their Recv sees the finished queue. A handler that
+  // closes the listener itself is not waited for.
+  const std::thread::id self = std::this_thread::get_id();
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock,
+           [&] { return tasks_ == static_cast<int>(in_tasks_.count(self)); });
 }
 
 void ListenerCore::ReapIdle() {
@@ -316,23 +508,24 @@ void ListenerCore::ReapIdle() {
   while (!closed_) {
     cv_.wait_for(lock, absl::ToChronoNanoseconds(period));
     if (closed_) break;
-    const absl::Time now = absl::Now();
-    std::vector<std::pair<std::string, std::shared_ptr<InboundQueue>>> idle;
-    for (const auto& [key, inbound] : sockets_) {
-      if (now - inbound->last_activity() > idle_timeout_) {
-        idle.emplace_back(key, inbound);
+    const absl::Time cutoff = absl::Now() - idle_timeout_;
+    std::vector<std::pair<std::string, Entry>> idle;
+    for (auto it = sockets_.begin(); it != sockets_.end();) {
+      if (it->second.inbound->IdleSince(cutoff)) {
+        idle.emplace_back(it->first, std::move(it->second));
+        RememberEnded(it->first);
+        it = sockets_.erase(it);
+      } else {
+        ++it;
       }
     }
-    for (const auto& entry : idle) {
-      sockets_.erase(entry.first);
-      RememberEnded(entry.first);
-    }
     lock.unlock();
-    for (const auto& [key, inbound] : idle) {
-      inbound->Finish(absl::OutOfRangeError(absl::StrCat(
+    for (auto& [key, entry] : idle) {
+      entry.inbound->Finish(absl::OutOfRangeError(absl::StrCat(
           "closed after ", absl::FormatDuration(idle_timeout_), " idle")));
       notify_peer_closed_(key);
     }
+    idle.clear();  // outside the lock: sockets never handed out close here
     lock.lock();
   }
 }

@@ -4,8 +4,8 @@
 //
 //   InboundQueue  a socket's received messages and how its peer ended;
 //   QueueSocket   a Socket over an InboundQueue and a backend's send function;
-//   ListenerCore  a listener's sockets, its handler threads, idle reaping and
-//                 Close.
+//   ListenerCore  a listener's sockets, the bounded pool its handlers run on,
+//                 idle reaping, the socket cap and Close.
 //
 // A backend only moves messages: memory pushes into the peer's queue, NATS
 // publishes and routes what its subscriptions receive.
@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "concurrency/thread_pool.h"
 #include "transport/transport.h"
 
 namespace micro_nats::transport::transport_internal {
@@ -55,22 +56,38 @@ class InboundQueue {
   // This end closed: Pop and Send fail with FailedPrecondition.
   void CloseLocal();
 
+  // The next message, waiting until `deadline` (InfinitePast: only what is
+  // there now).
   absl::StatusOr<Message> Pop(absl::Time deadline);
 
   // OK while messages can still be sent to the peer; otherwise why not.
   absl::Status SendableStatus() const;
 
-  // Marks the socket as used now (for idle reaping).
+  // Called (outside the queue's lock) after each message queued and when
+  // the queue finishes: how a listener learns a socket has work.
+  void SetOnReady(std::function<void()> on_ready);
+
+  // Marks the socket as used now.
   void Touch() {
     last_activity_ns_.store(absl::ToUnixNanos(absl::Now()),
                             std::memory_order_relaxed);
   }
+
+  // Idle reaping. A handler working on this socket brackets the work with
+  // BeginWork/EndWork; a blocking handler waiting in Pop is not working.
+  void BeginWork();
+  void EndWork();
+  // True when nothing is queued, no handler works on the socket, and it was
+  // last used before `cutoff`.
+  bool IdleSince(absl::Time cutoff) const;
+
+ private:
   absl::Time last_activity() const {
     return absl::FromUnixNanos(
         last_activity_ns_.load(std::memory_order_relaxed));
   }
+  void NotifyReady();  // mu_ not held
 
- private:
   const PendingLimits limits_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -78,6 +95,9 @@ class InboundQueue {
   size_t pending_bytes_ = 0;      // guarded by mu_; of messages_
   absl::Status finished_;         // guarded by mu_; non-OK once finished
   bool closed_locally_ = false;   // guarded by mu_
+  int working_ = 0;               // guarded by mu_: BeginWork - EndWork
+  int waiting_ = 0;               // guarded by mu_: callers blocked in Pop
+  std::shared_ptr<const std::function<void()>> on_ready_;  // guarded by mu_
   std::atomic<int64_t> last_activity_ns_;
 };
 
@@ -112,23 +132,41 @@ class QueueSocket : public Socket {
 
 // ListenerCore
 //
-// Thread-safe. A handler may Close its listener, but must not destroy it:
-// the destructor waits for every handler to return.
+// Thread-safe. A listener's sockets, the handlers that serve them, idle
+// reaping and the socket cap.
+//
+// Threads are bounded: handlers run on a ThreadPool (ListenOptions'
+// executor, else the listener's own of handler_threads). A blocking
+// AcceptHandler holds one of its threads from its socket's first message
+// until it returns (a socket that never sends holds none); a MessageHandler
+// holds one only while it handles a message, each socket's calls in order.
+// A handler may Close its listener, but must not destroy it: the destructor
+// waits for every handler to return.
 class ListenerCore {
  public:
-  // Uses `options`' idle_timeout and on_error. `notify_peer_closed(key)`
-  // tells a socket's client that the server side closed it (best effort).
+  // Uses `options`' idle_timeout, max_sockets, handler threads and on_error.
+  // `notify_peer_closed(key)` tells a socket's client that the server side
+  // closed it (best effort).
   ListenerCore(const ListenOptions& options,
                std::function<void(const std::string& key)> notify_peer_closed);
   ~ListenerCore();
 
   absl::Status Accept(AcceptHandler handler);
+  absl::Status AcceptMessages(MessageHandler handler);
 
-  // Registers the server-side socket `key` and hands `socket` to the
-  // handler (or keeps it until Accept). False after Close: the caller
-  // drops the socket.
-  bool Add(const std::string& key, std::shared_ptr<InboundQueue> inbound,
-           std::unique_ptr<Socket> socket);
+  // Registers the server-side socket `key`, taking `*socket`, and serves it
+  // once it has work (or keeps it until Accept). FailedPrecondition after
+  // Close; ResourceExhausted, naming the cap, when max_sockets are open:
+  // then `*socket` is left with the caller, who tells the client why before
+  // dropping it.
+  absl::Status Add(const std::string& key,
+                   std::shared_ptr<InboundQueue> inbound,
+                   std::unique_ptr<Socket>* socket);
+
+  // What Add would say of a new socket `key` now: OK, FailedPrecondition
+  // after Close, ResourceExhausted at the cap (and `key` is remembered as
+  // ended, so what its client sends next is refused too).
+  absl::Status CheckRoom(const std::string& key);
 
   // The inbound queue of socket `key`, or null.
   std::shared_ptr<InboundQueue> Find(const std::string& key) const;
@@ -144,30 +182,58 @@ class ListenerCore {
   size_t OpenSockets() const;
   bool closed() const;
 
-  // Ends every socket (its handler's Recv returns OutOfRange and its peer is
-  // told), joins the handler threads and the reaper. Idempotent.
+  // Ends every socket (a handler's Recv returns what was queued, then
+  // OutOfRange, and its peer is told), stops the reaper and waits for the
+  // handlers to return. Idempotent.
   void Close();
 
  private:
-  void StartHandler(std::unique_ptr<Socket> socket);  // mu_ held
-  // Runs `handler`; an exception is reported, not let out of the thread.
-  void RunHandler(const AcceptHandler& handler, std::unique_ptr<Socket> socket);
-  void JoinFinishedHandlers();  // mu_ not held
+  struct Entry {
+    std::shared_ptr<InboundQueue> inbound;
+    std::unique_ptr<Socket> socket;  // until a handler takes it
+    std::shared_ptr<Socket> shared;  // message mode: what handlers get
+    std::shared_ptr<concurrency::SerialQueue> calls;  // message mode
+    bool ready = false;  // a message arrived or the queue finished
+  };
+
+  void OnReady(const std::string& key);
+  // Hands entry `key` to the blocking handler, or schedules a message call;
+  // mu_ held. Returns what must be destroyed after mu_ is released.
+  std::unique_ptr<Socket> Serve(const std::string& key, Entry& entry);
+  // The task that runs a blocking handler on `socket`.
+  void RunAcceptHandler(std::unique_ptr<Socket> socket,
+                        std::shared_ptr<InboundQueue> inbound);
+  // The task that handles the next message of a message-mode socket.
+  void RunMessageCall(std::shared_ptr<Socket> socket,
+                      std::shared_ptr<InboundQueue> inbound);
+  void TaskDone();
+  // To on_error, else stderr.
+  void Report(const absl::Status& error);
   void ReapIdle();
-  void RememberEnded(const std::string& key);  // mu_ held
+  void RememberEnded(const std::string& key);            // mu_ held
+  absl::Status CheckRoomLocked(const std::string& key);  // mu_ held
 
   const absl::Duration idle_timeout_;
+  const size_t max_sockets_;
   const std::function<void(const absl::Status&)> on_error_;
   const std::function<void(const std::string&)> notify_peer_closed_;
+  const std::shared_ptr<concurrency::ThreadPool> pool_;
+  // How sockets' queues reach this core; the destructor cuts it.
+  struct Hook {
+    explicit Hook(ListenerCore* core) : core(core) {}
+    std::mutex mu;
+    ListenerCore* core;  // guarded by mu
+  };
+  const std::shared_ptr<Hook> hook_ = std::make_shared<Hook>(this);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool closed_ = false;                                           // mu_
-  AcceptHandler handler_;                                         // mu_
-  std::vector<std::unique_ptr<Socket>> waiting_;                  // mu_
-  std::map<std::string, std::shared_ptr<InboundQueue>> sockets_;  // mu_
-  std::map<std::thread::id, std::thread> handlers_;               // mu_
-  std::vector<std::thread> finished_handlers_;                    // mu_
+  bool closed_ = false;                      // mu_
+  AcceptHandler accept_handler_;             // mu_
+  MessageHandler message_handler_;           // mu_
+  std::map<std::string, Entry> sockets_;     // mu_
+  int tasks_ = 0;                            // mu_: handler tasks not finished
+  std::multiset<std::thread::id> in_tasks_;  // mu_: threads running them
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
   std::set<std::string, std::less<>> ended_;                    // mu_

@@ -102,6 +102,9 @@ class MemoryListener : public Listener {
   absl::Status Accept(AcceptHandler handler) override {
     return state_->core.Accept(std::move(handler));
   }
+  absl::Status AcceptMessages(MessageHandler handler) override {
+    return state_->core.AcceptMessages(std::move(handler));
+  }
   absl::Status Close() override {
     AddressTable::Get().Erase(state_.get());
     state_->core.Close();
@@ -171,7 +174,7 @@ class MemoryTransport : public Transport {
     auto server_overflowed = [weak_client = std::weak_ptr(client_in)] {
       if (auto client = weak_client.lock()) client->Finish(PeerClosed());
     };
-    auto server_socket = std::make_unique<QueueSocket>(
+    std::unique_ptr<Socket> server_socket = std::make_unique<QueueSocket>(
         server_in, PushTo(client_in, client_ended),
         [weak_listener, key, weak_client = std::weak_ptr(client_in)] {
           if (auto client = weak_client.lock()) client->Finish(PeerClosed());
@@ -182,7 +185,13 @@ class MemoryTransport : public Transport {
           }
         },
         listener->address, key);
-    if (!listener->core.Add(key, server_in, std::move(server_socket))) {
+    absl::Status added = listener->core.Add(key, server_in, &server_socket);
+    if (!added.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(listener->mu);
+        listener->clients.erase(key);
+      }
+      if (absl::IsResourceExhausted(added)) return added;
       return absl::UnavailableError(
           absl::StrCat("the listener at '", address, "' closed"));
     }

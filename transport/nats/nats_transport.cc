@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "concurrency/wait.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "status/status_macros.h"
@@ -24,7 +25,7 @@ using transport_internal::InboundQueue;
 using transport_internal::ListenerCore;
 using transport_internal::QueueSocket;
 
-enum class Control { kData, kOpen, kOpenAck, kClose, kUnknown };
+enum class Control { kData, kOpen, kOpenAck, kClose, kRefused, kUnknown };
 
 Control ReadControl(natsMsg* msg) {
   const char* value = nullptr;
@@ -35,6 +36,7 @@ Control ReadControl(natsMsg* msg) {
   if (std::strcmp(value, kControlOpen) == 0) return Control::kOpen;
   if (std::strcmp(value, kControlOpenAck) == 0) return Control::kOpenAck;
   if (std::strcmp(value, kControlClose) == 0) return Control::kClose;
+  if (std::strcmp(value, kControlRefused) == 0) return Control::kRefused;
   return Control::kUnknown;
 }
 
@@ -55,9 +57,19 @@ absl::Status SendData(nats::Connection& conn, const std::string& subject,
 }
 
 absl::Status SendControl(nats::Connection& conn, const std::string& subject,
-                         const std::string& reply, const char* control) {
-  return conn.Publish(subject, "",
+                         const std::string& reply, const char* control,
+                         absl::string_view body = "") {
+  return conn.Publish(subject, body,
                       {.reply = reply, .headers = {{kControlHeader, control}}});
+}
+
+// What a "refused" control message says: its body, bounded (it comes from
+// the network).
+absl::Status Refused(natsMsg* msg) {
+  constexpr size_t kMaxReason = 512;
+  absl::string_view reason = nats::Body(msg).substr(0, kMaxReason);
+  if (reason.empty()) reason = "the listener refused the socket";
+  return absl::ResourceExhaustedError(reason);
 }
 
 // Reports bad input from the wire once per listener or mux, and goes on.
@@ -128,6 +140,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         }
         return;
       case Control::kOpenAck:
+      case Control::kRefused:
       case Control::kUnknown:
         LogIgnored(bad_input_, address_, "an unexpected control message");
         return;
@@ -154,6 +167,15 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
       // Sent before the client heard its socket ended: not a new socket.
       // Say so again, in case the first close was lost.
       TellClosed(key);
+      return nullptr;
+    }
+    if (absl::Status room = core_.CheckRoom(key); !room.ok()) {
+      // Refused before anything is made for it: a flood of opens costs a
+      // reply each, nothing more.
+      if (absl::IsResourceExhausted(room)) {
+        SendControl(*conn_, key, "", kControlRefused, room.message())
+            .IgnoreError();
+      }
       return nullptr;
     }
     auto inbound = std::make_shared<InboundQueue>(max_pending_);
@@ -183,7 +205,17 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
           }
         },
         address_, key);
-    if (!core_.Add(key, inbound, std::move(socket))) return nullptr;
+    std::unique_ptr<Socket> owned = std::move(socket);
+    absl::Status added = core_.Add(key, inbound, &owned);
+    if (!added.ok()) {
+      // Full (or closed): the client hears why before the socket, dropped
+      // here, says it closed.
+      if (added.code() == absl::StatusCode::kResourceExhausted) {
+        SendControl(*conn_, key, "", kControlRefused, added.message())
+            .IgnoreError();
+      }
+      return nullptr;
+    }
     return inbound;
   }
 
@@ -205,6 +237,9 @@ class NatsListener : public Listener {
   std::string Address() const override { return state_->address(); }
   absl::Status Accept(AcceptHandler handler) override {
     return state_->core().Accept(std::move(handler));
+  }
+  absl::Status AcceptMessages(MessageHandler handler) override {
+    return state_->core().AcceptMessages(std::move(handler));
   }
   absl::Status Close() override {
     state_->Close();
@@ -274,6 +309,12 @@ void OnClientMessage(ClientEndpoint& endpoint, std::once_flag& bad_input,
       endpoint.Answer(PeerClosed());
       endpoint.inbound->Finish(PeerClosed());
       return;
+    case Control::kRefused: {
+      const absl::Status refused = Refused(msg);
+      endpoint.Answer(refused);
+      endpoint.inbound->Finish(refused);
+      return;
+    }
     case Control::kOpen:
     case Control::kUnknown:
       LogIgnored(bad_input, endpoint.address, "an unexpected control message");
@@ -319,20 +360,27 @@ class NatsTransport : public Transport {
       std::lock_guard<std::mutex> lock(endpoint->mu);
       endpoint->inbox = inbox;
     }
-    absl::Status status = SendControl(*conn_, target, inbox, kControlOpen);
-    if (status.ok()) {
-      std::unique_lock<std::mutex> lock(endpoint->mu);
-      if (!endpoint->cv.wait_for(lock,
-                                 absl::ToChronoNanoseconds(options.timeout),
-                                 [&] { return endpoint->answered; })) {
-        status = absl::DeadlineExceededError(
-            absl::StrCat("the listener at '", address, "' did not answer in ",
-                         absl::FormatDuration(options.timeout)));
-      } else {
-        status = endpoint->dial_status;
+    absl::Status status;
+    if (options.handshake) {
+      status = SendControl(*conn_, target, inbox, kControlOpen);
+      if (status.ok()) {
+        std::unique_lock<std::mutex> lock(endpoint->mu);
+        if (!concurrency::WaitFor(endpoint->cv, lock, options.timeout,
+                                  [&] { return endpoint->answered; })) {
+          status = absl::DeadlineExceededError(
+              absl::StrCat("the listener at '", address, "' did not answer in ",
+                           absl::FormatDuration(options.timeout)));
+        } else {
+          status = endpoint->dial_status;
+        }
       }
     }
     if (!status.ok()) {
+      if (absl::IsDeadlineExceeded(status)) {
+        // The open may still arrive: the close that follows it frees what
+        // it opened.
+        SendControl(*conn_, target, inbox, kControlClose).IgnoreError();
+      }
       mux->Unregister(inbox);
       return status;
     }

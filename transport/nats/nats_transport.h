@@ -21,7 +21,10 @@
 //   - a message still in flight for a socket the server just ended is
 //     refused with another close, not taken for a new socket;
 //   - messages over the server's max_payload are InvalidArgument before
-//     anything is sent.
+//     anything is sent;
+//   - a listener with max_sockets open answers a new client "refused"
+//     (Dial: ResourceExhausted), and a Dial that timed out sends a close
+//     after its open, so the listener holds nothing for it.
 // Across a NATS server restart nats.c reconnects and resubscribes: a
 // listener serves new sockets again and a socket carries on, unless it
 // sent while its peer was still reconnecting (then "no responders" ends it
@@ -45,6 +48,8 @@ inline constexpr char kControlHeader[] = "Micro-Transport-Control";
 inline constexpr char kControlOpen[] = "open";
 inline constexpr char kControlOpenAck[] = "open-ack";
 inline constexpr char kControlClose[] = "close";
+// The listener is full (ListenOptions::max_sockets); the body says so.
+inline constexpr char kControlRefused[] = "refused";
 
 std::unique_ptr<Transport> NewNatsTransport(
     std::shared_ptr<nats::Connection> connection);

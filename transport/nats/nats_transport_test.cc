@@ -3,6 +3,8 @@
 #include "transport/nats/nats_transport.h"
 
 #include <future>
+#include <map>
+#include <string>
 #include <utility>
 
 #include "nats/message.h"
@@ -129,6 +131,51 @@ TEST_F(NatsTransportTest, SendToAVanishedClientEndsTheServerSocketAtOnce) {
   EXPECT_LT(ended.Snapshot()[0].second, deadline / 4);
   ASSERT_TRUE(Eventually([&] { return listener->OpenSockets() == 0; },
                          absl::Seconds(10), "server socket freed"));
+}
+
+// Anyone can publish "open" messages from made-up reply subjects. They
+// start no thread (a socket holds none until it has a message), and past
+// max_sockets they are refused, each told so.
+TEST_F(NatsTransportTest, ForgedOpensAddFewThreadsAndAreRefusedPastTheCap) {
+  constexpr int kForged = 500;
+  constexpr size_t kCap = 100;
+  for (bool blocking : {true, false}) {
+    SCOPED_TRACE(blocking ? "Accept" : "AcceptMessages");
+    MN_ASSERT_OK_AND_ASSIGN(auto listener,
+                            transport_->Listen("", {.max_sockets = kCap}));
+    if (blocking) {
+      ASSERT_THAT(listener->Accept([](std::unique_ptr<Socket> socket) {
+        while (socket->Recv(absl::InfiniteFuture()).ok()) {
+        }
+      }),
+                  IsOk());
+    } else {
+      ASSERT_THAT(listener->AcceptMessages(
+                      [](const std::shared_ptr<Socket>&, Message) {}),
+                  IsOk());
+    }
+    const std::string prefix = nats::Connection::NewInbox();
+    Collector<std::string> answers;
+    MN_ASSERT_OK_AND_ASSIGN(
+        auto inboxes, raw_->Subscribe(prefix + ".*", [&](natsMsg* msg) {
+          const char* control = nullptr;
+          natsMsgHeader_Get(msg, kControlHeader, &control);
+          answers.Add(control == nullptr ? "data" : control);
+        }));
+    ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+    const int before = ::micro_nats::testing::ThreadCount();
+    for (int i = 0; i < kForged; ++i) {
+      ASSERT_THAT(RawOpen(listener->Address(), absl::StrCat(prefix, ".", i)),
+                  IsOk());
+    }
+    ASSERT_TRUE(answers.WaitForCount(kForged, absl::Seconds(20)));
+    std::map<std::string, int> counts;
+    for (const std::string& a : answers.Snapshot()) ++counts[a];
+    EXPECT_EQ(counts[kControlOpenAck], static_cast<int>(kCap));
+    EXPECT_EQ(counts[kControlRefused], kForged - static_cast<int>(kCap));
+    EXPECT_EQ(listener->OpenSockets(), kCap);
+    EXPECT_LE(::micro_nats::testing::ThreadCount() - before, 16);
+  }
 }
 
 // nats.c reconnects and resubscribes on its own: a listener serves new

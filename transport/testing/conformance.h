@@ -575,6 +575,308 @@ TEST_P(TransportConformanceTest, ClientSocketBacklogIsBounded) {
               StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
+// --- Bounded threads, the socket cap, busy sockets, dial failures --------
+
+// A listener whose MessageHandler echoes every message.
+inline std::unique_ptr<Listener> MessageEchoListener(
+    Transport& transport, ListenOptions options = {}) {
+  auto listener = transport.Listen("", std::move(options));
+  EXPECT_TRUE(listener.ok()) << listener.status();
+  if (!listener.ok()) return nullptr;
+  EXPECT_THAT((*listener)->AcceptMessages(
+                  [](const std::shared_ptr<Socket>& socket, Message message) {
+                    socket->Send(message).IgnoreError();
+                  }),
+              IsOk());
+  return std::move(listener).value();
+}
+
+TEST_P(TransportConformanceTest, MessageHandlerAnswersInOrder) {
+  auto listener = MessageEchoListener(*server_);
+  auto socket = Dial(listener->Address());
+  ASSERT_NE(socket, nullptr);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_THAT(socket->Send({.headers = {{"N", std::to_string(i)}},
+                              .body = std::to_string(i)}),
+                IsOk());
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto reply = socket->Recv(Deadline());
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_EQ(reply->body, std::to_string(i));
+    ASSERT_EQ(reply->headers["N"], std::to_string(i));
+  }
+}
+
+TEST_P(TransportConformanceTest, MessageHandlerCallsForOneSocketNeverOverlap) {
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  auto listener = server_->Listen("", {.handler_threads = 4});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->AcceptMessages(
+                  [&](const std::shared_ptr<Socket>& socket, Message message) {
+                    if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+                    std::this_thread::yield();
+                    inside.fetch_sub(1);
+                    socket->Send(message).IgnoreError();
+                  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_NE(socket, nullptr);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  }
+  for (int i = 0; i < 100; ++i) ASSERT_THAT(socket->Recv(Deadline()), IsOk());
+  EXPECT_EQ(overlaps.load(), 0);
+}
+
+TEST_P(TransportConformanceTest, MessageHandlerSocketRefusesRecvAndCanClose) {
+  Collector<absl::Status> recv;
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->AcceptMessages(
+                  [&](const std::shared_ptr<Socket>& socket, Message) {
+                    recv.Add(socket->Recv(absl::InfinitePast()).status());
+                    socket->Send({.body = "bye"}).IgnoreError();
+                    socket->Close().IgnoreError();
+                  }),
+              IsOk());
+  auto socket = Dial((*listener)->Address());
+  ASSERT_NE(socket, nullptr);
+  ASSERT_THAT(socket->Send({.body = "hi"}), IsOk());
+  EXPECT_THAT(socket->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "bye")));
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_TRUE(recv.WaitForCount(1, kWait));
+  EXPECT_THAT(recv.Snapshot()[0],
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; }, kWait,
+                         "closed socket forgotten"));
+}
+
+TEST_P(TransportConformanceTest, AMessageHandlerThatThrowsEndsOnlyItsSocket) {
+  Collector<absl::Status> errors;
+  auto listener = server_->Listen(
+      "", {.on_error = [&](const absl::Status& s) { errors.Add(s); }});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->AcceptMessages(
+                  [](const std::shared_ptr<Socket>& socket, Message message) {
+                    if (message.body == "bad") throw std::runtime_error("boom");
+                    socket->Send(message).IgnoreError();
+                  }),
+              IsOk());
+  auto bad = Dial((*listener)->Address());
+  auto good = Dial((*listener)->Address());
+  ASSERT_THAT(bad->Send({.body = "bad"}), IsOk());
+  EXPECT_THAT(bad->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_TRUE(errors.WaitForCount(1, kWait));
+  EXPECT_THAT(errors.Snapshot()[0], StatusIs(absl::StatusCode::kInternal,
+                                             ::testing::HasSubstr("boom")));
+  ASSERT_THAT(good->Send({.body = "still served"}), IsOk());
+  EXPECT_THAT(good->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "still served")));
+}
+
+// 1,000 client sockets, each used once and left open, on one listener:
+// neither the client's transport nor the server's starts a thread per
+// socket.
+TEST_P(TransportConformanceTest, AThousandOpenSocketsAddFewThreads) {
+  constexpr int kSockets = 1000;
+  auto listener = MessageEchoListener(*server_, {.max_sockets = 2000});
+  ASSERT_NE(listener, nullptr);
+  // The first socket may start what every later one shares.
+  auto first = Dial(listener->Address());
+  ASSERT_NE(first, nullptr);
+  ASSERT_THAT(first->Send({.body = "warm"}), IsOk());
+  ASSERT_THAT(first->Recv(Deadline()), IsOk());
+  const int before = ::micro_nats::testing::ThreadCount();
+  ASSERT_GT(before, 0);
+  std::vector<std::unique_ptr<Socket>> sockets;
+  for (int i = 0; i < kSockets; ++i) {
+    auto socket = client_->Dial(listener->Address());
+    ASSERT_THAT(socket, IsOk()) << i;
+    ASSERT_THAT((*socket)->Send({.body = std::to_string(i)}), IsOk());
+    sockets.push_back(std::move(socket).value());
+  }
+  for (int i = 0; i < kSockets; ++i) {
+    ASSERT_THAT(
+        sockets[i]->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, std::to_string(i))));
+  }
+  EXPECT_EQ(listener->OpenSockets(), kSockets + 1u);
+  EXPECT_LE(::micro_nats::testing::ThreadCount() - before, 16);
+}
+
+TEST_P(TransportConformanceTest, SocketsDialledAndNeverUsedHoldNoThread) {
+  auto listener = EchoListener();  // the blocking style
+  ASSERT_NE(listener, nullptr);
+  const int before = ::micro_nats::testing::ThreadCount();
+  std::vector<std::unique_ptr<Socket>> sockets;
+  for (int i = 0; i < 300; ++i) {
+    auto socket = client_->Dial(listener->Address());
+    ASSERT_THAT(socket, IsOk()) << i;
+    sockets.push_back(std::move(socket).value());
+  }
+  EXPECT_EQ(listener->OpenSockets(), 300u);
+  EXPECT_LE(::micro_nats::testing::ThreadCount() - before, 16);
+}
+
+TEST_P(TransportConformanceTest, BlockingHandlersBeyondThePoolWaitTheirTurn) {
+  // Two threads, four sockets: each is served once one before it ends.
+  auto listener = server_->Listen("", {.handler_threads = 2});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    auto m = socket->Recv(absl::InfiniteFuture());
+    if (m.ok()) socket->Send(*m).IgnoreError();
+  }),
+              IsOk());
+  std::vector<std::unique_ptr<Socket>> sockets;
+  for (int i = 0; i < 4; ++i) {
+    sockets.push_back(Dial((*listener)->Address()));
+    ASSERT_NE(sockets.back(), nullptr);
+    ASSERT_THAT(sockets.back()->Send({.body = std::to_string(i)}), IsOk());
+  }
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_THAT(
+        sockets[i]->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, std::to_string(i))));
+  }
+}
+
+TEST_P(TransportConformanceTest, ASocketBeyondTheCapIsRefusedAtOnce) {
+  auto listener = MessageEchoListener(*server_, {.max_sockets = 3});
+  ASSERT_NE(listener, nullptr);
+  std::vector<std::unique_ptr<Socket>> sockets;
+  for (int i = 0; i < 3; ++i) {
+    sockets.push_back(Dial(listener->Address()));
+    ASSERT_NE(sockets.back(), nullptr);
+  }
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(client_->Dial(listener->Address()),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       ::testing::HasSubstr("3 sockets")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));  // not the dial timeout
+  EXPECT_EQ(listener->OpenSockets(), 3u);
+  // The open ones still work; once one closes there is room again.
+  ASSERT_THAT(sockets[0]->Send({.body = "x"}), IsOk());
+  EXPECT_THAT(sockets[0]->Recv(Deadline()), IsOk());
+  ASSERT_THAT(sockets[1]->Close(), IsOk());
+  ASSERT_TRUE(Eventually([&] { return listener->OpenSockets() == 2; }, kWait,
+                         "closed socket freed"));
+  EXPECT_NE(Dial(listener->Address()), nullptr);
+}
+
+TEST_P(TransportConformanceTest, WithoutHandshakeAFullListenerEndsTheSocket) {
+  auto listener = MessageEchoListener(*server_, {.max_sockets = 1});
+  ASSERT_NE(listener, nullptr);
+  auto taken = Dial(listener->Address());
+  ASSERT_NE(taken, nullptr);
+  auto socket = client_->Dial(listener->Address(), {.handshake = false});
+  if (!socket.ok()) {  // a backend that knows at once may say so at once
+    EXPECT_THAT(socket, StatusIs(absl::StatusCode::kResourceExhausted));
+    return;
+  }
+  ASSERT_THAT((*socket)->Send({.body = "x"}), IsOk());
+  EXPECT_THAT((*socket)->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_P(TransportConformanceTest, WithoutHandshakeACallIsOneRoundTrip) {
+  auto listener = MessageEchoListener(*server_);
+  ASSERT_NE(listener, nullptr);
+  auto socket = client_->Dial(listener->Address(), {.handshake = false});
+  ASSERT_THAT(socket, IsOk());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT((*socket)->Send({.body = std::to_string(i)}), IsOk());
+    EXPECT_THAT(
+        (*socket)->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, std::to_string(i))));
+  }
+  EXPECT_EQ(listener->OpenSockets(), 1u);
+}
+
+TEST_P(TransportConformanceTest, WithoutHandshakeNobodyListeningIsUnavailable) {
+  auto listener = server_->Listen("");
+  ASSERT_THAT(listener, IsOk());
+  const std::string address = (*listener)->Address();
+  (*listener)->Close().IgnoreError();
+  auto socket = client_->Dial(address, {.handshake = false});
+  if (!socket.ok()) {
+    EXPECT_THAT(socket, StatusIs(absl::StatusCode::kUnavailable));
+    return;
+  }
+  ASSERT_THAT((*socket)->Send({.body = "anyone?"}), IsOk());
+  EXPECT_THAT((*socket)->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// A handler that works longer than the idle timeout keeps its socket and
+// answers; in both handler styles.
+TEST_P(TransportConformanceTest, ABusySocketIsNotReaped) {
+  const ListenOptions options = {.idle_timeout = absl::Milliseconds(200)};
+  auto blocking = server_->Listen("", options);
+  auto messages = server_->Listen("", options);
+  ASSERT_THAT(blocking, IsOk());
+  ASSERT_THAT(messages, IsOk());
+  auto slow_echo = [](Socket& socket, const Message& message) {
+    absl::SleepFor(absl::Milliseconds(600));  // the work itself, not a wait
+    return socket.Send(message);
+  };
+  ASSERT_THAT((*blocking)->Accept([&](std::unique_ptr<Socket> socket) {
+    auto m = socket->Recv(absl::InfiniteFuture());
+    if (m.ok()) slow_echo(*socket, *m).IgnoreError();
+    socket->Recv(absl::InfiniteFuture()).IgnoreError();
+  }),
+              IsOk());
+  ASSERT_THAT((*messages)->AcceptMessages(
+                  [&](const std::shared_ptr<Socket>& socket, Message m) {
+                    slow_echo(*socket, m).IgnoreError();
+                  }),
+              IsOk());
+  for (Listener* listener : {blocking->get(), messages->get()}) {
+    auto socket = Dial(listener->Address());
+    ASSERT_NE(socket, nullptr);
+    ASSERT_THAT(socket->Send({.body = "take your time"}), IsOk());
+    EXPECT_THAT(
+        socket->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, "take your time")));
+    // Idle once answered: reaped as before.
+    EXPECT_THAT(socket->Recv(Deadline()),
+                StatusIs(absl::StatusCode::kOutOfRange));
+  }
+}
+
+// A Dial that gave up leaves nothing open at the listener, even when its
+// open arrives there after the Dial returned.
+TEST_P(TransportConformanceTest, ADialThatTimedOutHoldsNothing) {
+  auto listener = MessageEchoListener(*server_);
+  ASSERT_NE(listener, nullptr);
+  auto hasty =
+      client_->Dial(listener->Address(), {.timeout = absl::ZeroDuration()});
+  if (hasty.ok()) {
+    (*hasty)->Close().IgnoreError();  // a backend that needs no wait
+  } else {
+    EXPECT_THAT(hasty, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  }
+  // Whatever the hasty dial sent arrives before this socket's messages.
+  auto socket = Dial(listener->Address());
+  ASSERT_NE(socket, nullptr);
+  ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  ASSERT_THAT(socket->Recv(Deadline()), IsOk());
+  EXPECT_EQ(listener->OpenSockets(), 1u);
+}
+
+TEST_P(TransportConformanceTest, AnInfiniteDialTimeoutWaitsForTheAnswer) {
+  auto listener = MessageEchoListener(*server_);
+  ASSERT_NE(listener, nullptr);
+  auto socket =
+      client_->Dial(listener->Address(), {.timeout = absl::InfiniteDuration()});
+  ASSERT_THAT(socket, IsOk());
+  ASSERT_THAT((*socket)->Send({.body = "x"}), IsOk());
+  EXPECT_THAT((*socket)->Recv(absl::InfiniteFuture()), IsOk());
+}
+
 }  // namespace micro_nats::transport::testing
 
 #endif  // MICRO_NATS_TRANSPORT_TESTING_CONFORMANCE_H_

@@ -1,0 +1,72 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "concurrency/drop_reporter.h"
+
+#include <utility>
+
+namespace micro_nats::concurrency {
+namespace {
+
+// How often drops are reported while they go on.
+constexpr absl::Duration kReportInterval = absl::Seconds(1);
+
+}  // namespace
+
+std::shared_ptr<DropReporter> DropReporter::Create(
+    std::shared_ptr<ThreadPool> pool, std::function<void(int64_t)> report) {
+  return std::shared_ptr<DropReporter>(
+      new DropReporter(std::move(pool), std::move(report)));
+}
+
+void DropReporter::Dropped() {
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++total_;
+    ++unreported_;
+    first = !in_episode_;
+    in_episode_ = true;
+  }
+  if (!first) return;
+  // The consumer is behind, maybe stuck: another thread tells.
+  if (!pool_
+           ->Schedule([self = shared_from_this()] { self->ReportUnreported(); })
+           .ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_episode_ = false;  // the next drop tries again
+  }
+}
+
+void DropReporter::Delivered(bool backlog_empty) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!in_episode_) return;  // the common case: nothing dropped
+    if (backlog_empty && unreported_ == 0) {
+      in_episode_ = false;
+      return;
+    }
+    if (!backlog_empty && absl::Now() - last_report_ < kReportInterval) {
+      return;
+    }
+    if (backlog_empty) in_episode_ = false;
+  }
+  ReportUnreported();
+}
+
+void DropReporter::ReportUnreported() {
+  int64_t count = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unreported_ == 0) return;
+    count = std::exchange(unreported_, 0);
+    last_report_ = absl::Now();
+  }
+  report_(count);
+}
+
+int64_t DropReporter::total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return total_;
+}
+
+}  // namespace micro_nats::concurrency
