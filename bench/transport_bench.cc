@@ -9,12 +9,17 @@
 // responder (its replies wait for the flusher) and with send-asap (what the
 // transport's shared connection uses). p50_vs_raw and p99_vs_raw are the
 // transport's latencies over the send-asap baseline's.
+//
+// The transport runs with each listener style (a blocking Accept handler
+// per socket, or AcceptMessages on the listener's pool), and a cold call
+// (Dial, one echo) with and without the open/open-ack handshake.
 
 #include <nats/nats.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
@@ -60,25 +65,46 @@ BENCHMARK(BM_RawNatsRequestReply)
     ->Arg(1)
     ->UseRealTime();
 
+// An echo listener in the blocking style (arg 0: a handler parked in Recv
+// per socket) or the message style (arg 1: AcceptMessages, a pool thread
+// per message); null after reporting an error.
+std::unique_ptr<transport::Listener> EchoListener(benchmark::State& state,
+                                                  transport::Transport& server,
+                                                  bool messages) {
+  auto listener = server.Listen("");
+  if (!listener.ok()) {
+    state.SkipWithError("listen failed");
+    return nullptr;
+  }
+  absl::Status accepted =
+      messages
+          ? (*listener)->AcceptMessages(
+                [](const std::shared_ptr<transport::Socket>& socket,
+                   transport::Message message) {
+                  socket->Send(message).IgnoreError();
+                })
+          : (*listener)->Accept([](std::unique_ptr<transport::Socket> socket) {
+              while (true) {
+                auto m = socket->Recv(absl::InfiniteFuture());
+                if (!m.ok() || !socket->Send(*m).ok()) return;
+              }
+            });
+  if (!accepted.ok()) {
+    state.SkipWithError("accept failed");
+    return nullptr;
+  }
+  return std::move(listener).value();
+}
+
 // The transport: one socket, Send then Recv of a 16-byte echo; server and
 // client on separate connections, as separate processes.
 void BM_TransportEcho(benchmark::State& state) {
   auto server_transport = transport::NewNatsTransport(bench::Connect());
   auto client_transport = transport::NewNatsTransport(bench::Connect());
-  auto listener = server_transport->Listen("");
-  if (!listener.ok()) {
-    state.SkipWithError("listen failed");
-    return;
-  }
-  (*listener)
-      ->Accept([](std::unique_ptr<transport::Socket> socket) {
-        while (true) {
-          auto m = socket->Recv(absl::InfiniteFuture());
-          if (!m.ok() || !socket->Send(*m).ok()) return;
-        }
-      })
-      .IgnoreError();
-  auto socket = client_transport->Dial((*listener)->Address());
+  auto listener =
+      EchoListener(state, *server_transport, /*messages=*/state.range(0) == 1);
+  if (listener == nullptr) return;
+  auto socket = client_transport->Dial(listener->Address());
   if (!socket.ok()) {
     state.SkipWithError("dial failed");
     return;
@@ -100,7 +126,45 @@ void BM_TransportEcho(benchmark::State& state) {
   bench::ReportVsBaseline(state, "p99_vs_raw", ours.p99_us, "echo/p99");
   (*socket)->Close().IgnoreError();
 }
-BENCHMARK(BM_TransportEcho)->UseRealTime();
+BENCHMARK(BM_TransportEcho)
+    ->ArgName("message_handler")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime();
+
+// A cold call: Dial, one echo, Close, per iteration; with the open/open-ack
+// handshake (arg 1) or without (arg 0, the socket opens with its first
+// message). A warm socket (BM_TransportEcho) pays neither.
+void BM_TransportDialAndCall(benchmark::State& state) {
+  auto server_transport = transport::NewNatsTransport(bench::Connect());
+  auto client_transport = transport::NewNatsTransport(bench::Connect());
+  auto listener = EchoListener(state, *server_transport, /*messages=*/true);
+  if (listener == nullptr) return;
+  const transport::Message message{.body = std::string(16, 'x')};
+  const transport::DialOptions options{.handshake = state.range(0) == 1};
+  bench::LatencyRecorder latency;
+  for (auto _ : state) {
+    absl::Time start = absl::Now();
+    auto socket = client_transport->Dial(listener->Address(), options);
+    absl::Status status = socket.status();
+    if (status.ok()) status = (*socket)->Send(message);
+    if (status.ok())
+      status = (*socket)->Recv(start + absl::Seconds(5)).status();
+    latency.Add(absl::Now() - start);
+    if (!status.ok()) {
+      state.SkipWithError("call failed");
+      break;
+    }
+  }
+  const bench::Percentiles ours = latency.Report(state);
+  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "echo/p50");
+  bench::ReportVsBaseline(state, "p99_vs_raw", ours.p99_us, "echo/p99");
+}
+BENCHMARK(BM_TransportDialAndCall)
+    ->ArgName("handshake")
+    ->Arg(1)
+    ->Arg(0)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace micro_nats

@@ -16,16 +16,8 @@ absl::Status ValidateSubscribeTopic(absl::string_view topic) {
 }
 
 absl::Status ValidateQueueName(absl::string_view queue) {
-  for (char c : queue) {
-    if (!IsSubjectChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid queue name '", queue, "': spaces or control characters"));
-    }
-  }
-  if (queue.size() > kMaxTopicLength) {
-    return absl::InvalidArgumentError("queue name longer than 255 bytes");
-  }
-  return absl::OkStatus();
+  if (queue.empty()) return absl::OkStatus();  // no queue group
+  return ValidateSubject(queue, SubjectKind::kConcrete, "queue name");
 }
 
 bool TopicMatches(absl::string_view pattern, absl::string_view topic) {

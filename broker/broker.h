@@ -33,17 +33,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "message/message.h"
 #include "subject/subject.h"
 
 namespace micro_nats::broker {
 
-// Header names to values (one value per name, as in go-micro).
-using Headers = std::map<std::string, std::string>;
-
-struct Message {
-  Headers headers;
-  std::string body;  // raw bytes
-};
+// One message type and one header check for every block (message.h).
+using Headers = ::micro_nats::Headers;
+using Message = ::micro_nats::Message;
 
 // What a handler receives: the concrete topic the message was published to
 // (not the subscription's wildcard pattern) and the message.
@@ -104,8 +101,9 @@ class Broker {
 
   // Sends `message` to every subscriber of `topic` and returns without
   // waiting for them. InvalidArgument for a topic that is not a valid NATS
-  // subject or has wildcards; InvalidArgument for a body over the backend's
-  // size limit; FailedPrecondition after Drain.
+  // subject or has wildcards, for a header that breaks ValidateHeaders, and
+  // for a body over the backend's size limit; FailedPrecondition after
+  // Drain.
   virtual absl::Status Publish(absl::string_view topic,
                                const Message& message) = 0;
 
@@ -126,7 +124,9 @@ class Broker {
 //
 // A topic is 1..kMaxTopicLength bytes of printable non-space ASCII in
 // non-empty dot-separated tokens. ValidateSubscribeTopic also accepts `*` as
-// a whole token and `>` as the whole last token.
+// a whole token and `>` as the whole last token. A queue name is empty (no
+// queue group) or follows the rules of a topic without wildcards, as NATS
+// requires of queue groups.
 inline constexpr size_t kMaxTopicLength = kMaxSubjectLength;
 absl::Status ValidatePublishTopic(absl::string_view topic);
 absl::Status ValidateSubscribeTopic(absl::string_view topic);

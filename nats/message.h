@@ -17,12 +17,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "message/message.h"
 
 namespace micro_nats::nats {
 
 // Header names to values. NATS allows several values per name; micro-nats,
 // like go-micro, keeps one (the first).
-using Headers = std::map<std::string, std::string>;
+using Headers = ::micro_nats::Headers;
 
 struct NatsMsgDeleter {
   void operator()(natsMsg* msg) const { natsMsg_Destroy(msg); }

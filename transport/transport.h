@@ -49,16 +49,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "concurrency/thread_pool.h"
+#include "message/message.h"
 
 namespace micro_nats::transport {
 
-// Header names to values (one value per name, as in go-micro).
-using Headers = std::map<std::string, std::string>;
-
-struct Message {
-  Headers headers;
-  std::string body;  // raw bytes
-};
+// One message type and one header check for every block (message.h).
+using Headers = ::micro_nats::Headers;
+using Message = ::micro_nats::Message;
+using ::micro_nats::MessageSize;
 
 // Header names starting with this prefix are the transport's own; Send
 // rejects them with InvalidArgument.
@@ -209,12 +207,8 @@ class Transport {
       absl::string_view address, DialOptions options = {}) = 0;
 };
 
-// A message's size as limits count it: the body, and each header as its
-// "name: value\r\n" line.
-size_t MessageSize(const Message& message);
-
-// Checks a message before sending: reserved headers and `max_bytes`
-// (MessageSize).
+// Checks a message before sending: header names and values
+// (ValidateHeaders), reserved headers and `max_bytes` (MessageSize).
 absl::Status ValidateMessage(const Message& message, size_t max_bytes);
 
 }  // namespace micro_nats::transport

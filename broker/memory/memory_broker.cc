@@ -181,6 +181,7 @@ class MemoryBroker : public Broker {
                        const Message& message) override {
     MN_RETURN_IF_ERROR(CheckOpen());
     MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
+    MN_RETURN_IF_ERROR(ValidateHeaders(message.headers));
     if (message.body.size() > kMemoryMaxBodyBytes) {
       return absl::InvalidArgumentError(
           absl::StrCat("message body of ", message.body.size(),

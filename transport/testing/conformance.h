@@ -171,6 +171,10 @@ TEST_P(TransportConformanceTest, BadHeadersAreInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(socket->Send({.headers = {{"Name", "line\r\nbreak"}}}),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(socket->Send({.headers = {{"X\r\nInjected", "yes"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(socket->Send({.headers = {{"A:B", "x"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_P(TransportConformanceTest, MessagesOnOneSocketArriveInOrder) {

@@ -1,0 +1,87 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "message/message.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace micro_nats {
+namespace {
+
+bool IsTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+      (c >= '0' && c <= '9')) {
+    return true;
+  }
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Names and values come from callers and the network: shown escaped, and
+// cut, in errors.
+std::string Shown(absl::string_view text) {
+  constexpr size_t kMax = 64;
+  std::string shown = absl::CEscape(text.substr(0, kMax));
+  if (text.size() > kMax) shown += "...";
+  return shown;
+}
+
+}  // namespace
+
+absl::Status ValidateHeaderName(absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("empty header name");
+  for (char c : name) {
+    if (!IsTokenChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid header name '", Shown(name),
+          "': only letters, digits and !#$%&'*+-.^_`|~ are allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateHeaderValue(absl::string_view name,
+                                 absl::string_view value) {
+  if (value.find_first_of(absl::string_view("\r\n\0", 3)) !=
+      absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "header '", Shown(name), "' has a line break or NUL in its value"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateHeaders(const Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (absl::Status s = ValidateHeaderName(name); !s.ok()) return s;
+    if (absl::Status s = ValidateHeaderValue(name, value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+size_t MessageSize(const Message& message) {
+  size_t size = message.body.size();
+  for (const auto& [name, value] : message.headers) {
+    size += name.size() + value.size() + 4;  // "name: value\r\n"
+  }
+  return size;
+}
+
+}  // namespace micro_nats

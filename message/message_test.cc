@@ -1,0 +1,62 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "message/message.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "status/status_matchers.h"
+
+namespace micro_nats {
+namespace {
+
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(MessageTest, TokenHeaderNamesAreValid) {
+  for (const char* name :
+       {"Micro-Service", "Content-Type", "X_1", "a.b", "!#$%&'*+-.^_`|~"}) {
+    EXPECT_THAT(ValidateHeaderName(name), IsOk()) << name;
+  }
+}
+
+TEST(MessageTest, NamesThatWouldBreakTheWireAreRefused) {
+  for (const std::string& name :
+       {std::string(""), std::string("A:B"), std::string("has space"),
+        std::string("tab\there"), std::string("X\r\nInjected: yes"),
+        std::string("line\nbreak"), std::string("nul\0byte", 8),
+        std::string("caf\xc3\xa9"), std::string("(comment)")}) {
+    EXPECT_THAT(ValidateHeaderName(name),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << name;
+  }
+}
+
+TEST(MessageTest, ValuesWithLineBreaksOrNulAreRefused) {
+  EXPECT_THAT(ValidateHeaderValue("A", "plain value: with colon"), IsOk());
+  EXPECT_THAT(ValidateHeaderValue("A", ""), IsOk());
+  for (const std::string& value :
+       {std::string("x\r\nInjected: yes"), std::string("x\ny"),
+        std::string("x\ry"), std::string("x\0y", 3)}) {
+    EXPECT_THAT(
+        ValidateHeaderValue("A", value),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line break")));
+  }
+}
+
+TEST(MessageTest, ValidateHeadersChecksEveryHeader) {
+  EXPECT_THAT(ValidateHeaders({{"A", "1"}, {"B", "2"}}), IsOk());
+  EXPECT_THAT(
+      ValidateHeaders({{"A", "1"}, {"B\r\nC", "2"}}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("B\\r\\nC")));
+}
+
+TEST(MessageTest, SizeCountsBodyAndHeaderLines) {
+  EXPECT_EQ(MessageSize({.headers = {{"ab", "cd"}}, .body = "12345"}),
+            5u + 2 + 2 + 4);
+}
+
+}  // namespace
+}  // namespace micro_nats
