@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/wait.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::registry {
@@ -24,13 +25,18 @@ CachingRegistry::CachingRegistry(std::shared_ptr<Registry> backend,
                                  std::unique_ptr<Watcher> watcher)
     : backend_(std::move(backend)),
       options_(std::move(options)),
-      watcher_(std::move(watcher)) {
+      watcher_(std::move(watcher)),
+      fetch_pool_(
+          std::make_unique<concurrency::ThreadPool>(options_.fetch_threads)) {
   watch_thread_ = std::thread([this] { WatchLoop(); });
 }
 
 CachingRegistry::~CachingRegistry() {
   watcher_->Stop();
   watch_thread_.join();
+  // Queries in flight finish (bounded by the backend's own timeout) before
+  // the entries they update go away.
+  fetch_pool_.reset();
 }
 
 void CachingRegistry::WatchLoop() {
@@ -47,16 +53,22 @@ void CachingRegistry::WatchLoop() {
     auto it = entries_.find(event->service.name);
     if (it == entries_.end()) continue;  // a service nobody asked about
     Entry& entry = it->second;
-    if (entry.in_flight) entry.during_fetch.push_back(*event);
+    if (entry.fetch != nullptr) entry.during_fetch.push_back(*event);
     ApplyEvent(entry, *event, options_.clock());
     EraseIfUnused(it);
   }
 }
 
 void CachingRegistry::EraseIfUnused(Entries::iterator it) {
-  if (it->second.lookups == 0 && it->second.versions.empty()) {
+  if (it->second.lookups == 0 && it->second.fetch == nullptr &&
+      it->second.versions.empty()) {
     entries_.erase(it);
   }
+}
+
+CacheStats CachingRegistry::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
 }
 
 size_t CachingRegistry::CachedNames() const {
@@ -98,35 +110,74 @@ std::vector<Service> CachingRegistry::Materialize(const Entry& entry,
   return services;
 }
 
-absl::StatusOr<CachedLookup> CachingRegistry::Lookup(absl::string_view name) {
+absl::StatusOr<CachedLookup> CachingRegistry::Lookup(absl::string_view name,
+                                                     absl::Time deadline) {
   MN_RETURN_IF_ERROR(ValidateServiceName(name));
   std::unique_lock<std::mutex> lock(mu_);
   auto it = entries_.try_emplace(std::string(name)).first;
   ++it->second.lookups;  // keeps the entry while this call uses it
-  absl::StatusOr<CachedLookup> result = LookupEntry(name, it->second, lock);
+  absl::StatusOr<CachedLookup> result =
+      LookupEntry(name, it->second, deadline, lock);
   --it->second.lookups;
   EraseIfUnused(it);
   return result;
 }
 
 absl::StatusOr<CachedLookup> CachingRegistry::LookupEntry(
-    absl::string_view name, Entry& entry, std::unique_lock<std::mutex>& lock) {
-  // Another caller's fetch answers us too.
-  fetched_.wait(lock, [&] { return !entry.in_flight; });
-  if (entry.valid) {
-    std::vector<Service> fresh = Materialize(entry, options_.clock(), false);
-    if (!fresh.empty()) return CachedLookup{std::move(fresh), false};
+    absl::string_view name, Entry& entry, absl::Time deadline,
+    std::unique_lock<std::mutex>& lock) {
+  ++stats_.lookups;
+  if (entry.fetch == nullptr) {
+    if (entry.valid) {
+      std::vector<Service> fresh = Materialize(entry, options_.clock(), false);
+      if (!fresh.empty()) {
+        ++stats_.from_cache;
+        return CachedLookup{std::move(fresh), false};
+      }
+    }
+    ++stats_.backend_queries;
+    entry.fetch = std::make_shared<Fetch>();
+    entry.during_fetch.clear();
+    absl::Status scheduled =
+        fetch_pool_->Schedule([this, name = std::string(name),
+                               fetch = entry.fetch] { RunFetch(name, fetch); });
+    if (!scheduled.ok()) {
+      entry.fetch = nullptr;
+      return scheduled;
+    }
+  } else {
+    ++stats_.joined_queries;
   }
+  // Ours or another caller's: its outcome answers everyone who waits.
+  const std::shared_ptr<Fetch> fetch = entry.fetch;
+  if (concurrency::WaitUntil(fetched_, lock, deadline,
+                             [&] { return fetch->done; })) {
+    return fetch->outcome;
+  }
+  ++stats_.timed_out;
+  std::vector<Service> last_known =
+      Materialize(entry, options_.clock(), /*include_expired=*/true);
+  if (!last_known.empty()) return CachedLookup{std::move(last_known), true};
+  return absl::DeadlineExceededError(absl::StrCat(
+      "lookup of service '", name, "': the registry did not answer in time"));
+}
 
-  entry.in_flight = true;
-  entry.during_fetch.clear();
-  lock.unlock();
+void CachingRegistry::RunFetch(const std::string& name,
+                               std::shared_ptr<Fetch> fetch) {
   absl::StatusOr<std::vector<Service>> fetched = backend_->GetService(name);
-  lock.lock();
-  entry.in_flight = false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(name);  // kept while its fetch is in flight
+  fetch->outcome = ApplyFetched(name, it->second, std::move(fetched));
+  fetch->done = true;
+  it->second.fetch = nullptr;
   fetched_.notify_all();
-  const absl::Time then = options_.clock();
+  EraseIfUnused(it);
+}
 
+absl::StatusOr<CachedLookup> CachingRegistry::ApplyFetched(
+    absl::string_view name, Entry& entry,
+    absl::StatusOr<std::vector<Service>> fetched) {
+  const absl::Time then = options_.clock();
   if (fetched.ok()) {
     entry.versions.clear();
     for (const Service& service : *fetched) {
@@ -171,7 +222,9 @@ void CachingRegistry::Evict(absl::string_view service,
 
 absl::StatusOr<std::vector<Service>> CachingRegistry::GetService(
     absl::string_view name) {
-  MN_ASSIGN_OR_RETURN(CachedLookup found, Lookup(name));
+  MN_ASSIGN_OR_RETURN(
+      CachedLookup found,
+      Lookup(name, concurrency::DeadlineIn(options_.lookup_timeout)));
   return std::move(found.services);
 }
 

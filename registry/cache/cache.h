@@ -6,7 +6,10 @@
 // backend's watch events keep the cache current (nodes registered, removed
 // or expired), so a client does not broadcast a query per call. On a miss
 // or when the cached nodes went stale:
-//   - one query per service name is in flight; other callers wait for it;
+//   - one query per service name is in flight; every caller that asks
+//     meanwhile gets its outcome, found, NotFound or an error alike;
+//   - each lookup returns by its own deadline (DeadlineExceeded, or the
+//     last known nodes marked stale), whatever the backend takes;
 //   - a failing backend (Unavailable, DeadlineExceeded, ...) is answered
 //     with the last known nodes, marked stale (Lookup says so), when there
 //     are any; otherwise with the backend's error.
@@ -26,6 +29,7 @@
 #define MICRO_NATS_REGISTRY_CACHE_CACHE_H_
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "concurrency/thread_pool.h"
 #include "registry/registry.h"
 
 namespace micro_nats::registry {
@@ -44,6 +49,10 @@ namespace micro_nats::registry {
 struct CacheOptions {
   // A node not seen in a lookup or an event for this long is fetched again.
   absl::Duration node_ttl = absl::Minutes(1);
+  // How long GetService (which takes no deadline) waits.
+  absl::Duration lookup_timeout = absl::Seconds(5);
+  // Backend queries running at once (for different names); more wait.
+  int fetch_threads = 4;
   // The cache's idea of now (a fake clock in tests).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
@@ -52,6 +61,15 @@ struct CachedLookup {
   std::vector<Service> services;
   // True when the backend failed and these are the last known nodes.
   bool stale = false;
+};
+
+// What the cache did, since it was created.
+struct CacheStats {
+  int64_t lookups = 0;
+  int64_t from_cache = 0;       // answered without asking the backend
+  int64_t backend_queries = 0;  // queries started
+  int64_t joined_queries = 0;   // lookups answered by another's query
+  int64_t timed_out = 0;        // lookups whose deadline came first
 };
 
 // CachingRegistry
@@ -64,8 +82,10 @@ class CachingRegistry : public Registry {
       std::shared_ptr<Registry> backend, CacheOptions options = {});
   ~CachingRegistry() override;
 
-  // GetService with the staleness said.
-  absl::StatusOr<CachedLookup> Lookup(absl::string_view name);
+  // GetService with the staleness said, by `deadline`: DeadlineExceeded
+  // when the backend has not answered by then and nothing is cached.
+  absl::StatusOr<CachedLookup> Lookup(
+      absl::string_view name, absl::Time deadline = absl::InfiniteFuture());
 
   // Drops a node that a caller found dead, until an event or a lookup
   // brings it back.
@@ -73,6 +93,8 @@ class CachingRegistry : public Registry {
 
   // Service names the cache holds now.
   size_t CachedNames() const;
+
+  CacheStats stats() const;
 
   absl::Status Register(const Service& service,
                         RegisterOptions options) override;
@@ -91,10 +113,15 @@ class CachingRegistry : public Registry {
     Service info;  // nodes unused
     std::map<std::string, CachedNode> nodes;
   };
+  // One backend query and, once done, its outcome for every caller.
+  struct Fetch {
+    bool done = false;
+    absl::StatusOr<CachedLookup> outcome = absl::UnknownError("unfinished");
+  };
   struct Entry {
     std::map<std::string, CachedVersion> versions;
     bool valid = false;               // fetched, and events applied since
-    bool in_flight = false;           // a fetch is running
+    std::shared_ptr<Fetch> fetch;     // the query in flight, or null
     std::vector<Event> during_fetch;  // events to replay on its result
     int lookups = 0;                  // Lookup calls using this entry
   };
@@ -104,8 +131,17 @@ class CachingRegistry : public Registry {
                   std::unique_ptr<Watcher> watcher);
   void WatchLoop();
   absl::StatusOr<CachedLookup> LookupEntry(absl::string_view name, Entry& entry,
+                                           absl::Time deadline,
                                            std::unique_lock<std::mutex>& lock);
-  // Forgets the entry when it has no nodes and no Lookup uses it.
+  // Runs on the fetch pool: asks the backend, updates the entry, and hands
+  // the outcome to `fetch`'s callers.
+  void RunFetch(const std::string& name, std::shared_ptr<Fetch> fetch);
+  // The outcome of a query that returned `fetched`; mu_ held.
+  absl::StatusOr<CachedLookup> ApplyFetched(
+      absl::string_view name, Entry& entry,
+      absl::StatusOr<std::vector<Service>> fetched);
+  // Forgets the entry when it has no nodes, no Lookup uses it and no query
+  // for it is in flight.
   void EraseIfUnused(Entries::iterator it);  // mu_ held
   void ApplyEvent(Entry& entry, const Event& event, absl::Time now);
   // The cached services; nodes older than node_ttl only when asked for.
@@ -119,7 +155,10 @@ class CachingRegistry : public Registry {
 
   mutable std::mutex mu_;
   std::condition_variable fetched_;
-  Entries entries_;  // guarded by mu_
+  Entries entries_;   // guarded by mu_
+  CacheStats stats_;  // guarded by mu_
+  // Runs the backend queries; last, so destroyed (and joined) first.
+  std::unique_ptr<concurrency::ThreadPool> fetch_pool_;
 };
 
 }  // namespace micro_nats::registry

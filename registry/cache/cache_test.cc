@@ -232,6 +232,93 @@ TEST(CacheFailureTest, OneQueryInFlightPerName) {
   EXPECT_EQ(ok, 8);  // and GetService ran once (EXPECT_CALL above)
 }
 
+// Eight callers of an unknown name while the backend takes its time: one
+// query, and its NotFound answers all eight.
+TEST(CacheFailureTest, ConcurrentLookupsShareOneQueryAndItsNotFound) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  std::mutex gate;
+  gate.lock();
+  Collector<int> entered;
+  EXPECT_CALL(*backend, GetService(::testing::Eq("ghost")))
+      .WillOnce([&](absl::string_view) {
+        entered.Add(1);
+        std::lock_guard<std::mutex> wait(gate);
+        return absl::StatusOr<std::vector<Service>>(
+            absl::NotFoundError("service 'ghost' not found"));
+      });
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  std::vector<std::thread> callers;
+  Collector<absl::Status> results;
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&] { results.Add(cache->Lookup("ghost").status()); });
+  }
+  ASSERT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
+  ASSERT_TRUE(Eventually([&] { return cache->stats().joined_queries == 7; },
+                         absl::Seconds(5),
+                         "seven callers waiting on the one query"));
+  gate.unlock();
+  for (auto& t : callers) t.join();
+  ASSERT_EQ(results.size(), 8u);
+  for (const absl::Status& s : results.Snapshot()) {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound));
+  }
+  EXPECT_EQ(cache->stats().backend_queries, 1);
+}
+
+TEST(CacheFailureTest, ConcurrentLookupsShareTheBackendError) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  std::mutex gate;
+  gate.lock();
+  Collector<int> entered;
+  EXPECT_CALL(*backend, GetService(_)).WillOnce([&](absl::string_view) {
+    entered.Add(1);
+    std::lock_guard<std::mutex> wait(gate);
+    return absl::StatusOr<std::vector<Service>>(
+        absl::UnavailableError("NATS is down"));
+  });
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  std::vector<std::thread> callers;
+  Collector<absl::Status> results;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] { results.Add(cache->Lookup("s").status()); });
+  }
+  ASSERT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
+  ASSERT_TRUE(Eventually([&] { return cache->stats().joined_queries == 3; },
+                         absl::Seconds(5), "three callers waiting"));
+  gate.unlock();
+  for (auto& t : callers) t.join();
+  for (const absl::Status& s : results.Snapshot()) {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable));
+  }
+}
+
+// A lookup returns by its own deadline while the backend is still asking;
+// the query goes on and answers later lookups.
+TEST(CacheFailureTest, ALookupReturnsByItsDeadline) {
+  auto backend = std::make_shared<NiceMock<MockRegistry>>();
+  std::mutex gate;
+  gate.lock();
+  Collector<int> entered;
+  EXPECT_CALL(*backend, GetService(_)).WillOnce([&](absl::string_view) {
+    entered.Add(1);
+    std::lock_guard<std::mutex> wait(gate);
+    return absl::StatusOr<std::vector<Service>>(
+        std::vector<Service>{MakeService("s", "1", {MakeNode("n")})});
+  });
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  EXPECT_THAT(cache->Lookup("s", absl::Now() + absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
+  EXPECT_THAT(cache->Lookup("s", absl::InfinitePast()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(cache->stats().timed_out, 2);
+  gate.unlock();
+  auto found = cache->Lookup("s", absl::InfiniteFuture());
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(NodeIds(found->services.at(0)), std::vector<std::string>{"n"});
+  EXPECT_EQ(cache->stats().backend_queries, 1);
+}
+
 TEST(CacheFailureTest, AWatcherThatFellBehindMakesTheCacheAskAgain) {
   auto backend = std::make_shared<NiceMock<MockRegistry>>();
   auto watcher = std::make_unique<NiceMock<MockWatcher>>();
