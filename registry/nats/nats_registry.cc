@@ -203,7 +203,14 @@ class NatsRegistry : public Registry {
   void Answer(natsMsg* msg) {
     const std::string reply(nats::Reply(msg));
     if (reply.empty()) return;
-    auto query = DecodeResult(nats::Body(msg));
+    const absl::string_view body = nats::Body(msg);
+    if (body.size() > options_.max_query_bytes) {
+      ReportOnce(absl::InvalidArgumentError(absl::StrCat(
+          "a query of ", body.size(), " bytes on '", options_.query_subject,
+          "' (the limit is ", options_.max_query_bytes, ")")));
+      return;
+    }
+    auto query = DecodeResult(body);
     if (!query.ok()) {
       ReportOnce(query.status());
       return;

@@ -53,6 +53,10 @@ struct NatsRegistryOptions {
   absl::Duration sweep_interval = absl::Seconds(1);
   // Events a watcher may have waiting before it is told it fell behind.
   size_t watch_buffer = 1024;
+  // Larger messages on the query subject are dropped unread: a query is a
+  // name and an action (go-micro's are ~130 bytes), and decoding garbage on
+  // the one thread that answers would hold up every answer.
+  size_t max_query_bytes = 4096;
 };
 
 // Fails when the subscriptions cannot be made (Unavailable) or a subject is

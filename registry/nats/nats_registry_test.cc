@@ -201,6 +201,26 @@ TEST_F(NatsRegistryTest, MalformedJsonIsIgnoredAndServingGoesOn) {
   EXPECT_EQ(event->type, EventType::kUpdate);
 }
 
+// A 1 MiB message with a reply subject on the query subject is dropped
+// unread, so the lookup right after it is answered as usual.
+TEST_F(NatsRegistryTest, AnOversizedQueryIsDroppedUnreadAndAnswersGoOn) {
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar, NewRegistry());
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewRegistry());
+  ASSERT_THAT(registrar->Register(MakeService("busy", "1", {MakeNode("b")})),
+              IsOk());
+  for (int run = 0; run < 3; ++run) {
+    // Deep nesting: the costliest JSON to decode byte for byte.
+    const std::string garbage(1000 * 1000, '[');
+    ASSERT_THAT(
+        raw_->Publish("micro.nats.query", garbage, {.reply = "_INBOX.garbage"}),
+        IsOk());
+    ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+    auto found = looker->GetService("busy");
+    ASSERT_THAT(found, IsOk()) << "run " << run;
+    EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"b"});
+  }
+}
+
 // nats.c reconnects and resubscribes on its own: a process's registrations
 // answer queries again once its connection is back.
 TEST_F(NatsRegistryTest, ServicesAreFoundAgainAfterTheServerRestarts) {
