@@ -70,5 +70,34 @@ TEST(NatsBrokerTest, SubscriptionsDeliverAgainAfterTheServerRestarts) {
   EXPECT_EQ(got.Snapshot().front(), "after restart");
 }
 
+// With the server gone, Drain and Unsubscribe return by their deadline:
+// they do not wait on a server that is not there.
+TEST(NatsBrokerTest, DrainAndUnsubscribeDuringAnOutageKeepTheirDeadline) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server,
+                          micro_nats::testing::NatsServer::Start());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn, nats::Connection::Connect({.servers = {server->url()}}));
+  auto broker = NewNatsBroker(conn);
+  auto outlived = NewNatsBroker(conn);
+  std::vector<std::unique_ptr<Subscriber>> subs, more;
+  for (int i = 0; i < 5; ++i) {
+    auto handler = [](const Event&) { return absl::OkStatus(); };
+    MN_ASSERT_OK_AND_ASSIGN(auto sub, broker->Subscribe("down", handler));
+    subs.push_back(std::move(sub));
+    MN_ASSERT_OK_AND_ASSIGN(auto other, outlived->Subscribe("down", handler));
+    more.push_back(std::move(other));
+  }
+  ASSERT_THAT(server->Stop(), IsOk());
+  ASSERT_TRUE(Eventually([&] { return !conn->IsConnected(); },
+                         absl::Seconds(10), "the client saw the outage"));
+  absl::Time start = absl::Now();
+  broker->Drain(absl::Milliseconds(100)).IgnoreError();
+  // Five subscriptions once took a second each here.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  start = absl::Now();
+  more.clear();  // five destructors
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
 }  // namespace
 }  // namespace micro_nats::broker::testing

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "broker/broker.h"
 #include "gmock/gmock.h"
@@ -558,6 +559,93 @@ TEST_P(BrokerConformanceTest, DrainReturnsByItsDeadlineWhenAHandlerIsStuck) {
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   gate->unlock();
   (*sub)->Unsubscribe().IgnoreError();
+}
+
+// After a Drain that ran out of time with a handler still running,
+// Unsubscribe and the destructor wait for that handler: one that captured
+// its owner must not run on after the owner is gone.
+TEST_P(BrokerConformanceTest,
+       UnsubscribeAfterATimedOutDrainWaitsForTheHandler) {
+  for (bool destroy : {false, true}) {
+    SCOPED_TRACE(destroy ? "destructor" : "Unsubscribe");
+    auto broker = NewBroker();
+    auto gate = std::make_shared<std::mutex>();
+    gate->lock();
+    Collector<int> started;
+    std::atomic<bool> handler_done{false};
+    auto sub = broker->Subscribe("stuck.handler",
+                                 [&started, &handler_done, gate](const Event&) {
+                                   started.Add(1);
+                                   std::lock_guard<std::mutex> wait(*gate);
+                                   handler_done = true;
+                                   return absl::OkStatus();
+                                 });
+    ASSERT_THAT(sub, IsOk());
+    ASSERT_THAT(publisher_->Publish("stuck.handler", {.body = "1"}), IsOk());
+    ASSERT_TRUE(started.WaitForCount(1, kWait));
+    EXPECT_THAT(broker->Drain(absl::Milliseconds(100)),
+                StatusIs(absl::StatusCode::kDeadlineExceeded));
+    // The handler is released a little later: an Unsubscribe that did not
+    // wait would return before it finished.
+    std::thread releaser([gate] {
+      absl::SleepFor(absl::Milliseconds(200));
+      gate->unlock();
+    });
+    if (destroy) {
+      sub->reset();
+    } else {
+      EXPECT_THAT((*sub)->Unsubscribe(), IsOk());
+    }
+    EXPECT_TRUE(handler_done.load());
+    releaser.join();
+  }
+}
+
+// An on_error that publishes (to a dead-letter topic, say) is called
+// outside the broker's locks and does not deadlock, for drops as for
+// handler errors.
+TEST_P(BrokerConformanceTest, AnErrorHandlerMayPublish) {
+  Collector<Event> dead_letters;
+  auto letters = Record("dead.letters", dead_letters);
+  Broker* self = nullptr;
+  auto broker =
+      NewBroker({.on_error =
+                     [&self](const absl::Status& status) {
+                       self->Publish("dead.letters",
+                                     {.body = std::string(status.message())})
+                           .IgnoreError();
+                     },
+                 .max_pending_messages = 1});
+  self = broker.get();
+  auto gate = std::make_shared<std::mutex>();
+  gate->lock();
+  Collector<int> started;
+  auto sub = broker->Subscribe("fails", [&started, gate](const Event&) {
+    started.Add(1);
+    std::lock_guard<std::mutex> wait(*gate);
+    return absl::InternalError("no thanks");
+  });
+  ASSERT_THAT(sub, IsOk());
+  ASSERT_THAT(publisher_->Publish("fails", {.body = "1"}), IsOk());
+  ASSERT_TRUE(started.WaitForCount(1, kWait));
+  // One is handled, one waits, the rest are dropped: reported (and
+  // published) while the handler is still stuck.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(publisher_->Publish("fails", {.body = "more"}), IsOk());
+  }
+  ASSERT_TRUE(dead_letters.WaitForCount(1, kWait));
+  EXPECT_THAT(dead_letters.Snapshot()[0].message.body,
+              ::testing::HasSubstr("dropped"));
+  gate->unlock();
+  // The handler's own errors go the same way.
+  EXPECT_TRUE(micro_nats::testing::Eventually(
+      [&] {
+        for (const Event& e : dead_letters.Snapshot()) {
+          if (absl::StrContains(e.message.body, "no thanks")) return true;
+        }
+        return false;
+      },
+      kWait, "the handler's error as a dead letter"));
 }
 
 }  // namespace micro_nats::broker::testing
