@@ -128,8 +128,15 @@ class Listener {
   // the pool. What a server with many clients (the service server) uses.
   virtual absl::Status AcceptMessages(MessageHandler handler) = 0;
 
-  // Stops listening, closes every socket (their peers see OutOfRange) and
-  // waits for the handlers to return. Idempotent.
+  // Stops listening, ends every socket (their peers see OutOfRange; a
+  // handler's Recv returns what was queued, then OutOfRange) and waits for
+  // the handlers to return, by `deadline` (as gRPC's Shutdown). After it,
+  // DeadlineExceeded says how many handler calls still run: they finish on
+  // their own, on sockets that are ended. A handler that closes its own
+  // listener is not waited for. Idempotent.
+  virtual absl::Status Shutdown(absl::Time deadline) = 0;
+
+  // Shutdown by ListenOptions::close_timeout from now; the destructor too.
   virtual absl::Status Close() = 0;
 
   // Server-side sockets that are open now.
@@ -165,6 +172,9 @@ struct ListenOptions {
 
   // Each server socket's unread backlog.
   PendingLimits max_pending;
+
+  // How long Close (and the destructor) wait for handlers to return.
+  absl::Duration close_timeout = absl::Seconds(10);
 
   // Told when an accept handler throws: its socket is closed (the peer sees
   // OutOfRange) and the listener goes on serving. Empty: logged to stderr.

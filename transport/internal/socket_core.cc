@@ -235,16 +235,16 @@ ListenerCore::ListenerCore(
   }
 }
 
+std::shared_ptr<ListenerCore> ListenerCore::Create(
+    const ListenOptions& options,
+    std::function<void(const std::string& key)> notify_peer_closed) {
+  return std::shared_ptr<ListenerCore>(
+      new ListenerCore(options, std::move(notify_peer_closed)));
+}
+
 ListenerCore::~ListenerCore() {
-  {
-    std::lock_guard<std::mutex> lock(hook_->mu);
-    hook_->core = nullptr;
-  }
-  Close();
-  // Including a handler that closed the listener itself: it must have
-  // returned before its ListenerCore goes away.
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return tasks_ == 0; });
+  // No task is left (each holds this core); what remains is the reaper.
+  Close(absl::InfinitePast()).IgnoreError();
 }
 
 absl::Status ListenerCore::Accept(AcceptHandler handler) {
@@ -306,11 +306,9 @@ absl::Status ListenerCore::Add(const std::string& key,
     entry.inbound = inbound;
     entry.socket = std::move(*socket);
   }
-  // Through the hook, which outlives this core and is cut by its
-  // destructor: the backend may finish the queue later.
-  inbound->SetOnReady([hook = hook_, key] {
-    std::lock_guard<std::mutex> lock(hook->mu);
-    if (hook->core != nullptr) hook->core->OnReady(key);
+  // The queue may outlive this core (the backend finishes it later).
+  inbound->SetOnReady([weak = weak_from_this(), key] {
+    if (auto self = weak.lock()) self->OnReady(key);
   });
   return absl::OkStatus();
 }
@@ -330,7 +328,8 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
   if (accept_handler_) {
     if (entry.socket == nullptr) return nullptr;  // its handler has it
     ++tasks_;
-    scheduled = pool_->Schedule([this, socket = std::move(entry.socket),
+    scheduled = pool_->Schedule([this, self = shared_from_this(),
+                                 socket = std::move(entry.socket),
                                  inbound = entry.inbound]() mutable {
       RunAcceptHandler(std::move(socket), inbound);
     });
@@ -340,10 +339,11 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
       entry.calls = concurrency::SerialQueue::Create(pool_);
     }
     ++tasks_;
-    scheduled = entry.calls->Schedule(
-        [this, socket = entry.shared, inbound = entry.inbound]() mutable {
-          RunMessageCall(std::move(socket), inbound);
-        });
+    scheduled = entry.calls->Schedule([this, self = shared_from_this(),
+                                       socket = entry.shared,
+                                       inbound = entry.inbound]() mutable {
+      RunMessageCall(std::move(socket), inbound);
+    });
   } else {
     return nullptr;  // kept until Accept
   }
@@ -478,27 +478,39 @@ bool ListenerCore::closed() const {
   return closed_;
 }
 
-void ListenerCore::Close() {
+absl::Status ListenerCore::Close(absl::Time deadline) {
   std::map<std::string, Entry> sockets;
+  bool first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return;
+    first = !closed_;
     closed_ = true;
     sockets.swap(sockets_);
     cv_.notify_all();
   }
-  for (auto& [key, entry] : sockets) {
-    entry.inbound->Finish(absl::OutOfRangeError("the listener closed"));
-    notify_peer_closed_(key);
+  if (first) {
+    for (auto& [key, entry] : sockets) {
+      entry.inbound->Finish(absl::OutOfRangeError("the listener closed"));
+      notify_peer_closed_(key);
+    }
+    sockets.clear();  // never handed out: closing them tells their peers
+    if (reaper_.joinable()) reaper_.join();
   }
-  sockets.clear();  // never handed out: closing them tells their peers
-  if (reaper_.joinable()) reaper_.join();
   // Handlers end once their Recv sees the finished queue. A handler that
   // closes the listener itself is not waited for.
   const std::thread::id self = std::this_thread::get_id();
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock,
-           [&] { return tasks_ == static_cast<int>(in_tasks_.count(self)); });
+  auto others_done = [&] {
+    return tasks_ == static_cast<int>(in_tasks_.count(self));
+  };
+  if (concurrency::WaitUntil(cv_, lock, deadline, others_done)) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "the listener closed, but ",
+      tasks_ - static_cast<int>(in_tasks_.count(self)),
+      " handler call(s) were still running at the deadline; their sockets "
+      "are ended and they finish on their own"));
 }
 
 void ListenerCore::ReapIdle() {

@@ -140,15 +140,16 @@ class QueueSocket : public Socket {
 // AcceptHandler holds one of its threads from its socket's first message
 // until it returns (a socket that never sends holds none); a MessageHandler
 // holds one only while it handles a message, each socket's calls in order.
-// A handler may Close its listener, but must not destroy it: the destructor
-// waits for every handler to return.
-class ListenerCore {
+// Shared: handler tasks hold it, so a Close that ran out of time leaves
+// nothing they use freed. A handler may Close its listener.
+class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
  public:
   // Uses `options`' idle_timeout, max_sockets, handler threads and on_error.
   // `notify_peer_closed(key)` tells a socket's client that the server side
-  // closed it (best effort).
-  ListenerCore(const ListenOptions& options,
-               std::function<void(const std::string& key)> notify_peer_closed);
+  // closed it (best effort); it is not called once Close has returned.
+  static std::shared_ptr<ListenerCore> Create(
+      const ListenOptions& options,
+      std::function<void(const std::string& key)> notify_peer_closed);
   ~ListenerCore();
 
   absl::Status Accept(AcceptHandler handler);
@@ -184,10 +185,15 @@ class ListenerCore {
 
   // Ends every socket (a handler's Recv returns what was queued, then
   // OutOfRange, and its peer is told), stops the reaper and waits for the
-  // handlers to return. Idempotent.
-  void Close();
+  // handlers to return, by `deadline`: DeadlineExceeded saying how many
+  // still run (they finish on their own). A handler that closes its own
+  // listener is not waited for. Idempotent; a later call waits again.
+  absl::Status Close(absl::Time deadline);
 
  private:
+  ListenerCore(const ListenOptions& options,
+               std::function<void(const std::string& key)> notify_peer_closed);
+
   struct Entry {
     std::shared_ptr<InboundQueue> inbound;
     std::unique_ptr<Socket> socket;  // until a handler takes it
@@ -218,13 +224,6 @@ class ListenerCore {
   const std::function<void(const absl::Status&)> on_error_;
   const std::function<void(const std::string&)> notify_peer_closed_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
-  // How sockets' queues reach this core; the destructor cuts it.
-  struct Hook {
-    explicit Hook(ListenerCore* core) : core(core) {}
-    std::mutex mu;
-    ListenerCore* core;  // guarded by mu
-  };
-  const std::shared_ptr<Hook> hook_ = std::make_shared<Hook>(this);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

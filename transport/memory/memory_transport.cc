@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/wait.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 #include "transport/internal/socket_core.h"
@@ -35,9 +36,10 @@ struct ListenerState {
   ListenerState(std::string address, const ListenOptions& options)
       : address(std::move(address)),
         max_pending(options.max_pending),
-        core(options, [this](const std::string& key) {
+        close_timeout(options.close_timeout),
+        core(ListenerCore::Create(options, [this](const std::string& key) {
           if (auto client = Client(key)) client->Finish(PeerClosed());
-        }) {}
+        })) {}
 
   std::shared_ptr<InboundQueue> Client(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu);
@@ -47,11 +49,13 @@ struct ListenerState {
 
   const std::string address;
   const PendingLimits max_pending;  // of each server socket
+  const absl::Duration close_timeout;
   std::mutex mu;
   // Each socket's client-side queue, to tell the client when the server
   // side ends.
   std::map<std::string, std::weak_ptr<InboundQueue>> clients;  // mu
-  ListenerCore core;  // last: its threads use the members above
+  std::shared_ptr<ListenerCore>
+      core;  // last: its threads use the members above
 };
 
 // The process-wide address table.
@@ -65,7 +69,7 @@ class AddressTable {
   absl::Status Insert(const std::shared_ptr<ListenerState>& state) {
     std::lock_guard<std::mutex> lock(mu_);
     auto& slot = listeners_[state->address];
-    if (auto existing = slot.lock(); existing && !existing->core.closed()) {
+    if (auto existing = slot.lock(); existing && !existing->core->closed()) {
       return absl::AlreadyExistsError(absl::StrCat(
           "a memory listener is already on '", state->address, "'"));
     }
@@ -100,17 +104,19 @@ class MemoryListener : public Listener {
 
   std::string Address() const override { return state_->address; }
   absl::Status Accept(AcceptHandler handler) override {
-    return state_->core.Accept(std::move(handler));
+    return state_->core->Accept(std::move(handler));
   }
   absl::Status AcceptMessages(MessageHandler handler) override {
-    return state_->core.AcceptMessages(std::move(handler));
+    return state_->core->AcceptMessages(std::move(handler));
+  }
+  absl::Status Shutdown(absl::Time deadline) override {
+    AddressTable::Get().Erase(state_.get());
+    return state_->core->Close(deadline);
   }
   absl::Status Close() override {
-    AddressTable::Get().Erase(state_.get());
-    state_->core.Close();
-    return absl::OkStatus();
+    return Shutdown(concurrency::DeadlineIn(state_->close_timeout));
   }
-  size_t OpenSockets() const override { return state_->core.OpenSockets(); }
+  size_t OpenSockets() const override { return state_->core->OpenSockets(); }
 
  private:
   std::shared_ptr<ListenerState> state_;
@@ -149,7 +155,7 @@ class MemoryTransport : public Transport {
     MN_RETURN_IF_ERROR(
         ValidateSubject(address, SubjectKind::kConcrete, "transport address"));
     std::shared_ptr<ListenerState> listener = AddressTable::Get().Find(address);
-    if (listener == nullptr || listener->core.closed()) {
+    if (listener == nullptr || listener->core->closed()) {
       return absl::UnavailableError(
           absl::StrCat("no listener at '", address, "'"));
     }
@@ -167,7 +173,7 @@ class MemoryTransport : public Transport {
     auto client_ended = [weak_listener, key,
                          weak_server = std::weak_ptr(server_in)] {
       if (auto server = weak_server.lock()) server->Finish(PeerClosed());
-      if (auto l = weak_listener.lock()) l->core.Remove(key);
+      if (auto l = weak_listener.lock()) l->core->Remove(key);
     };
     // The server socket's backlog overflowed: it ends once its handler has
     // read it and closes it; the client hears now.
@@ -179,13 +185,13 @@ class MemoryTransport : public Transport {
         [weak_listener, key, weak_client = std::weak_ptr(client_in)] {
           if (auto client = weak_client.lock()) client->Finish(PeerClosed());
           if (auto l = weak_listener.lock()) {
-            l->core.Remove(key);
+            l->core->Remove(key);
             std::lock_guard<std::mutex> lock(l->mu);
             l->clients.erase(key);
           }
         },
         listener->address, key);
-    absl::Status added = listener->core.Add(key, server_in, &server_socket);
+    absl::Status added = listener->core->Add(key, server_in, &server_socket);
     if (!added.ok()) {
       {
         std::lock_guard<std::mutex> lock(listener->mu);

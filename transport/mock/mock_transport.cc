@@ -20,6 +20,7 @@ MockSocket::MockSocket() {
 MockListener::MockListener() {
   ON_CALL(*this, Accept(_)).WillByDefault(Return(absl::OkStatus()));
   ON_CALL(*this, AcceptMessages(_)).WillByDefault(Return(absl::OkStatus()));
+  ON_CALL(*this, Shutdown(_)).WillByDefault(Return(absl::OkStatus()));
   ON_CALL(*this, Close()).WillByDefault(Return(absl::OkStatus()));
 }
 

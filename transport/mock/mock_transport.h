@@ -33,13 +33,14 @@ class MockSocket : public Socket {
 
 class MockListener : public Listener {
  public:
-  // By default Accept, AcceptMessages and Close succeed.
+  // By default Accept, AcceptMessages, Shutdown and Close succeed.
   MockListener();
 
   MOCK_METHOD(std::string, Address, (), (const, override));
   MOCK_METHOD(absl::Status, Accept, (AcceptHandler handler), (override));
   MOCK_METHOD(absl::Status, AcceptMessages, (MessageHandler handler),
               (override));
+  MOCK_METHOD(absl::Status, Shutdown, (absl::Time deadline), (override));
   MOCK_METHOD(absl::Status, Close, (), (override));
   MOCK_METHOD(size_t, OpenSockets, (), (const, override));
 };

@@ -95,7 +95,9 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         mux_(std::move(mux)),
         address_(std::move(address)),
         max_pending_(options.max_pending),
-        core_(options, [this](const std::string& key) { TellClosed(key); }) {}
+        close_timeout_(options.close_timeout),
+        core_(ListenerCore::Create(
+            options, [this](const std::string& key) { TellClosed(key); })) {}
 
   absl::Status Start() {
     std::weak_ptr<ListenerState> weak = shared_from_this();
@@ -112,13 +114,14 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     return conn_->Flush(absl::Seconds(5));
   }
 
-  void Close() {
+  absl::Status Close(absl::Time deadline) {
     if (subscription_ != nullptr) subscription_->Unsubscribe().IgnoreError();
-    core_.Close();
+    return core_->Close(deadline);
   }
 
   const std::string& address() const { return address_; }
-  ListenerCore& core() { return core_; }
+  ListenerCore& core() { return *core_; }
+  absl::Duration close_timeout() const { return close_timeout_; }
 
  private:
   void OnMessage(natsMsg* msg) {
@@ -129,9 +132,9 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     }
     switch (ReadControl(msg)) {
       case Control::kClose:
-        if (auto inbound = core_.Find(key)) {
+        if (auto inbound = core_->Find(key)) {
           inbound->Finish(PeerClosed());
-          core_.Remove(key);
+          core_->Remove(key);
         }
         return;
       case Control::kOpen:
@@ -162,14 +165,14 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
 
   // Messages arrive on one delivery thread, so find-then-add cannot race.
   std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key) {
-    if (auto inbound = core_.Find(key)) return inbound;
-    if (core_.EndedLately(key)) {
+    if (auto inbound = core_->Find(key)) return inbound;
+    if (core_->EndedLately(key)) {
       // Sent before the client heard its socket ended: not a new socket.
       // Say so again, in case the first close was lost.
       TellClosed(key);
       return nullptr;
     }
-    if (absl::Status room = core_.CheckRoom(key); !room.ok()) {
+    if (absl::Status room = core_->CheckRoom(key); !room.ok()) {
       // Refused before anything is made for it: a flood of opens costs a
       // reply each, nothing more.
       if (absl::IsResourceExhausted(room)) {
@@ -200,13 +203,13 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
           if (auto self = weak.lock()) {
             // Forgotten before the client hears, so whatever it sends after
             // the close is refused (EndedLately), not taken for this socket.
-            self->core_.Remove(key);
+            self->core_->Remove(key);
             self->TellClosed(key);
           }
         },
         address_, key);
     std::unique_ptr<Socket> owned = std::move(socket);
-    absl::Status added = core_.Add(key, inbound, &owned);
+    absl::Status added = core_->Add(key, inbound, &owned);
     if (!added.ok()) {
       // Full (or closed): the client hears why before the socket, dropped
       // here, says it closed.
@@ -225,7 +228,9 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   const PendingLimits max_pending_;
   std::once_flag bad_input_;
   std::unique_ptr<nats::Subscription> subscription_;
-  ListenerCore core_;  // last: its threads use the members above
+  const absl::Duration close_timeout_;
+  // Last: the reaper uses the members above until Close.
+  const std::shared_ptr<ListenerCore> core_;
 };
 
 class NatsListener : public Listener {
@@ -241,9 +246,11 @@ class NatsListener : public Listener {
   absl::Status AcceptMessages(MessageHandler handler) override {
     return state_->core().AcceptMessages(std::move(handler));
   }
+  absl::Status Shutdown(absl::Time deadline) override {
+    return state_->Close(deadline);
+  }
   absl::Status Close() override {
-    state_->Close();
-    return absl::OkStatus();
+    return Shutdown(concurrency::DeadlineIn(state_->close_timeout()));
   }
   size_t OpenSockets() const override { return state_->core().OpenSockets(); }
 

@@ -881,6 +881,61 @@ TEST_P(TransportConformanceTest, AnInfiniteDialTimeoutWaitsForTheAnswer) {
   EXPECT_THAT((*socket)->Recv(absl::InfiniteFuture()), IsOk());
 }
 
+// A handler stuck on something other than Recv does not hang Shutdown,
+// Close or the destructor: they return by their deadline, say what was
+// left, and the socket is ended for its client.
+TEST_P(TransportConformanceTest,
+       ShutdownReturnsByItsDeadlineWithAHandlerStuck) {
+  for (bool messages : {false, true}) {
+    SCOPED_TRACE(messages ? "AcceptMessages" : "Accept");
+    auto gate = std::make_shared<std::mutex>();
+    gate->lock();
+    Collector<int> started;
+    auto listener =
+        server_->Listen("", {.close_timeout = absl::Milliseconds(100)});
+    ASSERT_THAT(listener, IsOk());
+    auto stuck = [gate, &started] {
+      started.Add(1);
+      std::lock_guard<std::mutex> wait(*gate);
+    };
+    if (messages) {
+      ASSERT_THAT(
+          (*listener)->AcceptMessages(
+              [stuck](const std::shared_ptr<Socket>&, Message) { stuck(); }),
+          IsOk());
+    } else {
+      ASSERT_THAT((*listener)->Accept([stuck](std::unique_ptr<Socket> s) {
+        if (s->Recv(absl::InfiniteFuture()).ok()) stuck();
+      }),
+                  IsOk());
+    }
+    auto socket = Dial((*listener)->Address());
+    ASSERT_NE(socket, nullptr);
+    ASSERT_THAT(socket->Send({.body = "block"}), IsOk());
+    ASSERT_TRUE(started.WaitForCount(1, kWait));
+    EXPECT_THAT((*listener)->Shutdown(absl::Now() + absl::Milliseconds(100)),
+                StatusIs(absl::StatusCode::kDeadlineExceeded,
+                         ::testing::HasSubstr("1 handler")));
+    EXPECT_THAT(socket->Recv(Deadline()),
+                StatusIs(absl::StatusCode::kOutOfRange));
+    EXPECT_THAT((*listener)->Close(),
+                StatusIs(absl::StatusCode::kDeadlineExceeded));
+    listener->reset();  // bounded by close_timeout too
+    gate->unlock();
+  }
+}
+
+TEST_P(TransportConformanceTest, ShutdownWaitsForHandlersThatFinish) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  ASSERT_THAT(socket->Send({.body = "x"}), IsOk());
+  ASSERT_THAT(socket->Recv(Deadline()), IsOk());
+  EXPECT_THAT(listener->Shutdown(absl::InfiniteFuture()), IsOk());
+  EXPECT_EQ(listener->OpenSockets(), 0u);
+  EXPECT_THAT(socket->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+}
+
 }  // namespace micro_nats::transport::testing
 
 #endif  // MICRO_NATS_TRANSPORT_TESTING_CONFORMANCE_H_
