@@ -380,13 +380,24 @@ void Connection::RouteError(natsSubscription* sub, natsStatus err) {
     if (it != error_routes_.end()) callback = it->second;
   }
   if (!callback) callback = options_.on_async_error;
-  if (!callback) return;
   std::string context = "NATS asynchronous error";
   if (sub != nullptr) {
     const char* subject = natsSubscription_GetSubject(sub);
     context = absl::StrCat("subscription '", subject ? subject : "?", "'");
+    int64_t dropped = 0;
+    if (err == NATS_SLOW_CONSUMER &&
+        natsSubscription_GetDropped(sub, &dropped) == NATS_OK) {
+      absl::StrAppend(&context, ": NATS dropped ", dropped,
+                      " message(s) so far, the handler fell behind");
+    }
   }
-  callback(FromNatsStatus(err, context));
+  const absl::Status status = FromNatsStatus(err, context);
+  if (callback) {
+    callback(status);
+  } else {
+    // A loss is never silent.
+    std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
+  }
 }
 
 void Connection::OnError(natsConnection*, natsSubscription* sub, natsStatus err,
@@ -402,6 +413,28 @@ void Connection::OnDisconnected(natsConnection*, void* closure) {
 void Connection::OnReconnected(natsConnection*, void* closure) {
   auto* self = static_cast<Connection*>(closure);
   if (self->options_.on_reconnected) self->options_.on_reconnected();
+  std::vector<std::shared_ptr<const std::function<void()>>> listeners;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    for (const auto& [handle, listener] : self->reconnect_listeners_) {
+      listeners.push_back(listener);
+    }
+  }
+  for (const auto& listener : listeners) (*listener)();
+}
+
+uint64_t Connection::AddReconnectListener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t handle = ++next_listener_;
+  reconnect_listeners_.emplace(
+      handle,
+      std::make_shared<const std::function<void()>>(std::move(listener)));
+  return handle;
+}
+
+void Connection::RemoveReconnectListener(uint64_t handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reconnect_listeners_.erase(handle);
 }
 
 void Connection::OnClosed(natsConnection*, void* closure) {

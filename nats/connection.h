@@ -196,6 +196,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // A new unique inbox subject ("_INBOX.<nuid>").
   static std::string NewInbox();
 
+  // Calls `listener` (on nats.c's thread; it must not block) each time the
+  // connection is back after an outage, besides
+  // ConnectionOptions::on_reconnected: what subscribers missed meanwhile
+  // is lost, and a block that cares (the registry's watch) says so.
+  // Returns a handle for RemoveReconnectListener.
+  uint64_t AddReconnectListener(std::function<void()> listener);
+  void RemoveReconnectListener(uint64_t handle);
+
   const ConnectionOptions& options() const { return options_; }
 
  private:
@@ -231,7 +239,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::atomic<natsConnection*> batching_{nullptr};
   int open_connections_ = 0;  // guarded by mu_; closed-CB counts down
   std::map<natsSubscription*, std::function<void(const absl::Status&)>>
-      error_routes_;  // guarded by mu_
+      error_routes_;            // guarded by mu_
+  uint64_t next_listener_ = 0;  // guarded by mu_
+  std::map<uint64_t, std::shared_ptr<const std::function<void()>>>
+      reconnect_listeners_;  // guarded by mu_
 };
 
 // Subscription

@@ -39,8 +39,12 @@ class InboxMux : public std::enable_shared_from_this<InboxMux> {
 
   // A new inbox subject; its messages go to `handler`, on the mux's delivery
   // thread, in order. A handler may run once more shortly after Unregister
-  // returns: let it hold what it needs by value.
-  std::string Register(MessageHandler handler);
+  // returns: let it hold what it needs by value. When NATS drops messages
+  // for the mux, which inbox lost them is unknown: every registered
+  // `on_lost` is told (ResourceExhausted).
+  std::string Register(
+      MessageHandler handler,
+      std::function<void(const absl::Status&)> on_lost = nullptr);
   void Unregister(const std::string& inbox);
 
   Connection& connection() { return *connection_; }
@@ -48,13 +52,19 @@ class InboxMux : public std::enable_shared_from_this<InboxMux> {
  private:
   explicit InboxMux(std::shared_ptr<Connection> connection);
   void Route(natsMsg* msg);
+  void Lost(const absl::Status& status);
+
+  struct Inbox {
+    MessageHandler handler;
+    std::function<void(const absl::Status&)> on_lost;
+  };
 
   const std::shared_ptr<Connection> connection_;
   const std::string prefix_;
   std::mutex mu_;
   uint64_t next_id_ = 0;  // guarded by mu_
   // Shared so that routing a message copies a pointer, not the handler.
-  std::map<std::string, std::shared_ptr<const MessageHandler>>
+  std::map<std::string, std::shared_ptr<const Inbox>>
       handlers_;  // guarded by mu_
   std::unique_ptr<Subscription> subscription_;
 };

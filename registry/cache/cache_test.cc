@@ -348,5 +348,31 @@ TEST(CacheFailureTest, AWatcherThatFellBehindMakesTheCacheAskAgain) {
                  absl::Seconds(5), "a second fetch"));
 }
 
+// Over NATS: events missed while the connection was down make the cache
+// ask again rather than answer from what it held.
+TEST(CacheOverNatsTest, AReconnectMakesTheCacheReadAgain) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start());
+  auto connect = [&] {
+    return nats::Connection::Connect({.servers = {server->url()}});
+  };
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar_conn, connect());
+  MN_ASSERT_OK_AND_ASSIGN(auto cache_conn, connect());
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar, NewNatsRegistry(registrar_conn));
+  MN_ASSERT_OK_AND_ASSIGN(std::shared_ptr<Registry> backend,
+                          NewNatsRegistry(cache_conn));
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
+  ASSERT_THAT(registrar->Register(MakeService("s", "1", {MakeNode("n")})),
+              IsOk());
+  ASSERT_THAT(cache->Lookup("s"), IsOk());
+  ASSERT_THAT(cache->Lookup("s"), IsOk());
+  ASSERT_EQ(cache->stats().backend_queries, 1);
+  ASSERT_THAT(server->Restart(), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return cache->Lookup("s").ok() && cache->stats().backend_queries >= 2;
+      },
+      absl::Seconds(20), "a lookup that asked the registry again"));
+}
+
 }  // namespace
 }  // namespace micro_nats::registry::testing

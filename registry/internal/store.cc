@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/wait.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::registry::registry_internal {
@@ -232,17 +233,26 @@ class WatchHub::Queue {
     cv_.notify_all();
   }
 
+  // Events were lost before they reached the hub.
+  void Lost(const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    if (lost_.empty()) lost_ = why;
+    cv_.notify_all();
+  }
+
   absl::StatusOr<Event> Next(absl::Time deadline) {
     std::unique_lock<std::mutex> lock(mu_);
     auto ready = [this] {
-      return stopped_ || dropped_ > 0 || !events_.empty();
+      return stopped_ || dropped_ > 0 || !lost_.empty() || !events_.empty();
     };
-    if (deadline == absl::InfiniteFuture()) {
-      cv_.wait(lock, ready);
-    } else {
-      cv_.wait_until(lock, absl::ToChronoTime(deadline), ready);
-    }
+    concurrency::WaitUntil(cv_, lock, deadline, ready);
     if (stopped_) return absl::CancelledError("the watcher was stopped");
+    if (!lost_.empty() && events_.empty()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(std::exchange(lost_, std::string()),
+                       "; re-read the services you follow"));
+    }
     if (dropped_ > 0 && events_.empty()) {
       // Report the gap where it happened: after the events before it.
       const size_t dropped = std::exchange(dropped_, 0);
@@ -272,6 +282,7 @@ class WatchHub::Queue {
   std::condition_variable cv_;
   std::deque<Event> events_;  // guarded by mu_
   size_t dropped_ = 0;        // guarded by mu_
+  std::string lost_;          // guarded by mu_: why events were lost
   bool stopped_ = false;      // guarded by mu_
 };
 
@@ -305,6 +316,17 @@ absl::StatusOr<std::unique_ptr<Watcher>> WatchHub::NewWatcher(
   std::erase_if(queues_, [](const auto& weak) { return weak.expired(); });
   queues_.push_back(queue);
   return std::make_unique<HubWatcher>(std::move(queue));
+}
+
+void WatchHub::Lost(const std::string& why) {
+  std::vector<std::shared_ptr<Queue>> queues;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& weak : queues_) {
+      if (auto queue = weak.lock()) queues.push_back(std::move(queue));
+    }
+  }
+  for (const auto& queue : queues) queue->Lost(why);
 }
 
 void WatchHub::Publish(const Event& event) {

@@ -113,6 +113,10 @@ class WatchHub {
   void Publish(const std::vector<Event>& events) {
     for (const Event& e : events) Publish(e);
   }
+  // Events were lost on the way (dropped by NATS, missed while
+  // disconnected): every watcher's next Next is ResourceExhausted saying
+  // `why`, after the events it already holds.
+  void Lost(const std::string& why);
 
   class Queue;
 

@@ -52,9 +52,12 @@ class NatsRegistry : public Registry {
                NatsRegistryOptions options)
       : conn_(std::move(conn)),
         options_(std::move(options)),
-        hub_(options_.watch_buffer) {}
+        hub_(std::make_shared<WatchHub>(options_.watch_buffer)) {}
 
   ~NatsRegistry() override {
+    if (reconnect_listener_ != 0) {
+      conn_->RemoveReconnectListener(reconnect_listener_);
+    }
     // Stop answering before the store goes away.
     if (query_subscription_) query_subscription_->Unsubscribe().IgnoreError();
     if (watch_subscription_) watch_subscription_->Unsubscribe().IgnoreError();
@@ -76,12 +79,25 @@ class NatsRegistry : public Registry {
         conn_->Subscribe(options_.query_subject,
                          [this](natsMsg* msg) { Answer(msg); },
                          {.run_on = nats::HandlerThread::kDeliveryThread}));
-    // Both handlers decode and publish or queue; neither blocks.
+    // Both handlers decode and publish or queue; neither blocks. Events
+    // NATS dropped, or that passed while we were disconnected, are lost:
+    // every watcher is told, so caches re-read.
     MN_ASSIGN_OR_RETURN(
         watch_subscription_,
         conn_->Subscribe(options_.watch_subject,
                          [this](natsMsg* msg) { OnWatchEvent(msg); },
-                         {.run_on = nats::HandlerThread::kDeliveryThread}));
+                         {.on_error =
+                              [hub = hub_](const absl::Status& status) {
+                                hub->Lost(absl::StrCat(
+                                    "registry events were dropped by NATS (",
+                                    status.message(), ")"));
+                              },
+                          .run_on = nats::HandlerThread::kDeliveryThread}));
+    reconnect_listener_ = conn_->AddReconnectListener([hub = hub_] {
+      hub->Lost(
+          "registry events may have been missed while disconnected "
+          "from NATS");
+    });
     MN_RETURN_IF_ERROR(conn_->Flush(absl::Seconds(5)));
     return absl::OkStatus();
   }
@@ -124,7 +140,7 @@ class NatsRegistry : public Registry {
 
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(
       WatchOptions options) override {
-    return hub_.NewWatcher(std::move(options));
+    return hub_->NewWatcher(std::move(options));
   }
 
  private:
@@ -246,7 +262,7 @@ class NatsRegistry : public Registry {
           "unknown registry event action '", result->action, "'")));
       return;
     }
-    hub_.Publish(Event{type, std::move(result->service)});
+    hub_->Publish(Event{type, std::move(result->service)});
   }
 
   // Bad input from the wire: said once, then ignored.
@@ -261,7 +277,10 @@ class NatsRegistry : public Registry {
 
   const std::shared_ptr<nats::Connection> conn_;
   const NatsRegistryOptions options_;
-  WatchHub hub_;
+  // Shared with the callbacks below, which may run once more after the
+  // registry is gone.
+  const std::shared_ptr<WatchHub> hub_;
+  uint64_t reconnect_listener_ = 0;
   std::shared_ptr<nats::InboxMux> mux_;
   std::once_flag bad_input_;
   // This process's registrations; made in Start, before anything answers.

@@ -221,6 +221,53 @@ TEST_F(NatsRegistryTest, AnOversizedQueryIsDroppedUnreadAndAnswersGoOn) {
   }
 }
 
+// What a watcher missed while its connection was down is not silent: it
+// is told (ResourceExhausted), so it can re-read.
+TEST_F(NatsRegistryTest, AWatcherIsToldOfEventsMissedWhileDisconnected) {
+  MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
+  MN_ASSERT_OK_AND_ASSIGN(auto watcher, registry->Watch({}));
+  ASSERT_THAT(server_->Restart(), IsOk());
+  absl::StatusOr<Event> next = watcher->Next(absl::Now() + absl::Seconds(20));
+  EXPECT_THAT(next, StatusIs(absl::StatusCode::kResourceExhausted,
+                             ::testing::HasSubstr("disconnected")));
+}
+
+// Events NATS dropped because the watch fell behind are reported too.
+TEST_F(NatsRegistryTest, AWatcherIsToldOfEventsNatsDropped) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn,
+      nats::Connection::Connect({.servers = {server_->url()},
+                                 .max_pending_msgs_per_subscription = 1}));
+  // A watcher buffer that never fills: only NATS drops here.
+  MN_ASSERT_OK_AND_ASSIGN(auto registry,
+                          NewNatsRegistry(conn, {.watch_buffer = 1 << 20}));
+  MN_ASSERT_OK_AND_ASSIGN(auto watcher, registry->Watch({}));
+  const std::string event =
+      R"({"Action":"create","Service":{"name":"flood","version":"1",)"
+      R"("nodes":[{"id":"n","address":"a"}]}})";
+  bool told = false;
+  for (int round = 0; round < 20 && !told; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      ASSERT_THAT(raw_->Publish("micro.nats.watch", event,
+                                {.delivery = nats::Delivery::kBatched}),
+                  IsOk());
+    }
+    ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+    while (true) {
+      absl::StatusOr<Event> next =
+          watcher->Next(absl::Now() + absl::Milliseconds(200));
+      if (absl::IsDeadlineExceeded(next.status())) break;
+      if (!next.ok()) {
+        EXPECT_THAT(next, StatusIs(absl::StatusCode::kResourceExhausted,
+                                   ::testing::HasSubstr("dropped by NATS")));
+        told = true;
+        break;
+      }
+    }
+  }
+  EXPECT_TRUE(told);
+}
+
 // nats.c reconnects and resubscribes on its own: a process's registrations
 // answer queries again once its connection is back.
 TEST_F(NatsRegistryTest, ServicesAreFoundAgainAfterTheServerRestarts) {

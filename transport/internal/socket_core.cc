@@ -478,6 +478,19 @@ bool ListenerCore::closed() const {
   return closed_;
 }
 
+void ListenerCore::EndAll(const absl::Status& why) {
+  std::map<std::string, Entry> sockets;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sockets.swap(sockets_);
+    for (const auto& [key, entry] : sockets) RememberEnded(key);
+  }
+  for (auto& [key, entry] : sockets) {
+    entry.inbound->Finish(why);
+    notify_peer_closed_(key);
+  }
+}
+
 absl::Status ListenerCore::Close(absl::Time deadline) {
   std::map<std::string, Entry> sockets;
   bool first = false;

@@ -183,6 +183,10 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   size_t OpenSockets() const;
   bool closed() const;
 
+  // Ends every open socket with `why` (a handler reads what was queued,
+  // then `why`; its peer is told) and goes on listening.
+  void EndAll(const absl::Status& why);
+
   // Ends every socket (a handler's Recv returns what was queued, then
   // OutOfRange, and its peer is told), stops the reaper and waits for the
   // handlers to return, by `deadline`: DeadlineExceeded saying how many

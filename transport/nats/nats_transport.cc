@@ -107,8 +107,20 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
                          [weak](natsMsg* msg) {
                            if (auto self = weak.lock()) self->OnMessage(msg);
                          },
-                         // Routes to sockets; handlers run elsewhere.
-                         {.run_on = nats::HandlerThread::kDeliveryThread}));
+                         // Routes to sockets; handlers run elsewhere. What
+                         // NATS drops here belonged to some socket: which
+                         // is unknown, so every socket ends, saying why.
+                         {.on_error =
+                              [weak](const absl::Status& status) {
+                                if (auto self = weak.lock()) {
+                                  self->core().EndAll(
+                                      absl::ResourceExhaustedError(absl::StrCat(
+                                          "the listener lost messages, its "
+                                          "sockets ended: ",
+                                          status.message())));
+                                }
+                              },
+                          .run_on = nats::HandlerThread::kDeliveryThread}));
     // Registered at the server before Listen returns, so a Dial right
     // after finds it.
     return conn_->Flush(absl::Seconds(5));
@@ -186,12 +198,16 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     // says "no responders" there when the client is gone (its process died
     // without closing): the handler's Recv then ends at once, not at the
     // idle timeout.
-    const std::string back = mux_->Register([inbound, key](natsMsg* msg) {
-      if (natsMsg_IsNoResponders(msg)) {
-        inbound->Finish(absl::UnavailableError(absl::StrCat(
-            "the client at '", key, "' is gone (NATS: no responders)")));
-      }
-    });
+    const std::string back = mux_->Register(
+        [inbound, key](natsMsg* msg) {
+          if (natsMsg_IsNoResponders(msg)) {
+            inbound->Finish(absl::UnavailableError(absl::StrCat(
+                "the client at '", key, "' is gone (NATS: no responders)")));
+          }
+        },
+        // A lost "no responders" could leave the socket waiting on a
+        // client that is gone: it ends, saying why.
+        [inbound](const absl::Status& lost) { inbound->Finish(lost); });
     std::weak_ptr<ListenerState> weak = shared_from_this();
     auto socket = std::make_unique<QueueSocket>(
         inbound,
@@ -359,9 +375,14 @@ class NatsTransport : public Transport {
     const std::string target(address);
     auto endpoint =
         std::make_shared<ClientEndpoint>(conn_, target, options.max_pending);
-    const std::string inbox =
-        mux->Register([endpoint, bad_input = bad_input_](natsMsg* msg) {
+    const std::string inbox = mux->Register(
+        [endpoint, bad_input = bad_input_](natsMsg* msg) {
           OnClientMessage(*endpoint, *bad_input, msg);
+        },
+        // Some message to this socket may be among those lost.
+        [endpoint](const absl::Status& lost) {
+          endpoint->Answer(lost);
+          endpoint->inbound->Finish(lost);
         });
     {
       std::lock_guard<std::mutex> lock(endpoint->mu);

@@ -178,6 +178,86 @@ TEST_F(NatsTransportTest, ForgedOpensAddFewThreadsAndAreRefusedPastTheCap) {
   }
 }
 
+// When NATS drops messages for a listener (its subscription fell behind),
+// the sockets it serves may have lost some: they end, saying so, rather
+// than go on with a gap.
+TEST_F(NatsTransportTest, MessagesNatsDroppedForAListenerEndItsSockets) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn,
+      nats::Connection::Connect({.servers = {server_->url()},
+                                 .max_pending_msgs_per_subscription = 100}));
+  auto server = NewNatsTransport(conn);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto listener,
+      server->Listen("", {.max_pending = {.messages = 0, .bytes = 0}}));
+  Collector<absl::Status> ended;
+  Collector<int> serving;
+  ASSERT_THAT(listener->Accept([&](std::unique_ptr<Socket> socket) {
+    serving.Add(1);
+    while (true) {
+      auto m = socket->Recv(absl::InfiniteFuture());
+      if (!m.ok()) {
+        ended.Add(m.status());
+        return;
+      }
+    }
+  }),
+              IsOk());
+  const std::string inbox = nats::Connection::NewInbox();
+  ASSERT_THAT(RawOpen(listener->Address(), inbox), IsOk());
+  ASSERT_THAT(raw_->Publish(listener->Address(), "first", {.reply = inbox}),
+              IsOk());
+  ASSERT_TRUE(serving.WaitForCount(1, absl::Seconds(10)));
+  for (int round = 0; round < 20 && ended.size() == 0; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      ASSERT_THAT(
+          raw_->Publish(listener->Address(), "x",
+                        {.reply = inbox, .delivery = nats::Delivery::kBatched}),
+          IsOk());
+    }
+    ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+    ended.WaitForCount(1, absl::Milliseconds(200));
+  }
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_THAT(ended.Snapshot()[0],
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       ::testing::HasSubstr("lost messages")));
+}
+
+// The same on the client side: NATS dropped messages for the process's
+// inboxes, so its sockets end with ResourceExhausted.
+TEST_F(NatsTransportTest, MessagesNatsDroppedForClientInboxesEndTheirSockets) {
+  MN_ASSERT_OK_AND_ASSIGN(auto listener, transport_->Listen(""));
+  ASSERT_THAT(listener->Accept([](std::unique_ptr<Socket> socket) {
+    if (!socket->Recv(absl::InfiniteFuture()).ok()) return;
+    for (int i = 0; i < 100000; ++i) {
+      if (!socket->Send({.body = "flood"}).ok()) return;
+    }
+    socket->Recv(absl::InfiniteFuture()).IgnoreError();
+  }),
+              IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn,
+      nats::Connection::Connect({.servers = {server_->url()},
+                                 .max_pending_msgs_per_subscription = 1}));
+  auto client = NewNatsTransport(conn);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto socket, client->Dial(listener->Address(),
+                                {.max_pending = {.messages = 0, .bytes = 0}}));
+  ASSERT_THAT(socket->Send({.body = "go"}), IsOk());
+  absl::Status end;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (true) {
+    auto m = socket->Recv(deadline);
+    if (!m.ok()) {
+      end = m.status();
+      break;
+    }
+  }
+  EXPECT_THAT(end, StatusIs(absl::StatusCode::kResourceExhausted,
+                            ::testing::HasSubstr("lost")));
+}
+
 // nats.c reconnects and resubscribes on its own: a listener serves new
 // sockets again, and a socket dialled before the restart carries on.
 TEST_F(NatsTransportTest, ListenersAndSocketsWorkAgainAfterTheServerRestarts) {
