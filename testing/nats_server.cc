@@ -120,22 +120,11 @@ absl::StatusOr<std::unique_ptr<NatsServer>> NatsServer::Start(
   MN_ASSIGN_OR_RETURN(std::string binary, FindNatsServerBinary());
   std::string tmpl = TempRoot() + "/nats-server.XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return ErrnoError("mkdtemp");
-  const bool pick_port = options.port == 0;
-  absl::Status last;
-  // A picked port can be taken by someone else before the server binds it:
-  // try a few.
-  for (int attempt = 0; attempt < (pick_port ? 5 : 1); ++attempt) {
-    if (pick_port) {
-      MN_ASSIGN_OR_RETURN(options.port, PickFreeLoopbackPort());
-    }
-    std::unique_ptr<NatsServer> server(new NatsServer(options, binary, tmpl));
-    last = server->Launch();
-    if (last.ok()) return server;
-    server->dir_.clear();  // keep the directory for the next attempt
-  }
-  std::error_code ignored;
-  std::filesystem::remove_all(tmpl, ignored);
-  return last;
+  std::unique_ptr<NatsServer> server(
+      new NatsServer(std::move(options), std::move(binary), tmpl));
+  // On failure the destructor removes the directory.
+  MN_RETURN_IF_ERROR(server->Launch());
+  return server;
 }
 
 std::string NatsServer::url() const {
@@ -147,7 +136,11 @@ absl::Status NatsServer::Launch() {
   const std::string log = dir_ + "/nats-server.log";
   {
     std::ofstream out(config, std::ios::trunc);
-    out << "listen: 127.0.0.1:" << options_.port << "\n";
+    // Port -1: the server binds a free port itself and writes it to its
+    // ports file, so nobody can take it between picking and binding.
+    out << "host: 127.0.0.1\nport: "
+        << (options_.port == 0 ? -1 : options_.port) << "\nports_file_dir: \""
+        << dir_ << "\"\n";
     if (options_.max_payload > 0) {
       out << "max_payload: " << options_.max_payload << "\n";
     }
@@ -157,12 +150,21 @@ absl::Status NatsServer::Launch() {
         routes.push_back(absl::StrCat("nats-route://127.0.0.1:", port));
       }
       out << "cluster {\n  name: " << options_.cluster_name
-          << "\n  listen: 127.0.0.1:" << options_.cluster_port
+          << "\n  listen: 127.0.0.1:"
+          << (options_.cluster_port == 0 ? -1 : options_.cluster_port)
           << "\n  routes: [" << absl::StrJoin(routes, ", ") << "]\n}\n";
     }
+    out << options_.extra_config << "\n";
     if (!out) return absl::InternalError("cannot write " + config);
   }
   std::ofstream(log, std::ios::trunc).close();
+  // The previous run's ports file would name the old process.
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ignored)) {
+    if (entry.path().extension() == ".ports") {
+      std::filesystem::remove(entry.path(), ignored);
+    }
+  }
 
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork");
@@ -195,7 +197,9 @@ absl::Status NatsServer::WaitUntilReady() {
           absl::StrCat("nats-server on 127.0.0.1:", options_.port,
                        " exited during start-up; its log:\n", ReadLog()));
     }
-    if (AcceptsConnections(options_.port)) return absl::OkStatus();
+    if (ReadPickedPorts() && AcceptsConnections(options_.port)) {
+      return absl::OkStatus();
+    }
     absl::SleepFor(backoff);  // polling a child process, not synchronising
     backoff = std::min(backoff * 2, absl::Milliseconds(50));
   }
@@ -203,6 +207,36 @@ absl::Status NatsServer::WaitUntilReady() {
       "nats-server on 127.0.0.1:", options_.port,
       " did not accept connections within ",
       absl::FormatDuration(options_.start_timeout), "; its log:\n", ReadLog()));
+}
+
+bool NatsServer::ReadPickedPorts() {
+  // "<dir>/nats-server_<pid>.ports":
+  //   {"nats":["nats://127.0.0.1:38109"],"cluster":["nats://127.0.0.1:40899"]}
+  std::ifstream in(absl::StrCat(
+      dir_, "/", std::filesystem::path(binary_).filename().string(), "_", pid_,
+      ".ports"));
+  if (!in) return false;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string json = text.str();
+  // The port after "<key>":["nats://127.0.0.1:, or 0.
+  auto port_of = [&json](absl::string_view key) {
+    const std::string marker = absl::StrCat("\"", key, "\":[\"");
+    size_t at = json.find(marker);
+    if (at == std::string::npos) return 0;
+    at = json.find("127.0.0.1:", at);
+    if (at == std::string::npos) return 0;
+    return std::atoi(json.c_str() + at + std::strlen("127.0.0.1:"));
+  };
+  const int port = port_of("nats");
+  if (port <= 0) return false;  // written, but not completely yet
+  options_.port = port;
+  if (!options_.cluster_name.empty()) {
+    const int cluster = port_of("cluster");
+    if (cluster <= 0) return false;
+    options_.cluster_port = cluster;
+  }
+  return true;
 }
 
 std::string NatsServer::ReadLog() const {
@@ -214,6 +248,7 @@ std::string NatsServer::ReadLog() const {
 
 absl::Status NatsServer::Stop() {
   if (pid_ <= 0) return absl::OkStatus();
+  ::kill(pid_, SIGCONT);  // a paused server cannot act on SIGTERM
   ::kill(pid_, SIGTERM);
   const absl::Time deadline = absl::Now() + kStopGrace;
   while (true) {
@@ -231,6 +266,27 @@ absl::Status NatsServer::Stop() {
   return absl::OkStatus();
 }
 
+absl::Status NatsServer::Kill() {
+  if (pid_ <= 0) return absl::OkStatus();
+  ::kill(pid_, SIGKILL);
+  int wstatus = 0;
+  ::waitpid(pid_, &wstatus, 0);
+  pid_ = -1;
+  return absl::OkStatus();
+}
+
+absl::Status NatsServer::Pause() {
+  if (pid_ <= 0) return absl::FailedPreconditionError("server not running");
+  if (::kill(pid_, SIGSTOP) != 0) return ErrnoError("SIGSTOP");
+  return absl::OkStatus();
+}
+
+absl::Status NatsServer::Resume() {
+  if (pid_ <= 0) return absl::FailedPreconditionError("server not running");
+  if (::kill(pid_, SIGCONT) != 0) return ErrnoError("SIGCONT");
+  return absl::OkStatus();
+}
+
 absl::Status NatsServer::Restart() {
   MN_RETURN_IF_ERROR(Stop());
   // The old socket can linger briefly; retry while the port frees up.
@@ -245,20 +301,16 @@ absl::Status NatsServer::Restart() {
 
 absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(int size) {
   if (size < 1) return absl::InvalidArgumentError("cluster size must be >= 1");
-  std::vector<int> cluster_ports;
-  for (int i = 0; i < size; ++i) {
-    MN_ASSIGN_OR_RETURN(int port, PickFreeLoopbackPort());
-    cluster_ports.push_back(port);
-  }
   auto cluster = std::unique_ptr<NatsCluster>(new NatsCluster);
+  // Each server routes to those started before it (whose cluster ports it
+  // knows); NATS completes the mesh itself.
+  std::vector<int> route_ports;
   for (int i = 0; i < size; ++i) {
     NatsServerOptions options;
     options.cluster_name = "micro-nats-test";
-    options.cluster_port = cluster_ports[i];
-    for (int j = 0; j < size; ++j) {
-      if (j != i) options.route_ports.push_back(cluster_ports[j]);
-    }
+    options.route_ports = route_ports;
     MN_ASSIGN_OR_RETURN(auto server, NatsServer::Start(options));
+    route_ports.push_back(server->cluster_port());
     cluster->servers_.push_back(std::move(server));
   }
   return cluster;

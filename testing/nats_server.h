@@ -3,10 +3,15 @@
 // nats_server.h: a real nats-server for tests, on a free loopback port.
 //
 // NATS backends are tested against the real server, never a fake broker.
-// `NatsServer` starts `nats-server` as a child process bound to 127.0.0.1,
-// waits until it accepts connections, and removes everything on teardown. It
-// can be stopped and restarted on the same port (reconnect tests), and
-// `NatsCluster` starts several servers routed to each other (failover tests).
+// `NatsServer` starts `nats-server` as a child process bound to 127.0.0.1 on
+// a port the server picks itself (port -1, read back from its ports file,
+// so no other process can take it in between), waits until it accepts
+// connections, and removes everything on teardown. It can be stopped and
+// restarted on the same port (reconnect tests), killed (SIGKILL) or frozen
+// (SIGSTOP, a server that stops answering but keeps its TCP connections)
+// for fault tests, and given configuration of its own (users, permissions,
+// TLS). `NatsCluster` starts several servers routed to each other
+// (failover tests).
 //
 //   MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start());
 //   ConnectionOptions options{.servers = {server->url()}};
@@ -31,14 +36,18 @@
 namespace micro_nats::testing {
 
 struct NatsServerOptions {
-  // 0 picks a free loopback port.
+  // 0: the server picks a free loopback port.
   int port = 0;
+  // Appended to the generated configuration file: authorization blocks,
+  // TLS, accounts. Paths in it are the test's own.
+  std::string extra_config;
   // Largest message payload the server accepts; 0 keeps the server's default
   // (1 MiB).
   int64_t max_payload = 0;
   // How long to wait for the server to accept connections.
   absl::Duration start_timeout = absl::Seconds(10);
-  // Cluster settings; filled in by NatsCluster.
+  // Cluster settings; filled in by NatsCluster. cluster_port 0: the server
+  // picks one.
   std::string cluster_name;
   int cluster_port = 0;
   std::vector<int> route_ports;
@@ -59,6 +68,10 @@ class NatsServer {
   // "nats://127.0.0.1:<port>"
   std::string url() const;
   int port() const { return options_.port; }
+  int cluster_port() const { return options_.cluster_port; }
+  // A directory for the test's files (certificates), removed with the
+  // server.
+  const std::string& dir() const { return dir_; }
   bool running() const { return pid_ > 0; }
 
   // Stops the server (SIGTERM, then SIGKILL after a grace period). Clients
@@ -66,11 +79,20 @@ class NatsServer {
   absl::Status Stop();
   // Starts the server again on the same port, with the same configuration.
   absl::Status Restart();
+  // Ends the server at once (SIGKILL), as a crash would.
+  absl::Status Kill();
+  // Freezes the server (SIGSTOP): its TCP connections stay open but nothing
+  // answers, as a hung host or a half-open connection. Resume undoes it.
+  absl::Status Pause();
+  absl::Status Resume();
 
  private:
   NatsServer(NatsServerOptions options, std::string binary, std::string dir);
   absl::Status Launch();
   absl::Status WaitUntilReady();
+  // Reads the ports the server picked from its ports file; false until it
+  // is written.
+  bool ReadPickedPorts();
   std::string ReadLog() const;
 
   NatsServerOptions options_;
@@ -95,7 +117,8 @@ class NatsCluster {
   std::vector<std::unique_ptr<NatsServer>> servers_;
 };
 
-// Returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Returns a TCP port on 127.0.0.1 that was free a moment ago (for tests of
+// connecting to nothing).
 absl::StatusOr<int> PickFreeLoopbackPort();
 
 // Returns the path of the nats-server binary, or FailedPrecondition saying

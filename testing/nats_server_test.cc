@@ -53,6 +53,26 @@ TEST(NatsServerTest, StopRefusesClientsAndRestartKeepsThePort) {
   EXPECT_TRUE(conn->IsConnected());
 }
 
+TEST(NatsServerTest, KillEndsTheServerAtOnceAndRestartKeepsThePort) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start());
+  const int port = server->port();
+  EXPECT_GT(port, 0);  // the server picked it and the fixture read it
+  MN_ASSERT_OK_AND_ASSIGN(auto conn, ConnectOnce(server->url()));
+  ASSERT_THAT(server->Kill(), IsOk());
+  EXPECT_FALSE(server->running());
+  EXPECT_TRUE(Eventually([&] { return !conn->IsConnected(); },
+                         absl::Seconds(10), "the client saw the crash"));
+  ASSERT_THAT(server->Restart(), IsOk());
+  EXPECT_EQ(server->port(), port);
+}
+
+TEST(NatsServerTest, ExtraConfigIsApplied) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto server, NatsServer::Start({.extra_config = "authorization {\n"
+                                                      "  token: abc\n}\n"}));
+  EXPECT_FALSE(ConnectOnce(server->url()).ok());
+}
+
 TEST(NatsServerTest, AppliesMaxPayload) {
   MN_ASSERT_OK_AND_ASSIGN(auto server,
                           NatsServer::Start({.max_payload = 4096}));

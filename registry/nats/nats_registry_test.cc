@@ -268,6 +268,17 @@ TEST_F(NatsRegistryTest, AWatcherIsToldOfEventsNatsDropped) {
   EXPECT_TRUE(told);
 }
 
+// A server that hangs with its TCP connection open: within seconds (the
+// default ping interval) lookups say Unavailable, not NotFound.
+TEST_F(NatsRegistryTest, ALookupWhileTheServerIsFrozenIsUnavailable) {
+  MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
+  ASSERT_THAT(server_->Pause(), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] { return absl::IsUnavailable(registry->GetService("x").status()); },
+      absl::Seconds(15), "lookups say Unavailable"));
+  ASSERT_THAT(server_->Resume(), IsOk());
+}
+
 // nats.c reconnects and resubscribes on its own: a process's registrations
 // answer queries again once its connection is back.
 TEST_F(NatsRegistryTest, ServicesAreFoundAgainAfterTheServerRestarts) {
