@@ -21,6 +21,7 @@
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "broker/nats/nats_broker.h"
+#include "concurrency/wait.h"
 #include "nats/connection.h"
 
 namespace micro_nats {
@@ -91,8 +92,8 @@ class DeliveryCounter {
   }
   bool WaitFor(int64_t expected) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(30),
-                        [&] { return delivered_ >= expected; });
+    return concurrency::WaitFor(cv_, lock, absl::Seconds(30),
+                                [&] { return delivered_ >= expected; });
   }
 
  private:

@@ -191,8 +191,8 @@ Connection::~Connection() {
     // The closed callback is nats.c's last call with `this`: wait for it
     // before `this` goes away.
     std::unique_lock<std::mutex> lock(mu_);
-    closed_cv_.wait_for(lock, absl::ToChronoSeconds(kCloseWait),
-                        [this] { return open_connections_ == 0; });
+    concurrency::WaitFor(closed_cv_, lock, kCloseWait,
+                         [this] { return open_connections_ == 0; });
   }
   for (natsConnection* nc : {main_, batching_.load()}) {
     if (nc != nullptr) natsConnection_Destroy(nc);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "concurrency/wait.h"
 #include "gtest/gtest.h"
 
 namespace micro_nats::testing {
@@ -69,8 +70,8 @@ class Collector {
   ::testing::AssertionResult WaitForCount(size_t count,
                                           absl::Duration timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                     [&] { return items_.size() >= count; })) {
+    if (concurrency::WaitFor(cv_, lock, timeout,
+                             [&] { return items_.size() >= count; })) {
       return ::testing::AssertionSuccess();
     }
     return ::testing::AssertionFailure()

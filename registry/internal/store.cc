@@ -201,8 +201,7 @@ void SweptStore::SweepLoop(absl::Duration interval) {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(interval),
-                   [this] { return stopping_; });
+      concurrency::WaitFor(cv_, lock, interval, [this] { return stopping_; });
       if (stopping_) return;
     }
     Apply([](ServiceStore&, absl::Time) {

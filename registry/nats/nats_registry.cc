@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "concurrency/wait.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "registry/internal/store.h"
@@ -190,7 +191,9 @@ class NatsRegistry : public Registry {
           until = std::min(until, answers->last + options_.idle_gap);
         }
         if (absl::Now() >= until) break;
-        answers->cv.wait_until(lock, absl::ToChronoTime(until));
+        concurrency::WaitUntil(answers->cv, lock, until, [&] {
+          return answers->payloads.size() != count;
+        });
       }
       payloads = std::move(answers->payloads);
     }

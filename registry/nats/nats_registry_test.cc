@@ -131,24 +131,24 @@ TEST_F(NatsRegistryTest, IdleGapReturnsWellBeforeTheTimeout) {
 }
 
 TEST_F(NatsRegistryTest, TheTimeoutBoundsALookupWhileAnswersTrickleIn) {
-  // Ten answers 40 ms apart: each gap is under the idle gap, so only the
+  // Ten answers 80 ms apart: each gap is under the idle gap, so only the
   // timeout ends the lookup, with the answers that came by then.
   std::vector<std::string> replies;
   for (int i = 0; i < 10; ++i)
     replies.push_back(GoMicroService(absl::StrCat(i)));
   MN_ASSERT_OK_AND_ASSIGN(auto responder,
-                          FakeResponder(replies, absl::Milliseconds(40)));
+                          FakeResponder(replies, absl::Milliseconds(80)));
   ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
-  const absl::Duration timeout = absl::Milliseconds(150);
+  const absl::Duration timeout = absl::Milliseconds(300);
   MN_ASSERT_OK_AND_ASSIGN(
       auto registry,
-      NewRegistry({.timeout = timeout, .idle_gap = absl::Milliseconds(100)}));
+      NewRegistry({.timeout = timeout, .idle_gap = absl::Milliseconds(200)}));
   const absl::Time start = absl::Now();
   auto found = registry->GetService("legacy");
   const absl::Duration took = absl::Now() - start;
   ASSERT_THAT(found, IsOk());
   EXPECT_GE(took, timeout);
-  EXPECT_LT(took, absl::Milliseconds(350));  // not the 400 ms of all ten
+  EXPECT_LT(took, absl::Milliseconds(700));  // not the 800 ms of all ten
   EXPECT_LT((*found)[0].nodes.size(), 10u);
   EXPECT_GE((*found)[0].nodes.size(), 1u);
 }

@@ -531,7 +531,7 @@ void ListenerCore::ReapIdle() {
       std::clamp(idle_timeout_ / 4, absl::Milliseconds(10), absl::Seconds(1));
   std::unique_lock<std::mutex> lock(mu_);
   while (!closed_) {
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(period));
+    concurrency::WaitFor(cv_, lock, period, [this] { return closed_; });
     if (closed_) break;
     const absl::Time cutoff = absl::Now() - idle_timeout_;
     std::vector<std::pair<std::string, Entry>> idle;
