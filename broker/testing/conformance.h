@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -569,14 +570,14 @@ TEST_P(BrokerConformanceTest,
   for (bool destroy : {false, true}) {
     SCOPED_TRACE(destroy ? "destructor" : "Unsubscribe");
     auto broker = NewBroker();
-    auto gate = std::make_shared<std::mutex>();
-    gate->lock();
+    std::promise<void> release;
+    std::shared_future<void> gate = release.get_future().share();
     Collector<int> started;
     std::atomic<bool> handler_done{false};
     auto sub = broker->Subscribe("stuck.handler",
                                  [&started, &handler_done, gate](const Event&) {
                                    started.Add(1);
-                                   std::lock_guard<std::mutex> wait(*gate);
+                                   gate.wait();
                                    handler_done = true;
                                    return absl::OkStatus();
                                  });
@@ -587,9 +588,9 @@ TEST_P(BrokerConformanceTest,
                 StatusIs(absl::StatusCode::kDeadlineExceeded));
     // The handler is released a little later: an Unsubscribe that did not
     // wait would return before it finished.
-    std::thread releaser([gate] {
+    std::thread releaser([&release] {
       absl::SleepFor(absl::Milliseconds(200));
-      gate->unlock();
+      release.set_value();
     });
     if (destroy) {
       sub->reset();
