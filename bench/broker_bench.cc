@@ -53,7 +53,7 @@ void BM_RawNatsPublish(benchmark::State& state) {
 BENCHMARK(BM_RawNatsPublish)->Arg(16)->Arg(1024)->UseRealTime();
 
 void BM_BrokerPublish(benchmark::State& state) {
-  auto broker = broker::NewNatsBroker(bench::Connect());
+  auto broker = broker::NewNatsBroker(bench::Connect()).value();
   const broker::Message message{.body = std::string(state.range(0), 'x')};
   // The first batched publish opens the batching connection: not timed, as
   // raw's connect is not.
@@ -167,8 +167,8 @@ void BM_RawNatsFanOut(benchmark::State& state) {
 BENCHMARK(BM_RawNatsFanOut)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
 
 void BM_BrokerFanOut(benchmark::State& state) {
-  auto publisher = broker::NewNatsBroker(bench::Connect());
-  auto subscriber = broker::NewNatsBroker(bench::Connect());
+  auto publisher = broker::NewNatsBroker(bench::Connect()).value();
+  auto subscriber = broker::NewNatsBroker(bench::Connect()).value();
   DeliveryCounter counter;
   std::vector<std::unique_ptr<broker::Subscriber>> subs;
   for (int i = 0; i < state.range(0); ++i) {

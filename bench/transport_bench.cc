@@ -99,8 +99,8 @@ std::unique_ptr<transport::Listener> EchoListener(benchmark::State& state,
 // The transport: one socket, Send then Recv of a 16-byte echo; server and
 // client on separate connections, as separate processes.
 void BM_TransportEcho(benchmark::State& state) {
-  auto server_transport = transport::NewNatsTransport(bench::Connect());
-  auto client_transport = transport::NewNatsTransport(bench::Connect());
+  auto server_transport = transport::NewNatsTransport(bench::Connect()).value();
+  auto client_transport = transport::NewNatsTransport(bench::Connect()).value();
   auto listener =
       EchoListener(state, *server_transport, /*messages=*/state.range(0) == 1);
   if (listener == nullptr) return;
@@ -136,8 +136,8 @@ BENCHMARK(BM_TransportEcho)
 // handshake (arg 1) or without (arg 0, the socket opens with its first
 // message). A warm socket (BM_TransportEcho) pays neither.
 void BM_TransportDialAndCall(benchmark::State& state) {
-  auto server_transport = transport::NewNatsTransport(bench::Connect());
-  auto client_transport = transport::NewNatsTransport(bench::Connect());
+  auto server_transport = transport::NewNatsTransport(bench::Connect()).value();
+  auto client_transport = transport::NewNatsTransport(bench::Connect()).value();
   auto listener = EchoListener(state, *server_transport, /*messages=*/true);
   if (listener == nullptr) return;
   const transport::Message message{.body = std::string(16, 'x')};

@@ -8,13 +8,19 @@
 // member gets each message. Topics follow NATS subject rules: dot-separated
 // tokens; subscribers may use `*` (one token) and `>` (the rest).
 //
-//   std::unique_ptr<Broker> broker = NewNatsBroker(connection, {});
-//   auto sub = broker->Subscribe("orders.*", [](const Event& e) {
-//     Handle(e.topic, e.message.body);
-//     return absl::OkStatus();
-//   }, {.queue = "billing"});
-//   broker->Publish("orders.created", {.headers = {{"Id", "1"}}, .body =
-//   "..."});
+//   MN_ASSIGN_OR_RETURN(std::unique_ptr<Broker> broker,
+//                       NewNatsBroker(connection));
+//   MN_ASSIGN_OR_RETURN(
+//       std::unique_ptr<Subscriber> sub,
+//       broker->Subscribe(
+//           "orders.*",
+//           [](const Event& e) {
+//             Handle(e.topic, e.message.body);
+//             return absl::OkStatus();
+//           },
+//           {.queue = "billing"}));
+//   MN_RETURN_IF_ERROR(broker->Publish(
+//       "orders.created", {.headers = {{"Id", "1"}}, .body = "..."}));
 //
 // Backends: broker/memory (in-process, NATS semantics), broker/nats,
 // broker/mock (gmock). broker/testing holds the conformance suite every

@@ -8,8 +8,9 @@
 //
 //   Service greeter{.name = "greeter", .version = "1.0.0",
 //                   .nodes = {{.id = "greeter-1", .address = "_INBOX.abc"}}};
-//   MN_RETURN_IF_ERROR(registry->Register(greeter, {.ttl =
-//   absl::Seconds(30)})); MN_ASSIGN_OR_RETURN(std::vector<Service> versions,
+//   MN_RETURN_IF_ERROR(
+//       registry->Register(greeter, {.ttl = absl::Seconds(30)}));
+//   MN_ASSIGN_OR_RETURN(std::vector<Service> versions,
 //                       registry->GetService("greeter"));
 //
 // The contract every backend keeps (registry/testing has the suite):

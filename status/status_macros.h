@@ -8,7 +8,8 @@
 //   absl::StatusOr<Service> Lookup(absl::string_view name) {
 //     MN_RETURN_IF_ERROR(ValidateName(name));
 //     MN_ASSIGN_OR_RETURN(std::vector<Service> found,
-//     registry.GetService(name)); return found.front();
+//                         registry.GetService(name));
+//     return found.front();
 //   }
 
 #ifndef MICRO_NATS_STATUS_STATUS_MACROS_H_

@@ -6,8 +6,9 @@
 // names (IsOk, StatusIs, IsOkAndHolds) so a later move is a rename.
 //
 //   EXPECT_THAT(registry.GetService("x"),
-//   StatusIs(absl::StatusCode::kNotFound)); EXPECT_THAT(Parse("1"),
-//   IsOkAndHolds(1)); EXPECT_THAT(conn.Publish("a", "b"), IsOk());
+//               StatusIs(absl::StatusCode::kNotFound));
+//   EXPECT_THAT(Parse("1"), IsOkAndHolds(1));
+//   EXPECT_THAT(conn.Publish("a", "b"), IsOk());
 
 #ifndef MICRO_NATS_STATUS_STATUS_MATCHERS_H_
 #define MICRO_NATS_STATUS_STATUS_MATCHERS_H_

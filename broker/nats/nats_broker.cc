@@ -142,10 +142,17 @@ class NatsBroker : public Broker {
 
 }  // namespace
 
-std::unique_ptr<Broker> NewNatsBroker(
+absl::StatusOr<std::unique_ptr<Broker>> NewNatsBroker(
     std::shared_ptr<nats::Connection> connection, NatsBrokerOptions options) {
-  return std::make_unique<NatsBroker>(std::move(connection),
-                                      std::move(options));
+  if (connection == nullptr) {
+    return absl::InvalidArgumentError("NewNatsBroker: the connection is null");
+  }
+  if (options.broker.max_pending_messages < 1) {
+    return absl::InvalidArgumentError(
+        "NewNatsBroker: max_pending_messages must be at least 1");
+  }
+  return std::unique_ptr<Broker>(
+      std::make_unique<NatsBroker>(std::move(connection), std::move(options)));
 }
 
 }  // namespace micro_nats::broker

@@ -4,11 +4,14 @@
 //
 // Runs on the process's shared nats::Connection. Topics are NATS subjects,
 // queue names NATS queue groups; headers travel as NATS headers and the body
-// as raw bytes. Slow subscribers (nats.c's slow-consumer error) are reported
-// through BrokerOptions::on_error. Drain returns by its deadline.
+// as raw bytes. Handlers run on the connection's handler pool
+// (ConnectionOptions::handler_threads), each subscription's in order, so a
+// handler may call another service and wait. A subscriber that falls behind
+// drops what does not fit (BrokerOptions::max_pending_messages) and says
+// how many through BrokerOptions::on_error. Drain returns by its deadline.
 //
 //   MN_ASSIGN_OR_RETURN(auto conn, nats::Connection::Connect({...}));
-//   std::unique_ptr<Broker> broker = NewNatsBroker(conn);
+//   MN_ASSIGN_OR_RETURN(std::unique_ptr<Broker> broker, NewNatsBroker(conn));
 
 #ifndef MICRO_NATS_BROKER_NATS_NATS_BROKER_H_
 #define MICRO_NATS_BROKER_NATS_NATS_BROKER_H_
@@ -28,7 +31,8 @@ struct NatsBrokerOptions {
   nats::Delivery delivery = nats::Delivery::kBatched;
 };
 
-std::unique_ptr<Broker> NewNatsBroker(
+// InvalidArgument for a null connection or a max_pending_messages below 1.
+absl::StatusOr<std::unique_ptr<Broker>> NewNatsBroker(
     std::shared_ptr<nats::Connection> connection,
     NatsBrokerOptions options = {});
 

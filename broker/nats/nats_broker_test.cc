@@ -41,6 +41,17 @@ INSTANTIATE_TEST_SUITE_P(Nats, BrokerConformanceTest,
 // nats.c reconnects and resubscribes on its own; the broker must not lose
 // that: subscriptions made before a server restart deliver after it, and
 // publishing works again.
+TEST(NatsBrokerTest, TheFactoryRefusesWhatCannotWork) {
+  EXPECT_THAT(NewNatsBroker(nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  MN_ASSERT_OK_AND_ASSIGN(auto server,
+                          micro_nats::testing::NatsServer::Start());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn, nats::Connection::Connect({.servers = {server->url()}}));
+  EXPECT_THAT(NewNatsBroker(conn, {.broker = {.max_pending_messages = 0}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(NatsBrokerTest, SubscriptionsDeliverAgainAfterTheServerRestarts) {
   MN_ASSERT_OK_AND_ASSIGN(auto server,
                           micro_nats::testing::NatsServer::Start());
@@ -49,9 +60,10 @@ TEST(NatsBrokerTest, SubscriptionsDeliverAgainAfterTheServerRestarts) {
   };
   MN_ASSERT_OK_AND_ASSIGN(auto sub_conn, connect());
   MN_ASSERT_OK_AND_ASSIGN(auto pub_conn, connect());
-  auto subscriber = NewNatsBroker(sub_conn);
-  auto publisher =
-      NewNatsBroker(pub_conn, {.delivery = nats::Delivery::kImmediate});
+  MN_ASSERT_OK_AND_ASSIGN(auto subscriber, NewNatsBroker(sub_conn));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto publisher,
+      NewNatsBroker(pub_conn, {.delivery = nats::Delivery::kImmediate}));
   Collector<std::string> got;
   MN_ASSERT_OK_AND_ASSIGN(
       auto sub, subscriber->Subscribe("survives", [&](const Event& event) {
@@ -77,8 +89,8 @@ TEST(NatsBrokerTest, DrainAndUnsubscribeDuringAnOutageKeepTheirDeadline) {
                           micro_nats::testing::NatsServer::Start());
   MN_ASSERT_OK_AND_ASSIGN(
       auto conn, nats::Connection::Connect({.servers = {server->url()}}));
-  auto broker = NewNatsBroker(conn);
-  auto outlived = NewNatsBroker(conn);
+  MN_ASSERT_OK_AND_ASSIGN(auto broker, NewNatsBroker(conn));
+  MN_ASSERT_OK_AND_ASSIGN(auto outlived, NewNatsBroker(conn));
   std::vector<std::unique_ptr<Subscriber>> subs, more;
   for (int i = 0; i < 5; ++i) {
     auto handler = [](const Event&) { return absl::OkStatus(); };

@@ -354,6 +354,9 @@ class NatsTransport : public Transport {
   explicit NatsTransport(std::shared_ptr<nats::Connection> conn)
       : conn_(std::move(conn)) {}
 
+  // Subscribes the inbox now, so a transport that cannot work fails here.
+  absl::Status Start() { return Mux().status(); }
+
   absl::StatusOr<std::unique_ptr<Listener>> Listen(
       absl::string_view address, ListenOptions options) override {
     std::string chosen =
@@ -442,9 +445,15 @@ class NatsTransport : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> NewNatsTransport(
+absl::StatusOr<std::unique_ptr<Transport>> NewNatsTransport(
     std::shared_ptr<nats::Connection> connection) {
-  return std::make_unique<NatsTransport>(std::move(connection));
+  if (connection == nullptr) {
+    return absl::InvalidArgumentError(
+        "NewNatsTransport: the connection is null");
+  }
+  auto transport = std::make_unique<NatsTransport>(std::move(connection));
+  MN_RETURN_IF_ERROR(transport->Start());
+  return std::unique_ptr<Transport>(std::move(transport));
 }
 
 }  // namespace micro_nats::transport

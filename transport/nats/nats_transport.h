@@ -51,7 +51,10 @@ inline constexpr char kControlClose[] = "close";
 // The listener is full (ListenOptions::max_sockets); the body says so.
 inline constexpr char kControlRefused[] = "refused";
 
-std::unique_ptr<Transport> NewNatsTransport(
+// Subscribes the transport's inbox (one subscription for every socket it
+// dials) before returning: Unavailable when that fails, InvalidArgument for
+// a null connection.
+absl::StatusOr<std::unique_ptr<Transport>> NewNatsTransport(
     std::shared_ptr<nats::Connection> connection);
 
 }  // namespace micro_nats::transport

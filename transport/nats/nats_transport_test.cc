@@ -54,7 +54,7 @@ class NatsTransportTest : public ::testing::Test {
         raw_, nats::Connection::Connect({.servers = {server_->url()}}));
     MN_ASSERT_OK_AND_ASSIGN(
         auto conn, nats::Connection::Connect({.servers = {server_->url()}}));
-    transport_ = NewNatsTransport(conn);
+    MN_ASSERT_OK_AND_ASSIGN(transport_, NewNatsTransport(conn));
   }
 
   // The raw peer dials `address` from `inbox`, as the transport's Dial
@@ -186,7 +186,7 @@ TEST_F(NatsTransportTest, MessagesNatsDroppedForAListenerEndItsSockets) {
       auto conn,
       nats::Connection::Connect({.servers = {server_->url()},
                                  .max_pending_msgs_per_subscription = 100}));
-  auto server = NewNatsTransport(conn);
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NewNatsTransport(conn));
   MN_ASSERT_OK_AND_ASSIGN(
       auto listener,
       server->Listen("", {.max_pending = {.messages = 0, .bytes = 0}}));
@@ -240,7 +240,7 @@ TEST_F(NatsTransportTest, MessagesNatsDroppedForClientInboxesEndTheirSockets) {
       auto conn,
       nats::Connection::Connect({.servers = {server_->url()},
                                  .max_pending_msgs_per_subscription = 1}));
-  auto client = NewNatsTransport(conn);
+  MN_ASSERT_OK_AND_ASSIGN(auto client, NewNatsTransport(conn));
   MN_ASSERT_OK_AND_ASSIGN(
       auto socket, client->Dial(listener->Address(),
                                 {.max_pending = {.messages = 0, .bytes = 0}}));
@@ -271,7 +271,7 @@ TEST_F(NatsTransportTest, ListenersAndSocketsWorkAgainAfterTheServerRestarts) {
               IsOk());
   MN_ASSERT_OK_AND_ASSIGN(auto client_conn, nats::Connection::Connect(
                                                 {.servers = {server_->url()}}));
-  auto client = NewNatsTransport(client_conn);
+  MN_ASSERT_OK_AND_ASSIGN(auto client, NewNatsTransport(client_conn));
   MN_ASSERT_OK_AND_ASSIGN(auto before, client->Dial("survives.echo"));
   ASSERT_THAT(server_->Restart(), IsOk());
 
