@@ -13,6 +13,7 @@ class MemoryEnvironment : public BrokerEnvironment {
       BrokerOptions options) override {
     return NewMemoryBroker(std::move(options), bus_);
   }
+  size_t max_body_bytes() const override { return kMemoryMaxBodyBytes; }
 
  private:
   std::shared_ptr<MemoryBus> bus_ = NewMemoryBus();

@@ -13,6 +13,8 @@ class MemoryEnvironment : public TransportEnvironment {
     return NewMemoryTransport();
   }
   size_t max_message_bytes() const override { return kMemoryMaxMessageBytes; }
+  bool exclusive_listen() const override { return true; }
+  bool knows_listeners_at_dial() const override { return true; }
 };
 
 INSTANTIATE_TEST_SUITE_P(
