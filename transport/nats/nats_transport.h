@@ -31,6 +31,17 @@
 // with Unavailable, as for a peer that is gone; dial again).
 // The control messages carry the header `Micro-Transport-Control`.
 //
+// Trust: NATS does not say who published a message, and a socket is known
+// by its client's reply subject. So anyone allowed to publish to a
+// listener's address can forge a close (or data) "from" another client's
+// inbox. NATS subject permissions are the defence: let only the clients of
+// a service publish to its address, e.g. in nats-server's configuration
+//   {user: client, permissions: {publish: ["micro.svc.>"],
+//                                subscribe: ["_INBOX.>"]}}
+// (nats_transport_test.cc, SubjectPermissionsStopAForgedClose, runs such a
+// server). Among clients allowed to publish there, NATS cannot tell them
+// apart.
+//
 // Every listener and socket of the process shares the one nats::Connection.
 
 #ifndef MICRO_NATS_TRANSPORT_NATS_NATS_TRANSPORT_H_

@@ -258,6 +258,55 @@ TEST_F(NatsTransportTest, MessagesNatsDroppedForClientInboxesEndTheirSockets) {
                             ::testing::HasSubstr("lost")));
 }
 
+// Anyone who may publish to a listener's address can send it a close with
+// another client's inbox as the reply subject, and end that client's
+// socket: NATS does not say who published a message. Subject permissions
+// are the defence. Here the deployment lets only its clients publish to
+// the service's subjects; a connection without that right (mallory) has
+// its forged close refused by the server, and the socket carries on.
+TEST(NatsTransportPermissionsTest, SubjectPermissionsStopAForgedClose) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start({.extra_config = R"(
+authorization {
+  users = [
+    {user: svc, password: svc}
+    {user: client, password: client, permissions: {
+      publish: ["micro.svc.>"], subscribe: ["_INBOX.>"]}}
+    {user: mallory, password: mallory, permissions: {
+      publish: {deny: ["micro.svc.>"]}, subscribe: ["_INBOX.>"]}}
+  ]
+}
+)"}));
+  auto connect = [&](const std::string& who) {
+    return nats::Connection::Connect(
+        {.servers = {server->url()}, .user = who, .password = who});
+  };
+  MN_ASSERT_OK_AND_ASSIGN(auto svc_conn, connect("svc"));
+  MN_ASSERT_OK_AND_ASSIGN(auto client_conn, connect("client"));
+  MN_ASSERT_OK_AND_ASSIGN(auto mallory, connect("mallory"));
+  MN_ASSERT_OK_AND_ASSIGN(auto svc, NewNatsTransport(svc_conn));
+  MN_ASSERT_OK_AND_ASSIGN(auto client, NewNatsTransport(client_conn));
+  MN_ASSERT_OK_AND_ASSIGN(auto listener, svc->Listen("micro.svc.echo"));
+  ASSERT_THAT(listener->AcceptMessages(
+                  [](const std::shared_ptr<Socket>& socket, Message m) {
+                    socket->Send(m).IgnoreError();
+                  }),
+              IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto socket, client->Dial("micro.svc.echo"));
+  ASSERT_THAT(socket->Send({.body = "before"}), IsOk());
+  ASSERT_THAT(socket->Recv(absl::Now() + absl::Seconds(10)), IsOk());
+
+  // The forgery: a close "from" the victim's inbox.
+  ASSERT_THAT(mallory->Publish("micro.svc.echo", "",
+                               {.reply = socket->LocalAddress(),
+                                .headers = {{kControlHeader, kControlClose}}}),
+              IsOk());
+  mallory->Flush(absl::Seconds(5)).IgnoreError();  // the server refused it
+  ASSERT_THAT(socket->Send({.body = "after"}), IsOk());
+  EXPECT_THAT(socket->Recv(absl::Now() + absl::Seconds(10)),
+              IsOkAndHolds(::testing::Field(&Message::body, "after")));
+  EXPECT_EQ(listener->OpenSockets(), 1u);
+}
+
 // nats.c reconnects and resubscribes on its own: a listener serves new
 // sockets again, and a socket dialled before the restart carries on.
 TEST_F(NatsTransportTest, ListenersAndSocketsWorkAgainAfterTheServerRestarts) {
