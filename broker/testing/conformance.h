@@ -656,6 +656,16 @@ TEST_P(BrokerConformanceTest, AnErrorHandlerMayPublish) {
       kWait, "the handler's error as a dead letter"));
 }
 
+// An infinite deadline means "wait for it", not "already expired".
+TEST_P(BrokerConformanceTest, DrainWithAnInfiniteDeadlineFinishesTheWork) {
+  Collector<Event> got;
+  auto sub = Record("drain.forever", got);
+  ASSERT_THAT(publisher_->Publish("drain.forever", {.body = "x"}), IsOk());
+  ASSERT_TRUE(got.WaitForCount(1, kWait));
+  EXPECT_THAT(subscriber_->Drain(absl::InfiniteDuration()), IsOk());
+  EXPECT_THAT(publisher_->Drain(absl::InfiniteDuration()), IsOk());
+}
+
 }  // namespace micro_nats::broker::testing
 
 #endif  // MICRO_NATS_BROKER_TESTING_CONFORMANCE_H_
