@@ -232,40 +232,16 @@ TEST(CacheFailureTest, OneQueryInFlightPerName) {
   EXPECT_EQ(ok, 8);  // and GetService ran once (EXPECT_CALL above)
 }
 
-// Eight callers of an unknown name while the backend takes its time: one
-// query, and its NotFound answers all eight.
-TEST(CacheFailureTest, ConcurrentLookupsShareOneQueryAndItsNotFound) {
-  auto backend = std::make_shared<NiceMock<MockRegistry>>();
-  std::mutex gate;
-  gate.lock();
-  Collector<int> entered;
-  EXPECT_CALL(*backend, GetService(::testing::Eq("ghost")))
-      .WillOnce([&](absl::string_view) {
-        entered.Add(1);
-        std::lock_guard<std::mutex> wait(gate);
-        return absl::StatusOr<std::vector<Service>>(
-            absl::NotFoundError("service 'ghost' not found"));
-      });
-  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
-  std::vector<std::thread> callers;
-  Collector<absl::Status> results;
-  for (int i = 0; i < 8; ++i) {
-    callers.emplace_back([&] { results.Add(cache->Lookup("ghost").status()); });
-  }
-  ASSERT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
-  ASSERT_TRUE(Eventually([&] { return cache->stats().joined_queries == 7; },
-                         absl::Seconds(5),
-                         "seven callers waiting on the one query"));
-  gate.unlock();
-  for (auto& t : callers) t.join();
-  ASSERT_EQ(results.size(), 8u);
-  for (const absl::Status& s : results.Snapshot()) {
-    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound));
-  }
-  EXPECT_EQ(cache->stats().backend_queries, 1);
-}
+// `callers` lookups of "s" while the backend holds its one query until all
+// of them wait for it; the backend then says `answer`. Their statuses, and
+// how many queries reached the backend.
+struct SharedQuery {
+  std::vector<absl::Status> statuses;
+  int64_t backend_queries = 0;
+};
 
-TEST(CacheFailureTest, ConcurrentLookupsShareTheBackendError) {
+SharedQuery LookupsSharingOneQuery(absl::StatusOr<std::vector<Service>> answer,
+                                   int callers) {
   auto backend = std::make_shared<NiceMock<MockRegistry>>();
   std::mutex gate;
   gate.lock();
@@ -273,23 +249,45 @@ TEST(CacheFailureTest, ConcurrentLookupsShareTheBackendError) {
   EXPECT_CALL(*backend, GetService(_)).WillOnce([&](absl::string_view) {
     entered.Add(1);
     std::lock_guard<std::mutex> wait(gate);
-    return absl::StatusOr<std::vector<Service>>(
-        absl::UnavailableError("NATS is down"));
+    return answer;
   });
-  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(backend));
-  std::vector<std::thread> callers;
+  auto cache = CachingRegistry::Create(backend);
+  EXPECT_THAT(cache, IsOk());
+  if (!cache.ok()) return {};
+  std::vector<std::thread> threads;
   Collector<absl::Status> results;
-  for (int i = 0; i < 4; ++i) {
-    callers.emplace_back([&] { results.Add(cache->Lookup("s").status()); });
+  for (int i = 0; i < callers; ++i) {
+    threads.emplace_back([&] { results.Add((*cache)->Lookup("s").status()); });
   }
-  ASSERT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
-  ASSERT_TRUE(Eventually([&] { return cache->stats().joined_queries == 3; },
-                         absl::Seconds(5), "three callers waiting"));
+  EXPECT_TRUE(entered.WaitForCount(1, absl::Seconds(5)));
+  EXPECT_TRUE(Eventually(
+      [&] { return (*cache)->stats().joined_queries == callers - 1; },
+      absl::Seconds(5), "the other callers waiting on the one query"));
   gate.unlock();
-  for (auto& t : callers) t.join();
-  for (const absl::Status& s : results.Snapshot()) {
+  for (auto& t : threads) t.join();
+  return {results.Snapshot(), (*cache)->stats().backend_queries};
+}
+
+// Eight callers of an unknown name while the backend takes its time: one
+// query, and its NotFound answers all eight.
+TEST(CacheFailureTest, ConcurrentLookupsShareOneQueryAndItsNotFound) {
+  const SharedQuery got =
+      LookupsSharingOneQuery(absl::NotFoundError("service 's' not found"), 8);
+  ASSERT_EQ(got.statuses.size(), 8u);
+  for (const absl::Status& s : got.statuses) {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound));
+  }
+  EXPECT_EQ(got.backend_queries, 1);
+}
+
+TEST(CacheFailureTest, ConcurrentLookupsShareTheBackendError) {
+  const SharedQuery got =
+      LookupsSharingOneQuery(absl::UnavailableError("NATS is down"), 4);
+  ASSERT_EQ(got.statuses.size(), 4u);
+  for (const absl::Status& s : got.statuses) {
     EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable));
   }
+  EXPECT_EQ(got.backend_queries, 1);
 }
 
 // A lookup returns by its own deadline while the backend is still asking;

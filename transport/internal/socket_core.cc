@@ -249,34 +249,26 @@ ListenerCore::~ListenerCore() {
 
 absl::Status ListenerCore::Accept(AcceptHandler handler) {
   if (!handler) return absl::InvalidArgumentError("accept handler is empty");
-  std::vector<std::unique_ptr<Socket>> to_destroy;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return absl::FailedPreconditionError("listener is closed");
-    if (accept_handler_ || message_handler_) {
-      return absl::FailedPreconditionError("Accept was called already");
-    }
-    accept_handler_ = std::move(handler);
-    for (auto& [key, entry] : sockets_) {
-      if (entry.ready) to_destroy.push_back(Serve(key, entry));
-    }
-  }
-  return absl::OkStatus();
+  return StartServing(std::move(handler), nullptr);
 }
 
 absl::Status ListenerCore::AcceptMessages(MessageHandler handler) {
   if (!handler) return absl::InvalidArgumentError("message handler is empty");
-  std::vector<std::unique_ptr<Socket>> to_destroy;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return absl::FailedPreconditionError("listener is closed");
-    if (accept_handler_ || message_handler_) {
-      return absl::FailedPreconditionError("Accept was called already");
-    }
-    message_handler_ = std::move(handler);
-    for (auto& [key, entry] : sockets_) {
-      if (entry.ready) to_destroy.push_back(Serve(key, entry));
-    }
+  return StartServing(nullptr, std::move(handler));
+}
+
+absl::Status ListenerCore::StartServing(AcceptHandler accept,
+                                        MessageHandler messages) {
+  std::vector<std::unique_ptr<Socket>> to_destroy;  // after the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return absl::FailedPreconditionError("listener is closed");
+  if (accept_handler_ || message_handler_) {
+    return absl::FailedPreconditionError("Accept was called already");
+  }
+  accept_handler_ = std::move(accept);
+  message_handler_ = std::move(messages);
+  for (auto& [key, entry] : sockets_) {
+    if (entry.ready) to_destroy.push_back(Serve(key, entry));
   }
   return absl::OkStatus();
 }

@@ -206,6 +206,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
     bool ready = false;  // a message arrived or the queue finished
   };
 
+  // Accept or AcceptMessages: one of the two handlers is set.
+  absl::Status StartServing(AcceptHandler accept, MessageHandler messages);
   void OnReady(const std::string& key);
   // Hands entry `key` to the blocking handler, or schedules a message call;
   // mu_ held. Returns what must be destroyed after mu_ is released.
