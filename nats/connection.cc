@@ -543,7 +543,9 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
       // running), or closing now on another thread. From inside the
       // handler: return at once, the other Close waits for us. Otherwise
       // wait until that Close is done and no handler call runs.
-      if (drain || state_->delivering == self) return absl::OkStatus();
+      if (drain || (state_->has_delivering && state_->delivering == self)) {
+        return absl::OkStatus();
+      }
       state_->closed = true;
       state_->cv.wait(lock,
                       [&] { return state_->close_finished && handler_done(); });
