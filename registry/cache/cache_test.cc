@@ -268,26 +268,23 @@ SharedQuery LookupsSharingOneQuery(absl::StatusOr<std::vector<Service>> answer,
   return {results.Snapshot(), (*cache)->stats().backend_queries};
 }
 
-// Eight callers of an unknown name while the backend takes its time: one
-// query, and its NotFound answers all eight.
-TEST(CacheFailureTest, ConcurrentLookupsShareOneQueryAndItsNotFound) {
-  const SharedQuery got =
-      LookupsSharingOneQuery(absl::NotFoundError("service 's' not found"), 8);
-  ASSERT_EQ(got.statuses.size(), 8u);
-  for (const absl::Status& s : got.statuses) {
-    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound));
+// Callers of an unknown name while the backend takes its time: one query,
+// and its outcome answers them all, NotFound and errors alike.
+TEST(CacheFailureTest, ConcurrentLookupsShareOneQueryAndItsOutcome) {
+  const struct {
+    absl::Status answer;
+    int callers;
+  } cases[] = {{absl::NotFoundError("service 's' not found"), 8},
+               {absl::UnavailableError("NATS is down"), 4}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.answer.ToString());
+    const SharedQuery got = LookupsSharingOneQuery(c.answer, c.callers);
+    ASSERT_EQ(got.statuses.size(), static_cast<size_t>(c.callers));
+    for (const absl::Status& s : got.statuses) {
+      EXPECT_THAT(s, StatusIs(c.answer.code()));
+    }
+    EXPECT_EQ(got.backend_queries, 1);
   }
-  EXPECT_EQ(got.backend_queries, 1);
-}
-
-TEST(CacheFailureTest, ConcurrentLookupsShareTheBackendError) {
-  const SharedQuery got =
-      LookupsSharingOneQuery(absl::UnavailableError("NATS is down"), 4);
-  ASSERT_EQ(got.statuses.size(), 4u);
-  for (const absl::Status& s : got.statuses) {
-    EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable));
-  }
-  EXPECT_EQ(got.backend_queries, 1);
 }
 
 // A lookup returns by its own deadline while the backend is still asking;

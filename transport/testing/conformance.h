@@ -482,30 +482,46 @@ TEST_P(TransportConformanceTest, IdleServerSocketsAreReaped) {
   EXPECT_EQ((*listener)->OpenSockets(), 0u);
 }
 
+// In both handler styles: the socket ends, the error is reported, and the
+// listener goes on serving its other sockets.
 TEST_P(TransportConformanceTest, AHandlerThatThrowsEndsOnlyItsSocket) {
-  Collector<absl::Status> errors;
-  auto listener = server_->Listen(
-      "", {.on_error = [&](const absl::Status& s) { errors.Add(s); }});
-  ASSERT_THAT(listener, IsOk());
-  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
-    while (true) {
-      auto m = socket->Recv(absl::InfiniteFuture());
-      if (!m.ok()) return;
-      if (m->body == "bad") throw std::runtime_error("boom");
-      socket->Send(*m).IgnoreError();
+  for (bool messages : {false, true}) {
+    SCOPED_TRACE(messages ? "AcceptMessages" : "Accept");
+    Collector<absl::Status> errors;
+    auto listener = server_->Listen(
+        "", {.on_error = [&](const absl::Status& s) { errors.Add(s); }});
+    ASSERT_THAT(listener, IsOk());
+    // Echoes, but throws on "bad".
+    auto handle = [](Socket& socket, const Message& m) {
+      if (m.body == "bad") throw std::runtime_error("boom");
+      socket.Send(m).IgnoreError();
+    };
+    if (messages) {
+      ASSERT_THAT((*listener)->AcceptMessages(
+                      [handle](const std::shared_ptr<Socket>& socket,
+                               Message m) { handle(*socket, m); }),
+                  IsOk());
+    } else {
+      ASSERT_THAT((*listener)->Accept([handle](std::unique_ptr<Socket> s) {
+        while (true) {
+          auto m = s->Recv(absl::InfiniteFuture());
+          if (!m.ok()) return;
+          handle(*s, *m);
+        }
+      }),
+                  IsOk());
     }
-  }),
-              IsOk());
-  auto bad = Dial((*listener)->Address());
-  auto good = Dial((*listener)->Address());
-  ASSERT_THAT(bad->Send({.body = "bad"}), IsOk());
-  EXPECT_THAT(bad->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
-  ASSERT_TRUE(errors.WaitForCount(1, kWait));
-  EXPECT_THAT(errors.Snapshot()[0], StatusIs(absl::StatusCode::kInternal,
-                                             ::testing::HasSubstr("boom")));
-  ASSERT_THAT(good->Send({.body = "still served"}), IsOk());
-  EXPECT_THAT(good->Recv(Deadline()),
-              IsOkAndHolds(::testing::Field(&Message::body, "still served")));
+    auto bad = Dial((*listener)->Address());
+    auto good = Dial((*listener)->Address());
+    ASSERT_THAT(bad->Send({.body = "bad"}), IsOk());
+    EXPECT_THAT(bad->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
+    ASSERT_TRUE(errors.WaitForCount(1, kWait));
+    EXPECT_THAT(errors.Snapshot()[0], StatusIs(absl::StatusCode::kInternal,
+                                               ::testing::HasSubstr("boom")));
+    ASSERT_THAT(good->Send({.body = "still served"}), IsOk());
+    EXPECT_THAT(good->Recv(Deadline()),
+                IsOkAndHolds(::testing::Field(&Message::body, "still served")));
+  }
 }
 
 // Reads `socket` until it ends; the bodies read and how it ended.
@@ -681,29 +697,6 @@ TEST_P(TransportConformanceTest, MessageHandlerSocketRefusesRecvAndCanClose) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; }, kWait,
                          "closed socket forgotten"));
-}
-
-TEST_P(TransportConformanceTest, AMessageHandlerThatThrowsEndsOnlyItsSocket) {
-  Collector<absl::Status> errors;
-  auto listener = server_->Listen(
-      "", {.on_error = [&](const absl::Status& s) { errors.Add(s); }});
-  ASSERT_THAT(listener, IsOk());
-  ASSERT_THAT((*listener)->AcceptMessages(
-                  [](const std::shared_ptr<Socket>& socket, Message message) {
-                    if (message.body == "bad") throw std::runtime_error("boom");
-                    socket->Send(message).IgnoreError();
-                  }),
-              IsOk());
-  auto bad = Dial((*listener)->Address());
-  auto good = Dial((*listener)->Address());
-  ASSERT_THAT(bad->Send({.body = "bad"}), IsOk());
-  EXPECT_THAT(bad->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
-  ASSERT_TRUE(errors.WaitForCount(1, kWait));
-  EXPECT_THAT(errors.Snapshot()[0], StatusIs(absl::StatusCode::kInternal,
-                                             ::testing::HasSubstr("boom")));
-  ASSERT_THAT(good->Send({.body = "still served"}), IsOk());
-  EXPECT_THAT(good->Recv(Deadline()),
-              IsOkAndHolds(::testing::Field(&Message::body, "still served")));
 }
 
 // 1,000 client sockets, each used once and left open, on one listener:
