@@ -47,9 +47,7 @@ class NatsBroker : public Broker {
                        const Message& message) override {
     MN_RETURN_IF_ERROR(CheckOpen());
     MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
-    if (!message.headers.empty()) {
-      MN_RETURN_IF_ERROR(ValidateHeaders(message.headers));
-    }
+    MN_RETURN_IF_ERROR(ValidateHeaders(message.headers));
     // nats.c refuses a body over the server's max_payload itself
     // (InvalidArgument), so the hot path asks the connection nothing more.
     return connection_->Publish(

@@ -248,7 +248,15 @@ class NatsRegistry : public Registry {
   }
 
   void OnWatchEvent(natsMsg* msg) {
-    auto result = DecodeResult(nats::Body(msg));
+    const absl::string_view body = nats::Body(msg);
+    if (body.size() > options_.max_event_bytes) {
+      ReportOnce(absl::InvalidArgumentError(
+          absl::StrCat("a watch event of ", body.size(), " bytes on '",
+                       options_.watch_subject, "' (the limit is ",
+                       options_.max_event_bytes, ")")));
+      return;
+    }
+    auto result = DecodeResult(body);
     if (!result.ok()) {
       ReportOnce(result.status());
       return;

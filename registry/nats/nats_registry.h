@@ -57,6 +57,9 @@ struct NatsRegistryOptions {
   // name and an action (go-micro's are ~130 bytes), and decoding garbage on
   // the one thread that answers would hold up every answer.
   size_t max_query_bytes = 4096;
+  // The same for watch events, which carry a whole service (endpoints
+  // included), decoded on a delivery thread other subscriptions share.
+  size_t max_event_bytes = 256 << 10;
 };
 
 // Fails when the subscriptions cannot be made (Unavailable) or a subject is

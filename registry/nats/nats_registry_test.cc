@@ -201,8 +201,9 @@ TEST_F(NatsRegistryTest, MalformedJsonIsIgnoredAndServingGoesOn) {
   EXPECT_EQ(event->type, EventType::kUpdate);
 }
 
-// A 1 MiB message with a reply subject on the query subject is dropped
-// unread, so the lookup right after it is answered as usual.
+// A 1 MiB message on the query subject (with a reply subject) and one on
+// the watch subject are dropped unread, so the lookup right after them is
+// answered as usual.
 TEST_F(NatsRegistryTest, AnOversizedQueryIsDroppedUnreadAndAnswersGoOn) {
   MN_ASSERT_OK_AND_ASSIGN(auto registrar, NewRegistry());
   MN_ASSERT_OK_AND_ASSIGN(auto looker, NewRegistry());
@@ -214,6 +215,7 @@ TEST_F(NatsRegistryTest, AnOversizedQueryIsDroppedUnreadAndAnswersGoOn) {
     ASSERT_THAT(
         raw_->Publish("micro.nats.query", garbage, {.reply = "_INBOX.garbage"}),
         IsOk());
+    ASSERT_THAT(raw_->Publish("micro.nats.watch", garbage), IsOk());
     ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
     auto found = looker->GetService("busy");
     ASSERT_THAT(found, IsOk()) << "run " << run;

@@ -170,6 +170,15 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     }
   }
 
+  // Tells the client of socket `key` that the listener is full, when
+  // `why` says so (a closed listener just drops the socket).
+  void TellRefused(const std::string& key, const absl::Status& why) {
+    if (absl::IsResourceExhausted(why)) {
+      SendControl(*conn_, key, "", kControlRefused, why.message())
+          .IgnoreError();
+    }
+  }
+
   // Tells the client of socket `key` that the server side ended it.
   void TellClosed(const std::string& key) {
     SendControl(*conn_, key, "", kControlClose).IgnoreError();
@@ -187,10 +196,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     if (absl::Status room = core_->CheckRoom(key); !room.ok()) {
       // Refused before anything is made for it: a flood of opens costs a
       // reply each, nothing more.
-      if (absl::IsResourceExhausted(room)) {
-        SendControl(*conn_, key, "", kControlRefused, room.message())
-            .IgnoreError();
-      }
+      TellRefused(key, room);
       return nullptr;
     }
     auto inbound = std::make_shared<InboundQueue>(max_pending_);
@@ -227,12 +233,9 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     std::unique_ptr<Socket> owned = std::move(socket);
     absl::Status added = core_->Add(key, inbound, &owned);
     if (!added.ok()) {
-      // Full (or closed): the client hears why before the socket, dropped
-      // here, says it closed.
-      if (added.code() == absl::StatusCode::kResourceExhausted) {
-        SendControl(*conn_, key, "", kControlRefused, added.message())
-            .IgnoreError();
-      }
+      // The client hears why before the socket, dropped here, says it
+      // closed.
+      TellRefused(key, added);
       return nullptr;
     }
     return inbound;
