@@ -176,6 +176,14 @@ struct ListenOptions {
   // How long Close (and the destructor) wait for handlers to return.
   absl::Duration close_timeout = absl::Seconds(10);
 
+  // Load shedding, with AcceptMessages: when this many messages (over all
+  // sockets) already wait for a handler thread, a new one is handed to
+  // `on_overload` instead of waiting, on the thread that delivered it; that
+  // handler must not block (it typically sends a short "busy" answer). 0 or
+  // no on_overload: messages wait, however many.
+  size_t max_waiting_messages = 0;
+  MessageHandler on_overload;
+
   // Told when an accept handler throws: its socket is closed (the peer sees
   // OutOfRange) and the listener goes on serving. Empty: logged to stderr.
   std::function<void(const absl::Status&)> on_error;
@@ -196,6 +204,13 @@ struct DialOptions {
 
   // The client socket's unread backlog.
   PendingLimits max_pending;
+
+  // While Recv waits longer than this, the client checks that the listener
+  // still holds the socket, so an answer lost with its server (a process
+  // killed after taking the request) ends Recv with Unavailable after about
+  // this long rather than at its deadline. Zero: never. Backends whose
+  // listeners cannot vanish unannounced (memory) ignore it.
+  absl::Duration probe_interval = absl::Seconds(1);
 };
 
 // Transport

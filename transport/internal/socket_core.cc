@@ -162,7 +162,17 @@ absl::Status QueueSocket::Send(const Message& message) {
 }
 
 absl::StatusOr<Message> QueueSocket::Recv(absl::Time deadline) {
-  return inbound_->Pop(deadline);
+  if (!probe_ || probe_interval_ <= absl::ZeroDuration()) {
+    return inbound_->Pop(deadline);
+  }
+  while (true) {
+    const absl::Time until = std::min(deadline, absl::Now() + probe_interval_);
+    absl::StatusOr<Message> message = inbound_->Pop(until);
+    if (!absl::IsDeadlineExceeded(message.status()) || until >= deadline) {
+      return message;
+    }
+    probe_();
+  }
 }
 
 absl::Status QueueSocket::Close() {
@@ -224,6 +234,8 @@ ListenerCore::ListenerCore(
     : idle_timeout_(options.idle_timeout),
       max_sockets_(options.max_sockets),
       on_error_(options.on_error),
+      max_waiting_messages_(options.max_waiting_messages),
+      on_overload_(options.on_overload),
       notify_peer_closed_(std::move(notify_peer_closed)),
       pool_(options.executor != nullptr
                 ? options.executor
@@ -307,11 +319,52 @@ absl::Status ListenerCore::Add(const std::string& key,
 
 void ListenerCore::OnReady(const std::string& key) {
   std::unique_ptr<Socket> to_destroy;  // after the lock: it calls back
+  std::shared_ptr<Socket> overloaded;
+  std::shared_ptr<InboundQueue> inbound;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sockets_.find(key);
+    if (it == sockets_.end()) return;
+    it->second.ready = true;
+    if (!Overloaded(it->second)) {
+      to_destroy = Serve(key, it->second);
+      return;
+    }
+    overloaded = it->second.shared;
+    inbound = it->second.inbound;
+  }
+  // Outside the lock: the overload handler sends.
+  absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
+  if (message.ok()) {
+    absl::Status error =
+        Guarded([&] { on_overload_(overloaded, std::move(message).value()); });
+    if (!error.ok()) {
+      Report(absl::InternalError(absl::StrCat(
+          "overload handler for socket '", key, "' threw: ", error.message())));
+    }
+    return;
+  }
+  // The queue finished: a handler call closes the socket.
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sockets_.find(key);
-  if (it == sockets_.end()) return;
-  it->second.ready = true;
-  to_destroy = Serve(key, it->second);
+  if (it != sockets_.end()) to_destroy = Serve(key, it->second);
+}
+
+std::shared_ptr<Socket> ListenerCore::SharedSocket(Entry& entry) {
+  if (entry.shared == nullptr) {
+    entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket));
+    entry.calls = concurrency::SerialQueue::Create(pool_);
+  }
+  return entry.shared;
+}
+
+bool ListenerCore::Overloaded(Entry& entry) {
+  if (!message_handler_ || !on_overload_ || max_waiting_messages_ == 0 ||
+      waiting_calls_ < max_waiting_messages_) {
+    return false;
+  }
+  SharedSocket(entry);
+  return true;
 }
 
 std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
@@ -326,16 +379,15 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
       RunAcceptHandler(std::move(socket), inbound);
     });
   } else if (message_handler_) {
-    if (entry.shared == nullptr) {
-      entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket));
-      entry.calls = concurrency::SerialQueue::Create(pool_);
-    }
     ++tasks_;
+    ++waiting_calls_;
+    std::shared_ptr<Socket> shared = SharedSocket(entry);
     scheduled = entry.calls->Schedule([this, self = shared_from_this(),
-                                       socket = entry.shared,
+                                       socket = std::move(shared),
                                        inbound = entry.inbound]() mutable {
       RunMessageCall(std::move(socket), inbound);
     });
+    if (!scheduled.ok()) --waiting_calls_;
   } else {
     return nullptr;  // kept until Accept
   }
@@ -379,6 +431,7 @@ void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
   {
     std::lock_guard<std::mutex> lock(mu_);
     in_tasks_.insert(std::this_thread::get_id());
+    --waiting_calls_;
   }
   absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
   if (message.ok()) {

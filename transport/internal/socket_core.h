@@ -115,6 +115,15 @@ class QueueSocket : public Socket {
               std::string remote_address);
   ~QueueSocket() override;
 
+  // While a Recv waits longer than `interval`, it calls `probe` (which asks
+  // the peer whether it still holds the socket) and goes on waiting; the
+  // answer, if any, finishes the inbound queue. Set before the socket is
+  // used; a zero interval disables it.
+  void SetProbe(std::function<void()> probe, absl::Duration interval) {
+    probe_ = std::move(probe);
+    probe_interval_ = interval;
+  }
+
   absl::Status Send(const Message& message) override;
   absl::StatusOr<Message> Recv(absl::Time deadline) override;
   absl::Status Close() override;
@@ -124,6 +133,8 @@ class QueueSocket : public Socket {
  private:
   const std::shared_ptr<InboundQueue> inbound_;
   const SendFn send_;
+  std::function<void()> probe_;
+  absl::Duration probe_interval_ = absl::ZeroDuration();
   std::function<void()> on_close_;
   std::once_flag close_once_;
   const std::string local_address_;
@@ -209,6 +220,10 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   // Accept or AcceptMessages: one of the two handlers is set.
   absl::Status StartServing(AcceptHandler accept, MessageHandler messages);
   void OnReady(const std::string& key);
+  // Message mode: the socket handlers get, made on first use; mu_ held.
+  std::shared_ptr<Socket> SharedSocket(Entry& entry);
+  // True when a message for `entry` should go to on_overload; mu_ held.
+  bool Overloaded(Entry& entry);
   // Hands entry `key` to the blocking handler, or schedules a message call;
   // mu_ held. Returns what must be destroyed after mu_ is released.
   std::unique_ptr<Socket> Serve(const std::string& key, Entry& entry);
@@ -228,6 +243,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   const absl::Duration idle_timeout_;
   const size_t max_sockets_;
   const std::function<void(const absl::Status&)> on_error_;
+  const size_t max_waiting_messages_;
+  const MessageHandler on_overload_;
   const std::function<void(const std::string&)> notify_peer_closed_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
 
@@ -238,6 +255,7 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   MessageHandler message_handler_;           // mu_
   std::map<std::string, Entry> sockets_;     // mu_
   int tasks_ = 0;                            // mu_: handler tasks not finished
+  size_t waiting_calls_ = 0;                 // mu_: message calls not started
   std::multiset<std::thread::id> in_tasks_;  // mu_: threads running them
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_

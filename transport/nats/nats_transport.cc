@@ -25,7 +25,15 @@ using transport_internal::InboundQueue;
 using transport_internal::ListenerCore;
 using transport_internal::QueueSocket;
 
-enum class Control { kData, kOpen, kOpenAck, kClose, kRefused, kUnknown };
+enum class Control {
+  kData,
+  kOpen,
+  kOpenAck,
+  kClose,
+  kRefused,
+  kPing,
+  kUnknown
+};
 
 Control ReadControl(natsMsg* msg) {
   const char* value = nullptr;
@@ -37,6 +45,7 @@ Control ReadControl(natsMsg* msg) {
   if (std::strcmp(value, kControlOpenAck) == 0) return Control::kOpenAck;
   if (std::strcmp(value, kControlClose) == 0) return Control::kClose;
   if (std::strcmp(value, kControlRefused) == 0) return Control::kRefused;
+  if (std::strcmp(value, kControlPing) == 0) return Control::kPing;
   return Control::kUnknown;
 }
 
@@ -153,6 +162,11 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         if (EnsureSocket(key) != nullptr) {
           SendControl(*conn_, key, "", kControlOpenAck).IgnoreError();
         }
+        return;
+      case Control::kPing:
+        // A client waiting for an answer asks whether its socket is still
+        // here; silence means yes (NATS itself says when we are gone).
+        if (core_->Find(key) == nullptr) TellClosed(key);
         return;
       case Control::kOpenAck:
       case Control::kRefused:
@@ -342,6 +356,7 @@ void OnClientMessage(ClientEndpoint& endpoint, std::once_flag& bad_input,
       return;
     }
     case Control::kOpen:
+    case Control::kPing:
     case Control::kUnknown:
       LogIgnored(bad_input, endpoint.address, "an unexpected control message");
       return;
@@ -418,7 +433,7 @@ class NatsTransport : public Transport {
       mux->Unregister(inbox);
       return status;
     }
-    return std::make_unique<QueueSocket>(
+    auto socket = std::make_unique<QueueSocket>(
         endpoint->inbound,
         [conn = conn_, target, inbox](const Message& message) {
           return SendData(*conn, target, inbox, message);
@@ -428,6 +443,12 @@ class NatsTransport : public Transport {
           mux->Unregister(inbox);
         },
         inbox, target);
+    socket->SetProbe(
+        [conn = conn_, target, inbox] {
+          SendControl(*conn, target, inbox, kControlPing).IgnoreError();
+        },
+        options.probe_interval);
+    return socket;
   }
 
  private:

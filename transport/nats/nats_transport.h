@@ -24,7 +24,12 @@
 //     anything is sent;
 //   - a listener with max_sockets open answers a new client "refused"
 //     (Dial: ResourceExhausted), and a Dial that timed out sends a close
-//     after its open, so the listener holds nothing for it.
+//     after its open, so the listener holds nothing for it;
+//   - a client Recv that waits longer than DialOptions::probe_interval
+//     sends a "ping": NATS answers "no responders" when the listener's
+//     process died after taking the request (Recv: Unavailable), and a
+//     listener that no longer holds the socket answers "close" (OutOfRange),
+//     so a lost answer costs about one interval, not the whole deadline.
 // Across a NATS server restart nats.c reconnects and resubscribes: a
 // listener serves new sockets again and a socket carries on, unless it
 // sent while its peer was still reconnecting (then "no responders" ends it
@@ -61,6 +66,7 @@ inline constexpr char kControlOpenAck[] = "open-ack";
 inline constexpr char kControlClose[] = "close";
 // The listener is full (ListenOptions::max_sockets); the body says so.
 inline constexpr char kControlRefused[] = "refused";
+inline constexpr char kControlPing[] = "ping";
 
 // Subscribes the transport's inbox (one subscription for every socket it
 // dials) before returning: Unavailable when that fails, InvalidArgument for

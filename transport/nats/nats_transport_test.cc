@@ -95,6 +95,33 @@ TEST_F(NatsTransportTest, SendToAVanishedListenerIsUnavailableAtOnce) {
   EXPECT_LT(absl::Now() - start, deadline / 4);
 }
 
+TEST_F(NatsTransportTest, AListenerThatVanishesAfterTheRequestEndsRecvByProbe) {
+  // A listener that takes the request, then disappears without answering
+  // or closing (its process was killed).
+  Collector<std::string> requests;
+  MN_ASSERT_OK_AND_ASSIGN(auto fake_listener,
+                          raw_->Subscribe("doomed.service", [&](natsMsg* msg) {
+                            requests.Add(std::string(nats::Body(msg)));
+                          }));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto socket,
+      transport_->Dial(
+          "doomed.service",
+          {.handshake = false, .probe_interval = absl::Milliseconds(50)}));
+  ASSERT_THAT(socket->Send({.body = "request"}), IsOk());
+  ASSERT_TRUE(requests.WaitForCount(1, absl::Seconds(10)));
+  ASSERT_THAT(fake_listener->Unsubscribe(), IsOk());
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+
+  const absl::Duration deadline = absl::Seconds(30);
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(socket->Recv(start + deadline),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("doomed.service")));
+  EXPECT_LT(absl::Now() - start, deadline / 4);
+}
+
 TEST_F(NatsTransportTest, SendToAVanishedClientEndsTheServerSocketAtOnce) {
   std::promise<void> client_gone;
   std::shared_future<void> gone = client_gone.get_future().share();

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -763,6 +764,51 @@ TEST_P(TransportConformanceTest, BlockingHandlersBeyondThePoolWaitTheirTurn) {
         sockets[i]->Recv(Deadline()),
         IsOkAndHolds(::testing::Field(&Message::body, std::to_string(i))));
   }
+}
+
+TEST_P(TransportConformanceTest, MessagesBeyondTheWaitingCapGoToOnOverload) {
+  // One thread, held by the first message; one more may wait; the third
+  // is handed to on_overload, which answers at once.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Collector<std::string> started;
+  auto listener = server_->Listen(
+      "", {.handler_threads = 1,
+           .max_waiting_messages = 1,
+           .on_overload = [](const std::shared_ptr<Socket>& socket,
+                             Message message) {
+             socket->Send({.body = "busy:" + message.body}).IgnoreError();
+           }});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(
+      (*listener)->AcceptMessages(
+          [&](const std::shared_ptr<Socket>& socket, Message message) {
+            started.Add(message.body);
+            if (message.body == "first") released.wait();
+            socket->Send({.body = "done:" + message.body}).IgnoreError();
+          }),
+      IsOk());
+  auto first = Dial((*listener)->Address());
+  auto second = Dial((*listener)->Address());
+  auto third = Dial((*listener)->Address());
+  ASSERT_TRUE(first && second && third);
+  ASSERT_THAT(first->Send({.body = "first"}), IsOk());
+  ASSERT_TRUE(started.WaitForCount(1, absl::Seconds(10)));
+  ASSERT_THAT(second->Send({.body = "second"}), IsOk());
+  // Both backends deliver one client's messages to a listener in the
+  // order sent, so "second" waits before "third" arrives.
+  ASSERT_THAT(third->Send({.body = "third"}), IsOk());
+  EXPECT_THAT(third->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "busy:third")));
+  release.set_value();
+  EXPECT_THAT(first->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:first")));
+  EXPECT_THAT(second->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:second")));
+  // The third socket still works once there is room.
+  ASSERT_THAT(third->Send({.body = "again"}), IsOk());
+  EXPECT_THAT(third->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:again")));
 }
 
 TEST_P(TransportConformanceTest, ASocketBeyondTheCapIsRefusedAtOnce) {
