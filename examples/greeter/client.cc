@@ -1,0 +1,82 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// The greeter client: calls Greeter.Hello and prints the answers.
+//
+//   bazel run //examples/greeter:client -- --server nats://127.0.0.1:4222
+//   bazel run //examples/greeter:client -- --memory   # server in-process
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "examples/greeter/greeter.h"
+#include "service/memory/memory_service.h"
+#include "service/nats/nats_service.h"
+
+ABSL_FLAG(std::string, server, "nats://127.0.0.1:4222",
+          "NATS server URL(s), comma-separated");
+ABSL_FLAG(bool, memory, false,
+          "run a greeter server in this process, on the memory stack");
+ABSL_FLAG(std::string, name, "world", "who to greet");
+ABSL_FLAG(int, count, 3, "calls to make");
+ABSL_FLAG(bool, json, false, "send the requests as JSON");
+
+using micro_nats::service::Service;
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<std::unique_ptr<Service>> server;
+  absl::StatusOr<std::unique_ptr<Service>> client;
+  if (absl::GetFlag(FLAGS_memory)) {
+    server = micro_nats::service::NewMemoryService(
+        {.name = greeter::kServiceName, .version = "1.0.0"});
+    if (server.ok()) {
+      absl::Status started = greeter::RegisterGreeter((*server)->server());
+      if (started.ok()) started = (*server)->Start();
+      if (!started.ok()) server = started;
+    }
+    if (!server.ok()) {
+      std::fprintf(stderr, "greeter server: %s\n",
+                   server.status().ToString().c_str());
+      return 1;
+    }
+    client = micro_nats::service::NewMemoryService({.name = "greeter-client"});
+  } else {
+    std::vector<std::string> servers =
+        absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
+    client = micro_nats::service::NewNatsService(
+        {.servers = servers, .name = "greeter-client"});
+  }
+  if (!client.ok()) {
+    std::fprintf(stderr, "greeter client: %s\n",
+                 client.status().ToString().c_str());
+    return 1;
+  }
+  greeter::HelloRequest request;
+  request.set_name(absl::GetFlag(FLAGS_name));
+  int failures = 0;
+  for (int i = 0; i < absl::GetFlag(FLAGS_count); ++i) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<greeter::HelloReply> reply =
+        (*client)->client().Call<greeter::HelloRequest, greeter::HelloReply>(
+            greeter::kServiceName, greeter::kHelloEndpoint, request,
+            {.content_type =
+                 absl::GetFlag(FLAGS_json) ? "application/json" : ""});
+    const absl::Duration took = absl::Now() - start;
+    if (reply.ok()) {
+      std::printf("%s (from %s, %s)\n", reply->message().c_str(),
+                  reply->served_by().c_str(),
+                  absl::FormatDuration(absl::Trunc(took, absl::Microseconds(1)))
+                      .c_str());
+    } else {
+      ++failures;
+      std::printf("error: %s\n", reply.status().ToString().c_str());
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// The greeter server: serves Greeter.Hello on NATS until SIGINT/SIGTERM.
+//
+//   bazel run //examples/greeter:server -- --server nats://127.0.0.1:4222
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "examples/greeter/greeter.h"
+#include "service/nats/nats_service.h"
+
+ABSL_FLAG(std::string, server, "nats://127.0.0.1:4222",
+          "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, version, "1.0.0", "the version to register");
+
+namespace {
+volatile std::sig_atomic_t stop_requested = 0;
+void OnSignal(int) { stop_requested = 1; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::vector<std::string> servers =
+      absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
+  auto service = micro_nats::service::NewNatsService(
+      {.servers = servers,
+       .name = greeter::kServiceName,
+       .version = absl::GetFlag(FLAGS_version)});
+  if (!service.ok()) {
+    std::fprintf(stderr, "greeter: %s\n", service.status().ToString().c_str());
+    return 1;
+  }
+  absl::Status status = greeter::RegisterGreeter((*service)->server());
+  if (status.ok()) status = (*service)->Start();
+  if (!status.ok()) {
+    std::fprintf(stderr, "greeter: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  std::printf("greeter %s serving at %s\n", (*service)->server().id().c_str(),
+              (*service)->server().address().c_str());
+  std::fflush(stdout);
+  while (!stop_requested) absl::SleepFor(absl::Milliseconds(100));
+  status = (*service)->Stop(absl::Now() + absl::Seconds(10));
+  std::printf("greeter stopped: %s\n", status.ToString().c_str());
+  return status.ok() ? 0 : 1;
+}

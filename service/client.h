@@ -1,0 +1,252 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// client.h: the calling half of a service — find a node, call an endpoint,
+// publish an event.
+//
+//   absl::StatusOr<HelloReply> reply =
+//       client.Call<HelloRequest, HelloReply>(
+//           "greeter", "Greeter.Hello", request,
+//           {.timeout = absl::Seconds(2), .metadata = {{"Trace", "42"}}});
+//
+// A call looks the service up through the registry cache, picks a node
+// (selector.h), and sends the request on a socket from a pool per node:
+// once warm, a call costs one NATS round trip (no dial, no handshake). The
+// request carries go-micro's headers (Micro-Service, Micro-Endpoint,
+// Micro-Id, Content-Type, and Timeout: the time left, so the server knows
+// the deadline); the caller's metadata travels as headers too.
+//
+// Failures (retry.h): an Unavailable node is evicted from the cache and the
+// call tries another one, up to `retries` more times, within the deadline.
+// What the caller sees:
+//   NotFound          no such service, or no endpoint of that name
+//   DeadlineExceeded  no answer in time (the message says how long it was)
+//   InvalidArgument   the server could not read the request, or it is bad
+//   ResourceExhausted the server is overloaded
+//   Unavailable       no node answered (after the retries)
+//   anything else     what the handler returned
+
+#ifndef MICRO_NATS_SERVICE_CLIENT_H_
+#define MICRO_NATS_SERVICE_CLIENT_H_
+
+#include <google/protobuf/message.h>
+
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "broker/broker.h"
+#include "concurrency/thread_pool.h"
+#include "registry/cache/cache.h"
+#include "service/codec.h"
+#include "service/context.h"
+#include "service/selector.h"
+#include "status/status_macros.h"
+#include "transport/transport.h"
+
+namespace micro_nats::service {
+
+struct CallOptions {
+  // When the caller stops waiting. InfiniteFuture: `timeout` from now.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Zero: the client's (ClientOptions::timeout).
+  absl::Duration timeout = absl::ZeroDuration();
+  // More attempts after the first on a retryable failure; -1: the client's.
+  int retries = -1;
+  // Null: the client's.
+  std::shared_ptr<Selector> selector;
+  std::vector<NodeFilter> filters;
+  // Sent as headers; a handler reads them from its Context.
+  Metadata metadata;
+  // The request's encoding for typed calls; empty: the client's.
+  std::string content_type;
+};
+
+// A call as client wrappers see it: where it goes and the message, whose
+// headers hold the metadata and Content-Type.
+struct CallRequest {
+  std::string service;
+  std::string endpoint;
+  Message message;
+};
+
+// Sends `request` by `options.deadline` (resolved: never InfiniteFuture
+// unless the caller asked for an infinite timeout) and returns the answer.
+using CallFunc = std::function<absl::StatusOr<Message>(
+    const CallRequest& request, const CallOptions& options)>;
+
+// Middleware: wraps the call (logging, metrics, auth headers). The first
+// wrapper given is the outermost.
+using CallWrapper = std::function<CallFunc(CallFunc next)>;
+
+struct ClientOptions {
+  absl::Duration timeout = absl::Seconds(5);
+  int retries = 2;
+  // The wait before the first retry; doubled for each next (retry.h).
+  absl::Duration backoff = absl::Milliseconds(5);
+  // Null: round robin.
+  std::shared_ptr<Selector> selector;
+  std::string content_type = kProtobufContentType;
+  std::vector<CallWrapper> wrappers;
+
+  // Idle sockets kept per node, and how long one may stay idle (below the
+  // server's idle timeout, one minute by default, so a kept socket is
+  // still open at the server).
+  size_t max_idle_sockets_per_node = 64;
+  absl::Duration socket_idle_timeout = absl::Seconds(30);
+  // While an answer takes longer than this, the client checks that the
+  // node still exists (transport DialOptions::probe_interval).
+  absl::Duration probe_interval = absl::Seconds(1);
+
+  // Threads that run asynchronous calls (CallAsync); more wait.
+  int async_threads = 4;
+};
+
+// Client
+//
+// Thread-safe.
+class Client {
+ public:
+  Client(ClientOptions options,
+         std::shared_ptr<registry::CachingRegistry> registry,
+         std::shared_ptr<transport::Transport> transport,
+         std::shared_ptr<broker::Broker> broker);
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  // Waits for asynchronous calls already started.
+  ~Client();
+
+  // Calls `endpoint` of `service` with raw bytes: `request.body` as is,
+  // its headers added to the call's (set Content-Type there).
+  absl::StatusOr<Message> CallRaw(absl::string_view service,
+                                  absl::string_view endpoint, Message request,
+                                  CallOptions options = {});
+
+  // A typed call: encodes with the content type of the options (default
+  // protobuf), decodes the answer with the one it comes in.
+  template <typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(absl::string_view service,
+                            absl::string_view endpoint, const Req& request,
+                            CallOptions options = {});
+
+  // The same, run on the client's async pool; `done` is called there.
+  template <typename Req, typename Resp>
+  void CallAsync(std::string service, std::string endpoint, Req request,
+                 CallOptions options,
+                 std::function<void(absl::StatusOr<Resp>)> done);
+  template <typename Req, typename Resp>
+  std::future<absl::StatusOr<Resp>> CallFuture(std::string service,
+                                               std::string endpoint,
+                                               Req request,
+                                               CallOptions options = {});
+
+  // Publishes `message` to `topic` through the broker, encoded with
+  // `content_type` (empty: the client's), with headers Content-Type,
+  // Micro-Topic and `metadata`.
+  absl::Status Publish(absl::string_view topic,
+                       const google::protobuf::Message& message,
+                       Metadata metadata = {},
+                       absl::string_view content_type = "");
+  absl::Status PublishRaw(absl::string_view topic, Message message);
+
+  // Sockets kept idle now, over every node.
+  size_t IdleSockets() const;
+
+ private:
+  struct Idle {
+    std::unique_ptr<transport::Socket> socket;
+    absl::Time since;
+  };
+
+  absl::StatusOr<Message> Invoke(const CallRequest& request,
+                                 const CallOptions& options);
+  absl::StatusOr<Message> CallNode(const registry::Node& node,
+                                   const CallRequest& request,
+                                   absl::Time deadline);
+  // An idle socket to `address` (`*reused` true), or a new one.
+  absl::StatusOr<std::unique_ptr<transport::Socket>> Acquire(
+      const std::string& address, absl::Time deadline, bool* reused);
+  void Release(const std::string& address,
+               std::unique_ptr<transport::Socket> socket);
+  void DropIdle(const std::string& address);
+  absl::Status RunAsync(concurrency::Task task);
+  absl::Status EncodeRequest(const google::protobuf::Message& request,
+                             CallOptions& options, Message* message) const;
+
+  const ClientOptions options_;
+  const std::shared_ptr<registry::CachingRegistry> registry_;
+  const std::shared_ptr<transport::Transport> transport_;
+  const std::shared_ptr<broker::Broker> broker_;
+  const std::shared_ptr<Selector> selector_;
+  CallFunc call_;  // Invoke inside the wrappers
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::deque<Idle>> idle_;  // guarded by mu_
+  // Last: destroyed (and its tasks run) first.
+  std::unique_ptr<concurrency::ThreadPool> async_pool_;
+};
+
+// --- Implementation details of the templates ---
+
+template <typename Req, typename Resp>
+absl::StatusOr<Resp> Client::Call(absl::string_view service,
+                                  absl::string_view endpoint,
+                                  const Req& request, CallOptions options) {
+  Message message;
+  MN_RETURN_IF_ERROR(EncodeRequest(request, options, &message));
+  MN_ASSIGN_OR_RETURN(
+      Message answer,
+      CallRaw(service, endpoint, std::move(message), std::move(options)));
+  auto type = answer.headers.find(kContentTypeHeader);
+  MN_ASSIGN_OR_RETURN(
+      const Codec* codec,
+      CodecFor(type == answer.headers.end() ? "" : type->second));
+  Resp response;
+  MN_RETURN_IF_ERROR(codec->Unmarshal(answer.body, &response));
+  return response;
+}
+
+template <typename Req, typename Resp>
+void Client::CallAsync(std::string service, std::string endpoint, Req request,
+                       CallOptions options,
+                       std::function<void(absl::StatusOr<Resp>)> done) {
+  auto shared_done =
+      std::make_shared<std::function<void(absl::StatusOr<Resp>)>>(
+          std::move(done));
+  absl::Status scheduled =
+      RunAsync([this, service = std::move(service),
+                endpoint = std::move(endpoint), request = std::move(request),
+                options = std::move(options), shared_done]() mutable {
+        (*shared_done)(
+            Call<Req, Resp>(service, endpoint, request, std::move(options)));
+      });
+  if (!scheduled.ok()) (*shared_done)(scheduled);
+}
+
+template <typename Req, typename Resp>
+std::future<absl::StatusOr<Resp>> Client::CallFuture(std::string service,
+                                                     std::string endpoint,
+                                                     Req request,
+                                                     CallOptions options) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<Resp>>>();
+  std::future<absl::StatusOr<Resp>> future = promise->get_future();
+  CallAsync<Req, Resp>(std::move(service), std::move(endpoint),
+                       std::move(request), std::move(options),
+                       [promise](absl::StatusOr<Resp> result) {
+                         promise->set_value(std::move(result));
+                       });
+  return future;
+}
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_CLIENT_H_

@@ -1,0 +1,93 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/codec.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace micro_nats::service {
+namespace {
+
+class ProtobufCodec : public Codec {
+ public:
+  absl::string_view content_type() const override {
+    return kProtobufContentType;
+  }
+  absl::StatusOr<std::string> Marshal(
+      const google::protobuf::Message& message) const override {
+    std::string out;
+    if (!message.SerializeToString(&out)) {
+      return absl::InternalError(
+          absl::StrCat("cannot encode ", message.GetTypeName()));
+    }
+    return out;
+  }
+  absl::Status Unmarshal(absl::string_view data,
+                         google::protobuf::Message* message) const override {
+    if (!message->ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the body is not a valid ", message->GetTypeName(), " in ",
+          kProtobufContentType, " (", data.size(), " bytes)"));
+    }
+    return absl::OkStatus();
+  }
+};
+
+class JsonCodec : public Codec {
+ public:
+  absl::string_view content_type() const override { return kJsonContentType; }
+  absl::StatusOr<std::string> Marshal(
+      const google::protobuf::Message& message) const override {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    std::string out;
+    auto status =
+        google::protobuf::util::MessageToJsonString(message, &out, options);
+    if (!status.ok()) {
+      return absl::InternalError(absl::StrCat(
+          "cannot encode ", message.GetTypeName(), " as JSON: ",
+          std::string(status.message().data(), status.message().size())));
+    }
+    return out;
+  }
+  absl::Status Unmarshal(absl::string_view data,
+                         google::protobuf::Message* message) const override {
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    message->Clear();
+    // An empty body is the empty message, as go-micro's codec reads it.
+    if (absl::StripAsciiWhitespace(data).empty()) return absl::OkStatus();
+    auto status = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(data.data(), data.size()), message,
+        options);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the body is not a valid ", message->GetTypeName(), " in ",
+          kJsonContentType, ": ",
+          std::string(status.message().data(), status.message().size())));
+    }
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<const Codec*> CodecFor(absl::string_view content_type) {
+  static const ProtobufCodec* const protobuf = new ProtobufCodec;
+  static const JsonCodec* const json = new JsonCodec;
+  const std::string type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(
+      content_type.substr(0, content_type.find(';'))));
+  if (type.empty() || type == kProtobufContentType ||
+      type == "application/x-protobuf" || type == "application/proto") {
+    return protobuf;
+  }
+  if (type == kJsonContentType) return json;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unsupported Content-Type '", content_type.substr(0, 128),
+                   "': this service reads ", kProtobufContentType, " and ",
+                   kJsonContentType));
+}
+
+}  // namespace micro_nats::service

@@ -1,0 +1,58 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// codec.h: protobuf messages to bytes and back, chosen by Content-Type.
+//
+// A request says how its body is encoded with `Content-Type`; the server
+// decodes it with the matching codec and answers in the same one.
+//   - application/protobuf (also application/x-protobuf, application/proto):
+//     the protobuf binary format;
+//   - application/json: protobuf's JSON mapping (proto field names on
+//     output, either name and unknown fields accepted on input), what
+//     go-micro's JSON codec and `micro call` send.
+// Parameters (`; charset=utf-8`) are ignored.
+//
+//   MN_ASSIGN_OR_RETURN(const Codec* codec, CodecFor("application/json"));
+//   MN_ASSIGN_OR_RETURN(std::string body, codec->Marshal(reply));
+
+#ifndef MICRO_NATS_SERVICE_CODEC_H_
+#define MICRO_NATS_SERVICE_CODEC_H_
+
+#include <google/protobuf/message.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace micro_nats::service {
+
+inline constexpr char kProtobufContentType[] = "application/protobuf";
+inline constexpr char kJsonContentType[] = "application/json";
+
+// Codec
+//
+// Thread-safe and stateless.
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  // The canonical Content-Type this codec writes.
+  virtual absl::string_view content_type() const = 0;
+  // Internal only when the message cannot be written (JSON of invalid
+  // UTF-8 strings).
+  virtual absl::StatusOr<std::string> Marshal(
+      const google::protobuf::Message& message) const = 0;
+  // Replaces `*message` with what `data` holds. InvalidArgument, naming the
+  // type and why, when `data` is not a valid encoding of it.
+  virtual absl::Status Unmarshal(absl::string_view data,
+                                 google::protobuf::Message* message) const = 0;
+};
+
+// The codec for `content_type`; InvalidArgument naming it and the types
+// supported when there is none. An empty type is protobuf (go-micro's
+// default).
+absl::StatusOr<const Codec*> CodecFor(absl::string_view content_type);
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_CODEC_H_

@@ -1,0 +1,102 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// context.h: what a request handler knows about its call, and the headers
+// a call carries on the wire (go-micro's).
+//
+// A handler gets a Context with the caller's deadline (sent as the
+// `Timeout` header, in nanoseconds, as go-micro does), the request's
+// metadata (its headers) and a way to see that the caller gave up:
+//
+//   absl::Status Hello(Context& ctx, const HelloRequest& req, HelloReply* r) {
+//     for (const Item& item : Work(req)) {
+//       if (ctx.Cancelled()) return absl::CancelledError("caller gave up");
+//       ...
+//     }
+//     ctx.response_metadata()["Served-By"] = "eu-1";
+//   }
+
+#ifndef MICRO_NATS_SERVICE_CONTEXT_H_
+#define MICRO_NATS_SERVICE_CONTEXT_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "message/message.h"
+
+namespace micro_nats::service {
+
+using Metadata = std::map<std::string, std::string>;
+using ::micro_nats::Message;
+
+// Request and response headers, as go-micro names them.
+inline constexpr char kServiceHeader[] = "Micro-Service";
+inline constexpr char kEndpointHeader[] = "Micro-Endpoint";
+inline constexpr char kIdHeader[] = "Micro-Id";
+inline constexpr char kErrorHeader[] = "Micro-Error";
+inline constexpr char kTopicHeader[] = "Micro-Topic";
+inline constexpr char kContentTypeHeader[] = "Content-Type";
+inline constexpr char kAcceptHeader[] = "Accept";
+inline constexpr char kTimeoutHeader[] = "Timeout";  // nanoseconds
+
+// Context
+//
+// One per call, used by one handler thread at a time.
+class Context {
+ public:
+  Context(std::string service, std::string endpoint, std::string content_type,
+          absl::Time deadline, Metadata metadata,
+          std::shared_ptr<const std::atomic<bool>> server_gave_up = nullptr)
+      : service_(std::move(service)),
+        endpoint_(std::move(endpoint)),
+        content_type_(std::move(content_type)),
+        deadline_(deadline),
+        metadata_(std::move(metadata)),
+        server_gave_up_(std::move(server_gave_up)) {}
+
+  const std::string& service() const { return service_; }
+  // The endpoint called ("Greeter.Hello"), or the topic of a message.
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& content_type() const { return content_type_; }
+
+  // When the caller stops waiting (InfiniteFuture when it did not say).
+  absl::Time deadline() const { return deadline_; }
+
+  // The request's headers: the caller's metadata and go-micro's Micro-*.
+  const Metadata& metadata() const { return metadata_; }
+  // One header's value, or "" when absent.
+  absl::string_view Get(absl::string_view key) const {
+    auto it = metadata_.find(std::string(key));
+    return it == metadata_.end() ? absl::string_view() : it->second;
+  }
+
+  // True once nobody waits for the answer any more: the caller's deadline
+  // passed, or the server is stopping and its Stop deadline passed. A long
+  // handler checks it to stop early.
+  bool Cancelled() const {
+    return absl::Now() >= deadline_ ||
+           (server_gave_up_ != nullptr &&
+            server_gave_up_->load(std::memory_order_relaxed));
+  }
+
+  // Headers to send back with the answer.
+  Metadata& response_metadata() { return response_metadata_; }
+
+ private:
+  std::string service_;
+  std::string endpoint_;
+  std::string content_type_;
+  absl::Time deadline_;
+  Metadata metadata_;
+  Metadata response_metadata_;
+  std::shared_ptr<const std::atomic<bool>> server_gave_up_;
+};
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_CONTEXT_H_

@@ -1,0 +1,40 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/memory/memory_service.h"
+
+#include <utility>
+
+#include "registry/memory/memory_registry.h"
+#include "status/status_macros.h"
+#include "transport/memory/memory_transport.h"
+
+namespace micro_nats::service {
+
+std::shared_ptr<MemoryNetwork> NewMemoryNetwork() {
+  auto network = std::make_shared<MemoryNetwork>();
+  // The memory registry cannot fail to watch.
+  network->registry =
+      registry::CachingRegistry::Create(registry::NewMemoryRegistry()).value();
+  network->transport = transport::NewMemoryTransport();
+  network->bus = broker::NewMemoryBus();
+  return network;
+}
+
+absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(
+    MemoryServiceOptions options) {
+  static const std::shared_ptr<MemoryNetwork>* const process_network =
+      new std::shared_ptr<MemoryNetwork>(NewMemoryNetwork());
+  std::shared_ptr<MemoryNetwork> network =
+      options.network != nullptr ? options.network : *process_network;
+  return Service::Create({.name = std::move(options.name),
+                          .version = std::move(options.version),
+                          .metadata = std::move(options.metadata),
+                          .registry = network->registry,
+                          .transport = network->transport,
+                          .broker = broker::NewMemoryBroker({}, network->bus),
+                          .server = std::move(options.server),
+                          .client = std::move(options.client),
+                          .keep_alive = network});
+}
+
+}  // namespace micro_nats::service

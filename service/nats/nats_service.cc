@@ -1,0 +1,43 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/nats/nats_service.h"
+
+#include <utility>
+
+#include "status/status_macros.h"
+#include "transport/nats/nats_transport.h"
+
+namespace micro_nats::service {
+
+absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
+    NatsServiceOptions options) {
+  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options.name));
+  std::shared_ptr<nats::Connection> connection = options.connection;
+  if (connection == nullptr) {
+    nats::ConnectionOptions connection_options = options.connection_options;
+    connection_options.servers = options.servers;
+    if (connection_options.name == nats::ConnectionOptions().name) {
+      connection_options.name = options.name;
+    }
+    MN_ASSIGN_OR_RETURN(connection,
+                        nats::Connection::Connect(connection_options));
+  }
+  MN_ASSIGN_OR_RETURN(std::shared_ptr<registry::Registry> registry,
+                      registry::NewNatsRegistry(connection, options.registry));
+  MN_ASSIGN_OR_RETURN(std::shared_ptr<transport::Transport> transport,
+                      transport::NewNatsTransport(connection));
+  MN_ASSIGN_OR_RETURN(std::shared_ptr<broker::Broker> broker,
+                      broker::NewNatsBroker(connection, options.broker));
+  return Service::Create({.name = std::move(options.name),
+                          .version = std::move(options.version),
+                          .metadata = std::move(options.metadata),
+                          .registry = std::move(registry),
+                          .transport = std::move(transport),
+                          .broker = std::move(broker),
+                          .server = std::move(options.server),
+                          .client = std::move(options.client),
+                          .cache = std::move(options.cache),
+                          .keep_alive = std::move(connection)});
+}
+
+}  // namespace micro_nats::service

@@ -1,0 +1,57 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// nats_service.h: a service whose registry, transport and broker all run on
+// one shared NATS connection.
+//
+//   MN_ASSIGN_OR_RETURN(
+//       std::unique_ptr<Service> greeter,
+//       NewNatsService({.servers = {"nats://10.0.0.1:4222",
+//                                   "nats://10.0.0.2:4222"},
+//                       .name = "greeter"}));
+//
+// The registry is go-micro's NATS registry (registry/nats) behind the
+// caching registry (registry/cache); go-micro services on the same NATS see
+// this one and it sees them.
+
+#ifndef MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_
+#define MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "broker/nats/nats_broker.h"
+#include "nats/connection.h"
+#include "registry/nats/nats_registry.h"
+#include "service/service.h"
+
+namespace micro_nats::service {
+
+struct NatsServiceOptions {
+  // Several for a cluster.
+  std::vector<std::string> servers = {"nats://127.0.0.1:4222"};
+  std::string name;  // required
+  std::string version = "latest";
+  Metadata metadata;
+
+  // The connection's other options (`servers` above wins; its name
+  // defaults to the service's). Ignored when `connection` is given.
+  nats::ConnectionOptions connection_options;
+  // A connection to share with other services of the process; null: a new
+  // one.
+  std::shared_ptr<nats::Connection> connection;
+
+  registry::NatsRegistryOptions registry;
+  broker::NatsBrokerOptions broker;
+  registry::CacheOptions cache;
+  ServerOptions server;
+  ClientOptions client;
+};
+
+absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
+    NatsServiceOptions options);
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_

@@ -1,0 +1,66 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// selector.h: which node of a service a call goes to.
+//
+// The client gets a service's versions from the registry, keeps the nodes
+// its filters accept (a version, a metadata value), leaves out those that
+// already failed this call, and lets a Selector pick one:
+//   - round robin (the default) rotates per service across calls, so
+//     successive calls from one client spread over every node;
+//   - random picks uniformly.
+//
+//   client.Call<Req, Resp>("greeter", "Greeter.Hello", req,
+//                          {.filters = {FilterVersion("2.0.0")}});
+
+#ifndef MICRO_NATS_SERVICE_SELECTOR_H_
+#define MICRO_NATS_SERVICE_SELECTOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "registry/registry.h"
+
+namespace micro_nats::service {
+
+// True to keep `node` of service version `version`.
+using NodeFilter = std::function<bool(const registry::Service& version,
+                                      const registry::Node& node)>;
+
+// Nodes of that version only.
+NodeFilter FilterVersion(std::string version);
+// Nodes whose metadata (or, when the node lacks the key, whose service
+// version's metadata) has `key` = `value`.
+NodeFilter FilterMetadata(std::string key, std::string value);
+
+// The nodes of `versions` every filter keeps, minus those in `exclude`,
+// ordered by id (so a rotation over them is stable).
+std::vector<registry::Node> Candidates(
+    const std::vector<registry::Service>& versions,
+    const std::vector<NodeFilter>& filters,
+    const std::set<std::string>& exclude);
+
+// Selector
+//
+// Thread-safe.
+class Selector {
+ public:
+  virtual ~Selector() = default;
+  // One of `nodes` (not empty) for a call to `service`.
+  virtual registry::Node Select(absl::string_view service,
+                                const std::vector<registry::Node>& nodes) = 0;
+};
+
+std::shared_ptr<Selector> NewRoundRobinSelector();
+std::shared_ptr<Selector> NewRandomSelector();
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_SELECTOR_H_

@@ -1,0 +1,378 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/server.h"
+
+#include <cstdio>
+#include <exception>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "concurrency/wait.h"
+#include "service/errors.h"
+
+namespace micro_nats::service {
+namespace {
+
+constexpr size_t kMaxEndpointName = 128;
+
+std::string NewNodeId(absl::string_view name) {
+  absl::BitGen gen;
+  return absl::StrFormat("%s-%016x", name, absl::Uniform<uint64_t>(gen));
+}
+
+absl::Status ValidateEndpointName(absl::string_view endpoint) {
+  if (endpoint.empty() || endpoint.size() > kMaxEndpointName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an endpoint name has 1 to ", kMaxEndpointName,
+                     " bytes, not ", endpoint.size()));
+  }
+  for (char c : endpoint) {
+    if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "endpoint name '", endpoint, "' has a space or control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What the caller's Timeout header says of its deadline.
+absl::StatusOr<absl::Time> DeadlineFrom(const Message& request,
+                                        absl::Time arrived) {
+  auto it = request.headers.find(kTimeoutHeader);
+  if (it == request.headers.end() || it->second.empty()) {
+    return absl::InfiniteFuture();
+  }
+  int64_t nanos = 0;
+  if (!absl::SimpleAtoi(it->second, &nanos) || nanos < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the Timeout header '", it->second.substr(0, 32),
+                     "' is not a whole number of nanoseconds"));
+  }
+  return arrived + absl::Nanoseconds(nanos);
+}
+
+std::string HeaderOr(const Message& message, const char* name) {
+  auto it = message.headers.find(name);
+  return it == message.headers.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options,
+               std::shared_ptr<registry::Registry> registry,
+               std::shared_ptr<transport::Transport> transport,
+               std::shared_ptr<broker::Broker> broker)
+    : options_(std::move(options)),
+      id_(options_.id.empty() ? NewNodeId(options_.name) : options_.id),
+      registry_(std::move(registry)),
+      transport_(std::move(transport)),
+      broker_(std::move(broker)) {}
+
+Server::~Server() { Stop(absl::Now() + absl::Seconds(10)).IgnoreError(); }
+
+absl::Status Server::Handle(absl::string_view endpoint, Handler handler,
+                            EndpointOptions options) {
+  MN_RETURN_IF_ERROR(ValidateEndpointName(endpoint));
+  if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Handle('", endpoint, "') after Start: register handlers first"));
+  }
+  // The first wrapper is the outermost.
+  for (auto it = options_.wrappers.rbegin(); it != options_.wrappers.rend();
+       ++it) {
+    handler = (*it)(std::move(handler));
+  }
+  auto [unused, added] = endpoints_.emplace(
+      std::string(endpoint), Endpoint{std::move(handler), std::move(options)});
+  if (!added) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("endpoint '", endpoint, "' has a handler already"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Server::SubscribeRaw(absl::string_view topic,
+                                  MessageCallback callback,
+                                  SubscriberOptions options) {
+  if (!callback) return absl::InvalidArgumentError("the callback is empty");
+  MN_RETURN_IF_ERROR(broker::ValidateSubscribeTopic(topic));
+  MN_RETURN_IF_ERROR(broker::ValidateQueueName(options.queue));
+  if (broker_ == nullptr) {
+    return absl::FailedPreconditionError("this server has no broker");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Subscribe('", topic, "') after Start: subscribe first"));
+  }
+  broker::Handler handler =
+      [this, callback = std::move(callback)](const broker::Event& event) {
+        std::string content_type = HeaderOr(event.message, kContentTypeHeader);
+        Context ctx(options_.name, event.topic, std::move(content_type),
+                    absl::InfiniteFuture(), event.message.headers, gave_up_);
+        absl::Status status = callback(ctx, event.message);
+        if (!status.ok()) {
+          return absl::Status(status.code(),
+                              absl::StrCat("subscriber of '", event.topic,
+                                           "' failed: ", status.message()));
+        }
+        return status;
+      };
+  pending_subscriptions_.push_back(
+      {std::string(topic), std::move(handler), std::move(options)});
+  return absl::OkStatus();
+}
+
+absl::Status Server::Start() {
+  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options_.name));
+  if (registry_ == nullptr || transport_ == nullptr) {
+    return absl::InvalidArgumentError(
+        "a server needs a registry and a transport");
+  }
+  if (options_.max_concurrent_requests < 1) {
+    return absl::InvalidArgumentError("max_concurrent_requests must be >= 1");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_) return absl::FailedPreconditionError("Start was called");
+    started_ = true;
+  }
+  MN_ASSIGN_OR_RETURN(
+      listener_,
+      transport_->Listen(
+          options_.address,
+          {.max_sockets = options_.max_sockets,
+           .handler_threads = options_.max_concurrent_requests,
+           .max_waiting_messages = options_.max_queued_requests,
+           .on_overload = [this](
+                              const std::shared_ptr<transport::Socket>& socket,
+                              Message request) { OnOverload(socket, request); },
+           .on_error = [this](const absl::Status& s) { Report(s); }}));
+  MN_RETURN_IF_ERROR(listener_->AcceptMessages(
+      [this](const std::shared_ptr<transport::Socket>& socket,
+             Message request) { OnRequest(socket, std::move(request)); }));
+  for (PendingSubscription& pending : pending_subscriptions_) {
+    MN_ASSIGN_OR_RETURN(
+        std::unique_ptr<broker::Subscriber> subscriber,
+        broker_->Subscribe(pending.topic, std::move(pending.handler),
+                           {.queue = pending.options.queue}));
+    std::lock_guard<std::mutex> lock(mu_);
+    subscribers_.push_back(std::move(subscriber));
+  }
+  pending_subscriptions_.clear();
+  MN_RETURN_IF_ERROR(
+      registry_->Register(registration(), {.ttl = options_.register_ttl}));
+  if (options_.register_interval > absl::ZeroDuration() &&
+      options_.register_interval != absl::InfiniteDuration()) {
+    reregister_ = std::thread([this] { Reregister(); });
+  }
+  return absl::OkStatus();
+}
+
+void Server::Reregister() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    const absl::Time next = absl::Now() + options_.register_interval;
+    concurrency::WaitUntil(cv_, lock, next, [&] { return stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    absl::Status status =
+        registry_->Register(registration(), {.ttl = options_.register_ttl});
+    if (!status.ok()) {
+      Report(absl::Status(status.code(),
+                          absl::StrCat("re-registering '", options_.name,
+                                       "' failed: ", status.message())));
+    }
+    lock.lock();
+  }
+}
+
+absl::Status Server::Stop(absl::Time deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_ || stopped_) return absl::OkStatus();
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (reregister_.joinable()) reregister_.join();
+  // Callers stop picking this node; requests still coming get Unavailable.
+  absl::Status status = registry_->Deregister(registration());
+  std::vector<std::unique_ptr<broker::Subscriber>> subscribers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    subscribers.swap(subscribers_);
+  }
+  for (auto& subscriber : subscribers) {
+    subscriber->Unsubscribe().IgnoreError();
+  }
+  int still_running = 0;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!concurrency::WaitUntil(cv_, lock, deadline,
+                                [&] { return in_flight_ == 0; })) {
+      still_running = in_flight_;
+      gave_up_->store(true);
+    }
+  }
+  absl::Status shutdown =
+      listener_ == nullptr ? absl::OkStatus() : listener_->Shutdown(deadline);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+  }
+  if (still_running > 0) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("service '", options_.name, "' stopped with ",
+                     still_running, " requests still running"));
+  }
+  if (!shutdown.ok()) return shutdown;
+  return status;
+}
+
+std::string Server::address() const {
+  return listener_ == nullptr ? std::string() : listener_->Address();
+}
+
+registry::Service Server::registration() const {
+  registry::Service service{.name = options_.name,
+                            .version = options_.version,
+                            .metadata = options_.metadata};
+  for (const auto& [name, endpoint] : endpoints_) {
+    service.endpoints.push_back({.name = name,
+                                 .request = endpoint.options.request,
+                                 .response = endpoint.options.response,
+                                 .metadata = endpoint.options.metadata});
+  }
+  service.nodes.push_back(
+      {.id = id_,
+       .address = address(),
+       .metadata = {{"server", "micro-nats"}, {"protocol", "micro-nats"}}});
+  return service;
+}
+
+ServerStats Server::stats() const {
+  return {.requests = requests_.load(),
+          .errors = errors_.load(),
+          .overloaded = overloaded_.load()};
+}
+
+void Server::OnRequest(const std::shared_ptr<transport::Socket>& socket,
+                       Message request) {
+  const absl::Time arrived = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++in_flight_;
+  }
+  Message response;
+  absl::Status status = Dispatch(request, arrived, &response);
+  response.headers[kIdHeader] = HeaderOr(request, kIdHeader);
+  response.headers[kServiceHeader] = options_.name;
+  response.headers[kEndpointHeader] = HeaderOr(request, kEndpointHeader);
+  if (response.headers.count(kContentTypeHeader) == 0) {
+    response.headers[kContentTypeHeader] =
+        HeaderOr(request, kContentTypeHeader);
+  }
+  if (status.ok()) {
+    status = ValidateHeaders(response.headers);
+  }
+  if (!status.ok()) {
+    ++errors_;
+    response.body.clear();
+    response.headers[kErrorHeader] = ErrorToJson(status, options_.name);
+  }
+  absl::Status sent = socket->Send(response);
+  if (absl::IsInvalidArgument(sent) && status.ok()) {
+    // The answer itself is what cannot go (too large): say so instead.
+    ++errors_;
+    response.body.clear();
+    response.headers[kErrorHeader] =
+        ErrorToJson(absl::InternalError(absl::StrCat(
+                        "the answer could not be sent: ", sent.message())),
+                    options_.name);
+    sent = socket->Send(response);
+  }
+  if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
+    Report(absl::Status(sent.code(),
+                        absl::StrCat("answering a call to '", options_.name,
+                                     "' failed: ", sent.message())));
+  }
+  ++requests_;
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_flight_;
+  cv_.notify_all();
+}
+
+absl::Status Server::Dispatch(const Message& request, absl::Time arrived,
+                              Message* response) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      return absl::UnavailableError(
+          absl::StrCat("service '", options_.name, "' is stopping"));
+    }
+  }
+  const std::string endpoint_name = HeaderOr(request, kEndpointHeader);
+  auto it = endpoints_.find(endpoint_name);
+  if (it == endpoints_.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "service '", options_.name, "' has no endpoint '",
+        absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
+  }
+  MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, arrived));
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError(
+        "the caller's deadline passed before the request was handled");
+  }
+  Context ctx(options_.name, endpoint_name,
+              HeaderOr(request, kContentTypeHeader), deadline, request.headers,
+              gave_up_);
+  absl::Status status;
+  try {
+    status = it->second.handler(ctx, request, response);
+  } catch (const std::exception& e) {
+    status = absl::InternalError(
+        absl::StrCat("the handler of '", endpoint_name, "' threw: ", e.what()));
+    Report(status);
+  } catch (...) {
+    status = absl::InternalError(absl::StrCat(
+        "the handler of '", endpoint_name, "' threw a non-standard exception"));
+    Report(status);
+  }
+  for (auto& [key, value] : ctx.response_metadata()) {
+    response->headers.emplace(key, value);
+  }
+  return status;
+}
+
+void Server::OnOverload(const std::shared_ptr<transport::Socket>& socket,
+                        const Message& request) {
+  ++overloaded_;
+  ++requests_;
+  ++errors_;
+  Message response;
+  response.headers[kIdHeader] = HeaderOr(request, kIdHeader);
+  response.headers[kServiceHeader] = options_.name;
+  response.headers[kErrorHeader] =
+      ErrorToJson(absl::ResourceExhaustedError(absl::StrCat(
+                      "service '", options_.name, "' is overloaded: ",
+                      options_.max_queued_requests, " requests wait already")),
+                  options_.name);
+  socket->Send(response).IgnoreError();
+}
+
+void Server::Report(const absl::Status& status) const {
+  if (options_.on_error) {
+    options_.on_error(status);
+  } else {
+    std::fprintf(stderr, "micro-nats server %s: %s\n", options_.name.c_str(),
+                 status.ToString().c_str());
+  }
+}
+
+}  // namespace micro_nats::service

@@ -1,0 +1,279 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// server.h: the serving half of a service — endpoints, subscribers and the
+// registration that makes them findable.
+//
+// A Server listens on one transport address, registers a node there under
+// its service name (with a TTL, re-announced on an interval, deregistered
+// on Stop), and routes each request to the handler of the endpoint it
+// names (the `Micro-Endpoint` header, e.g. "Greeter.Hello"):
+//
+//   server.Handle<HelloRequest, HelloReply>(
+//       "Greeter.Hello",
+//       [](Context& ctx, const HelloRequest& req, HelloReply* reply) {
+//         reply->set_message("Hello " + req.name());
+//         return absl::OkStatus();
+//       });
+//   server.Subscribe<OrderCreated>("orders.created", OnOrder,
+//                                  {.queue = "billing"});
+//   MN_RETURN_IF_ERROR(server.Start());
+//   ...
+//   server.Stop(absl::Now() + absl::Seconds(10));
+//
+// Typed handlers decode the request with the codec its Content-Type names
+// (protobuf or JSON, codec.h) and answer in the same; raw handlers get the
+// bytes. A handler's error status (or exception) goes back to the caller as
+// go-micro's Micro-Error (errors.h); the server goes on serving.
+//
+// Threads: requests run on the listener's bounded pool
+// (max_concurrent_requests). Requests beyond wait; once
+// max_queued_requests wait, new ones are answered ResourceExhausted at
+// once. Never a thread per client.
+//
+// Endpoints are published in the registry with their request and response
+// described as go-micro Value trees (describe.h), so go-micro's tools show
+// their fields.
+
+#ifndef MICRO_NATS_SERVICE_SERVER_H_
+#define MICRO_NATS_SERVICE_SERVER_H_
+
+#include <google/protobuf/message.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "broker/broker.h"
+#include "registry/registry.h"
+#include "service/codec.h"
+#include "service/context.h"
+#include "service/describe.h"
+#include "status/status_macros.h"
+#include "transport/transport.h"
+
+namespace micro_nats::service {
+
+// Answers one request: reads `request` (body and headers), fills
+// `response` (body; headers are added to the answer's). A non-OK status is
+// the caller's error and `response` is not sent.
+using Handler = std::function<absl::Status(Context& ctx, const Message& request,
+                                           Message* response)>;
+
+// Middleware: wraps a handler (logging, metrics, auth). The first wrapper
+// given is the outermost.
+using HandlerWrapper = std::function<Handler(Handler next)>;
+
+// Called with each broker message of a subscription.
+using MessageCallback =
+    std::function<absl::Status(Context& ctx, const Message& message)>;
+
+struct EndpointOptions {
+  Metadata metadata;  // published with the endpoint
+  // How the registry describes the request and response (typed handlers
+  // fill these from the protobuf types).
+  absl::optional<registry::Value> request;
+  absl::optional<registry::Value> response;
+};
+
+struct SubscriberOptions {
+  // Non-empty: one subscriber of the queue group gets each message.
+  std::string queue;
+};
+
+struct ServerOptions {
+  std::string name;  // the service name; required
+  std::string version = "latest";
+  Metadata metadata;  // the service's, in the registry
+  // This instance's node id; empty: the name and a random suffix.
+  std::string id;
+  // The transport address; empty: a new unique one.
+  std::string address;
+
+  // A registration expires unless renewed within register_ttl; it is
+  // renewed every register_interval (go-micro: 90 s and 30 s).
+  absl::Duration register_ttl = absl::Seconds(90);
+  absl::Duration register_interval = absl::Seconds(30);
+
+  // Requests handled at once (threads), and waiting for one before new
+  // requests are refused with ResourceExhausted.
+  int max_concurrent_requests = 32;
+  size_t max_queued_requests = 1024;
+  // Client sockets open at once (transport ListenOptions::max_sockets).
+  size_t max_sockets = 4096;
+
+  std::vector<HandlerWrapper> wrappers;
+
+  // Failures nobody else hears of: a handler that threw, an answer that
+  // could not be sent, a failed re-registration, a subscriber's error.
+  // Unset: stderr.
+  std::function<void(const absl::Status&)> on_error;
+};
+
+struct ServerStats {
+  int64_t requests = 0;    // answered, errors included
+  int64_t errors = 0;      // answered with an error
+  int64_t overloaded = 0;  // refused with ResourceExhausted, queue full
+};
+
+// Server
+//
+// Thread-safe. Register handlers and subscribers before Start.
+class Server {
+ public:
+  Server(ServerOptions options, std::shared_ptr<registry::Registry> registry,
+         std::shared_ptr<transport::Transport> transport,
+         std::shared_ptr<broker::Broker> broker);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  // Stops with a 10 s deadline when still running.
+  ~Server();
+
+  // Routes requests for `endpoint` to `handler`. InvalidArgument for an
+  // empty or overlong name; AlreadyExists for a name taken;
+  // FailedPrecondition after Start.
+  absl::Status Handle(absl::string_view endpoint, Handler handler,
+                      EndpointOptions options = {});
+
+  // A typed handler: Req and Resp are protobuf messages.
+  template <typename Req, typename Resp>
+  absl::Status Handle(
+      absl::string_view endpoint,
+      std::function<absl::Status(Context&, const Req&, Resp*)> handler,
+      EndpointOptions options = {});
+
+  // Delivers broker messages on `topic` (wildcards allowed) to `callback`;
+  // its context's endpoint is the message's topic. An error it returns is
+  // reported to on_error. FailedPrecondition after Start.
+  absl::Status SubscribeRaw(absl::string_view topic, MessageCallback callback,
+                            SubscriberOptions options = {});
+
+  // A typed subscriber, decoding with the message's Content-Type (absent:
+  // protobuf). A message that does not decode is reported, not delivered.
+  template <typename M>
+  absl::Status Subscribe(
+      absl::string_view topic,
+      std::function<absl::Status(Context&, const M&)> callback,
+      SubscriberOptions options = {});
+
+  // Listens, subscribes, registers, and starts re-registering.
+  // InvalidArgument for an invalid name; whatever the blocks say.
+  absl::Status Start();
+
+  // Deregisters, refuses new requests (Unavailable, so callers try another
+  // node), lets those running finish until `deadline`, then ends the
+  // listener and the subscriptions. DeadlineExceeded saying how many still
+  // ran (their contexts are then Cancelled). Idempotent.
+  absl::Status Stop(absl::Time deadline);
+
+  const std::string& name() const { return options_.name; }
+  const std::string& id() const { return id_; }
+  // The transport address; empty before Start.
+  std::string address() const;
+  // The registry entry this server registers (one node: this one).
+  registry::Service registration() const;
+  ServerStats stats() const;
+
+ private:
+  struct Endpoint {
+    Handler handler;  // wrapped
+    EndpointOptions options;
+  };
+
+  void OnRequest(const std::shared_ptr<transport::Socket>& socket,
+                 Message request);
+  void OnOverload(const std::shared_ptr<transport::Socket>& socket,
+                  const Message& request);
+  absl::Status Dispatch(const Message& request, absl::Time arrived,
+                        Message* response);
+  void Reregister();
+  void Report(const absl::Status& status) const;
+
+  const ServerOptions options_;
+  const std::string id_;
+  const std::shared_ptr<registry::Registry> registry_;
+  const std::shared_ptr<transport::Transport> transport_;
+  const std::shared_ptr<broker::Broker> broker_;
+  const std::shared_ptr<std::atomic<bool>> gave_up_ =
+      std::make_shared<std::atomic<bool>>(false);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;   // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  bool stopped_ = false;   // guarded by mu_
+  int in_flight_ = 0;      // guarded by mu_: requests being handled
+  std::map<std::string, Endpoint> endpoints_;  // written before Start only
+  struct PendingSubscription {
+    std::string topic;
+    broker::Handler handler;
+    SubscriberOptions options;
+  };
+  std::vector<PendingSubscription> pending_subscriptions_;  // before Start
+  std::vector<std::unique_ptr<broker::Subscriber>> subscribers_;  // mu_
+  std::unique_ptr<transport::Listener> listener_;  // set by Start
+  std::thread reregister_;
+  std::atomic<int64_t> requests_{0};
+  std::atomic<int64_t> errors_{0};
+  std::atomic<int64_t> overloaded_{0};
+};
+
+// --- Implementation details of the templates ---
+
+template <typename Req, typename Resp>
+absl::Status Server::Handle(
+    absl::string_view endpoint,
+    std::function<absl::Status(Context&, const Req&, Resp*)> handler,
+    EndpointOptions options) {
+  if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  if (!options.request) options.request = DescribeMessage(*Req::descriptor());
+  if (!options.response) {
+    options.response = DescribeMessage(*Resp::descriptor());
+  }
+  return Handle(
+      endpoint,
+      [handler = std::move(handler)](Context& ctx, const Message& request,
+                                     Message* response) -> absl::Status {
+        MN_ASSIGN_OR_RETURN(const Codec* codec, CodecFor(ctx.content_type()));
+        Req req;
+        MN_RETURN_IF_ERROR(codec->Unmarshal(request.body, &req));
+        Resp resp;
+        MN_RETURN_IF_ERROR(handler(ctx, req, &resp));
+        MN_ASSIGN_OR_RETURN(response->body, codec->Marshal(resp));
+        response->headers[kContentTypeHeader] =
+            std::string(codec->content_type());
+        return absl::OkStatus();
+      },
+      std::move(options));
+}
+
+template <typename M>
+absl::Status Server::Subscribe(
+    absl::string_view topic,
+    std::function<absl::Status(Context&, const M&)> callback,
+    SubscriberOptions options) {
+  if (!callback) return absl::InvalidArgumentError("the callback is empty");
+  return SubscribeRaw(
+      topic,
+      [callback = std::move(callback)](Context& ctx,
+                                       const Message& message) -> absl::Status {
+        MN_ASSIGN_OR_RETURN(const Codec* codec, CodecFor(ctx.content_type()));
+        M decoded;
+        MN_RETURN_IF_ERROR(codec->Unmarshal(message.body, &decoded));
+        return callback(ctx, decoded);
+      },
+      std::move(options));
+}
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_SERVER_H_

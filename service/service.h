@@ -1,0 +1,90 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// service.h: a microservice — a Server and a Client on one registry,
+// transport and broker.
+//
+// What a user writes a service with. Pick the blocks with
+// service/nats (NewNatsService: one NATS connection for all three) or
+// service/memory (NewMemoryService: every service of a test in one
+// process), or give your own here:
+//
+//   MN_ASSIGN_OR_RETURN(std::unique_ptr<Service> service,
+//                       NewNatsService({.servers = {"nats://127.0.0.1:4222"},
+//                                       .name = "greeter"}));
+//   service->server().Handle<HelloRequest, HelloReply>("Greeter.Hello", Hello);
+//   MN_RETURN_IF_ERROR(service->Start());
+//   ...
+//   service->client().Call<HelloRequest, HelloReply>(
+//       "greeter", "Greeter.Hello", request);
+
+#ifndef MICRO_NATS_SERVICE_SERVICE_H_
+#define MICRO_NATS_SERVICE_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/broker.h"
+#include "registry/cache/cache.h"
+#include "registry/registry.h"
+#include "service/client.h"
+#include "service/server.h"
+#include "transport/transport.h"
+
+namespace micro_nats::service {
+
+struct ServiceOptions {
+  std::string name;  // required
+  std::string version = "latest";
+  Metadata metadata;
+
+  std::shared_ptr<registry::Registry> registry;     // required
+  std::shared_ptr<transport::Transport> transport;  // required
+  std::shared_ptr<broker::Broker> broker;  // optional: no pub/sub without
+
+  // The rest of the server's options (name, version and metadata come
+  // from above) and the client's.
+  ServerOptions server;
+  ClientOptions client;
+  // How the client caches lookups (when `registry` is not already a
+  // CachingRegistry).
+  registry::CacheOptions cache;
+
+  // Kept alive as long as the service (e.g. the NATS connection).
+  std::shared_ptr<void> keep_alive;
+};
+
+// Service
+//
+// Thread-safe.
+class Service {
+ public:
+  // InvalidArgument for a missing block or an invalid name.
+  static absl::StatusOr<std::unique_ptr<Service>> Create(
+      ServiceOptions options);
+  // Stops (10 s deadline) if running.
+  ~Service();
+
+  Server& server() { return *server_; }
+  Client& client() { return *client_; }
+  const std::string& name() const { return server_->name(); }
+  // The caching registry the client looks services up in.
+  registry::CachingRegistry& registry() { return *registry_; }
+
+  absl::Status Start() { return server_->Start(); }
+  absl::Status Stop(absl::Time deadline) { return server_->Stop(deadline); }
+
+ private:
+  Service() = default;
+
+  std::shared_ptr<void> keep_alive_;
+  std::shared_ptr<registry::CachingRegistry> registry_;
+  std::unique_ptr<Client> client_;
+  std::unique_ptr<Server> server_;  // stopped first
+};
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_SERVICE_H_
