@@ -1,0 +1,597 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// e2e.h: the service end-to-end suite, run by the memory stack and the NATS
+// stack alike (one contract, every backend).
+//
+// A backend supplies a ServiceEnvironment that makes services; on NATS each
+// has its own connection, as separate processes would.
+//
+//   INSTANTIATE_TEST_SUITE_P(Memory, ServiceEndToEndTest,
+//                            ::testing::Values(ServiceBackend{
+//                                "Memory", &MakeMemoryEnvironment}),
+//                            ServiceBackendName);
+
+#ifndef MICRO_NATS_SERVICE_TESTING_E2E_H_
+#define MICRO_NATS_SERVICE_TESTING_E2E_H_
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/service.h"
+#include "service/testing/test.pb.h"
+#include "status/status_matchers.h"
+#include "testing/sync.h"
+
+namespace micro_nats::service {
+
+class ServiceEnvironment {
+ public:
+  virtual ~ServiceEnvironment() = default;
+  // A new service named `name`, not started.
+  virtual absl::StatusOr<std::unique_ptr<Service>> NewService(
+      const std::string& name, ServerOptions server = {},
+      ClientOptions client = {}) = 0;
+};
+
+struct ServiceBackend {
+  std::string name;
+  std::function<std::unique_ptr<ServiceEnvironment>()> make;
+};
+
+inline std::string ServiceBackendName(
+    const ::testing::TestParamInfo<ServiceBackend>& info) {
+  return info.param.name;
+}
+
+using ::micro_nats::service::testing::Ping;
+using ::micro_nats::service::testing::Pong;
+using ::micro_nats::testing::Collector;
+using ::micro_nats::testing::Eventually;
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::IsOkAndHolds;
+using ::micro_nats::testing::StatusIs;
+using ::testing::HasSubstr;
+
+using PingHandler = std::function<absl::Status(Context&, const Ping&, Pong*)>;
+
+// Server::Handle<Ping, Pong>, without a comma to trip test macros.
+inline absl::Status HandlePing(Server& server, absl::string_view endpoint,
+                               PingHandler handler) {
+  return server.Handle<Ping, Pong>(endpoint, std::move(handler));
+}
+
+class ServiceEndToEndTest : public ::testing::TestWithParam<ServiceBackend> {
+ protected:
+  static constexpr char kEcho[] = "Echo.Call";
+
+  void SetUp() override {
+    env_ = GetParam().make();
+    ASSERT_NE(env_, nullptr);
+    auto caller = env_->NewService("caller");
+    ASSERT_THAT(caller, IsOk());
+    caller_ = std::move(caller).value();
+  }
+
+  void TearDown() override {
+    caller_.reset();
+    servers_.clear();
+    env_.reset();
+  }
+
+  // Starts an "echo" instance: Echo.Call answers the text and its node id;
+  // with wait_for_cancel it waits for its context to be cancelled first.
+  Service* StartEcho(ServerOptions options = {},
+                     const std::string& name = "echo") {
+    auto service = env_->NewService(name, std::move(options));
+    EXPECT_THAT(service, IsOk());
+    if (!service.ok()) return nullptr;
+    Server& server = (*service)->server();
+    EXPECT_THAT(
+        HandlePing(server, kEcho,
+                   [&server, this](Context& ctx, const Ping& ping, Pong* pong) {
+                     pong->set_text(ping.text());
+                     pong->set_served_by(server.id());
+                     pong->set_deadline_left_ms(absl::ToInt64Milliseconds(
+                         ctx.deadline() - absl::Now()));
+                     if (ping.wait_for_cancel()) {
+                       entered_.Add(1);
+                       while (!ctx.Cancelled())
+                         absl::SleepFor(absl::Milliseconds(1));
+                       saw_cancel_.Add(1);
+                     }
+                     return absl::OkStatus();
+                   }),
+        IsOk());
+    EXPECT_THAT((*service)->Start(), IsOk());
+    servers_.push_back(std::move(service).value());
+    return servers_.back().get();
+  }
+
+  absl::StatusOr<Pong> Echo(const std::string& text, CallOptions options = {},
+                            const std::string& service = "echo") {
+    Ping ping;
+    ping.set_text(text);
+    return caller_->client().Call<Ping, Pong>(service, kEcho, ping,
+                                              std::move(options));
+  }
+
+  std::unique_ptr<ServiceEnvironment> env_;
+  std::unique_ptr<Service> caller_;
+  std::vector<std::unique_ptr<Service>> servers_;
+  Collector<int> entered_;
+  Collector<int> saw_cancel_;
+};
+
+TEST_P(ServiceEndToEndTest, TypedCallRoundTrip) {
+  Service* echo = StartEcho();
+  ASSERT_NE(echo, nullptr);
+  auto pong = Echo("hello");
+  ASSERT_THAT(pong, IsOk());
+  EXPECT_EQ(pong->text(), "hello");
+  EXPECT_EQ(pong->served_by(), echo->server().id());
+}
+
+TEST_P(ServiceEndToEndTest, JsonCallsTypedAndRaw) {
+  ASSERT_NE(StartEcho(), nullptr);
+  EXPECT_THAT(Echo("as json", {.content_type = kJsonContentType}),
+              IsOkAndHolds(::testing::Property(&Pong::text, "as json")));
+  // What go-micro's `micro call` sends: a JSON body, field names as in the
+  // .proto, and an unknown field it must ignore.
+  auto answer = caller_->client().CallRaw(
+      "echo", kEcho,
+      {.headers = {{kContentTypeHeader, kJsonContentType}},
+       .body = R"({"text": "raw json", "unknown_field": 1})"});
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->headers[kContentTypeHeader], kJsonContentType);
+  EXPECT_THAT(answer->body, HasSubstr(R"("text":"raw json")"));
+}
+
+TEST_P(ServiceEndToEndTest, UnknownServiceIsNotFoundNamingIt) {
+  EXPECT_THAT(Echo("x", {.timeout = absl::Seconds(5)}, "nobody-here"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody-here")));
+}
+
+TEST_P(ServiceEndToEndTest, UnknownEndpointIsNotFoundNamingIt) {
+  ASSERT_NE(StartEcho(), nullptr);
+  auto answer = caller_->client().CallRaw("echo", "Echo.Missing", {});
+  EXPECT_THAT(answer, StatusIs(absl::StatusCode::kNotFound,
+                               HasSubstr("'Echo.Missing'")));
+}
+
+TEST_P(ServiceEndToEndTest, UnknownContentTypeIsRefusedClearly) {
+  ASSERT_NE(StartEcho(), nullptr);
+  auto answer = caller_->client().CallRaw(
+      "echo", kEcho,
+      {.headers = {{kContentTypeHeader, "text/plain"}}, .body = "hi"});
+  EXPECT_THAT(answer, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("text/plain")));
+}
+
+TEST_P(ServiceEndToEndTest, WrongPayloadIsInvalidArgument) {
+  ASSERT_NE(StartEcho(), nullptr);
+  EXPECT_THAT(
+      caller_->client().CallRaw(
+          "echo", kEcho,
+          {.headers = {{kContentTypeHeader, kProtobufContentType}},
+           .body = "\xff\xff\xff"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("testing.Ping")));
+  EXPECT_THAT(caller_->client().CallRaw(
+                  "echo", kEcho,
+                  {.headers = {{kContentTypeHeader, kJsonContentType}},
+                   .body = "{not json"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(ServiceEndToEndTest, HandlerErrorsAndThrowsReachTheCaller) {
+  auto service = env_->NewService("faulty");
+  ASSERT_THAT(service, IsOk());
+  Server& server = (*service)->server();
+  ASSERT_THAT(
+      HandlePing(server, "Faulty.Call",
+                 [](Context&, const Ping& ping, Pong* pong) -> absl::Status {
+                   if (ping.text() == "deny") {
+                     return absl::PermissionDeniedError("not you");
+                   }
+                   if (ping.text() == "throw") {
+                     throw std::runtime_error("handler blew up");
+                   }
+                   pong->set_text("fine");
+                   return absl::OkStatus();
+                 }),
+      IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  Ping ping;
+  ping.set_text("deny");
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>("faulty", "Faulty.Call", ping)),
+      StatusIs(absl::StatusCode::kPermissionDenied, "not you"));
+  ping.set_text("throw");
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>("faulty", "Faulty.Call", ping)),
+      StatusIs(absl::StatusCode::kInternal, HasSubstr("handler blew up")));
+  ping.set_text("ok");  // still serving
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>("faulty", "Faulty.Call", ping)),
+      IsOkAndHolds(::testing::Property(&Pong::text, "fine")));
+  EXPECT_EQ(server.stats().errors, 2);
+}
+
+TEST_P(ServiceEndToEndTest, TheHandlerSeesTheDeadlineAndThatTheCallerGaveUp) {
+  ASSERT_NE(StartEcho(), nullptr);
+  ASSERT_THAT(Echo("warm"), IsOk());  // looked up and connected
+  Ping ping;
+  ping.set_wait_for_cancel(true);
+  const absl::Time start = absl::Now();
+  auto pong = caller_->client().Call<Ping, Pong>(
+      "echo", kEcho, ping, {.timeout = absl::Milliseconds(300)});
+  EXPECT_THAT(pong, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                             HasSubstr("echo.Echo.Call timed out after")));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  // The handler's context was cancelled when the caller's deadline passed.
+  ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
+  // And a normal call reports the deadline it carried.
+  auto normal = Echo("x", {.timeout = absl::Seconds(20)});
+  ASSERT_THAT(normal, IsOk());
+  EXPECT_GT(normal->deadline_left_ms(), 10'000);
+  EXPECT_LE(normal->deadline_left_ms(), 20'000);
+}
+
+TEST_P(ServiceEndToEndTest, RoundRobinSpreadsCallsOverEveryInstance) {
+  for (int i = 0; i < 3; ++i) ASSERT_NE(StartEcho(), nullptr);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto lookup = caller_->registry().GetService("echo");
+        return lookup.ok() && !lookup->empty() &&
+               (*lookup)[0].nodes.size() == 3;
+      },
+      absl::Seconds(10), "three echo nodes registered"));
+  std::map<std::string, int> served;
+  for (int i = 0; i < 30; ++i) {
+    auto pong = Echo("rr");
+    ASSERT_THAT(pong, IsOk());
+    ++served[pong->served_by()];
+  }
+  ASSERT_EQ(served.size(), 3u);
+  for (const auto& [id, count] : served) EXPECT_EQ(count, 10) << id;
+}
+
+TEST_P(ServiceEndToEndTest, CallsGoOnWhileOneOfThreeInstancesStops) {
+  for (int i = 0; i < 3; ++i) ASSERT_NE(StartEcho(), nullptr);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto lookup = caller_->registry().GetService("echo");
+        return lookup.ok() && !lookup->empty() &&
+               (*lookup)[0].nodes.size() == 3;
+      },
+      absl::Seconds(10), "three echo nodes registered"));
+  const std::string stopped = servers_[1]->server().id();
+  for (int i = 0; i < 100; ++i) {
+    if (i == 30) {
+      ASSERT_THAT(servers_[1]->Stop(absl::Now() + absl::Seconds(10)), IsOk());
+    }
+    auto pong = Echo(absl::StrCat(i));
+    ASSERT_THAT(pong, IsOk()) << "call " << i;
+    if (i > 30) {
+      EXPECT_NE(pong->served_by(), stopped) << "call " << i;
+    }
+  }
+}
+
+TEST_P(ServiceEndToEndTest, StopLetsARunningRequestFinish) {
+  ServerOptions options;
+  Service* echo = StartEcho();
+  ASSERT_NE(echo, nullptr);
+  ASSERT_THAT(Echo("warm"), IsOk());
+  // A slow handler: waits for its context (the call's 5 s deadline) —
+  // unless released by the test.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto slow = env_->NewService("slow");
+  ASSERT_THAT(slow, IsOk());
+  ASSERT_THAT(HandlePing((*slow)->server(), "Slow.Call",
+                         [&](Context&, const Ping& ping, Pong* pong) {
+                           entered_.Add(1);
+                           released.wait();
+                           pong->set_text(ping.text());
+                           return absl::OkStatus();
+                         }),
+              IsOk());
+  ASSERT_THAT((*slow)->Start(), IsOk());
+  Ping ping;
+  ping.set_text("in flight");
+  auto in_flight = caller_->client().CallFuture<Ping, Pong>(
+      "slow", "Slow.Call", ping, {.timeout = absl::Seconds(20)});
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  auto stopped = std::async(std::launch::async, [&] {
+    return (*slow)->Stop(absl::Now() + absl::Seconds(20));
+  });
+  // Stop waits for the request...
+  EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)),
+            std::future_status::timeout);
+  release.set_value();
+  EXPECT_THAT(in_flight.get(),
+              IsOkAndHolds(::testing::Property(&Pong::text, "in flight")));
+  EXPECT_THAT(stopped.get(), IsOk());
+  // ...and is then gone from the registry.
+  absl::Status after = caller_->client()
+                           .Call<Ping, Pong>("slow", "Slow.Call", ping,
+                                             {.timeout = absl::Seconds(5)})
+                           .status();
+  EXPECT_TRUE(absl::IsNotFound(after) || absl::IsUnavailable(after)) << after;
+}
+
+TEST_P(ServiceEndToEndTest, AStopThatRunsOutOfTimeSaysSoAndCancels) {
+  Service* echo = StartEcho();
+  ASSERT_NE(echo, nullptr);
+  Ping ping;
+  ping.set_wait_for_cancel(true);
+  auto in_flight = caller_->client().CallFuture<Ping, Pong>(
+      "echo", kEcho, ping, {.timeout = absl::Seconds(30)});
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  EXPECT_THAT(echo->Stop(absl::Now() + absl::Milliseconds(100)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("1 requests still running")));
+  ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
+  in_flight.wait();
+}
+
+TEST_P(ServiceEndToEndTest, AFullQueueIsRefusedWithResourceExhausted) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto busy = env_->NewService(
+      "busy", {.max_concurrent_requests = 1, .max_queued_requests = 1});
+  ASSERT_THAT(busy, IsOk());
+  ASSERT_THAT(HandlePing((*busy)->server(), "Busy.Call",
+                         [&](Context&, const Ping& ping, Pong* pong) {
+                           entered_.Add(1);
+                           if (ping.text() == "block") released.wait();
+                           return absl::OkStatus();
+                         }),
+              IsOk());
+  ASSERT_THAT((*busy)->Start(), IsOk());
+  Ping block;
+  block.set_text("block");
+  auto first =
+      caller_->client().CallFuture<Ping, Pong>("busy", "Busy.Call", block);
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  // One more may wait; the rest are refused at once.
+  Ping wait;
+  wait.set_text("wait");
+  std::vector<std::future<absl::StatusOr<Pong>>> more;
+  for (int i = 0; i < 4; ++i) {
+    more.push_back(caller_->client().CallFuture<Ping, Pong>(
+        "busy", "Busy.Call", wait, {.timeout = absl::Seconds(20)}));
+  }
+  ASSERT_TRUE(
+      Eventually([&] { return (*busy)->server().stats().overloaded == 3; },
+                 absl::Seconds(10), "three calls refused"));
+  release.set_value();
+  EXPECT_THAT(first.get(), IsOk());
+  int ok = 0;
+  for (auto& call : more) {
+    absl::StatusOr<Pong> result = call.get();
+    if (result.ok()) {
+      ++ok;
+    } else {
+      EXPECT_THAT(result, StatusIs(absl::StatusCode::kResourceExhausted,
+                                   HasSubstr("overloaded")));
+    }
+  }
+  EXPECT_EQ(ok, 1);
+}
+
+TEST_P(ServiceEndToEndTest, TwoHundredConcurrentCallers) {
+  ASSERT_NE(StartEcho(), nullptr);
+  ASSERT_NE(StartEcho(), nullptr);
+  constexpr int kCallers = 200;
+  std::vector<std::future<absl::StatusOr<Pong>>> calls;
+  std::vector<std::thread> threads;
+  std::vector<absl::StatusOr<Pong>> results(kCallers,
+                                            absl::UnknownError("unset"));
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] =
+          Echo(absl::StrCat("caller ", i), {.timeout = absl::Seconds(30)});
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kCallers; ++i) {
+    ASSERT_THAT(results[i], IsOk()) << i;
+    EXPECT_EQ(results[i]->text(), absl::StrCat("caller ", i));
+  }
+}
+
+TEST_P(ServiceEndToEndTest, AsyncCallsWithCallbackAndFuture) {
+  ASSERT_NE(StartEcho(), nullptr);
+  Ping ping;
+  ping.set_text("async");
+  Collector<std::string> got;
+  caller_->client().CallAsync<Ping, Pong>(
+      "echo", kEcho, ping, {}, [&](absl::StatusOr<Pong> pong) {
+        got.Add(pong.ok() ? pong->text() : pong.status().ToString());
+      });
+  auto future = caller_->client().CallFuture<Ping, Pong>("echo", kEcho, ping);
+  EXPECT_THAT(future.get(),
+              IsOkAndHolds(::testing::Property(&Pong::text, "async")));
+  ASSERT_TRUE(got.WaitForCount(1, absl::Seconds(10)));
+  EXPECT_EQ(got.Snapshot()[0], "async");
+}
+
+TEST_P(ServiceEndToEndTest, WrappersSeeEveryCallOnBothSides) {
+  std::atomic<int> server_seen{0};
+  auto guarded = env_->NewService(
+      "guarded", {.wrappers = {[&](Handler next) -> Handler {
+                    return [&, next](Context& ctx, const Message& request,
+                                     Message* response) {
+                      ++server_seen;
+                      if (ctx.Get("Authorization") != "Bearer sesame") {
+                        return absl::UnauthenticatedError("no valid token");
+                      }
+                      return next(ctx, request, response);
+                    };
+                  }}});
+  ASSERT_THAT(guarded, IsOk());
+  ASSERT_THAT(HandlePing((*guarded)->server(), "Guarded.Call",
+                         [](Context&, const Ping& ping, Pong* pong) {
+                           pong->set_text(ping.text());
+                           return absl::OkStatus();
+                         }),
+              IsOk());
+  ASSERT_THAT((*guarded)->Start(), IsOk());
+  std::atomic<int> client_seen{0};
+  auto authed = env_->NewService(
+      "authed", {}, {.wrappers = {[&](CallFunc next) -> CallFunc {
+                       return [&, next](const CallRequest& request,
+                                        const CallOptions& options) {
+                         ++client_seen;
+                         CallRequest with_token = request;
+                         with_token.message.headers["Authorization"] =
+                             "Bearer sesame";
+                         return next(with_token, options);
+                       };
+                     }}});
+  ASSERT_THAT(authed, IsOk());
+  Ping ping;
+  ping.set_text("let me in");
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>("guarded", "Guarded.Call", ping)),
+      StatusIs(absl::StatusCode::kUnauthenticated, "no valid token"));
+  EXPECT_THAT(
+      ((*authed)->client().Call<Ping, Pong>("guarded", "Guarded.Call", ping)),
+      IsOkAndHolds(::testing::Property(&Pong::text, "let me in")));
+  EXPECT_EQ(server_seen.load(), 2);
+  EXPECT_EQ(client_seen.load(), 1);
+}
+
+TEST_P(ServiceEndToEndTest, MetadataTravelsAsHeaders) {
+  auto service = env_->NewService("meta");
+  ASSERT_THAT(service, IsOk());
+  ASSERT_THAT(HandlePing((*service)->server(), "Meta.Call",
+                         [](Context& ctx, const Ping&, Pong* pong) {
+                           pong->set_text(absl::StrCat(ctx.Get("Trace-Id"), "/",
+                                                       ctx.Get(kServiceHeader),
+                                                       "/", ctx.endpoint()));
+                           ctx.response_metadata()["Served-Region"] = "test";
+                           return absl::OkStatus();
+                         }),
+              IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  Ping ping;
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>(
+          "meta", "Meta.Call", ping, {.metadata = {{"Trace-Id", "t-42"}}})),
+      IsOkAndHolds(::testing::Property(&Pong::text, "t-42/meta/Meta.Call")));
+  auto raw = caller_->client().CallRaw(
+      "meta", "Meta.Call",
+      {.headers = {{kContentTypeHeader, kProtobufContentType}}});
+  ASSERT_THAT(raw, IsOk());
+  EXPECT_EQ(raw->headers["Served-Region"], "test");
+}
+
+TEST_P(ServiceEndToEndTest, FiltersPickAVersion) {
+  auto make = [&](const std::string& version) -> std::unique_ptr<Service> {
+    auto service = env_->NewService("versioned", {.version = version});
+    if (!service.ok()) return nullptr;
+    Server& server = (*service)->server();
+    EXPECT_THAT(HandlePing(server, "V.Call",
+                           [version](Context&, const Ping&, Pong* pong) {
+                             pong->set_text(version);
+                             return absl::OkStatus();
+                           }),
+                IsOk());
+    EXPECT_THAT((*service)->Start(), IsOk());
+    return std::move(service).value();
+  };
+  auto one = make("1.0.0");
+  auto two = make("2.0.0");
+  ASSERT_TRUE(one && two);
+  Ping ping;
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_THAT((caller_->client().Call<Ping, Pong>(
+                    "versioned", "V.Call", ping,
+                    {.filters = {FilterVersion("2.0.0")}})),
+                IsOkAndHolds(::testing::Property(&Pong::text, "2.0.0")));
+  }
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>(
+          "versioned", "V.Call", ping, {.filters = {FilterVersion("3.0.0")}})),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("filters")));
+}
+
+TEST_P(ServiceEndToEndTest, EndpointsAreDescribedInTheRegistry) {
+  ASSERT_NE(StartEcho(), nullptr);
+  ASSERT_TRUE(
+      Eventually([&] { return caller_->registry().GetService("echo").ok(); },
+                 absl::Seconds(10), "echo registered"));
+  auto versions = caller_->registry().GetService("echo");
+  ASSERT_THAT(versions, IsOk());
+  ASSERT_EQ(versions->size(), 1u);
+  ASSERT_EQ((*versions)[0].endpoints.size(), 1u);
+  const registry::Endpoint& endpoint = (*versions)[0].endpoints[0];
+  EXPECT_EQ(endpoint.name, kEcho);
+  ASSERT_TRUE(endpoint.request.has_value());
+  EXPECT_EQ(endpoint.request->name, "Ping");
+  EXPECT_THAT(endpoint.request->values,
+              ::testing::Contains(registry::Value{"text", "string", {}}));
+  ASSERT_TRUE(endpoint.response.has_value());
+  EXPECT_EQ(endpoint.response->name, "Pong");
+}
+
+TEST_P(ServiceEndToEndTest, PubSubWithAndWithoutQueueGroups) {
+  Collector<std::string> all_a, all_b, workers;
+  std::vector<std::unique_ptr<Service>> subscribers;
+  auto subscribe = [&](const std::string& name, Collector<std::string>& into,
+                       const std::string& queue) {
+    auto service = env_->NewService(name);
+    ASSERT_THAT(service, IsOk());
+    ASSERT_THAT((*service)->server().Subscribe<Ping>(
+                    "events.created",
+                    [&into, name](Context& ctx, const Ping& ping) {
+                      into.Add(absl::StrCat(name, ":", ping.text(), ":",
+                                            ctx.endpoint()));
+                      return absl::OkStatus();
+                    },
+                    {.queue = queue}),
+                IsOk());
+    ASSERT_THAT((*service)->Start(), IsOk());
+    subscribers.push_back(std::move(service).value());
+  };
+  subscribe("audit-a", all_a, "");
+  subscribe("audit-b", all_b, "");
+  subscribe("worker-1", workers, "workers");
+  subscribe("worker-2", workers, "workers");
+  // Start returns once the subscriptions are live (the broker flushes).
+  constexpr int kMessages = 20;
+  for (int i = 0; i < kMessages; ++i) {
+    Ping ping;
+    ping.set_text(absl::StrCat(i));
+    ASSERT_THAT(caller_->client().Publish("events.created", ping), IsOk());
+  }
+  ASSERT_TRUE(all_a.WaitForCount(kMessages, absl::Seconds(10)));
+  ASSERT_TRUE(all_b.WaitForCount(kMessages, absl::Seconds(10)));
+  ASSERT_TRUE(workers.WaitForCount(kMessages, absl::Seconds(10)));
+  EXPECT_EQ(all_a.Snapshot()[0], "audit-a:0:events.created");
+  std::set<std::string> texts;
+  for (const std::string& got : workers.Snapshot()) {
+    texts.insert(got.substr(got.find(':') + 1));
+  }
+  EXPECT_EQ(texts.size(), static_cast<size_t>(kMessages));  // each once
+  EXPECT_EQ(workers.size(), static_cast<size_t>(kMessages));
+}
+
+}  // namespace micro_nats::service
+
+#endif  // MICRO_NATS_SERVICE_TESTING_E2E_H_
