@@ -90,6 +90,7 @@ absl::Status Client::EncodeRequest(const google::protobuf::Message& request,
 absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
                                        const CallOptions& options) {
   MN_RETURN_IF_ERROR(registry::ValidateServiceName(request.service));
+  ++calls_;
   const absl::Time start = absl::Now();
   const std::string what =
       absl::StrCat("call to ", request.service, ".", request.endpoint);
@@ -100,6 +101,7 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
   absl::BitGen gen;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
+      ++retries_;
       const absl::Duration wait =
           std::min(Backoff(attempt, options_.backoff, gen),
                    concurrency::Remaining(options.deadline));
@@ -127,6 +129,7 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
       result = CallNode(node, request, options.deadline);
       if (IsRetryable(result.status())) {
         failed.insert(node.id);
+        ++evicted_;
         registry_->Evict(request.service, node.id);
         DropIdle(node.address);
       }
@@ -261,6 +264,12 @@ size_t Client::IdleSockets() const {
   size_t count = 0;
   for (const auto& [address, idle] : idle_) count += idle.size();
   return count;
+}
+
+ClientStats Client::stats() const {
+  return {.calls = calls_.load(),
+          .retries = retries_.load(),
+          .evicted = evicted_.load()};
 }
 
 absl::Status Client::RunAsync(concurrency::Task task) {

@@ -30,6 +30,8 @@
 
 #include <google/protobuf/message.h>
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
@@ -111,6 +113,12 @@ struct ClientOptions {
   int async_threads = 4;
 };
 
+struct ClientStats {
+  int64_t calls = 0;    // CallRaw and typed calls made
+  int64_t retries = 0;  // attempts after a call's first
+  int64_t evicted = 0;  // nodes dropped from the cache after failing
+};
+
 // Client
 //
 // Thread-safe.
@@ -161,6 +169,8 @@ class Client {
   // Sockets kept idle now, over every node.
   size_t IdleSockets() const;
 
+  ClientStats stats() const;
+
  private:
   struct Idle {
     std::unique_ptr<transport::Socket> socket;
@@ -191,6 +201,9 @@ class Client {
 
   mutable std::mutex mu_;
   std::map<std::string, std::deque<Idle>> idle_;  // guarded by mu_
+  std::atomic<int64_t> calls_{0};
+  std::atomic<int64_t> retries_{0};
+  std::atomic<int64_t> evicted_{0};
   // Last: destroyed (and its tasks run) first.
   std::unique_ptr<concurrency::ThreadPool> async_pool_;
 };

@@ -1,0 +1,83 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/codec.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/testing/test.pb.h"
+#include "status/status_matchers.h"
+
+namespace micro_nats::service {
+namespace {
+
+using ::micro_nats::service::testing::Ping;
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::StatusIs;
+using ::testing::HasSubstr;
+
+Ping Sample() {
+  Ping ping;
+  ping.set_text("hi");
+  ping.add_tags("a");
+  (*ping.mutable_counts())["x"] = 3;
+  ping.mutable_nested()->set_depth(2);
+  return ping;
+}
+
+TEST(CodecTest, ChosenByContentType) {
+  for (const char* type :
+       {"application/protobuf", "application/x-protobuf", "application/proto",
+        "", "Application/Protobuf; charset=binary"}) {
+    auto codec = CodecFor(type);
+    ASSERT_THAT(codec, IsOk()) << type;
+    EXPECT_EQ((*codec)->content_type(), kProtobufContentType) << type;
+  }
+  auto json = CodecFor("application/json; charset=utf-8");
+  ASSERT_THAT(json, IsOk());
+  EXPECT_EQ((*json)->content_type(), kJsonContentType);
+}
+
+TEST(CodecTest, AnUnknownTypeIsRefusedNamingItAndTheSupportedOnes) {
+  EXPECT_THAT(CodecFor("text/xml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("text/xml"),
+                                        HasSubstr(kProtobufContentType),
+                                        HasSubstr(kJsonContentType))));
+}
+
+TEST(CodecTest, BothRoundTrip) {
+  for (const char* type : {kProtobufContentType, kJsonContentType}) {
+    const Codec* codec = CodecFor(type).value();
+    auto bytes = codec->Marshal(Sample());
+    ASSERT_THAT(bytes, IsOk());
+    Ping back;
+    ASSERT_THAT(codec->Unmarshal(*bytes, &back), IsOk());
+    EXPECT_EQ(back.SerializeAsString(), Sample().SerializeAsString()) << type;
+  }
+}
+
+TEST(CodecTest, JsonUsesProtoFieldNamesAndAcceptsEither) {
+  const Codec* json = CodecFor(kJsonContentType).value();
+  Ping ping;
+  ping.set_wait_for_cancel(true);
+  EXPECT_EQ(json->Marshal(ping).value(), R"({"wait_for_cancel":true})");
+  Ping back;
+  ASSERT_THAT(json->Unmarshal(R"({"waitForCancel":true,"other":1})", &back),
+              IsOk());
+  EXPECT_TRUE(back.wait_for_cancel());
+  ASSERT_THAT(json->Unmarshal("", &back), IsOk());
+  EXPECT_FALSE(back.wait_for_cancel());
+}
+
+TEST(CodecTest, GarbageIsInvalidArgumentNamingTheType) {
+  Ping ping;
+  EXPECT_THAT(CodecFor(kProtobufContentType).value()->Unmarshal("\xff", &ping),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("micro_nats.service.testing.Ping")));
+  EXPECT_THAT(CodecFor(kJsonContentType).value()->Unmarshal("[1,", &ping),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("micro_nats.service.testing.Ping")));
+}
+
+}  // namespace
+}  // namespace micro_nats::service
