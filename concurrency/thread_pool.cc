@@ -128,6 +128,33 @@ absl::Status SerialQueue::Schedule(Task task) {
   return status;
 }
 
+absl::Status SerialQueue::RunOrSchedule(Task task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_) {
+      tasks_.push_back(std::move(task));
+      return absl::OkStatus();
+    }
+    running_ = true;
+    runner_ = std::this_thread::get_id();
+  }
+  RunGuarded(std::move(task));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    runner_ = std::thread::id();
+    if (tasks_.empty()) {
+      running_ = false;
+      idle_cv_.notify_all();
+      return absl::OkStatus();
+    }
+  }
+  // What arrived meanwhile runs on the pool, after this task.
+  absl::Status status =
+      pool_->Schedule([self = shared_from_this()] { self->RunSome(); });
+  if (!status.ok()) RunSome();  // no thread to move to: this one carries on
+  return absl::OkStatus();
+}
+
 void SerialQueue::RunSome() {
   // A queue that always has work must not keep its thread from the pool's
   // other queues for ever.

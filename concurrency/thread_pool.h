@@ -77,6 +77,12 @@ class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
   // ThreadPool::Schedule.
   absl::Status Schedule(Task task);
 
+  // As Schedule, but when the queue is idle runs `task` on the calling
+  // thread at once (no hand-off); later tasks queue behind it as usual.
+  // For callers that may run work in place (a handler that never blocks
+  // the caller's own job).
+  absl::Status RunOrSchedule(Task task);
+
   // Waits until no task is queued or running, by `deadline`; false on
   // timeout. Must not be called from one of this queue's tasks.
   bool WaitIdle(absl::Time deadline);

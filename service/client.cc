@@ -164,7 +164,6 @@ absl::StatusOr<Message> Client::CallNode(const registry::Node& node,
   if (message.headers.count(kContentTypeHeader) == 0) {
     message.headers[kContentTypeHeader] = options_.content_type;
   }
-  message.headers[kAcceptHeader] = message.headers[kContentTypeHeader];
   // A socket kept idle may have ended meanwhile (its server closed it):
   // that costs a fresh socket, not an attempt.
   for (int tries = 0;; ++tries) {
@@ -187,6 +186,11 @@ absl::StatusOr<Message> Client::CallNode(const registry::Node& node,
         // that does not echo Micro-Id is taken at its word).
       } while (answer.ok() && answer->headers.count(kIdHeader) != 0 &&
                answer->headers.at(kIdHeader) != id);
+    }
+    if (answer.ok() && absl::Now() > deadline) {
+      // Too late, even if here (a handler that ran on this very thread).
+      Release(node.address, std::move(socket).value());
+      return absl::DeadlineExceededError("the answer came after the deadline");
     }
     if (answer.ok()) {
       Release(node.address, std::move(socket).value());

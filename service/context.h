@@ -41,7 +41,6 @@ inline constexpr char kIdHeader[] = "Micro-Id";
 inline constexpr char kErrorHeader[] = "Micro-Error";
 inline constexpr char kTopicHeader[] = "Micro-Topic";
 inline constexpr char kContentTypeHeader[] = "Content-Type";
-inline constexpr char kAcceptHeader[] = "Accept";
 inline constexpr char kTimeoutHeader[] = "Timeout";  // nanoseconds
 
 // Context

@@ -149,6 +149,7 @@ absl::Status Server::Start() {
           options_.address,
           {.max_sockets = options_.max_sockets,
            .handler_threads = options_.max_concurrent_requests,
+           .inline_handlers = options_.inline_handlers,
            .max_waiting_messages = options_.max_queued_requests,
            .on_overload = [this](
                               const std::shared_ptr<transport::Socket>& socket,
@@ -214,7 +215,7 @@ absl::Status Server::Stop(absl::Time deadline) {
   int still_running = 0;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!concurrency::WaitUntil(cv_, lock, deadline,
+    if (!concurrency::WaitUntil(drained_, lock, deadline,
                                 [&] { return in_flight_ == 0; })) {
       still_running = in_flight_;
       gave_up_->store(true);
@@ -271,15 +272,13 @@ void Server::OnRequest(const std::shared_ptr<transport::Socket>& socket,
   }
   Message response;
   absl::Status status = Dispatch(request, arrived, &response);
-  response.headers[kIdHeader] = HeaderOr(request, kIdHeader);
-  response.headers[kServiceHeader] = options_.name;
-  response.headers[kEndpointHeader] = HeaderOr(request, kEndpointHeader);
+  // Few headers: each one costs on both ends of every call.
+  if (auto id = request.headers.find(kIdHeader); id != request.headers.end()) {
+    response.headers[kIdHeader] = id->second;
+  }
   if (response.headers.count(kContentTypeHeader) == 0) {
     response.headers[kContentTypeHeader] =
         HeaderOr(request, kContentTypeHeader);
-  }
-  if (status.ok()) {
-    status = ValidateHeaders(response.headers);
   }
   if (!status.ok()) {
     ++errors_;
@@ -305,7 +304,9 @@ void Server::OnRequest(const std::shared_ptr<transport::Socket>& socket,
   ++requests_;
   std::lock_guard<std::mutex> lock(mu_);
   --in_flight_;
-  cv_.notify_all();
+  // Only Stop waits for this (a wake-up per request would cost more than
+  // the request).
+  if (stopping_ && in_flight_ == 0) drained_.notify_all();
 }
 
 absl::Status Server::Dispatch(const Message& request, absl::Time arrived,

@@ -110,6 +110,13 @@ struct ServerOptions {
   size_t max_queued_requests = 1024;
   // Client sockets open at once (transport ListenOptions::max_sockets).
   size_t max_sockets = 4096;
+  // Run a request's handler on the thread that delivered it while fewer
+  // than max_concurrent_requests run (transport
+  // ListenOptions::inline_handlers): one thread hand-off less per call.
+  // On NATS only for handlers that never block (no calls to other
+  // services): that thread is shared. The memory stack sets it, as there it
+  // is the caller's own thread.
+  bool inline_handlers = false;
 
   std::vector<HandlerWrapper> wrappers;
 
@@ -207,11 +214,12 @@ class Server {
       std::make_shared<std::atomic<bool>>(false);
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false;   // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  bool stopped_ = false;   // guarded by mu_
-  int in_flight_ = 0;      // guarded by mu_: requests being handled
+  std::condition_variable cv_;       // stopping_ set: ends Reregister
+  std::condition_variable drained_;  // in_flight_ reached 0 while stopping
+  bool started_ = false;             // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  bool stopped_ = false;             // guarded by mu_
+  int in_flight_ = 0;                // guarded by mu_: requests being handled
   std::map<std::string, Endpoint> endpoints_;  // written before Start only
   struct PendingSubscription {
     std::string topic;

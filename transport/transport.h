@@ -176,6 +176,16 @@ struct ListenOptions {
   // How long Close (and the destructor) wait for handlers to return.
   absl::Duration close_timeout = absl::Seconds(10);
 
+  // With AcceptMessages: run a message's handler on the thread that
+  // delivered it when the pool has a thread free and nothing waits,
+  // saving a thread hand-off (tens of microseconds). The pool's size
+  // still bounds the calls running at once. Only for handlers that never
+  // block for long: on NATS that thread is a shared delivery thread, and a
+  // handler that waits there for another message of the process (a call
+  // to another service) can stall or deadlock it. On the memory transport
+  // it is the sender's thread, which waits for the answer anyway.
+  bool inline_handlers = false;
+
   // Load shedding, with AcceptMessages: when this many messages (over all
   // sockets) already wait for a handler thread, a new one is handed to
   // `on_overload` instead of waiting, on the thread that delivered it; that

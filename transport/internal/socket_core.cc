@@ -49,7 +49,7 @@ bool InboundQueue::Push(Message message) {
       messages_.push_back(std::move(message));
       Touch();
     }
-    cv_.notify_all();
+    if (waiting_ > 0 || overflowed) cv_.notify_all();
   }
   NotifyReady();
   return overflowed;
@@ -235,6 +235,7 @@ ListenerCore::ListenerCore(
       max_sockets_(options.max_sockets),
       on_error_(options.on_error),
       max_waiting_messages_(options.max_waiting_messages),
+      inline_handlers_(options.inline_handlers),
       on_overload_(options.on_overload),
       notify_peer_closed_(std::move(notify_peer_closed)),
       pool_(options.executor != nullptr
@@ -321,13 +322,16 @@ void ListenerCore::OnReady(const std::string& key) {
   std::unique_ptr<Socket> to_destroy;  // after the lock: it calls back
   std::shared_ptr<Socket> overloaded;
   std::shared_ptr<InboundQueue> inbound;
+  concurrency::Task run_here;  // a call to run on this thread
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     auto it = sockets_.find(key);
     if (it == sockets_.end()) return;
     it->second.ready = true;
     if (!Overloaded(it->second)) {
-      to_destroy = Serve(key, it->second);
+      to_destroy = Serve(key, it->second, &run_here);
+      lock.unlock();
+      if (run_here) std::move(run_here)();
       return;
     }
     overloaded = it->second.shared;
@@ -368,7 +372,8 @@ bool ListenerCore::Overloaded(Entry& entry) {
 }
 
 std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
-                                            Entry& entry) {
+                                            Entry& entry,
+                                            concurrency::Task* run_here) {
   absl::Status scheduled;
   if (accept_handler_) {
     if (entry.socket == nullptr) return nullptr;  // its handler has it
@@ -382,11 +387,27 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
     ++tasks_;
     ++waiting_calls_;
     std::shared_ptr<Socket> shared = SharedSocket(entry);
-    scheduled = entry.calls->Schedule([this, self = shared_from_this(),
-                                       socket = std::move(shared),
-                                       inbound = entry.inbound]() mutable {
+    concurrency::Task call = [this, self = shared_from_this(),
+                              socket = std::move(shared),
+                              inbound = entry.inbound]() mutable {
       RunMessageCall(std::move(socket), inbound);
-    });
+    };
+    if (inline_handlers_) {
+      // In place when there is a free slot and nobody waits for one (no
+      // overtaking); otherwise in turn, as calls end.
+      if (run_here != nullptr && deferred_.empty() &&
+          active_calls_ < pool_->max_threads()) {
+        ++active_calls_;
+        *run_here = [calls = entry.calls, call = std::move(call)]() mutable {
+          calls->RunOrSchedule(std::move(call)).IgnoreError();
+        };
+      } else {
+        deferred_.push_back({entry.calls, std::move(call)});
+        PumpDeferred();
+      }
+      return nullptr;
+    }
+    scheduled = entry.calls->Schedule(std::move(call));
     if (!scheduled.ok()) --waiting_calls_;
   } else {
     return nullptr;  // kept until Accept
@@ -402,6 +423,24 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
   sockets_.erase(key);
   RememberEnded(key);
   return socket;
+}
+
+void ListenerCore::PumpDeferred() {
+  while (!deferred_.empty() && active_calls_ < pool_->max_threads()) {
+    Deferred next = std::move(deferred_.front());
+    deferred_.pop_front();
+    ++active_calls_;
+    absl::Status scheduled = next.calls->Schedule(std::move(next.call));
+    if (!scheduled.ok()) {
+      // The call is dropped: its socket's client sees no answer until its
+      // own deadline; say why.
+      --active_calls_;
+      --tasks_;
+      --waiting_calls_;
+      Report(absl::ResourceExhaustedError(
+          absl::StrCat("no thread to run a call: ", scheduled.message())));
+    }
+  }
 }
 
 void ListenerCore::RunAcceptHandler(std::unique_ptr<Socket> socket,
@@ -455,6 +494,11 @@ void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
     // listener closed): close this end, which frees it.
     socket->Close().IgnoreError();
   }
+  if (inline_handlers_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --active_calls_;
+    PumpDeferred();
+  }
   TaskDone();
 }
 
@@ -462,7 +506,9 @@ void ListenerCore::TaskDone() {
   std::lock_guard<std::mutex> lock(mu_);
   in_tasks_.erase(in_tasks_.find(std::this_thread::get_id()));
   --tasks_;
-  cv_.notify_all();
+  // Only Close waits for tasks (the reaper shares cv_: waking it for every
+  // call would cost more than the call).
+  if (closed_) cv_.notify_all();
 }
 
 void ListenerCore::Report(const absl::Status& error) {

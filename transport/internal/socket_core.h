@@ -226,7 +226,12 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   bool Overloaded(Entry& entry);
   // Hands entry `key` to the blocking handler, or schedules a message call;
   // mu_ held. Returns what must be destroyed after mu_ is released.
-  std::unique_ptr<Socket> Serve(const std::string& key, Entry& entry);
+  // In message mode with inline handlers, the call may instead be left in
+  // `*run_here` for the caller to run once mu_ is released.
+  std::unique_ptr<Socket> Serve(const std::string& key, Entry& entry,
+                                concurrency::Task* run_here = nullptr);
+  // Hands deferred calls to the pool while slots are free; mu_ held.
+  void PumpDeferred();
   // The task that runs a blocking handler on `socket`.
   void RunAcceptHandler(std::unique_ptr<Socket> socket,
                         std::shared_ptr<InboundQueue> inbound);
@@ -244,18 +249,27 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   const size_t max_sockets_;
   const std::function<void(const absl::Status&)> on_error_;
   const size_t max_waiting_messages_;
+  const bool inline_handlers_;
   const MessageHandler on_overload_;
   const std::function<void(const std::string&)> notify_peer_closed_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool closed_ = false;                      // mu_
-  AcceptHandler accept_handler_;             // mu_
-  MessageHandler message_handler_;           // mu_
-  std::map<std::string, Entry> sockets_;     // mu_
-  int tasks_ = 0;                            // mu_: handler tasks not finished
-  size_t waiting_calls_ = 0;                 // mu_: message calls not started
+  bool closed_ = false;                   // mu_
+  AcceptHandler accept_handler_;          // mu_
+  MessageHandler message_handler_;        // mu_
+  std::map<std::string, Entry> sockets_;  // mu_
+  int tasks_ = 0;                         // mu_: handler tasks not finished
+  size_t waiting_calls_ = 0;              // mu_: message calls not started
+  // Inline handlers: calls running or handed to the pool (at most its
+  // size), and those waiting for a slot, oldest first.
+  struct Deferred {
+    std::shared_ptr<concurrency::SerialQueue> calls;
+    concurrency::Task call;
+  };
+  int active_calls_ = 0;                     // mu_
+  std::deque<Deferred> deferred_;            // mu_
   std::multiset<std::thread::id> in_tasks_;  // mu_: threads running them
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_

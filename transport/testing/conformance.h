@@ -766,6 +766,43 @@ TEST_P(TransportConformanceTest, BlockingHandlersBeyondThePoolWaitTheirTurn) {
   }
 }
 
+TEST_P(TransportConformanceTest, InlineHandlersAnswerAndKeepThePoolBound) {
+  // One thread: with handlers run in place, still one call at a time.
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  auto listener =
+      server_->Listen("", {.handler_threads = 1, .inline_handlers = true});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(
+      (*listener)->AcceptMessages(
+          [&](const std::shared_ptr<Socket>& socket, Message message) {
+            const int now = ++running;
+            int seen = most.load();
+            while (now > seen && !most.compare_exchange_weak(seen, now)) {
+            }
+            socket->Send({.body = "re:" + message.body}).IgnoreError();
+            --running;
+          }),
+      IsOk());
+  std::vector<std::thread> callers;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&, i] {
+      auto socket = client_->Dial((*listener)->Address());
+      if (!socket.ok()) return;
+      for (int j = 0; j < 20; ++j) {
+        const std::string body = absl::StrCat(i, "-", j);
+        if (!(*socket)->Send({.body = body}).ok()) return;
+        auto reply = (*socket)->Recv(Deadline());
+        if (reply.ok() && reply->body == "re:" + body) ++answered;
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(answered.load(), 160);
+  EXPECT_EQ(most.load(), 1);
+}
+
 TEST_P(TransportConformanceTest, MessagesBeyondTheWaitingCapGoToOnOverload) {
   // One thread, held by the first message; one more may wait; the third
   // is handed to on_overload, which answers at once.
