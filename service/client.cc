@@ -112,6 +112,11 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
     absl::StatusOr<Message> result;
     if (!lookup.ok()) {
       if (absl::IsNotFound(lookup.status())) {
+        // Gone after its nodes failed this call: say what failed.
+        if (!failed.empty()) {
+          return Decorate(last, absl::StrCat(what, " failed after ", attempt,
+                                             " attempts: "));
+        }
         return absl::NotFoundError(
             absl::StrCat("service '", request.service, "' not found"));
       }

@@ -550,6 +550,53 @@ TEST_P(ServiceEndToEndTest, EndpointsAreDescribedInTheRegistry) {
   EXPECT_EQ(endpoint.response->name, "Pong");
 }
 
+// True while `service` has `count` nodes, checked every 20 ms for `span`.
+inline ::testing::AssertionResult StaysRegistered(registry::Registry& registry,
+                                                  const std::string& service,
+                                                  size_t count,
+                                                  absl::Duration span) {
+  const absl::Time end = absl::Now() + span;
+  while (absl::Now() < end) {
+    auto found = registry.GetService(service);
+    if (!found.ok() || found->empty() || (*found)[0].nodes.size() != count) {
+      return ::testing::AssertionFailure()
+             << service << " lost its registration: "
+             << (found.ok() ? "fewer nodes" : found.status().ToString());
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST_P(ServiceEndToEndTest, RegistrationIsRenewedWithinItsTtl) {
+  // Renewed: still there after many TTLs. Not renewed: expires.
+  auto renewed = env_->NewService(
+      "renewed", {.register_ttl = absl::Milliseconds(300),
+                  .register_interval = absl::Milliseconds(100)});
+  auto lapsing = env_->NewService(
+      "lapsing", {.register_ttl = absl::Milliseconds(300),
+                  .register_interval = absl::InfiniteDuration()});
+  ASSERT_THAT(renewed, IsOk());
+  ASSERT_THAT(lapsing, IsOk());
+  ASSERT_THAT((*renewed)->Start(), IsOk());
+  ASSERT_THAT((*lapsing)->Start(), IsOk());
+  EXPECT_TRUE(StaysRegistered(caller_->registry(), "renewed", 1,
+                              absl::Milliseconds(1500)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return absl::IsNotFound(
+            caller_->registry().GetService("lapsing").status());
+      },
+      absl::Seconds(10), "the unrenewed registration expired"));
+  ASSERT_THAT((*renewed)->Stop(absl::Now() + absl::Seconds(5)), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return absl::IsNotFound(
+            caller_->registry().GetService("renewed").status());
+      },
+      absl::Seconds(10), "deregistered on Stop"));
+}
+
 TEST_P(ServiceEndToEndTest, PubSubWithAndWithoutQueueGroups) {
   Collector<std::string> all_a, all_b, workers;
   std::vector<std::unique_ptr<Service>> subscribers;
