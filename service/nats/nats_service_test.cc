@@ -58,6 +58,38 @@ TEST(NatsServiceTest, NoServerReachableIsUnavailableNamingTheUrl) {
                            ::testing::HasSubstr("127.0.0.1:1")));
 }
 
+TEST(NatsServiceTest, ServicesOnDifferentServersOfAClusterCallEachOther) {
+  auto cluster = ::micro_nats::testing::NatsCluster::Start(3);
+  ASSERT_THAT(cluster, ::micro_nats::testing::IsOk());
+  const std::vector<std::string> urls = (*cluster)->urls();
+  // The caller is given two servers (a cluster's list), neither of them
+  // the one the echo service is on.
+  auto echo = NewNatsService({.servers = {urls[0]}, .name = "clustered"});
+  auto caller =
+      NewNatsService({.servers = {urls[1], urls[2]}, .name = "cluster-caller"});
+  ASSERT_THAT(echo, ::micro_nats::testing::IsOk());
+  ASSERT_THAT(caller, ::micro_nats::testing::IsOk());
+  ASSERT_THAT((*echo)->server().Handle(
+                  "C.Call",
+                  [](Context&, const Message& request, Message* response) {
+                    response->body = "via cluster: " + request.body;
+                    return absl::OkStatus();
+                  }),
+              ::micro_nats::testing::IsOk());
+  ASSERT_THAT((*echo)->Start(), ::micro_nats::testing::IsOk());
+  // Interest crosses the cluster routes shortly after subscribing.
+  absl::StatusOr<Message> answer = absl::UnknownError("not called");
+  ASSERT_TRUE(::micro_nats::testing::Eventually(
+      [&] {
+        answer =
+            (*caller)->client().CallRaw("clustered", "C.Call", {.body = "hi"});
+        return answer.ok();
+      },
+      absl::Seconds(20), "a call across the cluster"))
+      << answer.status();
+  EXPECT_EQ(answer->body, "via cluster: hi");
+}
+
 TEST(NatsServiceTest, AnInvalidNameIsRefused) {
   EXPECT_THAT(
       NewNatsService({.name = "has space"}),
