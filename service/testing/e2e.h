@@ -119,6 +119,23 @@ class ServiceEndToEndTest : public ::testing::TestWithParam<ServiceBackend> {
     return servers_.back().get();
   }
 
+  // Starts `count` echo instances and waits until the caller's registry
+  // knows them all.
+  ::testing::AssertionResult StartEchoes(size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      if (StartEcho() == nullptr) {
+        return ::testing::AssertionFailure() << "echo " << i << " failed";
+      }
+    }
+    return Eventually(
+        [&] {
+          auto lookup = caller_->registry().GetService("echo");
+          return lookup.ok() && !lookup->empty() &&
+                 (*lookup)[0].nodes.size() == count;
+        },
+        absl::Seconds(10), "every echo node registered");
+  }
+
   absl::StatusOr<Pong> Echo(const std::string& text, CallOptions options = {},
                             const std::string& service = "echo") {
     Ping ping;
@@ -250,14 +267,7 @@ TEST_P(ServiceEndToEndTest, TheHandlerSeesTheDeadlineAndThatTheCallerGaveUp) {
 }
 
 TEST_P(ServiceEndToEndTest, RoundRobinSpreadsCallsOverEveryInstance) {
-  for (int i = 0; i < 3; ++i) ASSERT_NE(StartEcho(), nullptr);
-  ASSERT_TRUE(Eventually(
-      [&] {
-        auto lookup = caller_->registry().GetService("echo");
-        return lookup.ok() && !lookup->empty() &&
-               (*lookup)[0].nodes.size() == 3;
-      },
-      absl::Seconds(10), "three echo nodes registered"));
+  ASSERT_TRUE(StartEchoes(3));
   std::map<std::string, int> served;
   for (int i = 0; i < 30; ++i) {
     auto pong = Echo("rr");
@@ -269,14 +279,7 @@ TEST_P(ServiceEndToEndTest, RoundRobinSpreadsCallsOverEveryInstance) {
 }
 
 TEST_P(ServiceEndToEndTest, CallsGoOnWhileOneOfThreeInstancesStops) {
-  for (int i = 0; i < 3; ++i) ASSERT_NE(StartEcho(), nullptr);
-  ASSERT_TRUE(Eventually(
-      [&] {
-        auto lookup = caller_->registry().GetService("echo");
-        return lookup.ok() && !lookup->empty() &&
-               (*lookup)[0].nodes.size() == 3;
-      },
-      absl::Seconds(10), "three echo nodes registered"));
+  ASSERT_TRUE(StartEchoes(3));
   const std::string stopped = servers_[1]->server().id();
   for (int i = 0; i < 100; ++i) {
     if (i == 30) {
