@@ -248,11 +248,26 @@ absl::StatusOr<std::unique_ptr<transport::Socket>> Client::Acquire(
 
 void Client::Release(const std::string& address,
                      std::unique_ptr<transport::Socket> socket) {
+  std::vector<Idle> expired;  // closed after the lock
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = absl::Now();
+    if (now >= next_sweep_) {
+      // Sockets of nodes no call picks any more would stay for ever.
+      next_sweep_ = now + options_.socket_idle_timeout;
+      const absl::Time cutoff = now - options_.socket_idle_timeout;
+      for (auto it = idle_.begin(); it != idle_.end();) {
+        std::deque<Idle>& sockets = it->second;
+        while (!sockets.empty() && sockets.front().since < cutoff) {
+          expired.push_back(std::move(sockets.front()));
+          sockets.pop_front();
+        }
+        it = sockets.empty() ? idle_.erase(it) : std::next(it);
+      }
+    }
     std::deque<Idle>& idle = idle_[address];
     if (idle.size() < options_.max_idle_sockets_per_node) {
-      idle.push_back({std::move(socket), absl::Now()});
+      idle.push_back({std::move(socket), now});
       return;
     }
   }

@@ -201,6 +201,7 @@ class Client {
 
   mutable std::mutex mu_;
   std::map<std::string, std::deque<Idle>> idle_;  // guarded by mu_
+  absl::Time next_sweep_;  // guarded by mu_: of expired idle sockets
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> evicted_{0};

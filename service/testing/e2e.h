@@ -417,6 +417,28 @@ TEST_P(ServiceEndToEndTest, TwoHundredConcurrentCallers) {
   }
 }
 
+TEST_P(ServiceEndToEndTest, WarmCallsReuseOneSocketAndStaleOnesAreClosed) {
+  ASSERT_NE(StartEcho(), nullptr);
+  ASSERT_NE(StartEcho({}, "other"), nullptr);
+  auto client = env_->NewService(
+      "pooled", {}, {.socket_idle_timeout = absl::Milliseconds(50)});
+  ASSERT_THAT(client, IsOk());
+  Ping ping;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(((*client)->client().Call<Ping, Pong>("echo", kEcho, ping)),
+                IsOk());
+    EXPECT_EQ((*client)->client().IdleSockets(), 1u);  // the same one
+  }
+  // Calls to another node only: the first node's idle socket expires and
+  // goes, though no call picks that node again.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto pong = (*client)->client().Call<Ping, Pong>("other", kEcho, ping);
+        return pong.ok() && (*client)->client().IdleSockets() == 1;
+      },
+      absl::Seconds(10), "the unused socket closed"));
+}
+
 TEST_P(ServiceEndToEndTest, AsyncCallsWithCallbackAndFuture) {
   ASSERT_NE(StartEcho(), nullptr);
   Ping ping;
