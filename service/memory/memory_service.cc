@@ -2,6 +2,8 @@
 
 #include "service/memory/memory_service.h"
 
+#include <google/protobuf/descriptor.h>
+
 #include <utility>
 
 #include "registry/memory/memory_registry.h"
@@ -11,6 +13,8 @@
 namespace micro_nats::service {
 
 std::shared_ptr<MemoryNetwork> NewMemoryNetwork() {
+  // As in NewNatsService: the descriptor pool made before our threads.
+  google::protobuf::DescriptorPool::generated_pool();
   auto network = std::make_shared<MemoryNetwork>();
   // The memory registry cannot fail to watch.
   network->registry =

@@ -2,6 +2,8 @@
 
 #include "service/nats/nats_service.h"
 
+#include <google/protobuf/descriptor.h>
+
 #include <utility>
 
 #include "status/status_macros.h"
@@ -12,6 +14,10 @@ namespace micro_nats::service {
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     NatsServiceOptions options) {
   MN_RETURN_IF_ERROR(registry::ValidateServiceName(options.name));
+  // Protobuf makes its descriptor pool on first use; made here, before the
+  // connection starts threads, its creation is ordered before their use of
+  // it in a way ThreadSanitizer can see (libprotobuf is not instrumented).
+  google::protobuf::DescriptorPool::generated_pool();
   std::shared_ptr<nats::Connection> connection = options.connection;
   if (connection == nullptr) {
     nats::ConnectionOptions connection_options = options.connection_options;
