@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 clang-format openssl
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libprotobuf-dev protobuf-compiler libnats-dev nats-server
+  libprotobuf-dev libprotoc-dev protobuf-compiler libnats-dev nats-server
 )
 
 missing=()

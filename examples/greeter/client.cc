@@ -31,12 +31,15 @@ using micro_nats::service::Service;
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<std::unique_ptr<Service>> server;
+  std::unique_ptr<greeter::Greeter> handler;
   absl::StatusOr<std::unique_ptr<Service>> client;
   if (absl::GetFlag(FLAGS_memory)) {
     server = micro_nats::service::NewMemoryService(
         {.name = greeter::kServiceName, .version = "1.0.0"});
     if (server.ok()) {
-      absl::Status started = greeter::RegisterGreeter((*server)->server());
+      handler = std::make_unique<greeter::Greeter>((*server)->server().id());
+      absl::Status started =
+          greeter::RegisterGreeterHandler((*server)->server(), *handler);
       if (started.ok()) started = (*server)->Start();
       if (!started.ok()) server = started;
     }
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
                  client.status().ToString().c_str());
     return 1;
   }
+  greeter::GreeterClient greeter((*client)->client(), greeter::kServiceName);
   greeter::HelloRequest request;
   request.set_name(absl::GetFlag(FLAGS_name));
   int failures = 0;

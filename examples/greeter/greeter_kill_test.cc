@@ -75,10 +75,8 @@ TEST(GreeterKillTest, AThousandCallsSucceedWhileOneOfThreeServersIsKilled) {
   ASSERT_THAT(client, IsOk());
   greeter::HelloRequest request;
   request.set_name("killer test");
-  auto call = [&] {
-    return (*client)->client().Call<greeter::HelloRequest, greeter::HelloReply>(
-        greeter::kServiceName, greeter::kHelloEndpoint, request);
-  };
+  greeter::GreeterClient greeter((*client)->client(), greeter::kServiceName);
+  auto call = [&] { return greeter.Hello(request); };
   // Until all three answer (each registers when it is up).
   std::set<std::string> seen;
   ASSERT_TRUE(Eventually(

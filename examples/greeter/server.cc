@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "greeter: %s\n", service.status().ToString().c_str());
     return 1;
   }
-  absl::Status status = greeter::RegisterGreeter((*service)->server());
+  greeter::Greeter handler((*service)->server().id());
+  absl::Status status =
+      greeter::RegisterGreeterHandler((*service)->server(), handler);
   if (status.ok()) status = (*service)->Start();
   if (!status.ok()) {
     std::fprintf(stderr, "greeter: %s\n", status.ToString().c_str());

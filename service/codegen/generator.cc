@@ -1,0 +1,361 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/codegen/generator.h"
+
+#include <google/protobuf/compiler/cpp/names.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/printer.h>
+#include <google/protobuf/io/zero_copy_stream.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+
+namespace micro_nats::service::codegen {
+namespace {
+
+using google::protobuf::FileDescriptor;
+using google::protobuf::MethodDescriptor;
+using google::protobuf::ServiceDescriptor;
+using google::protobuf::SourceLocation;
+using google::protobuf::io::Printer;
+using Vars = std::map<std::string, std::string>;
+
+std::string Qualified(const google::protobuf::Descriptor* message) {
+  // Already fully qualified ("::pkg::Outer_Inner").
+  return google::protobuf::compiler::cpp::QualifiedClassName(message);
+}
+
+std::string Base(const FileDescriptor* file) {
+  return google::protobuf::compiler::cpp::StripProto(file->name());
+}
+
+std::vector<std::string> Namespaces(const FileDescriptor* file) {
+  if (file->package().empty()) return {};
+  return absl::StrSplit(file->package(), '.');
+}
+
+std::string Guard(const FileDescriptor* file, absl::string_view suffix) {
+  std::string guard = absl::StrCat(Base(file), suffix);
+  for (char& c : guard) {
+    c = absl::ascii_isalnum(static_cast<unsigned char>(c))
+            ? absl::ascii_toupper(static_cast<unsigned char>(c))
+            : '_';
+  }
+  return guard + "_";
+}
+
+// The leading comment of `descriptor` in the .proto, as C++ comment lines
+// at `indent`, or nothing.
+template <typename Descriptor>
+std::string Comment(const Descriptor* descriptor, absl::string_view indent) {
+  SourceLocation location;
+  if (!descriptor->GetSourceLocation(&location)) return "";
+  std::string text(
+      absl::StripTrailingAsciiWhitespace(location.leading_comments));
+  if (text.empty()) return "";
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    absl::string_view stripped = absl::StripTrailingAsciiWhitespace(line);
+    if (!stripped.empty() && stripped[0] == ' ') stripped.remove_prefix(1);
+    absl::StrAppend(&out, indent, stripped.empty() ? "//" : "// ", stripped,
+                    "\n");
+  }
+  return out;
+}
+
+Vars MethodVars(const MethodDescriptor* method) {
+  return {{"method", method->name()},
+          {"service", method->service()->name()},
+          {"request", Qualified(method->input_type())},
+          {"response", Qualified(method->output_type())},
+          {"request_full", method->input_type()->full_name()},
+          {"response_full", method->output_type()->full_name()}};
+}
+
+void OpenNamespaces(Printer& p, const FileDescriptor* file) {
+  for (const std::string& ns : Namespaces(file)) {
+    p.Print("namespace $ns$ {\n", "ns", ns);
+  }
+  if (!Namespaces(file).empty()) p.Print("\n");
+}
+
+void CloseNamespaces(Printer& p, const FileDescriptor* file) {
+  std::vector<std::string> names = Namespaces(file);
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    p.Print("}  // namespace $ns$\n", "ns", *it);
+  }
+}
+
+void PrintNames(Printer& p, const ServiceDescriptor* service) {
+  p.Print(
+      "// The names of service $service$: what the registry and the wire\n"
+      "// call its endpoints and types.\n"
+      "struct $service$Names {\n"
+      "  static constexpr char kFullName[] = \"$full$\";\n"
+      "  static constexpr char kName[] = \"$service$\";\n",
+      "service", service->name(), "full", service->full_name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    Vars vars = MethodVars(service->method(i));
+    p.Print(vars,
+            "  static constexpr char k$method$[] = \"$service$.$method$\";\n"
+            "  static constexpr char k$method$RequestType[] = "
+            "\"$request_full$\";\n"
+            "  static constexpr char k$method$ResponseType[] = "
+            "\"$response_full$\";\n");
+  }
+  p.Print("};\n\n");
+}
+
+void PrintClient(Printer& p, const ServiceDescriptor* service) {
+  p.Print(Comment(service, "").c_str());
+  p.Print(
+      "// What a caller of $service$ uses; Mock$service$Client (in the\n"
+      "// _mock target) implements it for tests.\n"
+      "class $service$ClientInterface {\n"
+      " public:\n"
+      "  virtual ~$service$ClientInterface() = default;\n",
+      "service", service->name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    p.Print("\n");
+    p.Print(Comment(method, "  ").c_str());
+    p.Print(MethodVars(method),
+            "  virtual absl::StatusOr<$response$> $method$(\n"
+            "      const $request$& request,\n"
+            "      ::micro_nats::service::CallOptions options = {}) = 0;\n"
+            "  // $method$ on the client's async pool; `done` gets the "
+            "answer.\n"
+            "  virtual void $method$Async(\n"
+            "      const $request$& request,\n"
+            "      ::micro_nats::service::CallOptions options,\n"
+            "      std::function<void(absl::StatusOr<$response$>)> done) = "
+            "0;\n");
+  }
+  p.Print("};\n\n");
+  p.Print(
+      "// Calls $service$ through a micro-nats client: lookup, selection,\n"
+      "// retries and the deadline are the client's (service/client.h).\n"
+      "class $service$Client : public $service$ClientInterface {\n"
+      " public:\n"
+      "  // `service` is the name the server registers under; `client` must\n"
+      "  // outlive this object.\n"
+      "  $service$Client(::micro_nats::service::Client& client, "
+      "std::string service)\n"
+      "      : client_(client), service_(std::move(service)) {}\n",
+      "service", service->name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    p.Print(MethodVars(service->method(i)),
+            "\n"
+            "  absl::StatusOr<$response$> $method$(\n"
+            "      const $request$& request,\n"
+            "      ::micro_nats::service::CallOptions options = {}) override "
+            "{\n"
+            "    return client_.Call<$request$, $response$>(\n"
+            "        service_, $service$Names::k$method$, request, "
+            "std::move(options));\n"
+            "  }\n"
+            "  void $method$Async(\n"
+            "      const $request$& request,\n"
+            "      ::micro_nats::service::CallOptions options,\n"
+            "      std::function<void(absl::StatusOr<$response$>)> done) "
+            "override {\n"
+            "    client_.CallAsync<$request$, $response$>(\n"
+            "        service_, $service$Names::k$method$, request, "
+            "std::move(options),\n"
+            "        std::move(done));\n"
+            "  }\n");
+  }
+  p.Print(
+      "\n"
+      " private:\n"
+      "  ::micro_nats::service::Client& client_;\n"
+      "  const std::string service_;\n"
+      "};\n\n");
+}
+
+void PrintHandler(Printer& p, const ServiceDescriptor* service) {
+  p.Print(Comment(service, "").c_str());
+  p.Print(
+      "// What a server of $service$ implements; register it with\n"
+      "// Register$service$Handler.\n"
+      "class $service$Handler {\n"
+      " public:\n"
+      "  virtual ~$service$Handler() = default;\n",
+      "service", service->name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    const MethodDescriptor* method = service->method(i);
+    p.Print("\n");
+    p.Print(Comment(method, "  ").c_str());
+    p.Print(MethodVars(method),
+            "  virtual absl::Status $method$(::micro_nats::service::Context& "
+            "ctx,\n"
+            "                              const $request$& request,\n"
+            "                              $response$* response) = 0;\n");
+  }
+  p.Print(
+      "};\n\n"
+      "// Registers every endpoint of $service$ on `server` (before its "
+      "Start),\n"
+      "// each described in the registry by its request and response types.\n"
+      "// `handler` must outlive the server's serving.\n"
+      "absl::Status Register$service$Handler(::micro_nats::service::Server& "
+      "server,\n"
+      "                                     $service$Handler& handler);\n\n",
+      "service", service->name());
+}
+
+void PrintRegister(Printer& p, const ServiceDescriptor* service) {
+  p.Print(
+      "absl::Status Register$service$Handler(::micro_nats::service::Server& "
+      "server,\n"
+      "                                     $service$Handler& handler) {\n",
+      "service", service->name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    p.Print(MethodVars(service->method(i)),
+            "  if (absl::Status status = server.Handle<$request$, "
+            "$response$>(\n"
+            "          $service$Names::k$method$,\n"
+            "          [&handler](::micro_nats::service::Context& ctx,\n"
+            "                     const $request$& request,\n"
+            "                     $response$* response) {\n"
+            "            return handler.$method$(ctx, request, response);\n"
+            "          });\n"
+            "      !status.ok()) {\n"
+            "    return status;\n"
+            "  }\n");
+  }
+  p.Print("  return absl::OkStatus();\n}\n\n");
+}
+
+void PrintMock(Printer& p, const ServiceDescriptor* service) {
+  p.Print(
+      "// A gmock of $service$ClientInterface.\n"
+      "class Mock$service$Client : public $service$ClientInterface {\n"
+      " public:\n",
+      "service", service->name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    p.Print(MethodVars(service->method(i)),
+            "  MOCK_METHOD(absl::StatusOr<$response$>, $method$,\n"
+            "              (const $request$& request,\n"
+            "               ::micro_nats::service::CallOptions options),\n"
+            "              (override));\n"
+            "  MOCK_METHOD(void, $method$Async,\n"
+            "              (const $request$& request,\n"
+            "               ::micro_nats::service::CallOptions options,\n"
+            "               std::function<void(absl::StatusOr<$response$>)> "
+            "done),\n"
+            "              (override));\n");
+  }
+  p.Print("};\n\n");
+}
+
+// Writes `name` through a Printer; `body` prints the content.
+template <typename Body>
+void Write(google::protobuf::compiler::GeneratorContext* context,
+           const std::string& name, Body body) {
+  std::unique_ptr<google::protobuf::io::ZeroCopyOutputStream> out(
+      context->Open(name));
+  Printer p(out.get(), '$');
+  body(p);
+}
+
+}  // namespace
+
+bool MicroGenerator::Generate(
+    const FileDescriptor* file, const std::string& parameter,
+    google::protobuf::compiler::GeneratorContext* context,
+    std::string* error) const {
+  if (!parameter.empty()) {
+    *error = absl::StrCat("protoc-gen-micro-cpp takes no parameters, got '",
+                          parameter, "'");
+    return false;
+  }
+  for (int i = 0; i < file->service_count(); ++i) {
+    const ServiceDescriptor* service = file->service(i);
+    for (int j = 0; j < service->method_count(); ++j) {
+      const MethodDescriptor* method = service->method(j);
+      if (method->client_streaming() || method->server_streaming()) {
+        *error = absl::StrCat(
+            "rpc ", service->full_name(), ".", method->name(),
+            " is streaming: micro-nats services do not stream (yet); make it "
+            "unary or move it to a service not generated by "
+            "protoc-gen-micro-cpp");
+        return false;
+      }
+    }
+  }
+  const std::string base = Base(file);
+  const std::string header = base + ".micro.h";
+  Write(context, header, [&](Printer& p) {
+    p.Print(
+        "// Generated by protoc-gen-micro-cpp from $file$. Do not edit.\n"
+        "\n"
+        "#ifndef $guard$\n"
+        "#define $guard$\n"
+        "\n"
+        "#include <functional>\n"
+        "#include <string>\n"
+        "#include <utility>\n"
+        "\n"
+        "#include \"absl/status/status.h\"\n"
+        "#include \"absl/status/statusor.h\"\n"
+        "#include \"$base$.pb.h\"\n"
+        "#include \"service/client.h\"\n"
+        "#include \"service/server.h\"\n"
+        "\n",
+        "file", file->name(), "guard", Guard(file, "_MICRO_H"), "base", base);
+    OpenNamespaces(p, file);
+    for (int i = 0; i < file->service_count(); ++i) {
+      PrintNames(p, file->service(i));
+      PrintClient(p, file->service(i));
+      PrintHandler(p, file->service(i));
+    }
+    CloseNamespaces(p, file);
+    p.Print("\n#endif  // $guard$\n", "guard", Guard(file, "_MICRO_H"));
+  });
+  Write(context, base + ".micro.cc", [&](Printer& p) {
+    p.Print(
+        "// Generated by protoc-gen-micro-cpp from $file$. Do not edit.\n"
+        "\n"
+        "#include \"$header$\"\n"
+        "\n",
+        "file", file->name(), "header", header);
+    OpenNamespaces(p, file);
+    for (int i = 0; i < file->service_count(); ++i) {
+      PrintRegister(p, file->service(i));
+    }
+    CloseNamespaces(p, file);
+  });
+  Write(context, base + ".micro_mock.h", [&](Printer& p) {
+    p.Print(
+        "// Generated by protoc-gen-micro-cpp from $file$. Do not edit.\n"
+        "\n"
+        "#ifndef $guard$\n"
+        "#define $guard$\n"
+        "\n"
+        "#include <functional>\n"
+        "\n"
+        "#include \"$header$\"\n"
+        "#include \"gmock/gmock.h\"\n"
+        "\n",
+        "file", file->name(), "guard", Guard(file, "_MICRO_MOCK_H"), "header",
+        header);
+    OpenNamespaces(p, file);
+    for (int i = 0; i < file->service_count(); ++i) {
+      PrintMock(p, file->service(i));
+    }
+    CloseNamespaces(p, file);
+    p.Print("\n#endif  // $guard$\n", "guard", Guard(file, "_MICRO_MOCK_H"));
+  });
+  return true;
+}
+
+}  // namespace micro_nats::service::codegen
