@@ -38,7 +38,8 @@ def _micro_cpp_gen_impl(ctx):
     for src in proto_info.direct_sources:
         if src.owner.package != ctx.label.package or src.owner.workspace_root != ctx.label.workspace_root:
             fail("micro_cc_library: %s is in another package than %s; put the rule beside its proto_library" % (src.owner, ctx.label))
-        base = src.basename[:-len(".proto")]
+        # The path within the package ("testdata/x.proto" -> "testdata/x").
+        base = src.owner.name[:-len(".proto")]
         headers.append(ctx.actions.declare_file(base + ".micro.h"))
         sources.append(ctx.actions.declare_file(base + ".micro.cc"))
         mocks.append(ctx.actions.declare_file(base + ".micro_mock.h"))
@@ -48,17 +49,16 @@ def _micro_cpp_gen_impl(ctx):
     args = ctx.actions.args()
     args.add("--plugin=protoc-gen-micro_cpp=" + ctx.executable._plugin.path)
     args.add("--micro_cpp_out=" + out_root)
-    args.add_joined(
-        proto_info.transitive_descriptor_sets,
-        join_with = ":",
-        format_joined = "--descriptor_set_in=%s",
-    )
+    # From the .proto sources, not descriptor sets: those lack the
+    # comments the generated code carries over.
+    args.add("-I.")
+    args.add_all(proto_info.transitive_proto_path, format_each = "-I%s")
     for src in proto_info.direct_sources:
         args.add(_import_path(src, proto_info))
     ctx.actions.run(
         executable = ctx.executable._protoc,
         arguments = [args],
-        inputs = proto_info.transitive_descriptor_sets,
+        inputs = proto_info.transitive_sources,
         tools = [ctx.executable._plugin],
         outputs = headers + sources + mocks,
         mnemonic = "MicroCppGen",
@@ -91,7 +91,7 @@ micro_cpp_gen = rule(
     doc = "Runs protoc-gen-micro-cpp over one proto_library.",
 )
 
-def micro_cc_library(name, srcs, deps = [], copts = None, visibility = None, **kwargs):
+def micro_cc_library(name, srcs, deps = [], copts = None, visibility = None, testonly = False, **kwargs):
     """Typed micro-nats stubs for the services of one proto_library.
 
     Args:
@@ -100,21 +100,29 @@ def micro_cc_library(name, srcs, deps = [], copts = None, visibility = None, **k
       deps: more deps for the cc_library.
       copts: compiler options (default: micro-nats's own warnings).
       visibility: of both libraries.
-      **kwargs: passed to both libraries (tags, testonly, ...).
+      testonly: for the library and what it is made of.
+      **kwargs: passed to both libraries (tags, ...).
     """
     if len(srcs) != 1:
         fail("micro_cc_library takes one proto_library in srcs, got %s" % srcs)
-    micro_cpp_gen(name = name + "_gen", proto = srcs[0], visibility = ["//visibility:private"])
+    micro_cpp_gen(
+        name = name + "_gen",
+        proto = srcs[0],
+        testonly = testonly,
+        visibility = ["//visibility:private"],
+    )
     for group in ["headers", "sources", "mocks"]:
         native.filegroup(
             name = "%s_%s" % (name, group),
             srcs = [":" + name + "_gen"],
             output_group = group,
+            testonly = testonly,
             visibility = ["//visibility:private"],
         )
     cc_proto_library(
         name = name + "_cc_proto",
         deps = srcs,
+        testonly = testonly,
         visibility = visibility,
     )
     cc_library(
@@ -128,10 +136,10 @@ def micro_cc_library(name, srcs, deps = [], copts = None, visibility = None, **k
             Label("@com_google_absl//absl/status"),
             Label("@com_google_absl//absl/status:statusor"),
         ],
+        testonly = testonly,
         visibility = visibility,
         **kwargs
     )
-    kwargs.pop("testonly", None)
     cc_library(
         name = name + "_mock",
         testonly = True,

@@ -114,8 +114,14 @@ void PrintNames(Printer& p, const ServiceDescriptor* service) {
   p.Print("};\n\n");
 }
 
+// The service's own comment, then a blank comment line.
+void PrintServiceComment(Printer& p, const ServiceDescriptor* service) {
+  const std::string comment = Comment(service, "");
+  if (!comment.empty()) p.Print("$comment$//\n", "comment", comment);
+}
+
 void PrintClient(Printer& p, const ServiceDescriptor* service) {
-  p.Print(Comment(service, "").c_str());
+  PrintServiceComment(p, service);
   p.Print(
       "// What a caller of $service$ uses; Mock$service$Client (in the\n"
       "// _mock target) implements it for tests.\n"
@@ -125,8 +131,7 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
       "service", service->name());
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    p.Print("\n");
-    p.Print(Comment(method, "  ").c_str());
+    p.Print("\n$comment$", "comment", Comment(method, "  "));
     p.Print(MethodVars(method),
             "  virtual absl::StatusOr<$response$> $method$(\n"
             "      const $request$& request,\n"
@@ -182,7 +187,7 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
 }
 
 void PrintHandler(Printer& p, const ServiceDescriptor* service) {
-  p.Print(Comment(service, "").c_str());
+  PrintServiceComment(p, service);
   p.Print(
       "// What a server of $service$ implements; register it with\n"
       "// Register$service$Handler.\n"
@@ -192,13 +197,12 @@ void PrintHandler(Printer& p, const ServiceDescriptor* service) {
       "service", service->name());
   for (int i = 0; i < service->method_count(); ++i) {
     const MethodDescriptor* method = service->method(i);
-    p.Print("\n");
-    p.Print(Comment(method, "  ").c_str());
+    p.Print("\n$comment$", "comment", Comment(method, "  "));
     p.Print(MethodVars(method),
-            "  virtual absl::Status $method$(::micro_nats::service::Context& "
-            "ctx,\n"
-            "                              const $request$& request,\n"
-            "                              $response$* response) = 0;\n");
+            "  virtual absl::Status $method$(\n"
+            "      ::micro_nats::service::Context& ctx,\n"
+            "      const $request$& request,\n"
+            "      $response$* response) = 0;\n");
   }
   p.Print(
       "};\n\n"
