@@ -98,10 +98,10 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
       options.selector != nullptr ? *options.selector : *selector_;
   std::set<std::string> failed;  // node ids, this call
   absl::Status last;
-  absl::BitGen gen;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
       ++retries_;
+      absl::BitGen gen;  // only when retrying: seeding one costs
       const absl::Duration wait =
           std::min(Backoff(attempt, options_.backoff, gen),
                    concurrency::Remaining(options.deadline));
