@@ -62,11 +62,44 @@ std::string HeaderOr(const Message& message, const char* name) {
 
 }  // namespace
 
+struct Server::Core {
+  struct Endpoint {
+    Handler handler;  // wrapped
+    EndpointOptions options;
+  };
+
+  explicit Core(ServerOptions server_options)
+      : options(std::move(server_options)) {}
+
+  void OnRequest(const std::shared_ptr<transport::Socket>& socket,
+                 Message request);
+  void OnOverload(const std::shared_ptr<transport::Socket>& socket,
+                  const Message& request);
+  absl::Status Dispatch(const Message& request, absl::Time arrived,
+                        Message* response);
+  void Report(const absl::Status& status) const;
+
+  const ServerOptions options;
+  const std::shared_ptr<std::atomic<bool>> gave_up =
+      std::make_shared<std::atomic<bool>>(false);
+  std::map<std::string, Endpoint> endpoints;  // written before Start only
+
+  std::mutex mu;
+  std::condition_variable drained;  // in_flight reached 0 while stopping
+  bool stopping = false;            // guarded by mu
+  int in_flight = 0;                // guarded by mu: requests being handled
+
+  std::atomic<int64_t> requests{0};
+  std::atomic<int64_t> errors{0};
+  std::atomic<int64_t> overloaded{0};
+};
+
 Server::Server(ServerOptions options,
                std::shared_ptr<registry::Registry> registry,
                std::shared_ptr<transport::Transport> transport,
                std::shared_ptr<broker::Broker> broker)
-    : options_(std::move(options)),
+    : core_(std::make_shared<Core>(std::move(options))),
+      options_(core_->options),
       id_(options_.id.empty() ? NewNodeId(options_.name) : options_.id),
       registry_(std::move(registry)),
       transport_(std::move(transport)),
@@ -88,8 +121,9 @@ absl::Status Server::Handle(absl::string_view endpoint, Handler handler,
        ++it) {
     handler = (*it)(std::move(handler));
   }
-  auto [unused, added] = endpoints_.emplace(
-      std::string(endpoint), Endpoint{std::move(handler), std::move(options)});
+  auto [unused, added] = core_->endpoints.emplace(
+      std::string(endpoint),
+      Core::Endpoint{std::move(handler), std::move(options)});
   if (!added) {
     return absl::AlreadyExistsError(
         absl::StrCat("endpoint '", endpoint, "' has a handler already"));
@@ -111,19 +145,19 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
     return absl::FailedPreconditionError(
         absl::StrCat("Subscribe('", topic, "') after Start: subscribe first"));
   }
-  broker::Handler handler =
-      [this, callback = std::move(callback)](const broker::Event& event) {
-        std::string content_type = HeaderOr(event.message, kContentTypeHeader);
-        Context ctx(options_.name, event.topic, std::move(content_type),
-                    absl::InfiniteFuture(), event.message.headers, gave_up_);
-        absl::Status status = callback(ctx, event.message);
-        if (!status.ok()) {
-          return absl::Status(status.code(),
-                              absl::StrCat("subscriber of '", event.topic,
-                                           "' failed: ", status.message()));
-        }
-        return status;
-      };
+  broker::Handler handler = [core = core_, callback = std::move(callback)](
+                                const broker::Event& event) {
+    std::string content_type = HeaderOr(event.message, kContentTypeHeader);
+    Context ctx(core->options.name, event.topic, std::move(content_type),
+                absl::InfiniteFuture(), event.message.headers, core->gave_up);
+    absl::Status status = callback(ctx, event.message);
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrCat("subscriber of '", event.topic,
+                                       "' failed: ", status.message()));
+    }
+    return status;
+  };
   pending_subscriptions_.push_back(
       {std::string(topic), std::move(handler), std::move(options)});
   return absl::OkStatus();
@@ -149,15 +183,21 @@ absl::Status Server::Start() {
           options_.address,
           {.max_sockets = options_.max_sockets,
            .handler_threads = options_.max_concurrent_requests,
+           .close_timeout = options_.close_timeout,
            .inline_handlers = options_.inline_handlers,
            .max_waiting_messages = options_.max_queued_requests,
-           .on_overload = [this](
-                              const std::shared_ptr<transport::Socket>& socket,
-                              Message request) { OnOverload(socket, request); },
-           .on_error = [this](const absl::Status& s) { Report(s); }}));
+           .on_overload =
+               [core = core_](const std::shared_ptr<transport::Socket>& socket,
+                              Message request) {
+                 core->OnOverload(socket, request);
+               },
+           .on_error =
+               [core = core_](const absl::Status& s) { core->Report(s); }}));
   MN_RETURN_IF_ERROR(listener_->AcceptMessages(
-      [this](const std::shared_ptr<transport::Socket>& socket,
-             Message request) { OnRequest(socket, std::move(request)); }));
+      [core = core_](const std::shared_ptr<transport::Socket>& socket,
+                     Message request) {
+        core->OnRequest(socket, std::move(request));
+      }));
   for (PendingSubscription& pending : pending_subscriptions_) {
     MN_ASSIGN_OR_RETURN(
         std::unique_ptr<broker::Subscriber> subscriber,
@@ -186,9 +226,9 @@ void Server::Reregister() {
     absl::Status status =
         registry_->Register(registration(), {.ttl = options_.register_ttl});
     if (!status.ok()) {
-      Report(absl::Status(status.code(),
-                          absl::StrCat("re-registering '", options_.name,
-                                       "' failed: ", status.message())));
+      core_->Report(absl::Status(status.code(),
+                                 absl::StrCat("re-registering '", options_.name,
+                                              "' failed: ", status.message())));
     }
     lock.lock();
   }
@@ -200,6 +240,10 @@ absl::Status Server::Stop(absl::Time deadline) {
     if (!started_ || stopped_) return absl::OkStatus();
     stopping_ = true;
     cv_.notify_all();
+  }
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->stopping = true;
   }
   if (reregister_.joinable()) reregister_.join();
   // Callers stop picking this node; requests still coming get Unavailable.
@@ -214,11 +258,11 @@ absl::Status Server::Stop(absl::Time deadline) {
   }
   int still_running = 0;
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!concurrency::WaitUntil(drained_, lock, deadline,
-                                [&] { return in_flight_ == 0; })) {
-      still_running = in_flight_;
-      gave_up_->store(true);
+    std::unique_lock<std::mutex> lock(core_->mu);
+    if (!concurrency::WaitUntil(core_->drained, lock, deadline,
+                                [&] { return core_->in_flight == 0; })) {
+      still_running = core_->in_flight;
+      core_->gave_up->store(true);
     }
   }
   absl::Status shutdown =
@@ -244,7 +288,7 @@ registry::Service Server::registration() const {
   registry::Service service{.name = options_.name,
                             .version = options_.version,
                             .metadata = options_.metadata};
-  for (const auto& [name, endpoint] : endpoints_) {
+  for (const auto& [name, endpoint] : core_->endpoints) {
     service.endpoints.push_back({.name = name,
                                  .request = endpoint.options.request,
                                  .response = endpoint.options.response,
@@ -258,17 +302,17 @@ registry::Service Server::registration() const {
 }
 
 ServerStats Server::stats() const {
-  return {.requests = requests_.load(),
-          .errors = errors_.load(),
-          .overloaded = overloaded_.load()};
+  return {.requests = core_->requests.load(),
+          .errors = core_->errors.load(),
+          .overloaded = core_->overloaded.load()};
 }
 
-void Server::OnRequest(const std::shared_ptr<transport::Socket>& socket,
-                       Message request) {
+void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
+                             Message request) {
   const absl::Time arrived = absl::Now();
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++in_flight_;
+    std::lock_guard<std::mutex> lock(mu);
+    ++in_flight;
   }
   Message response;
   absl::Status status = Dispatch(request, arrived, &response);
@@ -281,48 +325,48 @@ void Server::OnRequest(const std::shared_ptr<transport::Socket>& socket,
         HeaderOr(request, kContentTypeHeader);
   }
   if (!status.ok()) {
-    ++errors_;
+    ++errors;
     response.body.clear();
-    response.headers[kErrorHeader] = ErrorToJson(status, options_.name);
+    response.headers[kErrorHeader] = ErrorToJson(status, options.name);
   }
   absl::Status sent = socket->Send(response);
   if (absl::IsInvalidArgument(sent) && status.ok()) {
     // The answer itself is what cannot go (too large): say so instead.
-    ++errors_;
+    ++errors;
     response.body.clear();
     response.headers[kErrorHeader] =
         ErrorToJson(absl::InternalError(absl::StrCat(
                         "the answer could not be sent: ", sent.message())),
-                    options_.name);
+                    options.name);
     sent = socket->Send(response);
   }
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
     Report(absl::Status(sent.code(),
-                        absl::StrCat("answering a call to '", options_.name,
+                        absl::StrCat("answering a call to '", options.name,
                                      "' failed: ", sent.message())));
   }
-  ++requests_;
-  std::lock_guard<std::mutex> lock(mu_);
-  --in_flight_;
+  ++requests;
+  std::lock_guard<std::mutex> lock(mu);
+  --in_flight;
   // Only Stop waits for this (a wake-up per request would cost more than
   // the request).
-  if (stopping_ && in_flight_ == 0) drained_.notify_all();
+  if (stopping && in_flight == 0) drained.notify_all();
 }
 
-absl::Status Server::Dispatch(const Message& request, absl::Time arrived,
-                              Message* response) {
+absl::Status Server::Core::Dispatch(const Message& request, absl::Time arrived,
+                                    Message* response) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) {
       return absl::UnavailableError(
-          absl::StrCat("service '", options_.name, "' is stopping"));
+          absl::StrCat("service '", options.name, "' is stopping"));
     }
   }
   const std::string endpoint_name = HeaderOr(request, kEndpointHeader);
-  auto it = endpoints_.find(endpoint_name);
-  if (it == endpoints_.end()) {
+  auto it = endpoints.find(endpoint_name);
+  if (it == endpoints.end()) {
     return absl::NotFoundError(absl::StrCat(
-        "service '", options_.name, "' has no endpoint '",
+        "service '", options.name, "' has no endpoint '",
         absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
   }
   MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, arrived));
@@ -330,9 +374,9 @@ absl::Status Server::Dispatch(const Message& request, absl::Time arrived,
     return absl::DeadlineExceededError(
         "the caller's deadline passed before the request was handled");
   }
-  Context ctx(options_.name, endpoint_name,
+  Context ctx(options.name, endpoint_name,
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
-              gave_up_);
+              gave_up);
   absl::Status status;
   try {
     status = it->second.handler(ctx, request, response);
@@ -351,27 +395,27 @@ absl::Status Server::Dispatch(const Message& request, absl::Time arrived,
   return status;
 }
 
-void Server::OnOverload(const std::shared_ptr<transport::Socket>& socket,
-                        const Message& request) {
-  ++overloaded_;
-  ++requests_;
-  ++errors_;
+void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,
+                              const Message& request) {
+  ++overloaded;
+  ++requests;
+  ++errors;
   Message response;
   response.headers[kIdHeader] = HeaderOr(request, kIdHeader);
-  response.headers[kServiceHeader] = options_.name;
+  response.headers[kServiceHeader] = options.name;
   response.headers[kErrorHeader] =
       ErrorToJson(absl::ResourceExhaustedError(absl::StrCat(
-                      "service '", options_.name, "' is overloaded: ",
-                      options_.max_queued_requests, " requests wait already")),
-                  options_.name);
+                      "service '", options.name, "' is overloaded: ",
+                      options.max_queued_requests, " requests wait already")),
+                  options.name);
   socket->Send(response).IgnoreError();
 }
 
-void Server::Report(const absl::Status& status) const {
-  if (options_.on_error) {
-    options_.on_error(status);
+void Server::Core::Report(const absl::Status& status) const {
+  if (options.on_error) {
+    options.on_error(status);
   } else {
-    std::fprintf(stderr, "micro-nats server %s: %s\n", options_.name.c_str(),
+    std::fprintf(stderr, "micro-nats server %s: %s\n", options.name.c_str(),
                  status.ToString().c_str());
   }
 }

@@ -120,6 +120,11 @@ struct ServerOptions {
 
   std::vector<HandlerWrapper> wrappers;
 
+  // How long destroying the server waits for handlers that an overdue
+  // Stop left running (transport ListenOptions::close_timeout). Those still
+  // running after it finish on their own; they hold what they use.
+  absl::Duration close_timeout = absl::Seconds(10);
+
   // Failures nobody else hears of: a handler that threw, an answer that
   // could not be sent, a failed re-registration, a subscriber's error.
   // Unset: stderr.
@@ -191,36 +196,25 @@ class Server {
   ServerStats stats() const;
 
  private:
-  struct Endpoint {
-    Handler handler;  // wrapped
-    EndpointOptions options;
-  };
+  // What request and message handlers use, shared with them: a handler
+  // still running after an overdue Stop and the listener's close_timeout
+  // keeps it alive, not the Server.
+  struct Core;
 
-  void OnRequest(const std::shared_ptr<transport::Socket>& socket,
-                 Message request);
-  void OnOverload(const std::shared_ptr<transport::Socket>& socket,
-                  const Message& request);
-  absl::Status Dispatch(const Message& request, absl::Time arrived,
-                        Message* response);
   void Reregister();
-  void Report(const absl::Status& status) const;
 
-  const ServerOptions options_;
+  const std::shared_ptr<Core> core_;
+  const ServerOptions& options_;  // core_'s
   const std::string id_;
   const std::shared_ptr<registry::Registry> registry_;
   const std::shared_ptr<transport::Transport> transport_;
   const std::shared_ptr<broker::Broker> broker_;
-  const std::shared_ptr<std::atomic<bool>> gave_up_ =
-      std::make_shared<std::atomic<bool>>(false);
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;       // stopping_ set: ends Reregister
-  std::condition_variable drained_;  // in_flight_ reached 0 while stopping
-  bool started_ = false;             // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
-  bool stopped_ = false;             // guarded by mu_
-  int in_flight_ = 0;                // guarded by mu_: requests being handled
-  std::map<std::string, Endpoint> endpoints_;  // written before Start only
+  std::condition_variable cv_;  // stopping_ set: ends Reregister
+  bool started_ = false;        // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  bool stopped_ = false;        // guarded by mu_
   struct PendingSubscription {
     std::string topic;
     broker::Handler handler;
@@ -230,9 +224,6 @@ class Server {
   std::vector<std::unique_ptr<broker::Subscriber>> subscribers_;  // mu_
   std::unique_ptr<transport::Listener> listener_;  // set by Start
   std::thread reregister_;
-  std::atomic<int64_t> requests_{0};
-  std::atomic<int64_t> errors_{0};
-  std::atomic<int64_t> overloaded_{0};
 };
 
 // --- Implementation details of the templates ---

@@ -351,6 +351,32 @@ TEST_P(ServiceEndToEndTest, AStopThatRunsOutOfTimeSaysSoAndCancels) {
   in_flight.wait();
 }
 
+TEST_P(ServiceEndToEndTest, AHandlerMayOutliveItsDestroyedServer) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto lingering =
+      env_->NewService("lingering", {.close_timeout = absl::Milliseconds(50)});
+  ASSERT_THAT(lingering, IsOk());
+  ASSERT_THAT(HandlePing((*lingering)->server(), "L.Call",
+                         [&](Context& ctx, const Ping& ping, Pong* pong) {
+                           entered_.Add(1);
+                           released.wait();
+                           pong->set_text(ping.text());
+                           return absl::OkStatus();
+                         }),
+              IsOk());
+  ASSERT_THAT((*lingering)->Start(), IsOk());
+  Ping ping;
+  auto call = caller_->client().CallFuture<Ping, Pong>(
+      "lingering", "L.Call", ping, {.timeout = absl::Seconds(30)});
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  EXPECT_THAT((*lingering)->Stop(absl::Now() + absl::Milliseconds(20)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  lingering->reset();   // while the handler still runs
+  release.set_value();  // it finishes after: nothing it uses is gone
+  call.wait();
+}
+
 TEST_P(ServiceEndToEndTest, AFullQueueIsRefusedWithResourceExhausted) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
