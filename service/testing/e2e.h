@@ -357,14 +357,16 @@ TEST_P(ServiceEndToEndTest, AHandlerMayOutliveItsDestroyedServer) {
   auto lingering =
       env_->NewService("lingering", {.close_timeout = absl::Milliseconds(50)});
   ASSERT_THAT(lingering, IsOk());
-  ASSERT_THAT(HandlePing((*lingering)->server(), "L.Call",
-                         [&](Context& ctx, const Ping& ping, Pong* pong) {
-                           entered_.Add(1);
-                           released.wait();
-                           pong->set_text(ping.text());
-                           return absl::OkStatus();
-                         }),
-              IsOk());
+  ASSERT_THAT(
+      HandlePing((*lingering)->server(), "L.Call",
+                 [this, released](Context& ctx, const Ping& ping, Pong* pong) {
+                   entered_.Add(1);
+                   released.wait();
+                   pong->set_text(ping.text());
+                   saw_cancel_.Add(1);  // returning now
+                   return absl::OkStatus();
+                 }),
+      IsOk());
   ASSERT_THAT((*lingering)->Start(), IsOk());
   Ping ping;
   auto call = caller_->client().CallFuture<Ping, Pong>(
@@ -375,6 +377,7 @@ TEST_P(ServiceEndToEndTest, AHandlerMayOutliveItsDestroyedServer) {
   lingering->reset();   // while the handler still runs
   release.set_value();  // it finishes after: nothing it uses is gone
   call.wait();
+  ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
 }
 
 TEST_P(ServiceEndToEndTest, AFullQueueIsRefusedWithResourceExhausted) {
