@@ -4,24 +4,21 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "concurrency/wait.h"
+#include "status/guarded.h"
 
 namespace micro_nats::concurrency {
 namespace {
 
 void RunGuarded(Task task) {
-  try {
-    std::move(task)();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "micro-nats thread pool: a task threw: %s\n",
-                 e.what());
-  } catch (...) {
-    std::fprintf(stderr, "micro-nats thread pool: a task threw\n");
+  if (absl::Status thrown = Guarded([&] { std::move(task)(); }); !thrown.ok()) {
+    std::fprintf(stderr, "micro-nats thread pool: a task threw: %.*s\n",
+                 static_cast<int>(thrown.message().size()),
+                 thrown.message().data());
   }
 }
 

@@ -3,7 +3,6 @@
 #include "service/server.h"
 
 #include <cstdio>
-#include <exception>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -13,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
+#include "status/guarded.h"
 
 namespace micro_nats::service {
 namespace {
@@ -378,15 +378,11 @@ absl::Status Server::Core::Dispatch(const Message& request, absl::Time arrived,
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
               gave_up);
   absl::Status status;
-  try {
-    status = it->second.handler(ctx, request, response);
-  } catch (const std::exception& e) {
-    status = absl::InternalError(
-        absl::StrCat("the handler of '", endpoint_name, "' threw: ", e.what()));
-    Report(status);
-  } catch (...) {
-    status = absl::InternalError(absl::StrCat(
-        "the handler of '", endpoint_name, "' threw a non-standard exception"));
+  if (absl::Status thrown =
+          Guarded([&] { status = it->second.handler(ctx, request, response); });
+      !thrown.ok()) {
+    status = absl::InternalError(absl::StrCat("the handler of '", endpoint_name,
+                                              "' threw: ", thrown.message()));
     Report(status);
   }
   for (auto& [key, value] : ctx.response_metadata()) {

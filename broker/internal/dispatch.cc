@@ -3,9 +3,9 @@
 #include "broker/internal/dispatch.h"
 
 #include <cstdio>
-#include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "status/guarded.h"
 
 namespace micro_nats::broker::broker_internal {
 
@@ -29,13 +29,10 @@ void ReportError(const BrokerOptions& options, const absl::Status& status) {
 void Dispatch(const Handler& handler, const Event& event,
               const BrokerOptions& options) {
   absl::Status status;
-  try {
-    status = handler(event);
-  } catch (const std::exception& e) {
+  if (absl::Status thrown = Guarded([&] { status = handler(event); });
+      !thrown.ok()) {
     status = absl::InternalError(
-        absl::StrCat("handler threw an exception: ", e.what()));
-  } catch (...) {
-    status = absl::InternalError("handler threw a non-standard exception");
+        absl::StrCat("handler threw an exception: ", thrown.message()));
   }
   if (!status.ok()) {
     ReportError(options,

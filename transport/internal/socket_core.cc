@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "concurrency/wait.h"
+#include "status/guarded.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::transport::transport_internal {
@@ -212,19 +212,6 @@ class HandlerSocket : public Socket {
  private:
   const std::unique_ptr<Socket> socket_;
 };
-
-// Runs `call`; an exception becomes an Internal status.
-template <typename Call>
-absl::Status Guarded(Call call) {
-  try {
-    call();
-  } catch (const std::exception& e) {
-    return absl::InternalError(e.what());
-  } catch (...) {
-    return absl::InternalError("a non-standard exception");
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
