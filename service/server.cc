@@ -60,6 +60,14 @@ std::string HeaderOr(const Message& message, const char* name) {
   return it == message.headers.end() ? std::string() : it->second;
 }
 
+// Gives an answer the request's Micro-Id, so the caller can match it.
+// Few other headers: each one costs on both ends of every call.
+void CopyId(const Message& request, Message* answer) {
+  if (auto id = request.headers.find(kIdHeader); id != request.headers.end()) {
+    answer->headers[kIdHeader] = id->second;
+  }
+}
+
 }  // namespace
 
 struct Server::Core {
@@ -78,6 +86,8 @@ struct Server::Core {
   absl::Status Dispatch(const Message& request, absl::Time arrived,
                         Message* response);
   void Report(const absl::Status& status) const;
+  // Turns `response` into the error answer for `error`.
+  void SetError(const absl::Status& error, Message* response);
 
   const ServerOptions options;
   const std::shared_ptr<std::atomic<bool>> gave_up =
@@ -316,28 +326,18 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
   }
   Message response;
   absl::Status status = Dispatch(request, arrived, &response);
-  // Few headers: each one costs on both ends of every call.
-  if (auto id = request.headers.find(kIdHeader); id != request.headers.end()) {
-    response.headers[kIdHeader] = id->second;
-  }
+  CopyId(request, &response);
   if (response.headers.count(kContentTypeHeader) == 0) {
     response.headers[kContentTypeHeader] =
         HeaderOr(request, kContentTypeHeader);
   }
-  if (!status.ok()) {
-    ++errors;
-    response.body.clear();
-    response.headers[kErrorHeader] = ErrorToJson(status, options.name);
-  }
+  if (!status.ok()) SetError(status, &response);
   absl::Status sent = socket->Send(response);
   if (absl::IsInvalidArgument(sent) && status.ok()) {
     // The answer itself is what cannot go (too large): say so instead.
-    ++errors;
-    response.body.clear();
-    response.headers[kErrorHeader] =
-        ErrorToJson(absl::InternalError(absl::StrCat(
-                        "the answer could not be sent: ", sent.message())),
-                    options.name);
+    SetError(absl::InternalError(absl::StrCat("the answer could not be sent: ",
+                                              sent.message())),
+             &response);
     sent = socket->Send(response);
   }
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
@@ -395,16 +395,19 @@ void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,
                               const Message& request) {
   ++overloaded;
   ++requests;
-  ++errors;
   Message response;
-  response.headers[kIdHeader] = HeaderOr(request, kIdHeader);
-  response.headers[kServiceHeader] = options.name;
-  response.headers[kErrorHeader] =
-      ErrorToJson(absl::ResourceExhaustedError(absl::StrCat(
-                      "service '", options.name, "' is overloaded: ",
-                      options.max_queued_requests, " requests wait already")),
-                  options.name);
+  CopyId(request, &response);
+  SetError(absl::ResourceExhaustedError(absl::StrCat(
+               "service '", options.name, "' is overloaded: ",
+               options.max_queued_requests, " requests wait already")),
+           &response);
   socket->Send(response).IgnoreError();
+}
+
+void Server::Core::SetError(const absl::Status& error, Message* response) {
+  ++errors;
+  response->body.clear();
+  response->headers[kErrorHeader] = ErrorToJson(error, options.name);
 }
 
 void Server::Core::Report(const absl::Status& status) const {
