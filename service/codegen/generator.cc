@@ -120,31 +120,38 @@ void PrintServiceComment(Printer& p, const ServiceDescriptor* service) {
   if (!comment.empty()) p.Print("$comment$//\n", "comment", comment);
 }
 
-void PrintClient(Printer& p, const ServiceDescriptor* service) {
+// An abstract class: the service's comment, then `head` (the class's own
+// comment, its name line and virtual destructor), then per rpc its comment
+// and `method` (pure virtuals), all with MethodVars.
+void PrintInterface(Printer& p, const ServiceDescriptor* service,
+                    const char* head, const char* method) {
   PrintServiceComment(p, service);
-  p.Print(
+  p.Print(head, "service", service->name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    p.Print("\n$comment$", "comment", Comment(service->method(i), "  "));
+    p.Print(MethodVars(service->method(i)), method);
+  }
+  p.Print("};\n\n");
+}
+
+void PrintClient(Printer& p, const ServiceDescriptor* service) {
+  PrintInterface(
+      p, service,
       "// What a caller of $service$ uses; Mock$service$Client (in the\n"
       "// _mock target) implements it for tests.\n"
       "class $service$ClientInterface {\n"
       " public:\n"
       "  virtual ~$service$ClientInterface() = default;\n",
-      "service", service->name());
-  for (int i = 0; i < service->method_count(); ++i) {
-    const MethodDescriptor* method = service->method(i);
-    p.Print("\n$comment$", "comment", Comment(method, "  "));
-    p.Print(MethodVars(method),
-            "  virtual absl::StatusOr<$response$> $method$(\n"
-            "      const $request$& request,\n"
-            "      ::micro_nats::service::CallOptions options = {}) = 0;\n"
-            "  // $method$ on the client's async pool; `done` gets the "
-            "answer.\n"
-            "  virtual void $method$Async(\n"
-            "      const $request$& request,\n"
-            "      ::micro_nats::service::CallOptions options,\n"
-            "      std::function<void(absl::StatusOr<$response$>)> done) = "
-            "0;\n");
-  }
-  p.Print("};\n\n");
+      "  virtual absl::StatusOr<$response$> $method$(\n"
+      "      const $request$& request,\n"
+      "      ::micro_nats::service::CallOptions options = {}) = 0;\n"
+      "  // $method$ on the client's async pool; `done` gets the "
+      "answer.\n"
+      "  virtual void $method$Async(\n"
+      "      const $request$& request,\n"
+      "      ::micro_nats::service::CallOptions options,\n"
+      "      std::function<void(absl::StatusOr<$response$>)> done) = "
+      "0;\n");
   p.Print(
       "// Calls $service$ through a micro-nats client: lookup, selection,\n"
       "// retries and the deadline are the client's (service/client.h).\n"
@@ -187,25 +194,17 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
 }
 
 void PrintHandler(Printer& p, const ServiceDescriptor* service) {
-  PrintServiceComment(p, service);
+  PrintInterface(p, service,
+                 "// What a server of $service$ implements; register it with\n"
+                 "// Register$service$Handler.\n"
+                 "class $service$Handler {\n"
+                 " public:\n"
+                 "  virtual ~$service$Handler() = default;\n",
+                 "  virtual absl::Status $method$(\n"
+                 "      ::micro_nats::service::Context& ctx,\n"
+                 "      const $request$& request,\n"
+                 "      $response$* response) = 0;\n");
   p.Print(
-      "// What a server of $service$ implements; register it with\n"
-      "// Register$service$Handler.\n"
-      "class $service$Handler {\n"
-      " public:\n"
-      "  virtual ~$service$Handler() = default;\n",
-      "service", service->name());
-  for (int i = 0; i < service->method_count(); ++i) {
-    const MethodDescriptor* method = service->method(i);
-    p.Print("\n$comment$", "comment", Comment(method, "  "));
-    p.Print(MethodVars(method),
-            "  virtual absl::Status $method$(\n"
-            "      ::micro_nats::service::Context& ctx,\n"
-            "      const $request$& request,\n"
-            "      $response$* response) = 0;\n");
-  }
-  p.Print(
-      "};\n\n"
       "// Registers every endpoint of $service$ on `server` (before its "
       "Start),\n"
       "// each described in the registry by its request and response types.\n"
