@@ -125,12 +125,12 @@ absl::Status SerialQueue::Schedule(Task task) {
   return status;
 }
 
-absl::Status SerialQueue::RunOrSchedule(Task task) {
+void SerialQueue::RunOrSchedule(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (running_) {
       tasks_.push_back(std::move(task));
-      return absl::OkStatus();
+      return;
     }
     running_ = true;
     runner_ = std::this_thread::get_id();
@@ -142,14 +142,17 @@ absl::Status SerialQueue::RunOrSchedule(Task task) {
     if (tasks_.empty()) {
       running_ = false;
       idle_cv_.notify_all();
-      return absl::OkStatus();
+      return;
     }
   }
   // What arrived meanwhile runs on the pool, after this task.
-  absl::Status status =
-      pool_->Schedule([self = shared_from_this()] { self->RunSome(); });
-  if (!status.ok()) RunSome();  // no thread to move to: this one carries on
-  return absl::OkStatus();
+  ContinueOnPool();
+}
+
+void SerialQueue::ContinueOnPool() {
+  if (!pool_->Schedule([self = shared_from_this()] { self->RunSome(); }).ok()) {
+    RunSome();  // no thread to move to: this one carries on
+  }
 }
 
 void SerialQueue::RunSome() {
@@ -176,10 +179,7 @@ void SerialQueue::RunSome() {
     std::lock_guard<std::mutex> lock(mu_);
     runner_ = std::thread::id();
   }
-  if (!pool_->Schedule([self = shared_from_this()] { self->RunSome(); }).ok()) {
-    // No thread to move to: this one carries on.
-    RunSome();
-  }
+  ContinueOnPool();
 }
 
 bool SerialQueue::WaitIdle(absl::Time deadline) {

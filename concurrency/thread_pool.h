@@ -81,7 +81,7 @@ class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
   // thread at once (no hand-off); later tasks queue behind it as usual.
   // For callers that may run work in place (a handler that never blocks
   // the caller's own job).
-  absl::Status RunOrSchedule(Task task);
+  void RunOrSchedule(Task task);
 
   // Waits until no task is queued or running, by `deadline`; false on
   // timeout. Must not be called from one of this queue's tasks.
@@ -94,6 +94,8 @@ class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
   explicit SerialQueue(std::shared_ptr<ThreadPool> pool)
       : pool_(std::move(pool)) {}
   void RunSome();
+  // Runs the rest on a pool thread, or on this one when none can start.
+  void ContinueOnPool();
 
   const std::shared_ptr<ThreadPool> pool_;
   mutable std::mutex mu_;

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -116,6 +118,28 @@ TEST(SerialQueueTest, RunsOneTaskAtATime) {
   }
   ASSERT_TRUE(queue->WaitIdle(absl::Now() + kWait));
   EXPECT_EQ(most.load(), 1);
+}
+
+TEST(SerialQueueTest, RunOrScheduleRunsInPlaceWhenIdleElseInTurn) {
+  auto queue = SerialQueue::Create(std::make_shared<ThreadPool>(2));
+  const std::thread::id caller = std::this_thread::get_id();
+  Collector<std::string> order;
+  std::thread::id first_ran_on;
+  std::thread::id second_ran_on;
+  queue->RunOrSchedule([&] {
+    first_ran_on = std::this_thread::get_id();
+    // Arrives while the first runs: queued behind it, not run here.
+    queue->RunOrSchedule([&] {
+      second_ran_on = std::this_thread::get_id();
+      order.Add("second");
+    });
+    order.Add("first");
+  });
+  ASSERT_TRUE(order.WaitForCount(2, absl::Seconds(10)));
+  ASSERT_TRUE(queue->WaitIdle(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(first_ran_on, caller);
+  EXPECT_NE(second_ran_on, caller);  // handed to the pool
+  EXPECT_EQ(order.Snapshot(), (std::vector<std::string>{"first", "second"}));
 }
 
 TEST(SerialQueueTest, WaitIdleHonoursItsDeadline) {

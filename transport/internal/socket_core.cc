@@ -386,7 +386,7 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
           active_calls_ < pool_->max_threads()) {
         ++active_calls_;
         *run_here = [calls = entry.calls, call = std::move(call)]() mutable {
-          calls->RunOrSchedule(std::move(call)).IgnoreError();
+          calls->RunOrSchedule(std::move(call));
         };
       } else {
         deferred_.push_back({entry.calls, std::move(call)});
