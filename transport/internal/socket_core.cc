@@ -383,8 +383,7 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
       // In place when there is a free slot and nobody waits for one (no
       // overtaking); otherwise in turn, as calls end.
       if (run_here != nullptr && deferred_.empty() &&
-          active_calls_ < pool_->max_threads()) {
-        ++active_calls_;
+          ActiveCalls() - 1 < pool_->max_threads()) {  // this one aside
         *run_here = [calls = entry.calls, call = std::move(call)]() mutable {
           calls->RunOrSchedule(std::move(call));
         };
@@ -413,15 +412,14 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
 }
 
 void ListenerCore::PumpDeferred() {
-  while (!deferred_.empty() && active_calls_ < pool_->max_threads()) {
+  // Each call deferred counts as active once it leaves deferred_.
+  while (!deferred_.empty() && ActiveCalls() < pool_->max_threads()) {
     Deferred next = std::move(deferred_.front());
     deferred_.pop_front();
-    ++active_calls_;
     absl::Status scheduled = next.calls->Schedule(std::move(next.call));
     if (!scheduled.ok()) {
       // The call is dropped: its socket's client sees no answer until its
       // own deadline; say why.
-      --active_calls_;
       --tasks_;
       --waiting_calls_;
       Report(absl::ResourceExhaustedError(
@@ -481,11 +479,6 @@ void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
     // listener closed): close this end, which frees it.
     socket->Close().IgnoreError();
   }
-  if (inline_handlers_) {
-    std::lock_guard<std::mutex> lock(mu_);
-    --active_calls_;
-    PumpDeferred();
-  }
   TaskDone();
 }
 
@@ -493,6 +486,7 @@ void ListenerCore::TaskDone() {
   std::lock_guard<std::mutex> lock(mu_);
   in_tasks_.erase(in_tasks_.find(std::this_thread::get_id()));
   --tasks_;
+  PumpDeferred();  // a slot is free (inline handlers)
   // Only Close waits for tasks (the reaper shares cv_: waking it for every
   // call would cost more than the call).
   if (closed_) cv_.notify_all();

@@ -232,6 +232,10 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
                                 concurrency::Task* run_here = nullptr);
   // Hands deferred calls to the pool while slots are free; mu_ held.
   void PumpDeferred();
+  // Calls running or handed to the pool; mu_ held.
+  int ActiveCalls() const {
+    return tasks_ - static_cast<int>(deferred_.size());
+  }
   // The task that runs a blocking handler on `socket`.
   void RunAcceptHandler(std::unique_ptr<Socket> socket,
                         std::shared_ptr<InboundQueue> inbound);
@@ -262,13 +266,13 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   std::map<std::string, Entry> sockets_;  // mu_
   int tasks_ = 0;                         // mu_: handler tasks not finished
   size_t waiting_calls_ = 0;              // mu_: message calls not started
-  // Inline handlers: calls running or handed to the pool (at most its
-  // size), and those waiting for a slot, oldest first.
+  // Inline handlers: the calls waiting for a slot, oldest first. The
+  // others of tasks_ run or are handed to the pool (ActiveCalls(), at most
+  // the pool's size).
   struct Deferred {
     std::shared_ptr<concurrency::SerialQueue> calls;
     concurrency::Task call;
   };
-  int active_calls_ = 0;                     // mu_
   std::deque<Deferred> deferred_;            // mu_
   std::multiset<std::thread::id> in_tasks_;  // mu_: threads running them
   // Sockets that ended lately, oldest first, and the same as a set.
