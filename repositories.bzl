@@ -13,6 +13,7 @@ The system libraries are presented under their upstream names and labels:
     @com_google_protobuf//:protobuf, :protoc, :cc_toolchain, :<wkt>_proto
     @com_github_google_benchmark//:benchmark, :benchmark_main
     @nats_c//:nats
+    @com_github_nlohmann_json//:json
 """
 
 load("//third_party:system_libraries.bzl", "system_absl", "system_library")
@@ -79,4 +80,14 @@ def micro_nats_dependencies():
         build_file = Label("//third_party:nats_c.BUILD"),
         required = ["/usr/include/nats/nats.h"],
         packages = "libnats-dev",
+    )
+
+    # JSON whose 64-bit integers must be JSON numbers (the NATS Service API):
+    # protobuf's JSON mapping writes int64 as a string. Header-only.
+    _maybe(
+        system_library,
+        "com_github_nlohmann_json",
+        build_file = Label("//third_party:nlohmann_json.BUILD"),
+        required = ["/usr/include/nlohmann/json.hpp"],
+        packages = "nlohmann-json3-dev",
     )

@@ -7,6 +7,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 clang-format openssl
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev libprotoc-dev protobuf-compiler libnats-dev nats-server
+  nlohmann-json3-dev python3-jsonschema golang-go golang-github-nats-io-go-nats-dev
 )
 
 missing=()

@@ -1,0 +1,286 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "srv/protocol.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::srv {
+namespace {
+
+using Json = nlohmann::json;
+
+bool IsNameChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         c == '-';
+}
+
+// Text from users (metadata, error messages) may not be UTF-8: replaced, not
+// thrown about.
+std::string Dump(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json MetadataJson(const Metadata& metadata) {
+  Json object = Json::object();  // never null: v1 says always an object
+  for (const auto& [key, value] : metadata) object[key] = value;
+  return object;
+}
+
+Json IdentityJson(absl::string_view type, const Identity& identity) {
+  return Json{{"type", type},
+              {"name", identity.name},
+              {"id", identity.id},
+              {"version", identity.version},
+              {"metadata", MetadataJson(identity.metadata)}};
+}
+
+// Parses `text` as one JSON object; InvalidArgument saying why not.
+absl::StatusOr<Json> ParseObject(absl::string_view text, Verb verb) {
+  if (text.size() > kMaxResponseBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a ", VerbName(verb), " answer of ", text.size(),
+                     " bytes (the limit is ", kMaxResponseBytes, ")"));
+  }
+  Json json = Json::parse(text.begin(), text.end(), nullptr,
+                          /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a ", VerbName(verb), " answer is not a JSON object: '",
+                     text.substr(0, 64), text.size() > 64 ? "...'" : "'"));
+  }
+  return json;
+}
+
+std::string StringField(const Json& json, const char* key) {
+  auto it = json.find(key);
+  return it != json.end() && it->is_string() ? it->get<std::string>()
+                                             : std::string();
+}
+
+int64_t IntegerField(const Json& json, const char* key) {
+  auto it = json.find(key);
+  return it != json.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+Metadata MetadataField(const Json& json) {
+  Metadata metadata;
+  auto it = json.find("metadata");
+  if (it == json.end() || !it->is_object()) return metadata;
+  for (const auto& [key, value] : it->items()) {
+    if (value.is_string()) metadata[key] = value.get<std::string>();
+  }
+  return metadata;
+}
+
+// The identity of an answer of `expected` type (a draft answer has none).
+absl::StatusOr<Identity> ReadIdentity(const Json& json, Verb verb,
+                                      absl::string_view expected) {
+  const std::string type = StringField(json, "type");
+  if (!type.empty() && type != expected) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a ", VerbName(verb), " answer of type '",
+                     type.substr(0, 64), "' (expected '", expected, "')"));
+  }
+  Identity identity{.name = StringField(json, "name"),
+                    .id = StringField(json, "id"),
+                    .version = StringField(json, "version"),
+                    .metadata = MetadataField(json)};
+  if (identity.name.empty() || identity.id.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a ", VerbName(verb), " answer without a name or an id"));
+  }
+  return identity;
+}
+
+EndpointStats ReadEndpointStats(const Json& json) {
+  return {.name = StringField(json, "name"),
+          .subject = StringField(json, "subject"),
+          .queue_group = StringField(json, "queue_group"),
+          .num_requests = IntegerField(json, "num_requests"),
+          .num_errors = IntegerField(json, "num_errors"),
+          .last_error = StringField(json, "last_error"),
+          .processing_time =
+              absl::Nanoseconds(IntegerField(json, "processing_time")),
+          .average_processing_time =
+              absl::Nanoseconds(IntegerField(json, "average_processing_time"))};
+}
+
+const std::regex& SemverRegex() {
+  // semver.org's suggested expression (ECMAScript flavour).
+  static const auto* const kSemver =
+      new std::regex(R"(^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*))"
+                     R"((?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))"
+                     R"((?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?)"
+                     R"((?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$)");
+  return *kSemver;
+}
+
+constexpr absl::string_view kUnversioned = "0.0.0";
+constexpr absl::string_view kFreeFormPrefix = "0.0.0+";
+
+}  // namespace
+
+absl::string_view VerbName(Verb verb) {
+  switch (verb) {
+    case Verb::kPing:
+      return "PING";
+    case Verb::kInfo:
+      return "INFO";
+    case Verb::kStats:
+      return "STATS";
+  }
+  return "";
+}
+
+std::string ControlSubject(Verb verb, absl::string_view name,
+                           absl::string_view id) {
+  std::string subject = absl::StrCat(kApiPrefix, ".", VerbName(verb));
+  if (!name.empty()) {
+    absl::StrAppend(&subject, ".", name);
+    if (!id.empty()) absl::StrAppend(&subject, ".", id);
+  }
+  return subject;
+}
+
+std::string EncodePing(const Identity& identity) {
+  return Dump(IdentityJson(kPingType, identity));
+}
+
+std::string EncodeInfo(const InfoResponse& info) {
+  Json json = IdentityJson(kInfoType, info.identity);
+  json["description"] = info.description;
+  Json endpoints = Json::array();
+  for (const EndpointInfo& e : info.endpoints) {
+    endpoints.push_back(Json{{"name", e.name},
+                             {"subject", e.subject},
+                             {"queue_group", e.queue_group},
+                             {"metadata", MetadataJson(e.metadata)}});
+  }
+  json["endpoints"] = std::move(endpoints);
+  return Dump(json);
+}
+
+std::string EncodeStats(const StatsResponse& stats) {
+  Json json = IdentityJson(kStatsType, stats.identity);
+  Json endpoints = Json::array();
+  for (const EndpointStats& e : stats.endpoints) {
+    endpoints.push_back(
+        Json{{"name", e.name},
+             {"subject", e.subject},
+             {"queue_group", e.queue_group},
+             {"num_requests", e.num_requests},
+             {"num_errors", e.num_errors},
+             {"last_error", e.last_error},
+             {"processing_time", absl::ToInt64Nanoseconds(e.processing_time)},
+             {"average_processing_time",
+              absl::ToInt64Nanoseconds(e.average_processing_time)}});
+  }
+  json["endpoints"] = std::move(endpoints);
+  json["started"] =
+      absl::FormatTime(absl::RFC3339_full, stats.started, absl::UTCTimeZone());
+  return Dump(json);
+}
+
+absl::StatusOr<Identity> DecodePing(absl::string_view text) {
+  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kPing));
+  return ReadIdentity(json, Verb::kPing, kPingType);
+}
+
+absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text) {
+  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kInfo));
+  InfoResponse info;
+  MN_ASSIGN_OR_RETURN(info.identity,
+                      ReadIdentity(json, Verb::kInfo, kInfoType));
+  info.description = StringField(json, "description");
+  if (auto it = json.find("endpoints"); it != json.end() && it->is_array()) {
+    for (const Json& e : *it) {
+      if (!e.is_object()) continue;
+      info.endpoints.push_back({.name = StringField(e, "name"),
+                                .subject = StringField(e, "subject"),
+                                .queue_group = StringField(e, "queue_group"),
+                                .metadata = MetadataField(e)});
+    }
+  } else if (std::string subject = StringField(json, "subject");
+             !subject.empty()) {
+    // The draft: one endpoint, named by its subject, always in group "q".
+    info.endpoints.push_back({.name = subject,
+                              .subject = subject,
+                              .queue_group = std::string(kDefaultQueueGroup)});
+  }
+  return info;
+}
+
+absl::StatusOr<StatsResponse> DecodeStats(absl::string_view text) {
+  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kStats));
+  StatsResponse stats;
+  MN_ASSIGN_OR_RETURN(stats.identity,
+                      ReadIdentity(json, Verb::kStats, kStatsType));
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, StringField(json, "started"),
+                       &stats.started, &error)) {
+    stats.started = absl::UnixEpoch();
+  }
+  if (auto it = json.find("endpoints"); it != json.end() && it->is_array()) {
+    for (const Json& e : *it) {
+      if (e.is_object()) stats.endpoints.push_back(ReadEndpointStats(e));
+    }
+  } else if (json.contains("num_requests")) {
+    // The draft: the service's one endpoint, counted at the top level.
+    EndpointStats one = ReadEndpointStats(json);
+    one.subject.clear();
+    stats.endpoints.push_back(std::move(one));
+  }
+  return stats;
+}
+
+bool IsValidName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!IsNameChar(c)) return false;
+  }
+  return true;
+}
+
+std::string ToName(absl::string_view name) {
+  if (name.empty()) return "_";
+  std::string out(name);
+  for (char& c : out) {
+    if (!IsNameChar(c)) c = '_';
+  }
+  return out;
+}
+
+bool IsSemver(absl::string_view version) {
+  return std::regex_match(version.begin(), version.end(), SemverRegex());
+}
+
+std::string ToSemver(absl::string_view version) {
+  if (version.empty()) return std::string(kUnversioned);
+  if (IsSemver(version)) return std::string(version);
+  std::string build(version);
+  for (size_t i = 0; i < build.size(); ++i) {
+    const char c = build[i];
+    const bool dot_between =
+        c == '.' && i > 0 && i + 1 < build.size() && build[i - 1] != '.';
+    if (!IsNameChar(c) && !dot_between) build[i] = '-';
+    if (c == '_') build[i] = '-';
+  }
+  return absl::StrCat(kFreeFormPrefix, build);
+}
+
+std::string FromSemver(absl::string_view version) {
+  if (version == kUnversioned) return "";
+  if (absl::StartsWith(version, kFreeFormPrefix)) {
+    return std::string(version.substr(kFreeFormPrefix.size()));
+  }
+  return std::string(version);
+}
+
+}  // namespace micro_nats::srv

@@ -1,0 +1,144 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// protocol.h: the NATS Service API (ADR-32, "NATS micro") on the wire — the
+// `$SRV` control subjects, the PING, INFO and STATS answers as JSON, the
+// error headers, and the names and versions ADR-32 accepts.
+//
+// Services written with the nats.go, nats.js or nats.c `micro` libraries
+// answer `$SRV.<VERB>[.<name>[.<id>]]`; `nats micro ls|info|stats` asks.
+// service/nats answers the same for every micro-nats service, and
+// registry/srv finds services by asking.
+//
+//   std::string json = srv::EncodeInfo(info);   // v1 JSON
+//   MN_ASSIGN_OR_RETURN(srv::InfoResponse seen, srv::DecodeInfo(json));
+//
+// Decoding reads v1 (`type` io.nats.micro.v1.*) and the draft before it
+// (what Debian's nats.go 1.22 speaks: no `type`, no `metadata`, a single
+// endpoint `subject` in INFO, one set of counters in STATS).
+//
+// JSON is nlohmann/json's: protobuf's JSON mapping writes 64-bit integers as
+// strings, and ADR-32's counters and nanosecond durations are numbers.
+
+#ifndef MICRO_NATS_SRV_PROTOCOL_H_
+#define MICRO_NATS_SRV_PROTOCOL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace micro_nats::srv {
+
+using Metadata = std::map<std::string, std::string>;
+
+inline constexpr absl::string_view kApiPrefix = "$SRV";
+// The queue group endpoints join unless configured otherwise.
+inline constexpr absl::string_view kDefaultQueueGroup = "q";
+// Set on every error answer: a description, and a code always safe to parse
+// as a number (micro-nats sends HTTP-style codes, as go-micro does).
+inline constexpr absl::string_view kErrorHeader = "Nats-Service-Error";
+inline constexpr absl::string_view kErrorCodeHeader = "Nats-Service-Error-Code";
+
+inline constexpr absl::string_view kPingType = "io.nats.micro.v1.ping_response";
+inline constexpr absl::string_view kInfoType = "io.nats.micro.v1.info_response";
+inline constexpr absl::string_view kStatsType =
+    "io.nats.micro.v1.stats_response";
+
+// Answers are read only up to this size; larger ones are refused unread.
+inline constexpr size_t kMaxResponseBytes = 1 << 20;
+
+enum class Verb { kPing, kInfo, kStats };
+
+absl::string_view VerbName(Verb verb);  // "PING", "INFO", "STATS"
+
+// `$SRV.<VERB>`, with `.<name>` when `name` is not empty and `.<id>` when
+// both are not. `name` and `id` must be valid subject tokens.
+std::string ControlSubject(Verb verb, absl::string_view name = "",
+                           absl::string_view id = "");
+
+// What every answer starts with.
+struct Identity {
+  std::string name;
+  std::string id;
+  std::string version;
+  Metadata metadata;
+
+  friend bool operator==(const Identity&, const Identity&) = default;
+};
+
+struct EndpointInfo {
+  std::string name;
+  std::string subject;
+  std::string queue_group;  // empty: a plain subscription
+  Metadata metadata;
+
+  friend bool operator==(const EndpointInfo&, const EndpointInfo&) = default;
+};
+
+struct InfoResponse {
+  Identity identity;
+  std::string description;
+  std::vector<EndpointInfo> endpoints;
+
+  friend bool operator==(const InfoResponse&, const InfoResponse&) = default;
+};
+
+struct EndpointStats {
+  std::string name;
+  std::string subject;
+  std::string queue_group;
+  int64_t num_requests = 0;
+  int64_t num_errors = 0;
+  std::string last_error;  // empty when none
+  absl::Duration processing_time;
+  // processing_time / num_requests; zero without requests.
+  absl::Duration average_processing_time;
+
+  friend bool operator==(const EndpointStats&, const EndpointStats&) = default;
+};
+
+struct StatsResponse {
+  Identity identity;
+  absl::Time started;
+  std::vector<EndpointStats> endpoints;
+
+  friend bool operator==(const StatsResponse&, const StatsResponse&) = default;
+};
+
+// v1 JSON: `metadata` always an object, `endpoints` always an array,
+// durations in nanoseconds, `started` in RFC 3339 (UTC).
+std::string EncodePing(const Identity& identity);
+std::string EncodeInfo(const InfoResponse& info);
+std::string EncodeStats(const StatsResponse& stats);
+
+// InvalidArgument, saying what is wrong, for what is not JSON, larger than
+// kMaxResponseBytes, of another `type`, or lacks `name` or `id`.
+absl::StatusOr<Identity> DecodePing(absl::string_view json);
+absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view json);
+absl::StatusOr<StatsResponse> DecodeStats(absl::string_view json);
+
+// ADR-32 names (services and endpoints): 1 or more of A-Z a-z 0-9 _ -.
+bool IsValidName(absl::string_view name);
+// `name` with every other character replaced by '_': go-micro's
+// "go.micro.srv.greeter" is "go_micro_srv_greeter", endpoint
+// "Greeter.Hello" is "Greeter_Hello". "_" for an empty name.
+std::string ToName(absl::string_view name);
+
+// Whether `version` is SemVer 2.0 (the regular expression semver.org gives).
+bool IsSemver(absl::string_view version);
+// ADR-32 wants SemVer; go-micro's versions are free-form ("latest", "1").
+// A SemVer version stays as it is; "" becomes "0.0.0"; any other `v`
+// becomes "0.0.0+<v>" (build metadata), characters SemVer does not allow
+// there replaced by '-'. FromSemver undoes it, so "latest" and "1" survive
+// a trip through ADR-32 (and a genuine "0.0.0" reads as unversioned).
+std::string ToSemver(absl::string_view version);
+std::string FromSemver(absl::string_view version);
+
+}  // namespace micro_nats::srv
+
+#endif  // MICRO_NATS_SRV_PROTOCOL_H_
