@@ -71,9 +71,17 @@ void CopyId(const Message& request, Message* answer) {
 }  // namespace
 
 struct Server::Core {
+  struct Counters {
+    std::atomic<int64_t> requests{0};
+    std::atomic<int64_t> errors{0};
+    std::atomic<int64_t> processing_nanos{0};
+    mutable std::mutex mu;
+    std::string last_error;  // guarded by mu
+  };
   struct Endpoint {
     Handler handler;  // wrapped
     EndpointOptions options;
+    std::unique_ptr<Counters> counters = std::make_unique<Counters>();
   };
 
   explicit Core(ServerOptions server_options)
@@ -83,8 +91,13 @@ struct Server::Core {
                  Message request);
   void OnOverload(const std::shared_ptr<transport::Socket>& socket,
                   const Message& request);
-  absl::Status Dispatch(const Message& request, absl::Time arrived,
-                        Message* response);
+  // Answers `request` for `endpoint_name` into `response` (an error as
+  // Micro-Error) and returns the handler's status.
+  absl::Status Serve(absl::string_view endpoint_name, const Message& request,
+                     absl::Time arrived, Message* response);
+  absl::Status Dispatch(absl::string_view endpoint_name, const Message& request,
+                        absl::Time arrived, Message* response);
+  std::vector<EndpointStats> Stats() const;
   void Report(const absl::Status& status) const;
   // Turns `response` into the error answer for `error`.
   void SetError(const absl::Status& error, Message* response);
@@ -93,6 +106,7 @@ struct Server::Core {
   const std::shared_ptr<std::atomic<bool>> gave_up =
       std::make_shared<std::atomic<bool>>(false);
   std::map<std::string, Endpoint> endpoints;  // written before Start only
+  absl::Time started;                         // written by Start only
 
   std::mutex mu;
   std::condition_variable drained;  // in_flight reached 0 while stopping
@@ -217,6 +231,13 @@ absl::Status Server::Start() {
     subscribers_.push_back(std::move(subscriber));
   }
   pending_subscriptions_.clear();
+  core_->started = absl::Now();
+  for (const std::shared_ptr<Frontend>& frontend : options_.frontends) {
+    if (frontend == nullptr) continue;
+    MN_RETURN_IF_ERROR(frontend->Start(Served()));
+    std::lock_guard<std::mutex> lock(mu_);
+    started_frontends_.push_back(frontend);
+  }
   MN_RETURN_IF_ERROR(
       registry_->Register(registration(), {.ttl = options_.register_ttl}));
   if (options_.register_interval > absl::ZeroDuration() &&
@@ -258,6 +279,16 @@ absl::Status Server::Stop(absl::Time deadline) {
   if (reregister_.joinable()) reregister_.join();
   // Callers stop picking this node; requests still coming get Unavailable.
   absl::Status status = registry_->Deregister(registration());
+  // Frontends take no more and finish theirs while the server still serves.
+  std::vector<std::shared_ptr<Frontend>> frontends;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    frontends.swap(started_frontends_);
+  }
+  for (const std::shared_ptr<Frontend>& frontend : frontends) {
+    absl::Status stopped = frontend->Stop(deadline);
+    if (status.ok()) status = stopped;
+  }
   std::vector<std::unique_ptr<broker::Subscriber>> subscribers;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -294,6 +325,24 @@ std::string Server::address() const {
   return listener_ == nullptr ? std::string() : listener_->Address();
 }
 
+ServedService Server::Served() const {
+  ServedService served{.name = options_.name,
+                       .id = id_,
+                       .version = options_.version,
+                       .description = options_.description,
+                       .metadata = options_.metadata,
+                       .started = core_->started};
+  for (const auto& [name, endpoint] : core_->endpoints) {
+    served.endpoints.push_back({name, endpoint.options});
+  }
+  served.serve = [core = core_](absl::string_view endpoint,
+                                const Message& request, Message* response) {
+    return core->Serve(endpoint, request, absl::Now(), response);
+  };
+  served.stats = [core = core_] { return core->Stats(); };
+  return served;
+}
+
 registry::Service Server::registration() const {
   registry::Service service{.name = options_.name,
                             .version = options_.version,
@@ -311,6 +360,10 @@ registry::Service Server::registration() const {
   return service;
 }
 
+std::vector<EndpointStats> Server::endpoint_stats() const {
+  return core_->Stats();
+}
+
 ServerStats Server::stats() const {
   return {.requests = core_->requests.load(),
           .errors = core_->errors.load(),
@@ -325,13 +378,8 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
     ++in_flight;
   }
   Message response;
-  absl::Status status = Dispatch(request, arrived, &response);
-  CopyId(request, &response);
-  if (response.headers.count(kContentTypeHeader) == 0) {
-    response.headers[kContentTypeHeader] =
-        HeaderOr(request, kContentTypeHeader);
-  }
-  if (!status.ok()) SetError(status, &response);
+  absl::Status status =
+      Serve(HeaderOr(request, kEndpointHeader), request, arrived, &response);
   absl::Status sent = socket->Send(response);
   if (absl::IsInvalidArgument(sent) && status.ok()) {
     // The answer itself is what cannot go (too large): say so instead.
@@ -345,7 +393,6 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
                         absl::StrCat("answering a call to '", options.name,
                                      "' failed: ", sent.message())));
   }
-  ++requests;
   std::lock_guard<std::mutex> lock(mu);
   --in_flight;
   // Only Stop waits for this (a wake-up per request would cost more than
@@ -353,7 +400,22 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
   if (stopping && in_flight == 0) drained.notify_all();
 }
 
-absl::Status Server::Core::Dispatch(const Message& request, absl::Time arrived,
+absl::Status Server::Core::Serve(absl::string_view endpoint_name,
+                                 const Message& request, absl::Time arrived,
+                                 Message* response) {
+  absl::Status status = Dispatch(endpoint_name, request, arrived, response);
+  CopyId(request, response);
+  if (response->headers.count(kContentTypeHeader) == 0) {
+    response->headers[kContentTypeHeader] =
+        HeaderOr(request, kContentTypeHeader);
+  }
+  if (!status.ok()) SetError(status, response);
+  ++requests;
+  return status;
+}
+
+absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
+                                    const Message& request, absl::Time arrived,
                                     Message* response) {
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -362,8 +424,7 @@ absl::Status Server::Core::Dispatch(const Message& request, absl::Time arrived,
           absl::StrCat("service '", options.name, "' is stopping"));
     }
   }
-  const std::string endpoint_name = HeaderOr(request, kEndpointHeader);
-  auto it = endpoints.find(endpoint_name);
+  auto it = endpoints.find(std::string(endpoint_name));
   if (it == endpoints.end()) {
     return absl::NotFoundError(absl::StrCat(
         "service '", options.name, "' has no endpoint '",
@@ -374,10 +435,11 @@ absl::Status Server::Core::Dispatch(const Message& request, absl::Time arrived,
     return absl::DeadlineExceededError(
         "the caller's deadline passed before the request was handled");
   }
-  Context ctx(options.name, endpoint_name,
+  Context ctx(options.name, std::string(endpoint_name),
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
               gave_up);
   absl::Status status;
+  const absl::Time start = absl::Now();
   if (absl::Status thrown =
           Guarded([&] { status = it->second.handler(ctx, request, response); });
       !thrown.ok()) {
@@ -385,10 +447,36 @@ absl::Status Server::Core::Dispatch(const Message& request, absl::Time arrived,
                                               "' threw: ", thrown.message()));
     Report(status);
   }
+  Counters& counters = *it->second.counters;
+  counters.processing_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
+  ++counters.requests;
+  if (!status.ok()) {
+    ++counters.errors;
+    std::lock_guard<std::mutex> lock(counters.mu);
+    counters.last_error = status.ToString();
+  }
   for (auto& [key, value] : ctx.response_metadata()) {
     response->headers.emplace(key, value);
   }
   return status;
+}
+
+std::vector<EndpointStats> Server::Core::Stats() const {
+  std::vector<EndpointStats> stats;
+  for (const auto& [name, endpoint] : endpoints) {
+    const Counters& counters = *endpoint.counters;
+    EndpointStats one{
+        .name = name,
+        .requests = counters.requests.load(),
+        .errors = counters.errors.load(),
+        .processing_time = absl::Nanoseconds(counters.processing_nanos.load())};
+    {
+      std::lock_guard<std::mutex> lock(counters.mu);
+      one.last_error = counters.last_error;
+    }
+    stats.push_back(std::move(one));
+  }
+  return stats;
 }
 
 void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,

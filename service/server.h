@@ -79,6 +79,12 @@ using MessageCallback =
 
 struct EndpointOptions {
   Metadata metadata;  // published with the endpoint
+  // Where the NATS Service API (service/nats) serves the endpoint: its
+  // subject (empty: "<service name>.<endpoint name>", after the service's
+  // group) and queue group (unset: the service's, "q" by default; empty: a
+  // plain subscription, every instance answers).
+  std::string subject;
+  absl::optional<std::string> queue_group;
   // How the registry describes the request and response (typed handlers
   // fill these from the protobuf types).
   absl::optional<registry::Value> request;
@@ -90,10 +96,14 @@ struct SubscriberOptions {
   std::string queue;
 };
 
+class Frontend;
+
 struct ServerOptions {
   std::string name;  // the service name; required
   std::string version = "latest";
   Metadata metadata;  // the service's, in the registry
+  // What the service does, for people (the NATS Service API's INFO).
+  std::string description;
   // This instance's node id; empty: the name and a random suffix.
   std::string id;
   // The transport address; empty: a new unique one.
@@ -120,6 +130,10 @@ struct ServerOptions {
 
   std::vector<HandlerWrapper> wrappers;
 
+  // Other ways in to the endpoints, started and stopped with the server
+  // (service/nats adds the NATS Service API). Each serves one server.
+  std::vector<std::shared_ptr<Frontend>> frontends;
+
   // How long destroying the server waits for handlers that an overdue
   // Stop left running (transport ListenOptions::close_timeout). Those still
   // running after it finish on their own; they hold what they use.
@@ -135,6 +149,52 @@ struct ServerStats {
   int64_t requests = 0;    // answered, errors included
   int64_t errors = 0;      // answered with an error
   int64_t overloaded = 0;  // refused with ResourceExhausted, queue full
+};
+
+// The requests one endpoint's handler ran for, however they came.
+struct EndpointStats {
+  std::string name;
+  int64_t requests = 0;
+  int64_t errors = 0;              // the handler (or decoding) failed
+  std::string last_error;          // empty when none
+  absl::Duration processing_time;  // in the handler, all requests
+};
+
+// A server as a Frontend sees it.
+struct ServedService {
+  std::string name;
+  std::string id;  // the node id it registers
+  std::string version;
+  std::string description;
+  Metadata metadata;
+  absl::Time started;
+  struct Endpoint {
+    std::string name;
+    EndpointOptions options;
+  };
+  std::vector<Endpoint> endpoints;
+  // Handles `request` for `endpoint` as a call through the transport is
+  // handled (wrappers, codecs, counts; errors as Micro-Error in
+  // `response`) and returns the handler's status. Thread-safe; after the
+  // server stopped it returns Unavailable.
+  std::function<absl::Status(absl::string_view endpoint, const Message& request,
+                             Message* response)>
+      serve;
+  // The endpoints' counters now.
+  std::function<std::vector<EndpointStats>()> stats;
+};
+
+// Frontend: another way in to a server's endpoints, beside its transport
+// listener (service/nats's NATS Service API).
+class Frontend {
+ public:
+  virtual ~Frontend() = default;
+  // Called by Server::Start once the server listens.
+  virtual absl::Status Start(ServedService service) = 0;
+  // Called first by Server::Stop: take no new requests, and wait for
+  // those passed to `serve` until `deadline` (DeadlineExceeded saying how
+  // many still run).
+  virtual absl::Status Stop(absl::Time deadline) = 0;
 };
 
 // Server
@@ -194,6 +254,8 @@ class Server {
   // The registry entry this server registers (one node: this one).
   registry::Service registration() const;
   ServerStats stats() const;
+  // Per endpoint, in name order.
+  std::vector<EndpointStats> endpoint_stats() const;
 
  private:
   // What request and message handlers use, shared with them: a handler
@@ -202,6 +264,7 @@ class Server {
   struct Core;
 
   void Reregister();
+  ServedService Served() const;
 
   const std::shared_ptr<Core> core_;
   const ServerOptions& options_;  // core_'s
@@ -222,7 +285,8 @@ class Server {
   };
   std::vector<PendingSubscription> pending_subscriptions_;  // before Start
   std::vector<std::unique_ptr<broker::Subscriber>> subscribers_;  // mu_
-  std::unique_ptr<transport::Listener> listener_;  // set by Start
+  std::unique_ptr<transport::Listener> listener_;             // set by Start
+  std::vector<std::shared_ptr<Frontend>> started_frontends_;  // mu_
   std::thread reregister_;
 };
 

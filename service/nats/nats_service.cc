@@ -34,6 +34,14 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
                       transport::NewNatsTransport(connection));
   MN_ASSIGN_OR_RETURN(std::shared_ptr<broker::Broker> broker,
                       broker::NewNatsBroker(connection, options.broker));
+  if (options.service_api.enabled) {
+    if (!options.service_api.on_error) {
+      options.service_api.on_error = options.server.on_error;
+    }
+    MN_ASSIGN_OR_RETURN(std::shared_ptr<Frontend> api,
+                        NewServiceApi(connection, options.service_api));
+    options.server.frontends.push_back(std::move(api));
+  }
   return Service::Create({.name = std::move(options.name),
                           .version = std::move(options.version),
                           .metadata = std::move(options.metadata),

@@ -11,7 +11,9 @@
 //
 // The registry is go-micro's NATS registry (registry/nats) behind the
 // caching registry (registry/cache); go-micro services on the same NATS see
-// this one and it sees them.
+// this one and it sees them. The service also speaks the NATS Service API
+// (service_api.h), so `nats micro ls` and the nats.go/nats.js micro
+// clients see and call it.
 
 #ifndef MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_
 #define MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_
@@ -24,6 +26,7 @@
 #include "broker/nats/nats_broker.h"
 #include "nats/connection.h"
 #include "registry/nats/nats_registry.h"
+#include "service/nats/service_api.h"
 #include "service/service.h"
 
 namespace micro_nats::service {
@@ -47,6 +50,9 @@ struct NatsServiceOptions {
   registry::CacheOptions cache;
   ServerOptions server;
   ClientOptions client;
+  // The NATS Service API (ADR-32): `$SRV` answers and endpoint subjects.
+  // Its on_error defaults to the server's.
+  ServiceApiOptions service_api;
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(

@@ -1,0 +1,340 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/nats/service_api.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "concurrency/thread_pool.h"
+#include "concurrency/wait.h"
+#include "nats/message.h"
+#include "service/context.h"
+#include "service/errors.h"
+#include "srv/protocol.h"
+#include "status/status_macros.h"
+#include "subject/subject.h"
+
+namespace micro_nats::service {
+namespace {
+
+// An error description in a header: enough to read, bounded.
+constexpr size_t kMaxErrorHeader = 1024;
+
+struct ApiEndpoint {
+  std::string name;  // the server's, e.g. "Greeter.Hello"
+  srv::EndpointInfo info;
+};
+
+// What the subscriptions' handlers and the pool's tasks share; the last of
+// them to finish frees it (and the pool).
+struct ApiState : std::enable_shared_from_this<ApiState> {
+  ApiState(std::shared_ptr<nats::Connection> connection,
+           ServiceApiOptions api_options)
+      : conn(std::move(connection)),
+        options(std::move(api_options)),
+        pool(options.max_concurrent_requests) {}
+
+  void OnControl(srv::Verb verb, natsMsg* msg);
+  void OnRequest(const ApiEndpoint& endpoint, natsMsg* msg);
+  void Handle(const ApiEndpoint& endpoint, const std::string& reply,
+              const Message& request);
+  // Answers `reply` with `response`, or with `error` when it is not OK.
+  void Answer(const std::string& reply, const absl::Status& error,
+              Message response);
+  void Report(const absl::Status& status);
+
+  const std::shared_ptr<nats::Connection> conn;
+  const ServiceApiOptions options;
+  ServedService served;  // set before the subscriptions
+  srv::Identity identity;
+  std::vector<ApiEndpoint> endpoints;
+  std::string ping_json;
+  std::string info_json;
+  concurrency::ThreadPool pool;
+
+  std::mutex mu;
+  std::condition_variable idle;  // in_flight reached 0 while stopped
+  bool stopped = false;          // guarded by mu
+  int in_flight = 0;             // guarded by mu: scheduled, not answered
+  size_t waiting = 0;            // guarded by mu: scheduled, not started
+  std::once_flag no_reply_reported;
+};
+
+void ApiState::OnControl(srv::Verb verb, natsMsg* msg) {
+  const std::string reply(nats::Reply(msg));
+  if (reply.empty()) return;
+  std::string answer;
+  switch (verb) {
+    case srv::Verb::kPing:
+      answer = ping_json;
+      break;
+    case srv::Verb::kInfo:
+      answer = info_json;
+      break;
+    case srv::Verb::kStats: {
+      srv::StatsResponse stats{.identity = identity, .started = served.started};
+      for (const EndpointStats& counted : served.stats()) {
+        for (const ApiEndpoint& endpoint : endpoints) {
+          if (endpoint.name != counted.name) continue;
+          stats.endpoints.push_back(
+              {.name = endpoint.info.name,
+               .subject = endpoint.info.subject,
+               .queue_group = endpoint.info.queue_group,
+               .num_requests = counted.requests,
+               .num_errors = counted.errors,
+               .last_error = counted.last_error,
+               .processing_time = counted.processing_time,
+               .average_processing_time =
+                   counted.requests == 0
+                       ? absl::ZeroDuration()
+                       : counted.processing_time / counted.requests});
+        }
+      }
+      answer = srv::EncodeStats(stats);
+      break;
+    }
+  }
+  absl::Status sent = conn->Publish(reply, answer);
+  if (!sent.ok()) Report(sent);
+}
+
+void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
+  std::string reply(nats::Reply(msg));
+  if (reply.empty()) {
+    std::call_once(no_reply_reported, [&] {
+      Report(absl::InvalidArgumentError(
+          absl::StrCat("a message on endpoint subject '", nats::Subject(msg),
+                       "' has no reply subject: not answered (said once)")));
+    });
+    return;
+  }
+  Message request{.headers = nats::ReadHeaders(msg),
+                  .body = std::string(nats::Body(msg))};
+  // NATS tooling sends bare JSON.
+  request.headers.emplace(kContentTypeHeader, "application/json");
+  absl::Status refused;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopped) {
+      refused = absl::UnavailableError(
+          absl::StrCat("service '", served.name, "' is stopping"));
+    } else if (waiting >= options.max_queued_requests) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("service '", served.name, "' is overloaded: ",
+                       options.max_queued_requests, " requests wait already"));
+    } else {
+      ++waiting;
+      ++in_flight;
+    }
+  }
+  if (!refused.ok()) {
+    Answer(reply, refused, {});
+    return;
+  }
+  // A task keeps the state (and its pool) alive; the last one out frees
+  // them, and a thread pool freed from one of its threads lets it finish.
+  absl::Status scheduled =
+      pool.Schedule([self = shared_from_this(), &endpoint, reply,
+                     request = std::move(request)]() mutable {
+        {
+          std::lock_guard<std::mutex> lock(self->mu);
+          --self->waiting;
+        }
+        self->Handle(endpoint, reply, request);
+        std::lock_guard<std::mutex> lock(self->mu);
+        if (--self->in_flight == 0 && self->stopped) self->idle.notify_all();
+      });
+  if (!scheduled.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      --waiting;
+      --in_flight;
+    }
+    Answer(reply, scheduled, {});
+  }
+}
+
+void ApiState::Handle(const ApiEndpoint& endpoint, const std::string& reply,
+                      const Message& request) {
+  Message response;
+  absl::Status status = served.serve(endpoint.name, request, &response);
+  Answer(reply, status, std::move(response));
+}
+
+void ApiState::Answer(const std::string& reply, const absl::Status& error,
+                      Message response) {
+  if (!error.ok()) {
+    response.body.clear();
+    response.headers[std::string(srv::kErrorHeader)] =
+        std::string(error.message().substr(0, kMaxErrorHeader));
+    response.headers[std::string(srv::kErrorCodeHeader)] =
+        absl::StrCat(HttpCodeFor(error.code()));
+    if (response.headers.count(kErrorHeader) == 0) {
+      response.headers[kErrorHeader] = ErrorToJson(error, served.name);
+    }
+  }
+  absl::Status sent =
+      conn->Publish(reply, response.body, {.headers = response.headers});
+  if (absl::IsInvalidArgument(sent) && error.ok()) {
+    // The answer itself cannot go (too large): say so instead.
+    Answer(reply,
+           absl::InternalError(
+               absl::StrCat("the answer could not be sent: ", sent.message())),
+           {});
+    return;
+  }
+  if (!sent.ok()) {
+    Report(absl::Status(
+        sent.code(), absl::StrCat("answering on '", reply, "' for '",
+                                  served.name, "' failed: ", sent.message())));
+  }
+}
+
+void ApiState::Report(const absl::Status& status) {
+  if (options.on_error) {
+    options.on_error(status);
+  } else {
+    std::fprintf(stderr, "micro-nats service API %s: %s\n", served.name.c_str(),
+                 status.ToString().c_str());
+  }
+}
+
+class ServiceApi : public Frontend {
+ public:
+  ServiceApi(std::shared_ptr<nats::Connection> connection,
+             ServiceApiOptions options)
+      : state_(std::make_shared<ApiState>(std::move(connection),
+                                          std::move(options))) {}
+
+  ~ServiceApi() override { Stop(absl::Now()).IgnoreError(); }
+
+  absl::Status Start(ServedService served) override {
+    ApiState& st = *state_;
+    if (!st.options.enabled) return absl::OkStatus();
+    st.served = std::move(served);
+    st.identity = {.name = srv::ToName(st.served.name),
+                   .id = st.served.id,
+                   .version = srv::ToSemver(st.served.version),
+                   .metadata = st.served.metadata};
+    srv::InfoResponse info{.identity = st.identity,
+                           .description = st.served.description};
+    const std::string prefix =
+        st.options.group.empty() ? "" : absl::StrCat(st.options.group, ".");
+    for (const ServedService::Endpoint& e : st.served.endpoints) {
+      ApiEndpoint endpoint{
+          .name = e.name,
+          .info = {.name = srv::ToName(e.name),
+                   .subject = absl::StrCat(
+                       prefix, e.options.subject.empty()
+                                   ? absl::StrCat(st.served.name, ".", e.name)
+                                   : e.options.subject),
+                   .queue_group =
+                       e.options.queue_group.value_or(st.options.queue_group),
+                   .metadata = e.options.metadata}};
+      MN_RETURN_IF_ERROR(ValidateSubject(
+          endpoint.info.subject, SubjectKind::kPattern, "endpoint subject"));
+      info.endpoints.push_back(endpoint.info);
+      st.endpoints.push_back(std::move(endpoint));
+    }
+    st.ping_json = srv::EncodePing(st.identity);
+    st.info_json = srv::EncodeInfo(info);
+
+    auto on_error = [state = state_](const absl::Status& status) {
+      state->Report(status);
+    };
+    // Endpoints first: once INFO names them, they answer.
+    for (const ApiEndpoint& endpoint : st.endpoints) {
+      MN_RETURN_IF_ERROR(Add(
+          endpoint.info.subject, endpoint.info.queue_group,
+          [state = state_, &endpoint](natsMsg* msg) {
+            state->OnRequest(endpoint, msg);
+          },
+          on_error));
+    }
+    for (srv::Verb verb :
+         {srv::Verb::kPing, srv::Verb::kInfo, srv::Verb::kStats}) {
+      for (const std::string& subject :
+           {srv::ControlSubject(verb),
+            srv::ControlSubject(verb, st.identity.name),
+            srv::ControlSubject(verb, st.identity.name, st.identity.id)}) {
+        MN_RETURN_IF_ERROR(Add(
+            subject, "",
+            [state = state_, verb](natsMsg* msg) {
+              state->OnControl(verb, msg);
+            },
+            on_error));
+      }
+    }
+    return st.conn->Flush(absl::Seconds(5));
+  }
+
+  absl::Status Stop(absl::Time deadline) override {
+    std::vector<std::unique_ptr<nats::Subscription>> subscriptions;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      subscriptions.swap(subscriptions_);
+    }
+    // When Unsubscribe returns no handler runs: nothing new is scheduled.
+    for (auto& subscription : subscriptions) {
+      subscription->Unsubscribe().IgnoreError();
+    }
+    ApiState& st = *state_;
+    std::unique_lock<std::mutex> lock(st.mu);
+    st.stopped = true;
+    if (!concurrency::WaitUntil(st.idle, lock, deadline,
+                                [&] { return st.in_flight == 0; })) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the NATS Service API of '", st.served.name, "' stopped with ",
+          st.in_flight, " requests still running"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Add(const std::string& subject, const std::string& queue,
+                   nats::MessageHandler handler,
+                   std::function<void(const absl::Status&)> on_error) {
+    MN_ASSIGN_OR_RETURN(std::unique_ptr<nats::Subscription> subscription,
+                        state_->conn->Subscribe(
+                            subject, std::move(handler),
+                            {.queue = queue,
+                             .on_error = std::move(on_error),
+                             .run_on = nats::HandlerThread::kDeliveryThread}));
+    std::lock_guard<std::mutex> lock(mu_);
+    subscriptions_.push_back(std::move(subscription));
+    return absl::OkStatus();
+  }
+
+  const std::shared_ptr<ApiState> state_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<nats::Subscription>> subscriptions_;  // mu_
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<Frontend>> NewServiceApi(
+    std::shared_ptr<nats::Connection> connection, ServiceApiOptions options) {
+  if (connection == nullptr) {
+    return absl::InvalidArgumentError(
+        "the NATS Service API needs a connection");
+  }
+  if (!options.group.empty()) {
+    MN_RETURN_IF_ERROR(ValidateSubject(options.group, SubjectKind::kConcrete,
+                                       "service API group"));
+  }
+  if (options.max_concurrent_requests < 1) {
+    return absl::InvalidArgumentError("max_concurrent_requests must be >= 1");
+  }
+  if (!options.queue_group.empty()) {
+    MN_RETURN_IF_ERROR(ValidateSubject(options.queue_group,
+                                       SubjectKind::kConcrete, "queue group"));
+  }
+  return std::make_shared<ServiceApi>(std::move(connection),
+                                      std::move(options));
+}
+
+}  // namespace micro_nats::service
