@@ -2,19 +2,27 @@
 
 #include "service/client.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
 #include "service/retry.h"
+#include "srv/protocol.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::service {
 namespace {
+
+bool IsNatsMicro(const registry::Node& node) {
+  auto it = node.metadata.find(srv::kProtocolMetadata);
+  return it != node.metadata.end() && it->second == srv::kNatsMicroProtocol;
+}
 
 std::string NewCallId() {
   static thread_local absl::BitGen gen;
@@ -131,7 +139,9 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
                          "' has no node that matches the call's filters"));
       }
       const registry::Node node = selector.Select(request.service, nodes);
-      result = CallNode(node, request, options.deadline);
+      result = IsNatsMicro(node) ? CallSubject(node, lookup->services, request,
+                                               options.deadline)
+                                 : CallNode(node, request, options.deadline);
       if (IsRetryable(result.status())) {
         failed.insert(node.id);
         ++evicted_;
@@ -156,6 +166,71 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
       return last;
     }
   }
+}
+
+absl::StatusOr<Message> Client::CallSubject(
+    const registry::Node& node, const std::vector<registry::Service>& versions,
+    const CallRequest& request, absl::Time deadline) {
+  std::string subject;
+  for (const registry::Service& version : versions) {
+    const bool has_node =
+        std::any_of(version.nodes.begin(), version.nodes.end(),
+                    [&](const registry::Node& n) { return n.id == node.id; });
+    if (!has_node) continue;
+    for (const registry::Endpoint& e : version.endpoints) {
+      if (e.name != request.endpoint &&
+          e.name != srv::ToName(request.endpoint)) {
+        continue;
+      }
+      if (auto it = e.metadata.find(srv::kSubjectMetadata);
+          it != e.metadata.end()) {
+        subject = it->second;
+      }
+    }
+  }
+  if (subject.empty()) {
+    return absl::NotFoundError(absl::StrCat("service '", request.service,
+                                            "' has no endpoint '",
+                                            request.endpoint, "'"));
+  }
+  if (!options_.request_reply) {
+    return absl::UnimplementedError(
+        absl::StrCat("node ", node.id,
+                     " is a NATS Service API instance and this client has no "
+                     "request_reply (service/nats sets it)"));
+  }
+  Message message = request.message;
+  message.headers[kServiceHeader] = request.service;
+  message.headers[kEndpointHeader] = request.endpoint;
+  if (message.headers.count(kContentTypeHeader) == 0) {
+    message.headers[kContentTypeHeader] = options_.content_type;
+  }
+  if (deadline != absl::InfiniteFuture()) {
+    message.headers[kTimeoutHeader] = absl::StrCat(
+        std::max<int64_t>(0, absl::ToInt64Nanoseconds(deadline - absl::Now())));
+  }
+  MN_ASSIGN_OR_RETURN(Message answer,
+                      options_.request_reply(subject, message, deadline));
+  if (auto error = answer.headers.find(kErrorHeader);
+      error != answer.headers.end()) {
+    return ErrorFromJson(error->second);
+  }
+  if (auto error = answer.headers.find(std::string(srv::kErrorHeader));
+      error != answer.headers.end()) {
+    int code = 500;
+    auto code_header = answer.headers.find(std::string(srv::kErrorCodeHeader));
+    if (code_header != answer.headers.end() &&
+        !absl::SimpleAtoi(code_header->second, &code)) {
+      code = 500;
+    }
+    return absl::Status(StatusCodeForHttp(code),
+                        error->second.substr(0, kMaxErrorDetail));
+  }
+  // NATS micro libraries send no Content-Type: the answer is read as the
+  // request was sent.
+  answer.headers.emplace(kContentTypeHeader,
+                         message.headers[kContentTypeHeader]);
+  return answer;
 }
 
 absl::StatusOr<Message> Client::CallNode(const registry::Node& node,

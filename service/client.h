@@ -111,6 +111,15 @@ struct ClientOptions {
 
   // Threads that run asynchronous calls (CallAsync); more wait.
   int async_threads = 4;
+
+  // A plain request/reply on a subject, answered by `deadline`. Nodes of
+  // NATS Service API services (registry/srv; node metadata protocol
+  // "nats-micro") are called this way, on their endpoint's subject, not
+  // dialled. service/nats sets it; unset, calling such a node is
+  // Unimplemented.
+  std::function<absl::StatusOr<Message>(
+      const std::string& subject, const Message& request, absl::Time deadline)>
+      request_reply;
 };
 
 struct ClientStats {
@@ -179,6 +188,11 @@ class Client {
 
   absl::StatusOr<Message> Invoke(const CallRequest& request,
                                  const CallOptions& options);
+  // A NATS Service API node: a request on its endpoint's subject.
+  absl::StatusOr<Message> CallSubject(
+      const registry::Node& node,
+      const std::vector<registry::Service>& versions,
+      const CallRequest& request, absl::Time deadline);
   absl::StatusOr<Message> CallNode(const registry::Node& node,
                                    const CallRequest& request,
                                    absl::Time deadline);

@@ -49,6 +49,15 @@ inline constexpr absl::string_view kInfoType = "io.nats.micro.v1.info_response";
 inline constexpr absl::string_view kStatsType =
     "io.nats.micro.v1.stats_response";
 
+// How an instance looks in the registry (registry/srv): node metadata
+// "protocol" is "nats-micro" (call by request/reply on an endpoint's
+// subject, do not dial), and each endpoint's metadata holds its "subject"
+// and "queue_group".
+inline constexpr char kProtocolMetadata[] = "protocol";
+inline constexpr char kNatsMicroProtocol[] = "nats-micro";
+inline constexpr char kSubjectMetadata[] = "subject";
+inline constexpr char kQueueGroupMetadata[] = "queue_group";
+
 // Answers are read only up to this size; larger ones are refused unread.
 inline constexpr size_t kMaxResponseBytes = 1 << 20;
 

@@ -15,9 +15,14 @@ absl::StatusOr<std::unique_ptr<CachingRegistry>> CachingRegistry::Create(
   if (backend == nullptr) {
     return absl::InvalidArgumentError("CachingRegistry needs a backend");
   }
-  MN_ASSIGN_OR_RETURN(std::unique_ptr<Watcher> watcher, backend->Watch({}));
-  return std::unique_ptr<CachingRegistry>(new CachingRegistry(
-      std::move(backend), std::move(options), std::move(watcher)));
+  absl::StatusOr<std::unique_ptr<Watcher>> watcher = backend->Watch({});
+  if (!watcher.ok() && !absl::IsUnimplemented(watcher.status())) {
+    return watcher.status();
+  }
+  // A backend without events (registry/srv): cached nodes live node_ttl.
+  return std::unique_ptr<CachingRegistry>(
+      new CachingRegistry(std::move(backend), std::move(options),
+                          watcher.ok() ? std::move(watcher).value() : nullptr));
 }
 
 CachingRegistry::CachingRegistry(std::shared_ptr<Registry> backend,
@@ -28,12 +33,14 @@ CachingRegistry::CachingRegistry(std::shared_ptr<Registry> backend,
       watcher_(std::move(watcher)),
       fetch_pool_(
           std::make_unique<concurrency::ThreadPool>(options_.fetch_threads)) {
-  watch_thread_ = std::thread([this] { WatchLoop(); });
+  if (watcher_ != nullptr) watch_thread_ = std::thread([this] { WatchLoop(); });
 }
 
 CachingRegistry::~CachingRegistry() {
-  watcher_->Stop();
-  watch_thread_.join();
+  if (watcher_ != nullptr) {
+    watcher_->Stop();
+    watch_thread_.join();
+  }
   // Queries in flight finish (bounded by the backend's own timeout) before
   // the entries they update go away.
   fetch_pool_.reset();

@@ -77,7 +77,9 @@ struct CacheStats {
 // Thread-safe.
 class CachingRegistry : public Registry {
  public:
-  // Starts watching `backend`; fails when its Watch does.
+  // Starts watching `backend`; fails when its Watch does, except for
+  // Unimplemented (a backend without change events, registry/srv): then
+  // cached nodes are trusted for node_ttl only.
   static absl::StatusOr<std::unique_ptr<CachingRegistry>> Create(
       std::shared_ptr<Registry> backend, CacheOptions options = {});
   ~CachingRegistry() override;

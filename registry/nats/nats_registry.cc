@@ -2,19 +2,17 @@
 
 #include "registry/nats/nats_registry.h"
 
-#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "concurrency/wait.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "registry/internal/store.h"
 #include "registry/nats/internal/codec.h"
+#include "registry/nats/internal/gather.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -25,27 +23,13 @@ using registry_internal::DecodeResult;
 using registry_internal::DecodeService;
 using registry_internal::EncodeResult;
 using registry_internal::EncodeService;
+using registry_internal::Gather;
 using registry_internal::MergeByVersion;
 using registry_internal::Result;
 using registry_internal::ServiceStore;
 using registry_internal::SweptStore;
 using registry_internal::ValidateRegistration;
 using registry_internal::WatchHub;
-
-// The answers to one lookup, as they arrive.
-struct Answers {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> payloads;  // guarded by mu
-  absl::Time last;                    // guarded by mu
-
-  void Add(absl::string_view payload) {
-    std::lock_guard<std::mutex> lock(mu);
-    payloads.emplace_back(payload);
-    last = absl::Now();
-    cv.notify_all();
-  }
-};
 
 class NatsRegistry : public Registry {
  public:
@@ -163,48 +147,14 @@ class NatsRegistry : public Registry {
   // it stops).
   absl::StatusOr<std::vector<Service>> Query(absl::string_view action,
                                              const std::string& name) {
-    if (!conn_->IsConnected()) {
-      return absl::UnavailableError(
-          absl::StrCat("registry lookup: not connected to NATS (",
-                       absl::StrJoin(conn_->options().servers, ","), ")"));
-    }
-    auto answers = std::make_shared<Answers>();
-    const std::string inbox = mux_->Register(
-        [answers](natsMsg* msg) { answers->Add(nats::Body(msg)); });
-    const absl::Time start = absl::Now();
-    const absl::Time deadline = start + options_.timeout;
-    absl::Status sent = conn_->Publish(
-        options_.query_subject,
-        EncodeResult({std::string(action), Service{.name = name}}),
-        {.reply = inbox});
-    std::vector<std::string> payloads;
-    if (sent.ok()) {
-      std::unique_lock<std::mutex> lock(answers->mu);
-      while (true) {
-        const size_t count = answers->payloads.size();
-        if (options_.quorum > 0 &&
-            count >= static_cast<size_t>(options_.quorum)) {
-          break;
-        }
-        absl::Time until = deadline;
-        if (count > 0 && options_.idle_gap > absl::ZeroDuration()) {
-          until = std::min(until, answers->last + options_.idle_gap);
-        }
-        if (absl::Now() >= until) break;
-        concurrency::WaitUntil(answers->cv, lock, until, [&] {
-          return answers->payloads.size() != count;
-        });
-      }
-      payloads = std::move(answers->payloads);
-    }
-    mux_->Unregister(inbox);
-    MN_RETURN_IF_ERROR(sent);
-    if (payloads.empty() && !conn_->IsConnected()) {
-      // The connection dropped while we waited: "down", not "nobody".
-      return absl::UnavailableError(
-          absl::StrCat("registry lookup: lost the connection to NATS (",
-                       absl::StrJoin(conn_->options().servers, ","), ")"));
-    }
+    MN_ASSIGN_OR_RETURN(
+        std::vector<std::string> payloads,
+        Gather(*mux_, options_.query_subject,
+               EncodeResult({std::string(action), Service{.name = name}}),
+               {.timeout = options_.timeout,
+                .idle_gap = options_.idle_gap,
+                .quorum = options_.quorum},
+               "registry lookup"));
     std::vector<Service> services;
     for (const std::string& payload : payloads) {
       auto service = DecodeService(payload);

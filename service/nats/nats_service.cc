@@ -4,12 +4,80 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "nats/message.h"
 #include "status/status_macros.h"
 #include "transport/nats/nats_transport.h"
 
 namespace micro_nats::service {
+namespace {
+
+// A registry that looks up and never registers: the NATS Service API
+// frontend answers `$SRV` for the server already.
+class LookupOnly : public registry::Registry {
+ public:
+  explicit LookupOnly(std::unique_ptr<registry::Registry> target)
+      : target_(std::move(target)) {}
+  absl::Status Register(const registry::Service& service,
+                        registry::RegisterOptions options) override {
+    return registry::ValidateService(service);
+  }
+  absl::Status Deregister(const registry::Service& service) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<registry::Service>> GetService(
+      absl::string_view name) override {
+    return target_->GetService(name);
+  }
+  absl::StatusOr<std::vector<registry::Service>> ListServices() override {
+    return target_->ListServices();
+  }
+  absl::StatusOr<std::unique_ptr<registry::Watcher>> Watch(
+      registry::WatchOptions options) override {
+    return target_->Watch(std::move(options));
+  }
+
+ private:
+  const std::unique_ptr<registry::Registry> target_;
+};
+
+// A plain NATS request with headers, answered by `deadline`.
+absl::StatusOr<Message> RequestReply(nats::Connection& conn,
+                                     const std::string& subject,
+                                     const Message& request,
+                                     absl::Time deadline) {
+  MN_ASSIGN_OR_RETURN(
+      nats::NatsMsgPtr msg,
+      nats::BuildMessage(subject, "", request.headers, request.body));
+  const absl::Duration remaining = deadline - absl::Now();
+  if (remaining <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("request on '", subject, "': the deadline passed"));
+  }
+  const int64_t timeout_ms = std::max<int64_t>(
+      1, absl::ToInt64Milliseconds(std::min(remaining, absl::Hours(24 * 365))));
+  natsMsg* reply = nullptr;
+  natsStatus s =
+      natsConnection_RequestMsg(&reply, conn.get(), msg.get(), timeout_ms);
+  if (s == NATS_TIMEOUT) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("request on '", subject, "' timed out"));
+  }
+  if (s != NATS_OK) {
+    // No responders, or no connection: another node may do.
+    return absl::UnavailableError(
+        absl::StrCat("request on '", subject, "': ", natsStatus_GetText(s)));
+  }
+  Message answer{.headers = nats::ReadHeaders(reply),
+                 .body = std::string(nats::Body(reply))};
+  natsMsg_Destroy(reply);
+  return answer;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     NatsServiceOptions options) {
@@ -28,8 +96,30 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     MN_ASSIGN_OR_RETURN(connection,
                         nats::Connection::Connect(connection_options));
   }
-  MN_ASSIGN_OR_RETURN(std::shared_ptr<registry::Registry> registry,
-                      registry::NewNatsRegistry(connection, options.registry));
+  std::shared_ptr<registry::Registry> registry;
+  if (options.discovery == NatsServiceOptions::Discovery::kServiceApi) {
+    if (!options.service_api.enabled) {
+      return absl::InvalidArgumentError(
+          "discovery through the NATS Service API needs service_api enabled");
+    }
+    MN_ASSIGN_OR_RETURN(
+        std::unique_ptr<registry::Registry> srv,
+        registry::NewSrvRegistry(connection, options.srv_registry));
+    registry = std::make_shared<LookupOnly>(std::move(srv));
+  } else {
+    MN_ASSIGN_OR_RETURN(
+        registry, registry::NewNatsRegistry(connection, options.registry));
+  }
+  if (!options.client.request_reply) {
+    options.client.request_reply =
+        [conn = std::weak_ptr<nats::Connection>(connection)](
+            const std::string& subject, const Message& request,
+            absl::Time deadline) -> absl::StatusOr<Message> {
+      std::shared_ptr<nats::Connection> c = conn.lock();
+      if (c == nullptr) return absl::UnavailableError("the connection is gone");
+      return RequestReply(*c, subject, request, deadline);
+    };
+  }
   MN_ASSIGN_OR_RETURN(std::shared_ptr<transport::Transport> transport,
                       transport::NewNatsTransport(connection));
   MN_ASSIGN_OR_RETURN(std::shared_ptr<broker::Broker> broker,

@@ -26,6 +26,7 @@
 #include "broker/nats/nats_broker.h"
 #include "nats/connection.h"
 #include "registry/nats/nats_registry.h"
+#include "registry/srv/srv_registry.h"
 #include "service/nats/service_api.h"
 #include "service/service.h"
 
@@ -45,7 +46,20 @@ struct NatsServiceOptions {
   // one.
   std::shared_ptr<nats::Connection> connection;
 
+  // Where services are looked up:
+  //   - kMicroRegistry: go-micro's NATS registry (registry/nats), where
+  //     this service also registers;
+  //   - kServiceApi: the NATS Service API (registry/srv), which also finds
+  //     services written with the nats.go/nats.js/nats.c micro libraries
+  //     (called by request/reply on their endpoint subjects), but has no
+  //     watch and no TTL: the client's cache then keeps what it found for
+  //     `cache.node_ttl` (or until a call to a node fails). This service
+  //     is then found through its own `$SRV` answers (service_api must be
+  //     enabled).
+  enum class Discovery { kMicroRegistry, kServiceApi };
+  Discovery discovery = Discovery::kMicroRegistry;
   registry::NatsRegistryOptions registry;
+  registry::SrvRegistryOptions srv_registry;
   broker::NatsBrokerOptions broker;
   registry::CacheOptions cache;
   ServerOptions server;

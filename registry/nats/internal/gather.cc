@@ -1,0 +1,80 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/nats/internal/gather.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "concurrency/wait.h"
+#include "nats/message.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::registry::registry_internal {
+namespace {
+
+// The answers to one query, as they arrive.
+struct Answers {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> payloads;  // guarded by mu
+  absl::Time last;                    // guarded by mu
+
+  void Add(absl::string_view payload) {
+    std::lock_guard<std::mutex> lock(mu);
+    payloads.emplace_back(payload);
+    last = absl::Now();
+    cv.notify_all();
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> Gather(nats::InboxMux& mux,
+                                                const std::string& subject,
+                                                absl::string_view body,
+                                                const GatherRule& rule,
+                                                absl::string_view what) {
+  nats::Connection& conn = mux.connection();
+  if (!conn.IsConnected()) {
+    return absl::UnavailableError(
+        absl::StrCat(what, ": not connected to NATS (",
+                     absl::StrJoin(conn.options().servers, ","), ")"));
+  }
+  auto answers = std::make_shared<Answers>();
+  const std::string inbox =
+      mux.Register([answers](natsMsg* msg) { answers->Add(nats::Body(msg)); });
+  const absl::Time deadline = absl::Now() + rule.timeout;
+  absl::Status sent = conn.Publish(subject, body, {.reply = inbox});
+  std::vector<std::string> payloads;
+  if (sent.ok()) {
+    std::unique_lock<std::mutex> lock(answers->mu);
+    while (true) {
+      const size_t count = answers->payloads.size();
+      if (rule.quorum > 0 && count >= static_cast<size_t>(rule.quorum)) break;
+      absl::Time until = deadline;
+      if (count > 0 && rule.idle_gap > absl::ZeroDuration()) {
+        until = std::min(until, answers->last + rule.idle_gap);
+      }
+      if (absl::Now() >= until) break;
+      concurrency::WaitUntil(answers->cv, lock, until,
+                             [&] { return answers->payloads.size() != count; });
+    }
+    payloads = std::move(answers->payloads);
+  }
+  mux.Unregister(inbox);
+  MN_RETURN_IF_ERROR(sent);
+  if (payloads.empty() && !conn.IsConnected()) {
+    // The connection dropped while we waited: "down", not "nobody".
+    return absl::UnavailableError(
+        absl::StrCat(what, ": lost the connection to NATS (",
+                     absl::StrJoin(conn.options().servers, ","), ")"));
+  }
+  return payloads;
+}
+
+}  // namespace micro_nats::registry::registry_internal

@@ -1,0 +1,43 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// gather.h: a broadcast query and its answers — publish with a reply inbox
+// of our own, collect what comes back until the rule says enough.
+//
+// The rule both broadcast registries (registry/nats, go-micro's query;
+// registry/srv, ADR-32's `$SRV.INFO`) follow: stop `idle_gap` after the
+// last answer, or once `quorum` answers came, and never later than
+// `timeout`.
+
+#ifndef MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
+#define MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "nats/connection.h"
+#include "nats/inbox_mux.h"
+
+namespace micro_nats::registry::registry_internal {
+
+struct GatherRule {
+  absl::Duration timeout = absl::Milliseconds(100);
+  absl::Duration idle_gap = absl::Milliseconds(10);  // zero: the timeout
+  int quorum = 0;                                    // zero: none
+};
+
+// Publishes `body` on `subject` with a reply inbox from `mux` and returns
+// the answers' bodies. Unavailable (naming the servers) when not connected,
+// or when the connection dropped before any answer; `what` names the
+// lookup in those messages.
+absl::StatusOr<std::vector<std::string>> Gather(nats::InboxMux& mux,
+                                                const std::string& subject,
+                                                absl::string_view body,
+                                                const GatherRule& rule,
+                                                absl::string_view what);
+
+}  // namespace micro_nats::registry::registry_internal
+
+#endif  // MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_

@@ -1,0 +1,275 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/srv/srv_registry.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "registry/testing/conformance.h"
+#include "service/nats/nats_service.h"
+#include "srv/protocol.h"
+#include "status/status_matchers.h"
+#include "testing/nats_server.h"
+#include "testing/sync.h"
+
+extern char** environ;
+
+namespace micro_nats::registry::testing {
+namespace {
+
+using ::micro_nats::testing::NatsServer;
+using ::testing::HasSubstr;
+
+constexpr SrvRegistryOptions kTestOptions{.timeout = absl::Milliseconds(300),
+                                          .idle_gap = absl::Milliseconds(20)};
+
+class SrvEnvironment : public RegistryEnvironment {
+ public:
+  explicit SrvEnvironment(std::unique_ptr<NatsServer> server)
+      : server_(std::move(server)) {}
+
+  absl::StatusOr<std::unique_ptr<Registry>> NewRegistry() override {
+    auto conn = nats::Connection::Connect(
+        {.servers = {server_->url()}, .max_reconnect_attempts = 1});
+    if (!conn.ok()) return conn.status();
+    return NewSrvRegistry(*conn, kTestOptions);
+  }
+  bool can_stop_backend() const override { return true; }
+  absl::Status StopBackend() override { return server_->Stop(); }
+  bool can_watch() const override { return false; }
+  bool can_expire() const override { return false; }
+  bool keeps_descriptions() const override { return false; }
+
+ private:
+  std::unique_ptr<NatsServer> server_;
+};
+
+absl::StatusOr<std::unique_ptr<RegistryEnvironment>> MakeSrvEnvironment() {
+  auto server = NatsServer::Start();
+  if (!server.ok()) return server.status();
+  return std::make_unique<SrvEnvironment>(std::move(server).value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Srv, RegistryConformanceTest,
+                         ::testing::Values(RegistryBackend{
+                             "Srv", &MakeSrvEnvironment}),
+                         RegistryBackendName);
+
+std::string TestDir(const char* variable, const char* fallback) {
+  const char* value = std::getenv(variable);
+  return value == nullptr ? fallback : value;
+}
+
+// Builds testdata/goecho with Debian's Go and nats.go, offline, in GOPATH
+// mode (Debian installs Go libraries under /usr/share/gocode).
+absl::StatusOr<std::string> BuildGoEcho() {
+  const std::string tmp = TestDir("TEST_TMPDIR", "/tmp");
+  const std::string binary = tmp + "/goecho";
+  const std::string source = TestDir("TEST_SRCDIR", ".") +
+                             "/micro_nats/registry/srv/testdata/goecho/main.go";
+  const std::string command = absl::StrCat(
+      "cd ", tmp, " && env GOPATH=/usr/share/gocode GO111MODULE=off ",
+      "GOFLAGS= GOPROXY=off GOCACHE=", tmp, "/gocache HOME=", tmp,
+      " /usr/bin/go build -o ", binary, " ", source, " 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("cannot run go build");
+  std::string output;
+  char buffer[512];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    output.append(buffer, n);
+  }
+  if (pclose(pipe) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "building the nats.go micro service failed (needs Debian's golang-go "
+        "and golang-github-nats-io-go-nats-dev; tools/setup.sh installs "
+        "them): ",
+        output));
+  }
+  return binary;
+}
+
+class SrvRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
+    MN_ASSERT_OK_AND_ASSIGN(
+        conn_, nats::Connection::Connect({.servers = {server_->url()}}));
+    MN_ASSERT_OK_AND_ASSIGN(registry_, NewSrvRegistry(conn_, kTestOptions));
+  }
+
+  void TearDown() override {
+    for (pid_t pid : children_) {
+      kill(pid, SIGTERM);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }
+
+  // Starts the nats.go service; it answers once GetService finds it.
+  void StartGoEcho() {
+    static const absl::StatusOr<std::string>* const binary =
+        new absl::StatusOr<std::string>(BuildGoEcho());
+    ASSERT_THAT(*binary, ::micro_nats::testing::IsOk());
+    const std::string url = server_->url();
+    std::vector<char*> argv = {const_cast<char*>((*binary)->c_str()),
+                               const_cast<char*>(url.c_str()), nullptr};
+    pid_t pid = 0;
+    ASSERT_EQ(
+        posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    children_.push_back(pid);
+    ASSERT_TRUE(::micro_nats::testing::Eventually(
+        [&] { return registry_->GetService("goecho").ok(); }, absl::Seconds(10),
+        "goecho to answer $SRV.INFO"));
+  }
+
+  // A micro-nats service that looks services up through the NATS Service
+  // API.
+  std::unique_ptr<service::Service> Caller() {
+    auto caller = service::NewNatsService(
+        {.servers = {server_->url()},
+         .name = "caller",
+         .discovery = service::NatsServiceOptions::Discovery::kServiceApi,
+         .srv_registry = kTestOptions});
+    EXPECT_THAT(caller, IsOk());
+    return caller.ok() ? std::move(caller).value() : nullptr;
+  }
+
+  std::unique_ptr<NatsServer> server_;
+  std::shared_ptr<nats::Connection> conn_;
+  std::unique_ptr<Registry> registry_;
+  std::vector<pid_t> children_;
+};
+
+TEST_F(SrvRegistryTest, FindsANatsGoMicroService) {
+  StartGoEcho();
+  auto found = registry_->GetService("goecho");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_THAT(*found, SizeIs(1));
+  const Service& goecho = (*found)[0];
+  EXPECT_EQ(goecho.version, "1.2.3");
+  ASSERT_THAT(goecho.nodes, SizeIs(1));
+  EXPECT_EQ(goecho.nodes[0].metadata.at(srv::kProtocolMetadata),
+            srv::kNatsMicroProtocol);
+  ASSERT_THAT(goecho.endpoints, SizeIs(1));
+  EXPECT_EQ(goecho.endpoints[0].name, "goecho.echo");
+  EXPECT_EQ(goecho.endpoints[0].metadata.at(srv::kSubjectMetadata),
+            "goecho.echo");
+  auto all = registry_->ListServices();
+  ASSERT_THAT(all, IsOk());
+  EXPECT_THAT(*all, SizeIs(1));
+}
+
+TEST_F(SrvRegistryTest, CallsANatsGoMicroServiceRawAndJson) {
+  StartGoEcho();
+  auto caller = Caller();
+  ASSERT_NE(caller, nullptr);
+  auto raw = caller->client().CallRaw("goecho", "goecho.echo",
+                                      {.body = "hello from C++"});
+  ASSERT_THAT(raw, IsOk());
+  EXPECT_EQ(raw->body, "hello from C++");
+
+  google::protobuf::Struct request;
+  (*request.mutable_fields())["greeting"].set_string_value("hi");
+  auto json =
+      caller->client().Call<google::protobuf::Struct, google::protobuf::Struct>(
+          "goecho", "goecho.echo", request,
+          {.content_type = "application/json"});
+  ASSERT_THAT(json, IsOk());
+  EXPECT_EQ(json->fields().at("greeting").string_value(), "hi");
+
+  auto failed =
+      caller->client().CallRaw("goecho", "goecho.echo", {.body = "fail"});
+  EXPECT_THAT(failed.status(),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("I'm a teapot")));
+}
+
+TEST_F(SrvRegistryTest, FindsAndCallsAMicroNatsServiceThroughItsSrvAnswers) {
+  auto echo =
+      service::NewNatsService({.servers = {server_->url()}, .name = "echo"});
+  ASSERT_THAT(echo, IsOk());
+  ASSERT_THAT((*echo)->server().Handle(
+                  "Echo.Say",
+                  [](service::Context&, const service::Message& request,
+                     service::Message* response) {
+                    response->body = "said: " + request.body;
+                    return absl::OkStatus();
+                  }),
+              IsOk());
+  ASSERT_THAT((*echo)->Start(), IsOk());
+  auto found = registry_->GetService("echo");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_THAT(*found, SizeIs(1));
+  EXPECT_EQ((*found)[0].version, "latest");
+  ASSERT_THAT((*found)[0].nodes, SizeIs(1));
+  EXPECT_EQ((*found)[0].nodes[0].id, (*echo)->server().id());
+
+  auto caller = Caller();
+  ASSERT_NE(caller, nullptr);
+  auto said = caller->client().CallRaw("echo", "Echo.Say", {.body = "x"});
+  ASSERT_THAT(said, IsOk());
+  EXPECT_EQ(said->body, "said: x");
+  EXPECT_THAT(caller->client().CallRaw("echo", "Echo.Nope", {}).status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("Echo.Nope")));
+}
+
+TEST_F(SrvRegistryTest, RegisterAnswersPing) {
+  ASSERT_THAT(
+      registry_->Register(MakeService("pinged", "1.0.0", {MakeNode("p-1")})),
+      IsOk());
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_RequestString(&reply, conn_->get(),
+                                         "$SRV.PING.pinged.p-1", "", 2000),
+            NATS_OK);
+  auto ping = srv::DecodePing(nats::Body(reply));
+  natsMsg_Destroy(reply);
+  ASSERT_THAT(ping, IsOk());
+  EXPECT_EQ(ping->id, "p-1");
+  EXPECT_EQ(ping->version, "1.0.0");
+}
+
+TEST_F(SrvRegistryTest, BadAnswersAreSkippedNotTrusted) {
+  auto liar = conn_->Subscribe("$SRV.INFO.weird", [this](natsMsg* msg) {
+    const std::string reply(nats::Reply(msg));
+    conn_->Publish(reply, "{not json").IgnoreError();
+    conn_
+        ->Publish(reply, R"({"type":"io.nats.micro.v1.ping_response",)"
+                         R"("name":"weird","id":"w"})")
+        .IgnoreError();
+    conn_
+        ->Publish(reply, srv::EncodeInfo({.identity = {.name = "weird",
+                                                       .id = "good",
+                                                       .version = "1.0.0"}}))
+        .IgnoreError();
+  });
+  ASSERT_THAT(liar, IsOk());
+  auto found = registry_->GetService("weird");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_THAT(*found, SizeIs(1));
+  EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"good"});
+}
+
+TEST_F(SrvRegistryTest, WhatAdr32CannotDoIsAClearError) {
+  EXPECT_THAT(registry_->Watch(), StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(
+      registry_->Register(MakeService("go.micro.x", "1", {MakeNode("n")})),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("not a NATS Service API name")));
+  EXPECT_THAT(registry_->GetService("go.micro.x"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("not a NATS Service API name")));
+}
+
+}  // namespace
+}  // namespace micro_nats::registry::testing
