@@ -9,7 +9,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,7 @@ namespace {
 
 using ::micro_nats::testing::NatsServer;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr SrvRegistryOptions kTestOptions{.timeout = absl::Milliseconds(300),
                                           .idle_gap = absl::Milliseconds(20)};
@@ -169,6 +172,47 @@ TEST_F(SrvRegistryTest, FindsANatsGoMicroService) {
   auto all = registry_->ListServices();
   ASSERT_THAT(all, IsOk());
   EXPECT_THAT(*all, SizeIs(1));
+}
+
+// A nats.go micro service (the draft) and a micro-nats greeter (v1) on one
+// bus both answer `$SRV.PING`; the answers are printed side by side.
+TEST_F(SrvRegistryTest, PingReachesBothKindsOfService) {
+  StartGoEcho();
+  auto greeter = service::NewNatsService(
+      {.servers = {server_->url()}, .name = "greeter", .version = "1.0.0"});
+  ASSERT_THAT(greeter, IsOk());
+  ASSERT_THAT((*greeter)->Start(), IsOk());
+
+  struct Inbox {
+    std::mutex mu;
+    std::vector<std::string> answers;
+  };
+  auto inbox = std::make_shared<Inbox>();
+  const std::string reply = nats::Connection::NewInbox();
+  auto sub = conn_->Subscribe(reply, [inbox](natsMsg* msg) {
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    inbox->answers.emplace_back(nats::Body(msg));
+  });
+  ASSERT_THAT(sub, IsOk());
+  ASSERT_THAT(conn_->Publish("$SRV.PING", "", {.reply = reply}), IsOk());
+  ASSERT_TRUE(::micro_nats::testing::Eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(inbox->mu);
+        return inbox->answers.size() >= 2;
+      },
+      absl::Seconds(5), "two PING answers"));
+  std::lock_guard<std::mutex> lock(inbox->mu);
+  std::map<std::string, std::string> by_name;
+  for (const std::string& answer : inbox->answers) {
+    std::printf("$SRV.PING answer: %s\n", answer.c_str());
+    auto ping = srv::DecodePing(answer);
+    ASSERT_THAT(ping, IsOk()) << answer;
+    by_name[ping->name] = answer;
+  }
+  ASSERT_EQ(by_name.size(), 2u);
+  EXPECT_THAT(by_name["greeter"], HasSubstr(srv::kPingType));
+  EXPECT_THAT(by_name["goecho"], Not(HasSubstr("\"type\"")))
+      << "nats.go 1.22 answers in the draft shape";
 }
 
 TEST_F(SrvRegistryTest, CallsANatsGoMicroServiceRawAndJson) {
