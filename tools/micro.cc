@@ -1,0 +1,665 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// micro: the command-line tool for services on NATS — list, describe, call,
+// publish, subscribe, watch, health and stats, for go-micro and micro-nats
+// services (the NATS registry) and NATS Service API services (`$SRV`).
+//
+//   micro services
+//   micro call greeter Greeter.Hello '{"name": "x"}'
+//
+// `micro help` lists the commands; `micro COMMAND --help` explains one.
+// Every network wait has a deadline (--timeout); exit code 0 on success, 1
+// when the command failed, 2 for bad usage.
+
+#include <nats/nats.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "nats/connection.h"
+#include "nats/message.h"
+#include "registry/nats/nats_registry.h"
+#include "registry/srv/srv_registry.h"
+#include "service/nats/nats_service.h"
+#include "srv/protocol.h"
+#include "status/status_macros.h"
+
+ABSL_FLAG(std::string, server, "",
+          "NATS server URL(s), comma-separated (default: $MICRO_NATS_ADDRESS, "
+          "else nats://127.0.0.1:4222)");
+ABSL_FLAG(std::string, user, "", "NATS user");
+ABSL_FLAG(std::string, password, "", "NATS password");
+ABSL_FLAG(std::string, token, "", "NATS token");
+ABSL_FLAG(std::string, tls_ca, "", "PEM file of trusted CA certificates");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM client private key (mutual TLS)");
+ABSL_FLAG(bool, json, false, "print JSON instead of a table");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
+          "the longest any network wait takes (lookups, calls, pings)");
+ABSL_FLAG(std::vector<std::string>, metadata, {},
+          "call: k=v pairs sent as headers (comma-separated)");
+ABSL_FLAG(std::string, version, "", "call: only instances of this version");
+ABSL_FLAG(std::vector<std::string>, header, {},
+          "publish: k=v headers (comma-separated)");
+ABSL_FLAG(std::string, queue, "", "subscribe: join this queue group");
+ABSL_FLAG(int, count, 0,
+          "subscribe, watch: stop after this many (0: until interrupted)");
+ABSL_FLAG(absl::Duration, duration, absl::InfiniteDuration(),
+          "subscribe, watch: stop after this long");
+
+namespace micro_nats::tools {
+namespace {
+
+using Json = nlohmann::json;
+
+struct Command {
+  const char* name;
+  const char* args;
+  const char* help;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+std::atomic<bool> interrupted{false};
+
+void OnSignal(int) { interrupted = true; }
+
+int Fail(const std::string& message) {
+  std::cerr << "micro: " << message << "\n";
+  return 1;
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "micro: " << message << " (see micro help)\n";
+  return 2;
+}
+
+std::vector<std::string> Servers() {
+  std::string servers = absl::GetFlag(FLAGS_server);
+  if (servers.empty()) {
+    const char* env = std::getenv("MICRO_NATS_ADDRESS");
+    servers = env != nullptr && *env != '\0' ? env : "nats://127.0.0.1:4222";
+  }
+  return absl::StrSplit(servers, ',', absl::SkipWhitespace());
+}
+
+nats::ConnectionOptions ConnectionOptions() {
+  nats::ConnectionOptions options{.servers = Servers(),
+                                  .name = "micro-cli",
+                                  .user = absl::GetFlag(FLAGS_user),
+                                  .password = absl::GetFlag(FLAGS_password),
+                                  .token = absl::GetFlag(FLAGS_token),
+                                  .max_reconnect_attempts = 0};
+  if (!absl::GetFlag(FLAGS_tls_ca).empty() ||
+      !absl::GetFlag(FLAGS_tls_cert).empty()) {
+    options.tls = nats::TlsOptions{.ca_file = absl::GetFlag(FLAGS_tls_ca),
+                                   .cert_file = absl::GetFlag(FLAGS_tls_cert),
+                                   .key_file = absl::GetFlag(FLAGS_tls_key)};
+  }
+  options.connect_timeout =
+      std::min(absl::GetFlag(FLAGS_timeout), absl::Seconds(5));
+  return options;
+}
+
+absl::StatusOr<std::shared_ptr<nats::Connection>> Connect() {
+  return nats::Connection::Connect(ConnectionOptions());
+}
+
+// k=v pairs; InvalidArgument naming the one without '='.
+absl::StatusOr<std::map<std::string, std::string>> Pairs(
+    const std::vector<std::string>& pairs, const char* flag) {
+  std::map<std::string, std::string> out;
+  for (const std::string& pair : pairs) {
+    std::vector<std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    if (kv.size() != 2 || kv[0].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " wants k=v, not '", pair, "'"));
+    }
+    out[kv[0]] = kv[1];
+  }
+  return out;
+}
+
+// A lookup's registries: go-micro's and the NATS Service API.
+struct Registries {
+  std::shared_ptr<nats::Connection> conn;
+  std::unique_ptr<registry::Registry> micro;
+  std::unique_ptr<registry::Registry> srv;
+};
+
+absl::StatusOr<Registries> OpenRegistries() {
+  Registries r;
+  auto conn = Connect();
+  if (!conn.ok()) return conn.status();
+  r.conn = *conn;
+  const absl::Duration timeout =
+      std::min(absl::GetFlag(FLAGS_timeout), absl::Seconds(1));
+  auto micro = registry::NewNatsRegistry(r.conn, {.timeout = timeout});
+  if (!micro.ok()) return micro.status();
+  r.micro = std::move(micro).value();
+  auto srv = registry::NewSrvRegistry(r.conn, {.timeout = timeout});
+  if (!srv.ok()) return srv.status();
+  r.srv = std::move(srv).value();
+  return r;
+}
+
+// Every version of `name` from both registries; nodes of the NATS registry
+// win over the same ids seen through `$SRV`.
+absl::StatusOr<std::vector<registry::Service>> Find(Registries& r,
+                                                    const std::string& name) {
+  MN_RETURN_IF_ERROR(registry::ValidateServiceName(name));
+  auto micro = r.micro->GetService(name);
+  if (!micro.ok() && !absl::IsNotFound(micro.status())) return micro.status();
+  auto srv = r.srv->GetService(name);
+  std::vector<registry::Service> all =
+      micro.ok() ? *micro : std::vector<registry::Service>{};
+  std::set<std::string> ids;
+  for (const auto& s : all) {
+    for (const auto& n : s.nodes) ids.insert(n.id);
+  }
+  if (srv.ok()) {
+    for (registry::Service s : *srv) {
+      std::vector<registry::Node> nodes;
+      for (const auto& n : s.nodes) {
+        if (ids.count(n.id) == 0) nodes.push_back(n);
+      }
+      if (nodes.empty()) continue;
+      s.nodes = std::move(nodes);
+      all.push_back(std::move(s));
+    }
+  }
+  if (all.empty()) {
+    return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+  }
+  return all;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+int Services(const std::vector<std::string>& args) {
+  if (!args.empty()) return Usage("services takes no arguments");
+  auto r = OpenRegistries();
+  if (!r.ok()) return Fail(std::string(r.status().message()));
+  auto micro = r->micro->ListServices();
+  if (!micro.ok()) return Fail(std::string(micro.status().message()));
+  auto srv = r->srv->ListServices();
+  struct Row {
+    std::set<std::string> versions;
+    std::set<std::string> ids;
+    std::set<std::string> sources;
+  };
+  std::map<std::string, Row> rows;
+  for (const auto& s : *micro) {
+    Row& row = rows[s.name];
+    row.versions.insert(s.version.empty() ? "-" : s.version);
+    for (const auto& n : s.nodes) row.ids.insert(n.id);
+    row.sources.insert("registry");
+  }
+  if (srv.ok()) {
+    for (const auto& s : *srv) {
+      Row& row = rows[s.name];
+      row.versions.insert(s.version.empty() ? "-" : s.version);
+      for (const auto& n : s.nodes) row.ids.insert(n.id);
+      row.sources.insert("$SRV");
+    }
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    Json out = Json::array();
+    for (const auto& [name, row] : rows) {
+      out.push_back({{"name", name},
+                     {"versions", row.versions},
+                     {"instances", row.ids.size()},
+                     {"found_through", row.sources}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (rows.empty()) {
+    std::cout << "no services\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> table = {
+      {"NAME", "VERSIONS", "INSTANCES", "FOUND THROUGH"}};
+  for (const auto& [name, row] : rows) {
+    table.push_back({name, absl::StrJoin(row.versions, ","),
+                     absl::StrCat(row.ids.size()),
+                     absl::StrJoin(row.sources, ",")});
+  }
+  PrintTable(table);
+  return 0;
+}
+
+std::string DescribeValue(const registry::Value& value, int depth) {
+  std::string out;
+  for (const auto& field : value.values) {
+    absl::StrAppend(&out, std::string(depth * 2, ' '), field.name, " ",
+                    field.type, "\n", DescribeValue(field, depth + 1));
+  }
+  return out;
+}
+
+int Describe(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("describe takes a service name");
+  auto r = OpenRegistries();
+  if (!r.ok()) return Fail(std::string(r.status().message()));
+  auto found = Find(*r, args[0]);
+  if (!found.ok()) return Fail(std::string(found.status().message()));
+  for (const registry::Service& s : *found) {
+    std::cout << "service " << s.name << ", version "
+              << (s.version.empty() ? "-" : s.version) << "\n";
+    for (const auto& [k, v] : s.metadata) {
+      std::cout << "  metadata " << k << "=" << v << "\n";
+    }
+    std::cout << "  instances:\n";
+    for (const registry::Node& n : s.nodes) {
+      std::vector<std::string> meta;
+      for (const auto& [k, v] : n.metadata) meta.push_back(k + "=" + v);
+      std::cout << "    " << n.id << "  "
+                << (n.address.empty() ? "-" : n.address) << "  "
+                << absl::StrJoin(meta, ",") << "\n";
+    }
+    std::cout << "  endpoints:\n";
+    for (const registry::Endpoint& e : s.endpoints) {
+      std::cout << "    " << e.name;
+      if (auto it = e.metadata.find(srv::kSubjectMetadata);
+          it != e.metadata.end()) {
+        std::cout << " (subject " << it->second << ")";
+      }
+      std::cout << "\n";
+      if (e.request) {
+        std::cout << "      request " << e.request->type << "\n"
+                  << DescribeValue(*e.request, 4);
+      }
+      if (e.response) {
+        std::cout << "      response " << e.response->type << "\n"
+                  << DescribeValue(*e.response, 4);
+      }
+    }
+  }
+  return 0;
+}
+
+int Call(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args.size() > 3) {
+    return Usage("call takes a service, an endpoint and a JSON body");
+  }
+  std::string body;
+  if (args.size() == 3 && args[2] != "-") {
+    body = args[2];
+  } else {
+    body.assign(std::istreambuf_iterator<char>(std::cin),
+                std::istreambuf_iterator<char>());
+  }
+  Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    // Parse again to learn where it went wrong.
+    try {
+      Json again = Json::parse(body);
+    } catch (const Json::parse_error& e) {
+      return Fail(absl::StrCat("the body is not valid JSON: at byte ", e.byte,
+                               ": ", e.what()));
+    }
+    return Fail("the body is not valid JSON");
+  }
+  auto metadata = Pairs(absl::GetFlag(FLAGS_metadata), "metadata");
+  if (!metadata.ok()) return Usage(std::string(metadata.status().message()));
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  auto conn = Connect();
+  if (!conn.ok()) return Fail(std::string(conn.status().message()));
+  auto service = service::NewNatsService(
+      {.name = "micro-cli",
+       .connection = *conn,
+       .registry = {.timeout = std::min(timeout, absl::Seconds(1))},
+       .client = {.timeout = timeout, .content_type = "application/json"},
+       .service_api = {.enabled = false}});
+  if (!service.ok()) return Fail(std::string(service.status().message()));
+  service::CallOptions options{.timeout = timeout};
+  options.metadata = *metadata;
+  if (!absl::GetFlag(FLAGS_version).empty()) {
+    options.filters.push_back(
+        service::FilterVersion(absl::GetFlag(FLAGS_version)));
+  }
+  service::Message request{.body = parsed.dump()};
+  request.headers["Content-Type"] = "application/json";
+  auto answer =
+      (*service)->client().CallRaw(args[0], args[1], request, options);
+  if (absl::IsNotFound(answer.status()) &&
+      absl::StrContains(answer.status().message(), "not found")) {
+    // Not in go-micro's registry: perhaps a NATS Service API service.
+    auto srv_service = service::NewNatsService(
+        {.name = "micro-cli",
+         .connection = *conn,
+         .discovery = service::NatsServiceOptions::Discovery::kServiceApi,
+         .srv_registry = {.timeout = std::min(timeout, absl::Seconds(1))},
+         .client = {.timeout = timeout, .content_type = "application/json"}});
+    if (srv_service.ok()) {
+      auto again =
+          (*srv_service)->client().CallRaw(args[0], args[1], request, options);
+      if (!absl::IsNotFound(again.status()) ||
+          !absl::StrContains(again.status().message(), "' not found")) {
+        answer = std::move(again);
+      }
+    }
+  }
+  if (!answer.ok()) {
+    return Fail(absl::StrCat(
+        "call failed: ", absl::StatusCodeToString(answer.status().code()), ": ",
+        answer.status().message()));
+  }
+  Json reply = Json::parse(answer->body, nullptr, false);
+  std::cout << (reply.is_discarded() ? answer->body : reply.dump(2)) << "\n";
+  return 0;
+}
+
+int Publish(const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("publish takes a topic and a payload");
+  auto headers = Pairs(absl::GetFlag(FLAGS_header), "header");
+  if (!headers.ok()) return Usage(std::string(headers.status().message()));
+  auto conn = Connect();
+  if (!conn.ok()) return Fail(std::string(conn.status().message()));
+  Headers h(headers->begin(), headers->end());
+  absl::Status sent = (*conn)->Publish(args[0], args[1], {.headers = h});
+  if (sent.ok()) sent = (*conn)->Flush(absl::GetFlag(FLAGS_timeout));
+  if (!sent.ok()) return Fail(std::string(sent.message()));
+  std::cout << "published " << args[1].size() << " bytes to " << args[0]
+            << "\n";
+  return 0;
+}
+
+// Runs until --count things were seen, --duration passed, or SIGINT.
+template <typename Next>
+int Loop(Next next) {
+  const int count = absl::GetFlag(FLAGS_count);
+  const absl::Time end = absl::Now() + absl::GetFlag(FLAGS_duration);
+  int seen = 0;
+  while (!interrupted && (count == 0 || seen < count) && absl::Now() < end) {
+    const absl::Time until =
+        std::min(end, absl::Now() + absl::Milliseconds(200));
+    absl::StatusOr<bool> got = next(until);
+    if (!got.ok()) return Fail(std::string(got.status().message()));
+    if (*got) ++seen;
+  }
+  return 0;
+}
+
+int Subscribe(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("subscribe takes a topic");
+  auto conn = Connect();
+  if (!conn.ok()) return Fail(std::string(conn.status().message()));
+  struct Inbox {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> lines;
+  };
+  auto inbox = std::make_shared<Inbox>();
+  auto sub = (*conn)->Subscribe(
+      args[0],
+      [inbox](natsMsg* msg) {
+        std::string line = absl::StrCat("[", nats::Subject(msg), "]");
+        for (const auto& [k, v] : nats::ReadHeaders(msg)) {
+          absl::StrAppend(&line, " ", k, "=", v);
+        }
+        absl::StrAppend(&line, " ", nats::Body(msg));
+        std::lock_guard<std::mutex> lock(inbox->mu);
+        inbox->lines.push_back(std::move(line));
+        inbox->cv.notify_all();
+      },
+      {.queue = absl::GetFlag(FLAGS_queue)});
+  if (!sub.ok()) return Fail(std::string(sub.status().message()));
+  absl::Status flushed = (*conn)->Flush(absl::GetFlag(FLAGS_timeout));
+  if (!flushed.ok()) return Fail(std::string(flushed.message()));
+  std::cerr << "subscribed to " << args[0] << "\n";
+  return Loop([&](absl::Time until) -> absl::StatusOr<bool> {
+    std::unique_lock<std::mutex> lock(inbox->mu);
+    inbox->cv.wait_for(lock, absl::ToChronoNanoseconds(until - absl::Now()),
+                       [&] { return !inbox->lines.empty(); });
+    if (inbox->lines.empty()) return false;
+    std::cout << inbox->lines.front() << std::endl;
+    inbox->lines.erase(inbox->lines.begin());
+    return true;
+  });
+}
+
+int Watch(const std::vector<std::string>& args) {
+  if (args.size() > 1) return Usage("watch takes at most a service name");
+  auto r = OpenRegistries();
+  if (!r.ok()) return Fail(std::string(r.status().message()));
+  auto watcher = r->micro->Watch({.service = args.empty() ? "" : args[0]});
+  if (!watcher.ok()) return Fail(std::string(watcher.status().message()));
+  std::cerr << "watching " << (args.empty() ? "every service" : args[0])
+            << "\n";
+  return Loop([&](absl::Time until) -> absl::StatusOr<bool> {
+    auto event = (*watcher)->Next(until);
+    if (absl::IsDeadlineExceeded(event.status())) return false;
+    if (absl::IsResourceExhausted(event.status())) {
+      std::cout << "(events were missed: " << event.status().message() << ")"
+                << std::endl;
+      return false;
+    }
+    if (!event.ok()) return event.status();
+    std::vector<std::string> ids;
+    for (const auto& n : event->service.nodes) ids.push_back(n.id);
+    std::cout << registry::EventTypeName(event->type) << " "
+              << event->service.name << " " << event->service.version << " "
+              << absl::StrJoin(ids, ",") << std::endl;
+    return true;
+  });
+}
+
+// One `$SRV` request to one instance, answered by the deadline.
+absl::StatusOr<std::string> Request(nats::Connection& conn,
+                                    const std::string& subject,
+                                    absl::Duration timeout) {
+  natsMsg* reply = nullptr;
+  natsStatus s = natsConnection_RequestString(
+      &reply, conn.get(), subject.c_str(), "",
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)));
+  if (s != NATS_OK) return absl::UnavailableError(natsStatus_GetText(s));
+  std::string body(nats::Body(reply));
+  natsMsg_Destroy(reply);
+  return body;
+}
+
+int Health(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("health takes a service name");
+  auto r = OpenRegistries();
+  if (!r.ok()) return Fail(std::string(r.status().message()));
+  auto found = Find(*r, args[0]);
+  if (!found.ok()) return Fail(std::string(found.status().message()));
+  int healthy = 0;
+  int total = 0;
+  for (const registry::Service& s : *found) {
+    for (const registry::Node& n : s.nodes) {
+      ++total;
+      const absl::Time start = absl::Now();
+      auto answer = Request(
+          *r->conn,
+          srv::ControlSubject(srv::Verb::kPing, srv::ToName(s.name), n.id),
+          std::min(absl::GetFlag(FLAGS_timeout), absl::Seconds(2)));
+      const absl::Duration rtt = absl::Now() - start;
+      if (answer.ok()) {
+        ++healthy;
+        std::cout << n.id << "  ok  "
+                  << absl::FormatDuration(
+                         absl::Trunc(rtt, absl::Microseconds(1)))
+                  << "\n";
+      } else {
+        std::cout << n.id << "  no answer (" << answer.status().message()
+                  << ")\n";
+      }
+    }
+  }
+  std::cout << healthy << " of " << total << " instances answered\n";
+  return healthy > 0 ? 0 : 1;
+}
+
+int Stats(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("stats takes a service name");
+  auto r = OpenRegistries();
+  if (!r.ok()) return Fail(std::string(r.status().message()));
+  auto found = Find(*r, args[0]);
+  if (!found.ok()) return Fail(std::string(found.status().message()));
+  std::vector<std::vector<std::string>> table = {
+      {"INSTANCE", "ENDPOINT", "REQUESTS", "ERRORS", "AVERAGE", "TOTAL",
+       "LAST ERROR"}};
+  Json out = Json::array();
+  for (const registry::Service& s : *found) {
+    for (const registry::Node& n : s.nodes) {
+      auto answer = Request(
+          *r->conn,
+          srv::ControlSubject(srv::Verb::kStats, srv::ToName(s.name), n.id),
+          std::min(absl::GetFlag(FLAGS_timeout), absl::Seconds(2)));
+      if (!answer.ok()) {
+        table.push_back({n.id, "(no answer)"});
+        continue;
+      }
+      auto stats = srv::DecodeStats(*answer);
+      if (!stats.ok()) return Fail(std::string(stats.status().message()));
+      out.push_back(Json::parse(*answer, nullptr, false));
+      for (const srv::EndpointStats& e : stats->endpoints) {
+        table.push_back({n.id, e.name, absl::StrCat(e.num_requests),
+                         absl::StrCat(e.num_errors),
+                         absl::FormatDuration(absl::Trunc(
+                             e.average_processing_time, absl::Microseconds(1))),
+                         absl::FormatDuration(absl::Trunc(
+                             e.processing_time, absl::Microseconds(1))),
+                         e.last_error.empty() ? "-" : e.last_error});
+      }
+    }
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    PrintTable(table);
+  }
+  return 0;
+}
+
+const std::vector<Command>& Commands() {
+  static const auto* const kCommands = new std::vector<Command>{
+      {"services", "",
+       "registered services: name, versions, instances [--json]", Services},
+      {"describe", "NAME",
+       "versions, instances (id, address, metadata), endpoints and their "
+       "request/response fields",
+       Describe},
+      {"call", "NAME ENDPOINT ['{json}'|-]",
+       "call an endpoint with a JSON body (from stdin when absent or -); "
+       "--timeout, --metadata k=v, --version",
+       Call},
+      {"publish", "TOPIC PAYLOAD", "publish a message; --header k=v", Publish},
+      {"subscribe", "TOPIC",
+       "print messages on TOPIC (wildcards allowed); --queue, --count, "
+       "--duration",
+       Subscribe},
+      {"watch", "[NAME]", "registry events as they happen; --count, --duration",
+       Watch},
+      {"health", "NAME",
+       "ping each instance ($SRV.PING) with its round trip; exit 1 when none "
+       "answers",
+       Health},
+      {"stats", "NAME",
+       "per-endpoint requests, errors and processing times ($SRV.STATS) "
+       "[--json]",
+       Stats},
+  };
+  return *kCommands;
+}
+
+void PrintHelp() {
+  std::cout << "micro: services on NATS, from the command line\n\n"
+               "usage: micro COMMAND [ARGS] [--server URL[,URL]] [flags]\n\n"
+               "commands:\n";
+  for (const Command& c : Commands()) {
+    std::cout << absl::StrFormat("  %-10s %-28s %s\n", c.name, c.args, c.help);
+  }
+  std::cout << "\nconnection: --server (default $MICRO_NATS_ADDRESS, else "
+               "nats://127.0.0.1:4222), --user/--password, --token,\n"
+               "  --tls-ca/--tls-cert/--tls-key; every wait is bounded by "
+               "--timeout (5s).\n"
+               "micro COMMAND --help explains one command.\n";
+}
+
+}  // namespace
+}  // namespace micro_nats::tools
+
+int main(int argc, char** argv) {
+  using micro_nats::tools::Commands;
+  // --help after a command explains that command; before, the tool.
+  // Flags may be spelled with '-' (--tls-ca) as well as '_' (--tls_ca).
+  std::vector<std::string> spelled;
+  bool help = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (i > 0 && (arg == "--help" || arg == "-h" || arg == "-help")) {
+      help = true;
+      continue;
+    }
+    if (i > 0 && arg.rfind("--", 0) == 0) {
+      for (size_t j = 2; j < arg.size() && arg[j] != '='; ++j) {
+        if (arg[j] == '-') arg[j] = '_';
+      }
+    }
+    spelled.push_back(std::move(arg));
+  }
+  std::vector<char*> kept;
+  for (std::string& arg : spelled) kept.push_back(arg.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(kept.size()), kept.data());
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  if (args.empty() || args[0] == "help") {
+    micro_nats::tools::PrintHelp();
+    return args.empty() && !help ? 2 : 0;
+  }
+  for (const auto& c : Commands()) {
+    if (args[0] != c.name) continue;
+    if (help) {
+      std::cout << "usage: micro " << c.name << " " << c.args << "\n  "
+                << c.help << "\n";
+      return 0;
+    }
+    signal(SIGINT, micro_nats::tools::OnSignal);
+    signal(SIGTERM, micro_nats::tools::OnSignal);
+    return c.run({args.begin() + 1, args.end()});
+  }
+  return micro_nats::tools::Usage("unknown command '" + args[0] + "'");
+}
