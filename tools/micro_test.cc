@@ -1,0 +1,264 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// The `micro` CLI driven as a user drives it: a subprocess per command,
+// against a real nats-server with the greeter example server running;
+// stdout, stderr and exit codes checked.
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "status/status_matchers.h"
+#include "testing/nats_server.h"
+#include "testing/sync.h"
+
+extern char** environ;
+
+namespace micro_nats::tools {
+namespace {
+
+using ::micro_nats::testing::NatsServer;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+std::string Runfile(const std::string& path) {
+  const char* root = std::getenv("TEST_SRCDIR");
+  return absl::StrCat(root == nullptr ? "." : root, "/micro_nats/", path);
+}
+
+std::string TmpDir() {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return tmp == nullptr ? "/tmp" : tmp;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class MicroCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = NatsServer::Start();
+    ASSERT_THAT(server, ::micro_nats::testing::IsOk());
+    server_ = std::move(server).value().release();
+    // The greeter example, as a user would run it.
+    const std::string binary = Runfile("examples/greeter/server");
+    const std::string url = server_->url();
+    std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
+                               const_cast<char*>("--server"),
+                               const_cast<char*>(url.c_str()), nullptr};
+    ASSERT_EQ(
+        posix_spawn(&greeter_, argv[0], nullptr, nullptr, argv.data(), environ),
+        0);
+    ASSERT_TRUE(::micro_nats::testing::Eventually(
+        [] { return Micro("health greeter").exit_code == 0; },
+        absl::Seconds(10), "the greeter to answer"));
+  }
+
+  static void TearDownTestSuite() {
+    if (greeter_ > 0) {
+      kill(greeter_, SIGTERM);
+      int status = 0;
+      waitpid(greeter_, &status, 0);
+    }
+    delete server_;
+  }
+
+  // Runs `micro <args> --server <url>` (a shell command line), with
+  // `input` on stdin.
+  // `base`: where its output goes (base.out, base.err); empty: a new name.
+  static Result Micro(const std::string& args, const std::string& input = "",
+                      bool with_server = true, std::string base = "") {
+    static std::atomic<int> counter{0};
+    if (base.empty()) base = absl::StrCat(TmpDir(), "/micro_", ++counter);
+    {
+      std::ofstream in(base + ".in");
+      in << input;
+    }
+    const std::string command = absl::StrCat(
+        "timeout 30 ", Runfile("tools/micro"), " ", args,
+        with_server ? absl::StrCat(" --server ", server_->url()) : "", " <",
+        base, ".in >", base, ".out 2>", base, ".err");
+    const int status = std::system(command.c_str());
+    return {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+            .out = Slurp(base + ".out"),
+            .err = Slurp(base + ".err")};
+  }
+
+  static NatsServer* server_;
+  static pid_t greeter_;
+};
+
+NatsServer* MicroCliTest::server_ = nullptr;
+pid_t MicroCliTest::greeter_ = 0;
+
+TEST_F(MicroCliTest, ServicesListsTheGreeter) {
+  Result r = Micro("services");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("NAME"));
+  EXPECT_THAT(r.out,
+              MatchesRegex("(.|\n)*greeter +1\\.0\\.0 +1 +\\$SRV,registry"
+                           "(.|\n)*"));
+  Result json = Micro("services --json");
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_THAT(json.out, HasSubstr(R"("name": "greeter")"));
+  EXPECT_THAT(json.out, HasSubstr(R"("instances": 1)"));
+}
+
+TEST_F(MicroCliTest, DescribeShowsInstancesAndFields) {
+  Result r = Micro("describe greeter");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(
+      r.out,
+      AllOf(HasSubstr("service greeter, version 1.0.0"),
+            HasSubstr("Greeter.Hello"), HasSubstr("request HelloRequest"),
+            HasSubstr("name string"), HasSubstr("served_by string"),
+            HasSubstr("protocol=micro-nats")));
+}
+
+TEST_F(MicroCliTest, CallPrintsTheJsonAnswer) {
+  Result r = Micro(R"(call greeter Greeter.Hello '{"name": "cli"}')");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(R"("message": "Hello cli")"));
+  Result piped = Micro("call greeter Greeter.Hello", R"({"name": "stdin"})");
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_THAT(piped.out, HasSubstr("Hello stdin"));
+  Result filtered = Micro(
+      R"(call greeter Greeter.Hello '{"name": "v"}' --version 9.9 --timeout 1s)");
+  EXPECT_EQ(filtered.exit_code, 1);
+  EXPECT_THAT(filtered.err, HasSubstr("no node that matches"));
+}
+
+TEST_F(MicroCliTest, CallErrorsSayCodeAndDetail) {
+  Result handler = Micro(R"(call greeter Greeter.Hello '{"name": ""}')");
+  EXPECT_EQ(handler.exit_code, 1);
+  EXPECT_EQ(handler.out, "");
+  EXPECT_THAT(handler.err,
+              HasSubstr("INVALID_ARGUMENT: say who to greet: name is empty"));
+  Result unknown = Micro(R"(call nobody Any.Thing '{}')");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND: service 'nobody' not found"));
+  Result bad_json = Micro(R"(call greeter Greeter.Hello '{"name": ')");
+  EXPECT_EQ(bad_json.exit_code, 1);
+  EXPECT_THAT(bad_json.err, HasSubstr("not valid JSON: at byte 10"));
+}
+
+// Whether a command running with output `base` said `text` on stderr.
+bool Said(const std::string& base, const std::string& text) {
+  return ::micro_nats::testing::Eventually(
+      [&] { return Slurp(base + ".err").find(text) != std::string::npos; },
+      absl::Seconds(10), text);
+}
+
+TEST_F(MicroCliTest, PublishReachesSubscribeWithHeaders) {
+  const std::string base = TmpDir() + "/subscriber";
+  Result subscribed;
+  std::thread subscriber([&] {
+    subscribed =
+        Micro("subscribe 'orders.*' --count 1 --duration 20s", "", true, base);
+  });
+  // It says so on stderr once subscribed.
+  ASSERT_TRUE(Said(base, "subscribed to orders.*"));
+  Result published = Micro(R"(publish orders.new '{"id":1}' --header k=v)");
+  EXPECT_EQ(published.exit_code, 0) << published.err;
+  EXPECT_EQ(published.out, "published 8 bytes to orders.new\n");
+  subscriber.join();
+  EXPECT_EQ(subscribed.exit_code, 0) << subscribed.err;
+  EXPECT_EQ(subscribed.out, "[orders.new] k=v {\"id\":1}\n");
+}
+
+TEST_F(MicroCliTest, HealthAndStats) {
+  Result health = Micro("health greeter");
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_THAT(health.out, HasSubstr("1 of 1 instances answered"));
+  EXPECT_THAT(health.out, MatchesRegex("greeter-[0-9a-f]+  ok  [0-9.]+m?s\n"
+                                       "(.|\n)*"));
+  ASSERT_EQ(Micro(R"(call greeter Greeter.Hello '{"name": "s"}')").exit_code,
+            0);
+  Result stats = Micro("stats greeter");
+  EXPECT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_THAT(stats.out, AllOf(HasSubstr("ENDPOINT"), HasSubstr("REQUESTS"),
+                               HasSubstr("Greeter_Hello")));
+  Result json = Micro("stats greeter --json");
+  EXPECT_THAT(json.out,
+              HasSubstr(R"("type": "io.nats.micro.v1.stats_response")"));
+  Result none = Micro("health nobody");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("not found"));
+}
+
+TEST_F(MicroCliTest, WatchSeesANewInstance) {
+  const std::string base = TmpDir() + "/watcher";
+  Result watched;
+  std::thread watcher([&] {
+    watched = Micro("watch greeter --count 1 --duration 20s", "", true, base);
+  });
+  ASSERT_TRUE(Said(base, "watching greeter"));
+  // A second greeter instance registers while the watch runs.
+  pid_t second = 0;
+  const std::string binary = Runfile("examples/greeter/server");
+  const std::string url = server_->url();
+  std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
+                             const_cast<char*>("--server"),
+                             const_cast<char*>(url.c_str()), nullptr};
+  ASSERT_EQ(
+      posix_spawn(&second, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  watcher.join();
+  kill(second, SIGTERM);
+  int status = 0;
+  waitpid(second, &status, 0);
+  EXPECT_EQ(watched.exit_code, 0) << watched.err;
+  EXPECT_THAT(watched.out,
+              MatchesRegex("create greeter 1\\.0\\.0 greeter-.*\n"));
+}
+
+TEST_F(MicroCliTest, ClearErrorsForBadUse) {
+  Result down = Micro("services --server nats://127.0.0.1:1", "", false);
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.err, HasSubstr("nats://127.0.0.1:1"));
+  Result unknown = Micro("frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
+  Result bad_flag = Micro("services --timeout=soon");
+  EXPECT_NE(bad_flag.exit_code, 0);
+  EXPECT_THAT(bad_flag.err, HasSubstr("timeout"));
+  Result bad_pair = Micro("publish t x --header novalue");
+  EXPECT_EQ(bad_pair.exit_code, 2);
+  EXPECT_THAT(bad_pair.err, HasSubstr("--header wants k=v"));
+  Result help = Micro("call --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("usage: micro call NAME ENDPOINT"));
+  Result all = Micro("help");
+  EXPECT_EQ(all.exit_code, 0);
+  EXPECT_THAT(all.out, AllOf(HasSubstr("services"), HasSubstr("describe"),
+                             HasSubstr("subscribe"), HasSubstr("stats")));
+  for (const Result& r : {down, unknown, bad_flag, bad_pair}) {
+    EXPECT_THAT(r.err, ::testing::Not(HasSubstr("terminate called")));
+  }
+}
+
+}  // namespace
+}  // namespace micro_nats::tools
