@@ -2,7 +2,6 @@
 
 #include "registry/srv/srv_registry.h"
 
-#include <google/protobuf/struct.pb.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -20,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "registry/testing/conformance.h"
 #include "service/nats/nats_service.h"
+#include "service/testing/test.pb.h"
 #include "srv/protocol.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
@@ -224,14 +224,14 @@ TEST_F(SrvRegistryTest, CallsANatsGoMicroServiceRawAndJson) {
   ASSERT_THAT(raw, IsOk());
   EXPECT_EQ(raw->body, "hello from C++");
 
-  google::protobuf::Struct request;
-  (*request.mutable_fields())["greeting"].set_string_value("hi");
+  service::testing::Ping request;
+  request.set_text("hi");
   auto json =
-      caller->client().Call<google::protobuf::Struct, google::protobuf::Struct>(
+      caller->client().Call<service::testing::Ping, service::testing::Ping>(
           "goecho", "goecho.echo", request,
           {.content_type = "application/json"});
   ASSERT_THAT(json, IsOk());
-  EXPECT_EQ(json->fields().at("greeting").string_value(), "hi");
+  EXPECT_EQ(json->text(), "hi");
 
   auto failed =
       caller->client().CallRaw("goecho", "goecho.echo", {.body = "fail"});
