@@ -58,7 +58,7 @@ void StartInstances() {
   (void)instances;
 }
 
-void BM_RawSrvInfoFirstAnswer(benchmark::State& state) {
+void BM_RawNatsSrvInfoFirstAnswer(benchmark::State& state) {
   StartInstances();
   natsConnection* nc = bench::RawConnect();
   if (nc == nullptr) {
@@ -70,7 +70,7 @@ void BM_RawSrvInfoFirstAnswer(benchmark::State& state) {
   bench::RecordBaseline("srv_info/p50", raw.p50_us);
   natsConnection_Destroy(nc);
 }
-BENCHMARK(BM_RawSrvInfoFirstAnswer)->UseRealTime();
+BENCHMARK(BM_RawNatsSrvInfoFirstAnswer)->UseRealTime();
 
 // idle_gap_ms 0: wait the whole 300 ms, as `nats micro ls` does.
 void BM_SrvRegistryGetService(benchmark::State& state) {
