@@ -84,6 +84,9 @@ struct Command {
 
 std::atomic<bool> interrupted{false};
 
+// Messages `subscribe` holds for printing before it drops (and counts) more.
+constexpr size_t kMaxWaitingLines = 10000;
+
 void OnSignal(int) { interrupted = true; }
 
 int Fail(const std::string& message) {
@@ -429,6 +432,7 @@ int Subscribe(const std::vector<std::string>& args) {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<std::string> lines;
+    int64_t dropped = 0;
   };
   auto inbox = std::make_shared<Inbox>();
   auto sub = (*conn)->Subscribe(
@@ -440,6 +444,11 @@ int Subscribe(const std::vector<std::string>& args) {
         }
         absl::StrAppend(&line, " ", nats::Body(msg));
         std::lock_guard<std::mutex> lock(inbox->mu);
+        // A terminal slower than the publishers: drop, and say how many.
+        if (inbox->lines.size() >= kMaxWaitingLines) {
+          ++inbox->dropped;
+          return;
+        }
         inbox->lines.push_back(std::move(line));
         inbox->cv.notify_all();
       },
@@ -452,6 +461,11 @@ int Subscribe(const std::vector<std::string>& args) {
     std::unique_lock<std::mutex> lock(inbox->mu);
     inbox->cv.wait_for(lock, absl::ToChronoNanoseconds(until - absl::Now()),
                        [&] { return !inbox->lines.empty(); });
+    if (inbox->dropped > 0) {
+      std::cout << "(" << inbox->dropped
+                << " messages dropped: printing fell behind)" << std::endl;
+      inbox->dropped = 0;
+    }
     if (inbox->lines.empty()) return false;
     std::cout << inbox->lines.front() << std::endl;
     inbox->lines.erase(inbox->lines.begin());
