@@ -339,4 +339,16 @@ void WatchHub::Publish(const Event& event) {
   for (const auto& queue : queues) queue->Push(event);
 }
 
+absl::StatusOr<std::vector<Service>> VersionsOf(std::vector<Service> answers,
+                                                absl::string_view name) {
+  std::vector<Service> matching;
+  for (Service& s : answers) {
+    if (s.name == name) matching.push_back(std::move(s));
+  }
+  if (matching.empty()) {
+    return absl::NotFoundError(absl::StrCat("service '", name, "' not found"));
+  }
+  return MergeByVersion(matching);
+}
+
 }  // namespace micro_nats::registry::registry_internal

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "registry/registry.h"
 
@@ -99,6 +101,11 @@ class SweptStore {
 // Merges services of one name from several sources (processes): one per
 // version, nodes deduplicated by id (the later one wins).
 std::vector<Service> MergeByVersion(const std::vector<Service>& services);
+
+// The versions of `name` among a broadcast lookup's answers (others may
+// answer with other services), merged; NotFound when there is none.
+absl::StatusOr<std::vector<Service>> VersionsOf(std::vector<Service> answers,
+                                                absl::string_view name);
 
 // WatchHub
 //

@@ -29,6 +29,7 @@ using registry_internal::Result;
 using registry_internal::ServiceStore;
 using registry_internal::SweptStore;
 using registry_internal::ValidateRegistration;
+using registry_internal::VersionsOf;
 using registry_internal::WatchHub;
 
 class NatsRegistry : public Registry {
@@ -107,15 +108,7 @@ class NatsRegistry : public Registry {
     MN_RETURN_IF_ERROR(ValidateServiceName(name));
     MN_ASSIGN_OR_RETURN(std::vector<Service> answers,
                         Query("get", std::string(name)));
-    std::vector<Service> matching;
-    for (Service& s : answers) {
-      if (s.name == name) matching.push_back(std::move(s));
-    }
-    if (matching.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("service '", name, "' not found"));
-    }
-    return MergeByVersion(matching);
+    return VersionsOf(std::move(answers), name);
   }
 
   absl::StatusOr<std::vector<Service>> ListServices() override {

@@ -24,6 +24,7 @@ using registry_internal::Gather;
 using registry_internal::MergeByVersion;
 using registry_internal::ServiceStore;
 using registry_internal::ValidateRegistration;
+using registry_internal::VersionsOf;
 using srv::kNatsMicroProtocol;
 using srv::kProtocolMetadata;
 using srv::kQueueGroupMetadata;
@@ -123,15 +124,7 @@ class SrvRegistry : public Registry {
     }
     MN_ASSIGN_OR_RETURN(std::vector<Service> found,
                         Query(srv::ControlSubject(srv::Verb::kInfo, name)));
-    std::vector<Service> matching;
-    for (Service& s : found) {
-      if (s.name == name) matching.push_back(std::move(s));
-    }
-    if (matching.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("service '", name, "' not found"));
-    }
-    return MergeByVersion(matching);
+    return VersionsOf(std::move(found), name);
   }
 
   absl::StatusOr<std::vector<Service>> ListServices() override {
