@@ -60,4 +60,10 @@ absl::Status ValidateService(const Service& service) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<LookupResult> Registry::Find(absl::string_view name) {
+  absl::StatusOr<std::vector<Service>> services = GetService(name);
+  if (!services.ok()) return services.status();
+  return LookupResult{std::move(services).value(), true};
+}
+
 }  // namespace micro_nats::registry

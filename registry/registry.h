@@ -93,6 +93,15 @@ struct Event {
   Service service;  // with the nodes this event concerns
 };
 
+// A lookup's answer, and how sure the backend is of it.
+struct LookupResult {
+  std::vector<Service> services;
+  // False when the lookup ended on a guess (an idle gap or a timeout on a
+  // broadcast backend): nodes may be missing, so a cache should ask again
+  // sooner. Backends that see everything (memory) always say true.
+  bool complete = true;
+};
+
 struct RegisterOptions {
   // Zero: the nodes stay until deregistered.
   absl::Duration ttl = absl::ZeroDuration();
@@ -140,6 +149,10 @@ class Registry {
   // backend cannot be reached.
   virtual absl::StatusOr<std::vector<Service>> GetService(
       absl::string_view name) = 0;
+
+  // GetService, saying whether the answer is known complete. The default
+  // calls GetService and says it is.
+  virtual absl::StatusOr<LookupResult> Find(absl::string_view name);
 
   // Every version of every service.
   virtual absl::StatusOr<std::vector<Service>> ListServices() = 0;

@@ -135,11 +135,12 @@ absl::StatusOr<CachedLookup> CachingRegistry::LookupEntry(
     std::unique_lock<std::mutex>& lock) {
   ++stats_.lookups;
   if (entry.fetch == nullptr) {
-    if (entry.valid) {
-      std::vector<Service> fresh = Materialize(entry, options_.clock(), false);
+    const absl::Time now = options_.clock();
+    if (entry.valid && now < entry.refetch_after) {
+      std::vector<Service> fresh = Materialize(entry, now, false);
       if (!fresh.empty()) {
         ++stats_.from_cache;
-        return CachedLookup{std::move(fresh), false};
+        return CachedLookup{std::move(fresh), false, entry.partial};
       }
     }
     ++stats_.backend_queries;
@@ -171,7 +172,7 @@ absl::StatusOr<CachedLookup> CachingRegistry::LookupEntry(
 
 void CachingRegistry::RunFetch(const std::string& name,
                                std::shared_ptr<Fetch> fetch) {
-  absl::StatusOr<std::vector<Service>> fetched = backend_->GetService(name);
+  absl::StatusOr<LookupResult> fetched = backend_->Find(name);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(name);  // kept while its fetch is in flight
   fetch->outcome = ApplyFetched(name, it->second, std::move(fetched));
@@ -183,11 +184,14 @@ void CachingRegistry::RunFetch(const std::string& name,
 
 absl::StatusOr<CachedLookup> CachingRegistry::ApplyFetched(
     absl::string_view name, Entry& entry,
-    absl::StatusOr<std::vector<Service>> fetched) {
+    absl::StatusOr<LookupResult> fetched) {
   const absl::Time then = options_.clock();
   if (fetched.ok()) {
     entry.versions.clear();
-    for (const Service& service : *fetched) {
+    entry.partial = !fetched->complete;
+    entry.refetch_after = fetched->complete ? absl::InfiniteFuture()
+                                            : then + options_.partial_ttl;
+    for (const Service& service : fetched->services) {
       ApplyEvent(entry, Event{EventType::kCreate, service}, then);
     }
     // Events that arrived while we asked are newer than some answers.
@@ -201,7 +205,7 @@ absl::StatusOr<CachedLookup> CachingRegistry::ApplyFetched(
       return absl::NotFoundError(
           absl::StrCat("service '", name, "' not found"));
     }
-    return CachedLookup{std::move(services), false};
+    return CachedLookup{std::move(services), false, entry.partial};
   }
   entry.during_fetch.clear();
   entry.valid = false;

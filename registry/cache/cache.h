@@ -49,6 +49,10 @@ namespace micro_nats::registry {
 struct CacheOptions {
   // A node not seen in a lookup or an event for this long is fetched again.
   absl::Duration node_ttl = absl::Minutes(1);
+  // A lookup the backend answered on a guess (LookupResult::complete false:
+  // an idle gap ended it, nodes may be missing) is fetched again after
+  // this long.
+  absl::Duration partial_ttl = absl::Seconds(5);
   // How long GetService (which takes no deadline) waits.
   absl::Duration lookup_timeout = absl::Seconds(5);
   // Backend queries running at once (for different names); more wait.
@@ -61,6 +65,8 @@ struct CachedLookup {
   std::vector<Service> services;
   // True when the backend failed and these are the last known nodes.
   bool stale = false;
+  // True when the backend's last answer was a guess: nodes may be missing.
+  bool partial = false;
 };
 
 // What the cache did, since it was created.
@@ -122,7 +128,9 @@ class CachingRegistry : public Registry {
   };
   struct Entry {
     std::map<std::string, CachedVersion> versions;
-    bool valid = false;               // fetched, and events applied since
+    bool valid = false;  // fetched, and events applied since
+    absl::Time refetch_after = absl::InfiniteFuture();  // after a guess
+    bool partial = false;             // the last answer was a guess
     std::shared_ptr<Fetch> fetch;     // the query in flight, or null
     std::vector<Event> during_fetch;  // events to replay on its result
     int lookups = 0;                  // Lookup calls using this entry
@@ -141,7 +149,7 @@ class CachingRegistry : public Registry {
   // The outcome of a query that returned `fetched`; mu_ held.
   absl::StatusOr<CachedLookup> ApplyFetched(
       absl::string_view name, Entry& entry,
-      absl::StatusOr<std::vector<Service>> fetched);
+      absl::StatusOr<LookupResult> fetched);
   // Forgets the entry when it has no nodes, no Lookup uses it and no query
   // for it is in flight.
   void EraseIfUnused(Entries::iterator it);  // mu_ held

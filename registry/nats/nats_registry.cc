@@ -11,6 +11,7 @@
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "registry/internal/store.h"
+#include "registry/nats/internal/census.h"
 #include "registry/nats/internal/codec.h"
 #include "registry/nats/internal/gather.h"
 #include "status/status_macros.h"
@@ -19,12 +20,17 @@
 namespace micro_nats::registry {
 namespace {
 
+using registry_internal::Census;
+using registry_internal::CensusHint;
 using registry_internal::DecodeResult;
 using registry_internal::DecodeService;
 using registry_internal::EncodeResult;
 using registry_internal::EncodeService;
 using registry_internal::Gather;
+using registry_internal::GatherResult;
+using registry_internal::kCensusHeader;
 using registry_internal::MergeByVersion;
+using registry_internal::NodeSet;
 using registry_internal::Result;
 using registry_internal::ServiceStore;
 using registry_internal::SweptStore;
@@ -38,7 +44,9 @@ class NatsRegistry : public Registry {
                NatsRegistryOptions options)
       : conn_(std::move(conn)),
         options_(std::move(options)),
-        hub_(std::make_shared<WatchHub>(options_.watch_buffer)) {}
+        hub_(std::make_shared<WatchHub>(options_.watch_buffer)),
+        census_(std::make_shared<Census>(
+            options_.census_warmup, options_.census_node_ttl, absl::Now())) {}
 
   ~NatsRegistry() override {
     if (reconnect_listener_ != 0) {
@@ -70,20 +78,23 @@ class NatsRegistry : public Registry {
     // every watcher is told, so caches re-read.
     MN_ASSIGN_OR_RETURN(
         watch_subscription_,
-        conn_->Subscribe(options_.watch_subject,
-                         [this](natsMsg* msg) { OnWatchEvent(msg); },
-                         {.on_error =
-                              [hub = hub_](const absl::Status& status) {
-                                hub->Lost(absl::StrCat(
-                                    "registry events were dropped by NATS (",
+        conn_->Subscribe(
+            options_.watch_subject, [this](natsMsg* msg) { OnWatchEvent(msg); },
+            {.on_error =
+                 [hub = hub_, census = census_](const absl::Status& status) {
+                   census->Restart(absl::Now());
+                   hub->Lost(
+                       absl::StrCat("registry events were dropped by NATS (",
                                     status.message(), ")"));
-                              },
-                          .run_on = nats::HandlerThread::kDeliveryThread}));
-    reconnect_listener_ = conn_->AddReconnectListener([hub = hub_] {
-      hub->Lost(
-          "registry events may have been missed while disconnected "
-          "from NATS");
-    });
+                 },
+             .run_on = nats::HandlerThread::kDeliveryThread}));
+    reconnect_listener_ =
+        conn_->AddReconnectListener([hub = hub_, census = census_] {
+          census->Restart(absl::Now());
+          hub->Lost(
+              "registry events may have been missed while disconnected "
+              "from NATS");
+        });
     MN_RETURN_IF_ERROR(conn_->Flush(absl::Seconds(5)));
     return absl::OkStatus();
   }
@@ -105,15 +116,21 @@ class NatsRegistry : public Registry {
 
   absl::StatusOr<std::vector<Service>> GetService(
       absl::string_view name) override {
+    MN_ASSIGN_OR_RETURN(LookupResult found, Find(name));
+    return std::move(found.services);
+  }
+
+  absl::StatusOr<LookupResult> Find(absl::string_view name) override {
     MN_RETURN_IF_ERROR(ValidateServiceName(name));
-    MN_ASSIGN_OR_RETURN(std::vector<Service> answers,
-                        Query("get", std::string(name)));
-    return VersionsOf(std::move(answers), name);
+    MN_ASSIGN_OR_RETURN(Answered answered, Query("get", std::string(name)));
+    MN_ASSIGN_OR_RETURN(std::vector<Service> versions,
+                        VersionsOf(std::move(answered.services), name));
+    return LookupResult{std::move(versions), answered.complete};
   }
 
   absl::StatusOr<std::vector<Service>> ListServices() override {
-    MN_ASSIGN_OR_RETURN(std::vector<Service> answers, Query("list", ""));
-    return MergeByVersion(answers);
+    MN_ASSIGN_OR_RETURN(Answered answered, Query("list", ""));
+    return MergeByVersion(answered.services);
   }
 
   absl::StatusOr<std::unique_ptr<Watcher>> Watch(
@@ -136,28 +153,69 @@ class NatsRegistry : public Registry {
     return status;
   }
 
+  struct Answered {
+    std::vector<Service> services;
+    bool complete = false;  // known, not guessed (census hints matched)
+  };
+
+  // What a lookup has heard so far; the judge of its completeness.
+  struct Judge {
+    std::vector<Service> services;
+    absl::Status bad_input;
+    NodeSet seen;
+    absl::optional<CensusHint> expected;
+    bool conflict = false;  // hints disagree: no knowing, only guessing
+
+    bool OnAnswer(absl::string_view body, const Headers& headers,
+                  bool use_hints) {
+      auto service = DecodeService(body);
+      if (!service.ok()) {
+        if (bad_input.ok()) bad_input = service.status();
+        return false;
+      }
+      for (const Node& node : service->nodes) seen.Add(node.id);
+      const int64_t nodes_here = static_cast<int64_t>(service->nodes.size());
+      services.push_back(std::move(service).value());
+      if (!use_hints) return false;
+      auto header = headers.find(kCensusHeader);
+      if (header != headers.end()) {
+        absl::optional<CensusHint> hint =
+            registry_internal::ParseHint(header->second);
+        // A hint smaller than its own answer cannot be right.
+        if (!hint.has_value() || hint->count < nodes_here) {
+          conflict = true;
+        } else if (!expected.has_value()) {
+          expected = hint;
+        } else if (*expected != *hint) {
+          conflict = true;
+        }
+      }
+      return !conflict && expected.has_value() && seen.hint() == *expected;
+    }
+  };
+
   // Broadcasts a query and gathers the answers (see the header for when
   // it stops).
-  absl::StatusOr<std::vector<Service>> Query(absl::string_view action,
-                                             const std::string& name) {
+  absl::StatusOr<Answered> Query(absl::string_view action,
+                                 const std::string& name) {
+    auto judge = std::make_shared<Judge>();
+    const bool use_hints = options_.use_census_hints && action == "get";
     MN_ASSIGN_OR_RETURN(
-        std::vector<std::string> payloads,
-        Gather(*mux_, options_.query_subject,
-               EncodeResult({std::string(action), Service{.name = name}}),
-               {.timeout = options_.timeout,
-                .idle_gap = options_.idle_gap,
-                .quorum = options_.quorum},
-               "registry lookup"));
-    std::vector<Service> services;
-    for (const std::string& payload : payloads) {
-      auto service = DecodeService(payload);
-      if (!service.ok()) {
-        ReportOnce(service.status());
-        continue;
-      }
-      services.push_back(std::move(service).value());
-    }
-    return services;
+        GatherResult gathered,
+        Gather(
+            *mux_, options_.query_subject,
+            EncodeResult({std::string(action), Service{.name = name}}),
+            {.timeout = options_.timeout,
+             .idle_gap = options_.idle_gap,
+             .quorum = options_.quorum},
+            "registry lookup",
+            [judge, use_hints](absl::string_view body, const Headers& headers) {
+              return judge->OnAnswer(body, headers, use_hints);
+            }));
+    // Gather calls the judge for exactly the answers it returns, and not
+    // after it returned.
+    if (!judge->bad_input.ok()) ReportOnce(judge->bad_input);
+    return Answered{std::move(judge->services), gathered.complete};
   }
 
   // Answers a query for what this process registered: one reply per
@@ -185,8 +243,15 @@ class NatsRegistry : public Registry {
     } else {
       return;  // not a query
     }
+    nats::PublishOptions publish;
+    if (options_.send_census_hints && query->action == "get") {
+      if (absl::optional<CensusHint> hint =
+              census_->Hint(query->service.name, absl::Now())) {
+        publish.headers[kCensusHeader] = registry_internal::FormatHint(*hint);
+      }
+    }
     for (const Service& service : services) {
-      conn_->Publish(reply, EncodeService(service)).IgnoreError();
+      conn_->Publish(reply, EncodeService(service), publish).IgnoreError();
     }
   }
 
@@ -216,7 +281,9 @@ class NatsRegistry : public Registry {
           "unknown registry event action '", result->action, "'")));
       return;
     }
-    hub_->Publish(Event{type, std::move(result->service)});
+    Event event{type, std::move(result->service)};
+    census_->Apply(event, absl::Now());
+    hub_->Publish(std::move(event));
   }
 
   // Bad input from the wire: said once, then ignored.
@@ -234,6 +301,7 @@ class NatsRegistry : public Registry {
   // Shared with the callbacks below, which may run once more after the
   // registry is gone.
   const std::shared_ptr<WatchHub> hub_;
+  const std::shared_ptr<Census> census_;
   uint64_t reconnect_listener_ = 0;
   std::shared_ptr<nats::InboxMux> mux_;
   std::once_flag bad_input_;

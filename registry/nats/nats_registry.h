@@ -21,7 +21,16 @@
 //   - nodes are deduplicated by id and merged per version across processes;
 //   - nodes registered with a TTL expire (a delete event) unless registered
 //     again in time;
-//   - malformed JSON from the wire is reported once and ignored.
+//   - malformed JSON from the wire is reported once and ignored;
+//   - a lookup that knows it has every node returns at once: each
+//     micro-nats process follows the watch subject and keeps a census of
+//     the nodes of each service (registry/nats/internal/census.h); its
+//     answers carry a `Micro-Nats-Census` header (count and hash of those
+//     nodes' ids) that go-micro ignores. When the nodes received match the
+//     hint, and no answer hinted otherwise, the lookup is complete: a round
+//     trip after the slowest registrar, not an idle gap after it. Without
+//     hints (go-micro registrars, a fresh process) the idle gap rule ends
+//     it, and Find says the result is a guess (LookupResult::complete).
 
 #ifndef MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_
 #define MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_
@@ -49,6 +58,15 @@ struct NatsRegistryOptions {
   absl::Duration idle_gap = absl::Milliseconds(10);
   // A lookup returns once this many answers came. Zero: no quorum.
   int quorum = 0;
+  // Census hints (see above). A process hints only after following the
+  // watch subject this long without a break: longer than registrars'
+  // re-register interval (30 s), so it has heard of every live node. A node
+  // not heard of for census_node_ttl is left out (a killed process sends no
+  // delete). Lookups end on matching hints when use_census_hints is set.
+  bool send_census_hints = true;
+  bool use_census_hints = true;
+  absl::Duration census_warmup = absl::Seconds(35);
+  absl::Duration census_node_ttl = absl::Seconds(90);
   // How often expired registrations are removed.
   absl::Duration sweep_interval = absl::Seconds(1);
   // Events a watcher may have waiting before it is told it fell behind.

@@ -127,6 +127,12 @@ class SrvRegistry : public Registry {
     return VersionsOf(std::move(found), name);
   }
 
+  // ADR-32 answers carry no census: a lookup always ends on the idle gap.
+  absl::StatusOr<LookupResult> Find(absl::string_view name) override {
+    MN_ASSIGN_OR_RETURN(std::vector<Service> services, GetService(name));
+    return LookupResult{std::move(services), false};
+  }
+
   absl::StatusOr<std::vector<Service>> ListServices() override {
     MN_ASSIGN_OR_RETURN(std::vector<Service> found,
                         Query(srv::ControlSubject(srv::Verb::kInfo)));
@@ -151,14 +157,14 @@ class SrvRegistry : public Registry {
   }
 
   absl::StatusOr<std::vector<Service>> Query(const std::string& subject) {
-    MN_ASSIGN_OR_RETURN(std::vector<std::string> payloads,
+    MN_ASSIGN_OR_RETURN(registry_internal::GatherResult gathered,
                         Gather(*mux_, subject, "",
                                {.timeout = options_.timeout,
                                 .idle_gap = options_.idle_gap,
                                 .quorum = options_.quorum},
                                "NATS Service API lookup"));
     std::vector<Service> services;
-    for (const std::string& payload : payloads) {
+    for (const std::string& payload : gathered.payloads) {
       auto info = srv::DecodeInfo(payload);
       if (!info.ok()) {
         ReportOnce(info.status());

@@ -19,41 +19,49 @@ namespace {
 
 // The answers to one query, as they arrive.
 struct Answers {
+  explicit Answers(AnswerJudge judge) : on_answer(std::move(judge)) {}
+
+  void Add(natsMsg* msg) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return;
+    const absl::string_view body = nats::Body(msg);
+    payloads.emplace_back(body);
+    last = absl::Now();
+    if (on_answer && !complete) {
+      complete = on_answer(body, nats::ReadHeaders(msg));
+    }
+    cv.notify_all();
+  }
+
+  const AnswerJudge on_answer;  // called under mu
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> payloads;  // guarded by mu
   absl::Time last;                    // guarded by mu
-
-  void Add(absl::string_view payload) {
-    std::lock_guard<std::mutex> lock(mu);
-    payloads.emplace_back(payload);
-    last = absl::Now();
-    cv.notify_all();
-  }
+  bool complete = false;              // guarded by mu
+  bool closed = false;  // guarded by mu: the query returned, late answers go
 };
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> Gather(nats::InboxMux& mux,
-                                                const std::string& subject,
-                                                absl::string_view body,
-                                                const GatherRule& rule,
-                                                absl::string_view what) {
+absl::StatusOr<GatherResult> Gather(
+    nats::InboxMux& mux, const std::string& subject, absl::string_view body,
+    const GatherRule& rule, absl::string_view what, AnswerJudge on_answer) {
   nats::Connection& conn = mux.connection();
   if (!conn.IsConnected()) {
     return absl::UnavailableError(
         absl::StrCat(what, ": not connected to NATS (",
                      absl::StrJoin(conn.options().servers, ","), ")"));
   }
-  auto answers = std::make_shared<Answers>();
+  auto answers = std::make_shared<Answers>(std::move(on_answer));
   const std::string inbox =
-      mux.Register([answers](natsMsg* msg) { answers->Add(nats::Body(msg)); });
+      mux.Register([answers](natsMsg* msg) { answers->Add(msg); });
   const absl::Time deadline = absl::Now() + rule.timeout;
   absl::Status sent = conn.Publish(subject, body, {.reply = inbox});
-  std::vector<std::string> payloads;
+  GatherResult result;
   if (sent.ok()) {
     std::unique_lock<std::mutex> lock(answers->mu);
-    while (true) {
+    while (!answers->complete) {
       const size_t count = answers->payloads.size();
       if (rule.quorum > 0 && count >= static_cast<size_t>(rule.quorum)) break;
       absl::Time until = deadline;
@@ -64,17 +72,19 @@ absl::StatusOr<std::vector<std::string>> Gather(nats::InboxMux& mux,
       concurrency::WaitUntil(answers->cv, lock, until,
                              [&] { return answers->payloads.size() != count; });
     }
-    payloads = std::move(answers->payloads);
+    result.payloads = std::move(answers->payloads);
+    result.complete = answers->complete;
+    answers->closed = true;
   }
   mux.Unregister(inbox);
   MN_RETURN_IF_ERROR(sent);
-  if (payloads.empty() && !conn.IsConnected()) {
+  if (result.payloads.empty() && !conn.IsConnected()) {
     // The connection dropped while we waited: "down", not "nobody".
     return absl::UnavailableError(
         absl::StrCat(what, ": lost the connection to NATS (",
                      absl::StrJoin(conn.options().servers, ","), ")"));
   }
-  return payloads;
+  return result;
 }
 
 }  // namespace micro_nats::registry::registry_internal

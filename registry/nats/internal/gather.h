@@ -11,6 +11,7 @@
 #ifndef MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
 #define MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "nats/connection.h"
 #include "nats/inbox_mux.h"
+#include "nats/message.h"
 
 namespace micro_nats::registry::registry_internal {
 
@@ -28,15 +30,29 @@ struct GatherRule {
   int quorum = 0;                                    // zero: none
 };
 
+struct GatherResult {
+  std::vector<std::string> payloads;
+  // True when `on_answer` said the answers were complete; false when the
+  // rule's guess (idle gap, quorum, timeout) ended the query.
+  bool complete = false;
+};
+
+// Called with each answer as it arrives, in order, one at a time; returns
+// true once the answers so far are known to be all there are.
+using AnswerJudge =
+    std::function<bool(absl::string_view body, const Headers& headers)>;
+
 // Publishes `body` on `subject` with a reply inbox from `mux` and returns
-// the answers' bodies. Unavailable (naming the servers) when not connected,
-// or when the connection dropped before any answer; `what` names the
-// lookup in those messages.
-absl::StatusOr<std::vector<std::string>> Gather(nats::InboxMux& mux,
-                                                const std::string& subject,
-                                                absl::string_view body,
-                                                const GatherRule& rule,
-                                                absl::string_view what);
+// the answers' bodies, at once when `on_answer` (optional) says they are
+// complete. Unavailable (naming the servers) when not connected, or when
+// the connection dropped before any answer; `what` names the lookup in
+// those messages.
+absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
+                                    const std::string& subject,
+                                    absl::string_view body,
+                                    const GatherRule& rule,
+                                    absl::string_view what,
+                                    AnswerJudge on_answer = nullptr);
 
 }  // namespace micro_nats::registry::registry_internal
 

@@ -1,0 +1,84 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/nats/internal/census.h"
+
+#include <iterator>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace micro_nats::registry::registry_internal {
+
+uint64_t NodeIdHash(absl::string_view id) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : id) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+std::string FormatHint(const CensusHint& hint) {
+  return absl::StrCat(hint.count, " ", absl::Hex(hint.hash));
+}
+
+absl::optional<CensusHint> ParseHint(absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ' ');
+  CensusHint hint;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &hint.count) ||
+      hint.count < 1 || !absl::SimpleHexAtoi(parts[1], &hint.hash)) {
+    return absl::nullopt;
+  }
+  return hint;
+}
+
+void NodeSet::Add(absl::string_view id) {
+  if (!ids_.emplace(std::string(id), true).second) return;
+  ++hint_.count;
+  hint_.hash ^= NodeIdHash(id);
+}
+
+Census::Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now)
+    : warmup_(warmup), node_ttl_(node_ttl), watching_since_(now) {}
+
+void Census::Apply(const Event& event, absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& nodes = nodes_[event.service.name];
+  for (const Node& node : event.service.nodes) {
+    if (event.type == EventType::kDelete) {
+      nodes.erase(node.id);
+    } else {
+      nodes[node.id] = now;
+    }
+  }
+  // Nodes nobody re-registered go (a killed process sends no delete).
+  for (auto it = nodes.begin(); it != nodes.end();) {
+    it = now - it->second > node_ttl_ ? nodes.erase(it) : std::next(it);
+  }
+  if (nodes.empty()) nodes_.erase(event.service.name);
+}
+
+void Census::Restart(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  watching_since_ = now;
+}
+
+absl::optional<CensusHint> Census::Hint(absl::string_view service,
+                                        absl::Time now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - watching_since_ < warmup_) return absl::nullopt;
+  auto it = nodes_.find(service);
+  if (it == nodes_.end()) return absl::nullopt;
+  CensusHint hint;
+  for (const auto& [id, heard] : it->second) {
+    if (now - heard > node_ttl_) continue;
+    ++hint.count;
+    hint.hash ^= NodeIdHash(id);
+  }
+  if (hint.count == 0) return absl::nullopt;
+  return hint;
+}
+
+}  // namespace micro_nats::registry::registry_internal

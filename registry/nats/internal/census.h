@@ -1,0 +1,96 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// census.h: the nodes of each service a NATS registry process knows of,
+// from the watch events every registrar publishes (go-micro's too), so that
+// its answers to a lookup can say how many nodes there are and which.
+//
+// A process whose census is trustworthy adds a hint to each answer:
+// `Micro-Nats-Census: <count> <hash>`, the number of nodes of the service
+// it knows of and a hash of their ids. A lookup that has received exactly
+// that set (same count, same hash) knows it is complete and returns at
+// once, a round trip after the last registrar answered, instead of
+// waiting out an idle gap. go-micro ignores the header.
+//
+// When is a census trustworthy? Every registrar re-registers on an
+// interval (go-micro and micro-nats: 30 s), and each registration is an
+// event. So a process that has watched without a break for longer than
+// that interval (`warmup`) has heard of every live node. Until then, and
+// again after a reconnect (events may have been missed), it gives no hint.
+// A node not heard of for `node_ttl` (a SIGKILLed process publishes no
+// delete) is left out.
+
+#ifndef MICRO_NATS_REGISTRY_NATS_INTERNAL_CENSUS_H_
+#define MICRO_NATS_REGISTRY_NATS_INTERNAL_CENSUS_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "registry/registry.h"
+
+namespace micro_nats::registry::registry_internal {
+
+inline constexpr char kCensusHeader[] = "Micro-Nats-Census";
+
+struct CensusHint {
+  int64_t count = 0;
+  uint64_t hash = 0;
+
+  friend bool operator==(const CensusHint&, const CensusHint&) = default;
+};
+
+// The hash of one node id; a set's hash is the XOR of its ids' (so it can
+// be kept as answers arrive, in any order). FNV-1a: the same in every
+// process and build.
+uint64_t NodeIdHash(absl::string_view id);
+
+// "<count> <hash in hex>", and back (nullopt for anything else).
+std::string FormatHint(const CensusHint& hint);
+absl::optional<CensusHint> ParseHint(absl::string_view text);
+
+// The distinct node ids of a lookup's answers so far, as a hint would
+// describe them.
+class NodeSet {
+ public:
+  void Add(absl::string_view id);
+  CensusHint hint() const { return hint_; }
+
+ private:
+  std::map<std::string, bool, std::less<>> ids_;
+  CensusHint hint_;
+};
+
+// Census
+//
+// Thread-safe.
+class Census {
+ public:
+  Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now);
+
+  // An event from the watch subject.
+  void Apply(const Event& event, absl::Time now);
+  // Events may have been missed (a reconnect, a drop): no hints for a
+  // warmup.
+  void Restart(absl::Time now);
+  // What this process would say of `service`, or nullopt while it cannot
+  // be trusted.
+  absl::optional<CensusHint> Hint(absl::string_view service,
+                                  absl::Time now) const;
+
+ private:
+  const absl::Duration warmup_;
+  const absl::Duration node_ttl_;
+  mutable std::mutex mu_;
+  absl::Time watching_since_;  // guarded by mu_
+  // service -> node id -> last heard of; guarded by mu_
+  std::map<std::string, std::map<std::string, absl::Time>, std::less<>> nodes_;
+};
+
+}  // namespace micro_nats::registry::registry_internal
+
+#endif  // MICRO_NATS_REGISTRY_NATS_INTERNAL_CENSUS_H_

@@ -1,0 +1,91 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "registry/nats/internal/census.h"
+
+#include "gtest/gtest.h"
+
+namespace micro_nats::registry::registry_internal {
+namespace {
+
+const absl::Time kStart = absl::FromUnixSeconds(1000);
+
+Event Created(const std::string& service, std::vector<std::string> ids) {
+  Event event{EventType::kCreate, {.name = service}};
+  for (auto& id : ids) event.service.nodes.push_back({.id = id});
+  return event;
+}
+
+CensusHint HintOf(std::vector<std::string> ids) {
+  NodeSet set;
+  for (const auto& id : ids) set.Add(id);
+  return set.hint();
+}
+
+TEST(CensusTest, NoHintDuringWarmup) {
+  Census census(absl::Seconds(35), absl::Seconds(90), kStart);
+  census.Apply(Created("greeter", {"a"}), kStart);
+  EXPECT_FALSE(census.Hint("greeter", kStart + absl::Seconds(34)));
+  EXPECT_EQ(census.Hint("greeter", kStart + absl::Seconds(35)), HintOf({"a"}));
+}
+
+TEST(CensusTest, FollowsCreateAndDelete) {
+  Census census(absl::ZeroDuration(), absl::Seconds(90), kStart);
+  census.Apply(Created("greeter", {"a", "b"}), kStart);
+  census.Apply(Created("greeter", {"c"}), kStart);
+  census.Apply(Created("other", {"x"}), kStart);
+  EXPECT_EQ(census.Hint("greeter", kStart), HintOf({"c", "a", "b"}));
+  census.Apply(
+      {EventType::kDelete, {.name = "greeter", .nodes = {{.id = "b"}}}},
+      kStart);
+  EXPECT_EQ(census.Hint("greeter", kStart), HintOf({"a", "c"}));
+  EXPECT_FALSE(census.Hint("nobody", kStart));
+}
+
+TEST(CensusTest, NodesNotHeardOfForTheirTtlAreLeftOut) {
+  Census census(absl::ZeroDuration(), absl::Seconds(90), kStart);
+  census.Apply(Created("greeter", {"dead", "alive"}), kStart);
+  census.Apply(
+      {EventType::kUpdate, {.name = "greeter", .nodes = {{.id = "alive"}}}},
+      kStart + absl::Seconds(60));
+  EXPECT_EQ(census.Hint("greeter", kStart + absl::Seconds(100)),
+            HintOf({"alive"}));
+}
+
+TEST(CensusTest, RestartSilencesHintsForAWarmup) {
+  Census census(absl::Seconds(35), absl::Seconds(90), kStart);
+  census.Apply(Created("greeter", {"a"}), kStart);
+  ASSERT_TRUE(census.Hint("greeter", kStart + absl::Seconds(40)));
+  census.Restart(kStart + absl::Seconds(40));  // a reconnect
+  EXPECT_FALSE(census.Hint("greeter", kStart + absl::Seconds(50)));
+  EXPECT_TRUE(census.Hint("greeter", kStart + absl::Seconds(76)));
+}
+
+TEST(NodeSetTest, OrderAndRepeatsDoNotMatter) {
+  NodeSet one;
+  one.Add("a");
+  one.Add("b");
+  one.Add("a");
+  NodeSet two;
+  two.Add("b");
+  two.Add("a");
+  EXPECT_EQ(one.hint(), two.hint());
+  EXPECT_EQ(one.hint().count, 2);
+  NodeSet other;
+  other.Add("a");
+  other.Add("c");
+  EXPECT_NE(one.hint(), other.hint());
+}
+
+TEST(HintTest, FormatsAndParses) {
+  const CensusHint hint = HintOf({"a", "b", "c"});
+  EXPECT_EQ(ParseHint(FormatHint(hint)), hint);
+  EXPECT_FALSE(ParseHint(""));
+  EXPECT_FALSE(ParseHint("3"));
+  EXPECT_FALSE(ParseHint("0 ab"));
+  EXPECT_FALSE(ParseHint("-1 ab"));
+  EXPECT_FALSE(ParseHint("3 xyz"));
+  EXPECT_FALSE(ParseHint("3 ab extra"));
+}
+
+}  // namespace
+}  // namespace micro_nats::registry::registry_internal
