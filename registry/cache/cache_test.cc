@@ -177,6 +177,51 @@ TEST_F(CacheTest, HoldsOnlyServicesThatHaveNodes) {
   EXPECT_THAT(cache_->Lookup("d"), IsOk());
 }
 
+// A backend whose every answer is a guess (an idle gap ended it).
+class GuessingRegistry : public SharedRegistry {
+ public:
+  using SharedRegistry::SharedRegistry;
+  absl::StatusOr<LookupResult> Find(absl::string_view name) override {
+    ++lookups;
+    auto services = SharedRegistry::GetService(name);
+    if (!services.ok()) return services.status();
+    return LookupResult{std::move(services).value(), false};
+  }
+  std::atomic<int> lookups{0};
+};
+
+TEST(CachePartialTest, AGuessIsMarkedAndAskedAgainSooner) {
+  std::shared_ptr<Registry> memory = NewMemoryRegistry();
+  ASSERT_THAT(memory->Register(MakeService("s", "1", {MakeNode("n")})), IsOk());
+  auto guessing = std::make_shared<GuessingRegistry>(memory);
+  FakeClock clock;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto cache,
+      CachingRegistry::Create(guessing, {.node_ttl = absl::Minutes(1),
+                                         .partial_ttl = absl::Seconds(5),
+                                         .clock = clock.AsFunction()}));
+  auto first = cache->Lookup("s");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_TRUE(first->partial);
+  EXPECT_FALSE(first->stale);
+  ASSERT_THAT(cache->Lookup("s"), IsOk());
+  EXPECT_EQ(guessing->lookups, 1) << "within partial_ttl: from the cache";
+  clock.Advance(absl::Seconds(6));
+  auto again = cache->Lookup("s");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(guessing->lookups, 2) << "a guess is asked again after partial_ttl";
+  EXPECT_TRUE(again->partial);
+}
+
+TEST(CachePartialTest, AKnownCompleteAnswerIsNotPartial) {
+  std::shared_ptr<Registry> memory = NewMemoryRegistry();
+  ASSERT_THAT(memory->Register(MakeService("s", "1", {MakeNode("n")})), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto cache, CachingRegistry::Create(memory));
+  auto found = cache->Lookup("s");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_FALSE(found->partial);
+}
+
 TEST(CacheFailureTest, StaleAnswersWhenTheBackendFails) {
   auto backend = std::make_shared<NiceMock<MockRegistry>>();
   EXPECT_CALL(*backend, GetService(_))

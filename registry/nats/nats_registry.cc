@@ -2,12 +2,16 @@
 
 #include "registry/nats/nats_registry.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "registry/internal/store.h"
@@ -164,33 +168,51 @@ class NatsRegistry : public Registry {
     absl::Status bad_input;
     NodeSet seen;
     absl::optional<CensusHint> expected;
+    std::set<std::string> vouchers;  // senders of `expected`
     bool conflict = false;  // hints disagree: no knowing, only guessing
 
-    bool OnAnswer(absl::string_view body, const Headers& headers,
-                  bool use_hints) {
+    // See AnswerJudge: complete at once when the nodes seen are the set
+    // two senders vouch for; after `lone_confirm` without a contradicting
+    // answer when one does.
+    absl::Duration OnAnswer(absl::string_view body, const Headers& headers,
+                            absl::Duration elapsed, bool use_hints,
+                            absl::Duration idle_gap) {
+      constexpr absl::Duration kNever = absl::InfiniteDuration();
       auto service = DecodeService(body);
       if (!service.ok()) {
         if (bad_input.ok()) bad_input = service.status();
-        return false;
+        return Verdict(elapsed, idle_gap);
       }
       for (const Node& node : service->nodes) seen.Add(node.id);
       const int64_t nodes_here = static_cast<int64_t>(service->nodes.size());
       services.push_back(std::move(service).value());
-      if (!use_hints) return false;
+      if (!use_hints) return kNever;
       auto header = headers.find(kCensusHeader);
       if (header != headers.end()) {
-        absl::optional<CensusHint> hint =
+        absl::optional<registry_internal::SenderHint> hint =
             registry_internal::ParseHint(header->second);
         // A hint smaller than its own answer cannot be right.
-        if (!hint.has_value() || hint->count < nodes_here) {
+        if (!hint.has_value() || hint->hint.count < nodes_here) {
           conflict = true;
-        } else if (!expected.has_value()) {
-          expected = hint;
-        } else if (*expected != *hint) {
+        } else if (!expected.has_value() || *expected == hint->hint) {
+          expected = hint->hint;
+          vouchers.insert(hint->sender);
+        } else {
           conflict = true;
         }
       }
-      return !conflict && expected.has_value() && seen.hint() == *expected;
+      return Verdict(elapsed, idle_gap);
+    }
+
+    absl::Duration Verdict(absl::Duration elapsed, absl::Duration idle_gap) {
+      if (conflict || !expected.has_value() || seen.hint() != *expected) {
+        return absl::InfiniteDuration();
+      }
+      if (vouchers.size() >= 2) return absl::ZeroDuration();
+      // One voice: give a contradicting one a moment (a couple of round
+      // trips) to arrive, never longer than the idle gap would.
+      return std::clamp(2 * elapsed, absl::Microseconds(200),
+                        std::max(idle_gap, absl::Microseconds(200)));
     }
   };
 
@@ -202,16 +224,18 @@ class NatsRegistry : public Registry {
     const bool use_hints = options_.use_census_hints && action == "get";
     MN_ASSIGN_OR_RETURN(
         GatherResult gathered,
-        Gather(
-            *mux_, options_.query_subject,
-            EncodeResult({std::string(action), Service{.name = name}}),
-            {.timeout = options_.timeout,
-             .idle_gap = options_.idle_gap,
-             .quorum = options_.quorum},
-            "registry lookup",
-            [judge, use_hints](absl::string_view body, const Headers& headers) {
-              return judge->OnAnswer(body, headers, use_hints);
-            }));
+        Gather(*mux_, options_.query_subject,
+               EncodeResult({std::string(action), Service{.name = name}}),
+               {.timeout = options_.timeout,
+                .idle_gap = options_.idle_gap,
+                .quorum = options_.quorum},
+               "registry lookup",
+               [judge, use_hints, idle_gap = options_.idle_gap](
+                   absl::string_view body, const Headers& headers,
+                   absl::Duration elapsed) {
+                 return judge->OnAnswer(body, headers, elapsed, use_hints,
+                                        idle_gap);
+               }));
     // Gather calls the judge for exactly the answers it returns, and not
     // after it returned.
     if (!judge->bad_input.ok()) ReportOnce(judge->bad_input);
@@ -247,7 +271,8 @@ class NatsRegistry : public Registry {
     if (options_.send_census_hints && query->action == "get") {
       if (absl::optional<CensusHint> hint =
               census_->Hint(query->service.name, absl::Now())) {
-        publish.headers[kCensusHeader] = registry_internal::FormatHint(*hint);
+        publish.headers[kCensusHeader] =
+            registry_internal::FormatHint(*hint, sender_);
       }
     }
     for (const Service& service : services) {
@@ -302,6 +327,9 @@ class NatsRegistry : public Registry {
   // registry is gone.
   const std::shared_ptr<WatchHub> hub_;
   const std::shared_ptr<Census> census_;
+  // Names this instance in its census hints.
+  const std::string sender_ =
+      absl::StrFormat("%016x", absl::Uniform<uint64_t>(absl::BitGen()));
   uint64_t reconnect_listener_ = 0;
   std::shared_ptr<nats::InboxMux> mux_;
   std::once_flag bad_input_;

@@ -20,18 +20,22 @@ uint64_t NodeIdHash(absl::string_view id) {
   return hash;
 }
 
-std::string FormatHint(const CensusHint& hint) {
-  return absl::StrCat(hint.count, " ", absl::Hex(hint.hash));
+std::string FormatHint(const CensusHint& hint, absl::string_view sender) {
+  return absl::StrCat(hint.count, " ", absl::Hex(hint.hash), " ", sender);
 }
 
-absl::optional<CensusHint> ParseHint(absl::string_view text) {
-  std::vector<absl::string_view> parts = absl::StrSplit(text, ' ');
-  CensusHint hint;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &hint.count) ||
-      hint.count < 1 || !absl::SimpleHexAtoi(parts[1], &hint.hash)) {
+absl::optional<SenderHint> ParseHint(absl::string_view text) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(text, ' ', absl::SkipEmpty());
+  SenderHint parsed;
+  if (parts.size() < 2 || parts.size() > 3 ||
+      !absl::SimpleAtoi(parts[0], &parsed.hint.count) ||
+      parsed.hint.count < 1 ||
+      !absl::SimpleHexAtoi(parts[1], &parsed.hint.hash)) {
     return absl::nullopt;
   }
-  return hint;
+  if (parts.size() == 3) parsed.sender = std::string(parts[2]);
+  return parsed;
 }
 
 void NodeSet::Add(absl::string_view id) {

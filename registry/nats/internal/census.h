@@ -5,11 +5,13 @@
 // its answers to a lookup can say how many nodes there are and which.
 //
 // A process whose census is trustworthy adds a hint to each answer:
-// `Micro-Nats-Census: <count> <hash>`, the number of nodes of the service
-// it knows of and a hash of their ids. A lookup that has received exactly
-// that set (same count, same hash) knows it is complete and returns at
-// once, a round trip after the last registrar answered, instead of
-// waiting out an idle gap. go-micro ignores the header.
+// `Micro-Nats-Census: <count> <hash> <sender>`, the number of nodes of the
+// service it knows of, a hash of their ids, and which registry instance
+// says so. A lookup that has received exactly that set (same count, same
+// hash), vouched for by two senders (or by one, and nobody contradicted it
+// for a moment), knows it is complete and returns at once, a round trip
+// after the last registrar answered, instead of waiting out an idle gap.
+// go-micro ignores the header.
 //
 // When is a census trustworthy? Every registrar re-registers on an
 // interval (go-micro and micro-nats: 30 s), and each registration is an
@@ -49,9 +51,15 @@ struct CensusHint {
 // process and build.
 uint64_t NodeIdHash(absl::string_view id);
 
-// "<count> <hash in hex>", and back (nullopt for anything else).
-std::string FormatHint(const CensusHint& hint);
-absl::optional<CensusHint> ParseHint(absl::string_view text);
+struct SenderHint {
+  CensusHint hint;
+  std::string sender;  // empty when the header names none
+};
+
+// "<count> <hash in hex> <sender>", and back (nullopt for anything else;
+// the sender may be missing).
+std::string FormatHint(const CensusHint& hint, absl::string_view sender);
+absl::optional<SenderHint> ParseHint(absl::string_view text);
 
 // The distinct node ids of a lookup's answers so far, as a hint would
 // describe them.

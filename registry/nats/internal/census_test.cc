@@ -78,13 +78,17 @@ TEST(NodeSetTest, OrderAndRepeatsDoNotMatter) {
 
 TEST(HintTest, FormatsAndParses) {
   const CensusHint hint = HintOf({"a", "b", "c"});
-  EXPECT_EQ(ParseHint(FormatHint(hint)), hint);
+  auto parsed = ParseHint(FormatHint(hint, "r1"));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->hint, hint);
+  EXPECT_EQ(parsed->sender, "r1");
+  EXPECT_EQ(ParseHint("3 ab")->sender, "");
   EXPECT_FALSE(ParseHint(""));
   EXPECT_FALSE(ParseHint("3"));
   EXPECT_FALSE(ParseHint("0 ab"));
   EXPECT_FALSE(ParseHint("-1 ab"));
   EXPECT_FALSE(ParseHint("3 xyz"));
-  EXPECT_FALSE(ParseHint("3 ab extra"));
+  EXPECT_FALSE(ParseHint("3 ab r1 extra"));
 }
 
 }  // namespace

@@ -27,8 +27,11 @@ struct Answers {
     const absl::string_view body = nats::Body(msg);
     payloads.emplace_back(body);
     last = absl::Now();
-    if (on_answer && !complete) {
-      complete = on_answer(body, nats::ReadHeaders(msg));
+    if (on_answer) {
+      const absl::Duration confirm =
+          on_answer(body, nats::ReadHeaders(msg), last - sent);
+      complete_at = confirm == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                        : last + confirm;
     }
     cv.notify_all();
   }
@@ -37,8 +40,10 @@ struct Answers {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> payloads;  // guarded by mu
+  absl::Time sent;                    // guarded by mu
   absl::Time last;                    // guarded by mu
-  bool complete = false;              // guarded by mu
+  // When the answers so far count as complete, unless another comes.
+  absl::Time complete_at = absl::InfiniteFuture();  // guarded by mu
   bool closed = false;  // guarded by mu: the query returned, late answers go
 };
 
@@ -57,23 +62,30 @@ absl::StatusOr<GatherResult> Gather(
   const std::string inbox =
       mux.Register([answers](natsMsg* msg) { answers->Add(msg); });
   const absl::Time deadline = absl::Now() + rule.timeout;
+  {
+    std::lock_guard<std::mutex> lock(answers->mu);
+    answers->sent = absl::Now();
+  }
   absl::Status sent = conn.Publish(subject, body, {.reply = inbox});
   GatherResult result;
   if (sent.ok()) {
     std::unique_lock<std::mutex> lock(answers->mu);
-    while (!answers->complete) {
+    while (true) {
       const size_t count = answers->payloads.size();
+      if (absl::Now() >= answers->complete_at) {
+        result.complete = true;
+        break;
+      }
       if (rule.quorum > 0 && count >= static_cast<size_t>(rule.quorum)) break;
-      absl::Time until = deadline;
+      absl::Time until = std::min(deadline, answers->complete_at);
       if (count > 0 && rule.idle_gap > absl::ZeroDuration()) {
         until = std::min(until, answers->last + rule.idle_gap);
       }
-      if (absl::Now() >= until) break;
+      if (absl::Now() >= until && until != answers->complete_at) break;
       concurrency::WaitUntil(answers->cv, lock, until,
                              [&] { return answers->payloads.size() != count; });
     }
     result.payloads = std::move(answers->payloads);
-    result.complete = answers->complete;
     answers->closed = true;
   }
   mux.Unregister(inbox);

@@ -37,10 +37,12 @@ struct GatherResult {
   bool complete = false;
 };
 
-// Called with each answer as it arrives, in order, one at a time; returns
-// true once the answers so far are known to be all there are.
-using AnswerJudge =
-    std::function<bool(absl::string_view body, const Headers& headers)>;
+// Called with each answer as it arrives, in order, one at a time, with the
+// time since the query went out. Returns how much longer to wait for an
+// answer that would change its mind before the answers so far count as
+// all there are: zero for "complete now", InfiniteDuration for "not known".
+using AnswerJudge = std::function<absl::Duration(
+    absl::string_view body, const Headers& headers, absl::Duration elapsed)>;
 
 // Publishes `body` on `subject` with a reply inbox from `mux` and returns
 // the answers' bodies, at once when `on_answer` (optional) says they are
