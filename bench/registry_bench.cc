@@ -16,12 +16,18 @@
 #include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
@@ -107,6 +113,165 @@ BENCHMARK(BM_NatsRegistryGetService)
     ->Arg(0)
     ->Arg(2)
     ->Arg(10)
+    ->UseRealTime();
+
+// --- Discovery at round-trip speed (census hints) ---
+//
+// K = 10 nodes on 5 registrar connections (2 each); one registrar answers
+// 20 ms late (a relay on its own nats.c connection holds each query for
+// 20 ms before passing it on). Every registrar has heard of every node
+// (their censuses are warm). Cold lookups: straight to the backend, no
+// cache.
+
+constexpr int kCensusNodes = 10;
+// How late the late registrar answers; set by each benchmark.
+std::atomic<int> late_ms{20};
+
+void StartCensusRegistrars() {
+  static bool started = [] {
+    const registry::NatsRegistryOptions warm{.census_warmup =
+                                                 absl::ZeroDuration()};
+    auto* registrars = new std::vector<std::unique_ptr<registry::Registry>>;
+    for (int r = 0; r < 5; ++r) {
+      registry::NatsRegistryOptions options = warm;
+      if (r == 4) options.query_subject = "micro.nats.query.slow";
+      auto registry = registry::NewNatsRegistry(bench::Connect(), options);
+      if (!registry.ok()) std::abort();
+      registrars->push_back(std::move(registry).value());
+    }
+    // The late one: each query reaches it 20 ms after it was sent, however
+    // many are on their way (a delay line, not a queue).
+    struct Delayed {
+      absl::Time due;
+      std::string reply;
+      std::string body;
+    };
+    struct DelayLine {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::deque<Delayed> queries;
+    };
+    static auto* line = new DelayLine;
+    natsConnection* relay = bench::RawConnect(/*send_asap=*/true);
+    natsSubscription* sub = nullptr;
+    if (relay == nullptr ||
+        natsConnection_Subscribe(
+            &sub, relay, "micro.nats.query",
+            [](natsConnection*, natsSubscription*, natsMsg* msg, void*) {
+              const char* reply = natsMsg_GetReply(msg);
+              std::lock_guard<std::mutex> lock(line->mu);
+              line->queries.push_back(
+                  {absl::Now() + absl::Milliseconds(late_ms.load()),
+                   reply == nullptr ? "" : reply,
+                   std::string(natsMsg_GetData(msg),
+                               natsMsg_GetDataLength(msg))});
+              line->cv.notify_one();
+              natsMsg_Destroy(msg);
+            },
+            nullptr) != NATS_OK) {
+      std::abort();
+    }
+    std::thread([relay] {
+      std::unique_lock<std::mutex> lock(line->mu);
+      while (true) {
+        line->cv.wait(lock, [] { return !line->queries.empty(); });
+        Delayed next = line->queries.front();
+        line->queries.pop_front();
+        lock.unlock();
+        absl::SleepFor(next.due - absl::Now());
+        natsConnection_PublishRequest(relay, "micro.nats.query.slow",
+                                      next.reply.c_str(), next.body.data(),
+                                      static_cast<int>(next.body.size()));
+        lock.lock();
+      }
+    }).detach();
+    natsConnection_Flush(relay);
+    // Registered once every registrar watches: each hears of all ten; and
+    // again every 10 s, as servers re-register (a census forgets nodes not
+    // heard of for 90 s).
+    auto register_all = [registrars] {
+      for (int r = 0; r < 5; ++r) {
+        registry::Service greeter{.name = "census", .version = "1.0.0"};
+        for (int n = 0; n < 2; ++n) {
+          const std::string id = absl::StrCat("census-", r, "-", n);
+          greeter.nodes.push_back({.id = id, .address = "_INBOX." + id});
+        }
+        if (!(*registrars)[r]->Register(greeter).ok()) std::abort();
+      }
+    };
+    register_all();
+    std::thread([register_all] {
+      while (true) {
+        absl::SleepFor(absl::Seconds(10));
+        register_all();
+      }
+    }).detach();
+    absl::SleepFor(absl::Milliseconds(200));  // set-up: let the events land
+    return true;
+  }();
+  (void)started;
+}
+
+void BM_RawNatsCensusFirstAnswer(benchmark::State& state) {
+  StartCensusRegistrars();
+  late_ms = 20;
+  natsConnection* nc = bench::RawConnect(/*send_asap=*/true);
+  if (nc == nullptr) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  const bench::Percentiles raw =
+      bench::RunRawRequests(state, nc, "micro.nats.query",
+                            R"({"Action":"get","Service":{"name":"census"}})");
+  bench::RecordBaseline("census/p50", raw.p50_us);
+  natsConnection_Destroy(nc);
+}
+BENCHMARK(BM_RawNatsCensusFirstAnswer)->UseRealTime();
+
+// rule 0: census hints (idle gap 10 ms as the fallback); 1: idle gap 2 ms;
+// 2: idle gap 10 ms; 3: go-micro's fixed 100 ms. late_ms: how late the
+// late registrar answers (0: none is late).
+void BM_ColdLookupRule(benchmark::State& state) {
+  StartCensusRegistrars();
+  const int rule = static_cast<int>(state.range(0));
+  late_ms = static_cast<int>(state.range(1));
+  registry::NatsRegistryOptions options{
+      .timeout = absl::Milliseconds(100),
+      .idle_gap = rule == 1   ? absl::Milliseconds(2)
+                  : rule == 3 ? absl::ZeroDuration()
+                              : absl::Milliseconds(10),
+      .use_census_hints = rule == 0};
+  auto registry = registry::NewNatsRegistry(bench::Connect(), options);
+  if (!registry.ok()) {
+    state.SkipWithError("registry failed");
+    return;
+  }
+  bench::LatencyRecorder latency;
+  int64_t complete = 0;
+  int64_t known = 0;
+  for (auto _ : state) {
+    const absl::Time start = absl::Now();
+    auto found = (*registry)->Find("census");
+    latency.Add(absl::Now() - start);
+    if (!found.ok()) {
+      state.SkipWithError("lookup failed");
+      break;
+    }
+    size_t nodes = 0;
+    for (const auto& s : found->services) nodes += s.nodes.size();
+    if (nodes == kCensusNodes) ++complete;
+    if (found->complete) ++known;
+  }
+  const bench::Percentiles ours = latency.Report(state);
+  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "census/p50");
+  const double n =
+      static_cast<double>(std::max<int64_t>(state.iterations(), 1));
+  state.counters["complete_pct"] = 100.0 * static_cast<double>(complete) / n;
+  state.counters["known_pct"] = 100.0 * static_cast<double>(known) / n;
+}
+BENCHMARK(BM_ColdLookupRule)
+    ->ArgNames({"rule", "late_ms"})
+    ->ArgsProduct({{0, 1, 2, 3}, {20, 0}})
     ->UseRealTime();
 
 }  // namespace

@@ -172,21 +172,23 @@ class NatsRegistry : public Registry {
     bool conflict = false;  // hints disagree: no knowing, only guessing
 
     // See AnswerJudge: complete at once when the nodes seen are the set
-    // two senders vouch for; after `lone_confirm` without a contradicting
-    // answer when one does.
-    absl::Duration OnAnswer(absl::string_view body, const Headers& headers,
-                            absl::Duration elapsed, bool use_hints,
-                            absl::Duration idle_gap) {
-      constexpr absl::Duration kNever = absl::InfiniteDuration();
+    // two senders vouch for; when only one does, once a short confirmation
+    // window passed without a contradicting answer; while fewer came than
+    // vouched for, waiting for the rest past the idle gap.
+    registry_internal::Verdict OnAnswer(absl::string_view body,
+                                        const Headers& headers,
+                                        absl::Duration elapsed, bool use_hints,
+                                        absl::Duration idle_gap,
+                                        absl::Duration patience) {
       auto service = DecodeService(body);
       if (!service.ok()) {
         if (bad_input.ok()) bad_input = service.status();
-        return Verdict(elapsed, idle_gap);
+        return Decide(elapsed, idle_gap, patience);
       }
       for (const Node& node : service->nodes) seen.Add(node.id);
       const int64_t nodes_here = static_cast<int64_t>(service->nodes.size());
       services.push_back(std::move(service).value());
-      if (!use_hints) return kNever;
+      if (!use_hints) return {};
       auto header = headers.find(kCensusHeader);
       if (header != headers.end()) {
         absl::optional<registry_internal::SenderHint> hint =
@@ -201,18 +203,27 @@ class NatsRegistry : public Registry {
           conflict = true;
         }
       }
-      return Verdict(elapsed, idle_gap);
+      return Decide(elapsed, idle_gap, patience);
     }
 
-    absl::Duration Verdict(absl::Duration elapsed, absl::Duration idle_gap) {
-      if (conflict || !expected.has_value() || seen.hint() != *expected) {
-        return absl::InfiniteDuration();
+    registry_internal::Verdict Decide(absl::Duration elapsed,
+                                      absl::Duration idle_gap,
+                                      absl::Duration patience) {
+      if (conflict || !expected.has_value()) return {};
+      if (seen.hint() != *expected) {
+        // Fewer than the hint says: the rest are on their way (or the hint
+        // is stale: `patience` bounds the wait for them).
+        if (seen.hint().count < expected->count) {
+          return {.more_expected = true, .patience = patience};
+        }
+        return {};
       }
-      if (vouchers.size() >= 2) return absl::ZeroDuration();
+      if (vouchers.size() >= 2) return {.complete_after = absl::ZeroDuration()};
       // One voice: give a contradicting one a moment (a couple of round
       // trips) to arrive, never longer than the idle gap would.
-      return std::clamp(2 * elapsed, absl::Microseconds(200),
-                        std::max(idle_gap, absl::Microseconds(200)));
+      return {.complete_after =
+                  std::clamp(2 * elapsed, absl::Microseconds(200),
+                             std::max(idle_gap, absl::Microseconds(200)))};
     }
   };
 
@@ -230,11 +241,12 @@ class NatsRegistry : public Registry {
                 .idle_gap = options_.idle_gap,
                 .quorum = options_.quorum},
                "registry lookup",
-               [judge, use_hints, idle_gap = options_.idle_gap](
-                   absl::string_view body, const Headers& headers,
-                   absl::Duration elapsed) {
+               [judge, use_hints, idle_gap = options_.idle_gap,
+                patience = options_.census_patience](absl::string_view body,
+                                                     const Headers& headers,
+                                                     absl::Duration elapsed) {
                  return judge->OnAnswer(body, headers, elapsed, use_hints,
-                                        idle_gap);
+                                        idle_gap, patience);
                }));
     // Gather calls the judge for exactly the answers it returns, and not
     // after it returned.

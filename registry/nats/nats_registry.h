@@ -28,7 +28,9 @@
 //     answers carry a `Micro-Nats-Census` header (count and hash of those
 //     nodes' ids) that go-micro ignores. When the nodes received match the
 //     hint, and no answer hinted otherwise, the lookup is complete: a round
-//     trip after the slowest registrar, not an idle gap after it. Without
+//     trip after the slowest registrar, not an idle gap after it; while
+//     fewer came than the hint says, it waits for them past the idle gap
+//     (up to census_patience after the last answer). Without
 //     hints (go-micro registrars, a fresh process) the idle gap rule ends
 //     it, and Find says the result is a guess (LookupResult::complete).
 
@@ -65,6 +67,10 @@ struct NatsRegistryOptions {
   // delete). Lookups end on matching hints when use_census_hints is set.
   bool send_census_hints = true;
   bool use_census_hints = true;
+  // While fewer nodes came than a hint says exist, the idle gap does not
+  // end a lookup: this long without an answer does (a stale hint, e.g. a
+  // killed process's nodes, costs this much, and the lookup is a guess).
+  absl::Duration census_patience = absl::Milliseconds(50);
   absl::Duration census_warmup = absl::Seconds(35);
   absl::Duration census_node_ttl = absl::Seconds(90);
   // How often expired registrations are removed.

@@ -28,10 +28,10 @@ struct Answers {
     payloads.emplace_back(body);
     last = absl::Now();
     if (on_answer) {
-      const absl::Duration confirm =
-          on_answer(body, nats::ReadHeaders(msg), last - sent);
-      complete_at = confirm == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                                        : last + confirm;
+      verdict = on_answer(body, nats::ReadHeaders(msg), last - sent);
+      complete_at = verdict.complete_after == absl::InfiniteDuration()
+                        ? absl::InfiniteFuture()
+                        : last + verdict.complete_after;
     }
     cv.notify_all();
   }
@@ -44,6 +44,7 @@ struct Answers {
   absl::Time last;                    // guarded by mu
   // When the answers so far count as complete, unless another comes.
   absl::Time complete_at = absl::InfiniteFuture();  // guarded by mu
+  Verdict verdict;                                  // guarded by mu
   bool closed = false;  // guarded by mu: the query returned, late answers go
 };
 
@@ -78,7 +79,9 @@ absl::StatusOr<GatherResult> Gather(
       }
       if (rule.quorum > 0 && count >= static_cast<size_t>(rule.quorum)) break;
       absl::Time until = std::min(deadline, answers->complete_at);
-      if (count > 0 && rule.idle_gap > absl::ZeroDuration()) {
+      if (answers->verdict.more_expected) {
+        until = std::min(until, answers->last + answers->verdict.patience);
+      } else if (count > 0 && rule.idle_gap > absl::ZeroDuration()) {
         until = std::min(until, answers->last + rule.idle_gap);
       }
       if (absl::Now() >= until && until != answers->complete_at) break;

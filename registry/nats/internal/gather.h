@@ -37,11 +37,21 @@ struct GatherResult {
   bool complete = false;
 };
 
+// What a judge makes of the answers so far.
+struct Verdict {
+  // How much longer to wait for an answer that would change its mind
+  // before the answers count as all there are: zero for "complete now",
+  // InfiniteDuration for "not known".
+  absl::Duration complete_after = absl::InfiniteDuration();
+  // More answers are known to be on their way: the idle gap does not end
+  // the query, `patience` after the last answer (and the timeout) do.
+  bool more_expected = false;
+  absl::Duration patience = absl::ZeroDuration();
+};
+
 // Called with each answer as it arrives, in order, one at a time, with the
-// time since the query went out. Returns how much longer to wait for an
-// answer that would change its mind before the answers so far count as
-// all there are: zero for "complete now", InfiniteDuration for "not known".
-using AnswerJudge = std::function<absl::Duration(
+// time since the query went out.
+using AnswerJudge = std::function<Verdict(
     absl::string_view body, const Headers& headers, absl::Duration elapsed)>;
 
 // Publishes `body` on `subject` with a reply inbox from `mux` and returns
