@@ -2,6 +2,7 @@
 
 #include "registry/nats/internal/census.h"
 
+#include <cstdio>
 #include <iterator>
 #include <vector>
 
@@ -44,24 +45,64 @@ void NodeSet::Add(absl::string_view id) {
   hint_.hash ^= NodeIdHash(id);
 }
 
-Census::Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now)
-    : warmup_(warmup), node_ttl_(node_ttl), watching_since_(now) {}
+Census::Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now,
+               size_t max_nodes)
+    : warmup_(warmup),
+      node_ttl_(node_ttl),
+      max_nodes_(max_nodes),
+      watching_since_(now) {}
 
 void Census::Apply(const Event& event, absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (overflowed_) return;
   auto& nodes = nodes_[event.service.name];
   for (const Node& node : event.service.nodes) {
     if (event.type == EventType::kDelete) {
-      nodes.erase(node.id);
-    } else {
-      nodes[node.id] = now;
+      size_ -= nodes.erase(node.id);
+      continue;
+    }
+    auto [it, added] = nodes.try_emplace(node.id, now);
+    it->second = now;
+    if (!added) continue;
+    ++size_;
+    if (size_ > max_nodes_) SweepAll(now);
+    if (size_ > max_nodes_) {
+      overflowed_ = true;
+      std::fprintf(stderr,
+                   "micro-nats registry: more than %zu nodes announced on the "
+                   "watch subject; lookups stop using census hints "
+                   "(reported once)\n",
+                   max_nodes_);
+      nodes_.clear();
+      size_ = 0;
+      return;
     }
   }
   // Nodes nobody re-registered go (a killed process sends no delete).
   for (auto it = nodes.begin(); it != nodes.end();) {
-    it = now - it->second > node_ttl_ ? nodes.erase(it) : std::next(it);
+    if (now - it->second > node_ttl_) {
+      it = nodes.erase(it);
+      --size_;
+    } else {
+      ++it;
+    }
   }
   if (nodes.empty()) nodes_.erase(event.service.name);
+}
+
+void Census::SweepAll(absl::Time now) {
+  for (auto service = nodes_.begin(); service != nodes_.end();) {
+    auto& nodes = service->second;
+    for (auto it = nodes.begin(); it != nodes.end();) {
+      if (now - it->second > node_ttl_) {
+        it = nodes.erase(it);
+        --size_;
+      } else {
+        ++it;
+      }
+    }
+    service = nodes.empty() ? nodes_.erase(service) : std::next(service);
+  }
 }
 
 void Census::Restart(absl::Time now) {
@@ -72,7 +113,7 @@ void Census::Restart(absl::Time now) {
 absl::optional<CensusHint> Census::Hint(absl::string_view service,
                                         absl::Time now) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (now - watching_since_ < warmup_) return absl::nullopt;
+  if (overflowed_ || now - watching_since_ < warmup_) return absl::nullopt;
   auto it = nodes_.find(service);
   if (it == nodes_.end()) return absl::nullopt;
   CensusHint hint;

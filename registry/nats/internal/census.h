@@ -75,10 +75,15 @@ class NodeSet {
 
 // Census
 //
-// Thread-safe.
+// Thread-safe. Holds at most `max_nodes` nodes: past that (a flood of
+// events, real or not) it gives no more hints rather than wrong ones, and
+// says so once on stderr.
 class Census {
  public:
-  Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now);
+  static constexpr size_t kDefaultMaxNodes = 100000;
+
+  Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now,
+         size_t max_nodes = kDefaultMaxNodes);
 
   // An event from the watch subject.
   void Apply(const Event& event, absl::Time now);
@@ -91,10 +96,16 @@ class Census {
                                   absl::Time now) const;
 
  private:
+  // Drops every node not heard of for node_ttl; mu_ held.
+  void SweepAll(absl::Time now);
+
   const absl::Duration warmup_;
   const absl::Duration node_ttl_;
+  const size_t max_nodes_;
   mutable std::mutex mu_;
   absl::Time watching_since_;  // guarded by mu_
+  size_t size_ = 0;            // guarded by mu_: nodes held
+  bool overflowed_ = false;    // guarded by mu_: no hints from now on
   // service -> node id -> last heard of; guarded by mu_
   std::map<std::string, std::map<std::string, absl::Time>, std::less<>> nodes_;
 };

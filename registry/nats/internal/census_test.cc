@@ -60,6 +60,26 @@ TEST(CensusTest, RestartSilencesHintsForAWarmup) {
   EXPECT_TRUE(census.Hint("greeter", kStart + absl::Seconds(76)));
 }
 
+TEST(CensusTest, AFloodStopsTheHintsRatherThanFalsifyingThem) {
+  Census census(absl::ZeroDuration(), absl::Seconds(90), kStart,
+                /*max_nodes=*/3);
+  census.Apply(Created("greeter", {"a", "b", "c"}), kStart);
+  ASSERT_EQ(census.Hint("greeter", kStart), HintOf({"a", "b", "c"}));
+  census.Apply(Created("flood", {"x"}), kStart);
+  EXPECT_FALSE(census.Hint("greeter", kStart));
+  EXPECT_FALSE(census.Hint("flood", kStart));
+}
+
+TEST(CensusTest, ExpiredNodesMakeRoomBeforeTheCapBites) {
+  Census census(absl::ZeroDuration(), absl::Seconds(90), kStart,
+                /*max_nodes=*/2);
+  census.Apply(Created("old", {"a", "b"}), kStart);
+  const absl::Time later = kStart + absl::Seconds(100);
+  census.Apply(Created("new", {"c"}), later);
+  EXPECT_EQ(census.Hint("new", later), HintOf({"c"}));
+  EXPECT_FALSE(census.Hint("old", later));
+}
+
 TEST(NodeSetTest, OrderAndRepeatsDoNotMatter) {
   NodeSet one;
   one.Add("a");
