@@ -29,6 +29,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/latency.h"
+#include "bench/lookups.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
@@ -88,25 +89,7 @@ void BM_NatsRegistryGetService(benchmark::State& state) {
     state.SkipWithError("registry failed");
     return;
   }
-  bench::LatencyRecorder latency;
-  int64_t complete = 0;
-  for (auto _ : state) {
-    absl::Time start = absl::Now();
-    auto found = (*registry)->GetService("greeter");
-    latency.Add(absl::Now() - start);
-    if (!found.ok()) {
-      state.SkipWithError("lookup failed");
-      break;
-    }
-    // A short idle gap can end a lookup before a slow registrar answers:
-    // that is the trade-off measured here, so it is counted, not an error.
-    if (found->at(0).nodes.size() == nodes) ++complete;
-  }
-  const bench::Percentiles ours = latency.Report(state);
-  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "query/p50");
-  state.counters["complete_pct"] =
-      100.0 * static_cast<double>(complete) /
-      static_cast<double>(std::max<int64_t>(state.iterations(), 1));
+  bench::MeasureLookups(state, **registry, "greeter", nodes, "query/p50");
 }
 BENCHMARK(BM_NatsRegistryGetService)
     ->ArgName("idle_gap_ms")
@@ -246,28 +229,8 @@ void BM_ColdLookupRule(benchmark::State& state) {
     state.SkipWithError("registry failed");
     return;
   }
-  bench::LatencyRecorder latency;
-  int64_t complete = 0;
-  int64_t known = 0;
-  for (auto _ : state) {
-    const absl::Time start = absl::Now();
-    auto found = (*registry)->Find("census");
-    latency.Add(absl::Now() - start);
-    if (!found.ok()) {
-      state.SkipWithError("lookup failed");
-      break;
-    }
-    size_t nodes = 0;
-    for (const auto& s : found->services) nodes += s.nodes.size();
-    if (nodes == kCensusNodes) ++complete;
-    if (found->complete) ++known;
-  }
-  const bench::Percentiles ours = latency.Report(state);
-  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "census/p50");
-  const double n =
-      static_cast<double>(std::max<int64_t>(state.iterations(), 1));
-  state.counters["complete_pct"] = 100.0 * static_cast<double>(complete) / n;
-  state.counters["known_pct"] = 100.0 * static_cast<double>(known) / n;
+  bench::MeasureLookups(state, **registry, "census", kCensusNodes,
+                        "census/p50");
 }
 BENCHMARK(BM_ColdLookupRule)
     ->ArgNames({"rule", "late_ms"})

@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/latency.h"
+#include "bench/lookups.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
 #include "registry/srv/srv_registry.h"
@@ -82,23 +83,8 @@ void BM_SrvRegistryGetService(benchmark::State& state) {
     state.SkipWithError("registry failed");
     return;
   }
-  bench::LatencyRecorder latency;
-  int64_t complete = 0;
-  for (auto _ : state) {
-    const absl::Time start = absl::Now();
-    auto found = (*registry)->GetService("greeter");
-    latency.Add(absl::Now() - start);
-    if (!found.ok()) {
-      state.SkipWithError("lookup failed");
-      break;
-    }
-    if (found->at(0).nodes.size() == kInstances) ++complete;
-  }
-  const bench::Percentiles ours = latency.Report(state);
-  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "srv_info/p50");
-  state.counters["complete_pct"] =
-      100.0 * static_cast<double>(complete) /
-      static_cast<double>(std::max<int64_t>(state.iterations(), 1));
+  bench::MeasureLookups(state, **registry, "greeter", kInstances,
+                        "srv_info/p50");
 }
 BENCHMARK(BM_SrvRegistryGetService)
     ->ArgName("idle_gap_ms")

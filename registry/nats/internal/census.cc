@@ -79,29 +79,29 @@ void Census::Apply(const Event& event, absl::Time now) {
     }
   }
   // Nodes nobody re-registered go (a killed process sends no delete).
+  size_ -= EraseExpired(nodes, now);
+  if (nodes.empty()) nodes_.erase(event.service.name);
+}
+
+size_t Census::EraseExpired(std::map<std::string, absl::Time>& nodes,
+                            absl::Time now) const {
+  size_t erased = 0;
   for (auto it = nodes.begin(); it != nodes.end();) {
     if (now - it->second > node_ttl_) {
       it = nodes.erase(it);
-      --size_;
+      ++erased;
     } else {
       ++it;
     }
   }
-  if (nodes.empty()) nodes_.erase(event.service.name);
+  return erased;
 }
 
 void Census::SweepAll(absl::Time now) {
   for (auto service = nodes_.begin(); service != nodes_.end();) {
-    auto& nodes = service->second;
-    for (auto it = nodes.begin(); it != nodes.end();) {
-      if (now - it->second > node_ttl_) {
-        it = nodes.erase(it);
-        --size_;
-      } else {
-        ++it;
-      }
-    }
-    service = nodes.empty() ? nodes_.erase(service) : std::next(service);
+    size_ -= EraseExpired(service->second, now);
+    service =
+        service->second.empty() ? nodes_.erase(service) : std::next(service);
   }
 }
 

@@ -96,7 +96,10 @@ class Census {
                                   absl::Time now) const;
 
  private:
-  // Drops every node not heard of for node_ttl; mu_ held.
+  // Drops the nodes not heard of for node_ttl; returns how many.
+  size_t EraseExpired(std::map<std::string, absl::Time>& nodes,
+                      absl::Time now) const;
+  // EraseExpired for every service; mu_ held.
   void SweepAll(absl::Time now);
 
   const absl::Duration warmup_;
