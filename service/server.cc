@@ -68,6 +68,12 @@ void CopyId(const Message& request, Message* answer) {
   }
 }
 
+std::vector<std::shared_ptr<Frontend>> TakeFrontends(ServerOptions& options) {
+  std::vector<std::shared_ptr<Frontend>> frontends;
+  frontends.swap(options.frontends);
+  return frontends;
+}
+
 }  // namespace
 
 struct Server::Core {
@@ -122,7 +128,8 @@ Server::Server(ServerOptions options,
                std::shared_ptr<registry::Registry> registry,
                std::shared_ptr<transport::Transport> transport,
                std::shared_ptr<broker::Broker> broker)
-    : core_(std::make_shared<Core>(std::move(options))),
+    : frontends_(TakeFrontends(options)),
+      core_(std::make_shared<Core>(std::move(options))),
       options_(core_->options),
       id_(options_.id.empty() ? NewNodeId(options_.name) : options_.id),
       registry_(std::move(registry)),
@@ -232,7 +239,7 @@ absl::Status Server::Start() {
   }
   pending_subscriptions_.clear();
   core_->started = absl::Now();
-  for (const std::shared_ptr<Frontend>& frontend : options_.frontends) {
+  for (const std::shared_ptr<Frontend>& frontend : frontends_) {
     if (frontend == nullptr) continue;
     MN_RETURN_IF_ERROR(frontend->Start(Served()));
     std::lock_guard<std::mutex> lock(mu_);

@@ -266,6 +266,9 @@ class Server {
   void Reregister();
   ServedService Served() const;
 
+  // Taken out of the options before core_ keeps them: a frontend holds the
+  // core (to serve), so the core must not hold the frontend.
+  const std::vector<std::shared_ptr<Frontend>> frontends_;
   const std::shared_ptr<Core> core_;
   const ServerOptions& options_;  // core_'s
   const std::string id_;
