@@ -347,6 +347,11 @@ ServedService Server::Served() const {
     return core->Serve(endpoint, request, absl::Now(), response);
   };
   served.stats = [core = core_] { return core->Stats(); };
+  served.count_overload = [core = core_] {
+    ++core->overloaded;
+    ++core->requests;
+    ++core->errors;
+  };
   return served;
 }
 

@@ -182,6 +182,9 @@ struct ServedService {
       serve;
   // The endpoints' counters now.
   std::function<std::vector<EndpointStats>()> stats;
+  // Counts a request the frontend refused because too many waited, as the
+  // server counts its own (ServerStats::overloaded, requests, errors).
+  std::function<void()> count_overload;
 };
 
 // Frontend: another way in to a server's endpoints, beside its transport

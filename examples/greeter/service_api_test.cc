@@ -7,11 +7,15 @@
 
 #include <nats/nats.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "examples/greeter/greeter.h"
 #include "gmock/gmock.h"
@@ -290,6 +294,85 @@ TEST_F(ServiceApiTest, GroupAndEndpointSubjectsAreConfigurable) {
   auto reply = Request("shop.echo.say", "ping");
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->body, "ping");
+}
+
+TEST_F(ServiceApiTest, AFullQueueIsRefusedAndCounted) {
+  NatsServiceOptions options{.servers = {server_->url()}, .name = "slow"};
+  options.service_api.max_concurrent_requests = 1;
+  options.service_api.max_queued_requests = 1;
+  auto slow = NewNatsService(std::move(options));
+  ASSERT_THAT(slow, IsOk());
+  struct Gate {
+    std::mutex mu;
+    bool open = false;  // guarded by mu
+    int entered = 0;    // guarded by mu
+    std::condition_variable cv;
+  };
+  auto gate = std::make_shared<Gate>();
+  ASSERT_THAT((*slow)->server().Handle(
+                  "Slow.Wait",
+                  [gate](micro_nats::service::Context&,
+                         const micro_nats::service::Message&,
+                         micro_nats::service::Message*) {
+                    std::unique_lock<std::mutex> lock(gate->mu);
+                    ++gate->entered;
+                    gate->cv.notify_all();
+                    gate->cv.wait_for(lock, std::chrono::seconds(30),
+                                      [&] { return gate->open; });
+                    return absl::OkStatus();
+                  }),
+              IsOk());
+  ASSERT_THAT((*slow)->Start(), IsOk());
+  auto open_gate = [gate] {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->open = true;
+    gate->cv.notify_all();
+  };
+  absl::Cleanup always_open = open_gate;
+
+  struct Inbox {
+    std::mutex mu;
+    std::vector<Headers> replies;
+  };
+  auto inbox = std::make_shared<Inbox>();
+  const std::string reply = Connection::NewInbox();
+  auto sub = conn_->Subscribe(reply, [inbox](natsMsg* msg) {
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    inbox->replies.push_back(micro_nats::nats::ReadHeaders(msg));
+  });
+  ASSERT_THAT(sub, IsOk());
+  ASSERT_THAT(conn_->Flush(absl::Seconds(5)), IsOk());
+  // The first runs (and blocks), the second waits, the third is refused.
+  ASSERT_THAT(conn_->Publish("slow.Slow.Wait", "{}", {.reply = reply}), IsOk());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(gate->mu);
+        return gate->entered == 1;
+      },
+      absl::Seconds(5), "the first request to run"));
+  ASSERT_THAT(conn_->Publish("slow.Slow.Wait", "{}", {.reply = reply}), IsOk());
+  ASSERT_THAT(conn_->Publish("slow.Slow.Wait", "{}", {.reply = reply}), IsOk());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(inbox->mu);
+        return inbox->replies.size() == 1;
+      },
+      absl::Seconds(5), "the refusal"));
+  {
+    std::lock_guard<std::mutex> lock(inbox->mu);
+    EXPECT_EQ(inbox->replies[0][std::string(srv::kErrorCodeHeader)], "429");
+    EXPECT_THAT(inbox->replies[0][std::string(srv::kErrorHeader)],
+                HasSubstr("overloaded"));
+  }
+  open_gate();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(inbox->mu);
+        return inbox->replies.size() == 3;
+      },
+      absl::Seconds(5), "the two others answered"));
+  EXPECT_EQ((*slow)->server().stats().overloaded, 1);
+  EXPECT_EQ((*slow)->server().stats().requests, 3);
 }
 
 TEST_F(ServiceApiTest, AStoppedServiceNoLongerAnswers) {

@@ -123,6 +123,7 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
       refused = absl::UnavailableError(
           absl::StrCat("service '", served.name, "' is stopping"));
     } else if (waiting >= options.max_queued_requests) {
+      served.count_overload();
       refused = absl::ResourceExhaustedError(
           absl::StrCat("service '", served.name, "' is overloaded: ",
                        options.max_queued_requests, " requests wait already"));
