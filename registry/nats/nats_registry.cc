@@ -42,6 +42,17 @@ using registry_internal::ValidateRegistration;
 using registry_internal::VersionsOf;
 using registry_internal::WatchHub;
 
+// An answer to a lookup: one service version, checked for size before it
+// is parsed (the same bound as a watch event, which carries the same).
+absl::StatusOr<Service> DecodeAnswer(absl::string_view body, size_t max_bytes) {
+  if (body.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a registry answer of ", body.size(),
+                     " bytes (the limit is ", max_bytes, ")"));
+  }
+  return DecodeService(body);
+}
+
 class NatsRegistry : public Registry {
  public:
   NatsRegistry(std::shared_ptr<nats::Connection> conn,
@@ -175,12 +186,11 @@ class NatsRegistry : public Registry {
     // two senders vouch for; when only one does, once a short confirmation
     // window passed without a contradicting answer; while fewer came than
     // vouched for, waiting for the rest past the idle gap.
-    registry_internal::Verdict OnAnswer(absl::string_view body,
+    registry_internal::Verdict OnAnswer(absl::StatusOr<Service> service,
                                         const Headers& headers,
-                                        absl::Duration elapsed, bool use_hints,
+                                        absl::Duration elapsed,
                                         absl::Duration idle_gap,
                                         absl::Duration patience) {
-      auto service = DecodeService(body);
       if (!service.ok()) {
         if (bad_input.ok()) bad_input = service.status();
         return Decide(elapsed, idle_gap, patience);
@@ -188,7 +198,6 @@ class NatsRegistry : public Registry {
       for (const Node& node : service->nodes) seen.Add(node.id);
       const int64_t nodes_here = static_cast<int64_t>(service->nodes.size());
       services.push_back(std::move(service).value());
-      if (!use_hints) return {};
       auto header = headers.find(kCensusHeader);
       if (header != headers.end()) {
         absl::optional<registry_internal::SenderHint> hint =
@@ -231,8 +240,21 @@ class NatsRegistry : public Registry {
   // it stops).
   absl::StatusOr<Answered> Query(absl::string_view action,
                                  const std::string& name) {
-    auto judge = std::make_shared<Judge>();
-    const bool use_hints = options_.use_census_hints && action == "get";
+    // With hints, each answer is judged (so decoded) as it arrives;
+    // without, they are decoded here, off the shared delivery thread.
+    std::shared_ptr<Judge> judge;
+    registry_internal::AnswerJudge on_answer;
+    if (options_.use_census_hints && action == "get") {
+      judge = std::make_shared<Judge>();
+      on_answer = [judge, max_bytes = options_.max_event_bytes,
+                   idle_gap = options_.idle_gap,
+                   patience = options_.census_patience](
+                      absl::string_view body, const Headers& headers,
+                      absl::Duration elapsed) {
+        return judge->OnAnswer(DecodeAnswer(body, max_bytes), headers, elapsed,
+                               idle_gap, patience);
+      };
+    }
     MN_ASSIGN_OR_RETURN(
         GatherResult gathered,
         Gather(*mux_, options_.query_subject,
@@ -240,18 +262,26 @@ class NatsRegistry : public Registry {
                {.timeout = options_.timeout,
                 .idle_gap = options_.idle_gap,
                 .quorum = options_.quorum},
-               "registry lookup",
-               [judge, use_hints, idle_gap = options_.idle_gap,
-                patience = options_.census_patience](absl::string_view body,
-                                                     const Headers& headers,
-                                                     absl::Duration elapsed) {
-                 return judge->OnAnswer(body, headers, elapsed, use_hints,
-                                        idle_gap, patience);
-               }));
-    // Gather calls the judge for exactly the answers it returns, and not
-    // after it returned.
-    if (!judge->bad_input.ok()) ReportOnce(judge->bad_input);
-    return Answered{std::move(judge->services), gathered.complete};
+               "registry lookup", std::move(on_answer)));
+    Answered answered{.complete = gathered.complete};
+    absl::Status bad_input;
+    if (judge != nullptr) {
+      // Gather calls the judge for exactly the answers it returns, and not
+      // after it returned.
+      answered.services = std::move(judge->services);
+      bad_input = judge->bad_input;
+    } else {
+      for (const std::string& payload : gathered.payloads) {
+        auto service = DecodeAnswer(payload, options_.max_event_bytes);
+        if (service.ok()) {
+          answered.services.push_back(std::move(service).value());
+        } else if (bad_input.ok()) {
+          bad_input = service.status();
+        }
+      }
+    }
+    if (!bad_input.ok()) ReportOnce(bad_input);
+    return answered;
   }
 
   // Answers a query for what this process registered: one reply per

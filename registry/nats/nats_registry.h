@@ -81,8 +81,8 @@ struct NatsRegistryOptions {
   // name and an action (go-micro's are ~130 bytes), and decoding garbage on
   // the one thread that answers would hold up every answer.
   size_t max_query_bytes = 4096;
-  // The same for watch events, which carry a whole service (endpoints
-  // included), decoded on a delivery thread other subscriptions share.
+  // The same for watch events, and for lookup answers, which carry a whole
+  // service version (endpoints included).
   size_t max_event_bytes = 256 << 10;
 };
 

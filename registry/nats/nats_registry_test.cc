@@ -283,6 +283,19 @@ TEST_F(NatsRegistryTest, DisagreeingHintsMeanAGuess) {
   EXPECT_FALSE(found->complete);
 }
 
+TEST_F(NatsRegistryTest, AnOversizedAnswerIsDroppedUnread) {
+  std::string huge = GoMicroService("huge");
+  huge.insert(huge.size() - 1, std::string(300 << 10, ' '));  // valid JSON
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder,
+      FakeResponder({huge, GoMicroService("ok")}, absl::ZeroDuration()));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto registry, NewRegistry());
+  auto found = registry->GetService("legacy");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"ok"});
+}
+
 TEST_F(NatsRegistryTest, FindsServicesOfGoMicroProcesses) {
   MN_ASSERT_OK_AND_ASSIGN(
       auto responder, FakeResponder({GoMicroService("a"), GoMicroService("b")},
