@@ -254,6 +254,23 @@ absl::StatusOr<natsConnection*> Connection::ConnectionFor(Delivery delivery) {
   return main_;
 }
 
+absl::StatusOr<NatsMsgPtr> Connection::Request(absl::string_view subject,
+                                               absl::string_view body,
+                                               const Headers& headers,
+                                               absl::Time deadline) {
+  const absl::Duration remaining = deadline - absl::Now();
+  if (remaining <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("request on '", subject, "': the deadline passed"));
+  }
+  MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, "", headers, body));
+  natsMsg* reply = nullptr;
+  MN_RETURN_IF_ERROR(FromNatsStatus(
+      natsConnection_RequestMsg(&reply, main_, msg.get(), Millis(remaining)),
+      absl::StrCat("request on '", subject, "'")));
+  return NatsMsgPtr(reply);
+}
+
 absl::Status Connection::Flush(absl::Duration timeout) {
   if (natsConnection* batching = batching_.load(std::memory_order_acquire)) {
     MN_RETURN_IF_ERROR(FromNatsStatus(

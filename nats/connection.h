@@ -178,6 +178,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Status PublishMsg(natsMsg* msg,
                           Delivery delivery = Delivery::kImmediate);
 
+  // A request on the main connection, with `headers`, and its answer.
+  // DeadlineExceeded when none came by `deadline` (at once for a past one;
+  // an infinite one waits a day at most); Unavailable when nobody
+  // subscribes to `subject` (no responders) or NATS cannot be reached.
+  absl::StatusOr<NatsMsgPtr> Request(absl::string_view subject,
+                                     absl::string_view body,
+                                     const Headers& headers,
+                                     absl::Time deadline);
+
   // Subscribes on the main connection. The handler runs where
   // `options.run_on` says, one message at a time, in order.
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(

@@ -69,6 +69,34 @@ TEST(ConnectionErrorsTest, NoServersIsInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(ConnectionTest, RequestGetsTheAnswerAndEveryWaitEnds) {
+  auto server_side = Connect();
+  auto client = Connect();
+  ASSERT_NE(server_side, nullptr);
+  ASSERT_NE(client, nullptr);
+  auto echo = server_side->Subscribe("echo", [&](natsMsg* msg) {
+    Headers headers = ReadHeaders(msg);
+    server_side->Publish(Reply(msg), absl::StrCat(Body(msg), "/", headers["K"]))
+        .IgnoreError();
+  });
+  ASSERT_THAT(echo, IsOk());
+  auto silent = server_side->Subscribe("silent", [](natsMsg*) {});
+  ASSERT_THAT(silent, IsOk());
+  ASSERT_THAT(server_side->Flush(absl::Seconds(5)), IsOk());
+
+  auto answer = client->Request("echo", "hi", {{"K", "v"}},
+                                absl::Now() + absl::Seconds(5));
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(Body(answer->get()), "hi/v");
+  EXPECT_THAT(client->Request("nobody", "", {}, absl::Now() + absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(
+      client->Request("silent", "", {}, absl::Now() + absl::Milliseconds(50)),
+      StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(client->Request("echo", "", {}, absl::InfinitePast()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 TEST_F(ConnectionTest, PublishSubscribeRoundTripWithHeaders) {
   auto pub = Connect();
   auto sub_conn = Connect();

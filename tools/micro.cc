@@ -499,18 +499,13 @@ int Watch(const std::vector<std::string>& args) {
   });
 }
 
-// One `$SRV` request to one instance, answered by the deadline.
+// One `$SRV` request to one instance, answered within `timeout`.
 absl::StatusOr<std::string> Request(nats::Connection& conn,
                                     const std::string& subject,
                                     absl::Duration timeout) {
-  natsMsg* reply = nullptr;
-  natsStatus s = natsConnection_RequestString(
-      &reply, conn.get(), subject.c_str(), "",
-      std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)));
-  if (s != NATS_OK) return absl::UnavailableError(natsStatus_GetText(s));
-  std::string body(nats::Body(reply));
-  natsMsg_Destroy(reply);
-  return body;
+  MN_ASSIGN_OR_RETURN(nats::NatsMsgPtr reply,
+                      conn.Request(subject, "", {}, absl::Now() + timeout));
+  return std::string(nats::Body(reply.get()));
 }
 
 int Health(const std::vector<std::string>& args) {

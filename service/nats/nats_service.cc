@@ -4,7 +4,6 @@
 
 #include <google/protobuf/descriptor.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,39 +42,6 @@ class LookupOnly : public registry::Registry {
  private:
   const std::unique_ptr<registry::Registry> target_;
 };
-
-// A plain NATS request with headers, answered by `deadline`.
-absl::StatusOr<Message> RequestReply(nats::Connection& conn,
-                                     const std::string& subject,
-                                     const Message& request,
-                                     absl::Time deadline) {
-  MN_ASSIGN_OR_RETURN(
-      nats::NatsMsgPtr msg,
-      nats::BuildMessage(subject, "", request.headers, request.body));
-  const absl::Duration remaining = deadline - absl::Now();
-  if (remaining <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("request on '", subject, "': the deadline passed"));
-  }
-  const int64_t timeout_ms = std::max<int64_t>(
-      1, absl::ToInt64Milliseconds(std::min(remaining, absl::Hours(24 * 365))));
-  natsMsg* reply = nullptr;
-  natsStatus s =
-      natsConnection_RequestMsg(&reply, conn.get(), msg.get(), timeout_ms);
-  if (s == NATS_TIMEOUT) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("request on '", subject, "' timed out"));
-  }
-  if (s != NATS_OK) {
-    // No responders, or no connection: another node may do.
-    return absl::UnavailableError(
-        absl::StrCat("request on '", subject, "': ", natsStatus_GetText(s)));
-  }
-  Message answer{.headers = nats::ReadHeaders(reply),
-                 .body = std::string(nats::Body(reply))};
-  natsMsg_Destroy(reply);
-  return answer;
-}
 
 }  // namespace
 
@@ -117,7 +83,11 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
             absl::Time deadline) -> absl::StatusOr<Message> {
       std::shared_ptr<nats::Connection> c = conn.lock();
       if (c == nullptr) return absl::UnavailableError("the connection is gone");
-      return RequestReply(*c, subject, request, deadline);
+      MN_ASSIGN_OR_RETURN(
+          nats::NatsMsgPtr reply,
+          c->Request(subject, request.body, request.headers, deadline));
+      return Message{.headers = nats::ReadHeaders(reply.get()),
+                     .body = std::string(nats::Body(reply.get()))};
     };
   }
   MN_ASSIGN_OR_RETURN(std::shared_ptr<transport::Transport> transport,
