@@ -373,15 +373,16 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
       return FromNatsStatus(s, "subscription pending limit");
     }
   }
-  if (options.on_error) AddErrorRoute(sub, std::move(options.on_error));
+  AddErrorRoute(sub, subject_str, std::move(options.on_error));
   return std::unique_ptr<Subscription>(
       new Subscription(shared_from_this(), subject_str, std::move(state)));
 }
 
 void Connection::AddErrorRoute(
-    natsSubscription* sub, std::function<void(const absl::Status&)> on_error) {
+    natsSubscription* sub, std::string subject,
+    std::function<void(const absl::Status&)> on_error) {
   std::lock_guard<std::mutex> lock(mu_);
-  error_routes_[sub] = std::move(on_error);
+  error_routes_[sub] = {std::move(subject), std::move(on_error)};
 }
 
 void Connection::RemoveErrorRoute(natsSubscription* sub) {
@@ -391,23 +392,27 @@ void Connection::RemoveErrorRoute(natsSubscription* sub) {
 
 void Connection::RouteError(natsSubscription* sub, natsStatus err) {
   std::function<void(const absl::Status&)> callback;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = error_routes_.find(sub);
-    if (it != error_routes_.end()) callback = it->second;
-  }
-  if (!callback) callback = options_.on_async_error;
   std::string context = "NATS asynchronous error";
   if (sub != nullptr) {
-    const char* subject = natsSubscription_GetSubject(sub);
-    context = absl::StrCat("subscription '", subject ? subject : "?", "'");
-    int64_t dropped = 0;
-    if (err == NATS_SLOW_CONSUMER &&
-        natsSubscription_GetDropped(sub, &dropped) == NATS_OK) {
-      absl::StrAppend(&context, ": NATS dropped ", dropped,
-                      " message(s) so far, the handler fell behind");
+    // Held while `sub` is read: RemoveErrorRoute, which takes mu_, comes
+    // before the subscription is freed. One no longer routed is gone, and
+    // its pointer is not followed.
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = error_routes_.find(sub);
+    if (it == error_routes_.end()) {
+      context = "a subscription already closed";
+    } else {
+      callback = it->second.on_error;
+      context = absl::StrCat("subscription '", it->second.subject, "'");
+      int64_t dropped = 0;
+      if (err == NATS_SLOW_CONSUMER &&
+          natsSubscription_GetDropped(sub, &dropped) == NATS_OK) {
+        absl::StrAppend(&context, ": NATS dropped ", dropped,
+                        " message(s) so far, the handler fell behind");
+      }
     }
   }
+  if (!callback) callback = options_.on_async_error;
   const absl::Status status = FromNatsStatus(err, context);
   if (callback) {
     callback(status);

@@ -227,7 +227,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reports `status` to `on_error`, else on_async_error, else stderr.
   void Report(const std::function<void(const absl::Status&)>& on_error,
               const absl::Status& status) const;
-  void AddErrorRoute(natsSubscription* sub,
+  // Every live subscription has a route (its on_error may be empty):
+  // nats.c reports asynchronous errors with a subscription pointer it does
+  // not keep alive, so only one still routed may be looked at.
+  void AddErrorRoute(natsSubscription* sub, std::string subject,
                      std::function<void(const absl::Status&)> on_error);
   void RemoveErrorRoute(natsSubscription* sub);
 
@@ -247,9 +250,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Set once, under mu_; read without it on every batched publish.
   std::atomic<natsConnection*> batching_{nullptr};
   int open_connections_ = 0;  // guarded by mu_; closed-CB counts down
-  std::map<natsSubscription*, std::function<void(const absl::Status&)>>
-      error_routes_;            // guarded by mu_
-  uint64_t next_listener_ = 0;  // guarded by mu_
+  struct ErrorRoute {
+    std::string subject;
+    std::function<void(const absl::Status&)> on_error;
+  };
+  std::map<natsSubscription*, ErrorRoute> error_routes_;  // guarded by mu_
+  uint64_t next_listener_ = 0;                            // guarded by mu_
   std::map<uint64_t, std::shared_ptr<const std::function<void()>>>
       reconnect_listeners_;  // guarded by mu_
 };
