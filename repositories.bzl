@@ -14,6 +14,7 @@ The system libraries are presented under their upstream names and labels:
     @com_github_google_benchmark//:benchmark, :benchmark_main
     @nats_c//:nats
     @com_github_nlohmann_json//:json
+    @com_github_grpc_grpc//:grpc++, :grpc_cpp_plugin   (benchmarks only)
 """
 
 load("//third_party:system_libraries.bzl", "system_absl", "system_library")
@@ -90,4 +91,16 @@ def micro_nats_dependencies():
         build_file = Label("//third_party:nlohmann_json.BUILD"),
         required = ["/usr/include/nlohmann/json.hpp"],
         packages = "nlohmann-json3-dev",
+    )
+
+    # gRPC C++: only the benchmarks' baseline (what a C++ user would pick
+    # instead). Fetched only when a benchmark is built, so a consumer that
+    # never builds ours does not need it.
+    _maybe(
+        system_library,
+        "com_github_grpc_grpc",
+        build_file = Label("//third_party:grpc.BUILD"),
+        required = ["/usr/include/grpcpp/grpcpp.h", "/usr/bin/grpc_cpp_plugin"],
+        packages = "libgrpc++-dev protobuf-compiler-grpc",
+        symlinks = {"/usr/bin/grpc_cpp_plugin": "grpc_cpp_plugin"},
     )

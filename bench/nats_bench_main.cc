@@ -84,6 +84,7 @@ Percentiles RunRawRequests(benchmark::State& state, natsConnection* requester,
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("nats_c", nats_GetVersion());
   auto server = micro_nats::testing::NatsServer::Start();
   if (!server.ok()) {
     std::fprintf(stderr, "bench: %s\n", server.status().ToString().c_str());

@@ -8,6 +8,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev libprotoc-dev protobuf-compiler libnats-dev nats-server
   nlohmann-json3-dev python3-jsonschema golang-go golang-github-nats-io-go-nats-dev
+  libgrpc++-dev protobuf-compiler-grpc python3-matplotlib
 )
 
 missing=()

@@ -1,0 +1,406 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// request_bench: request latency and throughput of the four ways a C++
+// program can ask another for an answer, on one machine, in one run:
+//
+//   raw_nats    nats.c request/reply (natsConnection_Request) to a send-asap
+//               echo subscriber: the floor micro-nats is measured against;
+//   grpc        a gRPC C++ unary call over loopback TCP (Debian's gRPC):
+//               what a C++ user would pick instead;
+//   transport   micro-nats's NATS transport: a socket per caller, Send then
+//               Recv;
+//   service     a full-stack micro-nats Call: typed protobuf, client and
+//               server services on separate connections, sockets warm.
+//
+// Each at 16 B, 1 KiB and 64 KiB requests (the encoded request; the answer
+// is as long), with 1, 4, 16 and 64 concurrent callers (benchmark threads)
+// sharing one client connection (one channel for gRPC). One body
+// (callers.h) measures all four: p50/p90/p99/p99.9 of one merged sample,
+// and calls_per_s over all callers. Every row after raw_nats reports
+// p50_vs_raw, p99_vs_raw and rate_vs_raw against raw_nats at the same size
+// and callers; transport and service also p50_vs_grpc and rate_vs_grpc.
+//
+//   bazel run -c opt //bench:request_bench -- --benchmark_min_time=0.5
+
+#include <grpcpp/grpcpp.h>
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "bench/callers.h"
+#include "bench/echo.grpc.pb.h"
+#include "bench/echo.pb.h"
+#include "bench/nats_bench.h"
+#include "benchmark/benchmark.h"
+#include "nats/connection.h"
+#include "service/nats/nats_service.h"
+#include "transport/nats/nats_transport.h"
+
+namespace micro_nats {
+namespace {
+
+using bench::EchoReply;
+using bench::EchoRequest;
+
+constexpr absl::Duration kCallTimeout = absl::Seconds(5);
+
+// A request whose protobuf encoding is `bytes` long: a tag byte and the
+// varint length precede the body.
+EchoRequest RequestOf(int64_t bytes) {
+  EchoRequest request;
+  for (int64_t body = bytes - 2; body >= 0; --body) {
+    request.set_body(std::string(body, 'x'));
+    if (static_cast<int64_t>(request.ByteSizeLong()) <= bytes) break;
+  }
+  return request;
+}
+
+// --- raw_nats: nats.c request/reply ---
+
+void EchoReplyCallback(natsConnection* nc, natsSubscription*, natsMsg* msg,
+                       void*) {
+  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
+                         natsMsg_GetDataLength(msg));
+  natsMsg_Destroy(msg);
+}
+
+class RawNats {
+ public:
+  static constexpr const char* kBaseline = "raw";
+  static constexpr const char* kSubject = "bench.request.raw";
+
+  class Caller {
+   public:
+    Caller(natsConnection* requester, const std::string* body)
+        : requester_(requester), body_(body) {}
+    absl::Status Call() {
+      natsMsg* reply = nullptr;
+      const natsStatus s =
+          natsConnection_Request(&reply, requester_, kSubject, body_->data(),
+                                 static_cast<int>(body_->size()),
+                                 absl::ToInt64Milliseconds(kCallTimeout));
+      const bool whole = s == NATS_OK && natsMsg_GetDataLength(reply) ==
+                                             static_cast<int>(body_->size());
+      natsMsg_Destroy(reply);
+      if (s != NATS_OK) {
+        return absl::UnavailableError(
+            absl::StrCat("nats.c request: ", natsStatus_GetText(s)));
+      }
+      return whole ? absl::OkStatus()
+                   : absl::DataLossError("the echo is not the request");
+    }
+
+   private:
+    natsConnection* const requester_;
+    const std::string* const body_;
+  };
+
+  static absl::StatusOr<std::unique_ptr<RawNats>> Start(int64_t bytes) {
+    auto fixture = std::unique_ptr<RawNats>(new RawNats(bytes));
+    fixture->responder_ = bench::RawConnect(/*send_asap=*/true);
+    fixture->requester_ = bench::RawConnect();
+    if (fixture->responder_ == nullptr || fixture->requester_ == nullptr ||
+        natsConnection_Subscribe(&fixture->sub_, fixture->responder_, kSubject,
+                                 EchoReplyCallback, nullptr) != NATS_OK ||
+        natsConnection_Flush(fixture->responder_) != NATS_OK) {
+      return absl::UnavailableError("raw nats.c set-up failed");
+    }
+    return fixture;
+  }
+
+  absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
+    return std::make_unique<Caller>(requester_, &body_);
+  }
+
+  ~RawNats() {
+    natsSubscription_Destroy(sub_);
+    natsConnection_Destroy(requester_);
+    natsConnection_Destroy(responder_);
+  }
+
+ private:
+  explicit RawNats(int64_t bytes) : body_(bytes, 'x') {}
+
+  const std::string body_;
+  natsConnection* responder_ = nullptr;
+  natsConnection* requester_ = nullptr;
+  natsSubscription* sub_ = nullptr;
+};
+
+// --- grpc: a unary call over loopback ---
+
+class EchoGrpcService final : public bench::Echo::Service {
+  grpc::Status Call(grpc::ServerContext*, const EchoRequest* request,
+                    EchoReply* reply) override {
+    reply->set_body(request->body());
+    return grpc::Status::OK;
+  }
+};
+
+class Grpc {
+ public:
+  static constexpr const char* kBaseline = "grpc";
+
+  class Caller {
+   public:
+    Caller(bench::Echo::Stub* stub, const EchoRequest* request)
+        : stub_(stub), request_(request) {}
+    absl::Status Call() {
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+      EchoReply reply;
+      const grpc::Status status = stub_->Call(&context, *request_, &reply);
+      if (!status.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("gRPC call: ", status.error_message()));
+      }
+      return reply.body().size() == request_->body().size()
+                 ? absl::OkStatus()
+                 : absl::DataLossError("the echo is not the request");
+    }
+
+   private:
+    bench::Echo::Stub* const stub_;
+    const EchoRequest* const request_;
+  };
+
+  static absl::StatusOr<std::unique_ptr<Grpc>> Start(int64_t bytes) {
+    auto fixture = std::unique_ptr<Grpc>(new Grpc(bytes));
+    int port = 0;
+    grpc::ServerBuilder builder;
+    // Port 0: a free loopback port, as the nats-server fixture's.
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&fixture->service_);
+    fixture->server_ = builder.BuildAndStart();
+    if (fixture->server_ == nullptr || port == 0) {
+      return absl::UnavailableError("the gRPC server did not start");
+    }
+    fixture->stub_ = bench::Echo::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    return fixture;
+  }
+
+  absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
+    return std::make_unique<Caller>(stub_.get(), &request_);
+  }
+
+  ~Grpc() {
+    stub_.reset();
+    if (server_ != nullptr) {
+      server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    }
+  }
+
+ private:
+  explicit Grpc(int64_t bytes) : request_(RequestOf(bytes)) {}
+
+  const EchoRequest request_;
+  EchoGrpcService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<bench::Echo::Stub> stub_;
+};
+
+// --- transport: a micro-nats socket per caller ---
+
+class Transport {
+ public:
+  static constexpr const char* kBaseline = nullptr;
+
+  class Caller {
+   public:
+    Caller(std::unique_ptr<transport::Socket> socket,
+           const transport::Message* message)
+        : socket_(std::move(socket)), message_(message) {}
+    ~Caller() { socket_->Close().IgnoreError(); }
+    absl::Status Call() {
+      const absl::Time deadline = absl::Now() + kCallTimeout;
+      if (absl::Status sent = socket_->Send(*message_); !sent.ok()) {
+        return sent;
+      }
+      auto reply = socket_->Recv(deadline);
+      if (!reply.ok()) return reply.status();
+      return reply->body.size() == message_->body.size()
+                 ? absl::OkStatus()
+                 : absl::DataLossError("the echo is not the request");
+    }
+
+   private:
+    const std::unique_ptr<transport::Socket> socket_;
+    const transport::Message* const message_;
+  };
+
+  static absl::StatusOr<std::unique_ptr<Transport>> Start(int64_t bytes) {
+    auto fixture = std::unique_ptr<Transport>(new Transport(bytes));
+    auto server = transport::NewNatsTransport(bench::Connect());
+    auto client = transport::NewNatsTransport(bench::Connect());
+    if (!server.ok()) return server.status();
+    if (!client.ok()) return client.status();
+    fixture->server_ = std::move(server).value();
+    fixture->client_ = std::move(client).value();
+    auto listener = fixture->server_->Listen("");
+    if (!listener.ok()) return listener.status();
+    fixture->listener_ = std::move(listener).value();
+    absl::Status accepted = fixture->listener_->AcceptMessages(
+        [](const std::shared_ptr<transport::Socket>& socket,
+           transport::Message message) {
+          socket->Send(message).IgnoreError();
+        });
+    if (!accepted.ok()) return accepted;
+    return fixture;
+  }
+
+  absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
+    auto socket = client_->Dial(listener_->Address());
+    if (!socket.ok()) return socket.status();
+    return std::make_unique<Caller>(std::move(socket).value(), &message_);
+  }
+
+  ~Transport() {
+    if (listener_ != nullptr) listener_->Close().IgnoreError();
+  }
+
+ private:
+  explicit Transport(int64_t bytes)
+      : message_{.body = std::string(bytes, 'x')} {}
+
+  const transport::Message message_;
+  std::unique_ptr<transport::Transport> server_;
+  std::unique_ptr<transport::Transport> client_;
+  std::unique_ptr<transport::Listener> listener_;
+};
+
+// --- service: a full-stack micro-nats Call ---
+
+class FullStack {
+ public:
+  static constexpr const char* kBaseline = nullptr;
+
+  class Caller {
+   public:
+    Caller(service::Service* caller, const EchoRequest* request)
+        : caller_(caller), request_(request) {}
+    absl::Status Call() {
+      auto reply = caller_->client().Call<EchoRequest, EchoReply>(
+          "bench-echo", "Echo.Call", *request_);
+      if (!reply.ok()) return reply.status();
+      return reply->body().size() == request_->body().size()
+                 ? absl::OkStatus()
+                 : absl::DataLossError("the echo is not the request");
+    }
+
+   private:
+    service::Service* const caller_;
+    const EchoRequest* const request_;
+  };
+
+  static absl::StatusOr<std::unique_ptr<FullStack>> Start(int64_t bytes) {
+    auto fixture = std::unique_ptr<FullStack>(new FullStack(bytes));
+    auto server = service::NewNatsService(
+        {.servers = {bench::ServerUrl()}, .name = "bench-echo"});
+    auto caller = service::NewNatsService(
+        {.servers = {bench::ServerUrl()}, .name = "bench-caller"});
+    if (!server.ok()) return server.status();
+    if (!caller.ok()) return caller.status();
+    fixture->server_ = std::move(server).value();
+    fixture->caller_ = std::move(caller).value();
+    absl::Status handled =
+        fixture->server_->server().Handle<EchoRequest, EchoReply>(
+            "Echo.Call", [](service::Context&, const EchoRequest& request,
+                            EchoReply* reply) {
+              reply->set_body(request.body());
+              return absl::OkStatus();
+            });
+    if (!handled.ok()) return handled;
+    if (absl::Status started = fixture->server_->Start(); !started.ok()) {
+      return started;
+    }
+    // Looks the service up and opens a socket: callers start warm.
+    if (absl::Status first =
+            Caller(fixture->caller_.get(), &fixture->request_).Call();
+        !first.ok()) {
+      return first;
+    }
+    return fixture;
+  }
+
+  absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
+    return std::make_unique<Caller>(caller_.get(), &request_);
+  }
+
+  ~FullStack() {
+    if (server_ != nullptr) {
+      server_->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
+    }
+  }
+
+ private:
+  explicit FullStack(int64_t bytes) : request_(RequestOf(bytes)) {}
+
+  const EchoRequest request_;
+  std::unique_ptr<service::Service> server_;
+  std::unique_ptr<service::Service> caller_;
+};
+
+// The one body of all four: RunCallers, then the figures as baselines
+// (raw_nats, grpc) or against them.
+template <typename Fixture>
+void BM_Request(benchmark::State& state) {
+  const std::optional<bench::CallerResult> result =
+      bench::RunCallers<Fixture>(state);
+  if (!result.has_value()) return;
+  const std::string key = absl::StrCat(state.range(0), "/", state.threads());
+  const double p50 = result->latency.p50_us;
+  const double p99 = result->latency.p99_us;
+  const double rate = result->calls_per_second;
+  const std::string baseline =
+      Fixture::kBaseline == nullptr ? "" : Fixture::kBaseline;
+  if (baseline != "raw") {
+    bench::ReportVsBaseline(state, "p50_vs_raw", p50, "raw_p50/" + key);
+    bench::ReportVsBaseline(state, "p99_vs_raw", p99, "raw_p99/" + key);
+    bench::ReportVsBaseline(state, "rate_vs_raw", rate, "raw_rate/" + key);
+  }
+  if (baseline.empty()) {
+    bench::ReportVsBaseline(state, "p50_vs_grpc", p50, "grpc_p50/" + key);
+    bench::ReportVsBaseline(state, "rate_vs_grpc", rate, "grpc_rate/" + key);
+  } else {
+    bench::RecordBaseline(baseline + "_p50/" + key, p50);
+    bench::RecordBaseline(baseline + "_p99/" + key, p99);
+    bench::RecordBaseline(baseline + "_rate/" + key, rate);
+  }
+}
+
+template <typename Fixture>
+bool Register(const char* name) {
+  benchmark::RegisterBenchmark(name, BM_Request<Fixture>)
+      ->ArgName("bytes")
+      ->Arg(16)
+      ->Arg(1024)
+      ->Arg(64 << 10)
+      ->Threads(1)
+      ->Threads(4)
+      ->Threads(16)
+      ->Threads(64)
+      ->UseRealTime();
+  return true;
+}
+
+// Registered in this order, so the baselines run first.
+const bool registered = [] {
+  benchmark::AddCustomContext("grpc", grpc::Version());
+  return Register<RawNats>("BM_Request/raw_nats") &&
+         Register<Grpc>("BM_Request/grpc") &&
+         Register<Transport>("BM_Request/transport") &&
+         Register<FullStack>("BM_Request/service");
+}();
+
+}  // namespace
+}  // namespace micro_nats
