@@ -28,9 +28,11 @@ const std::string& ServerUrl();
 // benchmark has nothing to measure without it).
 std::shared_ptr<nats::Connection> Connect();
 
-// A raw nats.c connection, with nats.c's defaults or send-asap; the caller
-// destroys it. Null on failure.
-natsConnection* RawConnect(bool send_asap = false);
+// A raw nats.c connection, with nats.c's defaults or send-asap, and with a
+// delivery thread per subscription (nats.c's default) or the library's
+// shared delivery pool; the caller destroys it. Null on failure.
+natsConnection* RawConnect(bool send_asap = false,
+                           bool global_delivery = false);
 
 // The raw baseline loop: one nats.c request of `body` to `subject` per
 // iteration, reported as p50/p90/p99 and returned.

@@ -50,11 +50,12 @@ std::shared_ptr<nats::Connection> Connect() {
   return *conn;
 }
 
-natsConnection* RawConnect(bool send_asap) {
+natsConnection* RawConnect(bool send_asap, bool global_delivery) {
   natsOptions* opts = nullptr;
   if (natsOptions_Create(&opts) != NATS_OK) return nullptr;
   natsOptions_SetURL(opts, ServerUrl().c_str());
   natsOptions_SetSendAsap(opts, send_asap);
+  natsOptions_UseGlobalMessageDelivery(opts, global_delivery);
   natsConnection* nc = nullptr;
   natsStatus s = natsConnection_Connect(&nc, opts);
   natsOptions_Destroy(opts);
