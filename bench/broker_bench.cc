@@ -44,7 +44,11 @@ void BM_RawNatsPublish(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * state.range(0));
   natsConnection_Destroy(nc);
 }
-BENCHMARK(BM_RawNatsPublish)->Arg(16)->Arg(1024)->UseRealTime();
+BENCHMARK(BM_RawNatsPublish)
+    ->ArgName("bytes")
+    ->Arg(16)
+    ->Arg(1024)
+    ->UseRealTime();
 
 void BM_BrokerPublish(benchmark::State& state) {
   auto broker = broker::NewNatsBroker(bench::Connect()).value();
@@ -69,7 +73,11 @@ void BM_BrokerPublish(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_BrokerPublish)->Arg(16)->Arg(1024)->UseRealTime();
+BENCHMARK(BM_BrokerPublish)
+    ->ArgName("bytes")
+    ->Arg(16)
+    ->Arg(1024)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace micro_nats

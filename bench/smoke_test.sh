@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs a benchmark binary for one short round and fails when it does not
 # run, reports an error (SkipWithError), measures nothing, or reports no
-# ratio to its raw nats.c baseline; then turns its JSON into the Markdown
-# report (report.py) and fails when that has no ratio either.
+# ratio to its raw nats.c baseline; then turns its JSON into REPORT.md and
+# charts (report.py, as bench/suite.sh does) and fails when the report
+# shows no ratio, or writes fewer charts than expected.
 #
-#   smoke_test.sh BENCH_BINARY REPORT_PY
+#   smoke_test.sh BENCH_BINARY REPORT_PY [EXPECTED_CHARTS]
 set -uo pipefail
 binary="$1"
 report="$2"
-json="${TEST_TMPDIR:-$(mktemp -d)}/bench.json"
+charts="${3:-0}"
+dir="${TEST_TMPDIR:-$(mktemp -d)}"
+json="$dir/bench.json"
 output=$("$binary" --benchmark_min_time=0.001 --benchmark_out="$json" 2>&1)
 status=$?
 echo "$output"
@@ -21,7 +24,15 @@ grep -q "ERROR OCCURRED" <<<"$output" && fail "a benchmark reported an error"
 grep -q "^BM_" <<<"$output" || fail "no benchmark ran"
 grep -q "_vs_raw=" <<<"$output" ||
   fail "no figure reported against its raw nats.c baseline"
-table=$(python3 "$report" "$json") || fail "report.py failed"
-echo "$table"
-grep -q "| baseline |" <<<"$table" || fail "the report shows no baseline row"
-grep -Eq "[0-9]\.[0-9]{2}× \|" <<<"$table" || fail "the report shows no ratio"
+# Debian's python3, which has python3-matplotlib (tools/setup.sh).
+/usr/bin/python3 "$report" --out "$dir/report" "$json" ||
+  fail "report.py failed"
+cat "$dir/report/REPORT.md"
+grep -Eq "[0-9]\.[0-9]{2}× \|" "$dir/report/REPORT.md" ||
+  fail "the report shows no ratio"
+grep -q "charts skipped" "$dir/report/REPORT.md" &&
+  fail "the charts were skipped"
+written=$(find "$dir/report" -name '*.svg' | wc -l)
+[ "$written" -ge "$charts" ] ||
+  fail "$written charts written, $charts expected"
+exit 0

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Copyright 2026 The micro-nats Authors.
+#
+# The benchmark suite, in one command:
+#
+#   bash bench/suite.sh            # quick: a few seconds per benchmark
+#   bash bench/suite.sh --full     # longer runs, and every bench binary
+#
+# Installs what it needs (tools/setup.sh: Debian packages), builds the
+# benchmarks optimised, runs each (every one starts its own nats-server on a
+# free loopback port, and gRPC's server on another), shows which benchmark is
+# running and how many are left, keeps each binary's Google Benchmark JSON in
+# OUT/json/, and writes OUT/REPORT.md with the figures, their baselines and
+# ratios, and OUT/charts/*.svg. OUT is bench/results unless --out DIR.
+#
+# Options: --quick (default), --full, --out DIR, --filter REGEX (passed to
+# --benchmark_filter, for a partial run), --no-setup (skip tools/setup.sh).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+mode=quick
+out=bench/results
+filter=""
+setup=1
+while (($#)); do
+  case "$1" in
+    --quick) mode=quick ;;
+    --full) mode=full ;;
+    --out) out="$2"; shift ;;
+    --filter) filter="$2"; shift ;;
+    --no-setup) setup=0 ;;
+    -h | --help) sed -n '3,18p' "$0"; exit 0 ;;
+    *) echo "suite: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Per binary: the seconds each benchmark runs for, in each mode. Discovery
+# needs many lookups per setting to tell 99.9 % from 99 %.
+if [ "$mode" = quick ]; then
+  benches=(request_bench:0.4 fanout_bench:0.3 broker_bench:0.3 discovery_bench:1)
+else
+  benches=(request_bench:2 fanout_bench:2 broker_bench:2 discovery_bench:10
+           transport_bench:2 registry_bench:2 service_bench:2 srv_bench:2)
+fi
+
+start=$(date +%s)
+say() { printf '[suite %4ss] %s\n' "$(($(date +%s) - start))" "$*"; }
+
+if ((setup)); then
+  say "installing what the suite needs (tools/setup.sh)"
+  bash tools/setup.sh
+fi
+
+targets=()
+for entry in "${benches[@]}"; do targets+=("//bench:${entry%%:*}"); done
+say "building ${#benches[@]} benchmark binaries (-c opt)"
+bazel build -c opt --noshow_progress "${targets[@]}"
+bin="$(bazel info -c opt bazel-bin 2>/dev/null)/bench"
+
+mkdir -p "$out/json"
+rm -f "$out"/json/*.json
+jsons=()
+index=0
+for entry in "${benches[@]}"; do
+  index=$((index + 1))
+  name="${entry%%:*}"
+  seconds="${entry##*:}"
+  args=(--benchmark_min_time="$seconds")
+  [ -n "$filter" ] && args+=(--benchmark_filter="$filter")
+  total=$("$bin/$name" "${args[@]}" --benchmark_list_tests=true 2>/dev/null |
+    grep -c . || true)
+  say "[$index/${#benches[@]}] $name: $total benchmarks, ${seconds}s each"
+  json="$out/json/$name.json"
+  # Each row as it completes, numbered: which one, and how many are left.
+  "$bin/$name" "${args[@]}" --benchmark_out="$json" \
+    --benchmark_out_format=json --benchmark_counters_tabular=false 2>&1 |
+    awk -v total="$total" -v bench="$name" '
+      /^BM_/ {
+        n++
+        line = $1
+        if ($0 ~ /ERROR OCCURRED/) line = $0
+        for (i = 2; i <= NF; i++)
+          if ($i ~ /^(p50_us|calls_per_s|deliveries_per_s|complete_pct|p50_vs_raw|rate_vs_raw)=/)
+            line = line "  " $i
+        printf "  %s %d/%d  %s\n", bench, n, total, line
+        fflush()
+      }'
+  status=${PIPESTATUS[0]}
+  if [ "$status" -ne 0 ]; then
+    say "$name failed (exit $status)"
+    exit 1
+  fi
+  jsons+=("$json")
+done
+
+say "writing $out/REPORT.md and $out/charts/"
+/usr/bin/python3 bench/report.py --out "$out" --mode "$mode" \
+  --command "bash bench/suite.sh --$mode" "${jsons[@]}"
+say "done: $out/REPORT.md"
