@@ -32,7 +32,6 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -70,29 +69,22 @@ void StartRegistrars() {
       registrars->push_back(std::move(registry).value());
     }
     // Registered once every registrar watches, so each hears of every
-    // instance; and again every 10 s, as servers re-register (a census
-    // forgets nodes not heard of for 90 s).
-    auto register_all = [registrars] {
+    // instance.
+    bench::RegisterAndKeepRegistered(registrars, [](int r) {
+      std::vector<registry::Service> services;
       for (int64_t instances : {1, 10, 100}) {
         const int used = RegistrarsFor(instances);
-        for (int r = 0; r < used; ++r) {
-          registry::Service service{.name = ServiceOf(instances),
-                                    .version = "1.0.0"};
-          for (int64_t n = r; n < instances; n += used) {
-            const std::string id = absl::StrCat(service.name, "-", n);
-            service.nodes.push_back({.id = id, .address = "_INBOX." + id});
-          }
-          if (!(*registrars)[r]->Register(service).ok()) std::abort();
+        if (r >= used) continue;
+        registry::Service service{.name = ServiceOf(instances),
+                                  .version = "1.0.0"};
+        for (int64_t n = r; n < instances; n += used) {
+          const std::string id = absl::StrCat(service.name, "-", n);
+          service.nodes.push_back({.id = id, .address = "_INBOX." + id});
         }
+        services.push_back(std::move(service));
       }
-    };
-    register_all();
-    std::thread([register_all] {
-      while (true) {
-        absl::SleepFor(absl::Seconds(10));
-        register_all();
-      }
-    }).detach();
+      return services;
+    });
     // Set-up is done when a lookup of each K finds all and knows it.
     auto looker = registry::NewNatsRegistry(bench::Connect());
     if (!looker.ok()) std::abort();
@@ -128,18 +120,11 @@ std::string FirstAnswerKey(int64_t instances) {
 
 void BM_RawNatsFirstAnswer(benchmark::State& state) {
   StartRegistrars();
-  natsConnection* nc = bench::RawConnect();
-  if (nc == nullptr) {
-    state.SkipWithError("connect failed");
-    return;
-  }
-  const std::string query =
+  bench::RunRawFirstAnswers(
+      state, "micro.nats.query",
       absl::StrCat(R"({"Action":"get","Service":{"name":")",
-                   ServiceOf(state.range(0)), R"("}})");
-  const bench::Percentiles raw =
-      bench::RunRawRequests(state, nc, "micro.nats.query", query);
-  bench::RecordBaseline(FirstAnswerKey(state.range(0)), raw.p50_us);
-  natsConnection_Destroy(nc);
+                   ServiceOf(state.range(0)), R"("}})"),
+      FirstAnswerKey(state.range(0)));
 }
 BENCHMARK(BM_RawNatsFirstAnswer)
     ->ArgName("K")

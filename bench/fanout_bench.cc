@@ -245,13 +245,6 @@ bool RegisterFanOut(const char* name) {
 // threads on a 2-core machine).
 int ServerConnections(int instances) { return std::min(instances, 8); }
 
-void EchoReplyCallback(natsConnection* nc, natsSubscription*, natsMsg* msg,
-                       void*) {
-  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
-                         natsMsg_GetDataLength(msg));
-  natsMsg_Destroy(msg);
-}
-
 class RawScatter {
  public:
   static constexpr bool kBaseline = true;
@@ -268,7 +261,7 @@ class RawScatter {
       natsSubscription* sub = nullptr;
       natsConnection* nc = fixture->servers_[i % fixture->servers_.size()];
       if (natsConnection_Subscribe(&sub, nc, "bench.raw.scatter",
-                                   EchoReplyCallback, nullptr) != NATS_OK) {
+                                   bench::RawEchoReply, nullptr) != NATS_OK) {
         return absl::UnavailableError("subscribe failed");
       }
       fixture->subs_.push_back(sub);

@@ -8,8 +8,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/time/clock.h"
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
@@ -49,6 +55,30 @@ inline void MeasureLookups(benchmark::State& state,
       static_cast<double>(std::max<int64_t>(state.iterations(), 1));
   state.counters["complete_pct"] = 100.0 * static_cast<double>(complete) / n;
   state.counters["known_pct"] = 100.0 * static_cast<double>(known) / n;
+}
+
+// Registers `services_of(r)` on each of `registrars` now, and again every
+// 10 s for the process's life, as servers re-register (a census forgets
+// nodes not heard of for 90 s). Aborts when a registration fails: the
+// benchmarks would measure nothing. `registrars` must outlive the process's
+// benchmarks (the re-registering thread is detached).
+inline void RegisterAndKeepRegistered(
+    const std::vector<std::unique_ptr<registry::Registry>>* registrars,
+    std::function<std::vector<registry::Service>(int registrar)> services_of) {
+  auto register_all = [registrars, services_of] {
+    for (size_t r = 0; r < registrars->size(); ++r) {
+      for (const registry::Service& service : services_of(r)) {
+        if (!(*registrars)[r]->Register(service).ok()) std::abort();
+      }
+    }
+  };
+  register_all();
+  std::thread([register_all] {
+    while (true) {
+      absl::SleepFor(absl::Seconds(10));
+      register_all();
+    }
+  }).detach();
 }
 
 }  // namespace micro_nats::bench

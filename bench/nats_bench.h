@@ -34,10 +34,21 @@ std::shared_ptr<nats::Connection> Connect();
 natsConnection* RawConnect(bool send_asap = false,
                            bool global_delivery = false);
 
+// A nats.c message handler that answers each request with its own body:
+// the raw baselines' echo responder.
+void RawEchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*);
+
 // The raw baseline loop: one nats.c request of `body` to `subject` per
 // iteration, reported as p50/p90/p99 and returned.
 Percentiles RunRawRequests(benchmark::State& state, natsConnection* requester,
                            const char* subject, absl::string_view body);
+
+// The first-answer baseline of a broadcast lookup: RunRawRequests on a new
+// connection (default options, or send-asap), its p50 recorded under
+// `baseline_key` (RecordBaseline).
+void RunRawFirstAnswers(benchmark::State& state, const char* subject,
+                        absl::string_view body, const std::string& baseline_key,
+                        bool send_asap = false);
 
 // Ratios to the raw baseline of the same run. A BM_RawNats* benchmark
 // records its figure under a key; the micro-nats benchmark of the same

@@ -62,6 +62,12 @@ natsConnection* RawConnect(bool send_asap, bool global_delivery) {
   return s == NATS_OK ? nc : nullptr;
 }
 
+void RawEchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
+  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
+                         natsMsg_GetDataLength(msg));
+  natsMsg_Destroy(msg);
+}
+
 Percentiles RunRawRequests(benchmark::State& state, natsConnection* requester,
                            const char* subject, absl::string_view body) {
   LatencyRecorder latency;
@@ -79,6 +85,18 @@ Percentiles RunRawRequests(benchmark::State& state, natsConnection* requester,
     }
   }
   return latency.Report(state);
+}
+
+void RunRawFirstAnswers(benchmark::State& state, const char* subject,
+                        absl::string_view body, const std::string& baseline_key,
+                        bool send_asap) {
+  natsConnection* nc = RawConnect(send_asap);
+  if (nc == nullptr) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  RecordBaseline(baseline_key, RunRawRequests(state, nc, subject, body).p50_us);
+  natsConnection_Destroy(nc);
 }
 
 }  // namespace micro_nats::bench

@@ -65,16 +65,9 @@ size_t StartRegistrars() {
 // registrar.
 void BM_RawNatsFirstAnswer(benchmark::State& state) {
   StartRegistrars();
-  natsConnection* nc = bench::RawConnect();
-  if (nc == nullptr) {
-    state.SkipWithError("connect failed");
-    return;
-  }
-  const bench::Percentiles raw =
-      bench::RunRawRequests(state, nc, "micro.nats.query",
-                            R"({"Action":"get","Service":{"name":"greeter"}})");
-  bench::RecordBaseline("query/p50", raw.p50_us);
-  natsConnection_Destroy(nc);
+  bench::RunRawFirstAnswers(state, "micro.nats.query",
+                            R"({"Action":"get","Service":{"name":"greeter"}})",
+                            "query/p50");
 }
 BENCHMARK(BM_RawNatsFirstAnswer)->UseRealTime();
 
@@ -169,26 +162,15 @@ void StartCensusRegistrars() {
       }
     }).detach();
     natsConnection_Flush(relay);
-    // Registered once every registrar watches: each hears of all ten; and
-    // again every 10 s, as servers re-register (a census forgets nodes not
-    // heard of for 90 s).
-    auto register_all = [registrars] {
-      for (int r = 0; r < 5; ++r) {
-        registry::Service greeter{.name = "census", .version = "1.0.0"};
-        for (int n = 0; n < 2; ++n) {
-          const std::string id = absl::StrCat("census-", r, "-", n);
-          greeter.nodes.push_back({.id = id, .address = "_INBOX." + id});
-        }
-        if (!(*registrars)[r]->Register(greeter).ok()) std::abort();
+    // Registered once every registrar watches: each hears of all ten.
+    bench::RegisterAndKeepRegistered(registrars, [](int r) {
+      registry::Service census{.name = "census", .version = "1.0.0"};
+      for (int n = 0; n < 2; ++n) {
+        const std::string id = absl::StrCat("census-", r, "-", n);
+        census.nodes.push_back({.id = id, .address = "_INBOX." + id});
       }
-    };
-    register_all();
-    std::thread([register_all] {
-      while (true) {
-        absl::SleepFor(absl::Seconds(10));
-        register_all();
-      }
-    }).detach();
+      return std::vector<registry::Service>{census};
+    });
     absl::SleepFor(absl::Milliseconds(200));  // set-up: let the events land
     return true;
   }();
@@ -198,16 +180,10 @@ void StartCensusRegistrars() {
 void BM_RawNatsCensusFirstAnswer(benchmark::State& state) {
   StartCensusRegistrars();
   late_ms = 20;
-  natsConnection* nc = bench::RawConnect(/*send_asap=*/true);
-  if (nc == nullptr) {
-    state.SkipWithError("connect failed");
-    return;
-  }
-  const bench::Percentiles raw =
-      bench::RunRawRequests(state, nc, "micro.nats.query",
-                            R"({"Action":"get","Service":{"name":"census"}})");
-  bench::RecordBaseline("census/p50", raw.p50_us);
-  natsConnection_Destroy(nc);
+  bench::RunRawFirstAnswers(state, "micro.nats.query",
+                            R"({"Action":"get","Service":{"name":"census"}})",
+                            "census/p50",
+                            /*send_asap=*/true);
 }
 BENCHMARK(BM_RawNatsCensusFirstAnswer)->UseRealTime();
 

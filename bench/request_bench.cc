@@ -65,13 +65,6 @@ EchoRequest RequestOf(int64_t bytes) {
 
 // --- raw_nats: nats.c request/reply ---
 
-void EchoReplyCallback(natsConnection* nc, natsSubscription*, natsMsg* msg,
-                       void*) {
-  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
-                         natsMsg_GetDataLength(msg));
-  natsMsg_Destroy(msg);
-}
-
 class RawNats {
  public:
   static constexpr const char* kBaseline = "raw";
@@ -109,7 +102,7 @@ class RawNats {
     fixture->requester_ = bench::RawConnect();
     if (fixture->responder_ == nullptr || fixture->requester_ == nullptr ||
         natsConnection_Subscribe(&fixture->sub_, fixture->responder_, kSubject,
-                                 EchoReplyCallback, nullptr) != NATS_OK ||
+                                 bench::RawEchoReply, nullptr) != NATS_OK ||
         natsConnection_Flush(fixture->responder_) != NATS_OK) {
       return absl::UnavailableError("raw nats.c set-up failed");
     }

@@ -46,12 +46,6 @@ std::string Key(const char* what, int64_t bytes) {
   return absl::StrCat(what, "/", bytes);
 }
 
-void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
-  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
-                         natsMsg_GetDataLength(msg));
-  natsMsg_Destroy(msg);
-}
-
 // Baseline: nats.c request/reply of the encoded request, send-asap
 // responder (as our server answers).
 void BM_RawNatsRequestReply(benchmark::State& state) {
@@ -59,8 +53,8 @@ void BM_RawNatsRequestReply(benchmark::State& state) {
   natsConnection* requester = bench::RawConnect(false);
   natsSubscription* sub = nullptr;
   if (responder == nullptr || requester == nullptr ||
-      natsConnection_Subscribe(&sub, responder, "bench.raw.call", EchoReply,
-                               nullptr) != NATS_OK) {
+      natsConnection_Subscribe(&sub, responder, "bench.raw.call",
+                               bench::RawEchoReply, nullptr) != NATS_OK) {
     state.SkipWithError("raw nats setup failed");
     return;
   }

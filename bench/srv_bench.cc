@@ -61,15 +61,7 @@ void StartInstances() {
 
 void BM_RawNatsSrvInfoFirstAnswer(benchmark::State& state) {
   StartInstances();
-  natsConnection* nc = bench::RawConnect();
-  if (nc == nullptr) {
-    state.SkipWithError("connect failed");
-    return;
-  }
-  const bench::Percentiles raw =
-      bench::RunRawRequests(state, nc, "$SRV.INFO.greeter", "");
-  bench::RecordBaseline("srv_info/p50", raw.p50_us);
-  natsConnection_Destroy(nc);
+  bench::RunRawFirstAnswers(state, "$SRV.INFO.greeter", "", "srv_info/p50");
 }
 BENCHMARK(BM_RawNatsSrvInfoFirstAnswer)->UseRealTime();
 

@@ -30,12 +30,6 @@
 namespace micro_nats {
 namespace {
 
-void EchoReply(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
-  natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg),
-                         natsMsg_GetDataLength(msg));
-  natsMsg_Destroy(msg);
-}
-
 // Baseline: nats.c request/reply, responder with default options (arg 0)
 // or send-asap (arg 1).
 void BM_RawNatsRequestReply(benchmark::State& state) {
@@ -43,8 +37,8 @@ void BM_RawNatsRequestReply(benchmark::State& state) {
   natsConnection* requester = bench::RawConnect(false);
   natsSubscription* sub = nullptr;
   if (responder == nullptr || requester == nullptr ||
-      natsConnection_Subscribe(&sub, responder, "bench.raw.echo", EchoReply,
-                               nullptr) != NATS_OK) {
+      natsConnection_Subscribe(&sub, responder, "bench.raw.echo",
+                               bench::RawEchoReply, nullptr) != NATS_OK) {
     state.SkipWithError("raw nats setup failed");
     return;
   }
