@@ -100,7 +100,9 @@ def us(value):
 
 def ratio(row, key):
     value = row.get(key)
-    return "" if value is None else f"{value:.2f}×"
+    if value is None:
+        return ""
+    return f"{value:.2f}×" if value >= 0.01 else f"{value:.2g}×"
 
 
 def table(header, rows):

@@ -48,14 +48,14 @@ start=$(date +%s)
 say() { printf '[suite %4ss] %s\n' "$(($(date +%s) - start))" "$*"; }
 
 if ((setup)); then
-  say "installing what the suite needs (tools/setup.sh)"
-  bash tools/setup.sh
+  say "installing what the suite needs (tools/setup.sh --bench)"
+  bash tools/setup.sh --bench
 fi
 
 targets=()
 for entry in "${benches[@]}"; do targets+=("//bench:${entry%%:*}"); done
 say "building ${#benches[@]} benchmark binaries (-c opt)"
-bazel build -c opt --noshow_progress "${targets[@]}"
+bazel build -c opt --show_progress_rate_limit=20 "${targets[@]}"
 bin="$(bazel info -c opt bazel-bin 2>/dev/null)/bench"
 
 mkdir -p "$out/json"

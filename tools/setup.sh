@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Installs what micro-nats needs on Debian bookworm, idempotently and quietly:
 # only missing packages, no prompts. Safe to run again.
+#
+#   setup.sh            everything: build, benchmarks and tests
+#   setup.sh --bench    what the benchmark suite needs (bench/suite.sh):
+#                       not the tests' formatter, schema checker and Go
 set -euo pipefail
 
 PACKAGES=(
-  bazel-bootstrap bazel-rules-java g++ pkg-config python3 clang-format openssl
+  bazel-bootstrap bazel-rules-java g++ pkg-config python3 openssl
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev libprotoc-dev protobuf-compiler libnats-dev nats-server
-  nlohmann-json3-dev python3-jsonschema golang-go golang-github-nats-io-go-nats-dev
+  nlohmann-json3-dev
+  # The benchmarks' gRPC baseline and the report's charts.
   libgrpc++-dev protobuf-compiler-grpc python3-matplotlib
 )
+if [ "${1:-}" != "--bench" ]; then
+  # Tests only: the format check, ADR-32 schema validation, and nats.go's
+  # micro service the interop tests build.
+  PACKAGES+=(clang-format python3-jsonschema golang-go
+    golang-github-nats-io-go-nats-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
