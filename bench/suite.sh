@@ -73,7 +73,7 @@ for entry in "${benches[@]}"; do
   say "[$index/${#benches[@]}] $name: $total benchmarks, ${seconds}s each"
   json="$out/json/$name.json"
   # Each row as it completes, numbered: which one, and how many are left.
-  "$bin/$name" "${args[@]}" --benchmark_out="$json" \
+  if ! "$bin/$name" "${args[@]}" --benchmark_out="$json" \
     --benchmark_out_format=json --benchmark_counters_tabular=false 2>&1 |
     awk -v total="$total" -v bench="$name" '
       /^BM_/ {
@@ -85,12 +85,17 @@ for entry in "${benches[@]}"; do
             line = line "  " $i
         printf "  %s %d/%d  %s\n", bench, n, total, line
         fflush()
-      }'
-  status=${PIPESTATUS[0]}
-  if [ "$status" -ne 0 ]; then
-    say "$name failed (exit $status)"
+      }
+      /^(bench:|Failed)/ { print "  " $0; fflush() }'; then
+    say "$name failed: the lines above say why"
     exit 1
   fi
+  if [ ! -s "$json" ]; then  # --filter matched none of this binary's
+    say "$name: nothing run"
+    continue
+  fi
+  errors=$(grep -c '"error_occurred": true' "$json" || true)
+  ((errors == 0)) || say "$name: $errors benchmarks reported an error (in the report)"
   jsons+=("$json")
 done
 
