@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <string>
 
+#include "absl/strings/strip.h"
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
 #include "benchmark/benchmark.h"
@@ -101,15 +103,32 @@ void RunRawFirstAnswers(benchmark::State& state, const char* subject,
 
 }  // namespace micro_nats::bench
 
+// --nats_url=URL runs against that server instead of starting one (its
+// other clients then share it, and the figures are noisier).
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("nats_c", nats_GetVersion());
-  auto server = micro_nats::testing::NatsServer::Start();
-  if (!server.ok()) {
-    std::fprintf(stderr, "bench: %s\n", server.status().ToString().c_str());
-    return 1;
+  std::string url;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::ConsumePrefix(&arg, "--nats_url=")) {
+      url = std::string(arg);
+    } else {
+      std::fprintf(stderr, "bench: unknown flag %s\n", argv[i]);
+      return 2;
+    }
   }
-  std::string url = (*server)->url();
+  std::unique_ptr<micro_nats::testing::NatsServer> server;
+  if (url.empty()) {
+    auto started = micro_nats::testing::NatsServer::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "bench: %s\n", started.status().ToString().c_str());
+      return 1;
+    }
+    server = std::move(started).value();
+    url = server->url();
+  }
+  benchmark::AddCustomContext("nats_server_url", url);
   micro_nats::bench::server_url = &url;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

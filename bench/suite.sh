@@ -14,13 +14,16 @@
 # ratios, and OUT/charts/*.svg. OUT is bench/results unless --out DIR.
 #
 # Options: --quick (default), --full, --out DIR, --filter REGEX (passed to
-# --benchmark_filter, for a partial run), --no-setup (skip tools/setup.sh).
+# --benchmark_filter, for a partial run), --nats-url URL (use that
+# nats-server instead of starting one per binary), --no-setup (skip
+# tools/setup.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 mode=quick
 out=bench/results
 filter=""
+nats_url=""
 setup=1
 while (($#)); do
   case "$1" in
@@ -28,8 +31,9 @@ while (($#)); do
     --full) mode=full ;;
     --out) out="$2"; shift ;;
     --filter) filter="$2"; shift ;;
+    --nats-url) nats_url="$2"; shift ;;
     --no-setup) setup=0 ;;
-    -h | --help) sed -n '3,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,20p' "$0"; exit 0 ;;
     *) echo "suite: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -68,6 +72,7 @@ for entry in "${benches[@]}"; do
   seconds="${entry##*:}"
   args=(--benchmark_min_time="$seconds")
   [ -n "$filter" ] && args+=(--benchmark_filter="$filter")
+  [ -n "$nats_url" ] && args+=(--nats_url="$nats_url")
   total=$("$bin/$name" "${args[@]}" --benchmark_list_tests=true 2>/dev/null |
     grep -c . || true)
   say "[$index/${#benches[@]}] $name: $total benchmarks, ${seconds}s each"
