@@ -267,7 +267,7 @@ class RawScatter {
       fixture->subs_.push_back(sub);
     }
     for (natsConnection* nc : fixture->servers_) natsConnection_Flush(nc);
-    fixture->caller_ = bench::RawConnect();
+    fixture->caller_ = bench::RawConnect(/*send_asap=*/true);
     if (fixture->caller_ == nullptr ||
         natsConnection_Subscribe(&fixture->inbox_sub_, fixture->caller_,
                                  "bench.raw.gather", CountMessage,
@@ -282,7 +282,6 @@ class RawScatter {
     natsConnection_PublishRequest(caller_, "bench.raw.scatter",
                                   "bench.raw.gather", body_.data(),
                                   static_cast<int>(body_.size()));
-    natsConnection_Flush(caller_);
     expected_ += instances_;
     return answers_.WaitFor(expected_)
                ? absl::OkStatus()
