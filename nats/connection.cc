@@ -12,6 +12,7 @@
 #include "concurrency/wait.h"
 #include "nats/status.h"
 #include "status/status_macros.h"
+#include "subject/subject.h"
 
 namespace micro_nats::nats {
 namespace {
@@ -226,7 +227,13 @@ absl::Status Connection::Publish(absl::string_view subject,
                                  absl::string_view body,
                                  const PublishOptions& options) {
   if (options.headers.empty()) {
-    // No natsMsg to build: the cheap path for bulk publishing.
+    // No natsMsg to build: the cheap path for bulk publishing. Checked as
+    // BuildMessage checks (no allocation on success).
+    MN_RETURN_IF_ERROR(ValidateSubject(subject, SubjectKind::kConcrete));
+    if (!options.reply.empty()) {
+      MN_RETURN_IF_ERROR(ValidateSubject(options.reply, SubjectKind::kConcrete,
+                                         "reply subject"));
+    }
     MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(options.delivery));
     const std::string subject_str(subject);
     const int size = static_cast<int>(body.size());
@@ -240,10 +247,17 @@ absl::Status Connection::Publish(absl::string_view subject,
   }
   MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, options.reply,
                                                    options.headers, body));
-  return PublishMsg(msg.get(), options.delivery);
+  return PublishBuilt(msg.get(), options.delivery);
 }
 
 absl::Status Connection::PublishMsg(natsMsg* msg, Delivery delivery) {
+  // The message may come from nats.c's own natsMsg_Create, past
+  // BuildMessage's checks.
+  MN_RETURN_IF_ERROR(ValidateMessage(msg));
+  return PublishBuilt(msg, delivery);
+}
+
+absl::Status Connection::PublishBuilt(natsMsg* msg, Delivery delivery) {
   MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(delivery));
   return PublishStatus(natsConnection_PublishMsg(nc, msg),
                        natsMsg_GetSubject(msg));
@@ -310,6 +324,11 @@ std::string Connection::NewInbox() {
 absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
     absl::string_view subject, MessageHandler handler,
     SubscribeOptions options) {
+  MN_RETURN_IF_ERROR(
+      ValidateSubject(subject, SubjectKind::kPattern, "subscription subject"));
+  if (!options.queue.empty()) {
+    MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
+  }
   auto state = std::make_shared<Subscription::State>();
   state->self = state;
   state->handler = std::move(handler);

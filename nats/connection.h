@@ -174,7 +174,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   absl::Status Publish(absl::string_view subject, absl::string_view body,
                        const PublishOptions& options = {});
-  // Publishes a prepared message (see BuildMessage).
+  // Publishes a prepared message (see BuildMessage); InvalidArgument when
+  // its subjects or headers break the rules BuildMessage enforces.
   absl::Status PublishMsg(natsMsg* msg,
                           Delivery delivery = Delivery::kImmediate);
 
@@ -223,6 +224,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::StatusOr<natsConnection*> Batching();
   // The nats.c connection that publishes with `delivery`.
   absl::StatusOr<natsConnection*> ConnectionFor(Delivery delivery);
+  // PublishMsg for a message BuildMessage already checked.
+  absl::Status PublishBuilt(natsMsg* msg, Delivery delivery);
   void RouteError(natsSubscription* sub, natsStatus err);
   // Reports `status` to `on_error`, else on_async_error, else stderr.
   void Report(const std::function<void(const absl::Status&)>& on_error,

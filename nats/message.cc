@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "nats/status.h"
 #include "status/status_macros.h"
+#include "subject/subject.h"
 
 namespace micro_nats::nats {
 
@@ -14,6 +15,16 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
                                         absl::string_view reply,
                                         const Headers& headers,
                                         absl::string_view body) {
+  // The choke point for every message this process builds: nats.c writes
+  // subjects and header lines verbatim into its protocol, so a CR/LF or a
+  // space from a peer's data would inject protocol lines or drop the
+  // connection.
+  MN_RETURN_IF_ERROR(ValidateSubject(subject, SubjectKind::kConcrete));
+  if (!reply.empty()) {
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(reply, SubjectKind::kConcrete, "reply subject"));
+  }
+  MN_RETURN_IF_ERROR(ValidateHeaders(headers));
   const std::string subject_str(subject);
   const std::string reply_str(reply);
   natsMsg* raw = nullptr;
@@ -29,6 +40,35 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
         absl::StrCat("set header '", name, "'")));
   }
   return msg;
+}
+
+absl::Status ValidateMessage(natsMsg* msg) {
+  MN_RETURN_IF_ERROR(ValidateSubject(Subject(msg), SubjectKind::kConcrete));
+  if (!Reply(msg).empty()) {
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(Reply(msg), SubjectKind::kConcrete, "reply subject"));
+  }
+  const char** keys = nullptr;
+  int count = 0;
+  const natsStatus s = natsMsgHeader_Keys(msg, &keys, &count);
+  if (s == NATS_NOT_FOUND) return absl::OkStatus();  // no headers
+  MN_RETURN_IF_ERROR(FromNatsStatus(s, "read headers"));
+  absl::Status status;
+  for (int i = 0; i < count && status.ok(); ++i) {
+    status = ValidateHeaderName(keys[i]);
+    const char** values = nullptr;
+    int n = 0;
+    if (status.ok() &&
+        natsMsgHeader_Values(msg, keys[i], &values, &n) == NATS_OK) {
+      for (int j = 0; j < n && status.ok(); ++j) {
+        status =
+            ValidateHeaderValue(keys[i], values[j] != nullptr ? values[j] : "");
+      }
+      free(values);
+    }
+  }
+  free(keys);  // the array is ours, the strings are the message's
+  return status;
 }
 
 Headers ReadHeaders(natsMsg* msg) {

@@ -31,11 +31,18 @@ struct NatsMsgDeleter {
 using NatsMsgPtr = std::unique_ptr<natsMsg, NatsMsgDeleter>;
 
 // Returns a message for `subject` with an optional `reply` subject (empty
-// for none), `headers` and `body`.
+// for none), `headers` and `body`. InvalidArgument when a subject is not a
+// concrete NATS subject (ValidateSubject) or a header breaks
+// ValidateHeaders: every message micro-nats sends is built here or checked
+// by Connection, so no layer above can put a line break on the wire.
 absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
                                         absl::string_view reply,
                                         const Headers& headers,
                                         absl::string_view body);
+
+// OK when `msg` passes BuildMessage's checks (subjects and every header);
+// for messages made by nats.c's own natsMsg_Create.
+absl::Status ValidateMessage(natsMsg* msg);
 
 // Returns the message's headers (first value of each), empty when it has
 // none.

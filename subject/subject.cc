@@ -2,8 +2,10 @@
 
 #include "subject/subject.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -35,8 +37,12 @@ absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
     return absl::OkStatus();
   }
   auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ", what, " '", subject, "': ", why));
+    // Escaped and cut short: the subject may be a hostile peer's, and this
+    // message ends up in logs and error answers.
+    constexpr size_t kShown = 64;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ", what, " '", absl::CEscape(subject.substr(0, kShown)),
+        subject.size() > kShown ? "...'" : "'", ": ", why));
   };
   if (subject.empty()) return invalid("empty");
   if (subject.size() > kMaxSubjectLength) {
@@ -60,6 +66,18 @@ absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateQueueName(absl::string_view queue) {
+  if (!queue.empty() && queue.size() <= kMaxSubjectLength &&
+      std::all_of(queue.begin(), queue.end(), IsSubjectChar)) {
+    return absl::OkStatus();
+  }
+  constexpr size_t kShown = 64;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid queue group '", absl::CEscape(queue.substr(0, kShown)),
+      queue.size() > kShown ? "...'" : "'", ": 1 to ", kMaxSubjectLength,
+      " printable ASCII characters without spaces"));
 }
 
 bool SubjectMatches(absl::string_view pattern, absl::string_view subject) {

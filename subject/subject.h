@@ -35,6 +35,10 @@ enum class SubjectKind {
 absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
                              absl::string_view what = "subject");
 
+// InvalidArgument unless `queue` is a valid NATS queue group name: 1 to
+// kMaxSubjectLength printable, non-space ASCII characters.
+absl::Status ValidateQueueName(absl::string_view queue);
+
 // Whether the concrete `subject` matches `pattern`.
 bool SubjectMatches(absl::string_view pattern, absl::string_view subject);
 

@@ -1,0 +1,172 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// The //nats layer is the one choke point every path to the wire passes:
+// subjects and headers a peer could have chosen (a Service API endpoint's
+// subject, a caller's metadata) are refused there before nats.c writes them
+// verbatim into its protocol lines. Each case checks, on a real server,
+// that nothing was injected and that the connection stays up.
+
+#include <nats/nats.h>
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nats/connection.h"
+#include "nats/message.h"
+#include "status/status_matchers.h"
+#include "testing/nats_server.h"
+#include "testing/sync.h"
+
+namespace micro_nats::nats {
+namespace {
+
+using ::micro_nats::testing::Collector;
+using ::micro_nats::testing::Eventually;
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::NatsServer;
+using ::micro_nats::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr absl::Duration kWait = absl::Seconds(5);
+
+// A subject that, written raw, ends the PUB line and starts another.
+constexpr char kInjectingSubject[] =
+    "victim\r\nPUB injected.by.info 8\r\nINJECTED";
+
+class HostileInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
+    MN_ASSERT_OK_AND_ASSIGN(conn_,
+                            Connection::Connect({.servers = {server_->url()}}));
+    MN_ASSERT_OK_AND_ASSIGN(watcher_,
+                            Connection::Connect({.servers = {server_->url()}}));
+    // Everything published in the account, as a peer would see it.
+    MN_ASSERT_OK_AND_ASSIGN(
+        everything_, watcher_->Subscribe(">", [this](natsMsg* msg) {
+          seen_.Add(std::string(Subject(msg)) + " " + std::string(Body(msg)));
+        }));
+    ASSERT_THAT(watcher_->Flush(kWait), IsOk());
+  }
+
+  // Publishes a sentinel after the attempt: once the watcher has it,
+  // anything the attempt had sent would have arrived before it.
+  std::vector<std::string> SeenAfterSentinel() {
+    EXPECT_THAT(conn_->Publish("sentinel", "end"), IsOk());
+    EXPECT_TRUE(Eventually(
+        [this] {
+          const std::vector<std::string> items = seen_.Snapshot();
+          return !items.empty() && items.back() == "sentinel end";
+        },
+        kWait, "the sentinel arrives"));
+    return seen_.Snapshot();
+  }
+
+  std::unique_ptr<NatsServer> server_;
+  std::shared_ptr<Connection> conn_;
+  std::shared_ptr<Connection> watcher_;
+  std::unique_ptr<Subscription> everything_;
+  Collector<std::string> seen_;
+};
+
+TEST_F(HostileInputTest, PublishRefusesSubjectsThatWouldInjectProtocol) {
+  EXPECT_THAT(conn_->Publish(kInjectingSubject, "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spaces or control characters")));
+  EXPECT_THAT(conn_->Publish("has space", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      conn_->Publish("ok", "x", {.reply = kInjectingSubject}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reply subject")));
+  // The headers path builds a natsMsg: the same checks.
+  EXPECT_THAT(conn_->Publish(kInjectingSubject, "x", {.headers = {{"A", "b"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn_->Publish("wild.*", "x"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SeenAfterSentinel(), ::testing::ElementsAre("sentinel end"));
+  EXPECT_TRUE(conn_->IsConnected());
+}
+
+TEST_F(HostileInputTest, RequestRefusesInjectingSubjectsAndHeaders) {
+  const absl::Time deadline = absl::Now() + kWait;
+  EXPECT_THAT(conn_->Request(kInjectingSubject, "x", {}, deadline),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      conn_->Request("svc", "x", {{"X-Trace", "1\r\nX-Injected: 1"}}, deadline),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line break")));
+  EXPECT_THAT(
+      conn_->Request("svc", "x", {{"X-Trace: 1\r\nX-Injected", "1"}}, deadline),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("invalid header name")));
+  EXPECT_THAT(SeenAfterSentinel(), ::testing::ElementsAre("sentinel end"));
+  EXPECT_TRUE(conn_->IsConnected());
+}
+
+TEST_F(HostileInputTest, PublishMsgChecksMessagesNatsCBuilt) {
+  natsMsg* raw = nullptr;
+  ASSERT_EQ(natsMsg_Create(&raw, "ok.subject", nullptr, "x", 1), NATS_OK);
+  NatsMsgPtr msg(raw);
+  ASSERT_EQ(natsMsgHeader_Set(msg.get(), "X-Bad", "1\r\nX-Injected: 1"),
+            NATS_OK);
+  EXPECT_THAT(conn_->PublishMsg(msg.get()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  ASSERT_EQ(natsMsg_Create(&raw, "ok subject", nullptr, "x", 1), NATS_OK);
+  NatsMsgPtr spaced(raw);
+  EXPECT_THAT(conn_->PublishMsg(spaced.get()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  ASSERT_EQ(natsMsg_Create(&raw, "ok.subject", nullptr, "x", 1), NATS_OK);
+  NatsMsgPtr good(raw);
+  ASSERT_EQ(natsMsgHeader_Set(good.get(), "X-Good", "1"), NATS_OK);
+  EXPECT_THAT(conn_->PublishMsg(good.get()), IsOk());
+  EXPECT_THAT(SeenAfterSentinel(),
+              ::testing::ElementsAre("ok.subject x", "sentinel end"));
+}
+
+TEST_F(HostileInputTest, SubscribeRefusesBadSubjectsAndQueueGroups) {
+  auto ignore = [](natsMsg*) {};
+  EXPECT_THAT(conn_->Subscribe("a b", ignore),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("subscription subject")));
+  EXPECT_THAT(conn_->Subscribe("a\r\nUNSUB 1", ignore),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn_->Subscribe("a.>.b", ignore),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      conn_->Subscribe("a", ignore, {.queue = "q 1"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("queue group")));
+  EXPECT_THAT(conn_->Subscribe("a", ignore, {.queue = "q\r\nPUB x 1"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // Patterns and queue groups that are valid still work.
+  EXPECT_THAT(conn_->Subscribe("a.*.c", ignore, {.queue = "q"}), IsOk());
+  EXPECT_TRUE(conn_->IsConnected());
+}
+
+TEST_F(HostileInputTest, ErrorMessagesEscapeWhatTheyQuote) {
+  const absl::Status status = conn_->Publish(kInjectingSubject, "x");
+  ASSERT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("\r")));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("\n")));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("\\r\\n"));
+}
+
+TEST(BuildMessageTest, ChecksSubjectsAndHeaders) {
+  EXPECT_THAT(BuildMessage("a.b", "_INBOX.x", {{"K", "v"}}, "body"), IsOk());
+  EXPECT_THAT(BuildMessage("a b", "", {}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildMessage("a", "r\n", {}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildMessage("a", "", {{"K", "v\n"}}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildMessage("a", "", {{"K:", "v"}}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(BuildMessage("", "", {}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace micro_nats::nats
