@@ -37,6 +37,7 @@ class ProtobufCodec : public Codec {
 
 class JsonCodec : public Codec {
  public:
+  explicit JsonCodec(JsonLimits limits) : limits_(limits) {}
   absl::string_view content_type() const override { return kJsonContentType; }
   absl::StatusOr<std::string> Marshal(
       const google::protobuf::Message& message) const override {
@@ -59,6 +60,11 @@ class JsonCodec : public Codec {
     message->Clear();
     // An empty body is the empty message, as go-micro's codec reads it.
     if (absl::StripAsciiWhitespace(data).empty()) return absl::OkStatus();
+    if (absl::Status checked = CheckJsonLimits(data, limits_); !checked.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the body is not a valid ", message->GetTypeName(),
+                       " in ", kJsonContentType, ": ", checked.message()));
+    }
     auto status = google::protobuf::util::JsonStringToMessage(
         google::protobuf::StringPiece(data.data(), data.size()), message,
         options);
@@ -70,13 +76,65 @@ class JsonCodec : public Codec {
     }
     return absl::OkStatus();
   }
+
+ private:
+  const JsonLimits limits_;
 };
 
 }  // namespace
 
+absl::Status CheckJsonLimits(absl::string_view json, const JsonLimits& limits) {
+  if (json.size() > limits.max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the JSON is ", json.size(),
+                                                   " bytes, over the limit of ",
+                                                   limits.max_bytes));
+  }
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > limits.max_depth) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("the JSON nests deeper than ", limits.max_depth,
+                           " levels (at byte ", i, ")"));
+        }
+        break;
+      case ']':
+      case '}':
+        // Unbalanced input is the parser's to refuse.
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Codec> NewJsonCodec(JsonLimits limits) {
+  return std::make_unique<JsonCodec>(limits);
+}
+
 absl::StatusOr<const Codec*> CodecFor(absl::string_view content_type) {
   static const ProtobufCodec* const protobuf = new ProtobufCodec;
-  static const JsonCodec* const json = new JsonCodec;
+  static const JsonCodec* const json = new JsonCodec(JsonLimits());
   const std::string type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(
       content_type.substr(0, content_type.find(';'))));
   if (type.empty() || type == kProtobufContentType ||
