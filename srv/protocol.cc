@@ -2,14 +2,19 @@
 
 #include "srv/protocol.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
+#include "subject/subject.h"
 
 namespace micro_nats::srv {
 namespace {
@@ -41,21 +46,98 @@ Json IdentityJson(absl::string_view type, const Identity& identity) {
               {"metadata", MetadataJson(identity.metadata)}};
 }
 
-// Parses `text` as one JSON object; InvalidArgument saying why not.
-absl::StatusOr<Json> ParseObject(absl::string_view text, Verb verb) {
+// Parses `text` as one JSON object; InvalidArgument saying why not. Only
+// the shape of an answer is kept (see DecodeLimits): the top-level fields,
+// at most `max_endpoints` objects of `endpoints` (the others are counted
+// in `skipped`), and `metadata` objects at the top and in an endpoint;
+// other nested values are skipped while parsing, so a hostile answer
+// cannot make the parse allocate more than its shape allows.
+absl::StatusOr<Json> ParseObject(absl::string_view text, Verb verb,
+                                 size_t max_endpoints = SIZE_MAX,
+                                 size_t* skipped = nullptr) {
   if (text.size() > kMaxResponseBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("a ", VerbName(verb), " answer of ", text.size(),
                      " bytes (the limit is ", kMaxResponseBytes, ")"));
   }
-  Json json = Json::parse(text.begin(), text.end(), nullptr,
+  std::string top_key;    // the field being parsed at the top level
+  std::string inner_key;  // the field being parsed in an endpoint
+  size_t endpoints = 0;
+  size_t skipped_endpoints = 0;
+  auto keep = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    using Event = Json::parse_event_t;
+    const bool object = event == Event::object_start;
+    switch (event) {
+      case Event::key:
+        if (depth == 1) top_key = parsed.get<std::string>();
+        if (depth == 3) inner_key = parsed.get<std::string>();
+        return true;
+      case Event::object_start:
+      case Event::array_start:
+        switch (depth) {
+          case 0:
+            return true;
+          case 1:
+            return top_key == "endpoints" ? !object
+                                          : object && top_key == "metadata";
+          case 2:
+            if (top_key != "endpoints" || !object) return false;
+            if (endpoints >= max_endpoints) {
+              ++skipped_endpoints;
+              return false;
+            }
+            ++endpoints;
+            return true;
+          case 3:
+            return object && top_key == "endpoints" && inner_key == "metadata";
+          default:
+            return false;
+        }
+      default:
+        return true;
+    }
+  };
+  Json json = Json::parse(text.begin(), text.end(), keep,
                           /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("a ", VerbName(verb), " answer is not a JSON object: '",
                      text.substr(0, 64), text.size() > 64 ? "...'" : "'"));
   }
+  if (skipped != nullptr) *skipped = skipped_endpoints;
   return json;
+}
+
+// Whether every character of `text` is printable ASCII, not a space.
+bool Printable(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(), IsSubjectChar);
+}
+
+// Why an endpoint read from an answer cannot be passed on; OK when it can.
+absl::Status CheckEndpoint(absl::string_view name, absl::string_view subject,
+                           absl::string_view queue_group, bool has_subject) {
+  if (name.empty() || !Printable(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an endpoint name that is empty or not printable: '",
+                     absl::CHexEscape(name.substr(0, 64)), "'"));
+  }
+  if (has_subject) {
+    MN_RETURN_IF_ERROR(ValidateSubject(
+        subject, SubjectKind::kConcrete,
+        absl::StrCat("endpoint '", absl::CHexEscape(name.substr(0, 64)),
+                     "' subject")));
+  }
+  if (!Printable(queue_group)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("endpoint '", absl::CHexEscape(name.substr(0, 64)),
+                     "' has a queue group that is not printable"));
+  }
+  return absl::OkStatus();
+}
+
+void Drop(DecodeReport* report, absl::Status why) {
+  if (report == nullptr) return;
+  if (report->dropped++ == 0) report->first = std::move(why);
 }
 
 std::string StringField(const Json& json, const char* key) {
@@ -95,6 +177,16 @@ absl::StatusOr<Identity> ReadIdentity(const Json& json, Verb verb,
   if (identity.name.empty() || identity.id.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("a ", VerbName(verb), " answer without a name or an id"));
+  }
+  // Both name the instance in `$SRV` subjects; the version becomes a
+  // registry version.
+  if (!IsValidName(identity.name) || !IsValidId(identity.id) ||
+      !Printable(identity.version)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a ", VerbName(verb), " answer with an invalid name, id or version: '",
+        absl::CHexEscape(identity.name.substr(0, 64)), "' '",
+        absl::CHexEscape(identity.id.substr(0, 64)), "' '",
+        absl::CHexEscape(identity.version.substr(0, 64)), "'"));
   }
   return identity;
 }
@@ -193,51 +285,97 @@ absl::StatusOr<Identity> DecodePing(absl::string_view text) {
   return ReadIdentity(json, Verb::kPing, kPingType);
 }
 
-absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text) {
-  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kInfo));
+absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text,
+                                        const DecodeLimits& limits,
+                                        DecodeReport* report) {
+  size_t skipped = 0;
+  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kInfo,
+                                             limits.max_endpoints, &skipped));
   InfoResponse info;
   MN_ASSIGN_OR_RETURN(info.identity,
                       ReadIdentity(json, Verb::kInfo, kInfoType));
   info.description = StringField(json, "description");
+  if (skipped > 0) {
+    Drop(report, absl::ResourceExhaustedError(absl::StrCat(
+                     "an INFO answer of '", info.identity.name, "' with over ",
+                     limits.max_endpoints, " endpoints")));
+    if (report != nullptr) report->dropped += skipped - 1;
+  }
+  auto add = [&](EndpointInfo endpoint) {
+    absl::Status valid = CheckEndpoint(endpoint.name, endpoint.subject,
+                                       endpoint.queue_group, true);
+    if (valid.ok()) {
+      info.endpoints.push_back(std::move(endpoint));
+    } else {
+      Drop(report, std::move(valid));
+    }
+  };
   if (auto it = json.find("endpoints"); it != json.end() && it->is_array()) {
     for (const Json& e : *it) {
       if (!e.is_object()) continue;
-      info.endpoints.push_back({.name = StringField(e, "name"),
-                                .subject = StringField(e, "subject"),
-                                .queue_group = StringField(e, "queue_group"),
-                                .metadata = MetadataField(e)});
+      add({.name = StringField(e, "name"),
+           .subject = StringField(e, "subject"),
+           .queue_group = StringField(e, "queue_group"),
+           .metadata = MetadataField(e)});
     }
   } else if (std::string subject = StringField(json, "subject");
              !subject.empty()) {
     // The draft: one endpoint, named by its subject, always in group "q".
-    info.endpoints.push_back({.name = subject,
-                              .subject = subject,
-                              .queue_group = std::string(kDefaultQueueGroup)});
+    add({.name = subject,
+         .subject = subject,
+         .queue_group = std::string(kDefaultQueueGroup)});
   }
   return info;
 }
 
-absl::StatusOr<StatsResponse> DecodeStats(absl::string_view text) {
-  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kStats));
+absl::StatusOr<StatsResponse> DecodeStats(absl::string_view text,
+                                          const DecodeLimits& limits,
+                                          DecodeReport* report) {
+  size_t skipped = 0;
+  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kStats,
+                                             limits.max_endpoints, &skipped));
   StatsResponse stats;
   MN_ASSIGN_OR_RETURN(stats.identity,
                       ReadIdentity(json, Verb::kStats, kStatsType));
+  if (skipped > 0) {
+    Drop(report, absl::ResourceExhaustedError(absl::StrCat(
+                     "a STATS answer of '", stats.identity.name, "' with over ",
+                     limits.max_endpoints, " endpoints")));
+    if (report != nullptr) report->dropped += skipped - 1;
+  }
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, StringField(json, "started"),
                        &stats.started, &error)) {
     stats.started = absl::UnixEpoch();
   }
+  auto add = [&](EndpointStats endpoint, bool has_subject) {
+    absl::Status valid = CheckEndpoint(endpoint.name, endpoint.subject,
+                                       endpoint.queue_group, has_subject);
+    if (valid.ok()) {
+      stats.endpoints.push_back(std::move(endpoint));
+    } else {
+      Drop(report, std::move(valid));
+    }
+  };
   if (auto it = json.find("endpoints"); it != json.end() && it->is_array()) {
     for (const Json& e : *it) {
-      if (e.is_object()) stats.endpoints.push_back(ReadEndpointStats(e));
+      if (e.is_object()) add(ReadEndpointStats(e), true);
     }
   } else if (json.contains("num_requests")) {
     // The draft: the service's one endpoint, counted at the top level.
     EndpointStats one = ReadEndpointStats(json);
     one.subject.clear();
-    stats.endpoints.push_back(std::move(one));
+    add(std::move(one), false);
   }
   return stats;
+}
+
+bool IsValidId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!IsSubjectChar(c) || c == '.' || c == '*' || c == '>') return false;
+  }
+  return true;
 }
 
 bool IsValidName(absl::string_view name) {
@@ -281,6 +419,19 @@ std::string FromSemver(absl::string_view version) {
     return std::string(version.substr(kFreeFormPrefix.size()));
   }
   return std::string(version);
+}
+
+absl::Status CheckDistinctNames(const std::vector<std::string>& names) {
+  std::map<std::string, const std::string*> seen;
+  for (const std::string& name : names) {
+    auto [it, added] = seen.emplace(ToName(name), &name);
+    if (!added && *it->second != name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", *it->second, "' and '", name, "' are both '",
+                       it->first, "' as NATS Service API names: rename one"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace micro_nats::srv

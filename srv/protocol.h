@@ -125,18 +125,53 @@ std::string EncodePing(const Identity& identity);
 std::string EncodeInfo(const InfoResponse& info);
 std::string EncodeStats(const StatsResponse& stats);
 
+// What decoding keeps of an answer from the network: at most
+// `max_endpoints` endpoints; the rest are skipped as they are parsed (never
+// held in memory) and counted. JSON nested deeper than an answer's shape is
+// skipped too.
+struct DecodeLimits {
+  size_t max_endpoints = 256;
+};
+
+// What decoding left out of an answer it otherwise read.
+struct DecodeReport {
+  size_t dropped = 0;  // endpoints: invalid, or past max_endpoints
+  absl::Status first;  // why the first one was dropped
+};
+
 // InvalidArgument, saying what is wrong, for what is not JSON, larger than
-// kMaxResponseBytes, of another `type`, or lacks `name` or `id`.
+// kMaxResponseBytes, of another `type`, lacks `name` or `id`, or whose
+// name is not an ADR-32 name, id not a subject token (no '.', wildcards,
+// spaces or control characters) or version not printable. An endpoint
+// whose subject is not a concrete subject (ValidateSubject: no wildcards,
+// spaces, CR or LF), whose name is empty or not printable, or whose queue
+// group is not printable, is dropped and counted in `report`: such a
+// subject must never reach a caller (it would be written into NATS's
+// protocol line).
 absl::StatusOr<Identity> DecodePing(absl::string_view json);
-absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view json);
-absl::StatusOr<StatsResponse> DecodeStats(absl::string_view json);
+absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view json,
+                                        const DecodeLimits& limits = {},
+                                        DecodeReport* report = nullptr);
+absl::StatusOr<StatsResponse> DecodeStats(absl::string_view json,
+                                          const DecodeLimits& limits = {},
+                                          DecodeReport* report = nullptr);
+
+// Whether `id` may name an instance in a `$SRV` subject: 1..128 bytes of
+// printable ASCII without spaces, '.', '*' or '>'.
+bool IsValidId(absl::string_view id);
 
 // ADR-32 names (services and endpoints): 1 or more of A-Z a-z 0-9 _ -.
 bool IsValidName(absl::string_view name);
 // `name` with every other character replaced by '_': go-micro's
 // "go.micro.srv.greeter" is "go_micro_srv_greeter", endpoint
-// "Greeter.Hello" is "Greeter_Hello". "_" for an empty name.
+// "Greeter.Hello" is "Greeter_Hello". "_" for an empty name. Readable, and
+// so not one to one: "a.b" and "a_b" are both "a_b". Where names share one
+// ADR-32 namespace (a service's endpoints), CheckDistinctNames refuses
+// such a pair.
 std::string ToName(absl::string_view name);
+// InvalidArgument naming the first two of `names` that ToName maps to the
+// same ADR-32 name.
+absl::Status CheckDistinctNames(const std::vector<std::string>& names);
 
 // Whether `version` is SemVer 2.0 (the regular expression semver.org gives).
 bool IsSemver(absl::string_view version);

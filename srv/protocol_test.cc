@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "srv/testing/schema.h"
@@ -155,13 +156,105 @@ TEST(DecodeTest, BadInputIsAClearError) {
   EXPECT_THAT(
       DecodeInfo(std::string(kMaxResponseBytes + 1, ' ')),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("the limit is")));
-  // Wrong types are read as absent, not trusted.
+  // Wrong types are read as absent, not trusted: a counter as 0; an
+  // endpoint without a name is dropped (and counted).
+  DecodeReport report;
   auto odd = DecodeStats(
-      R"({"name":"a","id":"b","endpoints":[{"name":5,"num_requests":"x"}]})");
+      R"({"name":"a","id":"b","endpoints":[{"name":5,"subject":"a.b"},)"
+      R"({"name":"e","subject":"a.e","num_requests":"x"}]})",
+      {}, &report);
   ASSERT_THAT(odd, IsOk());
   ASSERT_EQ(odd->endpoints.size(), 1u);
-  EXPECT_EQ(odd->endpoints[0].name, "");
+  EXPECT_EQ(odd->endpoints[0].name, "e");
   EXPECT_EQ(odd->endpoints[0].num_requests, 0);
+  EXPECT_EQ(report.dropped, 1u);
+}
+
+// Issue 22, defect 1: an endpoint subject from the network is written into
+// NATS's protocol line by whoever calls it. One with CR/LF, a space or a
+// wildcard never leaves the decoder; the others of the answer do.
+TEST(DecodeTest, EndpointsThatCannotBeCalledSafelyAreDroppedAndCounted) {
+  InfoResponse info = GreeterInfo();
+  for (const char* subject : {"a\r\nPUB injected.by.info 8\r\nINJECTED", "a b",
+                              "a.*", ">", "", "a..b"}) {
+    info.endpoints.push_back({.name = "Bad", .subject = subject});
+  }
+  info.endpoints.push_back(
+      {.name = "Bad\nName", .subject = "greeter.bad", .queue_group = "q"});
+  info.endpoints.push_back(
+      {.name = "BadQueue", .subject = "greeter.q", .queue_group = "q q"});
+  DecodeReport report;
+  auto decoded = DecodeInfo(EncodeInfo(info), {}, &report);
+  ASSERT_THAT(decoded, IsOk());
+  EXPECT_EQ(decoded->endpoints, GreeterInfo().endpoints);
+  EXPECT_EQ(report.dropped, 8u);
+  EXPECT_THAT(report.first, StatusIs(absl::StatusCode::kInvalidArgument,
+                                     HasSubstr("endpoint 'Bad' subject")));
+  // The draft's one subject too.
+  report = {};
+  auto draft =
+      DecodeInfo(R"({"name":"e","id":"N1","subject":"e.*"})", {}, &report);
+  ASSERT_THAT(draft, IsOk());
+  EXPECT_TRUE(draft->endpoints.empty());
+  EXPECT_EQ(report.dropped, 1u);
+}
+
+// Node ids and names build `$SRV.<VERB>.<name>.<id>` subjects.
+TEST(DecodeTest, AnInvalidIdNameOrVersionRefusesTheAnswer) {
+  for (Identity bad :
+       {Identity{.name = "greeter", .id = "a.b"},
+        Identity{.name = "greeter", .id = "a\r\nb"},
+        Identity{.name = "greeter", .id = "*"},
+        Identity{.name = "greeter", .id = std::string(129, 'i')},
+        Identity{.name = "go.micro", .id = "i"},
+        Identity{.name = "greeter", .id = "i", .version = "1 2"}}) {
+    EXPECT_THAT(DecodePing(EncodePing(bad)),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("invalid name, id or version")))
+        << bad.id;
+    EXPECT_THAT(DecodeInfo(EncodeInfo({.identity = bad})),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_TRUE(IsValidId("NUID4tN5oQk1lUcVQ2bKuX"));
+}
+
+// Issue 22, defect 4: `"endpoints":[{},{},...]` of 1 MiB is ~350,000
+// endpoints. Past the limit they are skipped while parsing and counted;
+// nesting deeper than an answer's shape is skipped too.
+TEST(DecodeTest, EndpointsPastTheLimitAreSkippedWhileParsing) {
+  std::string flood =
+      R"({"type":"io.nats.micro.v1.info_response","name":"f","id":"i",)"
+      R"("endpoints":[)";
+  while (flood.size() < kMaxResponseBytes - 64) {
+    absl::StrAppend(&flood, R"({"name":"e","subject":"f.e"},)");
+  }
+  flood.back() = ']';
+  flood += "}";
+  DecodeReport report;
+  auto info = DecodeInfo(flood, {.max_endpoints = 100}, &report);
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->endpoints.size(), 100u);
+  EXPECT_GT(report.dropped, 30000u);
+  EXPECT_THAT(report.first, StatusIs(absl::StatusCode::kResourceExhausted,
+                                     HasSubstr("over 100 endpoints")));
+
+  const std::string deep =
+      R"({"name":"d","id":"i","extra":)" + std::string(100000, '[') +
+      std::string(100000, ']') +
+      R"(,"endpoints":[{"name":"e","subject":"d.e","metadata":{"k":"v",)"
+      R"("x":[[[1]]]}}]})";
+  auto shallow = DecodeInfo(deep);
+  ASSERT_THAT(shallow, IsOk());
+  ASSERT_EQ(shallow->endpoints.size(), 1u);
+  EXPECT_EQ(shallow->endpoints[0].metadata, (Metadata{{"k", "v"}}));
+}
+
+TEST(NamesTest, NamesThatMapToOneAdrNameAreRefused) {
+  EXPECT_THAT(CheckDistinctNames({"Greeter.Hello", "Greeter.Bye"}), IsOk());
+  EXPECT_THAT(CheckDistinctNames({"Greeter.Hello", "Greeter.Hello"}), IsOk());
+  EXPECT_THAT(CheckDistinctNames({"a.b", "x", "a_b"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("'a.b' and 'a_b' are both 'a_b'")));
 }
 
 TEST(NamesTest, ValidAndMapped) {

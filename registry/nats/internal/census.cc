@@ -54,7 +54,6 @@ Census::Census(absl::Duration warmup, absl::Duration node_ttl, absl::Time now,
 
 void Census::Apply(const Event& event, absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (overflowed_) return;
   auto& nodes = nodes_[event.service.name];
   for (const Node& node : event.service.nodes) {
     if (event.type == EventType::kDelete) {
@@ -67,14 +66,19 @@ void Census::Apply(const Event& event, absl::Time now) {
     ++size_;
     if (size_ > max_nodes_) SweepAll(now);
     if (size_ > max_nodes_) {
-      overflowed_ = true;
-      std::fprintf(stderr,
-                   "micro-nats registry: more than %zu nodes announced on the "
-                   "watch subject; lookups stop using census hints "
-                   "(reported once)\n",
-                   max_nodes_);
+      // Forget them all and start again: what was heard cannot be told
+      // from the flood, and a census that starts again is trusted after a
+      // warmup, as after a reconnect.
+      if (overflows_++ == 0) {
+        std::fprintf(stderr,
+                     "micro-nats registry: more than %zu nodes announced on "
+                     "the watch subject; the census starts again (no hints "
+                     "for a warmup); reported once, counted\n",
+                     max_nodes_);
+      }
       nodes_.clear();
       size_ = 0;
+      watching_since_ = now;
       return;
     }
   }
@@ -113,7 +117,7 @@ void Census::Restart(absl::Time now) {
 absl::optional<CensusHint> Census::Hint(absl::string_view service,
                                         absl::Time now) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (overflowed_ || now - watching_since_ < warmup_) return absl::nullopt;
+  if (now - watching_since_ < warmup_) return absl::nullopt;
   auto it = nodes_.find(service);
   if (it == nodes_.end()) return absl::nullopt;
   CensusHint hint;
@@ -124,6 +128,23 @@ absl::optional<CensusHint> Census::Hint(absl::string_view service,
   }
   if (hint.count == 0) return absl::nullopt;
   return hint;
+}
+
+std::vector<std::string> Census::Known(absl::string_view service,
+                                       absl::Time now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  auto it = nodes_.find(service);
+  if (it == nodes_.end()) return ids;
+  for (const auto& [id, heard] : it->second) {
+    if (now - heard <= node_ttl_) ids.push_back(id);
+  }
+  return ids;
+}
+
+size_t Census::overflows() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return overflows_;
 }
 
 }  // namespace micro_nats::registry::registry_internal

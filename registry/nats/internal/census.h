@@ -8,8 +8,8 @@
 // `Micro-Nats-Census: <count> <hash> <sender>`, the number of nodes of the
 // service it knows of, a hash of their ids, and which registry instance
 // says so. A lookup that has received exactly that set (same count, same
-// hash), vouched for by two senders (or by one, and nobody contradicted it
-// for a moment), knows it is complete and returns at once, a round trip
+// hash), vouched for by two registrars (see nats_registry.cc's Judge for
+// who counts), knows it is complete and returns at once, a round trip
 // after the last registrar answered, instead of waiting out an idle gap.
 // go-micro ignores the header.
 //
@@ -76,8 +76,9 @@ class NodeSet {
 // Census
 //
 // Thread-safe. Holds at most `max_nodes` nodes: past that (a flood of
-// events, real or not) it gives no more hints rather than wrong ones, and
-// says so once on stderr.
+// events, real or not) it forgets them all and starts again, as after a
+// reconnect (no hints for a warmup), rather than give wrong ones; says so
+// on stderr (once) and counts it.
 class Census {
  public:
   static constexpr size_t kDefaultMaxNodes = 100000;
@@ -94,6 +95,12 @@ class Census {
   // be trusted.
   absl::optional<CensusHint> Hint(absl::string_view service,
                                   absl::Time now) const;
+  // The ids of the nodes of `service` heard of (and not expired), trusted
+  // or not yet: a lookup that has not seen them all is not complete.
+  std::vector<std::string> Known(absl::string_view service,
+                                 absl::Time now) const;
+  // How many times the census overflowed and started again.
+  size_t overflows() const;
 
  private:
   // Drops the nodes not heard of for node_ttl; returns how many.
@@ -108,7 +115,7 @@ class Census {
   mutable std::mutex mu_;
   absl::Time watching_since_;  // guarded by mu_
   size_t size_ = 0;            // guarded by mu_: nodes held
-  bool overflowed_ = false;    // guarded by mu_: no hints from now on
+  size_t overflows_ = 0;       // guarded by mu_
   // service -> node id -> last heard of; guarded by mu_
   std::map<std::string, std::map<std::string, absl::Time>, std::less<>> nodes_;
 };

@@ -60,14 +60,35 @@ TEST(CensusTest, RestartSilencesHintsForAWarmup) {
   EXPECT_TRUE(census.Hint("greeter", kStart + absl::Seconds(76)));
 }
 
-TEST(CensusTest, AFloodStopsTheHintsRatherThanFalsifyingThem) {
-  Census census(absl::ZeroDuration(), absl::Seconds(90), kStart,
+// A flood forgets what was heard and starts again: no hint rather than a
+// wrong one, and hints again after a warmup (not off for the process's
+// life).
+TEST(CensusTest, AFloodRestartsTheCensusRatherThanFalsifyingIt) {
+  Census census(absl::Seconds(35), absl::Seconds(90), kStart,
                 /*max_nodes=*/3);
-  census.Apply(Created("greeter", {"a", "b", "c"}), kStart);
-  ASSERT_EQ(census.Hint("greeter", kStart), HintOf({"a", "b", "c"}));
-  census.Apply(Created("flood", {"x"}), kStart);
+  const absl::Time warm = kStart + absl::Seconds(35);
+  census.Apply(Created("greeter", {"a", "b", "c"}), warm);
+  ASSERT_EQ(census.Hint("greeter", warm), HintOf({"a", "b", "c"}));
+  census.Apply(Created("flood", {"x"}), warm);
+  EXPECT_EQ(census.overflows(), 1u);
+  EXPECT_FALSE(census.Hint("greeter", warm));
+  EXPECT_FALSE(census.Hint("flood", warm));
+  EXPECT_TRUE(census.Known("greeter", warm).empty());
+  // The registrars re-register; once a warmup passed, hints are back.
+  const absl::Time later = warm + absl::Seconds(30);
+  census.Apply(Created("greeter", {"a", "b", "c"}), later);
+  EXPECT_FALSE(census.Hint("greeter", later));
+  EXPECT_EQ(census.Hint("greeter", warm + absl::Seconds(36)),
+            HintOf({"a", "b", "c"}));
+}
+
+TEST(CensusTest, KnownListsWhatWasHeardEvenBeforeTheWarmup) {
+  Census census(absl::Seconds(35), absl::Seconds(90), kStart);
+  census.Apply(Created("greeter", {"b", "a"}), kStart);
   EXPECT_FALSE(census.Hint("greeter", kStart));
-  EXPECT_FALSE(census.Hint("flood", kStart));
+  EXPECT_EQ(census.Known("greeter", kStart),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(census.Known("greeter", kStart + absl::Seconds(91)).empty());
 }
 
 TEST(CensusTest, ExpiredNodesMakeRoomBeforeTheCapBites) {
