@@ -33,6 +33,16 @@ absl::Status Decorate(const absl::Status& status, absl::string_view prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
 }
 
+// The error an answer's Micro-Error says. `*node_failed` is set when it is
+// the server's own refusal that another node may not give (stopping): a
+// handler's status, Unavailable included, is the caller's (retry.h).
+absl::Status AnswerError(const Headers& headers, const std::string& json,
+                         bool* node_failed) {
+  absl::Status error = ErrorFromJson(json);
+  *node_failed = IsRetryable(error) && headers.count(kRefusedHeader) != 0;
+  return error;
+}
+
 }  // namespace
 
 Client::Client(ClientOptions options,
@@ -118,6 +128,11 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
     absl::StatusOr<registry::CachedLookup> lookup =
         registry_->Lookup(request.service, options.deadline);
     absl::StatusOr<Message> result;
+    // Retried: a node that failed the call (a transport failure, or its
+    // own refusal), or a registry that could not be asked. Never a
+    // handler's status.
+    bool node_failed = false;
+    bool retryable = false;
     if (!lookup.ok()) {
       if (absl::IsNotFound(lookup.status())) {
         // Gone after its nodes failed this call: say what failed.
@@ -129,6 +144,7 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
             absl::StrCat("service '", request.service, "' not found"));
       }
       result = lookup.status();
+      retryable = IsRetryable(result.status());
     } else {
       std::vector<registry::Node> nodes =
           Candidates(lookup->services, options.filters, failed);
@@ -139,15 +155,17 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
                          "' has no node that matches the call's filters"));
       }
       const registry::Node node = selector.Select(request.service, nodes);
-      result = IsNatsMicro(node) ? CallSubject(node, lookup->services, request,
-                                               options.deadline)
-                                 : CallNode(node, request, options.deadline);
-      if (IsRetryable(result.status())) {
+      result = IsNatsMicro(node)
+                   ? CallSubject(node, lookup->services, request,
+                                 options.deadline, &node_failed)
+                   : CallNode(node, request, options.deadline, &node_failed);
+      if (node_failed) {
         failed.insert(node.id);
         ++evicted_;
         registry_->Evict(request.service, node.id);
         DropIdle(node.address);
       }
+      retryable = node_failed;
     }
     if (result.ok()) return result;
     last = result.status();
@@ -158,8 +176,8 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
               absl::Trunc(absl::Now() - start, absl::Microseconds(1))),
           " (", attempt + 1, attempt == 0 ? " attempt" : " attempts", ")"));
     }
-    if (!IsRetryable(last) || attempt >= options.retries) {
-      if (IsRetryable(last) && attempt > 0) {
+    if (!retryable || attempt >= options.retries) {
+      if (retryable && attempt > 0) {
         return Decorate(last, absl::StrCat(what, " failed after ", attempt + 1,
                                            " attempts: "));
       }
@@ -170,7 +188,8 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
 
 absl::StatusOr<Message> Client::CallSubject(
     const registry::Node& node, const std::vector<registry::Service>& versions,
-    const CallRequest& request, absl::Time deadline) {
+    const CallRequest& request, absl::Time deadline, bool* node_failed) {
+  *node_failed = false;
   std::string subject;
   for (const registry::Service& version : versions) {
     const bool has_node =
@@ -209,11 +228,17 @@ absl::StatusOr<Message> Client::CallSubject(
     message.headers[kTimeoutHeader] = absl::StrCat(
         std::max<int64_t>(0, absl::ToInt64Nanoseconds(deadline - absl::Now())));
   }
-  MN_ASSIGN_OR_RETURN(Message answer,
-                      options_.request_reply(subject, message, deadline));
+  absl::StatusOr<Message> replied =
+      options_.request_reply(subject, message, deadline);
+  if (!replied.ok()) {
+    // No responders, or NATS not reachable.
+    *node_failed = IsRetryable(replied.status());
+    return replied.status();
+  }
+  Message& answer = *replied;
   if (auto error = answer.headers.find(kErrorHeader);
       error != answer.headers.end()) {
-    return ErrorFromJson(error->second);
+    return AnswerError(answer.headers, error->second, node_failed);
   }
   if (auto error = answer.headers.find(std::string(srv::kErrorHeader));
       error != answer.headers.end()) {
@@ -235,7 +260,9 @@ absl::StatusOr<Message> Client::CallSubject(
 
 absl::StatusOr<Message> Client::CallNode(const registry::Node& node,
                                          const CallRequest& request,
-                                         absl::Time deadline) {
+                                         absl::Time deadline,
+                                         bool* node_failed) {
+  *node_failed = false;
   Message message = request.message;
   const std::string id = NewCallId();
   message.headers[kServiceHeader] = request.service;
@@ -254,7 +281,10 @@ absl::StatusOr<Message> Client::CallNode(const registry::Node& node,
     bool reused = false;
     absl::StatusOr<std::unique_ptr<transport::Socket>> socket =
         Acquire(node.address, deadline, &reused);
-    if (!socket.ok()) return socket.status();
+    if (!socket.ok()) {
+      *node_failed = IsRetryable(socket.status());  // nobody listens there
+      return socket.status();
+    }
     absl::Status sent = (*socket)->Send(message);
     absl::StatusOr<Message> answer =
         sent.ok() ? absl::StatusOr<Message>(absl::UnknownError("unanswered"))
@@ -275,7 +305,9 @@ absl::StatusOr<Message> Client::CallNode(const registry::Node& node,
     if (answer.ok()) {
       Release(node.address, std::move(socket).value());
       auto error = answer->headers.find(kErrorHeader);
-      if (error != answer->headers.end()) return ErrorFromJson(error->second);
+      if (error != answer->headers.end()) {
+        return AnswerError(answer->headers, error->second, node_failed);
+      }
       return answer;
     }
     (*socket)->Close().IgnoreError();
@@ -284,10 +316,12 @@ absl::StatusOr<Message> Client::CallNode(const registry::Node& node,
     if (absl::IsDeadlineExceeded(failure)) return failure;
     if (absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure)) {
       if (reused && tries == 0) continue;
+      *node_failed = true;
       return absl::UnavailableError(absl::StrCat(
           "node ", node.id, " ended the connection before it answered"));
     }
     if (absl::IsResourceExhausted(failure)) return failure;  // full listener
+    *node_failed = true;
     return absl::UnavailableError(
         absl::StrCat("node ", node.id, ": ", failure.message()));
   }

@@ -15,8 +15,11 @@
 // Micro-Id, Content-Type, and Timeout: the time left, so the server knows
 // the deadline); the caller's metadata travels as headers too.
 //
-// Failures (retry.h): an Unavailable node is evicted from the cache and the
-// call tries another one, up to `retries` more times, within the deadline.
+// Failures (retry.h): a node that failed the call — unreachable, ended the
+// socket, or refused it as stopping (the server marks its own refusals) —
+// is evicted from the cache and the call tries another one, up to
+// `retries` more times, within the deadline. A handler's error, even
+// Unavailable, is not retried: the handler ran.
 // What the caller sees:
 //   NotFound          no such service, or no endpoint of that name
 //   DeadlineExceeded  no answer in time (the message says how long it was)
@@ -189,13 +192,15 @@ class Client {
   absl::StatusOr<Message> Invoke(const CallRequest& request,
                                  const CallOptions& options);
   // A NATS Service API node: a request on its endpoint's subject.
+  // `*node_failed`: the node failed the call (transport failure, or its
+  // own refusal as stopping): evict it and try another (retry.h).
   absl::StatusOr<Message> CallSubject(
       const registry::Node& node,
       const std::vector<registry::Service>& versions,
-      const CallRequest& request, absl::Time deadline);
+      const CallRequest& request, absl::Time deadline, bool* node_failed);
   absl::StatusOr<Message> CallNode(const registry::Node& node,
                                    const CallRequest& request,
-                                   absl::Time deadline);
+                                   absl::Time deadline, bool* node_failed);
   // An idle socket to `address` (`*reused` true), or a new one.
   absl::StatusOr<std::unique_ptr<transport::Socket>> Acquire(
       const std::string& address, absl::Time deadline, bool* reused);

@@ -35,6 +35,7 @@ using transport::MockTransport;
 struct NodeBehaviour {
   absl::Status recv_status = absl::OkStatus();
   absl::Status server_error = absl::OkStatus();
+  std::string refused;  // kRefusedHeader of the error answer, if any
   std::string body = "ok";
 };
 
@@ -76,6 +77,9 @@ class ClientTest : public ::testing::Test {
               if (!behaviour.server_error.ok()) {
                 answer.headers[kErrorHeader] =
                     ErrorToJson(behaviour.server_error, "svc");
+                if (!behaviour.refused.empty()) {
+                  answer.headers[kRefusedHeader] = behaviour.refused;
+                }
               }
               return answer;
             });
@@ -160,6 +164,29 @@ TEST_F(ClientTest, OtherFailuresAreNotRetried) {
     EXPECT_EQ(dialled_.size(), 1u) << error;
     EXPECT_EQ(client->stats().retries, 0) << error;
   }
+}
+
+TEST_F(ClientTest, OnlyAServersOwnUnavailableIsRetried) {
+  // A handler's Unavailable: the handler ran; the caller sees it.
+  behaviour_["addr.a"].server_error = absl::UnavailableError("handler's");
+  behaviour_["addr.b"].server_error = absl::UnavailableError("handler's");
+  auto client = NewClient({.selector = NewRoundRobinSelector()});
+  EXPECT_THAT(client->CallRaw("svc", "Svc.Do", {}, {.retries = 5}),
+              StatusIs(absl::StatusCode::kUnavailable, "handler's"));
+  EXPECT_EQ(dialled_.size(), 1u);
+  EXPECT_EQ(client->stats().retries, 0);
+  EXPECT_EQ(client->stats().evicted, 0);
+  // A server that refuses as stopping: another node is tried, this one
+  // evicted.
+  behaviour_["addr.a"] = {.server_error = absl::UnavailableError("stopping"),
+                          .refused = "stopping"};
+  behaviour_["addr.b"] = {};
+  dialled_.clear();
+  auto fresh = NewClient({.selector = NewRoundRobinSelector()});
+  EXPECT_THAT(fresh->CallRaw("svc", "Svc.Do", {}, {.retries = 5}),
+              IsOkAndHolds(::testing::Field(&Message::body, "ok")));
+  EXPECT_EQ(fresh->stats().evicted, 1);
+  EXPECT_EQ(fresh->stats().retries, 1);
 }
 
 TEST_F(ClientTest, AnAnswerForAnotherCallIsSkipped) {

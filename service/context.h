@@ -42,6 +42,11 @@ inline constexpr char kErrorHeader[] = "Micro-Error";
 inline constexpr char kTopicHeader[] = "Micro-Topic";
 inline constexpr char kContentTypeHeader[] = "Content-Type";
 inline constexpr char kTimeoutHeader[] = "Timeout";  // nanoseconds
+// Set on an error answer that is the server's own refusal, not a handler's
+// status: "stopping", "overloaded" or "no-endpoint". Clients retry another
+// node only on a refusal or a transport failure (retry.h); go-micro peers
+// ignore the header.
+inline constexpr char kRefusedHeader[] = "Micro-Refused";
 
 // Context
 //

@@ -4,9 +4,11 @@
 // first.
 //
 // Only failures that say the request was not served by a live node are
-// retried, on another node: Unavailable, which covers NATS "no responders",
-// a node that vanished mid-call, a socket that ended before its answer and
-// a server that is stopping. An error the handler returned, a deadline, an
+// retried, on another node: Unavailable from the client's own side (NATS
+// "no responders", a node that vanished mid-call, a socket that ended
+// before its answer) or from a server's own refusal, marked as such on the
+// wire (kRefusedHeader: stopping). An error the handler returned — even
+// Unavailable: the handler ran, and may not be idempotent — a deadline, an
 // overloaded server (ResourceExhausted) are the caller's to see.
 //
 // The waits double from `base`, each drawn from [half, all] of its step
@@ -27,6 +29,8 @@
 
 namespace micro_nats::service {
 
+// Whether a failure of the kinds above (the caller knows which it has) is
+// one to retry.
 inline bool IsRetryable(const absl::Status& status) {
   return absl::IsUnavailable(status);
 }

@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -18,6 +21,9 @@ namespace micro_nats::service {
 namespace {
 
 constexpr size_t kMaxEndpointName = 128;
+// A Micro-Id longer than this is not echoed (ours are 16 bytes, go-micro's
+// UUIDs 36).
+constexpr size_t kMaxIdHeader = 256;
 
 std::string NewNodeId(absl::string_view name) {
   absl::BitGen gen;
@@ -32,11 +38,29 @@ absl::Status ValidateEndpointName(absl::string_view endpoint) {
   }
   for (char c : endpoint) {
     if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "endpoint name '", endpoint, "' has a space or control character"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("endpoint name '", absl::CHexEscape(endpoint),
+                       "' has a space or control character"));
+    }
+    if (c == '*' || c == '>') {
+      // Served on "<service>.<endpoint>" by the NATS Service API: a
+      // wildcard there would take the requests of the other endpoints.
+      return absl::InvalidArgumentError(
+          absl::StrCat("endpoint name '", endpoint, "' has a wildcard ('",
+                       std::string(1, c), "')"));
     }
   }
+  if (endpoint.front() == '.' || endpoint.back() == '.' ||
+      absl::StrContains(endpoint, "..")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "endpoint name '", endpoint, "' has an empty dot-separated part"));
+  }
   return absl::OkStatus();
+}
+
+std::string NewErrorId() {
+  static thread_local absl::BitGen gen;
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
 }
 
 // What the caller's Timeout header says of its deadline.
@@ -61,11 +85,43 @@ std::string HeaderOr(const Message& message, const char* name) {
 }
 
 // Gives an answer the request's Micro-Id, so the caller can match it.
-// Few other headers: each one costs on both ends of every call.
+// Few other headers: each one costs on both ends of every call. An id that
+// could not go back as a header is left out.
 void CopyId(const Message& request, Message* answer) {
-  if (auto id = request.headers.find(kIdHeader); id != request.headers.end()) {
+  if (auto id = request.headers.find(kIdHeader);
+      id != request.headers.end() && id->second.size() <= kMaxIdHeader &&
+      ValidateHeaderValue(kIdHeader, id->second).ok()) {
     answer->headers[kIdHeader] = id->second;
   }
+}
+
+// An error answer: a fresh message with the request's Micro-Id, the error
+// and, for a refusal of the server's own, kRefusedHeader. Nothing of the
+// handler's: its headers may be what could not be sent.
+Message ErrorAnswer(const Message& request, const absl::Status& error,
+                    absl::string_view refusal, absl::string_view service) {
+  Message answer;
+  CopyId(request, &answer);
+  answer.headers[kErrorHeader] = ErrorToJson(error, service);
+  if (!refusal.empty()) answer.headers[kRefusedHeader] = std::string(refusal);
+  return answer;
+}
+
+// OK when every header of a handler's answer may be sent; else Internal
+// naming the header (escaped, bounded), not its value.
+absl::Status CheckAnswerHeaders(absl::string_view endpoint,
+                                const Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (ValidateHeaderName(name).ok() &&
+        ValidateHeaderValue(name, value).ok()) {
+      continue;
+    }
+    return absl::InternalError(absl::StrCat(
+        "the answer of '", endpoint, "' could not be sent: its header '",
+        absl::CHexEscape(absl::string_view(name).substr(0, 64)),
+        "' has a character a header may not have"));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::shared_ptr<Frontend>> TakeFrontends(ServerOptions& options) {
@@ -75,6 +131,42 @@ std::vector<std::shared_ptr<Frontend>> TakeFrontends(ServerOptions& options) {
 }
 
 }  // namespace
+
+struct Server::SubscriberGate {
+  // False once Stop began: the message is not delivered (counted).
+  bool Enter() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) {
+      ++skipped;
+      return false;
+    }
+    ++running;
+    return true;
+  }
+
+  void Leave() {
+    std::unique_ptr<broker::Subscriber> ending;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--running == 0 && closed) {
+        ending = std::move(orphan);
+        idle.notify_all();
+      }
+    }
+    // From the subscription's own callback: Unsubscribe does not wait for
+    // this call, and the subscription's state outlives it.
+    if (ending != nullptr) ending->Unsubscribe().IgnoreError();
+  }
+
+  std::mutex mu;
+  std::condition_variable idle;  // running reached 0 while closed
+  bool closed = false;           // guarded by mu
+  int running = 0;               // guarded by mu: callbacks in progress
+  int64_t skipped = 0;           // guarded by mu: messages after closing
+  // The subscriber, when Stop's deadline passed with a callback running:
+  // ended by that callback's Leave, so Stop does not wait for it.
+  std::unique_ptr<broker::Subscriber> orphan;  // guarded by mu
+};
 
 struct Server::Core {
   struct Counters {
@@ -98,15 +190,15 @@ struct Server::Core {
   void OnOverload(const std::shared_ptr<transport::Socket>& socket,
                   const Message& request);
   // Answers `request` for `endpoint_name` into `response` (an error as
-  // Micro-Error) and returns the handler's status.
+  // ErrorAnswer) and returns the handler's status.
   absl::Status Serve(absl::string_view endpoint_name, const Message& request,
                      absl::Time arrived, Message* response);
+  // Sets `*refusal` when the error is the server's own refusal.
   absl::Status Dispatch(absl::string_view endpoint_name, const Message& request,
-                        absl::Time arrived, Message* response);
+                        absl::Time arrived, Message* response,
+                        std::string* refusal);
   std::vector<EndpointStats> Stats() const;
   void Report(const absl::Status& status) const;
-  // Turns `response` into the error answer for `error`.
-  void SetError(const absl::Status& error, Message* response);
 
   const ServerOptions options;
   const std::shared_ptr<std::atomic<bool>> gave_up =
@@ -176,8 +268,12 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
     return absl::FailedPreconditionError(
         absl::StrCat("Subscribe('", topic, "') after Start: subscribe first"));
   }
-  broker::Handler handler = [core = core_, callback = std::move(callback)](
+  auto gate = std::make_shared<SubscriberGate>();
+  broker::Handler handler = [core = core_, gate,
+                             callback = std::move(callback)](
                                 const broker::Event& event) {
+    if (!gate->Enter()) return absl::OkStatus();
+    absl::Cleanup leave = [&gate] { gate->Leave(); };
     std::string content_type = HeaderOr(event.message, kContentTypeHeader);
     Context ctx(core->options.name, event.topic, std::move(content_type),
                 absl::InfiniteFuture(), event.message.headers, core->gave_up);
@@ -189,8 +285,8 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
     }
     return status;
   };
-  pending_subscriptions_.push_back(
-      {std::string(topic), std::move(handler), std::move(options)});
+  pending_subscriptions_.push_back({std::string(topic), std::move(handler),
+                                    std::move(options), std::move(gate)});
   return absl::OkStatus();
 }
 
@@ -235,7 +331,7 @@ absl::Status Server::Start() {
         broker_->Subscribe(pending.topic, std::move(pending.handler),
                            {.queue = pending.options.queue}));
     std::lock_guard<std::mutex> lock(mu_);
-    subscribers_.push_back(std::move(subscriber));
+    subscribers_.push_back({std::move(pending.gate), std::move(subscriber)});
   }
   pending_subscriptions_.clear();
   core_->started = absl::Now();
@@ -274,8 +370,19 @@ void Server::Reregister() {
 
 absl::Status Server::Stop(absl::Time deadline) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!started_ || stopped_) return absl::OkStatus();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!started_) return absl::OkStatus();
+    if (stopping_) {
+      // Another Stop runs (or ran): its result, once it has one.
+      if (!concurrency::WaitUntil(cv_, lock, deadline,
+                                  [this] { return stopped_; })) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "service '", options_.name,
+            "' is being stopped by another Stop that had not finished by "
+            "this one's deadline"));
+      }
+      return stop_result_;
+    }
     stopping_ = true;
     cv_.notify_all();
   }
@@ -296,13 +403,41 @@ absl::Status Server::Stop(absl::Time deadline) {
     absl::Status stopped = frontend->Stop(deadline);
     if (status.ok()) status = stopped;
   }
-  std::vector<std::unique_ptr<broker::Subscriber>> subscribers;
+  // Subscriptions: no callback starts from here on. One with none running
+  // ends now; one whose callback runs is waited for by the deadline, and
+  // past it is left to end when that callback returns (Unsubscribe would
+  // wait for it without limit).
+  std::vector<Subscription> subscriptions;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    subscribers.swap(subscribers_);
+    subscriptions.swap(subscribers_);
   }
-  for (auto& subscriber : subscribers) {
-    subscriber->Unsubscribe().IgnoreError();
+  for (Subscription& sub : subscriptions) {
+    {
+      std::lock_guard<std::mutex> lock(sub.gate->mu);
+      sub.gate->closed = true;
+      if (sub.gate->running > 0) continue;
+    }
+    sub.subscriber->Unsubscribe().IgnoreError();
+    sub.subscriber.reset();
+  }
+  int callbacks_running = 0;
+  int64_t skipped = 0;
+  for (Subscription& sub : subscriptions) {
+    std::unique_ptr<broker::Subscriber> done;
+    {
+      std::unique_lock<std::mutex> lock(sub.gate->mu);
+      if (sub.subscriber != nullptr) {
+        if (concurrency::WaitUntil(sub.gate->idle, lock, deadline,
+                                   [&] { return sub.gate->running == 0; })) {
+          done = std::move(sub.subscriber);
+        } else {
+          callbacks_running += sub.gate->running;
+          sub.gate->orphan = std::move(sub.subscriber);
+        }
+      }
+    }
+    if (done != nullptr) done->Unsubscribe().IgnoreError();
   }
   int still_running = 0;
   {
@@ -310,22 +445,36 @@ absl::Status Server::Stop(absl::Time deadline) {
     if (!concurrency::WaitUntil(core_->drained, lock, deadline,
                                 [&] { return core_->in_flight == 0; })) {
       still_running = core_->in_flight;
-      core_->gave_up->store(true);
     }
+  }
+  if (still_running > 0 || callbacks_running > 0) core_->gave_up->store(true);
+  for (Subscription& sub : subscriptions) {
+    std::lock_guard<std::mutex> lock(sub.gate->mu);
+    skipped += sub.gate->skipped;
+  }
+  if (skipped > 0) {
+    core_->Report(absl::UnavailableError(
+        absl::StrCat("service '", options_.name, "' did not deliver ", skipped,
+                     " broker messages that came while it stopped")));
   }
   absl::Status shutdown =
       listener_ == nullptr ? absl::OkStatus() : listener_->Shutdown(deadline);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-  }
-  if (still_running > 0) {
-    return absl::DeadlineExceededError(
+  absl::Status result;
+  if (still_running > 0 || callbacks_running > 0) {
+    result = absl::DeadlineExceededError(
         absl::StrCat("service '", options_.name, "' stopped with ",
-                     still_running, " requests still running"));
+                     still_running, " requests and ", callbacks_running,
+                     " subscriber callbacks still running"));
+  } else if (!shutdown.ok()) {
+    result = shutdown;
+  } else {
+    result = status;
   }
-  if (!shutdown.ok()) return shutdown;
-  return status;
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  stop_result_ = result;
+  cv_.notify_all();
+  return result;
 }
 
 std::string Server::address() const {
@@ -393,11 +542,20 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
   absl::Status status =
       Serve(HeaderOr(request, kEndpointHeader), request, arrived, &response);
   absl::Status sent = socket->Send(response);
-  if (absl::IsInvalidArgument(sent) && status.ok()) {
-    // The answer itself is what cannot go (too large): say so instead.
-    SetError(absl::InternalError(absl::StrCat("the answer could not be sent: ",
-                                              sent.message())),
-             &response);
+  if (!sent.ok() && status.ok() && !absl::IsOutOfRange(sent) &&
+      !absl::IsUnavailable(sent) && !absl::IsFailedPrecondition(sent)) {
+    // The answer itself is what cannot go (too large): say so instead, in
+    // a fresh message, or the caller waits out its deadline.
+    Report(absl::Status(sent.code(),
+                        absl::StrCat("the answer of '", options.name, ".",
+                                     HeaderOr(request, kEndpointHeader),
+                                     "' could not be sent: ", sent.message())));
+    ++errors;
+    response =
+        ErrorAnswer(request,
+                    absl::InternalError(absl::StrCat(
+                        "the answer could not be sent: ", sent.message())),
+                    "", options.name);
     sent = socket->Send(response);
   }
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
@@ -415,29 +573,37 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
 absl::Status Server::Core::Serve(absl::string_view endpoint_name,
                                  const Message& request, absl::Time arrived,
                                  Message* response) {
-  absl::Status status = Dispatch(endpoint_name, request, arrived, response);
+  std::string refusal;
+  absl::Status status =
+      Dispatch(endpoint_name, request, arrived, response, &refusal);
+  ++requests;
+  if (!status.ok()) {
+    ++errors;
+    *response = ErrorAnswer(request, status, refusal, options.name);
+    return status;
+  }
   CopyId(request, response);
   if (response->headers.count(kContentTypeHeader) == 0) {
     response->headers[kContentTypeHeader] =
         HeaderOr(request, kContentTypeHeader);
   }
-  if (!status.ok()) SetError(status, response);
-  ++requests;
   return status;
 }
 
 absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
                                     const Message& request, absl::Time arrived,
-                                    Message* response) {
+                                    Message* response, std::string* refusal) {
   {
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) {
+      *refusal = "stopping";
       return absl::UnavailableError(
           absl::StrCat("service '", options.name, "' is stopping"));
     }
   }
   auto it = endpoints.find(std::string(endpoint_name));
   if (it == endpoints.end()) {
+    *refusal = "no-endpoint";
     return absl::NotFoundError(absl::StrCat(
         "service '", options.name, "' has no endpoint '",
         absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
@@ -455,9 +621,28 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
   if (absl::Status thrown =
           Guarded([&] { status = it->second.handler(ctx, request, response); });
       !thrown.ok()) {
-    status = absl::InternalError(absl::StrCat("the handler of '", endpoint_name,
-                                              "' threw: ", thrown.message()));
-    Report(status);
+    // The text may hold what the caller must not see (paths, data, other
+    // callers'): it stays in the log, under an id the caller gets.
+    const std::string error_id = NewErrorId();
+    Report(absl::InternalError(absl::StrCat("the handler of '", endpoint_name,
+                                            "' threw (error id ", error_id,
+                                            "): ", thrown.message())));
+    status = options.expose_handler_exceptions
+                 ? absl::InternalError(
+                       absl::StrCat("the handler of '", endpoint_name,
+                                    "' threw: ", thrown.message()))
+                 : absl::InternalError(absl::StrCat(
+                       "the handler of '", endpoint_name, "' failed; error id ",
+                       error_id, " (the service's log has its text)"));
+  }
+  if (status.ok()) {
+    for (auto& [key, value] : ctx.response_metadata()) {
+      response->headers.emplace(key, value);
+    }
+    // Checked before sending: an answer that cannot go would leave the
+    // caller waiting out its deadline.
+    status = CheckAnswerHeaders(endpoint_name, response->headers);
+    if (!status.ok()) Report(status);
   }
   Counters& counters = *it->second.counters;
   counters.processing_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
@@ -466,9 +651,6 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     ++counters.errors;
     std::lock_guard<std::mutex> lock(counters.mu);
     counters.last_error = status.ToString();
-  }
-  for (auto& [key, value] : ctx.response_metadata()) {
-    response->headers.emplace(key, value);
   }
   return status;
 }
@@ -495,19 +677,15 @@ void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,
                               const Message& request) {
   ++overloaded;
   ++requests;
-  Message response;
-  CopyId(request, &response);
-  SetError(absl::ResourceExhaustedError(absl::StrCat(
-               "service '", options.name, "' is overloaded: ",
-               options.max_queued_requests, " requests wait already")),
-           &response);
-  socket->Send(response).IgnoreError();
-}
-
-void Server::Core::SetError(const absl::Status& error, Message* response) {
   ++errors;
-  response->body.clear();
-  response->headers[kErrorHeader] = ErrorToJson(error, options.name);
+  socket
+      ->Send(ErrorAnswer(request,
+                         absl::ResourceExhaustedError(absl::StrCat(
+                             "service '", options.name,
+                             "' is overloaded: ", options.max_queued_requests,
+                             " requests wait already")),
+                         "overloaded", options.name))
+      .IgnoreError();
 }
 
 void Server::Core::Report(const absl::Status& status) const {

@@ -22,8 +22,14 @@
 //
 // Typed handlers decode the request with the codec its Content-Type names
 // (protobuf or JSON, codec.h) and answer in the same; raw handlers get the
-// bytes. A handler's error status (or exception) goes back to the caller as
-// go-micro's Micro-Error (errors.h); the server goes on serving.
+// bytes. A handler's error status goes back to the caller as go-micro's
+// Micro-Error (errors.h); the server goes on serving. A handler that throws
+// is answered Internal with an error id, and the exception's text goes to
+// on_error only (expose_handler_exceptions shows it to callers). An error
+// answer carries the request's Micro-Id and the error, nothing the handler
+// set; a refusal of the server's own (stopping, overloaded, no such
+// endpoint) is marked (kRefusedHeader), so clients retry elsewhere only on
+// those.
 //
 // Threads: requests run on the listener's bounded pool
 // (max_concurrent_requests). Requests beyond wait; once
@@ -139,6 +145,12 @@ struct ServerOptions {
   // running after it finish on their own; they hold what they use.
   absl::Duration close_timeout = absl::Seconds(10);
 
+  // Development only: the text of a handler's exception goes to the
+  // caller and to EndpointStats::last_error (which `$SRV.STATS` shows to
+  // anyone on the NATS account). Off: they get an error id, and the text
+  // goes to on_error with that id.
+  bool expose_handler_exceptions = false;
+
   // Failures nobody else hears of: a handler that threw, an answer that
   // could not be sent, a failed re-registration, a subscriber's error.
   // Unset: stderr.
@@ -174,9 +186,10 @@ struct ServedService {
   };
   std::vector<Endpoint> endpoints;
   // Handles `request` for `endpoint` as a call through the transport is
-  // handled (wrappers, codecs, counts; errors as Micro-Error in
-  // `response`) and returns the handler's status. Thread-safe; after the
-  // server stopped it returns Unavailable.
+  // handled (wrappers, codecs, counts) and returns the handler's status.
+  // An error leaves `response` a fresh error answer: Micro-Error, and
+  // kRefusedHeader for the server's own refusals. Thread-safe; after the
+  // server stopped it returns Unavailable (a refusal).
   std::function<absl::Status(absl::string_view endpoint, const Message& request,
                              Message* response)>
       serve;
@@ -214,8 +227,11 @@ class Server {
   ~Server();
 
   // Routes requests for `endpoint` to `handler`. InvalidArgument for an
-  // empty or overlong name; AlreadyExists for a name taken;
-  // FailedPrecondition after Start.
+  // empty or overlong name, or one that is not usable as part of a
+  // concrete NATS subject (a space, a control character, `*`, `>`, an
+  // empty dot-separated part): the NATS Service API serves it on
+  // "<service>.<endpoint>", and `Cart.*` would take its siblings' requests;
+  // AlreadyExists for a name taken; FailedPrecondition after Start.
   absl::Status Handle(absl::string_view endpoint, Handler handler,
                       EndpointOptions options = {});
 
@@ -244,10 +260,16 @@ class Server {
   // InvalidArgument for an invalid name; whatever the blocks say.
   absl::Status Start();
 
-  // Deregisters, refuses new requests (Unavailable, so callers try another
-  // node), lets those running finish until `deadline`, then ends the
-  // listener and the subscriptions. DeadlineExceeded saying how many still
-  // ran (their contexts are then Cancelled). Idempotent.
+  // Deregisters, refuses new requests (Unavailable, marked as a refusal,
+  // so callers try another node), ends the subscriptions (a message that
+  // comes meanwhile is not delivered; their count is reported), lets
+  // requests and subscriber callbacks running finish until `deadline`,
+  // then ends the listener. Every wait is bounded by `deadline`: past it,
+  // the contexts of what still runs are Cancelled and Stop returns
+  // DeadlineExceeded saying how many requests and callbacks still ran;
+  // those finish on their own (a subscription whose callback still runs
+  // ends when it returns). Idempotent; a concurrent call waits for the
+  // first (by its own deadline) and returns its result.
   absl::Status Stop(absl::Time deadline);
 
   const std::string& name() const { return options_.name; }
@@ -265,6 +287,9 @@ class Server {
   // still running after an overdue Stop and the listener's close_timeout
   // keeps it alive, not the Server.
   struct Core;
+  // One subscription's callbacks: counted while they run, refused once Stop
+  // began.
+  struct SubscriberGate;
 
   void Reregister();
   ServedService Served() const;
@@ -280,17 +305,24 @@ class Server {
   const std::shared_ptr<broker::Broker> broker_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // stopping_ set: ends Reregister
-  bool started_ = false;        // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
-  bool stopped_ = false;        // guarded by mu_
+  // stopping_ set (ends Reregister) or stopped_ set (ends other Stops).
+  std::condition_variable cv_;
+  bool started_ = false;      // guarded by mu_
+  bool stopping_ = false;     // guarded by mu_
+  bool stopped_ = false;      // guarded by mu_
+  absl::Status stop_result_;  // guarded by mu_: once stopped_
   struct PendingSubscription {
     std::string topic;
     broker::Handler handler;
     SubscriberOptions options;
+    std::shared_ptr<SubscriberGate> gate;
   };
   std::vector<PendingSubscription> pending_subscriptions_;  // before Start
-  std::vector<std::unique_ptr<broker::Subscriber>> subscribers_;  // mu_
+  struct Subscription {
+    std::shared_ptr<SubscriberGate> gate;
+    std::unique_ptr<broker::Subscriber> subscriber;
+  };
+  std::vector<Subscription> subscribers_;                     // guarded by mu_
   std::unique_ptr<transport::Listener> listener_;             // set by Start
   std::vector<std::shared_ptr<Frontend>> started_frontends_;  // mu_
   std::thread reregister_;

@@ -212,7 +212,11 @@ TEST_P(ServiceEndToEndTest, WrongPayloadIsInvalidArgument) {
 }
 
 TEST_P(ServiceEndToEndTest, HandlerErrorsAndThrowsReachTheCaller) {
-  auto service = env_->NewService("faulty");
+  Collector<std::string> logged;
+  auto service =
+      env_->NewService("faulty", {.on_error = [&](const absl::Status& s) {
+                         logged.Add(std::string(s.message()));
+                       }});
   ASSERT_THAT(service, IsOk());
   Server& server = (*service)->server();
   ASSERT_THAT(
@@ -235,14 +239,136 @@ TEST_P(ServiceEndToEndTest, HandlerErrorsAndThrowsReachTheCaller) {
       (caller_->client().Call<Ping, Pong>("faulty", "Faulty.Call", ping)),
       StatusIs(absl::StatusCode::kPermissionDenied, "not you"));
   ping.set_text("throw");
+  // The caller gets an error id; the exception's text stays in the log.
+  absl::Status thrown = caller_->client()
+                            .Call<Ping, Pong>("faulty", "Faulty.Call", ping)
+                            .status();
+  EXPECT_THAT(thrown,
+              StatusIs(absl::StatusCode::kInternal,
+                       ::testing::AllOf(HasSubstr("error id"),
+                                        ::testing::Not(HasSubstr("blew up")))));
+  ASSERT_TRUE(logged.WaitForCount(1, absl::Seconds(10)));
+  EXPECT_THAT(logged.Snapshot()[0], HasSubstr("handler blew up"));
+  const std::string id = std::string(
+      thrown.message().substr(thrown.message().find("error id ") + 9, 16));
+  EXPECT_THAT(logged.Snapshot()[0], HasSubstr(id));
+  std::vector<EndpointStats> stats = server.endpoint_stats();
+  ASSERT_EQ(stats.size(), 1u);
   EXPECT_THAT(
-      (caller_->client().Call<Ping, Pong>("faulty", "Faulty.Call", ping)),
-      StatusIs(absl::StatusCode::kInternal, HasSubstr("handler blew up")));
+      stats[0].last_error,
+      ::testing::AllOf(HasSubstr(id), ::testing::Not(HasSubstr("blew up"))));
   ping.set_text("ok");  // still serving
   EXPECT_THAT(
       (caller_->client().Call<Ping, Pong>("faulty", "Faulty.Call", ping)),
       IsOkAndHolds(::testing::Property(&Pong::text, "fine")));
   EXPECT_EQ(server.stats().errors, 2);
+}
+
+TEST_P(ServiceEndToEndTest, ExceptionTextReachesTheCallerOnlyWhenExposed) {
+  auto service = env_->NewService("exposed", {.expose_handler_exceptions = true,
+                                              .on_error = [](auto&&) {}});
+  ASSERT_THAT(service, IsOk());
+  ASSERT_THAT(HandlePing((*service)->server(), "Exposed.Call",
+                         [](Context&, const Ping&, Pong*) -> absl::Status {
+                           throw std::runtime_error("handler blew up");
+                         }),
+              IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>("exposed", "Exposed.Call", Ping())),
+      StatusIs(absl::StatusCode::kInternal, HasSubstr("handler blew up")));
+  EXPECT_THAT((*service)->server().endpoint_stats()[0].last_error,
+              HasSubstr("handler blew up"));
+}
+
+TEST_P(ServiceEndToEndTest, AHandlersUnavailableRunsOnceAndEvictsNoNode) {
+  // A handler's 503 is the caller's to see: were it retried, a
+  // non-idempotent handler would run on every instance, and every healthy
+  // node would be evicted.
+  std::atomic<int> runs{0};
+  for (int i = 0; i < 3; ++i) {
+    auto service = env_->NewService("busy-backend");
+    ASSERT_THAT(service, IsOk());
+    ASSERT_THAT(HandlePing((*service)->server(), "Backend.Charge",
+                           [&runs](Context&, const Ping&, Pong*) {
+                             ++runs;
+                             return absl::UnavailableError("card network down");
+                           }),
+                IsOk());
+    ASSERT_THAT((*service)->Start(), IsOk());
+    servers_.push_back(std::move(service).value());
+  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto lookup = caller_->registry().GetService("busy-backend");
+        return lookup.ok() && !lookup->empty() &&
+               (*lookup)[0].nodes.size() == 3;
+      },
+      absl::Seconds(10), "every instance registered"));
+  const ClientStats before = caller_->client().stats();
+  EXPECT_THAT((caller_->client().Call<Ping, Pong>(
+                  "busy-backend", "Backend.Charge", Ping(), {.retries = 2})),
+              StatusIs(absl::StatusCode::kUnavailable, "card network down"));
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(caller_->client().stats().evicted, before.evicted);
+  EXPECT_EQ(caller_->client().stats().retries, before.retries);
+}
+
+TEST_P(ServiceEndToEndTest, AnAnswerThatCannotBeSentFailsTheCallPromptly) {
+  Collector<std::string> logged;
+  auto service =
+      env_->NewService("unsendable", {.on_error = [&](const absl::Status& s) {
+                         logged.Add(std::string(s.message()));
+                       }});
+  ASSERT_THAT(service, IsOk());
+  ASSERT_THAT(HandlePing((*service)->server(), "U.Call",
+                         [](Context& ctx, const Ping& ping, Pong* pong) {
+                           if (ping.text() == "crlf") {
+                             // As if echoing a request value.
+                             ctx.response_metadata()["X-Echo"] =
+                                 "1\r\nX-Injected: yes";
+                           } else if (ping.text() == "huge") {
+                             ctx.response_metadata()["X-Big"] =
+                                 std::string(2 << 20, 'x');
+                           }
+                           pong->set_text("answer");
+                           return absl::OkStatus();
+                         }),
+              IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  for (const char* text : {"crlf", "huge"}) {
+    Ping ping;
+    ping.set_text(text);
+    const absl::Time start = absl::Now();
+    EXPECT_THAT(
+        (caller_->client().Call<Ping, Pong>(
+            "unsendable", "U.Call", ping,
+            {.timeout = absl::Seconds(20), .retries = 0})),
+        StatusIs(absl::StatusCode::kInternal, HasSubstr("could not be sent")))
+        << text;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << text;
+  }
+  ASSERT_TRUE(logged.WaitForCount(2, absl::Seconds(10)));
+  // Still serving.
+  Ping fine;
+  EXPECT_THAT(
+      (caller_->client().Call<Ping, Pong>("unsendable", "U.Call", fine)),
+      IsOkAndHolds(::testing::Property(&Pong::text, "answer")));
+}
+
+TEST_P(ServiceEndToEndTest, WildcardEndpointNamesAreRefused) {
+  auto service = env_->NewService("cart");
+  ASSERT_THAT(service, IsOk());
+  PingHandler handler = [](Context&, const Ping&, Pong*) {
+    return absl::OkStatus();
+  };
+  for (const char* name :
+       {"Cart.*", ">", "Cart.>", "Cart..Add", ".Cart", "Cart.", "Cart.Add*"}) {
+    EXPECT_THAT(HandlePing((*service)->server(), name, handler),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << name;
+  }
+  EXPECT_THAT(HandlePing((*service)->server(), "Cart.Add", handler), IsOk());
 }
 
 TEST_P(ServiceEndToEndTest, TheHandlerSeesTheDeadlineAndThatTheCallerGaveUp) {
@@ -344,11 +470,84 @@ TEST_P(ServiceEndToEndTest, AStopThatRunsOutOfTimeSaysSoAndCancels) {
   auto in_flight = caller_->client().CallFuture<Ping, Pong>(
       "echo", kEcho, ping, {.timeout = absl::Seconds(30)});
   ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
-  EXPECT_THAT(echo->Stop(absl::Now() + absl::Milliseconds(100)),
-              StatusIs(absl::StatusCode::kDeadlineExceeded,
-                       HasSubstr("1 requests still running")));
+  EXPECT_THAT(
+      echo->Stop(absl::Now() + absl::Milliseconds(100)),
+      StatusIs(
+          absl::StatusCode::kDeadlineExceeded,
+          HasSubstr("1 requests and 0 subscriber callbacks still running")));
   ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
   in_flight.wait();
+}
+
+TEST_P(ServiceEndToEndTest, StopBoundsARunningSubscriberAndCancelsIt) {
+  auto service = env_->NewService("listening");
+  ASSERT_THAT(service, IsOk());
+  ASSERT_THAT((*service)->server().Subscribe<Ping>(
+                  "jobs.started",
+                  [this](Context& ctx, const Ping&) {
+                    entered_.Add(1);
+                    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+                    while (!ctx.Cancelled() && absl::Now() < give_up) {
+                      absl::SleepFor(absl::Milliseconds(1));
+                    }
+                    if (ctx.Cancelled()) saw_cancel_.Add(1);
+                    return absl::OkStatus();
+                  }),
+              IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  ASSERT_THAT(caller_->client().Publish("jobs.started", Ping()), IsOk());
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  const absl::Time start = absl::Now();
+  EXPECT_THAT((*service)->Stop(start + absl::Milliseconds(500)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("1 subscriber callbacks still running")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
+  // Stopped: a second Stop says what the first did, at once.
+  EXPECT_THAT((*service)->Stop(absl::Now()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_P(ServiceEndToEndTest, AStuckSubscriberHoldsNeitherStopNorDestruction) {
+  // A callback that ignores its context: Stop returns at its deadline, and
+  // destroying the service does not wait for the callback either.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto service = env_->NewService("stuck");
+  ASSERT_THAT(service, IsOk());
+  ASSERT_THAT((*service)->server().Subscribe<Ping>(
+                  "jobs.stuck",
+                  [this, released](Context&, const Ping&) {
+                    entered_.Add(1);
+                    released.wait_for(std::chrono::seconds(30));
+                    saw_cancel_.Add(1);  // returning now
+                    return absl::OkStatus();
+                  }),
+              IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  ASSERT_THAT(caller_->client().Publish("jobs.stuck", Ping()), IsOk());
+  ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
+  const absl::Time start = absl::Now();
+  EXPECT_THAT((*service)->Stop(start + absl::Milliseconds(200)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  service->reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  release.set_value();
+  ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
+}
+
+TEST_P(ServiceEndToEndTest, ConcurrentStopsAreSafe) {
+  auto service =
+      env_->NewService("twice", {.register_interval = absl::Milliseconds(20)});
+  ASSERT_THAT(service, IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  std::vector<std::future<absl::Status>> stops;
+  for (int i = 0; i < 4; ++i) {
+    stops.push_back(std::async(std::launch::async, [&] {
+      return (*service)->Stop(absl::Now() + absl::Seconds(10));
+    }));
+  }
+  for (auto& stop : stops) EXPECT_THAT(stop.get(), IsOk());
 }
 
 TEST_P(ServiceEndToEndTest, AHandlerMayOutliveItsDestroyedServer) {
