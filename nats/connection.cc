@@ -75,6 +75,9 @@ absl::StatusOr<std::shared_ptr<Connection>> Connection::Connect(
   if (options.servers.empty()) {
     return absl::InvalidArgumentError("ConnectionOptions.servers is empty");
   }
+  MN_RETURN_IF_ERROR(ValidateSubject(options.inbox_prefix,
+                                     SubjectKind::kConcrete,
+                                     "ConnectionOptions.inbox_prefix"));
   std::shared_ptr<Connection> conn(new Connection(std::move(options)));
   MN_ASSIGN_OR_RETURN(conn->main_, conn->Open(/*send_asap=*/true));
   return conn;
@@ -139,6 +142,10 @@ absl::StatusOr<natsConnection*> Connection::Open(bool send_asap) {
         opts.get(), options_.max_pending_msgs_per_subscription);
   }
   if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), send_asap);
+  if (s == NATS_OK && options_.inbox_prefix != "_INBOX") {
+    s = natsOptions_SetCustomInboxPrefix(opts.get(),
+                                         options_.inbox_prefix.c_str());
+  }
   if (s == NATS_OK) {
     // Process-wide: the pool only grows, so the largest size asked wins.
     s = nats_SetMessageDeliveryPoolSize(std::max(1, options_.delivery_threads));
@@ -319,6 +326,14 @@ std::string Connection::NewInbox() {
   std::string result(inbox);
   natsInbox_Destroy(inbox);
   return result;
+}
+
+std::string Connection::Inbox() const {
+  if (options_.inbox_prefix == "_INBOX") return NewInbox();
+  // NewInbox's nuid, under this connection's prefix.
+  const std::string unique = NewInbox();
+  return absl::StrCat(options_.inbox_prefix,
+                      absl::string_view(unique).substr(sizeof("_INBOX") - 1));
 }
 
 absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(

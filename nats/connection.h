@@ -102,6 +102,12 @@ struct ConnectionOptions {
   absl::Duration ping_interval = absl::Seconds(2);
   int max_pings_out = 2;
 
+  // Prefix of this connection's reply inboxes and inbox-muxed subjects
+  // (Inbox(), nats.c's own requests): "<inbox_prefix>.<nuid>". Give each
+  // NATS user its own (e.g. "_INBOX.orders") and allow it to subscribe only
+  // there, so no user reads the answers meant for another (SECURITY.md).
+  std::string inbox_prefix = "_INBOX";
+
   // Called from nats.c's callback thread.
   std::function<void()> on_disconnected;
   std::function<void()> on_reconnected;
@@ -205,6 +211,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string ConnectedUrl() const;
   // A new unique inbox subject ("_INBOX.<nuid>").
   static std::string NewInbox();
+  // A new unique inbox subject under this connection's
+  // ConnectionOptions::inbox_prefix ("<prefix>.<nuid>").
+  std::string Inbox() const;
 
   // Calls `listener` (on nats.c's thread; it must not block) each time the
   // connection is back after an outage, besides

@@ -11,6 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
+#include "nats/inbox_mux.h"
+#include "nats/message.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 #include "testing/sync.h"
@@ -18,6 +20,7 @@
 namespace micro_nats::nats {
 namespace {
 
+using ::micro_nats::testing::Collector;
 using ::micro_nats::testing::Eventually;
 using ::micro_nats::testing::IsOk;
 using ::micro_nats::testing::NatsServer;
@@ -147,6 +150,71 @@ TEST(ConnectionHealthTest, TheDefaultsNoticeAFrozenServerInSeconds) {
   // two minutes.
   EXPECT_TRUE(Eventually([&] { return !conn->IsConnected(); },
                          absl::Seconds(15), "the frozen server noticed"));
+}
+
+// ConnectionOptions::inbox_prefix: a user allowed to subscribe only under
+// its own prefix still gets answers to its requests and its inbox mux's
+// replies (SECURITY.md), and cannot subscribe to everyone's inboxes.
+TEST(ConnectionSecurityTest, InboxPrefixLetsPermissionsConfineReplies) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server,
+                          NatsServer::Start({.extra_config = R"(authorization {
+  users = [
+    { user: alice, password: a
+      permissions: { publish: ">", subscribe: "_INBOX.alice.>" } }
+    { user: svc, password: s
+      permissions: { publish: "_INBOX.>", subscribe: "echo" } }
+  ]
+}
+)"}));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto responder,
+      Connection::Connect(
+          {.servers = {server->url()}, .user = "svc", .password = "s"}));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto echo, responder->Subscribe("echo", [&](natsMsg* msg) {
+        responder->Publish(Reply(msg), Body(msg)).IgnoreError();
+      }));
+  ASSERT_THAT(responder->Flush(absl::Seconds(5)), IsOk());
+
+  Collector<absl::Status> refusals;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto alice,
+      Connection::Connect(
+          {.servers = {server->url()},
+           .user = "alice",
+           .password = "a",
+           .inbox_prefix = "_INBOX.alice",
+           .on_async_error = [&](const absl::Status& s) { refusals.Add(s); }}));
+  EXPECT_THAT(alice->Inbox(), ::testing::StartsWith("_INBOX.alice."));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto reply,
+      alice->Request("echo", "hi", {}, absl::Now() + absl::Seconds(5)));
+  EXPECT_EQ(Body(reply.get()), "hi");
+
+  MN_ASSERT_OK_AND_ASSIGN(auto mux, InboxMux::Create(alice));
+  Collector<std::string> answers;
+  const std::string inbox =
+      mux->Register([&](natsMsg* msg) { answers.Add(std::string(Body(msg))); });
+  EXPECT_THAT(inbox, ::testing::StartsWith("_INBOX.alice."));
+  ASSERT_THAT(alice->Publish("echo", "muxed", {.reply = inbox}), IsOk());
+  ASSERT_TRUE(answers.WaitForCount(1, absl::Seconds(5)));
+  EXPECT_EQ(answers.Snapshot()[0], "muxed");
+  mux->Unregister(inbox);
+
+  // Everyone's inboxes stay out of reach.
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto spy, alice->Subscribe("_INBOX.>", [](natsMsg*) {},
+                                 {.on_error = [&](const absl::Status& s) {
+                                   refusals.Add(s);
+                                 }}));
+  ASSERT_TRUE(refusals.WaitForCount(1, absl::Seconds(5)));
+  EXPECT_THAT(refusals.Snapshot()[0],
+              StatusIs(absl::StatusCode::kPermissionDenied));
+
+  EXPECT_THAT(Connection::Connect(
+                  {.servers = {server->url()}, .inbox_prefix = "bad prefix"})
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

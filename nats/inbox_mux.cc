@@ -11,7 +11,7 @@
 namespace micro_nats::nats {
 
 InboxMux::InboxMux(std::shared_ptr<Connection> connection)
-    : connection_(std::move(connection)), prefix_(Connection::NewInbox()) {}
+    : connection_(std::move(connection)), prefix_(connection_->Inbox()) {}
 
 absl::StatusOr<std::shared_ptr<InboxMux>> InboxMux::Create(
     std::shared_ptr<Connection> connection) {

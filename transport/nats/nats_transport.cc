@@ -378,7 +378,7 @@ class NatsTransport : public Transport {
   absl::StatusOr<std::unique_ptr<Listener>> Listen(
       absl::string_view address, ListenOptions options) override {
     std::string chosen =
-        address.empty() ? nats::Connection::NewInbox() : std::string(address);
+        address.empty() ? conn_->Inbox() : std::string(address);
     MN_RETURN_IF_ERROR(
         ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
     MN_ASSIGN_OR_RETURN(std::shared_ptr<nats::InboxMux> mux, Mux());
