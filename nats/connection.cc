@@ -424,9 +424,52 @@ void Connection::RemoveErrorRoute(natsSubscription* sub) {
   error_routes_.erase(sub);
 }
 
-void Connection::RouteError(natsSubscription* sub, natsStatus err) {
+namespace {
+
+// The subject nats-server named in a refused subscription ('Permissions
+// Violation for Subscription to "x"'), or "" for any other error.
+std::string RefusedSubscription(natsConnection* nc) {
+  const char* text = nullptr;
+  if (nc == nullptr) return "";
+  natsConnection_GetLastError(nc, &text);
+  if (text == nullptr) return "";
+  constexpr absl::string_view kMarker = "Subscription to \"";
+  const absl::string_view error(text);
+  const size_t start = error.find(kMarker);
+  if (start == absl::string_view::npos) return "";
+  const size_t from = start + kMarker.size();
+  const size_t end = error.find('"', from);
+  if (end == absl::string_view::npos) return "";
+  return std::string(error.substr(from, end - from));
+}
+
+}  // namespace
+
+void Connection::RouteError(natsConnection* nc, natsSubscription* sub,
+                            natsStatus err) {
   std::function<void(const absl::Status&)> callback;
   std::string context = "NATS asynchronous error";
+  if (sub == nullptr && err == NATS_NOT_PERMITTED) {
+    // nats.c reports a refused subscription without its natsSubscription:
+    // find it by the subject the server named, so its own on_error hears.
+    const std::string refused = RefusedSubscription(nc);
+    std::vector<std::function<void(const absl::Status&)>> callbacks;
+    if (!refused.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [unused, route] : error_routes_) {
+        if (route.subject == refused && route.on_error) {
+          callbacks.push_back(route.on_error);
+        }
+      }
+    }
+    if (!callbacks.empty()) {
+      const absl::Status status = FromNatsStatus(
+          err,
+          absl::StrCat("subscription '", refused, "': the server refused it"));
+      for (const auto& on_error : callbacks) on_error(status);
+      return;
+    }
+  }
   if (sub != nullptr) {
     // Held while `sub` is read: RemoveErrorRoute, which takes mu_, comes
     // before the subscription is freed. One no longer routed is gone, and
@@ -456,9 +499,9 @@ void Connection::RouteError(natsSubscription* sub, natsStatus err) {
   }
 }
 
-void Connection::OnError(natsConnection*, natsSubscription* sub, natsStatus err,
-                         void* closure) {
-  static_cast<Connection*>(closure)->RouteError(sub, err);
+void Connection::OnError(natsConnection* nc, natsSubscription* sub,
+                         natsStatus err, void* closure) {
+  static_cast<Connection*>(closure)->RouteError(nc, sub, err);
 }
 
 void Connection::OnDisconnected(natsConnection*, void* closure) {

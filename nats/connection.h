@@ -148,8 +148,10 @@ struct SubscribeOptions {
   // Non-empty: join this NATS queue group.
   std::string queue;
   // Asynchronous errors of this subscription: messages dropped because the
-  // handler fell behind (ResourceExhausted, with how many). Unset: the
-  // connection's on_async_error, else stderr.
+  // handler fell behind (ResourceExhausted, with how many), and the
+  // server's refusal of the subscription (PermissionDenied: the user may
+  // not subscribe there). Unset: the connection's on_async_error, else
+  // stderr.
   std::function<void(const absl::Status&)> on_error;
   // Messages this subscription may hold unhandled before new ones are
   // dropped and reported; 0 keeps the connection's
@@ -235,7 +237,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::StatusOr<natsConnection*> ConnectionFor(Delivery delivery);
   // PublishMsg for a message BuildMessage already checked.
   absl::Status PublishBuilt(natsMsg* msg, Delivery delivery);
-  void RouteError(natsSubscription* sub, natsStatus err);
+  void RouteError(natsConnection* nc, natsSubscription* sub, natsStatus err);
   // Reports `status` to `on_error`, else on_async_error, else stderr.
   void Report(const std::function<void(const absl::Status&)>& on_error,
               const absl::Status& status) const;
