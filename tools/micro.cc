@@ -46,6 +46,7 @@
 #include "service/nats/nats_service.h"
 #include "srv/protocol.h"
 #include "status/status_macros.h"
+#include "tools/internal/terminal.h"
 
 ABSL_FLAG(std::string, server, "",
           "NATS server URL(s), comma-separated (default: $MICRO_NATS_ADDRESS, "
@@ -53,6 +54,8 @@ ABSL_FLAG(std::string, server, "",
 ABSL_FLAG(std::string, user, "", "NATS user");
 ABSL_FLAG(std::string, password, "", "NATS password");
 ABSL_FLAG(std::string, token, "", "NATS token");
+ABSL_FLAG(std::string, inbox_prefix, "_INBOX",
+          "prefix of this tool's reply inboxes (see SECURITY.md)");
 ABSL_FLAG(std::string, tls_ca, "", "PEM file of trusted CA certificates");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM client private key (mutual TLS)");
@@ -74,6 +77,14 @@ namespace micro_nats::tools {
 namespace {
 
 using Json = nlohmann::json;
+using ::micro_nats::tools_internal::TerminalSafe;
+
+// JSON output: non-ASCII as \u escapes (so no control character reaches
+// the terminal raw) and invalid UTF-8 from the wire replaced, not thrown.
+std::string Dump(const Json& json) {
+  return json.dump(2, ' ', /*ensure_ascii=*/true,
+                   Json::error_handler_t::replace);
+}
 
 struct Command {
   const char* name;
@@ -90,12 +101,13 @@ constexpr size_t kMaxWaitingLines = 10000;
 void OnSignal(int) { interrupted = true; }
 
 int Fail(const std::string& message) {
-  std::cerr << "micro: " << message << "\n";
+  // Error details may quote what a peer sent.
+  std::cerr << "micro: " << TerminalSafe(message) << "\n";
   return 1;
 }
 
 int Usage(const std::string& message) {
-  std::cerr << "micro: " << message << " (see micro help)\n";
+  std::cerr << "micro: " << TerminalSafe(message) << " (see micro help)\n";
   return 2;
 }
 
@@ -109,12 +121,14 @@ std::vector<std::string> Servers() {
 }
 
 nats::ConnectionOptions ConnectionOptions() {
-  nats::ConnectionOptions options{.servers = Servers(),
-                                  .name = "micro-cli",
-                                  .user = absl::GetFlag(FLAGS_user),
-                                  .password = absl::GetFlag(FLAGS_password),
-                                  .token = absl::GetFlag(FLAGS_token),
-                                  .max_reconnect_attempts = 0};
+  nats::ConnectionOptions options{
+      .servers = Servers(),
+      .name = "micro-cli",
+      .user = absl::GetFlag(FLAGS_user),
+      .password = absl::GetFlag(FLAGS_password),
+      .token = absl::GetFlag(FLAGS_token),
+      .max_reconnect_attempts = 0,
+      .inbox_prefix = absl::GetFlag(FLAGS_inbox_prefix)};
   if (!absl::GetFlag(FLAGS_tls_ca).empty() ||
       !absl::GetFlag(FLAGS_tls_cert).empty()) {
     options.tls = nats::TlsOptions{.ca_file = absl::GetFlag(FLAGS_tls_ca),
@@ -199,7 +213,11 @@ absl::StatusOr<std::vector<registry::Service>> Find(Registries& r,
   return all;
 }
 
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+// Cells come from the network: escaped before they are measured.
+void PrintTable(std::vector<std::vector<std::string>> rows) {
+  for (auto& row : rows) {
+    for (std::string& cell : row) cell = TerminalSafe(cell);
+  }
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()));
@@ -253,7 +271,7 @@ int Services(const std::vector<std::string>& args) {
                      {"instances", row.ids.size()},
                      {"found_through", row.sources}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << Dump(out) << "\n";
     return 0;
   }
   if (rows.empty()) {
@@ -274,8 +292,9 @@ int Services(const std::vector<std::string>& args) {
 std::string DescribeValue(const registry::Value& value, int depth) {
   std::string out;
   for (const auto& field : value.values) {
-    absl::StrAppend(&out, std::string(depth * 2, ' '), field.name, " ",
-                    field.type, "\n", DescribeValue(field, depth + 1));
+    absl::StrAppend(&out, std::string(depth * 2, ' '), TerminalSafe(field.name),
+                    " ", TerminalSafe(field.type), "\n",
+                    DescribeValue(field, depth + 1));
   }
   return out;
 }
@@ -287,33 +306,34 @@ int Describe(const std::vector<std::string>& args) {
   auto found = Find(*r, args[0]);
   if (!found.ok()) return Fail(std::string(found.status().message()));
   for (const registry::Service& s : *found) {
-    std::cout << "service " << s.name << ", version "
-              << (s.version.empty() ? "-" : s.version) << "\n";
+    std::cout << "service " << TerminalSafe(s.name) << ", version "
+              << (s.version.empty() ? "-" : TerminalSafe(s.version)) << "\n";
     for (const auto& [k, v] : s.metadata) {
-      std::cout << "  metadata " << k << "=" << v << "\n";
+      std::cout << "  metadata " << TerminalSafe(k) << "=" << TerminalSafe(v)
+                << "\n";
     }
     std::cout << "  instances:\n";
     for (const registry::Node& n : s.nodes) {
       std::vector<std::string> meta;
       for (const auto& [k, v] : n.metadata) meta.push_back(k + "=" + v);
-      std::cout << "    " << n.id << "  "
-                << (n.address.empty() ? "-" : n.address) << "  "
-                << absl::StrJoin(meta, ",") << "\n";
+      std::cout << "    " << TerminalSafe(n.id) << "  "
+                << (n.address.empty() ? "-" : TerminalSafe(n.address)) << "  "
+                << TerminalSafe(absl::StrJoin(meta, ",")) << "\n";
     }
     std::cout << "  endpoints:\n";
     for (const registry::Endpoint& e : s.endpoints) {
-      std::cout << "    " << e.name;
+      std::cout << "    " << TerminalSafe(e.name);
       if (auto it = e.metadata.find(srv::kSubjectMetadata);
           it != e.metadata.end()) {
-        std::cout << " (subject " << it->second << ")";
+        std::cout << " (subject " << TerminalSafe(it->second) << ")";
       }
       std::cout << "\n";
       if (e.request) {
-        std::cout << "      request " << e.request->type << "\n"
+        std::cout << "      request " << TerminalSafe(e.request->type) << "\n"
                   << DescribeValue(*e.request, 4);
       }
       if (e.response) {
-        std::cout << "      response " << e.response->type << "\n"
+        std::cout << "      response " << TerminalSafe(e.response->type) << "\n"
                   << DescribeValue(*e.response, 4);
       }
     }
@@ -389,7 +409,8 @@ int Call(const std::vector<std::string>& args) {
         answer.status().message()));
   }
   Json reply = Json::parse(answer->body, nullptr, false);
-  std::cout << (reply.is_discarded() ? answer->body : reply.dump(2)) << "\n";
+  std::cout << (reply.is_discarded() ? TerminalSafe(answer->body) : Dump(reply))
+            << "\n";
   return 0;
 }
 
@@ -438,11 +459,13 @@ int Subscribe(const std::vector<std::string>& args) {
   auto sub = (*conn)->Subscribe(
       args[0],
       [inbox](natsMsg* msg) {
-        std::string line = absl::StrCat("[", nats::Subject(msg), "]");
+        // Subjects, headers and bodies are whatever a publisher sent.
+        std::string line =
+            absl::StrCat("[", TerminalSafe(nats::Subject(msg)), "]");
         for (const auto& [k, v] : nats::ReadHeaders(msg)) {
-          absl::StrAppend(&line, " ", k, "=", v);
+          absl::StrAppend(&line, " ", TerminalSafe(k), "=", TerminalSafe(v));
         }
-        absl::StrAppend(&line, " ", nats::Body(msg));
+        absl::StrAppend(&line, " ", TerminalSafe(nats::Body(msg)));
         std::lock_guard<std::mutex> lock(inbox->mu);
         // A terminal slower than the publishers: drop, and say how many.
         if (inbox->lines.size() >= kMaxWaitingLines) {
@@ -485,16 +508,17 @@ int Watch(const std::vector<std::string>& args) {
     auto event = (*watcher)->Next(until);
     if (absl::IsDeadlineExceeded(event.status())) return false;
     if (absl::IsResourceExhausted(event.status())) {
-      std::cout << "(events were missed: " << event.status().message() << ")"
-                << std::endl;
+      std::cout << "(events were missed: "
+                << TerminalSafe(event.status().message()) << ")" << std::endl;
       return false;
     }
     if (!event.ok()) return event.status();
     std::vector<std::string> ids;
     for (const auto& n : event->service.nodes) ids.push_back(n.id);
     std::cout << registry::EventTypeName(event->type) << " "
-              << event->service.name << " " << event->service.version << " "
-              << absl::StrJoin(ids, ",") << std::endl;
+              << TerminalSafe(event->service.name) << " "
+              << TerminalSafe(event->service.version) << " "
+              << TerminalSafe(absl::StrJoin(ids, ",")) << std::endl;
     return true;
   });
 }
@@ -527,13 +551,13 @@ int Health(const std::vector<std::string>& args) {
       const absl::Duration rtt = absl::Now() - start;
       if (answer.ok()) {
         ++healthy;
-        std::cout << n.id << "  ok  "
+        std::cout << TerminalSafe(n.id) << "  ok  "
                   << absl::FormatDuration(
                          absl::Trunc(rtt, absl::Microseconds(1)))
                   << "\n";
       } else {
-        std::cout << n.id << "  no answer (" << answer.status().message()
-                  << ")\n";
+        std::cout << TerminalSafe(n.id) << "  no answer ("
+                  << TerminalSafe(answer.status().message()) << ")\n";
       }
     }
   }
@@ -576,7 +600,7 @@ int Stats(const std::vector<std::string>& args) {
     }
   }
   if (absl::GetFlag(FLAGS_json)) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << Dump(out) << "\n";
   } else {
     PrintTable(table);
   }
@@ -623,7 +647,8 @@ void PrintHelp() {
   }
   std::cout << "\nconnection: --server (default $MICRO_NATS_ADDRESS, else "
                "nats://127.0.0.1:4222), --user/--password, --token,\n"
-               "  --tls-ca/--tls-cert/--tls-key; every wait is bounded by "
+               "  --inbox_prefix, --tls-ca/--tls-cert/--tls-key; every wait is "
+               "bounded by "
                "--timeout (5s).\n"
                "micro COMMAND --help explains one command.\n";
 }

@@ -21,6 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nats/connection.h"
+#include "nats/message.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 #include "testing/sync.h"
@@ -188,6 +190,44 @@ TEST_F(MicroCliTest, PublishReachesSubscribeWithHeaders) {
   subscriber.join();
   EXPECT_EQ(subscribed.exit_code, 0) << subscribed.err;
   EXPECT_EQ(subscribed.out, "[orders.new] k=v {\"id\":1}\n");
+}
+
+// Issue 22: what a peer sends is printed with its control characters
+// escaped, so it cannot drive the user's terminal (retitle it, clear it).
+TEST_F(MicroCliTest, RemoteTextIsEscapedBeforePrinting) {
+  auto conn = nats::Connection::Connect({.servers = {server_->url()}});
+  ASSERT_THAT(conn, ::micro_nats::testing::IsOk());
+  // A rogue registrar answering every lookup of the greeter.
+  constexpr char kRogue[] =
+      R"({"name":"greeter","version":"9.9.9","metadata":{},"endpoints":[],)"
+      R"("nodes":[{"id":"rogue-1","address":"_INBOX.rogue",)"
+      R"("metadata":{"k":"\u001b]0;pwned\u0007\u001b[2J"}}]})";
+  auto rogue = (*conn)->Subscribe("micro.nats.query", [&](natsMsg* msg) {
+    (*conn)->Publish(nats::Reply(msg), kRogue).IgnoreError();
+  });
+  ASSERT_THAT(rogue, ::micro_nats::testing::IsOk());
+  ASSERT_THAT((*conn)->Flush(absl::Seconds(5)), ::micro_nats::testing::IsOk());
+  Result r = Micro("describe greeter");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("rogue-1"));
+  EXPECT_THAT(r.out, HasSubstr("k=\\x1b]0;pwned\\x07\\x1b[2J"));
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos) << r.out;
+  (*rogue)->Unsubscribe().IgnoreError();
+
+  const std::string base = TmpDir() + "/escaping_subscriber";
+  Result subscribed;
+  std::thread subscriber([&] {
+    subscribed =
+        Micro("subscribe 'esc.*' --count 1 --duration 20s", "", true, base);
+  });
+  ASSERT_TRUE(Said(base, "subscribed to esc.*"));
+  ASSERT_THAT((*conn)->Publish("esc.body", "\x1b[2Jhi\r\n",
+                               {.headers = {{"K", "\xc2\x9bv"}}}),
+              ::micro_nats::testing::IsOk());
+  subscriber.join();
+  EXPECT_EQ(subscribed.exit_code, 0) << subscribed.err;
+  EXPECT_EQ(subscribed.out, "[esc.body] K=\\u009bv \\x1b[2Jhi\\r\\n\n");
 }
 
 TEST_F(MicroCliTest, HealthAndStats) {
