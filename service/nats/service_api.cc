@@ -24,6 +24,17 @@ namespace {
 // An error description in a header: enough to read, bounded.
 constexpr size_t kMaxErrorHeader = 1024;
 
+// `text` as a header value: bounded, control characters (CR, LF: a handler's
+// message may have them) as spaces.
+std::string HeaderText(absl::string_view text) {
+  std::string out(text.substr(0, kMaxErrorHeader));
+  for (char& c : out) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = ' ';
+  }
+  return out;
+}
+
 struct ApiEndpoint {
   std::string name;  // the server's, e.g. "Greeter.Hello"
   srv::EndpointInfo info;
@@ -42,9 +53,11 @@ struct ApiState : std::enable_shared_from_this<ApiState> {
   void OnRequest(const ApiEndpoint& endpoint, natsMsg* msg);
   void Handle(const ApiEndpoint& endpoint, const std::string& reply,
               const Message& request);
-  // Answers `reply` with `response`, or with `error` when it is not OK.
+  // Answers `reply` with `response`, or with `error` when it is not OK (a
+  // fresh message: the Micro-Error and refusal mark `response` has, if
+  // any, else `refusal`, and the Nats-Service-Error pair).
   void Answer(const std::string& reply, const absl::Status& error,
-              Message response);
+              Message response, absl::string_view refusal = "");
   void Report(const absl::Status& status);
 
   const std::shared_ptr<nats::Connection> conn;
@@ -117,13 +130,16 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
   // NATS tooling sends bare JSON.
   request.headers.emplace(kContentTypeHeader, "application/json");
   absl::Status refused;
+  const char* refusal = "";
   {
     std::lock_guard<std::mutex> lock(mu);
     if (stopped) {
+      refusal = "stopping";
       refused = absl::UnavailableError(
           absl::StrCat("service '", served.name, "' is stopping"));
     } else if (waiting >= options.max_queued_requests) {
       served.count_overload();
+      refusal = "overloaded";
       refused = absl::ResourceExhaustedError(
           absl::StrCat("service '", served.name, "' is overloaded: ",
                        options.max_queued_requests, " requests wait already"));
@@ -133,7 +149,7 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
     }
   }
   if (!refused.ok()) {
-    Answer(reply, refused, {});
+    Answer(reply, refused, {}, refusal);
     return;
   }
   // A task keeps the state (and its pool) alive; the last one out frees
@@ -155,7 +171,7 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
       --waiting;
       --in_flight;
     }
-    Answer(reply, scheduled, {});
+    Answer(reply, scheduled, {}, "stopping");
   }
 }
 
@@ -167,21 +183,35 @@ void ApiState::Handle(const ApiEndpoint& endpoint, const std::string& reply,
 }
 
 void ApiState::Answer(const std::string& reply, const absl::Status& error,
-                      Message response) {
+                      Message response, absl::string_view refusal) {
   if (!error.ok()) {
-    response.body.clear();
-    response.headers[std::string(srv::kErrorHeader)] =
-        std::string(error.message().substr(0, kMaxErrorHeader));
-    response.headers[std::string(srv::kErrorCodeHeader)] =
-        absl::StrCat(HttpCodeFor(error.code()));
-    if (response.headers.count(kErrorHeader) == 0) {
-      response.headers[kErrorHeader] = ErrorToJson(error, served.name);
+    // Fresh: none of the handler's headers, which may be what cannot go.
+    Message answer;
+    auto micro_error = response.headers.find(kErrorHeader);
+    answer.headers[kErrorHeader] = micro_error != response.headers.end()
+                                       ? std::move(micro_error->second)
+                                       : ErrorToJson(error, served.name);
+    if (auto marked = response.headers.find(kRefusedHeader);
+        marked != response.headers.end()) {
+      answer.headers[kRefusedHeader] = std::move(marked->second);
+    } else if (!refusal.empty()) {
+      answer.headers[kRefusedHeader] = std::string(refusal);
     }
+    answer.headers[std::string(srv::kErrorHeader)] =
+        HeaderText(error.message());
+    answer.headers[std::string(srv::kErrorCodeHeader)] =
+        absl::StrCat(HttpCodeFor(error.code()));
+    response = std::move(answer);
   }
   absl::Status sent =
       conn->Publish(reply, response.body, {.headers = response.headers});
-  if (absl::IsInvalidArgument(sent) && error.ok()) {
-    // The answer itself cannot go (too large): say so instead.
+  if (!sent.ok() && error.ok() && !absl::IsUnavailable(sent)) {
+    // The answer itself cannot go (too large, a bad header): say so
+    // instead, or the caller waits out its deadline.
+    Report(absl::Status(
+        sent.code(),
+        absl::StrCat("the answer on '", reply, "' for '", served.name,
+                     "' could not be sent: ", sent.message())));
     Answer(reply,
            absl::InternalError(
                absl::StrCat("the answer could not be sent: ", sent.message())),
