@@ -52,12 +52,13 @@ absl::Status ValidateService(const Service& service) {
     return s;
   }
   for (const Node& node : service.nodes) {
-    if (auto s = ValidateToken(node.id, "node id", /*allow_empty=*/false);
-        !s.ok()) {
-      return s;
-    }
+    if (auto s = ValidateNodeId(node.id); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateNodeId(absl::string_view id) {
+  return ValidateToken(id, "node id", /*allow_empty=*/false);
 }
 
 absl::StatusOr<LookupResult> Registry::Find(absl::string_view name) {

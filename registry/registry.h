@@ -172,6 +172,9 @@ absl::Status ValidateServiceName(absl::string_view name);
 // spaces or wildcards in it).
 absl::Status ValidateService(const Service& service);
 
+// A node id's rules alone (as ValidateService checks them).
+absl::Status ValidateNodeId(absl::string_view id);
+
 }  // namespace micro_nats::registry
 
 #endif  // MICRO_NATS_REGISTRY_REGISTRY_H_

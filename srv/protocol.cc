@@ -52,9 +52,11 @@ Json IdentityJson(absl::string_view type, const Identity& identity) {
 // in `skipped`), and `metadata` objects at the top and in an endpoint;
 // other nested values are skipped while parsing, so a hostile answer
 // cannot make the parse allocate more than its shape allows.
-absl::StatusOr<Json> ParseObject(absl::string_view text, Verb verb,
-                                 size_t max_endpoints = SIZE_MAX,
-                                 size_t* skipped = nullptr) {
+absl::StatusOr<Json> ParseObject(
+    absl::string_view text, Verb verb,
+    const DecodeLimits& limits = {.max_endpoints = SIZE_MAX},
+    size_t* skipped = nullptr) {
+  const size_t max_endpoints = limits.max_endpoints;
   if (text.size() > kMaxResponseBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("a ", VerbName(verb), " answer of ", text.size(),
@@ -64,8 +66,16 @@ absl::StatusOr<Json> ParseObject(absl::string_view text, Verb verb,
   std::string inner_key;  // the field being parsed in an endpoint
   size_t endpoints = 0;
   size_t skipped_endpoints = 0;
+  // nlohmann's callback can skip a value but not stop the parse: past the
+  // deadline it throws this, caught below (the parser unwinds cleanly).
+  struct DeadlinePassed {};
+  size_t events = 0;
   auto keep = [&](int depth, Json::parse_event_t event, Json& parsed) {
     using Event = Json::parse_event_t;
+    if (++events % 1024 == 0 && limits.deadline != absl::InfiniteFuture() &&
+        absl::Now() >= limits.deadline) {
+      throw DeadlinePassed{};
+    }
     const bool object = event == Event::object_start;
     switch (event) {
       case Event::key:
@@ -97,8 +107,15 @@ absl::StatusOr<Json> ParseObject(absl::string_view text, Verb verb,
         return true;
     }
   };
-  Json json = Json::parse(text.begin(), text.end(), keep,
-                          /*allow_exceptions=*/false);
+  Json json;
+  try {
+    json = Json::parse(text.begin(), text.end(), keep,
+                       /*allow_exceptions=*/false);
+  } catch (const DeadlinePassed&) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("a ", VerbName(verb), " answer of ", text.size(),
+                     " bytes was still being parsed at the deadline"));
+  }
   if (json.is_discarded() || !json.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("a ", VerbName(verb), " answer is not a JSON object: '",
@@ -289,8 +306,8 @@ absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text,
                                         const DecodeLimits& limits,
                                         DecodeReport* report) {
   size_t skipped = 0;
-  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kInfo,
-                                             limits.max_endpoints, &skipped));
+  MN_ASSIGN_OR_RETURN(Json json,
+                      ParseObject(text, Verb::kInfo, limits, &skipped));
   InfoResponse info;
   MN_ASSIGN_OR_RETURN(info.identity,
                       ReadIdentity(json, Verb::kInfo, kInfoType));
@@ -332,8 +349,8 @@ absl::StatusOr<StatsResponse> DecodeStats(absl::string_view text,
                                           const DecodeLimits& limits,
                                           DecodeReport* report) {
   size_t skipped = 0;
-  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, Verb::kStats,
-                                             limits.max_endpoints, &skipped));
+  MN_ASSIGN_OR_RETURN(Json json,
+                      ParseObject(text, Verb::kStats, limits, &skipped));
   StatsResponse stats;
   MN_ASSIGN_OR_RETURN(stats.identity,
                       ReadIdentity(json, Verb::kStats, kStatsType));

@@ -131,6 +131,8 @@ std::string EncodeStats(const StatsResponse& stats);
 // skipped too.
 struct DecodeLimits {
   size_t max_endpoints = 256;
+  // A decode still parsing at this time stops: DeadlineExceeded.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // What decoding left out of an answer it otherwise read.

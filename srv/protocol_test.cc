@@ -237,6 +237,10 @@ TEST(DecodeTest, EndpointsPastTheLimitAreSkippedWhileParsing) {
   EXPECT_GT(report.dropped, 30000u);
   EXPECT_THAT(report.first, StatusIs(absl::StatusCode::kResourceExhausted,
                                      HasSubstr("over 100 endpoints")));
+  // A lookup's deadline stops a parse under way.
+  EXPECT_THAT(DecodeInfo(flood, {.deadline = absl::Now()}),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       HasSubstr("still being parsed")));
 
   const std::string deep =
       R"({"name":"d","id":"i","extra":)" + std::string(100000, '[') +

@@ -3,6 +3,7 @@
 #include "registry/nats/nats_registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nats/inbox_mux.h"
@@ -44,13 +46,42 @@ using registry_internal::WatchHub;
 
 // An answer to a lookup: one service version, checked for size before it
 // is parsed (the same bound as a watch event, which carries the same).
-absl::StatusOr<Service> DecodeAnswer(absl::string_view body, size_t max_bytes) {
+// At most `max_endpoints` and `max_nodes` are kept (the rest are counted
+// in `*cut`).
+absl::StatusOr<Service> DecodeAnswer(absl::string_view body, size_t max_bytes,
+                                     size_t max_endpoints, size_t max_nodes,
+                                     size_t* cut) {
   if (body.size() > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("a registry answer of ", body.size(),
                      " bytes (the limit is ", max_bytes, ")"));
   }
-  return DecodeService(body);
+  return DecodeService(body, max_endpoints, max_nodes, cut);
+}
+
+// Checks a service decoded from the network where it is decoded: its name
+// and version (InvalidArgument: the whole of it is dropped), and each node:
+// one with an invalid id, or an address that is not a concrete NATS subject
+// (what every transport here dials; go-micro's host:port is one), is
+// dropped and counted (`*dropped`, `*why` for the first), never passed on.
+absl::Status CheckDecoded(Service& service, size_t* dropped,
+                          absl::Status* why) {
+  MN_RETURN_IF_ERROR(
+      ValidateService({.name = service.name, .version = service.version}));
+  auto invalid = [&](const Node& node) {
+    absl::Status status = ValidateNodeId(node.id);
+    if (status.ok()) {
+      status = ValidateSubject(node.address, SubjectKind::kConcrete,
+                               absl::StrCat("address of node '", node.id, "'"));
+    }
+    if (status.ok()) return false;
+    if ((*dropped)++ == 0) *why = std::move(status);
+    return true;
+  };
+  service.nodes.erase(
+      std::remove_if(service.nodes.begin(), service.nodes.end(), invalid),
+      service.nodes.end());
+  return absl::OkStatus();
 }
 
 class NatsRegistry : public Registry {
@@ -103,8 +134,10 @@ class NatsRegistry : public Registry {
                                     status.message(), ")"));
                  },
              .run_on = nats::HandlerThread::kDeliveryThread}));
-    reconnect_listener_ =
-        conn_->AddReconnectListener([hub = hub_, census = census_] {
+    reconnect_listener_ = conn_->AddReconnectListener(
+        [reconnected = reconnected_at_ns_, hub = hub_, census = census_] {
+          reconnected->store(absl::ToUnixNanos(absl::Now()),
+                             std::memory_order_relaxed);
           census->Restart(absl::Now());
           hub->Lost(
               "registry events may have been missed while disconnected "
@@ -173,115 +206,188 @@ class NatsRegistry : public Registry {
     bool complete = false;  // known, not guessed (census hints matched)
   };
 
-  // What a lookup has heard so far; the judge of its completeness.
-  struct Judge {
-    std::vector<Service> services;
-    absl::Status bad_input;
-    NodeSet seen;
-    absl::optional<CensusHint> expected;
-    std::set<std::string> vouchers;  // senders of `expected`
-    bool conflict = false;  // hints disagree: no knowing, only guessing
+  // What one lookup has heard so far, decoded as it arrives (on the
+  // caller's thread, see Gather), within the lookup's bounds; and, with
+  // census hints, the judge of its completeness.
+  //
+  // Anyone on the account can answer, with any hint, so a hint may end a
+  // lookup early only when it cannot hide a node the idle gap would have
+  // found:
+  //   - complete at once only when the nodes seen are the set that two
+  //     vouchers name (same count, same hash): answers with a hint that
+  //     carry nodes of their own, from different senders, sharing no node;
+  //   - a lone voucher never ends a lookup: the idle gap does, as without
+  //     hints, and the result is a guess (a cache asks again sooner);
+  //   - hints that disagree with each other, or with an answer (fewer nodes
+  //     than it carries), or that leave out a node this process heard of
+  //     on the watch subject (Census::Known), fall back to the idle gap;
+  //   - a hint of more than max_nodes nodes is ignored;
+  //   - while fewer nodes came than the hint says, the lookup waits for
+  //     them past the idle gap, at most census_patience after the last
+  //     answer.
+  // One process can still pose as two registrars of made-up nodes; what it
+  // cannot do is leave out a node that answered within the idle gap of
+  // another answer, or one this process heard registered (SECURITY.md:
+  // NATS permissions keep such a peer off the registry's subjects).
+  class Lookup {
+   public:
+    Lookup(const NatsRegistryOptions& options, bool judge,
+           std::vector<std::string> known)
+        : options_(options),
+          judge_(judge),
+          known_(std::move(known)),
+          collected_(options.max_nodes, options.max_endpoints) {}
 
-    // See AnswerJudge: complete at once when the nodes seen are the set
-    // two senders vouch for; when only one does, once a short confirmation
-    // window passed without a contradicting answer; while fewer came than
-    // vouched for, waiting for the rest past the idle gap.
-    registry_internal::Verdict OnAnswer(absl::StatusOr<Service> service,
-                                        const Headers& headers,
-                                        absl::Duration elapsed,
-                                        absl::Duration idle_gap,
-                                        absl::Duration patience) {
+    registry_internal::Verdict OnAnswer(absl::string_view body,
+                                        const Headers& headers) {
+      size_t cut = 0;
+      absl::StatusOr<Service> service =
+          DecodeAnswer(body, options_.max_event_bytes, options_.max_endpoints,
+                       options_.max_nodes, &cut);
+      size_t invalid = 0;
+      absl::Status why;
+      if (service.ok()) {
+        absl::Status valid = CheckDecoded(*service, &invalid, &why);
+        if (!valid.ok()) service = valid;
+      }
       if (!service.ok()) {
-        if (bad_input.ok()) bad_input = service.status();
-        return Decide(elapsed, idle_gap, patience);
+        Bad(service.status());
+        return Decide();
       }
-      for (const Node& node : service->nodes) seen.Add(node.id);
-      const int64_t nodes_here = static_cast<int64_t>(service->nodes.size());
-      services.push_back(std::move(service).value());
+      if (invalid > 0) Bad(why, invalid);
+      std::vector<std::string> ids;
+      for (const Node& node : service->nodes) ids.push_back(node.id);
+      const size_t nodes_here = ids.size();
+      cut += collected_.Add(std::move(service).value());
+      if (cut > 0) {
+        Bad(absl::ResourceExhaustedError(absl::StrCat(
+                "a registry lookup's answers over ", options_.max_nodes,
+                " nodes of a service or ", options_.max_endpoints,
+                " endpoints of a version")),
+            cut);
+        ids.clear();  // what was cut is not there: never complete
+        conflict_ = true;
+      }
+      if (!judge_) return {};
+      for (const std::string& id : ids) seen_.Add(id);
       auto header = headers.find(kCensusHeader);
-      if (header != headers.end()) {
-        absl::optional<registry_internal::SenderHint> hint =
-            registry_internal::ParseHint(header->second);
-        // A hint smaller than its own answer cannot be right.
-        if (!hint.has_value() || hint->hint.count < nodes_here) {
-          conflict = true;
-        } else if (!expected.has_value() || *expected == hint->hint) {
-          expected = hint->hint;
-          vouchers.insert(hint->sender);
-        } else {
-          conflict = true;
-        }
+      if (header == headers.end()) return Decide();
+      absl::optional<registry_internal::SenderHint> hint =
+          registry_internal::ParseHint(header->second);
+      if (hint.has_value() &&
+          hint->hint.count > static_cast<int64_t>(options_.max_nodes)) {
+        // Absurd: no lookup would keep that many. Not a voice at all.
+        Bad(absl::InvalidArgumentError(
+            absl::StrCat("a census hint of ", hint->hint.count, " nodes (over ",
+                         options_.max_nodes, "): ignored")));
+        return Decide();
       }
-      return Decide(elapsed, idle_gap, patience);
+      NodeSet own;
+      for (const std::string& id : ids) own.Add(id);
+      if (!hint.has_value() || hint->hint.count < own.hint().count ||
+          (expected_.has_value() && *expected_ != hint->hint)) {
+        // Unreadable, smaller than its own answer, or not what another
+        // said: no knowing, only guessing.
+        conflict_ = true;
+        return Decide();
+      }
+      expected_ = hint->hint;
+      const bool shares_a_node = std::any_of(
+          ids.begin(), ids.end(),
+          [&](const std::string& id) { return vouched_nodes_.count(id) > 0; });
+      if (nodes_here > 0 && !shares_a_node &&
+          vouchers_.insert(hint->sender).second) {
+        vouched_nodes_.insert(ids.begin(), ids.end());
+      }
+      return Decide();
     }
 
-    registry_internal::Verdict Decide(absl::Duration elapsed,
-                                      absl::Duration idle_gap,
-                                      absl::Duration patience) {
-      if (conflict || !expected.has_value()) return {};
-      if (seen.hint() != *expected) {
-        // Fewer than the hint says: the rest are on their way (or the hint
-        // is stale: `patience` bounds the wait for them).
-        if (seen.hint().count < expected->count) {
-          return {.more_expected = true, .patience = patience};
-        }
-        return {};
-      }
-      if (vouchers.size() >= 2) return {.complete_after = absl::ZeroDuration()};
-      // One voice: give a contradicting one a moment (a couple of round
-      // trips) to arrive, never longer than the idle gap would.
-      return {.complete_after =
-                  std::clamp(2 * elapsed, absl::Microseconds(200),
-                             std::max(idle_gap, absl::Microseconds(200)))};
+    Answered Take() { return {std::move(collected_.services()), false}; }
+    size_t dropped() const { return dropped_; }
+    const absl::Status& first_bad() const { return first_bad_; }
+
+   private:
+    void Bad(const absl::Status& status, size_t count = 1) {
+      if (dropped_ == 0) first_bad_ = status;
+      dropped_ += count;
     }
+
+    registry_internal::Verdict Decide() const {
+      if (!judge_ || conflict_ || !expected_.has_value()) return {};
+      const CensusHint have = seen_.hint();
+      if (have.count < expected_->count) {
+        // Fewer than the hint says: the rest are on their way (or the hint
+        // is stale: patience bounds the wait for them).
+        return {.more_expected = true, .patience = options_.census_patience};
+      }
+      if (have != *expected_) return {};
+      for (const std::string& id : known_) {
+        if (!seen_.Contains(id)) return {};  // the hints leave it out
+      }
+      if (vouchers_.size() < 2) return {};  // a lone voice: the idle gap
+      return {.complete_after = absl::ZeroDuration()};
+    }
+
+    const NatsRegistryOptions& options_;
+    const bool judge_;
+    const std::vector<std::string> known_;
+    registry_internal::Collected collected_;
+    size_t dropped_ = 0;
+    absl::Status first_bad_;
+    NodeSet seen_;
+    absl::optional<CensusHint> expected_;
+    std::set<std::string> vouchers_;       // senders of `expected_`
+    std::set<std::string> vouched_nodes_;  // the nodes they answered with
+    bool conflict_ = false;
   };
 
   // Broadcasts a query and gathers the answers (see the header for when
   // it stops).
   absl::StatusOr<Answered> Query(absl::string_view action,
                                  const std::string& name) {
-    // With hints, each answer is judged (so decoded) as it arrives;
-    // without, they are decoded here, off the shared delivery thread.
-    std::shared_ptr<Judge> judge;
-    registry_internal::AnswerJudge on_answer;
-    if (options_.use_census_hints && action == "get") {
-      judge = std::make_shared<Judge>();
-      on_answer = [judge, max_bytes = options_.max_event_bytes,
-                   idle_gap = options_.idle_gap,
-                   patience = options_.census_patience](
-                      absl::string_view body, const Headers& headers,
-                      absl::Duration elapsed) {
-        return judge->OnAnswer(DecodeAnswer(body, max_bytes), headers, elapsed,
-                               idle_gap, patience);
-      };
-    }
+    const bool judge = options_.use_census_hints && action == "get";
+    Lookup lookup(
+        options_, judge,
+        judge ? census_->Known(name, absl::Now()) : std::vector<std::string>());
     MN_ASSIGN_OR_RETURN(
         GatherResult gathered,
         Gather(*mux_, options_.query_subject,
                EncodeResult({std::string(action), Service{.name = name}}),
                {.timeout = options_.timeout,
                 .idle_gap = options_.idle_gap,
-                .quorum = options_.quorum},
-               "registry lookup", std::move(on_answer)));
-    Answered answered{.complete = gathered.complete};
-    absl::Status bad_input;
-    if (judge != nullptr) {
-      // Gather calls the judge for exactly the answers it returns, and not
-      // after it returned.
-      answered.services = std::move(judge->services);
-      bad_input = judge->bad_input;
-    } else {
-      for (const std::string& payload : gathered.payloads) {
-        auto service = DecodeAnswer(payload, options_.max_event_bytes);
-        if (service.ok()) {
-          answered.services.push_back(std::move(service).value());
-        } else if (bad_input.ok()) {
-          bad_input = service.status();
-        }
-      }
+                .quorum = options_.quorum,
+                .max_answers = options_.max_answers,
+                .max_bytes = options_.max_lookup_bytes},
+               "registry lookup",
+               [&lookup](absl::string_view body, const Headers& headers,
+                         absl::Duration) {
+                 return lookup.OnAnswer(body, headers);
+               }));
+    if (lookup.dropped() > 0) ReportBad(lookup.first_bad(), lookup.dropped());
+    if (gathered.dropped > 0) {
+      ReportBad(absl::ResourceExhaustedError(absl::StrCat(
+                    "a registry lookup's answers over ", options_.max_answers,
+                    " answers or ", options_.max_lookup_bytes,
+                    " bytes, or past its deadline: dropped unread")),
+                gathered.dropped);
     }
-    if (!bad_input.ok()) ReportOnce(bad_input);
+    Answered answered = lookup.Take();
+    answered.complete = gathered.complete;
+    if (gathered.answers == 0 && gathered.dropped == 0 &&
+        RecentlyReconnected()) {
+      return absl::UnavailableError(absl::StrCat(
+          "registry lookup: no answer, and this process reconnected to NATS "
+          "less than ",
+          absl::FormatDuration(options_.reconnect_grace),
+          " ago (registrars may not have resubscribed yet)"));
+    }
     return answered;
+  }
+
+  bool RecentlyReconnected() const {
+    const int64_t at = reconnected_at_ns_->load(std::memory_order_relaxed);
+    return at != 0 &&
+           absl::Now() - absl::FromUnixNanos(at) < options_.reconnect_grace;
   }
 
   // Answers a query for what this process registered: one reply per
@@ -291,14 +397,14 @@ class NatsRegistry : public Registry {
     if (reply.empty()) return;
     const absl::string_view body = nats::Body(msg);
     if (body.size() > options_.max_query_bytes) {
-      ReportOnce(absl::InvalidArgumentError(absl::StrCat(
+      ReportBad(absl::InvalidArgumentError(absl::StrCat(
           "a query of ", body.size(), " bytes on '", options_.query_subject,
           "' (the limit is ", options_.max_query_bytes, ")")));
       return;
     }
     auto query = DecodeResult(body);
     if (!query.ok()) {
-      ReportOnce(query.status());
+      ReportBad(query.status());
       return;
     }
     std::vector<Service> services;
@@ -325,7 +431,7 @@ class NatsRegistry : public Registry {
   void OnWatchEvent(natsMsg* msg) {
     const absl::string_view body = nats::Body(msg);
     if (body.size() > options_.max_event_bytes) {
-      ReportOnce(absl::InvalidArgumentError(
+      ReportBad(absl::InvalidArgumentError(
           absl::StrCat("a watch event of ", body.size(), " bytes on '",
                        options_.watch_subject, "' (the limit is ",
                        options_.max_event_bytes, ")")));
@@ -333,7 +439,7 @@ class NatsRegistry : public Registry {
     }
     auto result = DecodeResult(body);
     if (!result.ok()) {
-      ReportOnce(result.status());
+      ReportBad(result.status());
       return;
     }
     EventType type;
@@ -344,23 +450,38 @@ class NatsRegistry : public Registry {
     } else if (result->action == "delete") {
       type = EventType::kDelete;
     } else {
-      ReportOnce(absl::InvalidArgumentError(absl::StrCat(
+      ReportBad(absl::InvalidArgumentError(absl::StrCat(
           "unknown registry event action '", result->action, "'")));
       return;
     }
+    size_t invalid = 0;
+    absl::Status why;
+    if (absl::Status valid = CheckDecoded(result->service, &invalid, &why);
+        !valid.ok()) {
+      ReportBad(valid);
+      return;
+    }
+    if (invalid > 0) ReportBad(why, invalid);
+    if (result->service.nodes.empty() && invalid > 0) return;
     Event event{type, std::move(result->service)};
     census_->Apply(event, absl::Now());
     hub_->Publish(std::move(event));
   }
 
-  // Bad input from the wire: said once, then ignored.
-  void ReportOnce(const absl::Status& status) {
-    std::call_once(bad_input_, [&] {
+  // Bad input from the wire, dropped: handed to on_bad_input, or said
+  // once on stderr (escaped: it may hold anything) and counted.
+  void ReportBad(const absl::Status& status, size_t count = 1) {
+    const size_t before = bad_inputs_.fetch_add(count);
+    if (options_.on_bad_input) {
+      options_.on_bad_input(status, count);
+      return;
+    }
+    if (before == 0) {
       std::fprintf(stderr,
-                   "micro-nats registry: ignoring bad input from NATS: %s "
-                   "(reported once)\n",
-                   status.ToString().c_str());
-    });
+                   "micro-nats registry: dropped bad input from NATS: %s "
+                   "(reported once; later ones are counted)\n",
+                   absl::CHexEscape(status.ToString()).c_str());
+    }
   }
 
   const std::shared_ptr<nats::Connection> conn_;
@@ -374,7 +495,10 @@ class NatsRegistry : public Registry {
       absl::StrFormat("%016x", absl::Uniform<uint64_t>(absl::BitGen()));
   uint64_t reconnect_listener_ = 0;
   std::shared_ptr<nats::InboxMux> mux_;
-  std::once_flag bad_input_;
+  std::atomic<size_t> bad_inputs_{0};
+  // When the connection last came back (Unix ns; 0: never lost).
+  const std::shared_ptr<std::atomic<int64_t>> reconnected_at_ns_ =
+      std::make_shared<std::atomic<int64_t>>(0);
   // This process's registrations; made in Start, before anything answers.
   std::unique_ptr<SweptStore> store_;
   std::unique_ptr<nats::Subscription> query_subscription_;

@@ -27,17 +27,24 @@
 //     the nodes of each service (registry/nats/internal/census.h); its
 //     answers carry a `Micro-Nats-Census` header (count and hash of those
 //     nodes' ids) that go-micro ignores. When the nodes received match the
-//     hint, and no answer hinted otherwise, the lookup is complete: a round
-//     trip after the slowest registrar, not an idle gap after it; while
-//     fewer came than the hint says, it waits for them past the idle gap
-//     (up to census_patience after the last answer). Without
-//     hints (go-micro registrars, a fresh process) the idle gap rule ends
-//     it, and Find says the result is a guess (LookupResult::complete).
+//     hint of two registrars answering with nodes of their own, and no
+//     answer hinted otherwise, the lookup is complete: a round trip after
+//     the slowest registrar, not an idle gap after it; while fewer came
+//     than the hint says, it waits for them past the idle gap (up to
+//     census_patience after the last answer). A lone hint never ends a
+//     lookup (nats_registry.cc's Lookup says what a liar can and cannot
+//     do). Without hints (go-micro registrars, a fresh process) the idle
+//     gap rule ends it, and Find says the result is a guess
+//     (LookupResult::complete);
+//   - what a lookup takes in is bounded (answers, bytes, nodes, endpoints)
+//     and checked as it is decoded: a node with an invalid id or an
+//     address that is not a NATS subject is dropped, not passed on.
 
 #ifndef MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_
 #define MICRO_NATS_REGISTRY_NATS_NATS_REGISTRY_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -84,6 +91,23 @@ struct NatsRegistryOptions {
   // The same for watch events, and for lookup answers, which carry a whole
   // service version (endpoints included).
   size_t max_event_bytes = 256 << 10;
+  // What one lookup takes in from the network, whoever answers: answers,
+  // and their bytes in all (past either, answers are dropped unread);
+  // nodes of one service and endpoints of one answer (past them, dropped).
+  // A census hint of more than max_nodes nodes is ignored. Answers are
+  // decoded on the caller's thread, not NATS's, until `timeout`.
+  size_t max_answers = 1024;
+  size_t max_lookup_bytes = 8 << 20;
+  size_t max_nodes = 10000;
+  size_t max_endpoints = 256;
+  // Called for what is dropped from the wire (malformed or oversized
+  // messages, invalid nodes, what is past the bounds above), with why and
+  // how many; unset: said once on stderr, counted after.
+  std::function<void(const absl::Status& why, size_t count)> on_bad_input;
+  // A lookup that got no answer at all within this long after the
+  // connection came back is Unavailable, not NotFound: the registrars'
+  // connections may not be back yet.
+  absl::Duration reconnect_grace = absl::Seconds(5);
 };
 
 // Fails when the subscriptions cannot be made (Unavailable) or a subject is

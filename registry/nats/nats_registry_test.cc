@@ -3,8 +3,10 @@
 #include "registry/nats/nats_registry.h"
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "nats/message.h"
 #include "registry/nats/internal/census.h"
 #include "registry/testing/conformance.h"
@@ -173,8 +175,9 @@ TEST_F(NatsRegistryTest, ALookupEndsAsSoonAsTheSetIsKnownComplete) {
 
 TEST_F(NatsRegistryTest, AGoMicroRegistrarAmongHintingOnesIsStillFound) {
   MN_ASSERT_OK_AND_ASSIGN(auto ours, NewRegistry(Hinting()));
+  MN_ASSERT_OK_AND_ASSIGN(auto also_ours, NewRegistry(Hinting()));
   // go-micro announces its registration on the watch subject, and answers
-  // queries without hints. The hinting registrar's census counts it, so a
+  // queries without hints. The hinting registrars' census counts it, so a
   // lookup waits for its answer past the idle gap if need be.
   ASSERT_THAT(raw_->Publish("micro.nats.watch",
                             absl::StrCat(R"({"Action":"create","Service":)",
@@ -187,14 +190,40 @@ TEST_F(NatsRegistryTest, AGoMicroRegistrarAmongHintingOnesIsStillFound) {
                               .version = "1.0",
                               .nodes = {{.id = "ours-1", .address = "a"}}}),
               IsOk());
-  ASSERT_TRUE(AllHint(*raw_, "legacy", {"go-1", "ours-1"}, 1));
+  ASSERT_THAT(
+      also_ours->Register({.name = "legacy",
+                           .version = "1.0",
+                           .nodes = {{.id = "ours-2", .address = "a"}}}),
+      IsOk());
+  ASSERT_TRUE(AllHint(*raw_, "legacy", {"go-1", "ours-1", "ours-2"}, 2));
   MN_ASSERT_OK_AND_ASSIGN(auto looker, NewRegistry(Hinting()));
+  const absl::Time start = absl::Now();
   auto found = looker->Find("legacy");
   ASSERT_THAT(found, IsOk());
   ASSERT_THAT(found->services, SizeIs(1));
   EXPECT_THAT(NodeIds(found->services[0]),
-              ::testing::ElementsAre("go-1", "ours-1"));
-  EXPECT_TRUE(found->complete) << "the hint counted the go-micro node";
+              ::testing::ElementsAre("go-1", "ours-1", "ours-2"));
+  EXPECT_TRUE(found->complete) << "the hints counted the go-micro node";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << "waited the idle gap";
+}
+
+// One hinting registrar is a lone voice: its hint never ends a lookup (a
+// rogue's would look the same); the idle gap does, and it is a guess.
+TEST_F(NatsRegistryTest, ALoneHintingRegistrarMeansAGuess) {
+  MN_ASSERT_OK_AND_ASSIGN(auto ours, NewRegistry(Hinting()));
+  ASSERT_THAT(ours->Register({.name = "lone",
+                              .version = "1.0",
+                              .nodes = {{.id = "ours-1", .address = "a"}}}),
+              IsOk());
+  ASSERT_TRUE(AllHint(*raw_, "lone", {"ours-1"}, 1));
+  MN_ASSERT_OK_AND_ASSIGN(auto looker,
+                          NewRegistry(Hinting(absl::Milliseconds(100))));
+  const absl::Time start = absl::Now();
+  auto found = looker->Find("lone");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_THAT(NodeIds(found->services.at(0)), ::testing::ElementsAre("ours-1"));
+  EXPECT_FALSE(found->complete);
 }
 
 TEST_F(NatsRegistryTest, OnlyGoMicroRegistrarsMeansAGuess) {
@@ -281,6 +310,259 @@ TEST_F(NatsRegistryTest, DisagreeingHintsMeanAGuess) {
   ASSERT_THAT(found, IsOk());
   EXPECT_THAT(NodeIds(found->services.at(0)), ::testing::ElementsAre("x", "y"));
   EXPECT_FALSE(found->complete);
+}
+
+// Answers every registry query on `subject` with `payloads` after `delay`
+// (a peer farther away), each with `headers`.
+absl::StatusOr<std::unique_ptr<nats::Subscription>> Answering(
+    nats::Connection& raw, std::vector<std::string> payloads,
+    absl::Duration delay, Headers headers = {}) {
+  return raw.Subscribe(
+      "micro.nats.query", [&raw, payloads, delay, headers](natsMsg* msg) {
+        if (delay > absl::ZeroDuration()) absl::SleepFor(delay);  // a slow peer
+        const std::string reply(nats::Reply(msg));
+        for (const std::string& payload : payloads) {
+          raw.Publish(reply, payload, {.headers = headers}).IgnoreError();
+        }
+      });
+}
+
+std::string LegacyNodes(std::vector<std::string> ids) {
+  std::string nodes;
+  for (const auto& id : ids) {
+    absl::StrAppend(&nodes, nodes.empty() ? "" : ",", R"({"id":")", id,
+                    R"(","address":"x"})");
+  }
+  return absl::StrCat(R"({"name":"legacy","version":"1.0","nodes":[)", nodes,
+                      "]}");
+}
+
+// Issue 22, defect 3: a rogue answers at once with a hint that vouches for
+// its own node only; the real registrar (go-micro: no hint) answers 5 ms
+// later, well inside the idle gap. Every lookup finds the real node, and
+// none says it is complete. (Before: the rogue's lone hint ended lookups
+// a couple of its round trips after its answer, without the real node,
+// flagged complete.)
+TEST_F(NatsRegistryTest, ARogueHintFirstCannotHideARealRegistrar) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto rogue,
+      Answering(*raw_, {LegacyNodes({"rogue"})}, absl::ZeroDuration(),
+                {{registry_internal::kCensusHeader, HintFor({"rogue"})}}));
+  MN_ASSERT_OK_AND_ASSIGN(auto real_conn, Connect());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto real,
+      Answering(*real_conn, {GoMicroService("real")}, absl::Milliseconds(5)));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  ASSERT_THAT(real_conn->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto looker,
+                          NewRegistry(Hinting(absl::Milliseconds(100))));
+  for (int i = 0; i < 10; ++i) {
+    auto found = looker->Find("legacy");
+    ASSERT_THAT(found, IsOk());
+    EXPECT_THAT(NodeIds(found->services.at(0)),
+                ::testing::ElementsAre("real", "rogue"))
+        << "lookup " << i;
+    EXPECT_FALSE(found->complete) << "lookup " << i;
+  }
+}
+
+// A rogue posing as two registrars (two senders, two made-up nodes, one
+// hint naming both) answers first. A node this process heard registered on
+// the watch subject is still waited for: the hints leave it out.
+TEST_F(NatsRegistryTest, TwoMadeUpRegistrarsCannotHideANodeHeardOf) {
+  MN_ASSERT_OK_AND_ASSIGN(auto looker,
+                          NewRegistry(Hinting(absl::Milliseconds(100))));
+  MN_ASSERT_OK_AND_ASSIGN(auto watcher, looker->Watch({.service = "legacy"}));
+  // The real (go-micro) registrar announces its node, as it does on every
+  // registration, and answers 5 ms after the rogue.
+  ASSERT_THAT(raw_->Publish("micro.nats.watch",
+                            absl::StrCat(R"({"Action":"create","Service":)",
+                                         GoMicroService("real"), "}")),
+              IsOk());
+  ASSERT_THAT(watcher->Next(absl::Now() + absl::Seconds(5)), IsOk());
+  const std::string both = HintFor({"r1", "r2"});
+  auto rogue = raw_->Subscribe("micro.nats.query", [&](natsMsg* msg) {
+    const std::string reply(nats::Reply(msg));
+    for (const char* sender : {"r1", "r2"}) {
+      raw_->Publish(reply, LegacyNodes({sender}),
+                    {.headers = {{registry_internal::kCensusHeader,
+                                  absl::StrCat(both.substr(0, both.rfind(' ')),
+                                               " ", sender)}}})
+          .IgnoreError();
+    }
+  });
+  ASSERT_THAT(rogue, IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto real_conn, Connect());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto real,
+      Answering(*real_conn, {GoMicroService("real")}, absl::Milliseconds(5)));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  ASSERT_THAT(real_conn->Flush(absl::Seconds(5)), IsOk());
+  for (int i = 0; i < 5; ++i) {
+    auto found = looker->Find("legacy");
+    ASSERT_THAT(found, IsOk());
+    EXPECT_THAT(NodeIds(found->services.at(0)),
+                ::testing::ElementsAre("r1", "r2", "real"))
+        << "lookup " << i;
+    EXPECT_FALSE(found->complete);
+  }
+}
+
+// Issue 22: a hint claiming 1,000,000 nodes made every lookup wait out its
+// census_patience for them. More nodes than a lookup keeps is absurd: the
+// hint is ignored (and reported), the idle gap ends the lookup.
+TEST_F(NatsRegistryTest, AnAbsurdHintIsIgnored) {
+  MN_ASSERT_OK_AND_ASSIGN(auto liar,
+                          Liar(*raw_, HintFor({"x"}, 1000000), {"x"}));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  std::atomic<size_t> reported{0};
+  NatsRegistryOptions options = Hinting(absl::Milliseconds(20));
+  options.census_patience = absl::Seconds(3);
+  options.on_bad_input = [&](const absl::Status& why, size_t count) {
+    if (absl::StrContains(why.message(), "census hint of 1000000")) {
+      reported += count;
+    }
+  };
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewRegistry(options));
+  const absl::Time start = absl::Now();
+  auto found = looker->Find("legacy");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1))
+      << "waited the patience for a million nodes";
+  EXPECT_FALSE(found->complete);
+  EXPECT_EQ(reported.load(), 1u);
+}
+
+// Issue 22, item 3: nodes decoded from the wire are checked where they are
+// decoded. One with an invalid id, or an address that is not a NATS
+// subject (a transport would write it into NATS's protocol line), is
+// dropped and reported, in answers and in watch events alike.
+TEST_F(NatsRegistryTest, NodesThatCannotBeDialledAreDroppedAndReported) {
+  auto legacy = [](const std::string& id, const std::string& address) {
+    return absl::StrCat(R"({"name":"legacy","version":"1.0","nodes":[{"id":")",
+                        id, R"(","address":")", address, R"("}]})");
+  };
+  const std::vector<std::string> bad = {
+      legacy("crlf", R"(a\r\nPUB injected 8\r\nINJECTED)"),
+      legacy("space", "a b"),
+      legacy("wild", "a.*"),
+      legacy("empty", ""),
+      legacy("bad id", "a"),
+      legacy("x*", "a")};
+  std::vector<std::string> answers = bad;
+  answers.push_back(GoMicroService("good"));
+  MN_ASSERT_OK_AND_ASSIGN(auto responder,
+                          FakeResponder(answers, absl::ZeroDuration()));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  std::mutex mu;
+  std::vector<std::string> reported;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto registry,
+      NewRegistry({.on_bad_input = [&](const absl::Status& why, size_t n) {
+        std::lock_guard<std::mutex> lock(mu);
+        for (size_t i = 0; i < n; ++i) reported.emplace_back(why.message());
+      }}));
+  auto found = registry->GetService("legacy");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"good"});
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(reported.size(), bad.size());
+    reported.clear();
+  }
+  // The same nodes in watch events, then a good one: only it is heard.
+  MN_ASSERT_OK_AND_ASSIGN(auto watcher, registry->Watch({}));
+  for (const std::string& service : bad) {
+    ASSERT_THAT(raw_->Publish("micro.nats.watch",
+                              absl::StrCat(R"({"Action":"create","Service":)",
+                                           service, "}")),
+                IsOk());
+  }
+  ASSERT_THAT(raw_->Publish("micro.nats.watch",
+                            absl::StrCat(R"({"Action":"create","Service":)",
+                                         GoMicroService("good"), "}")),
+              IsOk());
+  auto event = watcher->Next(absl::Now() + absl::Seconds(5));
+  ASSERT_THAT(event, IsOk());
+  EXPECT_EQ(NodeIds(event->service), std::vector<std::string>{"good"});
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(reported.size(), bad.size());
+}
+
+// Issue 22, defect 4 on the go-micro path: hostile answers full of empty
+// endpoints. The lookup keeps at most max_endpoints of a version, takes in
+// at most max_lookup_bytes, decodes on its own thread and returns by its
+// deadline; what it dropped is reported.
+TEST_F(NatsRegistryTest, HostileAnswersCannotBloatOrStretchALookup) {
+  std::string flood =
+      R"({"name":"legacy","version":"1.0","nodes":[{"id":"h","address":"h"}],)"
+      R"("endpoints":[)";
+  while (flood.size() < (250 << 10)) flood += "{},";
+  flood.back() = ']';
+  flood += "}";
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto hostile,
+      FakeResponder(std::vector<std::string>(40, flood), absl::ZeroDuration()));
+  MN_ASSERT_OK_AND_ASSIGN(auto conn, Connect());
+  MN_ASSERT_OK_AND_ASSIGN(auto real, Answering(*conn, {GoMicroService("real")},
+                                               absl::ZeroDuration()));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  ASSERT_THAT(conn->Flush(absl::Seconds(5)), IsOk());
+  std::atomic<size_t> dropped{0};
+  const absl::Duration timeout = absl::Milliseconds(300);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto looker,
+      NewRegistry({.timeout = timeout,
+                   .idle_gap = absl::Milliseconds(100),
+                   .max_lookup_bytes = 2 << 20,
+                   .max_endpoints = 50,
+                   .on_bad_input = [&](const absl::Status&, size_t n) {
+                     dropped += n;
+                   }}));
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time start = absl::Now();
+    auto found = looker->GetService("legacy");
+    const absl::Duration took = absl::Now() - start;
+    std::printf("hostile go-micro lookup %d: %s\n", i,
+                absl::FormatDuration(took).c_str());
+    ASSERT_THAT(found, IsOk());
+    EXPECT_LT(took, timeout + absl::Milliseconds(700));
+    ASSERT_THAT(*found, SizeIs(1));
+    EXPECT_LE((*found)[0].endpoints.size(), 50u);
+    EXPECT_THAT(NodeIds((*found)[0]), ::testing::Contains("h"));
+  }
+  EXPECT_GT(dropped.load(), 0u);
+}
+
+// Issue 22 (review): a lookup right after a nats-server restart could say
+// NotFound while the registrars' connections were not back yet. Within
+// reconnect_grace of this process's reconnect, no answer at all is
+// Unavailable (callers retry, caches keep what they had).
+TEST_F(NatsRegistryTest, NoAnswerRightAfterAReconnectIsUnavailable) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto registrar_conn,
+      nats::Connection::Connect(
+          {.servers = {server_->url()}, .reconnect_wait = absl::Seconds(3)}));
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar, NewNatsRegistry(registrar_conn));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto looker_conn,
+      nats::Connection::Connect({.servers = {server_->url()},
+                                 .reconnect_wait = absl::Milliseconds(20)}));
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewNatsRegistry(looker_conn));
+  ASSERT_THAT(registrar->Register(MakeService("back", "1", {MakeNode("n")})),
+              IsOk());
+  ASSERT_THAT(looker->GetService("back"), IsOk());
+  ASSERT_THAT(server_->Restart(), IsOk());
+  ASSERT_TRUE(Eventually([&] { return looker_conn->IsConnected(); },
+                         absl::Seconds(10), "the looker reconnected"));
+  if (!registrar_conn->IsConnected()) {
+    EXPECT_THAT(looker->GetService("back"),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         ::testing::HasSubstr("reconnected")));
+  }
+  EXPECT_TRUE(Eventually([&] { return looker->GetService("back").ok(); },
+                         absl::Seconds(15),
+                         "found once the registrar is back"));
 }
 
 TEST_F(NatsRegistryTest, AnOversizedAnswerIsDroppedUnread) {

@@ -2,12 +2,15 @@
 
 #include "registry/srv/srv_registry.h"
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nats/inbox_mux.h"
@@ -83,10 +86,18 @@ class SrvRegistry : public Registry {
       : conn_(std::move(conn)), options_(options), started_(absl::Now()) {}
 
   ~SrvRegistry() override {
+    if (reconnect_listener_ != 0) {
+      conn_->RemoveReconnectListener(reconnect_listener_);
+    }
     if (subscription_) subscription_->Unsubscribe().IgnoreError();
   }
 
   absl::Status Start() {
+    reconnect_listener_ =
+        conn_->AddReconnectListener([reconnected = reconnected_at_ns_] {
+          reconnected->store(absl::ToUnixNanos(absl::Now()),
+                             std::memory_order_relaxed);
+        });
     MN_ASSIGN_OR_RETURN(mux_, nats::InboxMux::Create(conn_));
     MN_ASSIGN_OR_RETURN(
         subscription_,
@@ -100,6 +111,12 @@ class SrvRegistry : public Registry {
                         RegisterOptions options) override {
     MN_RETURN_IF_ERROR(ValidateRegistration(service, options));
     MN_RETURN_IF_ERROR(ValidateAdrName(service.name));
+    // Its endpoints share one ADR-32 namespace (ToName): "a.b" and "a_b"
+    // would both answer as "a_b".
+    std::vector<std::string> endpoint_names;
+    for (const Endpoint& e : service.endpoints)
+      endpoint_names.push_back(e.name);
+    MN_RETURN_IF_ERROR(srv::CheckDistinctNames(endpoint_names));
     std::lock_guard<std::mutex> lock(mu_);
     // ADR-32 has no expiry: a registration stays until Deregister.
     store_.Register(service, absl::ZeroDuration(), absl::Now());
@@ -157,22 +174,65 @@ class SrvRegistry : public Registry {
   }
 
   absl::StatusOr<std::vector<Service>> Query(const std::string& subject) {
-    MN_ASSIGN_OR_RETURN(registry_internal::GatherResult gathered,
-                        Gather(*mux_, subject, "",
-                               {.timeout = options_.timeout,
-                                .idle_gap = options_.idle_gap,
-                                .quorum = options_.quorum},
-                               "NATS Service API lookup"));
-    std::vector<Service> services;
-    for (const std::string& payload : gathered.payloads) {
-      auto info = srv::DecodeInfo(payload);
-      if (!info.ok()) {
-        ReportOnce(info.status());
-        continue;
-      }
-      services.push_back(FromInfo(*info));
+    registry_internal::Collected collected(options_.max_nodes,
+                                           options_.max_endpoints);
+    size_t dropped = 0;
+    absl::Status first_bad;
+    auto bad = [&](absl::Status status, size_t count) {
+      if (dropped == 0) first_bad = std::move(status);
+      dropped += count;
+    };
+    const srv::DecodeLimits limits{.max_endpoints = options_.max_endpoints,
+                                   .deadline = absl::Now() + options_.timeout};
+    // Decoded here, on the caller's thread, as the answers arrive.
+    MN_ASSIGN_OR_RETURN(
+        registry_internal::GatherResult gathered,
+        Gather(*mux_, subject, "",
+               {.timeout = options_.timeout,
+                .idle_gap = options_.idle_gap,
+                .quorum = options_.quorum,
+                .max_answers = options_.max_answers,
+                .max_bytes = options_.max_lookup_bytes},
+               "NATS Service API lookup",
+               [&](absl::string_view body, const Headers&, absl::Duration) {
+                 srv::DecodeReport report;
+                 auto info = srv::DecodeInfo(body, limits, &report);
+                 if (!info.ok()) {
+                   bad(info.status(), 1);
+                 } else {
+                   if (report.dropped > 0) bad(report.first, report.dropped);
+                   if (size_t cut = collected.Add(FromInfo(*info)); cut > 0) {
+                     bad(absl::ResourceExhaustedError(absl::StrCat(
+                             "a lookup's answers over ", options_.max_nodes,
+                             " instances of '", info->identity.name, "'")),
+                         cut);
+                   }
+                 }
+                 return registry_internal::Verdict{};
+               }));
+    if (dropped > 0) ReportBad(first_bad, dropped);
+    if (gathered.dropped > 0) {
+      ReportBad(absl::ResourceExhaustedError(absl::StrCat(
+                    "a lookup's answers over ", options_.max_answers,
+                    " answers or ", options_.max_lookup_bytes,
+                    " bytes, or past its deadline: dropped unread")),
+                gathered.dropped);
     }
-    return services;
+    if (gathered.answers == 0 && gathered.dropped == 0 &&
+        RecentlyReconnected()) {
+      return absl::UnavailableError(absl::StrCat(
+          "NATS Service API lookup: no answer, and this process reconnected "
+          "to NATS less than ",
+          absl::FormatDuration(options_.reconnect_grace),
+          " ago (services may not have resubscribed yet)"));
+    }
+    return std::move(collected.services());
+  }
+
+  bool RecentlyReconnected() const {
+    const int64_t at = reconnected_at_ns_->load(std::memory_order_relaxed);
+    return at != 0 &&
+           absl::Now() - absl::FromUnixNanos(at) < options_.reconnect_grace;
   }
 
   // Answers `$SRV.<VERB>[.<name>[.<id>]]` for the nodes registered here.
@@ -232,21 +292,32 @@ class SrvRegistry : public Registry {
     return "";
   }
 
-  // Bad input from the wire: said once, then ignored.
-  void ReportOnce(const absl::Status& status) {
-    std::call_once(bad_input_, [&] {
+  // Bad input from the wire, dropped: handed to on_bad_input, or said
+  // once on stderr (escaped: it may hold anything) and counted.
+  void ReportBad(const absl::Status& status, size_t count) {
+    const size_t before = bad_inputs_.fetch_add(count);
+    if (options_.on_bad_input) {
+      options_.on_bad_input(status, count);
+      return;
+    }
+    if (before == 0) {
       std::fprintf(stderr,
-                   "micro-nats srv registry: ignoring bad input from NATS: %s "
-                   "(reported once)\n",
-                   status.ToString().c_str());
-    });
+                   "micro-nats srv registry: dropped bad input from NATS: %s "
+                   "(reported once; later ones are counted)\n",
+                   absl::CHexEscape(status.ToString()).c_str());
+    }
   }
 
   const std::shared_ptr<nats::Connection> conn_;
   const SrvRegistryOptions options_;
   const absl::Time started_;
   std::shared_ptr<nats::InboxMux> mux_;
-  std::once_flag bad_input_;
+  std::atomic<size_t> bad_inputs_{0};
+  // When the connection last came back (Unix ns; 0: never lost); shared
+  // with the listener, which may run once more after the registry is gone.
+  const std::shared_ptr<std::atomic<int64_t>> reconnected_at_ns_ =
+      std::make_shared<std::atomic<int64_t>>(0);
+  uint64_t reconnect_listener_ = 0;
   std::mutex mu_;
   ServiceStore store_;  // guarded by mu_
   std::unique_ptr<nats::Subscription> subscription_;

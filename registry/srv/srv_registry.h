@@ -19,7 +19,9 @@
 // What ADR-32 cannot carry, this backend does not keep (its conformance run
 // says so): watch events (Watch is Unimplemented: poll GetService), TTLs
 // (a registration stays until Deregister), node addresses and metadata,
-// and endpoint request/response descriptions. Register makes this process
+// and endpoint request/response descriptions. Answers are checked as they
+// are decoded (srv::DecodeInfo): an endpoint whose subject is not a
+// concrete NATS subject never reaches a caller. Register makes this process
 // answer `$SRV.PING|INFO|STATS` (all three levels) for each node, with
 // zero counters; it does not serve the endpoints. Service names must be
 // ADR-32 names ([A-Za-z0-9_-]).
@@ -27,6 +29,8 @@
 #ifndef MICRO_NATS_REGISTRY_SRV_SRV_REGISTRY_H_
 #define MICRO_NATS_REGISTRY_SRV_SRV_REGISTRY_H_
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -44,6 +48,23 @@ struct SrvRegistryOptions {
   absl::Duration idle_gap = absl::Milliseconds(10);
   // A lookup returns once this many answers came. Zero: no quorum.
   int quorum = 0;
+  // What one lookup takes in from the network, whoever answers: answers
+  // (one per instance), and their bytes in all (past either, answers are
+  // dropped unread); nodes of one service, and endpoints of one answer
+  // (skipped while parsing). Answers are decoded on the caller's thread,
+  // not NATS's, until `timeout`.
+  size_t max_answers = 1024;
+  size_t max_lookup_bytes = 8 << 20;
+  size_t max_nodes = 10000;
+  size_t max_endpoints = 256;
+  // Called for what is dropped from the wire (malformed answers, endpoints
+  // that cannot be called safely, what is past the bounds above), with why
+  // and how many; unset: said once on stderr, counted after.
+  std::function<void(const absl::Status& why, size_t count)> on_bad_input;
+  // A lookup that got no answer at all within this long after the
+  // connection came back is Unavailable, not NotFound: the services'
+  // connections may not be back yet.
+  absl::Duration reconnect_grace = absl::Seconds(5);
 };
 
 absl::StatusOr<std::unique_ptr<Registry>> NewSrvRegistry(

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -34,8 +35,8 @@ using ::micro_nats::testing::NatsServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr SrvRegistryOptions kTestOptions{.timeout = absl::Milliseconds(300),
-                                          .idle_gap = absl::Milliseconds(20)};
+const SrvRegistryOptions kTestOptions{.timeout = absl::Milliseconds(300),
+                                      .idle_gap = absl::Milliseconds(20)};
 
 class SrvEnvironment : public RegistryEnvironment {
  public:
@@ -302,6 +303,177 @@ TEST_F(SrvRegistryTest, BadAnswersAreSkippedNotTrusted) {
   ASSERT_THAT(found, IsOk());
   ASSERT_THAT(*found, SizeIs(1));
   EXPECT_EQ(NodeIds((*found)[0]), std::vector<std::string>{"good"});
+}
+
+// Issue 22, defect 1: an endpoint subject from `$SRV.INFO` is written into
+// NATS's protocol line by whoever calls it. Subjects with CR/LF, spaces or
+// wildcards never reach a caller: dropped where decoded, and reported.
+TEST_F(SrvRegistryTest, EndpointsThatCannotBeCalledSafelyNeverReachACaller) {
+  std::atomic<size_t> reported{0};
+  SrvRegistryOptions options = kTestOptions;
+  options.on_bad_input = [&](const absl::Status&, size_t n) { reported += n; };
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewSrvRegistry(conn_, options));
+  srv::InfoResponse info{
+      .identity = {.name = "tricky", .id = "t1", .version = "1.0.0"},
+      .endpoints = {
+          {.name = "Inject",
+           .subject = "tricky.x\r\nPUB injected.by.info 8\r\nINJECTED",
+           .queue_group = "q"},
+          {.name = "Space", .subject = "tricky x", .queue_group = "q"},
+          {.name = "Wild", .subject = "tricky.>", .queue_group = "q"},
+          {.name = "Good", .subject = "tricky.good", .queue_group = "q"}}};
+  const std::string answer = srv::EncodeInfo(info);
+  auto liar =
+      conn_->Subscribe("$SRV.INFO.tricky", [this, answer](natsMsg* msg) {
+        conn_->Publish(std::string(nats::Reply(msg)), answer).IgnoreError();
+      });
+  ASSERT_THAT(liar, IsOk());
+  ASSERT_THAT(conn_->Flush(absl::Seconds(5)), IsOk());
+  auto found = looker->GetService("tricky");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_THAT(*found, SizeIs(1));
+  ASSERT_THAT((*found)[0].endpoints, SizeIs(1));
+  EXPECT_EQ((*found)[0].endpoints[0].name, "Good");
+  EXPECT_EQ((*found)[0].endpoints[0].metadata.at(srv::kSubjectMetadata),
+            "tricky.good");
+  EXPECT_EQ(reported.load(), 3u);
+}
+
+// Issue 22, defect 4: three 1 MB `$SRV.INFO` answers of
+// `"endpoints":[{},{},...]` (and of valid endpoints) made ~1M endpoints,
+// +950 MiB RSS and a 12 s lookup against its 300 ms timeout. Now the
+// lookup keeps at most max_endpoints of an answer, skips the rest while
+// parsing, decodes on its own thread within its deadline, and says what it
+// dropped.
+TEST_F(SrvRegistryTest, HostileInfoAnswersCannotBloatOrStretchALookup) {
+  auto flood = [](absl::string_view endpoint) {
+    std::string json =
+        R"({"type":"io.nats.micro.v1.info_response","name":"hostile",)"
+        R"("id":"ID","version":"1.0.0","endpoints":[)";
+    while (json.size() < srv::kMaxResponseBytes - 100) {
+      absl::StrAppend(&json, endpoint, ",");
+    }
+    json.back() = ']';
+    return json + "}";
+  };
+  std::vector<std::string> answers;
+  for (int i = 0; i < 3; ++i) {
+    std::string empty = flood("{}");
+    std::string valid = flood(R"({"name":"e","subject":"hostile.e"})");
+    const std::string id = absl::StrCat("h", i);
+    empty.replace(empty.find("\"ID\""), 4, absl::StrCat("\"", id, "e\""));
+    valid.replace(valid.find("\"ID\""), 4, absl::StrCat("\"", id, "v\""));
+    answers.push_back(std::move(empty));
+    answers.push_back(std::move(valid));
+  }
+  auto hostile =
+      conn_->Subscribe("$SRV.INFO.hostile", [this, answers](natsMsg* msg) {
+        const std::string reply(nats::Reply(msg));
+        for (const std::string& answer : answers) {
+          conn_->Publish(reply, answer).IgnoreError();
+        }
+      });
+  ASSERT_THAT(hostile, IsOk());
+  ASSERT_THAT(conn_->Flush(absl::Seconds(5)), IsOk());
+  // Within its deadline: whatever was decoded by then (at -O0 a 1 MB
+  // answer takes longer than 300 ms to parse: maybe nothing, NotFound).
+  std::atomic<size_t> dropped{0};
+  SrvRegistryOptions options = kTestOptions;
+  options.max_endpoints = 50;
+  options.on_bad_input = [&](const absl::Status&, size_t n) { dropped += n; };
+  MN_ASSERT_OK_AND_ASSIGN(auto looker_conn, nats::Connection::Connect(
+                                                {.servers = {server_->url()}}));
+  MN_ASSERT_OK_AND_ASSIGN(auto looker, NewSrvRegistry(looker_conn, options));
+  auto endpoints_of = [](const std::vector<Service>& versions) {
+    size_t endpoints = 0;
+    for (const Service& version : versions) {
+      endpoints += version.endpoints.size();
+    }
+    return endpoints;
+  };
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time start = absl::Now();
+    auto found = looker->GetService("hostile");
+    const absl::Duration took = absl::Now() - start;
+    std::printf("hostile $SRV.INFO lookup %d: %s, %s\n", i,
+                absl::FormatDuration(took).c_str(),
+                found.status().ToString().c_str());
+    EXPECT_LT(took, options.timeout + absl::Milliseconds(500));
+    if (found.ok()) {
+      EXPECT_LE(endpoints_of(*found), 50u * 6);
+      for (const Service& version : *found) {
+        EXPECT_LE(version.endpoints.size(), 50u);
+      }
+    } else {
+      EXPECT_THAT(found, StatusIs(absl::StatusCode::kNotFound));
+    }
+  }
+  EXPECT_GT(dropped.load(), 0u);
+
+  // Time enough to decode: at most max_lookup_bytes are taken in (two of
+  // the six answers), each with at most max_endpoints endpoints.
+  dropped = 0;
+  options.timeout = absl::Seconds(30);
+  options.idle_gap = absl::Milliseconds(500);
+  options.max_lookup_bytes = 5 * (srv::kMaxResponseBytes / 2);
+  MN_ASSERT_OK_AND_ASSIGN(auto patient, NewSrvRegistry(looker_conn, options));
+  const absl::Time start = absl::Now();
+  auto found = patient->GetService("hostile");
+  std::printf("hostile $SRV.INFO lookup, 30 s timeout: %s\n",
+              absl::FormatDuration(absl::Now() - start).c_str());
+  ASSERT_THAT(found, IsOk());
+  size_t nodes = 0;
+  for (const Service& version : *found) nodes += version.nodes.size();
+  EXPECT_EQ(nodes, 2u);
+  EXPECT_LE(endpoints_of(*found), 50u);
+  EXPECT_GT(dropped.load(), 2 * 30000u);
+}
+
+// Issue 22 (review): a lookup right after a nats-server restart could say
+// NotFound while the services' connections were not back yet. Within
+// reconnect_grace of this process's reconnect, no answer is Unavailable.
+TEST_F(SrvRegistryTest, NoAnswerRightAfterAReconnectIsUnavailable) {
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto slow_conn,
+      nats::Connection::Connect(
+          {.servers = {server_->url()}, .reconnect_wait = absl::Seconds(3)}));
+  MN_ASSERT_OK_AND_ASSIGN(auto registrar,
+                          NewSrvRegistry(slow_conn, kTestOptions));
+  ASSERT_THAT(
+      registrar->Register(MakeService("back", "1.0.0", {MakeNode("b1")})),
+      IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto looker_conn,
+      nats::Connection::Connect({.servers = {server_->url()},
+                                 .reconnect_wait = absl::Milliseconds(20)}));
+  MN_ASSERT_OK_AND_ASSIGN(auto looker,
+                          NewSrvRegistry(looker_conn, kTestOptions));
+  ASSERT_THAT(looker->GetService("back"), IsOk());
+  ASSERT_THAT(server_->Restart(), IsOk());
+  ASSERT_TRUE(::micro_nats::testing::Eventually(
+      [&] { return looker_conn->IsConnected(); }, absl::Seconds(10),
+      "the looker reconnected"));
+  if (!slow_conn->IsConnected()) {
+    EXPECT_THAT(
+        looker->GetService("back"),
+        StatusIs(absl::StatusCode::kUnavailable, HasSubstr("reconnected")));
+  }
+  EXPECT_TRUE(::micro_nats::testing::Eventually(
+      [&] { return looker->GetService("back").ok(); }, absl::Seconds(15),
+      "found once the registrar is back"));
+}
+
+// Issue 22 (review): srv::ToName maps "a.b" and "a_b" to one ADR-32 name;
+// a service with both would answer INFO with two endpoints of one name and
+// a caller could reach the wrong one. Such a registration is refused.
+TEST_F(SrvRegistryTest, EndpointsThatShareAnAdrNameAreRefused) {
+  Service service = MakeService("clash", "1.0.0", {MakeNode("c1")});
+  service.endpoints = {{.name = "Cart.Add"}, {.name = "Cart_Add"}};
+  EXPECT_THAT(registry_->Register(service),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("'Cart.Add' and 'Cart_Add' are both")));
+  service.endpoints = {{.name = "Cart.Add"}, {.name = "Cart.Remove"}};
+  EXPECT_THAT(registry_->Register(service), IsOk());
 }
 
 TEST_F(SrvRegistryTest, WhatAdr32CannotDoIsAClearError) {

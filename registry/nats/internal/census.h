@@ -66,6 +66,7 @@ absl::optional<SenderHint> ParseHint(absl::string_view text);
 class NodeSet {
  public:
   void Add(absl::string_view id);
+  bool Contains(absl::string_view id) const { return ids_.count(id) > 0; }
   CensusHint hint() const { return hint_; }
 
  private:

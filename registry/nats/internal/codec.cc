@@ -2,6 +2,8 @@
 
 #include "registry/nats/internal/codec.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -49,17 +51,27 @@ void ToWire(const Service& in, wire::Service* out) {
   }
 }
 
-Service FromWire(const wire::Service& in) {
+Service FromWire(const wire::Service& in, size_t max_endpoints = SIZE_MAX,
+                 size_t max_nodes = SIZE_MAX, size_t* dropped = nullptr) {
   Service out{.name = in.name(),
               .version = in.version(),
               .metadata = FromWireMap(in.metadata())};
+  const size_t endpoints =
+      std::min(static_cast<size_t>(in.endpoints_size()), max_endpoints);
+  const size_t nodes =
+      std::min(static_cast<size_t>(in.nodes_size()), max_nodes);
+  if (dropped != nullptr) {
+    *dropped += (in.endpoints_size() - endpoints) + (in.nodes_size() - nodes);
+  }
   for (const wire::Endpoint& e : in.endpoints()) {
+    if (out.endpoints.size() == endpoints) break;
     Endpoint endpoint{.name = e.name(), .metadata = FromWireMap(e.metadata())};
     if (e.has_request()) endpoint.request = FromWire(e.request());
     if (e.has_response()) endpoint.response = FromWire(e.response());
     out.endpoints.push_back(std::move(endpoint));
   }
   for (const wire::Node& n : in.nodes()) {
+    if (out.nodes.size() == nodes) break;
     out.nodes.push_back(Node{.id = n.id(),
                              .address = n.address(),
                              .metadata = FromWireMap(n.metadata())});
@@ -101,10 +113,12 @@ std::string EncodeService(const Service& service) {
   return ToJson(out);
 }
 
-absl::StatusOr<Service> DecodeService(absl::string_view json) {
+absl::StatusOr<Service> DecodeService(absl::string_view json,
+                                      size_t max_endpoints, size_t max_nodes,
+                                      size_t* dropped) {
   wire::Service in;
   if (auto s = FromJson(json, &in, "service"); !s.ok()) return s;
-  return FromWire(in);
+  return FromWire(in, max_endpoints, max_nodes, dropped);
 }
 
 std::string EncodeResult(const Result& result) {

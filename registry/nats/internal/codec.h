@@ -6,6 +6,8 @@
 #ifndef MICRO_NATS_REGISTRY_NATS_INTERNAL_CODEC_H_
 #define MICRO_NATS_REGISTRY_NATS_INTERNAL_CODEC_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -21,7 +23,12 @@ struct Result {
 };
 
 std::string EncodeService(const Service& service);
-absl::StatusOr<Service> DecodeService(absl::string_view json);
+// At most `max_endpoints` endpoints and `max_nodes` nodes are copied out of
+// the parsed message; how many were left out is added to `*dropped`.
+absl::StatusOr<Service> DecodeService(absl::string_view json,
+                                      size_t max_endpoints = SIZE_MAX,
+                                      size_t max_nodes = SIZE_MAX,
+                                      size_t* dropped = nullptr);
 
 std::string EncodeResult(const Result& result);
 absl::StatusOr<Result> DecodeResult(absl::string_view json);

@@ -7,11 +7,19 @@
 // registry/srv, ADR-32's `$SRV.INFO`) follow: stop `idle_gap` after the
 // last answer, or once `quorum` answers came, and never later than
 // `timeout`.
+//
+// Anyone on the NATS account can answer, so what an answer may cost is
+// bounded: NATS's delivery thread only copies an answer into the query's
+// queue (at most `max_answers` of them, `max_bytes` in all; the rest are
+// dropped and counted), and the caller's thread decodes them, one at a time
+// as they arrive, until the query's deadline.
 
 #ifndef MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
 #define MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
 
+#include <cstddef>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +29,7 @@
 #include "nats/connection.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
+#include "registry/registry.h"
 
 namespace micro_nats::registry::registry_internal {
 
@@ -28,11 +37,18 @@ struct GatherRule {
   absl::Duration timeout = absl::Milliseconds(100);
   absl::Duration idle_gap = absl::Milliseconds(10);  // zero: the timeout
   int quorum = 0;                                    // zero: none
+  // Answers taken in per query, and their bytes (bodies and headers) in
+  // all; past either, answers are dropped unread.
+  size_t max_answers = 1024;
+  size_t max_bytes = 8 << 20;
 };
 
 struct GatherResult {
-  std::vector<std::string> payloads;
-  // True when `on_answer` said the answers were complete; false when the
+  size_t answers = 0;  // handed to the judge
+  // Dropped unread: past max_answers or max_bytes, or still waiting when
+  // the deadline passed.
+  size_t dropped = 0;
+  // True when the judge said the answers were complete; false when the
   // rule's guess (idle gap, quorum, timeout) ended the query.
   bool complete = false;
 };
@@ -49,22 +65,43 @@ struct Verdict {
   absl::Duration patience = absl::ZeroDuration();
 };
 
-// Called with each answer as it arrives, in order, one at a time, with the
-// time since the query went out.
+// Called with each answer, one at a time, on the thread that called Gather
+// (never on NATS's delivery thread), with the time from the query to the
+// answer's arrival; of the answers in hand together, the smallest first.
+// It decodes and keeps what it needs.
 using AnswerJudge = std::function<Verdict(
     absl::string_view body, const Headers& headers, absl::Duration elapsed)>;
 
-// Publishes `body` on `subject` with a reply inbox from `mux` and returns
-// the answers' bodies, at once when `on_answer` (optional) says they are
-// complete. Unavailable (naming the servers) when not connected, or when
-// the connection dropped before any answer; `what` names the lookup in
-// those messages.
+// Publishes `body` on `subject` with a reply inbox from `mux` and hands
+// each answer to `on_answer` until the rule, or the judge, ends the query.
+// Unavailable (naming the servers) when not connected, or when the
+// connection dropped before any answer; `what` names the lookup in those
+// messages.
 absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
                                     const std::string& subject,
                                     absl::string_view body,
                                     const GatherRule& rule,
                                     absl::string_view what,
-                                    AnswerJudge on_answer = nullptr);
+                                    const AnswerJudge& on_answer);
+
+// What a lookup keeps of its decoded answers: at most `max_nodes` nodes of
+// a service (all its versions, counted as they come, repeats included) and
+// `max_endpoints` endpoints of an answer; the rest are dropped and counted.
+class Collected {
+ public:
+  Collected(size_t max_nodes, size_t max_endpoints)
+      : max_nodes_(max_nodes), max_endpoints_(max_endpoints) {}
+
+  // Returns how many nodes and endpoints of `service` were dropped.
+  size_t Add(Service service);
+  std::vector<Service>& services() { return services_; }
+
+ private:
+  const size_t max_nodes_;
+  const size_t max_endpoints_;
+  std::map<std::string, size_t, std::less<>> nodes_of_;
+  std::vector<Service> services_;
+};
 
 }  // namespace micro_nats::registry::registry_internal
 
