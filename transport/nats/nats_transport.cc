@@ -2,6 +2,7 @@
 
 #include "transport/nats/nats_transport.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -9,8 +10,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "concurrency/wait.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
@@ -50,26 +53,55 @@ Control ReadControl(natsMsg* msg) {
 }
 
 Message ToMessage(natsMsg* msg) {
-  return Message{nats::ReadHeaders(msg), std::string(nats::Body(msg))};
+  Message message{nats::ReadHeaders(msg), std::string(nats::Body(msg))};
+  message.headers.erase(kTokenHeader);  // the transport's, not the handler's
+  return message;
+}
+
+// The token a message carries, or "".
+std::string TokenOf(natsMsg* msg) {
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, kTokenHeader, &value) != NATS_OK ||
+      value == nullptr) {
+    return std::string();
+  }
+  return std::string(value);
+}
+
+std::string NewToken() {
+  static thread_local absl::BitGen gen;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen),
+                         absl::Uniform<uint64_t>(gen));
 }
 
 absl::Status PeerClosed() {
   return absl::OutOfRangeError("the peer closed the socket");
 }
 
+// `token`: the client socket's, on its first message (empty: none).
 absl::Status SendData(nats::Connection& conn, const std::string& subject,
-                      const std::string& reply, const Message& message) {
+                      const std::string& reply, const Message& message,
+                      const std::string& token = "") {
   MN_RETURN_IF_ERROR(ValidateMessage(
       message, static_cast<size_t>(std::max<int64_t>(0, conn.max_payload()))));
+  if (token.empty()) {
+    return conn.Publish(subject, message.body,
+                        {.reply = reply, .headers = message.headers});
+  }
+  Headers headers = message.headers;
+  headers[kTokenHeader] = token;
   return conn.Publish(subject, message.body,
-                      {.reply = reply, .headers = message.headers});
+                      {.reply = reply, .headers = std::move(headers)});
 }
 
 absl::Status SendControl(nats::Connection& conn, const std::string& subject,
                          const std::string& reply, const char* control,
-                         absl::string_view body = "") {
+                         absl::string_view body = "",
+                         const std::string& token = "") {
+  Headers headers = {{kControlHeader, control}};
+  if (!token.empty()) headers[kTokenHeader] = token;
   return conn.Publish(subject, body,
-                      {.reply = reply, .headers = {{kControlHeader, control}}});
+                      {.reply = reply, .headers = std::move(headers)});
 }
 
 // What a "refused" control message says: its body, bounded (it comes from
@@ -154,12 +186,18 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     switch (ReadControl(msg)) {
       case Control::kClose:
         if (auto inbound = core_->Find(key)) {
+          if (!TokenMatches(key, msg)) {
+            LogIgnored(bad_input_, address_,
+                       "a close without its socket's token (forged?)");
+            return;
+          }
           inbound->Finish(PeerClosed());
           core_->Remove(key);
+          ForgetToken(key);
         }
         return;
       case Control::kOpen:
-        if (EnsureSocket(key) != nullptr) {
+        if (EnsureSocket(key, msg) != nullptr) {
           SendControl(*conn_, key, "", kControlOpenAck).IgnoreError();
         }
         return;
@@ -174,7 +212,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         LogIgnored(bad_input_, address_, "an unexpected control message");
         return;
       case Control::kData:
-        if (auto inbound = EnsureSocket(key)) {
+        if (auto inbound = EnsureSocket(key, msg)) {
           // The socket's handler reads its backlog, then ResourceExhausted;
           // the client hears now. The key stays until the handler closes
           // the socket, so late messages are dropped, not a new socket.
@@ -198,8 +236,23 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     SendControl(*conn_, key, "", kControlClose).IgnoreError();
   }
 
+  // True when socket `key` started without a token (a peer written
+  // elsewhere) or `msg` carries the one it started with.
+  bool TokenMatches(const std::string& key, natsMsg* msg) {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    auto it = tokens_.find(key);
+    return it == tokens_.end() || it->second == TokenOf(msg);
+  }
+
+  void ForgetToken(const std::string& key) {
+    std::lock_guard<std::mutex> lock(tokens_mu_);
+    tokens_.erase(key);
+  }
+
   // Messages arrive on one delivery thread, so find-then-add cannot race.
-  std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key) {
+  // `first` is the message that opens the socket: its token is kept.
+  std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key,
+                                             natsMsg* first) {
     if (auto inbound = core_->Find(key)) return inbound;
     if (core_->EndedLately(key)) {
       // Sent before the client heard its socket ended: not a new socket.
@@ -240,13 +293,19 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
             // Forgotten before the client hears, so whatever it sends after
             // the close is refused (EndedLately), not taken for this socket.
             self->core_->Remove(key);
+            self->ForgetToken(key);
             self->TellClosed(key);
           }
         },
         address_, key);
     std::unique_ptr<Socket> owned = std::move(socket);
+    if (std::string token = TokenOf(first); !token.empty()) {
+      std::lock_guard<std::mutex> lock(tokens_mu_);
+      tokens_[key] = std::move(token);
+    }
     absl::Status added = core_->Add(key, inbound, &owned);
     if (!added.ok()) {
+      ForgetToken(key);
       // The client hears why before the socket, dropped here, says it
       // closed.
       TellRefused(key, added);
@@ -261,6 +320,10 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   const PendingLimits max_pending_;
   std::once_flag bad_input_;
   std::unique_ptr<nats::Subscription> subscription_;
+  std::mutex tokens_mu_;
+  // Each open socket's token, if its client sent one; bounded by the
+  // sockets (erased as they end).
+  std::map<std::string, std::string> tokens_;  // guarded by tokens_mu_
   const absl::Duration close_timeout_;
   // Last: the reaper uses the members above until Close.
   const std::shared_ptr<ListenerCore> core_;
@@ -305,6 +368,9 @@ struct ClientEndpoint {
   const std::shared_ptr<nats::Connection> conn;
   const std::string address;
   const std::shared_ptr<InboundQueue> inbound;
+  // Sent on the open, the first data message and the close.
+  const std::string token = NewToken();
+  std::atomic<bool> token_sent{false};
   std::mutex mu;
   std::string inbox;  // guarded by mu; set once registered
   std::condition_variable cv;
@@ -318,7 +384,7 @@ struct ClientEndpoint {
       std::lock_guard<std::mutex> lock(mu);
       from = inbox;
     }
-    SendControl(*conn, address, from, kControlClose).IgnoreError();
+    SendControl(*conn, address, from, kControlClose, "", token).IgnoreError();
   }
 
   void Answer(absl::Status status) {
@@ -411,7 +477,9 @@ class NatsTransport : public Transport {
     }
     absl::Status status;
     if (options.handshake) {
-      status = SendControl(*conn_, target, inbox, kControlOpen);
+      endpoint->token_sent = true;
+      status =
+          SendControl(*conn_, target, inbox, kControlOpen, "", endpoint->token);
       if (status.ok()) {
         std::unique_lock<std::mutex> lock(endpoint->mu);
         if (!concurrency::WaitFor(endpoint->cv, lock, options.timeout,
@@ -428,14 +496,24 @@ class NatsTransport : public Transport {
       if (absl::IsDeadlineExceeded(status)) {
         // The open may still arrive: the close that follows it frees what
         // it opened.
-        SendControl(*conn_, target, inbox, kControlClose).IgnoreError();
+        SendControl(*conn_, target, inbox, kControlClose, "", endpoint->token)
+            .IgnoreError();
       }
       mux->Unregister(inbox);
       return status;
     }
     auto socket = std::make_unique<QueueSocket>(
         endpoint->inbound,
-        [conn = conn_, target, inbox](const Message& message) {
+        [conn = conn_, target, inbox, endpoint](const Message& message) {
+          // Send is called by one thread at a time.
+          if (!endpoint->token_sent.load(std::memory_order_relaxed)) {
+            absl::Status sent =
+                SendData(*conn, target, inbox, message, endpoint->token);
+            if (sent.ok()) {
+              endpoint->token_sent.store(true, std::memory_order_relaxed);
+            }
+            return sent;
+          }
           return SendData(*conn, target, inbox, message);
         },
         [mux, endpoint, inbox] {

@@ -37,10 +37,19 @@
 // The control messages carry the header `Micro-Transport-Control`.
 //
 // Trust: NATS does not say who published a message, and a socket is known
-// by its client's reply subject. So anyone allowed to publish to a
-// listener's address can forge a close (or data) "from" another client's
-// inbox. NATS subject permissions are the defence: let only the clients of
-// a service publish to its address, e.g. in nats-server's configuration
+// by its client's reply subject. A client socket therefore carries a
+// random token (`Micro-Transport-Token`) on its open, its first data
+// message and its close: the listener keeps the token the socket started
+// with and ignores a close without it, so a third party that learns (or
+// guesses: they are sequential per connection) a socket's inbox cannot end
+// it. (Only those who can read the listener's subject see tokens; a peer
+// that sends none, written elsewhere, gets the old behaviour.) Data can
+// still be forged "from" a known inbox; its answer goes to that inbox,
+// whose owner matches answers by Micro-Id. Anything published straight to
+// a client's inbox (a close, data) is believed: NATS permissions are the
+// defence there (services publish to inboxes only as replies:
+// allow_responses). Let only the clients of a service publish to its
+// address, e.g. in nats-server's configuration
 //   {user: client, permissions: {publish: ["micro.svc.>"],
 //                                subscribe: ["_INBOX.>"]}}
 // (nats_transport_test.cc, SubjectPermissionsStopAForgedClose, runs such a
@@ -67,6 +76,8 @@ inline constexpr char kControlClose[] = "close";
 // The listener is full (ListenOptions::max_sockets); the body says so.
 inline constexpr char kControlRefused[] = "refused";
 inline constexpr char kControlPing[] = "ping";
+// The client socket's token (see Trust above).
+inline constexpr char kTokenHeader[] = "Micro-Transport-Token";
 
 // Subscribes the transport's inbox (one subscription for every socket it
 // dials) before returning: Unavailable when that fails, InvalidArgument for

@@ -334,6 +334,53 @@ authorization {
   EXPECT_EQ(listener->OpenSockets(), 1u);
 }
 
+// A peer that may publish to the listener (any client of the service) and
+// learns another client's inbox cannot end that socket: a close must carry
+// the token the socket started with. The owner's own close still works.
+TEST_F(NatsTransportTest, AForgedCloseWithoutTheSocketsTokenIsIgnored) {
+  MN_ASSERT_OK_AND_ASSIGN(auto listener, transport_->Listen("token.echo"));
+  ASSERT_THAT(listener->AcceptMessages(
+                  [](const std::shared_ptr<Socket>& socket, Message m) {
+                    // The token is the transport's: handlers never see it.
+                    if (m.headers.count(kTokenHeader) != 0) m.body = "leaked";
+                    socket->Send(m).IgnoreError();
+                  }),
+              IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto client_conn, nats::Connection::Connect(
+                                                {.servers = {server_->url()}}));
+  MN_ASSERT_OK_AND_ASSIGN(auto client, NewNatsTransport(client_conn));
+  // With the handshake (token on the open) and without (on the first data
+  // message, as the service client dials).
+  for (bool handshake : {true, false}) {
+    MN_ASSERT_OK_AND_ASSIGN(
+        auto socket, client->Dial("token.echo", {.handshake = handshake}));
+    ASSERT_THAT(socket->Send({.body = "before"}), IsOk());
+    ASSERT_THAT(socket->Recv(absl::Now() + absl::Seconds(10)),
+                IsOkAndHolds(::testing::Field(&Message::body, "before")));
+    // The forgeries: a close "from" the victim's inbox, without a token
+    // and with a wrong one.
+    for (const nats::Headers& headers :
+         {nats::Headers{{kControlHeader, kControlClose}},
+          nats::Headers{{kControlHeader, kControlClose},
+                        {kTokenHeader, "0123456789abcdef0123456789abcdef"}}}) {
+      ASSERT_THAT(
+          raw_->Publish("token.echo", "",
+                        {.reply = socket->LocalAddress(), .headers = headers}),
+          IsOk());
+    }
+    ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+    ASSERT_THAT(socket->Send({.body = "after"}), IsOk());
+    EXPECT_THAT(socket->Recv(absl::Now() + absl::Seconds(10)),
+                IsOkAndHolds(::testing::Field(&Message::body, "after")))
+        << "handshake " << handshake;
+    EXPECT_EQ(listener->OpenSockets(), 1u);
+    ASSERT_THAT(socket->Close(), IsOk());
+    EXPECT_TRUE(Eventually([&] { return listener->OpenSockets() == 0; },
+                           absl::Seconds(10),
+                           "the real close ended the server's socket"));
+  }
+}
+
 // nats.c reconnects and resubscribes on its own: a listener serves new
 // sockets again, and a socket dialled before the restart carries on.
 TEST_F(NatsTransportTest, ListenersAndSocketsWorkAgainAfterTheServerRestarts) {
