@@ -5,6 +5,8 @@
 #   setup.sh            everything: build, benchmarks and tests
 #   setup.sh --bench    what the benchmark suite needs (bench/suite.sh):
 #                       not the tests' formatter, schema checker and Go
+#   setup.sh --fuzz     everything, and clang-14 with its libFuzzer and
+#                       sanitizer runtimes (tools/fuzz.sh, --config=fuzz)
 set -euo pipefail
 
 PACKAGES=(
@@ -20,6 +22,9 @@ if [ "${1:-}" != "--bench" ]; then
   # micro service the interop tests build.
   PACKAGES+=(clang-format python3-jsonschema golang-go
     golang-github-nats-io-go-nats-dev)
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev)
 fi
 
 missing=()
