@@ -119,8 +119,12 @@ class Listener {
   // Starts handing sockets to `handler` and returns at once. Sockets
   // dialled before Accept wait for it. Simple, but each socket being served
   // holds a thread: at most the pool's size are served at once, the others
-  // wait. FailedPrecondition when called twice (or after AcceptMessages) or
-  // after Close.
+  // wait (the first time one does, on_error is told), and their clients
+  // may time out. A Recv that timed out leaves its answer to the socket's
+  // next Recv (messages stay in order, on their own socket only): close
+  // the socket after a timeout, or match answers to requests, as the
+  // service client does (Micro-Id). FailedPrecondition when called twice
+  // (or after AcceptMessages) or after Close.
   virtual absl::Status Accept(AcceptHandler handler) = 0;
 
   // As Accept, but hands each message to `handler` as it arrives: sockets

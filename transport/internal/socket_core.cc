@@ -365,6 +365,16 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
   if (accept_handler_) {
     if (entry.socket == nullptr) return nullptr;  // its handler has it
     ++tasks_;
+    if (tasks_ > pool_->max_threads() && !told_sockets_wait_) {
+      // Its client waits, maybe past its deadline, with no word of why.
+      told_sockets_wait_ = true;
+      Report(absl::ResourceExhaustedError(absl::StrCat(
+          "socket '", key, "' waits for a handler thread: all ",
+          pool_->max_threads(),
+          " serve other sockets, each until its handler returns (Accept; "
+          "AcceptMessages holds a thread only per message). Said once per "
+          "listener")));
+    }
     scheduled = pool_->Schedule([this, self = shared_from_this(),
                                  socket = std::move(entry.socket),
                                  inbound = entry.inbound]() mutable {

@@ -265,7 +265,9 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   MessageHandler message_handler_;        // mu_
   std::map<std::string, Entry> sockets_;  // mu_
   int tasks_ = 0;                         // mu_: handler tasks not finished
-  size_t waiting_calls_ = 0;              // mu_: message calls not started
+  // Accept: a socket waited for a handler thread (reported once).
+  bool told_sockets_wait_ = false;  // mu_
+  size_t waiting_calls_ = 0;        // mu_: message calls not started
   // Inline handlers: the calls waiting for a slot, oldest first. The
   // others of tasks_ run or are handed to the pool (ActiveCalls(), at most
   // the pool's size).

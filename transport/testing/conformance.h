@@ -766,6 +766,56 @@ TEST_P(TransportConformanceTest, BlockingHandlersBeyondThePoolWaitTheirTurn) {
   }
 }
 
+TEST_P(TransportConformanceTest,
+       SocketsWaitingForAThreadAreReportedAndKeepTheirOwnAnswers) {
+  // Two threads held by two sockets whose clients keep them: the other two
+  // wait (said once through on_error), their first Recv times out, and
+  // once served each socket reads its own late answer, never another's.
+  Collector<std::string> errors;
+  auto listener = server_->Listen(
+      "", {.handler_threads = 2, .on_error = [&](const absl::Status& s) {
+             errors.Add(std::string(s.message()));
+           }});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT((*listener)->Accept([](std::unique_ptr<Socket> socket) {
+    while (true) {
+      auto m = socket->Recv(absl::InfiniteFuture());
+      if (!m.ok() || !socket->Send(*m).ok()) return;
+    }
+  }),
+              IsOk());
+  std::vector<std::unique_ptr<Socket>> sockets;
+  for (int i = 0; i < 4; ++i) {
+    sockets.push_back(Dial((*listener)->Address()));
+    ASSERT_NE(sockets.back(), nullptr);
+    ASSERT_THAT(sockets.back()->Send({.body = absl::StrCat(i, "-1")}), IsOk());
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(
+        sockets[i]->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, absl::StrCat(i, "-1"))));
+  }
+  for (int i = 2; i < 4; ++i) {
+    EXPECT_THAT(sockets[i]->Recv(absl::Now() + absl::Milliseconds(200)),
+                StatusIs(absl::StatusCode::kDeadlineExceeded));
+  }
+  ASSERT_TRUE(errors.WaitForCount(1, kWait));
+  EXPECT_THAT(errors.Snapshot()[0],
+              ::testing::HasSubstr("waits for a handler thread"));
+  sockets[0].reset();  // frees the threads
+  sockets[1].reset();
+  for (int i = 2; i < 4; ++i) {
+    ASSERT_THAT(sockets[i]->Send({.body = absl::StrCat(i, "-2")}), IsOk());
+    EXPECT_THAT(
+        sockets[i]->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, absl::StrCat(i, "-1"))));
+    EXPECT_THAT(
+        sockets[i]->Recv(Deadline()),
+        IsOkAndHolds(::testing::Field(&Message::body, absl::StrCat(i, "-2"))));
+  }
+  EXPECT_EQ(errors.size(), 1u);
+}
+
 TEST_P(TransportConformanceTest, InlineHandlersAnswerAndKeepThePoolBound) {
   // One thread: with handlers run in place, still one call at a time.
   std::atomic<int> running{0};
