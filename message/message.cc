@@ -76,6 +76,37 @@ absl::Status ValidateHeaders(const Headers& headers) {
   return absl::OkStatus();
 }
 
+namespace {
+
+bool IsBlankOrPadded(absl::string_view value) {
+  return value.empty() || value.front() == ' ' || value.front() == '\t' ||
+         value.back() == ' ' || value.back() == '\t';
+}
+
+}  // namespace
+
+bool HeadersChangeOnTheWire(const Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (IsBlankOrPadded(value)) return true;
+  }
+  return false;
+}
+
+Headers WireHeaders(const Headers& headers) {
+  Headers out;
+  for (const auto& [name, value] : headers) {
+    absl::string_view v = value;
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+      v.remove_prefix(1);
+    }
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
+      v.remove_suffix(1);
+    }
+    if (!v.empty()) out.emplace(name, std::string(v));
+  }
+  return out;
+}
+
 size_t MessageSize(const Message& message) {
   size_t size = message.body.size();
   for (const auto& [name, value] : message.headers) {

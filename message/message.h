@@ -43,6 +43,16 @@ absl::Status ValidateHeaderValue(absl::string_view name,
 // Both checks for every header.
 absl::Status ValidateHeaders(const Headers& headers);
 
+// Whether `headers` would change on a trip through NATS: nats.c trims
+// spaces and tabs around a value and cannot carry a blank one (//nats
+// leaves it out). Cheap, allocates nothing.
+bool HeadersChangeOnTheWire(const Headers& headers);
+
+// `headers` as NATS delivers them: values trimmed of spaces and tabs, blank
+// ones absent. The memory backends deliver this too, so a unit test on
+// memory sees what NATS would deliver.
+Headers WireHeaders(const Headers& headers);
+
 // A message's size as limits count it: the body, and each header as its
 // "name: value\r\n" line.
 size_t MessageSize(const Message& message);

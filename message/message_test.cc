@@ -58,5 +58,14 @@ TEST(MessageTest, SizeCountsBodyAndHeaderLines) {
             5u + 2 + 2 + 4);
 }
 
+TEST(MessageTest, WireHeadersAreWhatNatsDelivers) {
+  EXPECT_FALSE(HeadersChangeOnTheWire({{"A", "1"}, {"B", "x y"}}));
+  EXPECT_TRUE(HeadersChangeOnTheWire({{"A", ""}}));
+  EXPECT_TRUE(HeadersChangeOnTheWire({{"A", " 1"}}));
+  EXPECT_TRUE(HeadersChangeOnTheWire({{"A", "1\t"}}));
+  EXPECT_EQ(WireHeaders({{"A", ""}, {"B", " 2 "}, {"C", " \t"}, {"D", "x y"}}),
+            (Headers{{"B", "2"}, {"D", "x y"}}));
+}
+
 }  // namespace
 }  // namespace micro_nats

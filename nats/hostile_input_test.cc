@@ -154,6 +154,34 @@ TEST_F(HostileInputTest, ErrorMessagesEscapeWhatTheyQuote) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("\\r\\n"));
 }
 
+// nats.c 3.4.1 read {"A": "", "B": "2"} back as {"A": "B: 2"}, and lost
+// every header when the empty one was last (found by
+// //fuzz:header_map_fuzzer): empty values are left out.
+TEST_F(HostileInputTest, EmptyHeaderValuesDoNotCorruptTheOthers) {
+  Collector<Headers> got;
+  MN_ASSERT_OK_AND_ASSIGN(auto sub,
+                          watcher_->Subscribe("headers.*", [&](natsMsg* msg) {
+                            got.Add(ReadHeaders(msg));
+                          }));
+  ASSERT_THAT(watcher_->Flush(kWait), IsOk());
+  ASSERT_THAT(
+      conn_->Publish("headers.1", "x", {.headers = {{"A", ""}, {"B", "2"}}}),
+      IsOk());
+  ASSERT_THAT(conn_->Publish("headers.2", "x",
+                             {.headers = {{"A", "1"}, {"Z", " \t "}}}),
+              IsOk());
+  ASSERT_TRUE(got.WaitForCount(2, kWait));
+  EXPECT_EQ(got.Snapshot()[0], (Headers{{"B", "2"}}));
+  EXPECT_EQ(got.Snapshot()[1], (Headers{{"A", "1"}}));
+
+  natsMsg* raw = nullptr;
+  ASSERT_EQ(natsMsg_Create(&raw, "headers.3", nullptr, "x", 1), NATS_OK);
+  NatsMsgPtr msg(raw);
+  ASSERT_EQ(natsMsgHeader_Set(msg.get(), "A", ""), NATS_OK);
+  EXPECT_THAT(conn_->PublishMsg(msg.get()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+}
+
 TEST(BuildMessageTest, ChecksSubjectsAndHeaders) {
   EXPECT_THAT(BuildMessage("a.b", "_INBOX.x", {{"K", "v"}}, "body"), IsOk());
   EXPECT_THAT(BuildMessage("a b", "", {}, ""),

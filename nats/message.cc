@@ -11,6 +11,10 @@
 
 namespace micro_nats::nats {
 
+bool IsBlankHeaderValue(absl::string_view value) {
+  return value.find_first_not_of(" \t") == absl::string_view::npos;
+}
+
 absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
                                         absl::string_view reply,
                                         const Headers& headers,
@@ -35,6 +39,10 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
       absl::StrCat("create message for '", subject, "'")));
   NatsMsgPtr msg(raw);
   for (const auto& [name, value] : headers) {
+    // nats.c 3.4.1 cannot read back an empty (or blank) value: it reads the
+    // next header line as the value, or loses every header when it is the
+    // last. An empty header is left out; readers see it absent.
+    if (IsBlankHeaderValue(value)) continue;
     MN_RETURN_IF_ERROR(FromNatsStatus(
         natsMsgHeader_Set(msg.get(), name.c_str(), value.c_str()),
         absl::StrCat("set header '", name, "'")));
@@ -61,8 +69,13 @@ absl::Status ValidateMessage(natsMsg* msg) {
     if (status.ok() &&
         natsMsgHeader_Values(msg, keys[i], &values, &n) == NATS_OK) {
       for (int j = 0; j < n && status.ok(); ++j) {
-        status =
-            ValidateHeaderValue(keys[i], values[j] != nullptr ? values[j] : "");
+        const absl::string_view value = values[j] != nullptr ? values[j] : "";
+        status = ValidateHeaderValue(keys[i], value);
+        if (status.ok() && IsBlankHeaderValue(value)) {
+          status = absl::InvalidArgumentError(absl::StrCat(
+              "header '", keys[i],
+              "' is empty: NATS cannot carry an empty header value"));
+        }
       }
       free(values);
     }

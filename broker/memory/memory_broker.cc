@@ -187,7 +187,13 @@ class MemoryBroker : public Broker {
           absl::StrCat("message body of ", message.body.size(),
                        " bytes is over the limit of ", kMemoryMaxBodyBytes));
     }
-    bus_->Publish(Event{std::string(topic), message});
+    // Delivered as NATS would deliver it (blank headers absent, values
+    // trimmed).
+    bus_->Publish(
+        Event{std::string(topic),
+              HeadersChangeOnTheWire(message.headers)
+                  ? Message{WireHeaders(message.headers), message.body}
+                  : message});
     return absl::OkStatus();
   }
 

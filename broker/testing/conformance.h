@@ -131,6 +131,20 @@ TEST_P(BrokerConformanceTest, HeadersRoundTrip) {
   EXPECT_EQ(got.Snapshot()[0].message.headers, headers);
 }
 
+// NATS headers cannot carry a blank value and trim the others (nats.c);
+// every backend delivers that form (WireHeaders), and a blank header never
+// corrupts the ones after it (nats.c 3.4.1 did, issue 22's fuzzing).
+TEST_P(BrokerConformanceTest, BlankHeadersArriveAbsentAndValuesTrimmed) {
+  Collector<Event> got;
+  auto sub = Record("h", got);
+  ASSERT_THAT(
+      publisher_->Publish(
+          "h", {.headers = {{"A", ""}, {"B", " 2 "}, {"Z", " "}}, .body = "x"}),
+      IsOk());
+  ASSERT_TRUE(got.WaitForCount(1, kWait));
+  EXPECT_EQ(got.Snapshot()[0].message.headers, (Headers{{"B", "2"}}));
+}
+
 TEST_P(BrokerConformanceTest, EmptyAndBinaryBodies) {
   Collector<Event> got;
   auto sub = Record("bin", got);

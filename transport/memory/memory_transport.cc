@@ -130,9 +130,15 @@ QueueSocket::SendFn PushTo(std::weak_ptr<InboundQueue> peer,
           on_peer_overflow = std::move(on_peer_overflow)](
              const Message& message) -> absl::Status {
     MN_RETURN_IF_ERROR(ValidateMessage(message, kMemoryMaxMessageBytes));
-    if (auto queue = peer.lock(); queue != nullptr && queue->Push(message)) {
-      on_peer_overflow();
-    }
+    auto queue = peer.lock();
+    if (queue == nullptr) return absl::OkStatus();
+    // Delivered as NATS would deliver it (blank headers absent, values
+    // trimmed); a copy only when that changes anything.
+    const bool overflow =
+        HeadersChangeOnTheWire(message.headers)
+            ? queue->Push(Message{WireHeaders(message.headers), message.body})
+            : queue->Push(message);
+    if (overflow) on_peer_overflow();
     return absl::OkStatus();
   };
 }
