@@ -513,17 +513,22 @@ TEST_P(ServiceEndToEndTest, AStuckSubscriberHoldsNeitherStopNorDestruction) {
   // destroying the service does not wait for the callback either.
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
+  // Held by the callback: gone once the subscription that holds the
+  // callback is (its callback ended it when it returned).
+  auto held = std::make_shared<int>(0);
+  std::weak_ptr<int> subscription_alive = held;
   auto service = env_->NewService("stuck");
   ASSERT_THAT(service, IsOk());
-  ASSERT_THAT((*service)->server().Subscribe<Ping>(
-                  "jobs.stuck",
-                  [this, released](Context&, const Ping&) {
-                    entered_.Add(1);
-                    released.wait_for(std::chrono::seconds(30));
-                    saw_cancel_.Add(1);  // returning now
-                    return absl::OkStatus();
-                  }),
-              IsOk());
+  ASSERT_THAT(
+      (*service)->server().Subscribe<Ping>(
+          "jobs.stuck",
+          [this, released, held = std::move(held)](Context&, const Ping&) {
+            entered_.Add(1);
+            released.wait_for(std::chrono::seconds(30));
+            saw_cancel_.Add(1);  // returning now
+            return absl::OkStatus();
+          }),
+      IsOk());
   ASSERT_THAT((*service)->Start(), IsOk());
   ASSERT_THAT(caller_->client().Publish("jobs.stuck", Ping()), IsOk());
   ASSERT_TRUE(entered_.WaitForCount(1, absl::Seconds(10)));
@@ -534,6 +539,8 @@ TEST_P(ServiceEndToEndTest, AStuckSubscriberHoldsNeitherStopNorDestruction) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   release.set_value();
   ASSERT_TRUE(saw_cancel_.WaitForCount(1, absl::Seconds(10)));
+  EXPECT_TRUE(Eventually([&] { return subscription_alive.expired(); },
+                         absl::Seconds(10), "the subscription was freed"));
 }
 
 TEST_P(ServiceEndToEndTest, ConcurrentStopsAreSafe) {
