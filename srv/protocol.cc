@@ -3,7 +3,9 @@
 #include "srv/protocol.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -163,9 +165,27 @@ std::string StringField(const Json& json, const char* key) {
                                              : std::string();
 }
 
+// A counter or duration: saturated at int64's range. A peer's 1e300 (or an
+// integer too long for 64 bits, which JSON reads as a float) converted as
+// it is would be undefined behaviour (UBSan, //fuzz:srv_protocol_fuzzer).
 int64_t IntegerField(const Json& json, const char* key) {
   auto it = json.find(key);
-  return it != json.end() && it->is_number() ? it->get<int64_t>() : 0;
+  if (it == json.end() || !it->is_number()) return 0;
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(std::min<uint64_t>(
+        it->get<uint64_t>(), std::numeric_limits<int64_t>::max()));
+  }
+  if (it->is_number_integer()) return it->get<int64_t>();
+  const double value = it->get<double>();
+  if (std::isnan(value)) return 0;
+  // 2^63 is exact as a double; anything at or past it saturates.
+  if (value >= 9223372036854775808.0) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  if (value < -9223372036854775808.0) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return static_cast<int64_t>(value);
 }
 
 Metadata MetadataField(const Json& json) {

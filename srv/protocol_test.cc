@@ -2,6 +2,7 @@
 
 #include "srv/protocol.h"
 
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -139,6 +140,26 @@ TEST(DecodeTest, ReadsThePreV1Draft) {
   EXPECT_EQ(stats->started,
             absl::FromCivil(absl::CivilSecond(2026, 11, 28, 12, 0, 0),
                             absl::UTCTimeZone()));
+}
+
+TEST(DecodeTest, CountersOutOfRangeSaturate) {
+  // A float, or an integer too long for 64 bits (JSON reads it as a float),
+  // was converted to int64 as it was: undefined behaviour (found by
+  // //fuzz:srv_protocol_fuzzer under UBSan); x86 made it INT64_MIN.
+  auto stats = DecodeStats(
+      R"({"name":"goecho","id":"N1","version":"1.2.3",)"
+      R"("num_requests":44444444444444444444444,"num_errors":-1e300,)"
+      R"("processing_time":18446744073709551615,)"
+      R"("average_processing_time":2.5,"started":"2026-11-28T12:00:00Z"})");
+  ASSERT_THAT(stats, IsOk());
+  ASSERT_EQ(stats->endpoints.size(), 1u);
+  EXPECT_EQ(stats->endpoints[0].num_requests,
+            std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(stats->endpoints[0].num_errors,
+            std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(stats->endpoints[0].processing_time,
+            absl::Nanoseconds(std::numeric_limits<int64_t>::max()));
+  EXPECT_EQ(stats->endpoints[0].average_processing_time, absl::Nanoseconds(2));
 }
 
 TEST(DecodeTest, BadInputIsAClearError) {
