@@ -126,6 +126,9 @@ SEEDS = {
         "no_headers": b"hello",
         "several": b"NATS/1.0\r\nA: 1\r\n\r\n" + S + b"one" + S + S + b"two" + S + S
                    + b"NATS/1.0\r\nMicro-Transport-Control: close\r\n\r\n" + S,
+        "token_open": b"NATS/1.0\r\nMicro-Transport-Control: open\r\n"
+                      b"Micro-Transport-Token: 5f2c9a\r\n\r\n" + S,
+        "token_data": b"NATS/1.0\r\nMicro-Transport-Token: 5f2c9a\r\nMicro-Id: 1\r\n\r\n" + S + b"x",
         "folded": b"NATS/1.0\r\nA: 1\r\n  more\r\n\r\n" + S + b"x",
     },
 }

@@ -5,7 +5,8 @@
 // block nats.c parses (nats::ReadHeaders), the control header
 // `Micro-Transport-Control` ("open", "close", "refused" with its reason,
 // "ping", or data), NATS's "no responders" status, and the data messages
-// queued for the socket's reader within its PendingLimits.
+// queued for the socket's reader within its PendingLimits, without the
+// socket's token (`Micro-Transport-Token`).
 //
 // transport/nats reads the control value in a function private to
 // nats_transport.cc (ReadControl); until it is exposed, the harness reads
@@ -85,8 +86,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;  // open, open-ack, close, ping, or unknown: not data
     }
 
+    // The socket's token is the transport's, not the handler's (ToMessage).
     micro_nats::Message message{headers,
                                 std::string(micro_nats::nats::Body(msg.get()))};
+    message.headers.erase(transport::kTokenHeader);
     const size_t bytes = micro_nats::MessageSize(message);
     const bool fits = !overflowed && queued.size() < kLimits.messages &&
                       queued_bytes + bytes <= kLimits.bytes;
