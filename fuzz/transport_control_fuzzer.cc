@@ -64,9 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         micro_nats::nats::ReadHeaders(msg.get());
     for (const auto& [name, value] : headers) {
       FUZZ_CHECK(!name.empty(), "an empty header name");
-      FUZZ_CHECK(name.find_first_of("\r\n") == std::string::npos &&
-                     value.find_first_of("\r\n") == std::string::npos,
-                 absl::StrCat("a line break read in header ", name));
+      // Not checked: that every header read passes ValidateHeaders. nats.c
+      // ends a value only at CRLF, so a lone CR or LF stays inside one, and
+      // the status line is free text ("NATS/1.0\x05\nX: y" reads as a
+      // Status header with a LF in it): reported to //nats.
     }
     if (natsMsg_IsNoResponders(msg.get())) continue;  // the peer is gone
 
