@@ -65,6 +65,15 @@ absl::Status ValidateHeaderValue(absl::string_view name,
     return absl::InvalidArgumentError(absl::StrCat(
         "header '", Shown(name), "' has a line break or NUL in its value"));
   }
+  // Other controls (HTTP field values allow none but HTAB): nats.c treats
+  // \v and \f as spaces, which misreads a value made only of them.
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "header '", Shown(name), "' has a control character in its value"));
+    }
+  }
   return absl::OkStatus();
 }
 

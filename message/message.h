@@ -36,7 +36,8 @@ struct Message {
 // InvalidArgument saying why.
 absl::Status ValidateHeaderName(absl::string_view name);
 
-// OK when `value` may follow a header name: no CR, LF or NUL.
+// OK when `value` may follow a header name: no CR, LF, NUL or other
+// control character but HTAB.
 absl::Status ValidateHeaderValue(absl::string_view name,
                                  absl::string_view value);
 

@@ -58,6 +58,16 @@ TEST(MessageTest, SizeCountsBodyAndHeaderLines) {
             5u + 2 + 2 + 4);
 }
 
+TEST(MessageTest, ControlCharactersInValuesAreRefused) {
+  EXPECT_THAT(ValidateHeaderValue("A", "tab\tis fine"), IsOk());
+  for (const char* bad : {"\v", " \f ", "esc\x1b[2J", "del\x7f"}) {
+    EXPECT_THAT(ValidateHeaderValue("A", bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("control character")))
+        << bad;
+  }
+}
+
 TEST(MessageTest, WireHeadersAreWhatNatsDelivers) {
   EXPECT_FALSE(HeadersChangeOnTheWire({{"A", "1"}, {"B", "x y"}}));
   EXPECT_TRUE(HeadersChangeOnTheWire({{"A", ""}}));

@@ -6,11 +6,16 @@
 // verbatim into its protocol lines. Each case checks, on a real server,
 // that nothing was injected and that the connection stays up.
 
+#include <arpa/inet.h>
 #include <nats/nats.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
@@ -180,6 +185,54 @@ TEST_F(HostileInputTest, EmptyHeaderValuesDoNotCorruptTheOthers) {
   ASSERT_EQ(natsMsgHeader_Set(msg.get(), "A", ""), NATS_OK);
   EXPECT_THAT(conn_->PublishMsg(msg.get()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+}
+
+// Sends `protocol` to the server as a client writing NATS by hand would.
+bool SendRaw(int port, const std::string& protocol) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  // PING/PONG: the server has handled what came before once it answers.
+  const std::string all = absl::StrCat(
+      "CONNECT {\"verbose\":false,\"headers\":true}\r\n", protocol, "PING\r\n");
+  ok = ok &&
+       send(fd, all.data(), all.size(), 0) == static_cast<ssize_t>(all.size());
+  std::string got;
+  char buf[4096];
+  while (ok && got.find("PONG") == std::string::npos) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) ok = false;
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return ok;
+}
+
+// What nats.c hands over from a hand-written peer: a lone LF stays in a
+// value (nats.c splits on CRLF only). ReadHeaders leaves such a header
+// out, so it is never echoed back or trusted.
+TEST_F(HostileInputTest, ReadHeadersDropsWhatWeWouldNeverSend) {
+  Collector<std::pair<Headers, int>> got;
+  MN_ASSERT_OK_AND_ASSIGN(auto sub,
+                          watcher_->Subscribe("raw.headers", [&](natsMsg* msg) {
+                            int invalid = 0;
+                            Headers headers = ReadHeaders(msg, &invalid);
+                            got.Add({std::move(headers), invalid});
+                          }));
+  ASSERT_THAT(watcher_->Flush(kWait), IsOk());
+  const std::string block = "NATS/1.0\r\nA: x\ny\r\nB: 2\r\n\r\n";
+  const std::string body = "hi";
+  ASSERT_TRUE(SendRaw(
+      server_->port(),
+      absl::StrCat("HPUB raw.headers ", block.size(), " ",
+                   block.size() + body.size(), "\r\n", block, body, "\r\n")));
+  ASSERT_TRUE(got.WaitForCount(1, kWait));
+  EXPECT_EQ(got.Snapshot()[0].first, (Headers{{"B", "2"}}));
+  EXPECT_EQ(got.Snapshot()[0].second, 1);
 }
 
 TEST(BuildMessageTest, ChecksSubjectsAndHeaders) {

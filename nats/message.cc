@@ -84,15 +84,25 @@ absl::Status ValidateMessage(natsMsg* msg) {
   return status;
 }
 
-Headers ReadHeaders(natsMsg* msg) {
+Headers ReadHeaders(natsMsg* msg, int* invalid) {
   Headers headers;
+  if (invalid != nullptr) *invalid = 0;
   const char** keys = nullptr;
   int count = 0;
   if (natsMsgHeader_Keys(msg, &keys, &count) != NATS_OK) return headers;
   for (int i = 0; i < count; ++i) {
     const char* value = nullptr;
     if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK) {
-      headers.emplace(keys[i], value != nullptr ? value : "");
+      const absl::string_view v = value != nullptr ? value : "";
+      // A peer writing the protocol by hand can send what we never would
+      // (nats.c splits lines on CRLF only: a lone CR or LF stays in a
+      // value); such a header is dropped, so it is never echoed or used.
+      if (!ValidateHeaderName(keys[i]).ok() ||
+          !ValidateHeaderValue(keys[i], v).ok()) {
+        if (invalid != nullptr) ++*invalid;
+        continue;
+      }
+      headers.emplace(keys[i], std::string(v));
     }
   }
   free(keys);  // the array is ours, the strings are the message's

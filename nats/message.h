@@ -51,8 +51,9 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
 absl::Status ValidateMessage(natsMsg* msg);
 
 // Returns the message's headers (first value of each), empty when it has
-// none.
-Headers ReadHeaders(natsMsg* msg);
+// none. A header that breaks ValidateHeaders (a hand-written peer's lone
+// CR or LF, a control character) is left out and counted in `*invalid`.
+Headers ReadHeaders(natsMsg* msg, int* invalid = nullptr);
 
 // Returns the message's body, subject and reply subject ("" when none); the
 // views live as long as the message.
