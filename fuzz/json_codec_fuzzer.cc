@@ -46,6 +46,18 @@ void RoundTrip(const service::Codec& codec, absl::string_view body) {
     FUZZ_CHECK(absl::IsInvalidArgument(read), read.ToString());
     return;
   }
+#if defined(__SANITIZE_THREAD__)
+  // Under TSan, protobuf's headers give MapFieldBase two more members than
+  // Debian's (uninstrumented) libprotobuf has: a google.protobuf.Struct
+  // (its map compiled in the library, touched by code compiled here) then
+  // serialises to the wrong size and protobuf aborts. A build mismatch, not
+  // a defect: TSan replays leave the well-known types out; the other builds
+  // cover them.
+  if (message.has_struct_value() || message.has_value() || message.has_list() ||
+      message.has_any()) {
+    return;
+  }
+#endif
   absl::StatusOr<std::string> written = codec.Marshal(message);
   if (!written.ok()) {
     // Only JSON of a string that is not UTF-8 (a lone surrogate escape
