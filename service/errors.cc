@@ -4,6 +4,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +45,45 @@ std::string Bounded(absl::string_view text) {
   return std::string(text.substr(0, kMaxErrorDetail));
 }
 
+// `text` with each byte that is not part of well-formed UTF-8 replaced by
+// '?'. protobuf 3.21's JSON printer writes invalid UTF-8 as it is (and only
+// logs): the JSON then fails to parse at the caller, whose error became
+// Internal with the raw JSON as its text (found by
+// //fuzz:service_errors_fuzzer).
+std::string ValidUtf8(absl::string_view text) {
+  std::string out(text);
+  size_t i = 0;
+  while (i < out.size()) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3, cp = c & 0x07;
+    }
+    bool valid = n > 0 && i + n < out.size();
+    for (size_t k = 1; valid && k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(out[i + k]);
+      valid = (d & 0xC0) == 0x80;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    valid = valid && !(n == 2 && cp < 0x800) && !(n == 3 && cp < 0x10000) &&
+            cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (valid) {
+      i += n + 1;
+    } else {
+      out[i++] = '?';
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int HttpCodeFor(absl::StatusCode code) { return ForCode(code).http; }
@@ -59,9 +99,9 @@ absl::StatusCode StatusCodeForHttp(int http_code) {
 std::string ErrorToJson(const absl::Status& status, absl::string_view id) {
   const Mapping& m = ForCode(status.code());
   wire::Error error;
-  error.set_id(std::string(id));
+  error.set_id(ValidUtf8(id));
   error.set_code(m.http);
-  error.set_detail(Bounded(status.message()));
+  error.set_detail(ValidUtf8(Bounded(status.message())));
   error.set_status(m.text);
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -76,7 +116,9 @@ std::string ErrorToJson(const absl::Status& status, absl::string_view id) {
 }
 
 absl::Status ErrorFromJson(absl::string_view json) {
-  if (json.size() > 4 * kMaxErrorDetail) {
+  // A detail of kMaxErrorDetail control characters is 6 times that in JSON
+  // (\u0001 each).
+  if (json.size() > 8 * kMaxErrorDetail) {
     return absl::InternalError(absl::StrCat(
         "the server's error was ", json.size(), " bytes, too long to read"));
   }

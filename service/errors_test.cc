@@ -69,5 +69,19 @@ TEST(ErrorsTest, HugeErrorsAreCut) {
               StatusIs(absl::StatusCode::kInternal, HasSubstr("too long")));
 }
 
+TEST(ErrorsTest, TextThatIsNotUtf8OrAllControlsKeepsItsCode) {
+  // protobuf wrote invalid UTF-8 into the JSON as it was, the reader could
+  // not parse it, and a NotFound arrived as Internal with the raw JSON as
+  // its text (found by //fuzz:service_errors_fuzzer). Control characters
+  // are 6 bytes each in JSON: a full-length detail of them was refused as
+  // too long to read.
+  EXPECT_THAT(ErrorFromJson(ErrorToJson(
+                  absl::NotFoundError("no user \xff\xfe\xe0\x9d"), "svc")),
+              StatusIs(absl::StatusCode::kNotFound, "no user ????"));
+  const std::string controls(kMaxErrorDetail, '\x01');
+  EXPECT_THAT(ErrorFromJson(ErrorToJson(absl::NotFoundError(controls), "svc")),
+              StatusIs(absl::StatusCode::kNotFound, controls));
+}
+
 }  // namespace
 }  // namespace micro_nats::service
