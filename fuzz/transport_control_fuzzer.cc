@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "fuzz/fuzz_input.h"
@@ -60,24 +61,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(micro_nats::nats::Body(msg.get()) == body, "body");
     FUZZ_CHECK(micro_nats::nats::Reply(msg.get()) == "_INBOX.fuzz.socket",
                "reply");
-    const micro_nats::Headers headers =
-        micro_nats::nats::ReadHeaders(msg.get());
-    for (const auto& [name, value] : headers) {
-      FUZZ_CHECK(!name.empty(), "an empty header name");
-      // Not checked: that every header read passes ValidateHeaders. nats.c
-      // ends a value only at CRLF, so a lone CR or LF stays inside one, and
-      // the status line is free text ("NATS/1.0\x05\nX: y" reads as a
-      // Status header with a LF in it): reported to //nats.
-    }
+    // In the order a client socket reads it (OnClientMessage): "no
+    // responders", the control header, then the data's headers. nats.c
+    // parses the header block on the first of these; a block it cannot
+    // parse is left half-parsed and parsed again by the next call, which
+    // may then succeed (a control header that read as absent can appear in
+    // the data's headers): reported, not checked here.
     if (natsMsg_IsNoResponders(msg.get())) continue;  // the peer is gone
-
     const char* control = nullptr;
     if (natsMsgHeader_Get(msg.get(), transport::kControlHeader, &control) ==
             NATS_OK &&
         control != nullptr) {
-      auto it = headers.find(transport::kControlHeader);
-      FUZZ_CHECK(it != headers.end() && it->second == control,
-                 "ReadHeaders and nats.c disagree on the control header");
       if (std::strcmp(control, transport::kControlRefused) == 0) {
         // The reason, bounded as Refused() bounds it.
         const absl::string_view reason =
@@ -86,8 +80,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       continue;  // open, open-ack, close, ping, or unknown: not data
     }
+    // What nats.c lifts but we would never send (a lone CR or LF stays in
+    // a value; the status line is free text) is left out and counted.
+    int invalid = 0;
+    const micro_nats::Headers headers =
+        micro_nats::nats::ReadHeaders(msg.get(), &invalid);
+    const absl::Status valid = micro_nats::ValidateHeaders(headers);
+    FUZZ_CHECK(valid.ok(), valid.ToString());
+    FUZZ_CHECK(invalid >= 0, "a negative count");
 
-    // The socket's token is the transport's, not the handler's (ToMessage).
     micro_nats::Message message{headers,
                                 std::string(micro_nats::nats::Body(msg.get()))};
     message.headers.erase(transport::kTokenHeader);
