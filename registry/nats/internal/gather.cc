@@ -18,6 +18,10 @@
 namespace micro_nats::registry::registry_internal {
 namespace {
 
+// What may still be decoded just after the deadline (see late_grace), of
+// answers that arrived before it.
+constexpr size_t kLateBytes = 64 << 10;
+
 struct Arrived {
   std::string body;
   Headers headers;
@@ -90,17 +94,32 @@ absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
     absl::Time last = absl::InfinitePast();  // the last answer's arrival
     absl::Time complete_at = absl::InfiniteFuture();
     std::deque<Arrived> batch;
+    size_t late_bytes = 0;
+    const absl::Duration late_grace = std::clamp(
+        rule.timeout / 10, absl::Milliseconds(5), absl::Milliseconds(50));
     bool ended = false;  // the rule's time is up: judge what is in hand, stop
     while (true) {
-      // Judged here, one at a time, while the deadline allows.
+      // Judged here, one at a time, while the deadline allows. Just past
+      // it (a slow wake-up must not lose them), answers that arrived in
+      // time are still judged, smallest first, up to kLateBytes in all;
+      // the rest (a flood's large answers) are dropped.
       for (; !batch.empty(); batch.pop_front()) {
-        if (absl::Now() >= deadline) {
-          result.dropped += batch.size();
-          batch.clear();
-          ended = true;
-          break;
-        }
         Arrived& answer = batch.front();
+        const absl::Time now = absl::Now();
+        if (now >= deadline) {
+          ended = true;
+          if (now >= deadline + late_grace ||
+              late_bytes + answer.body.size() > kLateBytes) {
+            result.dropped += batch.size();
+            batch.clear();
+            break;
+          }
+          if (answer.at >= deadline) {
+            ++result.dropped;
+            continue;
+          }
+          late_bytes += answer.body.size();
+        }
         verdict = on_answer(answer.body, answer.headers, answer.at - sent);
         ++result.answers;
         last = std::max(last, answer.at);
