@@ -501,7 +501,17 @@ void Connection::RouteError(natsConnection* nc, natsSubscription* sub,
 
 void Connection::OnError(natsConnection* nc, natsSubscription* sub,
                          natsStatus err, void* closure) {
-  static_cast<Connection*>(closure)->RouteError(nc, sub, err);
+  auto* self = static_cast<Connection*>(closure);
+  // A report may drop the last reference to this Connection (an on_error
+  // holding the only owner of an InboxMux, say). Destroyed here, on
+  // nats.c's callback thread, ~Connection could not see its closed
+  // callback (it runs on this thread) and nats.c would call into freed
+  // memory next: keep it alive, and let the last owner go elsewhere.
+  std::shared_ptr<Connection> keep = self->weak_from_this().lock();
+  self->RouteError(nc, sub, err);
+  if (keep != nullptr && keep.use_count() == 1) {
+    std::thread([last = std::move(keep)] {}).detach();
+  }
 }
 
 void Connection::OnDisconnected(natsConnection*, void* closure) {
