@@ -29,8 +29,8 @@ namespace micro_nats::bench {
 // `registry` (no cache) and reports latency percentiles, p50 against the
 // baseline recorded under `baseline_key`, complete_pct (the share that
 // found all `nodes` nodes: a rule that ends early may miss some, or hear
-// none at all (NotFound), which is what is measured, not an error) and known_pct (the share the registry
-// knew to be complete, Registry::Find).
+// none at all (NotFound), which is what is measured, not an error) and
+// known_pct (the share the registry knew to be complete, Registry::Find).
 inline void MeasureLookups(benchmark::State& state,
                            registry::Registry& registry,
                            const std::string& name, size_t nodes,
