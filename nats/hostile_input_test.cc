@@ -235,6 +235,19 @@ TEST_F(HostileInputTest, ReadHeadersDropsWhatWeWouldNeverSend) {
   EXPECT_EQ(got.Snapshot()[0].second, 1);
 }
 
+// nats.c 3.4.1 stored {"a": "1", "aaa": "2"} as a = "2" (found by
+// //fuzz:header_map_fuzzer): refused rather than sent corrupted.
+TEST(BuildMessageTest, HeaderNamesNatsCConfusesAreRefused) {
+  EXPECT_THAT(
+      BuildMessage("s", "", {{"a", "1"}, {"aaa", "2"}}, ""),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("collides")));
+  EXPECT_THAT(
+      BuildMessage(
+          "s", "",
+          {{"Micro-Id", "1"}, {"Micro-Error", "2"}, {"Content-Type", "x"}}, ""),
+      IsOk());
+}
+
 TEST(BuildMessageTest, ChecksSubjectsAndHeaders) {
   EXPECT_THAT(BuildMessage("a.b", "_INBOX.x", {{"K", "v"}}, "body"), IsOk());
   EXPECT_THAT(BuildMessage("a b", "", {}, ""),

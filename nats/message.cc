@@ -47,6 +47,19 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
         natsMsgHeader_Set(msg.get(), name.c_str(), value.c_str()),
         absl::StrCat("set header '", name, "'")));
   }
+  // nats.c 3.4.1's header table confuses some distinct names ("a" and
+  // "aaa": setting the second overwrites the first; found by
+  // //fuzz:header_map_fuzzer): read each back before sending.
+  for (const auto& [name, value] : headers) {
+    if (IsBlankHeaderValue(value)) continue;
+    const char* stored = nullptr;
+    if (natsMsgHeader_Get(msg.get(), name.c_str(), &stored) != NATS_OK ||
+        stored == nullptr || value != stored) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "header '", name,
+          "' collides with another header name in nats.c's header table"));
+    }
+  }
   return msg;
 }
 
