@@ -72,7 +72,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   absl::StatusOr<micro_nats::nats::NatsMsgPtr> built =
       micro_nats::nats::BuildMessage("fuzz.subject", "", headers, body);
-  FUZZ_CHECK(built.ok(), built.status().ToString());
+  if (!built.ok()) {
+    // Names nats.c's header table confuses ("a" and "aaa") are refused
+    // (7079591) rather than sent wrong.
+    FUZZ_CHECK(absl::IsInvalidArgument(built.status()),
+               built.status().ToString());
+    return 0;
+  }
   const Headers sent = micro_nats::nats::ReadHeaders(built->get());
   FUZZ_CHECK(sent == sendable,
              absl::StrCat("given ", Show(headers), ", built ", Show(sent)));
