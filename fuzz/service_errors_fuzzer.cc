@@ -12,48 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "fuzz/fuzz_input.h"
 #include "service/errors.h"
+#include "text/utf8.h"
 
 namespace {
 
 namespace service = micro_nats::service;
-
-// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or
-// code points past U+10FFFF).
-bool IsUtf8(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= text.size()) return false;  // cut short
-    for (size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(text[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -84,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // bytes, or ErrorToJson says so); the empty text reads as the status.
     if (back.message() != input.substr(0, service::kMaxErrorDetail)) {
       FUZZ_CHECK(
-          !IsUtf8(input.substr(0, service::kMaxErrorDetail)) || input.empty(),
+          !micro_nats::IsValidUtf8(input.substr(0, service::kMaxErrorDetail)) ||
+              input.empty(),
           back.ToString());
     }
   }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/internal/wire.pb.h"
+#include "text/utf8.h"
 
 namespace micro_nats::service {
 namespace {
@@ -51,34 +52,17 @@ std::string Bounded(absl::string_view text) {
 // Internal with the raw JSON as its text (found by
 // //fuzz:service_errors_fuzzer).
 std::string ValidUtf8(absl::string_view text) {
-  std::string out(text);
-  size_t i = 0;
-  while (i < out.size()) {
-    const auto c = static_cast<unsigned char>(out[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
+  std::string out;
+  out.reserve(text.size());
+  uint32_t code = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceAt(text, i, &code);
+    if (length == 0) {
+      out.push_back('?');
       ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3, cp = c & 0x07;
-    }
-    bool valid = n > 0 && i + n < out.size();
-    for (size_t k = 1; valid && k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(out[i + k]);
-      valid = (d & 0xC0) == 0x80;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    valid = valid && !(n == 2 && cp < 0x800) && !(n == 3 && cp < 0x10000) &&
-            cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (valid) {
-      i += n + 1;
     } else {
-      out[i++] = '?';
+      out.append(text.data() + i, length);
+      i += length;
     }
   }
   return out;
