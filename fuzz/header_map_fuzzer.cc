@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // as NATS cannot carry one.
   Headers sendable;
   for (const auto& [name, value] : headers) {
-    if (!micro_nats::nats::IsBlankHeaderValue(value)) {
+    if (!micro_nats::IsBlankHeaderValue(value)) {
       sendable.emplace(name, value);
     }
   }

@@ -92,7 +92,22 @@ bool IsBlankOrPadded(absl::string_view value) {
          value.back() == ' ' || value.back() == '\t';
 }
 
+// `value` without the spaces and tabs around it, as nats.c reads it.
+absl::string_view Trimmed(absl::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    value.remove_suffix(1);
+  }
+  return value;
+}
+
 }  // namespace
+
+bool IsBlankHeaderValue(absl::string_view value) {
+  return Trimmed(value).empty();
+}
 
 bool HeadersChangeOnTheWire(const Headers& headers) {
   for (const auto& [name, value] : headers) {
@@ -104,14 +119,8 @@ bool HeadersChangeOnTheWire(const Headers& headers) {
 Headers WireHeaders(const Headers& headers) {
   Headers out;
   for (const auto& [name, value] : headers) {
-    absl::string_view v = value;
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
-      v.remove_prefix(1);
-    }
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
-      v.remove_suffix(1);
-    }
-    if (!v.empty()) out.emplace(name, std::string(v));
+    const absl::string_view trimmed = Trimmed(value);
+    if (!trimmed.empty()) out.emplace(name, std::string(trimmed));
   }
   return out;
 }

@@ -44,6 +44,11 @@ absl::Status ValidateHeaderValue(absl::string_view name,
 // Both checks for every header.
 absl::Status ValidateHeaders(const Headers& headers);
 
+// Whether a header value is empty or only spaces and tabs: NATS headers
+// cannot carry one (nats.c 3.4.1 misreads it and the headers after it), so
+// //nats leaves it out and WireHeaders drops it.
+bool IsBlankHeaderValue(absl::string_view value);
+
 // Whether `headers` would change on a trip through NATS: nats.c trims
 // spaces and tabs around a value and cannot carry a blank one (//nats
 // leaves it out). Cheap, allocates nothing.

@@ -11,10 +11,6 @@
 
 namespace micro_nats::nats {
 
-bool IsBlankHeaderValue(absl::string_view value) {
-  return value.find_first_not_of(" \t") == absl::string_view::npos;
-}
-
 absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
                                         absl::string_view reply,
                                         const Headers& headers,

@@ -30,13 +30,9 @@ struct NatsMsgDeleter {
 };
 using NatsMsgPtr = std::unique_ptr<natsMsg, NatsMsgDeleter>;
 
-// Whether a header value is empty or only spaces and tabs: NATS headers
-// cannot carry one (nats.c 3.4.1 misreads it and the headers after it).
-bool IsBlankHeaderValue(absl::string_view value);
-
 // Returns a message for `subject` with an optional `reply` subject (empty
 // for none), `headers` and `body`. A header whose value is blank
-// (IsBlankHeaderValue) is left out: the receiver sees it absent.
+// (message.h's IsBlankHeaderValue) is left out: the receiver sees it absent.
 // InvalidArgument when a subject is not a concrete NATS subject
 // (ValidateSubject) or a header breaks ValidateHeaders: every message
 // micro-nats sends is built here or checked by Connection, so no layer above

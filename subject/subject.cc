@@ -3,6 +3,7 @@
 #include "subject/subject.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -29,6 +30,15 @@ bool IsPlainSubject(absl::string_view subject) {
   return previous != '.';
 }
 
+// `text` escaped and cut short, for an error message: the subject may be a
+// hostile peer's, and the message ends up in logs and error answers.
+std::string Shown(absl::string_view text) {
+  constexpr size_t kMax = 64;
+  std::string shown = absl::CEscape(text.substr(0, kMax));
+  if (text.size() > kMax) shown += "...";
+  return shown;
+}
+
 }  // namespace
 
 absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
@@ -37,12 +47,8 @@ absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
     return absl::OkStatus();
   }
   auto invalid = [&](absl::string_view why) {
-    // Escaped and cut short: the subject may be a hostile peer's, and this
-    // message ends up in logs and error answers.
-    constexpr size_t kShown = 64;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid ", what, " '", absl::CEscape(subject.substr(0, kShown)),
-        subject.size() > kShown ? "...'" : "'", ": ", why));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", what, " '", Shown(subject), "': ", why));
   };
   if (subject.empty()) return invalid("empty");
   if (subject.size() > kMaxSubjectLength) {
@@ -73,10 +79,8 @@ absl::Status ValidateQueueName(absl::string_view queue) {
       std::all_of(queue.begin(), queue.end(), IsSubjectChar)) {
     return absl::OkStatus();
   }
-  constexpr size_t kShown = 64;
   return absl::InvalidArgumentError(absl::StrCat(
-      "invalid queue group '", absl::CEscape(queue.substr(0, kShown)),
-      queue.size() > kShown ? "...'" : "'", ": 1 to ", kMaxSubjectLength,
+      "invalid queue group '", Shown(queue), "': 1 to ", kMaxSubjectLength,
       " printable ASCII characters without spaces"));
 }
 
