@@ -15,6 +15,10 @@
 //   absl::StatusOr<std::unique_ptr<Caller>> NewCaller();
 //
 // and Caller has `absl::Status Call()`: one request, answered.
+//
+// CallerGroup runs the same Fixture for paired comparisons (paired.h): n
+// callers of their own (not benchmark threads), kept between rounds, so a
+// benchmark can alternate two groups round by round.
 
 #ifndef MICRO_NATS_BENCH_CALLERS_H_
 #define MICRO_NATS_BENCH_CALLERS_H_
@@ -28,12 +32,15 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/latency.h"
+#include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "concurrency/wait.h"
 
@@ -173,6 +180,162 @@ std::optional<CallerResult> RunCallers(benchmark::State& state) {
   lock.unlock();
   return result;  // fixture_to_stop stops here, outside the lock
 }
+
+// A Fixture and n callers of it, each with its own Caller (made on its own
+// thread, as RunCallers makes them), waiting between rounds. One caller
+// calls on the thread that runs the round.
+template <typename Fixture>
+class CallerGroup {
+ public:
+  static absl::StatusOr<std::unique_ptr<CallerGroup>> Start(int64_t bytes,
+                                                            int callers) {
+    auto fixture = Fixture::Start(bytes);
+    if (!fixture.ok()) return fixture.status();
+    auto group = std::unique_ptr<CallerGroup>(
+        new CallerGroup(std::move(fixture).value(), callers));
+    if (callers == 1) {
+      auto caller = group->fixture_->NewCaller();
+      if (!caller.ok()) return caller.status();
+      group->inline_caller_ = std::move(caller).value();
+      return group;
+    }
+    for (int i = 0; i < callers; ++i) {
+      group->threads_.emplace_back([g = group.get(), i] { g->Serve(i); });
+    }
+    std::unique_lock<std::mutex> lock(group->mu_);
+    if (!concurrency::WaitFor(group->cv_, lock, internal::kSetUpTimeout,
+                              [&] { return group->ready_ == callers; })) {
+      return absl::DeadlineExceededError("callers did not start in time");
+    }
+    if (!group->error_.ok()) return group->error_;
+    return group;
+  }
+
+  // Every caller calls until `duration` has passed (at least once each);
+  // returns the calls, the p50 of all of them and their rate (calls over
+  // the time from the round's start to its last answer).
+  absl::StatusOr<Round> RunRound(absl::Duration duration) {
+    if (inline_caller_ != nullptr) {
+      return loop_.Run(duration, [&] { return inline_caller_->Call(); });
+    }
+    const absl::Time start = absl::Now();
+    std::unique_lock<std::mutex> lock(mu_);
+    deadline_ = start + duration;
+    done_ = 0;
+    ++round_;
+    cv_.notify_all();
+    // Each call has its own timeout; this bounds a round whose callers
+    // hang anyway.
+    if (!concurrency::WaitFor(
+            cv_, lock, duration + internal::kSetUpTimeout,
+            [&] { return done_ == static_cast<int>(threads_.size()); })) {
+      std::fprintf(stderr, "bench: a caller did not finish its round\n");
+      std::abort();
+    }
+    if (!error_.ok()) return error_;
+    merged_.clear();
+    int64_t calls = 0;
+    absl::Time end = start;
+    for (const PerCaller& c : callers_) {
+      merged_.insert(merged_.end(), c.samples.begin(), c.samples.end());
+      calls += c.calls;
+      end = std::max(end, c.end);
+    }
+    Round round;
+    round.ops = calls;
+    round.per_s =
+        static_cast<double>(calls) / absl::ToDoubleSeconds(end - start);
+    if (!merged_.empty()) {
+      auto middle = merged_.begin() + merged_.size() / 2;
+      std::nth_element(merged_.begin(), middle, merged_.end());
+      round.p50_us = absl::ToDoubleMicroseconds(*middle);
+    }
+    return round;
+  }
+
+  ~CallerGroup() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      cv_.notify_all();
+    }
+    for (std::thread& t : threads_) t.join();
+    inline_caller_.reset();  // callers go before the fixture
+  }
+
+ private:
+  // Per caller: its samples (reserved once: a round allocates nothing of
+  // its own), calls and when its last call ended.
+  struct PerCaller {
+    std::vector<absl::Duration> samples;
+    int64_t calls = 0;
+    absl::Time end;
+  };
+  static constexpr size_t kSamplesPerCaller = 4096;
+
+  CallerGroup(std::unique_ptr<Fixture> fixture, int callers)
+      : fixture_(std::move(fixture)), callers_(callers) {
+    for (PerCaller& c : callers_) c.samples.reserve(kSamplesPerCaller);
+    merged_.reserve(kSamplesPerCaller * callers);
+  }
+
+  void Serve(int index) {
+    auto made = fixture_->NewCaller();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!made.ok()) error_ = made.status();
+    ++ready_;
+    cv_.notify_all();
+    if (!made.ok()) return;
+    std::unique_ptr<typename Fixture::Caller> caller = std::move(made).value();
+    PerCaller& mine = callers_[index];
+    int64_t seen = 0;
+    while (true) {
+      concurrency::WaitUntil(cv_, lock, absl::InfiniteFuture(),
+                             [&] { return stop_ || round_ != seen; });
+      if (stop_) break;
+      seen = round_;
+      const absl::Time deadline = deadline_;
+      lock.unlock();
+      mine.samples.clear();
+      mine.calls = 0;
+      absl::Status status;
+      absl::Time now = absl::Now();
+      while (now < deadline || mine.calls == 0) {
+        const absl::Time before = now;
+        status = caller->Call();
+        now = absl::Now();
+        if (!status.ok()) break;
+        ++mine.calls;
+        if (mine.samples.size() < mine.samples.capacity()) {
+          mine.samples.push_back(now - before);
+        }
+      }
+      mine.end = now;
+      lock.lock();
+      if (!status.ok() && error_.ok()) error_ = status;
+      ++done_;
+      cv_.notify_all();
+    }
+    lock.unlock();
+    caller.reset();
+  }
+
+  const std::unique_ptr<Fixture> fixture_;
+  std::unique_ptr<typename Fixture::Caller> inline_caller_;
+  TimedLoop loop_;
+  std::vector<PerCaller> callers_;
+  std::vector<absl::Duration> merged_;
+  std::vector<std::thread> threads_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int ready_ = 0;
+  int done_ = 0;
+  int64_t round_ = 0;
+  absl::Time deadline_;
+  bool stop_ = false;
+  absl::Status error_;
+};
 
 }  // namespace micro_nats::bench
 

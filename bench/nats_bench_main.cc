@@ -6,9 +6,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
+#include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "testing/nats_server.h"
 
@@ -105,7 +107,23 @@ void RunRawFirstAnswers(benchmark::State& state, const char* subject,
 
 // --nats_url=URL runs against that server instead of starting one (its
 // other clients then share it, and the figures are noisier).
+// --paired_rounds=N and --paired_scale=F: the rounds of each paired
+// comparison (paired.h; 20 by default) and a factor on their length (1 by
+// default). A smoke run (--benchmark_min_time below 0.05) without them
+// takes 3 rounds at a tenth of the length: it checks that each runs and
+// reports, not what it measures.
 int main(int argc, char** argv) {
+  micro_nats::bench::PairedFlags& paired = micro_nats::bench::GetPairedFlags();
+  for (int i = 1; i < argc; ++i) {  // before Initialize takes its flags out
+    absl::string_view arg = argv[i];
+    double min_time = 0;
+    if (absl::ConsumePrefix(&arg, "--benchmark_min_time=") &&
+        absl::SimpleAtod(absl::StripSuffix(arg, "s"), &min_time) &&
+        min_time < 0.05) {
+      paired.rounds = 3;
+      paired.scale = 0.1;
+    }
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("nats_c", nats_GetVersion());
   std::string url;
@@ -113,6 +131,16 @@ int main(int argc, char** argv) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--nats_url=")) {
       url = std::string(arg);
+    } else if (absl::ConsumePrefix(&arg, "--paired_rounds=")) {
+      if (!absl::SimpleAtoi(arg, &paired.rounds) || paired.rounds < 1) {
+        std::fprintf(stderr, "bench: --paired_rounds wants a count\n");
+        return 2;
+      }
+    } else if (absl::ConsumePrefix(&arg, "--paired_scale=")) {
+      if (!absl::SimpleAtod(arg, &paired.scale) || !(paired.scale > 0)) {
+        std::fprintf(stderr, "bench: --paired_scale wants a factor\n");
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -129,6 +157,8 @@ int main(int argc, char** argv) {
     url = server->url();
   }
   benchmark::AddCustomContext("nats_server_url", url);
+  benchmark::AddCustomContext("paired_rounds", std::to_string(paired.rounds));
+  benchmark::AddCustomContext("paired_scale", std::to_string(paired.scale));
   micro_nats::bench::server_url = &url;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -1,7 +1,7 @@
 // Copyright 2026 The micro-nats Authors.
 //
-// request_bench: request latency and throughput of the four ways a C++
-// program can ask another for an answer, on one machine, in one run:
+// request_bench: request latency and throughput of the ways a C++ program
+// can ask another for an answer, on one machine, in one run:
 //
 //   raw_nats    nats.c request/reply (natsConnection_Request) to a send-asap
 //               echo subscriber: the floor micro-nats is measured against;
@@ -12,25 +12,33 @@
 //   service     a full-stack micro-nats Call: typed protobuf, client and
 //               server services on separate connections, sockets warm.
 //
-// Each at 16 B, 1 KiB and 64 KiB requests (the encoded request; the answer
-// is as long), with 1, 4, 16 and 64 concurrent callers (benchmark threads)
-// sharing one client connection (one channel for gRPC). One body
-// (callers.h) measures all four: p50/p90/p99/p99.9 of one merged sample,
-// and calls_per_s over all callers. Every row after raw_nats reports
-// p50_vs_raw, p99_vs_raw and rate_vs_raw against raw_nats at the same size
-// and callers; transport and service also p50_vs_grpc and rate_vs_grpc.
+// BM_PairedRequest/STACK_vs_BASE compares two of them paired and
+// interleaved (paired.h): both started side by side on the same
+// nats-server, alternating in short rounds of `callers` concurrent callers,
+// the median of the per-round ratios with its interquartile range
+// (p50_vs_BASE, rate_vs_BASE and their _q1/_q3). Every ratio the report
+// shows comes from these.
+//
+// BM_Request/STACK is each stack alone, at 16 B, 1 KiB and 64 KiB requests
+// (the encoded request; the answer is as long), with 1, 4, 16 and 64
+// concurrent callers (benchmark threads) sharing one client connection
+// (one channel for gRPC): p50/p90/p99/p99.9 of one merged sample and
+// calls_per_s, for the percentile tables and charts; not compared, as the
+// stacks ran at different times.
 //
 //   bazel run -c opt //bench:request_bench -- --benchmark_min_time=0.5
+//   bazel run -c opt //bench:request_bench -- --benchmark_filter=Paired
 
 #include <grpcpp/grpcpp.h>
 #include <nats/nats.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,6 +47,7 @@
 #include "bench/echo.grpc.pb.h"
 #include "bench/echo.pb.h"
 #include "bench/nats_bench.h"
+#include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
 #include "service/nats/nats_service.h"
@@ -67,7 +76,6 @@ EchoRequest RequestOf(int64_t bytes) {
 
 class RawNats {
  public:
-  static constexpr const char* kBaseline = "raw";
   static constexpr const char* kSubject = "bench.request.raw";
 
   class Caller {
@@ -140,8 +148,6 @@ class EchoGrpcService final : public bench::Echo::Service {
 
 class Grpc {
  public:
-  static constexpr const char* kBaseline = "grpc";
-
   class Caller {
    public:
     Caller(bench::Echo::Stub* stub, const EchoRequest* request)
@@ -206,8 +212,6 @@ class Grpc {
 
 class Transport {
  public:
-  static constexpr const char* kBaseline = nullptr;
-
   class Caller {
    public:
     Caller(std::unique_ptr<transport::Socket> socket,
@@ -275,8 +279,6 @@ class Transport {
 
 class FullStack {
  public:
-  static constexpr const char* kBaseline = nullptr;
-
   class Caller {
    public:
     Caller(service::Service* caller, const EchoRequest* request)
@@ -343,31 +345,74 @@ class FullStack {
   std::unique_ptr<service::Service> caller_;
 };
 
-// The one body of all four: RunCallers, then the figures as baselines
-// (raw_nats, grpc) or against them.
+// Each stack alone: RunCallers sets the percentile and calls_per_s
+// counters. No ratios: those are paired (BM_PairedRequest).
 template <typename Fixture>
 void BM_Request(benchmark::State& state) {
-  const std::optional<bench::CallerResult> result =
-      bench::RunCallers<Fixture>(state);
-  if (!result.has_value()) return;
-  const std::string key = absl::StrCat(state.range(0), "/", state.threads());
-  const double p50 = result->latency.p50_us;
-  const double p99 = result->latency.p99_us;
-  const double rate = result->calls_per_second;
-  const std::string baseline =
-      Fixture::kBaseline == nullptr ? "" : Fixture::kBaseline;
-  if (baseline != "raw") {
-    bench::ReportVsBaseline(state, "p50_vs_raw", p50, "raw_p50/" + key);
-    bench::ReportVsBaseline(state, "p99_vs_raw", p99, "raw_p99/" + key);
-    bench::ReportVsBaseline(state, "rate_vs_raw", rate, "raw_rate/" + key);
+  bench::RunCallers<Fixture>(state);
+}
+
+// Two stacks side by side, alternating rounds of range(1) callers at
+// range(0)-byte requests; `keys` names the key figures it gives.
+template <typename Base, typename Stack>
+void BM_PairedRequest(benchmark::State& state, const char* baseline,
+                      std::vector<std::pair<std::string, std::string>> keys) {
+  const int64_t bytes = state.range(0);
+  const int callers = static_cast<int>(state.range(1));
+  auto base = bench::CallerGroup<Base>::Start(bytes, callers);
+  if (!base.ok()) {
+    state.SkipWithError(base.status().ToString().c_str());
+    return;
   }
-  if (baseline.empty()) {
-    bench::ReportVsBaseline(state, "p50_vs_grpc", p50, "grpc_p50/" + key);
-    bench::ReportVsBaseline(state, "rate_vs_grpc", rate, "grpc_rate/" + key);
-  } else {
-    bench::RecordBaseline(baseline + "_p50/" + key, p50);
-    bench::RecordBaseline(baseline + "_p99/" + key, p99);
-    bench::RecordBaseline(baseline + "_rate/" + key, rate);
+  auto stack = bench::CallerGroup<Stack>::Start(bytes, callers);
+  if (!stack.ok()) {
+    state.SkipWithError(stack.status().ToString().c_str());
+    return;
+  }
+  // Long enough for several calls per caller: at 64 callers a 64 KiB call
+  // takes tens of milliseconds.
+  const absl::Duration round = bench::RoundTime(
+      callers == 1 ? absl::Milliseconds(50)
+                   : absl::Milliseconds(bytes >= (64 << 10) ? 300 : 100));
+  bench::RunPaired(
+      state, [&] { return (*base)->RunRound(round); },
+      [&] { return (*stack)->RunRound(round); },
+      {.baseline = baseline, .keys = std::move(keys)})
+      .IgnoreError();  // reported by RunPaired
+}
+
+// The key figure names of a size: 16B, 1KiB, 64KiB.
+std::string SizeName(int64_t bytes) {
+  return bytes >= 1024 ? absl::StrCat(bytes / 1024, "KiB")
+                       : absl::StrCat(bytes, "B");
+}
+
+// One paired comparison per (bytes, callers); at one caller the key figure
+// is the p50 ratio, at more the rate ratio: `prefix`_p50_vs_`key_base`_16B_1
+// or `prefix`_rate_vs_`key_base`_16B_64.
+template <typename Base, typename Stack>
+void RegisterPaired(const std::string& name, const char* baseline,
+                    const char* prefix, const char* key_base,
+                    std::initializer_list<std::pair<int64_t, int>> configs) {
+  for (const auto& [bytes, callers] : configs) {
+    std::vector<std::pair<std::string, std::string>> keys;
+    if (prefix != nullptr) {
+      const bool latency = callers == 1;
+      keys.push_back(
+          {absl::StrCat(prefix, latency ? "_p50_vs_" : "_rate_vs_", key_base,
+                        "_", SizeName(bytes), "_", callers),
+           absl::StrCat(latency ? "p50_vs_" : "rate_vs_", baseline)});
+    }
+    benchmark::RegisterBenchmark(("BM_PairedRequest/" + name).c_str(),
+                                 [baseline, keys](benchmark::State& state) {
+                                   BM_PairedRequest<Base, Stack>(
+                                       state, baseline, keys);
+                                 })
+        ->ArgNames({"bytes", "callers"})
+        ->Args({bytes, callers})
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
 }
 
@@ -386,9 +431,17 @@ bool Register(const char* name) {
   return true;
 }
 
-// Registered in this order, so the baselines run first.
 const bool registered = [] {
   benchmark::AddCustomContext("grpc", grpc::Version());
+  // The issue-23 figures: service and transport against raw nats.c.
+  RegisterPaired<RawNats, FullStack>(
+      "service_vs_raw", "raw", "call", "raw",
+      {{16, 1}, {1024, 1}, {16, 16}, {16, 64}, {1024, 64}, {64 << 10, 64}});
+  RegisterPaired<RawNats, Transport>("transport_vs_raw", "raw", "transport",
+                                     "raw", {{16, 1}, {16, 64}});
+  // Against what a C++ user would pick instead.
+  RegisterPaired<Grpc, FullStack>("service_vs_grpc", "grpc", nullptr, nullptr,
+                                  {{16, 1}, {16, 64}, {64 << 10, 64}});
   return Register<RawNats>("BM_Request/raw_nats") &&
          Register<Grpc>("BM_Request/grpc") &&
          Register<Transport>("BM_Request/transport") &&
