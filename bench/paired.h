@@ -180,6 +180,29 @@ class TimedLoop {
   std::vector<absl::Duration> samples_;
 };
 
+// The loop of a throughput side whose ops are too short to time one by one
+// (publishes): calls `op` until `duration` has passed, looking at the clock
+// every 64 ops; the round's rate (no p50).
+template <typename Op>
+absl::StatusOr<Round> RunForRate(absl::Duration duration, Op op) {
+  int64_t ops = 0;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + duration;
+  absl::Time now = start;
+  while (now < deadline) {
+    for (int i = 0; i < 64; ++i) {
+      absl::Status status = op();
+      if (!status.ok()) return status;
+    }
+    ops += 64;
+    now = absl::Now();
+  }
+  Round round;
+  round.ops = ops;
+  round.per_s = static_cast<double>(ops) / absl::ToDoubleSeconds(now - start);
+  return round;
+}
+
 namespace internal {
 
 inline int64_t ContextSwitches() {
