@@ -4,18 +4,24 @@
 // server on separate connections, sockets warm) against raw nats.c
 // request/reply on the same server, and the memory stack's Call against the
 // cost of the protobuf encoding and decoding such a call does, at a 16-byte
-// and a 1 KiB request.
+// and a 1 KiB request. Each pair runs side by side, alternating in short
+// rounds (paired.h): p50_vs_raw and p50_vs_codec are medians of per-round
+// ratios with their quartiles; stack_p50_us of the memory stack is the key
+// figure memory_call_p50_us_16B.
 //
-//   bazel run -c opt //bench:service_bench -- --benchmark_min_time=1
+//   bazel run -c opt //bench:service_bench
 
 #include <nats/nats.h>
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "bench/latency.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "bench/nats_bench.h"
+#include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "examples/greeter/greeter.pb.h"
 #include "service/memory/memory_service.h"
@@ -42,114 +48,84 @@ absl::Status Echo(Context&, const HelloRequest& request, HelloReply* reply) {
   return absl::OkStatus();
 }
 
-std::string Key(const char* what, int64_t bytes) {
-  return absl::StrCat(what, "/", bytes);
-}
-
-// Baseline: nats.c request/reply of the encoded request, send-asap
-// responder (as our server answers).
-void BM_RawNatsRequestReply(benchmark::State& state) {
-  natsConnection* responder = bench::RawConnect(true);
-  natsConnection* requester = bench::RawConnect(false);
-  natsSubscription* sub = nullptr;
-  if (responder == nullptr || requester == nullptr ||
-      natsConnection_Subscribe(&sub, responder, "bench.raw.call",
-                               bench::RawEchoReply, nullptr) != NATS_OK) {
-    state.SkipWithError("raw nats setup failed");
-    return;
-  }
-  natsConnection_Flush(responder);
-  const bench::Percentiles raw =
-      bench::RunRawRequests(state, requester, "bench.raw.call",
-                            RequestOf(state.range(0)).SerializeAsString());
-  bench::RecordBaseline(Key("call_p50", state.range(0)), raw.p50_us);
-  bench::RecordBaseline(Key("call_p99", state.range(0)), raw.p99_us);
-  natsSubscription_Destroy(sub);
-  natsConnection_Destroy(requester);
-  natsConnection_Destroy(responder);
-}
-BENCHMARK(BM_RawNatsRequestReply)
-    ->ArgName("bytes")
-    ->Arg(16)
-    ->Arg(1024)
-    ->UseRealTime();
-
-// The measured loop of both stacks: one typed Call per iteration.
-bench::Percentiles RunCalls(benchmark::State& state, Service& caller) {
-  const HelloRequest request = RequestOf(state.range(0));
-  auto call = [&] {
-    return caller.client().Call<HelloRequest, HelloReply>("bench-echo",
-                                                          "Echo.Call", request);
-  };
-  if (!call().ok()) {  // looks up and warms a socket
-    state.SkipWithError("the first call failed");
-    return {};
-  }
-  bench::LatencyRecorder latency;
-  for (auto _ : state) {
-    const absl::Time start = absl::Now();
-    absl::StatusOr<HelloReply> reply = call();
-    latency.Add(absl::Now() - start);
-    if (!reply.ok()) {
-      state.SkipWithError(reply.status().ToString().c_str());
-      break;
-    }
-  }
-  return latency.Report(state);
-}
-
 absl::Status StartEcho(Service& server) {
   absl::Status handled =
       server.server().Handle<HelloRequest, HelloReply>("Echo.Call", Echo);
   return handled.ok() ? server.Start() : handled;
 }
 
-// Arg 1 (inline): handlers run on the NATS delivery thread
-// (ServerOptions::inline_handlers), for handlers that never block.
-void BM_NatsServiceCall(benchmark::State& state) {
+// A side of typed Calls from `caller` to bench-echo, one at a time.
+bench::Side CallSide(Service& caller, const HelloRequest& request,
+                     bench::TimedLoop& loop, absl::Duration round) {
+  return [&caller, &request, &loop, round]() {
+    return loop.Run(round, [&] {
+      return caller.client()
+          .Call<HelloRequest, HelloReply>("bench-echo", "Echo.Call", request)
+          .status();
+    });
+  };
+}
+
+// Raw nats.c request/reply of the encoded request to a send-asap responder
+// (as our server answers), paired with a NATS service Call. Arg inline 1:
+// handlers run on the NATS delivery thread (ServerOptions::inline_handlers),
+// for handlers that never block.
+void BM_PairedServiceCall(benchmark::State& state) {
+  const HelloRequest request = RequestOf(state.range(0));
+  const std::string encoded = request.SerializeAsString();
+  natsConnection* responder = bench::RawConnect(true);
+  natsConnection* requester = bench::RawConnect(false);
+  natsSubscription* sub = nullptr;
   auto server = service::NewNatsService(
       {.servers = {bench::ServerUrl()},
        .name = "bench-echo",
        .server = {.inline_handlers = state.range(1) == 1}});
   auto caller = service::NewNatsService(
       {.servers = {bench::ServerUrl()}, .name = "bench-caller"});
-  if (!server.ok() || !caller.ok() || !StartEcho(**server).ok()) {
+  if (responder == nullptr || requester == nullptr ||
+      natsConnection_Subscribe(&sub, responder, "bench.raw.call",
+                               bench::RawEchoReply, nullptr) != NATS_OK ||
+      natsConnection_Flush(responder) != NATS_OK) {
+    state.SkipWithError("raw nats setup failed");
+  } else if (!server.ok() || !caller.ok() || !StartEcho(**server).ok()) {
     state.SkipWithError("service setup failed");
-    return;
+  } else {
+    const absl::Duration round = bench::RoundTime();
+    bench::TimedLoop raw_loop, our_loop;
+    bench::Side raw = [&]() {
+      return raw_loop.Run(round, [&] {
+        natsMsg* reply = nullptr;
+        const natsStatus s = natsConnection_Request(
+            &reply, requester, "bench.raw.call", encoded.data(),
+            static_cast<int>(encoded.size()), 5000);
+        natsMsg_Destroy(reply);
+        return s == NATS_OK ? absl::OkStatus()
+                            : absl::UnavailableError("nats.c request failed");
+      });
+    };
+    bench::RunPaired(state, raw, CallSide(**caller, request, our_loop, round),
+                     {.baseline = "raw", .figures = bench::kP50})
+        .IgnoreError();  // reported by RunPaired
   }
-  const bench::Percentiles ours = RunCalls(state, **caller);
-  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us,
-                          Key("call_p50", state.range(0)));
-  bench::ReportVsBaseline(state, "p99_vs_raw", ours.p99_us,
-                          Key("call_p99", state.range(0)));
+  if (server.ok())
+    (*server)->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(requester);
+  natsConnection_Destroy(responder);
 }
-BENCHMARK(BM_NatsServiceCall)
+BENCHMARK(BM_PairedServiceCall)
     ->ArgNames({"bytes", "inline"})
     ->ArgsProduct({{16, 1024}, {0, 1}})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// Baseline of the memory stack: what a call encodes and decodes (request
-// and reply, once each way), per iteration.
-void BM_EncodeDecode(benchmark::State& state) {
-  const HelloRequest request = RequestOf(state.range(0));
-  bench::LatencyRecorder latency;
-  for (auto _ : state) {
-    const absl::Time start = absl::Now();
-    HelloRequest decoded;
-    decoded.ParseFromString(request.SerializeAsString());
-    HelloReply reply;
-    reply.set_message(decoded.name());
-    HelloReply back;
-    back.ParseFromString(reply.SerializeAsString());
-    benchmark::DoNotOptimize(back);
-    latency.Add(absl::Now() - start);
-  }
-  const bench::Percentiles codec = latency.Report(state);
-  bench::RecordBaseline(Key("codec_p50", state.range(0)), codec.p50_us);
-}
-BENCHMARK(BM_EncodeDecode)->ArgName("bytes")->Arg(16)->Arg(1024)->UseRealTime();
-
-void BM_MemoryServiceCall(benchmark::State& state) {
+// The memory stack's Call, paired with what such a call encodes and
+// decodes (request and reply, once each way) per op: p50_vs_codec, and its
+// own p50 (stack_p50_us) as a key figure.
+void BM_PairedMemoryCall(benchmark::State& state) {
+  const int64_t bytes = state.range(0);
+  const HelloRequest request = RequestOf(bytes);
   auto network = service::NewMemoryNetwork();
   auto server =
       service::NewMemoryService({.name = "bench-echo", .network = network});
@@ -159,14 +135,34 @@ void BM_MemoryServiceCall(benchmark::State& state) {
     state.SkipWithError("service setup failed");
     return;
   }
-  const bench::Percentiles ours = RunCalls(state, **caller);
-  bench::ReportVsBaseline(state, "p50_vs_codec", ours.p50_us,
-                          Key("codec_p50", state.range(0)));
+  const absl::Duration round = bench::RoundTime();
+  bench::TimedLoop codec_loop, our_loop;
+  bench::Side codec = [&]() {
+    return codec_loop.Run(round, [&] {
+      HelloRequest decoded;
+      decoded.ParseFromString(request.SerializeAsString());
+      HelloReply reply;
+      reply.set_message(decoded.name());
+      HelloReply back;
+      back.ParseFromString(reply.SerializeAsString());
+      benchmark::DoNotOptimize(back);
+      return absl::OkStatus();
+    });
+  };
+  std::vector<std::pair<std::string, std::string>> keys;
+  if (bytes == 16) keys.push_back({"memory_call_p50_us_16B", "stack_p50_us"});
+  bench::RunPaired(
+      state, codec, CallSide(**caller, request, our_loop, round),
+      {.baseline = "codec", .figures = bench::kP50, .keys = std::move(keys)})
+      .IgnoreError();  // reported by RunPaired
+  (*server)->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
 }
-BENCHMARK(BM_MemoryServiceCall)
+BENCHMARK(BM_PairedMemoryCall)
     ->ArgName("bytes")
     ->Arg(16)
     ->Arg(1024)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 }  // namespace
