@@ -32,6 +32,7 @@
 #ifndef MICRO_NATS_REGISTRY_REGISTRY_H_
 #define MICRO_NATS_REGISTRY_REGISTRY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -127,6 +128,16 @@ class Watcher {
 
   // Ends the watch; a Next waiting now returns Cancelled. Idempotent.
   virtual void Stop() = 0;
+
+  // Asks the watcher to call `ready` whenever Next has something to return
+  // without waiting (an event, or news of lost ones), and at once when it
+  // has now; never after Stop returns. Lets a reader drain with
+  // Next(absl::InfinitePast()) from a shared scheduler instead of keeping
+  // a thread blocked in Next. `ready` runs on whichever thread queued the
+  // event, with the watcher's lock held: it must be short, must not block
+  // and must not call this watcher. Returns false when the watcher cannot
+  // do this (then read it with a blocking Next); the default. Call once.
+  virtual bool NotifyWhenReady(std::function<void()> ready) { return false; }
 };
 
 // Registry

@@ -33,37 +33,66 @@ CachingRegistry::CachingRegistry(std::shared_ptr<Registry> backend,
       watcher_(std::move(watcher)),
       fetch_pool_(
           std::make_unique<concurrency::ThreadPool>(options_.fetch_threads)) {
-  if (watcher_ != nullptr) watch_thread_ = std::thread([this] { WatchLoop(); });
+  if (watcher_ == nullptr) return;
+  concurrency::Scheduler& scheduler = options_.scheduler != nullptr
+                                          ? *options_.scheduler
+                                          : concurrency::Scheduler::Default();
+  drain_ = scheduler.OnDemand([this] { DrainEvents(); });
+  // drain_ is not reassigned while the watcher may call this (until Stop).
+  if (!watcher_->NotifyWhenReady([drain = &drain_] { drain->RunSoon(); })) {
+    drain_.Cancel();
+    watch_thread_ = std::thread([this] { WatchLoop(); });
+  }
 }
 
 CachingRegistry::~CachingRegistry() {
   if (watcher_ != nullptr) {
-    watcher_->Stop();
-    watch_thread_.join();
+    watcher_->Stop();  // no notification after this
+    drain_.Cancel();   // and no drain running or to come
+    if (watch_thread_.joinable()) watch_thread_.join();
   }
   // Queries in flight finish (bounded by the backend's own timeout) before
   // the entries they update go away.
   fetch_pool_.reset();
 }
 
+void CachingRegistry::DrainEvents() {
+  // A bounded batch per run, so a flood of events does not hold the
+  // scheduler's thread: the rest in the next run, after other tasks.
+  constexpr int kBatch = 256;
+  for (int i = 0; i < kBatch; ++i) {
+    absl::StatusOr<Event> event = watcher_->Next(absl::InfinitePast());
+    if (absl::IsCancelled(event.status()) ||
+        absl::IsDeadlineExceeded(event.status())) {
+      return;  // stopped, or nothing left
+    }
+    OnWatched(event);
+  }
+  drain_.RunSoon();
+}
+
 void CachingRegistry::WatchLoop() {
   while (true) {
     absl::StatusOr<Event> event = watcher_->Next(absl::InfiniteFuture());
     if (absl::IsCancelled(event.status())) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!event.ok()) {
-      // Events were lost (or the watch broke): trust nothing cached; the
-      // next lookups fetch again.
-      for (auto& [name, entry] : entries_) entry.valid = false;
-      continue;
-    }
-    auto it = entries_.find(event->service.name);
-    if (it == entries_.end()) continue;  // a service nobody asked about
-    Entry& entry = it->second;
-    if (entry.fetch != nullptr) entry.during_fetch.push_back(*event);
-    ApplyEvent(entry, *event, options_.clock());
-    EraseIfUnused(it);
+    OnWatched(event);
   }
+}
+
+void CachingRegistry::OnWatched(const absl::StatusOr<Event>& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!event.ok()) {
+    // Events were lost (or the watch broke): trust nothing cached; the
+    // next lookups fetch again.
+    for (auto& [name, entry] : entries_) entry.valid = false;
+    return;
+  }
+  auto it = entries_.find(event->service.name);
+  if (it == entries_.end()) return;  // a service nobody asked about
+  Entry& entry = it->second;
+  if (entry.fetch != nullptr) entry.during_fetch.push_back(*event);
+  ApplyEvent(entry, *event, options_.clock());
+  EraseIfUnused(it);
 }
 
 void CachingRegistry::EraseIfUnused(Entries::iterator it) {

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "concurrency/scheduler.h"
 #include "concurrency/thread_pool.h"
 #include "registry/registry.h"
 
@@ -59,6 +60,10 @@ struct CacheOptions {
   int fetch_threads = 4;
   // The cache's idea of now (a fake clock in tests).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Where the backend's change events are applied (null:
+  // Scheduler::Default()); must outlive the cache. A backend whose watcher
+  // cannot notify (Watcher::NotifyWhenReady false) gets a thread instead.
+  concurrency::Scheduler* scheduler = nullptr;
 };
 
 struct CachedLookup {
@@ -139,7 +144,12 @@ class CachingRegistry : public Registry {
 
   CachingRegistry(std::shared_ptr<Registry> backend, CacheOptions options,
                   std::unique_ptr<Watcher> watcher);
+  // Applies the events the watcher has (scheduler task), a bounded number
+  // per run.
+  void DrainEvents();
+  // For a watcher that cannot notify: blocks in Next on a thread of its own.
   void WatchLoop();
+  void OnWatched(const absl::StatusOr<Event>& event);
   absl::StatusOr<CachedLookup> LookupEntry(absl::string_view name, Entry& entry,
                                            absl::Time deadline,
                                            std::unique_lock<std::mutex>& lock);
@@ -161,7 +171,8 @@ class CachingRegistry : public Registry {
   const std::shared_ptr<Registry> backend_;
   const CacheOptions options_;
   std::unique_ptr<Watcher> watcher_;
-  std::thread watch_thread_;
+  concurrency::ScheduledTask drain_;  // reads watcher_ when it notifies
+  std::thread watch_thread_;          // only when it cannot
 
   mutable std::mutex mu_;
   std::condition_variable fetched_;

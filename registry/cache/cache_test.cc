@@ -121,6 +121,32 @@ TEST_F(CacheTest, AnswersFromMemoryAfterTheFirstLookup) {
   EXPECT_EQ(counting_->lookups, 1);
 }
 
+TEST(CacheSchedulerTest, EventsAreAppliedOnTheSchedulerWithNoThreadOfItsOwn) {
+  concurrency::Scheduler scheduler;
+  std::shared_ptr<Registry> memory =
+      NewMemoryRegistry({.scheduler = &scheduler});
+  ASSERT_THAT(memory->Register(MakeService("c", "1", {MakeNode("a")})), IsOk());
+  const int threads_before = ::micro_nats::testing::ThreadCount();
+  MN_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<CachingRegistry> cache,
+      CachingRegistry::Create(memory, {.scheduler = &scheduler}));
+  EXPECT_EQ(::micro_nats::testing::ThreadCount(), threads_before);
+  ASSERT_THAT(cache->GetService("c"), IsOk());
+  const int64_t runs_before = scheduler.stats().runs;
+  ASSERT_THAT(memory->Register(MakeService("c", "1", {MakeNode("b")})), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto found = cache->Lookup("c");
+        return found.ok() && found->services.at(0).nodes.size() == 2;
+      },
+      absl::Seconds(5), "the cache to apply the event"));
+  EXPECT_GT(scheduler.stats().runs, runs_before);
+  EXPECT_EQ(cache->stats().backend_queries, 1);
+  cache.reset();  // stops the watch and cancels the drain
+  memory.reset();
+  EXPECT_EQ(scheduler.stats().pending, 0);
+}
+
 TEST_F(CacheTest, WatchEventsKeepTheCacheCurrentWithoutQueries) {
   ASSERT_THAT(memory_->Register(MakeService("c", "1", {MakeNode("a")})),
               IsOk());

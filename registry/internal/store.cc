@@ -2,9 +2,12 @@
 
 #include "registry/internal/store.h"
 
+#include <condition_variable>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/scheduler.h"
 #include "concurrency/wait.h"
 #include "status/status_macros.h"
 
@@ -148,22 +151,23 @@ absl::Status ValidateRegistration(const Service& service,
 // SweptStore
 
 SweptStore::SweptStore(std::function<absl::Time()> clock,
-                       absl::Duration sweep_interval, Announce announce)
+                       absl::Duration sweep_interval, Announce announce,
+                       concurrency::Scheduler* scheduler)
     : clock_(std::move(clock)), announce_(std::move(announce)) {
   if (sweep_interval > absl::ZeroDuration()) {
-    sweeper_ =
-        std::thread([this, sweep_interval] { SweepLoop(sweep_interval); });
+    if (scheduler == nullptr) scheduler = &concurrency::Scheduler::Default();
+    // A sweep takes the store's lock and announces what expired (queues
+    // events, publishes into the connection's buffer): short, as the
+    // scheduler's callbacks must be.
+    sweep_ = scheduler->Every(sweep_interval, [this] {
+      Apply([](ServiceStore&, absl::Time) {
+        return std::vector<Event>{};
+      }).IgnoreError();
+    });
   }
 }
 
-SweptStore::~SweptStore() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    cv_.notify_all();
-  }
-  if (sweeper_.joinable()) sweeper_.join();
-}
+SweptStore::~SweptStore() { sweep_.Cancel(); }
 
 absl::Status SweptStore::Apply(const Change& change) {
   std::lock_guard<std::mutex> announce_lock(announce_mu_);
@@ -197,19 +201,6 @@ std::vector<Service> SweptStore::List() {
   return all;
 }
 
-void SweptStore::SweepLoop(absl::Duration interval) {
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      concurrency::WaitFor(cv_, lock, interval, [this] { return stopping_; });
-      if (stopping_) return;
-    }
-    Apply([](ServiceStore&, absl::Time) {
-      return std::vector<Event>{};
-    }).IgnoreError();
-  }
-}
-
 // ---------------------------------------------------------------------------
 // WatchHub
 
@@ -230,6 +221,7 @@ class WatchHub::Queue {
       events_.push_back(event);
     }
     cv_.notify_all();
+    if (ready_) ready_();
   }
 
   // Events were lost before they reached the hub.
@@ -238,6 +230,15 @@ class WatchHub::Queue {
     if (stopped_) return;
     if (lost_.empty()) lost_ = why;
     cv_.notify_all();
+    if (ready_) ready_();
+  }
+
+  // Under mu_, so that once Stop returns it is never called again.
+  void NotifyWhenReady(std::function<void()> ready) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    ready_ = std::move(ready);
+    if (dropped_ > 0 || !lost_.empty() || !events_.empty()) ready_();
   }
 
   absl::StatusOr<Event> Next(absl::Time deadline) {
@@ -268,10 +269,16 @@ class WatchHub::Queue {
   }
 
   void Stop() {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-    events_.clear();
-    cv_.notify_all();
+    std::function<void()> ready;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+      events_.clear();
+      ready = std::move(ready_);
+      ready_ = nullptr;
+      cv_.notify_all();
+    }
+    // Destroyed outside the lock: what it holds is the reader's.
   }
 
  private:
@@ -279,10 +286,11 @@ class WatchHub::Queue {
   const WatchOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Event> events_;  // guarded by mu_
-  size_t dropped_ = 0;        // guarded by mu_
-  std::string lost_;          // guarded by mu_: why events were lost
-  bool stopped_ = false;      // guarded by mu_
+  std::deque<Event> events_;     // guarded by mu_
+  size_t dropped_ = 0;           // guarded by mu_
+  std::string lost_;             // guarded by mu_: why events were lost
+  bool stopped_ = false;         // guarded by mu_
+  std::function<void()> ready_;  // guarded by mu_
 };
 
 namespace {
@@ -297,6 +305,10 @@ class HubWatcher : public Watcher {
     return queue_->Next(deadline);
   }
   void Stop() override { queue_->Stop(); }
+  bool NotifyWhenReady(std::function<void()> ready) override {
+    queue_->NotifyWhenReady(std::move(ready));
+    return true;
+  }
 
  private:
   std::shared_ptr<WatchHub::Queue> queue_;

@@ -10,19 +10,18 @@
 #ifndef MICRO_NATS_REGISTRY_INTERNAL_STORE_H_
 #define MICRO_NATS_REGISTRY_INTERNAL_STORE_H_
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "concurrency/scheduler.h"
 #include "registry/registry.h"
 
 namespace micro_nats::registry::registry_internal {
@@ -67,8 +66,8 @@ absl::Status ValidateRegistration(const Service& service,
 // SweptStore
 //
 // A ServiceStore behind a lock, whose expired nodes are removed before every
-// access and by a background sweep; every change is announced, in order.
-// Thread-safe.
+// access and by a periodic sweep on a Scheduler (no thread of its own);
+// every change is announced, in order. Thread-safe.
 class SweptStore {
  public:
   // Called with the events of each change, serialised; its status is the
@@ -76,26 +75,27 @@ class SweptStore {
   using Announce = std::function<absl::Status(const std::vector<Event>&)>;
   using Change = std::function<std::vector<Event>(ServiceStore&, absl::Time)>;
 
-  // No background sweep when `sweep_interval` is zero.
+  // No background sweep when `sweep_interval` is zero. The sweep runs on
+  // `scheduler` (null: Scheduler::Default()), which must outlive this
+  // store. `announce` is called from the sweep too: it must not block.
   SweptStore(std::function<absl::Time()> clock, absl::Duration sweep_interval,
-             Announce announce);
-  ~SweptStore();  // stops the sweep
+             Announce announce, concurrency::Scheduler* scheduler = nullptr);
+  // Stops the sweep: no sweep runs once it returns.
+  ~SweptStore();
 
   absl::Status Apply(const Change& change);
   std::vector<Service> Get(absl::string_view name);
   std::vector<Service> List();
 
  private:
-  void SweepLoop(absl::Duration interval);
-
   const std::function<absl::Time()> clock_;
   const Announce announce_;
   std::mutex announce_mu_;  // orders announcements as the changes happened
   std::mutex mu_;
-  std::condition_variable cv_;
-  ServiceStore store_;     // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread sweeper_;
+  ServiceStore store_;  // guarded by mu_
+  // Last: cancelled (and a sweep in progress waited for) before the rest
+  // goes away.
+  concurrency::ScheduledTask sweep_;
 };
 
 // Merges services of one name from several sources (processes): one per

@@ -20,11 +20,13 @@ class MemoryRegistry : public Registry {
  public:
   explicit MemoryRegistry(MemoryRegistryOptions options)
       : hub_(options.watch_buffer),
-        store_(options.clock, options.sweep_interval,
-               [this](const std::vector<Event>& events) {
-                 hub_.Publish(events);
-                 return absl::OkStatus();
-               }) {}
+        store_(
+            options.clock, options.sweep_interval,
+            [this](const std::vector<Event>& events) {
+              hub_.Publish(events);
+              return absl::OkStatus();
+            },
+            options.scheduler) {}
 
   absl::Status Register(const Service& service,
                         RegisterOptions options) override {

@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "concurrency/scheduler.h"
 #include "registry/registry.h"
 
 namespace micro_nats::registry {
@@ -30,10 +31,12 @@ struct MemoryRegistryOptions {
   // The registry's idea of now; TTLs are measured with it.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Expired nodes are removed on every call and by a background sweep at
-  // this interval (zero: no background sweep).
+  // this interval (zero: no background sweep), a task on `scheduler`.
   absl::Duration sweep_interval = absl::Seconds(1);
   // Events a watcher may have waiting before it is told it fell behind.
   size_t watch_buffer = 1024;
+  // Runs the sweep (null: Scheduler::Default()); must outlive the registry.
+  concurrency::Scheduler* scheduler = nullptr;
 };
 
 std::unique_ptr<Registry> NewMemoryRegistry(MemoryRegistryOptions options = {});

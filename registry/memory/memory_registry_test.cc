@@ -62,6 +62,38 @@ TEST(MemoryRegistryTest, TtlWithAFakeClockNeedsNoSleep) {
                                  EventType::kDelete));
 }
 
+TEST(MemoryRegistryTest, TheSweepIsATaskOnTheGivenScheduler) {
+  // One fake clock for the TTL and the scheduler: the sweep's delete event
+  // comes when the clock passes both, with no lookup to trigger it.
+  FakeClock clock;
+  concurrency::Scheduler scheduler({.clock = clock.AsFunction()});
+  auto registry = NewMemoryRegistry({.clock = clock.AsFunction(),
+                                     .sweep_interval = absl::Seconds(1),
+                                     .scheduler = &scheduler});
+  auto watcher = registry->Watch({.service = "t"});
+  ASSERT_THAT(watcher, IsOk());
+  ASSERT_THAT(registry->Register(MakeService("t", "1", {MakeNode("a")}),
+                                 {.ttl = absl::Milliseconds(1500)}),
+              IsOk());
+  ASSERT_THAT((*watcher)->Next(absl::InfinitePast()), IsOk());  // create
+  auto advance = [&](absl::Duration d) {
+    clock.Advance(d);
+    scheduler.ClockAdvanced();
+    ASSERT_TRUE(scheduler.WaitIdle(absl::Now() + absl::Seconds(10)));
+  };
+  advance(absl::Seconds(1));  // a sweep, nothing expired yet
+  EXPECT_EQ(scheduler.stats().runs, 1);
+  EXPECT_THAT((*watcher)->Next(absl::InfinitePast()),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  advance(absl::Seconds(1));  // the next sweep removes it
+  EXPECT_EQ(scheduler.stats().runs, 2);
+  auto expired = (*watcher)->Next(absl::InfinitePast());
+  ASSERT_THAT(expired, IsOk());
+  EXPECT_EQ(expired->type, EventType::kDelete);
+  registry.reset();  // cancels the sweep
+  EXPECT_EQ(scheduler.stats().pending, 0);
+}
+
 TEST(MemoryRegistryTest, AWatcherThatFallsBehindIsTold) {
   auto registry = NewMemoryRegistry({.watch_buffer = 4});
   auto watcher = registry->Watch();

@@ -112,7 +112,8 @@ class NatsRegistry : public Registry {
                                        "registry watch subject"));
     store_ = std::make_unique<SweptStore>(
         [] { return absl::Now(); }, options_.sweep_interval,
-        [this](const std::vector<Event>& events) { return Announce(events); });
+        [this](const std::vector<Event>& events) { return Announce(events); },
+        options_.scheduler);
     MN_ASSIGN_OR_RETURN(mux_, nats::InboxMux::Create(conn_));
     MN_ASSIGN_OR_RETURN(
         query_subscription_,

@@ -50,6 +50,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "concurrency/scheduler.h"
 #include "nats/connection.h"
 #include "registry/registry.h"
 
@@ -80,8 +81,10 @@ struct NatsRegistryOptions {
   absl::Duration census_patience = absl::Milliseconds(50);
   absl::Duration census_warmup = absl::Seconds(35);
   absl::Duration census_node_ttl = absl::Seconds(90);
-  // How often expired registrations are removed.
+  // How often expired registrations are removed: a task on `scheduler`
+  // (null: Scheduler::Default()), which must outlive the registry.
   absl::Duration sweep_interval = absl::Seconds(1);
+  concurrency::Scheduler* scheduler = nullptr;
   // Events a watcher may have waiting before it is told it fell behind.
   size_t watch_buffer = 1024;
   // Larger messages on the query subject are dropped unread: a query is a
