@@ -12,8 +12,17 @@ fan-out, the discovery sweep); without it the report says the charts were
 skipped. Rows of an unknown family go in a generic table, so every bench
 binary's JSON can be given.
 
-Ratios: p50_vs_raw 2.0 means twice raw's latency; rate_vs_raw 0.5 means half
-raw's throughput. With --benchmark_repetitions the medians are used.
+Ratios come from paired benchmarks (bench/paired.h): a stack and its
+baseline alternating in short rounds in one process; FIG_vs_BASE is the median
+of the per-round ratios and FIG_vs_BASE_q1/_q3 its quartiles. p50_vs_raw 2.0
+means twice raw's latency; rate_vs_raw 0.5 means half raw's throughput. Every
+ratio is shown with its interquartile range, and the report says when a
+difference is within it. With --benchmark_repetitions the medians are used.
+
+With --out it also writes OUT/key_figures.json: one flat object, each key
+figure's name (a paired benchmark's label "key:NAME=COUNTER") -> its median,
+and NAME_q1, NAME_q3 and NAME_iqr (q3 - q1) beside it; a figure this run did
+not measure is null.
 """
 
 import argparse
@@ -28,6 +37,51 @@ import sys
 # The share of lookups that must find every instance for a discovery
 # setting to count as complete.
 COMPLETE_PCT = 99.9
+
+# The key figures (issue 23): name -> (what it is, target as (op, value) or
+# None). Ratios are stack over baseline, paired; memory_call_p50_us_16B is
+# microseconds.
+KEY_FIGURES = {
+    "call_p50_vs_raw_16B_1": (
+        "service Call p50 / raw nats.c, 16 B, 1 caller", ("<=", 1.10)),
+    "call_p50_vs_raw_1KiB_1": (
+        "service Call p50 / raw nats.c, 1 KiB, 1 caller", ("<=", 1.10)),
+    "transport_p50_vs_raw_16B_1": (
+        "transport echo p50 / raw nats.c, 16 B, 1 caller", ("<=", 1.05)),
+    "call_rate_vs_raw_16B_16": (
+        "service calls/s / raw nats.c, 16 B, 16 callers", (">=", 0.90)),
+    "call_rate_vs_raw_16B_64": (
+        "service calls/s / raw nats.c, 16 B, 64 callers", (">=", 0.90)),
+    "call_rate_vs_raw_1KiB_64": (
+        "service calls/s / raw nats.c, 1 KiB, 64 callers", (">=", 0.90)),
+    "call_rate_vs_raw_64KiB_64": (
+        "service calls/s / raw nats.c, 64 KiB, 64 callers", (">=", 0.80)),
+    "publish_rate_vs_raw_16B": (
+        "broker publishes/s / raw nats.c, 16 B", (">=", 0.95)),
+    "publish_rate_vs_raw_1KiB": (
+        "broker publishes/s / raw nats.c, 1 KiB", (">=", 0.95)),
+    "fanout_rate_vs_raw_64": (
+        "fan-out deliveries/s / raw nats.c (shared pool), N = 64", (">=", 0.90)),
+    "fanout_rate_vs_raw_256": (
+        "fan-out deliveries/s / raw nats.c (shared pool), N = 256",
+        (">=", 0.90)),
+    "fanout_immediate_p50_vs_raw_8": (
+        "fan-out publish-to-last-delivery p50 / raw, immediate, N = 8",
+        ("<=", 1.20)),
+    "fanout_immediate_p50_vs_raw_64": (
+        "fan-out publish-to-last-delivery p50 / raw, immediate, N = 64",
+        ("<=", 1.20)),
+    "scatter_p50_vs_raw_8": (
+        "scatter-gather p50 / raw nats.c, 8 instances", ("<=", 1.30)),
+    "scatter_p50_vs_raw_64": (
+        "scatter-gather p50 / raw nats.c, 64 instances", ("<=", 1.30)),
+    "memory_call_p50_us_16B": (
+        "memory-stack Call p50, 16 B (µs, not a ratio)", ("<=", 2.0)),
+    "call_p50_vs_natsgo_micro_16B_1": (
+        "service Call p50 / nats.go micro, 16 B, 1 caller", None),
+    "call_rate_vs_natsgo_micro_16B_64": (
+        "service calls/s / nats.go micro, 16 B, 64 callers", None),
+}
 
 
 # --- Reading ---
@@ -105,6 +159,31 @@ def ratio(row, key):
     return f"{value:.2f}×" if value >= 0.01 else f"{value:.2g}×"
 
 
+def spread_note(median, q1, q3, target=None, is_ratio=True):
+    """What the spread says: whether 1.0 (no difference) is within the
+    IQR, and whether the target is met by the median and within the IQR."""
+    notes = []
+    if is_ratio and q1 is not None and q3 is not None and q1 <= 1.0 <= q3:
+        notes.append("within spread of 1.0")
+    if target is not None and median is not None:
+        op, value = target
+        met = median <= value if op == "<=" else median >= value
+        notes.append(("meets" if met else "misses") + f" {OPS[op]} {value:.2f}" +
+                     (" (target within spread)"
+                      if q1 is not None and q3 is not None
+                      and q1 <= value <= q3 else ""))
+    return "; ".join(notes)
+
+
+OPS = {"<=": "≤", ">=": "≥"}
+
+
+def iqr(q1, q3, unit="×"):
+    if q1 is None or q3 is None:
+        return ""
+    return f"{q1:.2f}–{q3:.2f}{unit}"
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
@@ -174,6 +253,10 @@ def machine_section(contexts, mode):
           else "")),
         ("load average at start", " ".join(
             f"{x:.2f}" for x in context.get("load_avg", []))),
+        ("paired rounds", next((f"{c['paired_rounds']} per comparison, "
+                                f"length ×{float(c.get('paired_scale', 1)):g}"
+                                for c in contexts if "paired_rounds" in c),
+                               "?")),
     ]
     return "## Machine\n\n" + table(["", ""], rows)
 
@@ -204,32 +287,150 @@ def request_section(rows):
         cells = [REQUEST_NAMES.get(r["case"], r["case"]),
                  size(r["params"].get("bytes")), threads]
         if error:
-            lines.append(cells + [error] + [""] * 8)
+            lines.append(cells + [error] + [""] * 4)
             continue
         lines.append(cells + [
             us(r.get("p50_us")), us(r.get("p90_us")), us(r.get("p99_us")),
-            us(r.get("p999_us")), num(r.get("calls_per_s")) + "/s",
-            "baseline" if r["case"] == "raw_nats" else ratio(r, "p50_vs_raw"),
-            "baseline" if r["case"] == "raw_nats" else ratio(r, "rate_vs_raw"),
-            ratio(r, "p50_vs_grpc"), ratio(r, "rate_vs_grpc")])
-    text = ("## Request latency and throughput\n\n"
-            "One request answered, by four stacks on the same machine in the "
-            "same run: nats.c request/reply to a send-asap echo subscriber "
-            "(the floor), a gRPC C++ unary echo over loopback TCP (what a C++ "
-            "user would pick instead), the micro-nats NATS transport (a socket "
-            "per caller), and a full-stack micro-nats service `Call` (typed "
+            us(r.get("p999_us")), num(r.get("calls_per_s")) + "/s"])
+    text = ("## Request latency percentiles\n\n"
+            "One request answered, by four stacks on the same machine: "
+            "nats.c request/reply to a send-asap echo subscriber (the floor), "
+            "a gRPC C++ unary echo over loopback TCP (what a C++ user would "
+            "pick instead), the micro-nats NATS transport (a socket per "
+            "caller), and a full-stack micro-nats service `Call` (typed "
             "protobuf, client and server services on separate connections). "
             "Bytes: the encoded request (the answer is as long). Callers: "
             "threads calling at once over one client connection (one gRPC "
             "channel). Percentiles are of one merged sample of every call. "
-            "p50 ×raw: p50 over raw nats.c's at the same size and callers "
-            "(2.00× is twice as slow); rate ×raw: calls/s over raw's (0.50× "
-            "is half the throughput); the ×gRPC columns likewise.\n\n" +
+            "Each stack ran alone, one after another, so compare them with "
+            "the paired ratios above, not across these rows.\n\n" +
             table(["stack", "bytes", "callers", "p50", "p90", "p99", "p99.9",
-                   "calls/s", "p50 ×raw", "rate ×raw", "p50 ×gRPC",
-                   "rate ×gRPC"], lines))
+                   "calls/s"], lines))
     return text, {(r["case"], r["params"].get("bytes"),
                    r["params"].get("threads", 1)): r for r in rows}
+
+
+# --- Paired comparisons ---
+
+PAIRED_RATIO = re.compile(r"^(p50|rate)_vs_(\w+?)$")
+
+
+def paired_figures(row):
+    """[(figure, baseline)] of a paired row: its FIG_vs_BASE counters that
+    have quartiles beside them."""
+    found = []
+    for key in sorted(row):
+        m = PAIRED_RATIO.match(key)
+        if m and f"{key}_q1" in row and f"{key}_q3" in row:
+            found.append((m.group(1), m.group(2)))
+    return found
+
+
+def is_paired(row):
+    return bool(paired_figures(row)) or "key:" in row.get("label", "")
+
+
+def label_keys(row):
+    """{NAME: COUNTER} from the label's key:NAME=COUNTER tokens."""
+    keys = {}
+    for token in row.get("label", "").split():
+        if token.startswith("key:") and "=" in token:
+            name, counter = token[4:].split("=", 1)
+            keys[name] = counter
+    return keys
+
+
+def label_text(row):
+    return " ".join(t for t in row.get("label", "").split()
+                    if not t.startswith("key:"))
+
+
+def side_value(row, figure, side):
+    if figure == "p50":
+        return us(row.get(f"{side}_p50_us"))
+    value = row.get(f"{side}_per_s")
+    return num(value) + "/s" if value else ""
+
+
+def paired_section(rows):
+    paired = [r for r in rows if is_paired(r)]
+    if not paired:
+        return ""
+    lines = []
+    for r in paired:
+        params = ", ".join(f"{k} {size(v) if k == 'bytes' else v}"
+                           for k, v in r["params"].items()
+                           if k not in ("iterations",))
+        what = f"{r['family']}/{r['case']}" if r["case"] else r["family"]
+        error = error_of(r)
+        if error:
+            lines.append([what, params, error] + [""] * 8)
+            continue
+        keys = {counter: name for name, counter in label_keys(r).items()}
+        for figure, base in paired_figures(r):
+            counter = f"{figure}_vs_{base}"
+            median, q1, q3 = (r.get(counter), r.get(counter + "_q1"),
+                              r.get(counter + "_q3"))
+            key = keys.get(counter)
+            target = KEY_FIGURES.get(key, (None, None))[1] if key else None
+            lines.append([
+                what + (f" **{key}**" if key else ""), params,
+                f"{figure} ×{base}", ratio(r, counter), iqr(q1, q3),
+                spread_note(median, q1, q3, target),
+                side_value(r, figure, "base"), side_value(r, figure, "stack"),
+                f"{r.get('base_csw_per_op', 0):.2g} / "
+                f"{r.get('stack_csw_per_op', 0):.2g}",
+                f"{r.get('base_allocs_per_op', 0):.3g} / "
+                f"{r.get('stack_allocs_per_op', 0):.3g}",
+                f"{int(r.get('rounds', 0))}"])
+    return (
+        "## Paired comparisons\n\n"
+        "Each row: a micro-nats stack and its baseline started side by side "
+        "in one process on one nats-server, alternating in short rounds "
+        "(each side first in half of them, after an uncounted warm-up); the "
+        "ratio is the median of the per-round ratios stack / baseline, and "
+        "IQR its interquartile range (the middle half of the rounds). A ratio "
+        "whose IQR contains 1.0 is no measurable difference. p50 ×: latency, "
+        "2.00× is twice as slow; rate ×: throughput, 0.50× is half. base and "
+        "stack: medians over rounds of each side's own figure. Switches and "
+        "allocations are per op (call, publish, delivery), each side: "
+        "context switches of every thread of the process (getrusage) and "
+        "C++ operator-new calls (nats.c's own mallocs are not counted).\n\n" +
+        table(["comparison", "parameters", "figure", "ratio", "IQR", "note",
+               "base", "stack", "switches/op base / stack",
+               "allocs/op base / stack", "rounds"], lines))
+
+
+def collect_key_figures(rows):
+    """{name: (median, q1, q3)} of every key figure named by a label."""
+    found = {}
+    for r in rows:
+        if error_of(r):
+            continue
+        for name, counter in label_keys(r).items():
+            if r.get(counter) is None:
+                continue
+            found[name] = (r.get(counter), r.get(counter + "_q1"),
+                           r.get(counter + "_q3"))
+    return found
+
+
+def write_key_figures(path, found):
+    """OUT/key_figures.json: flat name -> median, NAME_q1, NAME_q3,
+    NAME_iqr; the issue's names always present (null when not run)."""
+    out = {}
+    names = list(KEY_FIGURES) + sorted(n for n in found
+                                       if n not in KEY_FIGURES)
+    for name in names:
+        median, q1, q3 = found.get(name, (None, None, None))
+        out[name] = median
+        out[name + "_iqr"] = (q3 - q1 if q1 is not None and q3 is not None
+                              else None)
+        out[name + "_q1"] = q1
+        out[name + "_q3"] = q3
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1, sort_keys=False)
+        f.write("\n")
 
 
 def fanout_section(rows):
@@ -290,26 +491,6 @@ def fanout_section(rows):
             "async threads).\n\n" +
             table(["case", "N", "p50", "p99", "p50 ×raw", "p99 ×raw"], lines))
     return "\n".join(parts)
-
-
-def publish_section(rows):
-    rows = [r for r in rows if r["family"] in ("BM_RawNatsPublish",
-                                               "BM_BrokerPublish")]
-    if not rows:
-        return ""
-    lines = []
-    for r in rows:
-        error = error_of(r)
-        size = r["params"].get("bytes", r["case"])
-        if error:
-            lines.append([r["family"], size, error, ""])
-            continue
-        lines.append([r["family"], size,
-                      num(r.get("items_per_second")) + "/s",
-                      "baseline" if is_baseline(r) else ratio(r, "rate_vs_raw")])
-    return ("## Publish\n\nPublishes per second from one publisher, nobody "
-            "subscribed (bytes: the body).\n\n" +
-            table(["benchmark", "bytes", "publishes/s", "rate ×raw"], lines))
 
 
 def best_discovery(rows):
@@ -387,7 +568,7 @@ def discovery_section(rows):
 
 
 def generic_section(rows, handled):
-    rows = [r for r in rows if r["family"] not in handled]
+    rows = [r for r in rows if r["family"] not in handled and not is_paired(r)]
     if not rows:
         return ""
     lines = []
@@ -397,7 +578,8 @@ def generic_section(rows, handled):
         if error:
             lines.append([name, error, "", "", "", ""])
             continue
-        ratios = ", ".join(f"{key.split('_')[0]} {r[key]:.2f}×"
+        # Not paired: one run of each side, so no spread to show.
+        ratios = ", ".join(f"{key} {r[key]:.2f}× (unpaired)"
                            for key in sorted(r) if re.match(r".*_vs_\w+$", key)
                            and isinstance(r[key], (int, float)))
         rate = r.get("items_per_second")
@@ -410,74 +592,30 @@ def generic_section(rows, handled):
                   lines))
 
 
-def key_figures(requests, rows, best):
-    """The figures a reader looks for first, as ratios to their baselines."""
-    def get(case, size, callers, key):
-        row = requests.get((case, size, callers))
-        return None if row is None else row.get(key)
-
+def key_figures(found):
+    """The figures a reader looks for first: every key figure, paired, with
+    its spread and target."""
     lines = []
-
-    def add(what, value, detail):
-        if value is not None:
-            lines.append([what, f"{value:.2f}×", detail])
-
-    tcp = get("transport", 16, 1, "p50_us")
-    svc = get("service", 16, 1, "p50_us")
-    raw = get("raw_nats", 16, 1, "p50_us")
-    grpc = get("grpc", 16, 1, "p50_us")
-    if svc and raw:
-        add("service Call p50 / raw nats.c p50 (16 B, 1 caller)", svc / raw,
-            f"{us(svc)} vs {us(raw)}")
-    if tcp and raw:
-        add("transport echo p50 / raw nats.c p50 (16 B, 1 caller)",
-            tcp / raw, f"{us(tcp)} vs {us(raw)}")
-    if svc and grpc:
-        add("service Call p50 / gRPC p50 (16 B, 1 caller)", svc / grpc,
-            f"{us(svc)} vs {us(grpc)}")
-    for bytes_ in (16, 1024, 64 << 10):
-        ours = get("service", bytes_, 64, "calls_per_s")
-        theirs = get("grpc", bytes_, 64, "calls_per_s")
-        if ours and theirs:
-            add(f"service calls/s / gRPC calls/s ({size(bytes_)}, 64 "
-                "callers)",
-                ours / theirs, f"{num(ours)}/s vs {num(theirs)}/s")
-    publish = {(r["family"], r["params"].get("bytes")): r
-               for r in rows if r["family"] in ("BM_BrokerPublish",
-                                                "BM_RawNatsPublish")}
-    broker = publish.get(("BM_BrokerPublish", 16))
-    if broker is not None and broker.get("rate_vs_raw") is not None:
-        add("broker publishes/s / raw nats.c (16 B)", broker["rate_vs_raw"],
-            f"{num(broker.get('items_per_second'))}/s")
-    for r in rows:
-        if (r["family"] == "BM_FanOut" and r["case"].startswith("broker")
-                and r["params"].get("subscribers") == 64
-                and r.get("rate_vs_raw") is not None):
-            batch = r["params"].get("batch")
-            if batch == 1000:
-                add(f"fan-out 1→64 deliveries/s, {r['case']} / raw nats.c",
-                    r["rate_vs_raw"], f"{num(r.get('deliveries_per_s'))}/s")
-            elif batch == 1:
-                add(f"fan-out 1→64 publish-to-last-delivery p50, {r['case']} "
-                    "/ raw", r.get("p50_vs_raw"), us(r.get("p50_us")) +
-                    (" (batched: waits ≤ 1 ms for the flusher, by design)"
-                     if r["case"] == "broker" else ""))
-    for r in rows:
-        if (r["family"] == "BM_ScatterGather" and r["case"] == "service"
-                and r["params"].get("instances") == 8
-                and r.get("p50_vs_raw") is not None):
-            add("scatter-gather to 8 instances p50 / raw nats.c",
-                r["p50_vs_raw"], us(r.get("p50_us")))
-    best_row, go_micro = best.get(10, (None, None))
-    if best_row is not None and go_micro is not None:
-        add("discovery K = 10: fixed 100 ms p50 / fastest complete setting",
-            go_micro["p50_us"] / best_row["p50_us"],
-            f"{best_row['label']}: {us(best_row['p50_us'])}, "
-            f"{best_row['complete_pct']:.2f} % complete in "
-            f"{best_row['iterations']} lookups")
-    if not lines:
-        return ""
-    return "## Key figures\n\n" + table(["figure", "ratio", "values"], lines)
+    for name, (what, target) in KEY_FIGURES.items():
+        median, q1, q3 = found.get(name, (None, None, None))
+        microseconds = name.endswith("_us_16B")
+        unit = " µs" if microseconds else "×"
+        value = "not run" if median is None else (
+            f"{median:.3g} µs" if microseconds else f"{median:.2f}×")
+        lines.append([
+            what, f"`{name}`", value, iqr(q1, q3, unit),
+            "" if median is None else spread_note(
+                median, q1, q3, target, is_ratio=not microseconds),
+            "" if target is None else f"{OPS[target[0]]} {target[1]:.2f}"])
+    for name in sorted(n for n in found if n not in KEY_FIGURES):
+        median, q1, q3 = found[name]
+        lines.append([name, f"`{name}`", f"{median:.2f}×", iqr(q1, q3),
+                      spread_note(median, q1, q3), ""])
+    return ("## Key figures\n\n"
+            "Paired medians (see Paired comparisons) with their interquartile "
+            "range; OUT/key_figures.json has the same numbers.\n\n" +
+            table(["figure", "name", "median", "IQR", "note", "target"],
+                  lines))
 
 
 # --- Charts ---
@@ -635,23 +773,27 @@ def main(argv):
 
     request_text, requests = request_section(rows)
     discovery_text, best = discovery_section(rows)
+    found = collect_key_figures(rows)
     sections = [
         "# micro-nats benchmark report",
-        ("Every micro-nats figure is shown next to its baseline from the same "
-         "run on the same nats-server: raw nats.c doing the same thing, and "
-         "for requests also gRPC C++. Ratios, not absolute times, are what "
-         "carry over to another machine." +
+        ("Every micro-nats figure is compared with its baseline paired: both "
+         "run side by side in one process on the same nats-server, "
+         "alternating in short rounds, and the ratio is the median of the "
+         "per-round ratios with its interquartile range (on this machine a "
+         "figure moves ±30 % between runs; within one run, paired, a 10 % "
+         "difference can show). Baselines: raw nats.c doing the same thing, "
+         "and for requests also gRPC C++ and nats.go's micro. Ratios, not "
+         "absolute times, are what carry over to another machine." +
          (f" Made by `{args.command}`." if args.command else "")),
         machine_section(contexts, args.mode),
-        key_figures(requests, rows, best),
+        key_figures(found),
+        paired_section(rows),
         request_text,
         fanout_section(rows),
-        publish_section(rows),
         discovery_text,
         generic_section(rows, {
             "BM_Request", "BM_FanOut", "BM_ScatterGather", "BM_ColdLookup",
-            "BM_WarmLookup", "BM_RawNatsFirstAnswer", "BM_RawNatsPublish",
-            "BM_BrokerPublish"}),
+            "BM_WarmLookup", "BM_RawNatsFirstAnswer"}),
     ]
     if args.out:
         written, skipped = charts(args.out, requests, rows, best)
@@ -664,8 +806,9 @@ def main(argv):
         with open(os.path.join(args.out, "REPORT.md"), "w",
                   encoding="utf-8") as f:
             f.write(report)
-        print(f"report: wrote {os.path.join(args.out, 'REPORT.md')}",
-              file=sys.stderr)
+        write_key_figures(os.path.join(args.out, "key_figures.json"), found)
+        print(f"report: wrote {os.path.join(args.out, 'REPORT.md')} and "
+              "key_figures.json", file=sys.stderr)
     else:
         sys.stdout.write(report)
     return 0

@@ -13,10 +13,15 @@
 # OUT/json/, and writes OUT/REPORT.md with the figures, their baselines and
 # ratios, and OUT/charts/*.svg. OUT is bench/results unless --out DIR.
 #
+# Every ratio is paired (bench/paired.h): the stack and its baseline
+# alternate in short rounds in one process, and the report gives the median
+# per-round ratio with its interquartile range; OUT/key_figures.json has the
+# key figures (name -> median, NAME_iqr, NAME_q1, NAME_q3).
+#
 # Options: --quick (default), --full, --out DIR, --filter REGEX (passed to
-# --benchmark_filter, for a partial run), --nats-url URL (use that
-# nats-server instead of starting one per binary), --no-setup (skip
-# tools/setup.sh).
+# --benchmark_filter, for a partial run), --rounds N (paired rounds per
+# comparison: 20 quick, 40 full), --nats-url URL (use that nats-server
+# instead of starting one per binary), --no-setup (skip tools/setup.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,6 +29,7 @@ mode=quick
 out=bench/results
 filter=""
 nats_url=""
+rounds=""
 setup=1
 while (($#)); do
   case "$1" in
@@ -32,20 +38,25 @@ while (($#)); do
     --out) out="$2"; shift ;;
     --filter) filter="$2"; shift ;;
     --nats-url) nats_url="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
     --no-setup) setup=0 ;;
-    -h | --help) sed -n '3,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,25p' "$0"; exit 0 ;;
     *) echo "suite: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
-# Per binary: the seconds each benchmark runs for, in each mode. Discovery
-# needs many lookups per setting to tell 99.9 % from 99 %.
+# Per binary: the seconds each unpaired benchmark runs for, in each mode
+# (paired ones run their rounds: --rounds). Discovery needs many lookups per
+# setting to tell 99.9 % from 99 %.
 if [ "$mode" = quick ]; then
-  benches=(request_bench:0.4 fanout_bench:0.3 broker_bench:0.3 discovery_bench:1)
+  benches=(request_bench:0.4 fanout_bench:0.3 broker_bench:0.3
+           service_bench:0.3 discovery_bench:1)
+  rounds="${rounds:-20}"
 else
   benches=(request_bench:2 fanout_bench:2 broker_bench:2 discovery_bench:10
            transport_bench:2 registry_bench:2 service_bench:2 srv_bench:2)
+  rounds="${rounds:-40}"
 fi
 
 start=$(date +%s)
@@ -70,7 +81,7 @@ for entry in "${benches[@]}"; do
   index=$((index + 1))
   name="${entry%%:*}"
   seconds="${entry##*:}"
-  args=(--benchmark_min_time="$seconds")
+  args=(--benchmark_min_time="$seconds" --paired_rounds="$rounds")
   [ -n "$filter" ] && args+=(--benchmark_filter="$filter")
   [ -n "$nats_url" ] && args+=(--nats_url="$nats_url")
   total=$("$bin/$name" "${args[@]}" --benchmark_list_tests=true 2>/dev/null |
@@ -86,7 +97,7 @@ for entry in "${benches[@]}"; do
         line = $1
         if ($0 ~ /ERROR OCCURRED/) line = $0
         for (i = 2; i <= NF; i++)
-          if ($i ~ /^(p50_us|calls_per_s|deliveries_per_s|complete_pct|p50_vs_raw|rate_vs_raw)=/)
+          if ($i ~ /^(p50_us|calls_per_s|deliveries_per_s|complete_pct|(p50|rate)_vs_[a-z]+)=/)
             line = line "  " $i
         printf "  %s %d/%d  %s\n", bench, n, total, line
         fflush()
@@ -107,4 +118,4 @@ done
 say "writing $out/REPORT.md and $out/charts/"
 /usr/bin/python3 bench/report.py --out "$out" --mode "$mode" \
   --command "bash bench/suite.sh --$mode" "${jsons[@]}"
-say "done: $out/REPORT.md"
+say "done: $out/REPORT.md and $out/key_figures.json"
