@@ -1,28 +1,27 @@
 // Copyright 2026 The micro-nats Authors.
 //
-// transport_bench: echo round trips over the NATS transport next to raw
-// nats.c request/reply on the same server in the same run, as p50/p90/p99.
+// transport_bench: echo round trips over the NATS transport against raw
+// nats.c request/reply (a send-asap responder, as the transport's shared
+// connection sends), paired and interleaved (paired.h): both side by side
+// on the same server, alternating in short rounds; p50_vs_raw is the median
+// of the per-round ratios of p50s, with its quartiles.
 //
-//   bazel run -c opt //bench:transport_bench -- --benchmark_min_time=1
-//
-// The raw baseline runs twice: with nats.c's default options on the
-// responder (its replies wait for the flusher) and with send-asap (what the
-// transport's shared connection uses). p50_vs_raw and p99_vs_raw are the
-// transport's latencies over the send-asap baseline's.
+//   bazel run -c opt //bench:transport_bench
 //
 // The transport runs with each listener style (a blocking Accept handler
 // per socket, or AcceptMessages on the listener's pool), and a cold call
-// (Dial, one echo) with and without the open/open-ack handshake.
+// (Dial, one echo, Close) with and without the open/open-ack handshake.
 
 #include <nats/nats.h>
 
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
 
-#include "bench/latency.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "bench/nats_bench.h"
+#include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
 #include "transport/nats/nats_transport.h"
@@ -30,46 +29,57 @@
 namespace micro_nats {
 namespace {
 
-// Baseline: nats.c request/reply, responder with default options (arg 0)
-// or send-asap (arg 1).
-void BM_RawNatsRequestReply(benchmark::State& state) {
-  natsConnection* responder = bench::RawConnect(state.range(0) == 1);
-  natsConnection* requester = bench::RawConnect(false);
-  natsSubscription* sub = nullptr;
-  if (responder == nullptr || requester == nullptr ||
-      natsConnection_Subscribe(&sub, responder, "bench.raw.echo",
-                               bench::RawEchoReply, nullptr) != NATS_OK) {
-    state.SkipWithError("raw nats setup failed");
-    return;
-  }
-  natsConnection_Flush(responder);
-  const bench::Percentiles raw = bench::RunRawRequests(
-      state, requester, "bench.raw.echo", std::string(16, 'x'));
-  if (state.range(0) == 1) {  // the transport's like: replies sent at once
-    bench::RecordBaseline("echo/p50", raw.p50_us);
-    bench::RecordBaseline("echo/p99", raw.p99_us);
-  }
-  natsSubscription_Destroy(sub);
-  natsConnection_Destroy(requester);
-  natsConnection_Destroy(responder);
-}
-BENCHMARK(BM_RawNatsRequestReply)
-    ->ArgName("send_asap")
-    ->Arg(0)
-    ->Arg(1)
-    ->UseRealTime();
+constexpr char kRawSubject[] = "bench.raw.echo";
 
-// An echo listener in the blocking style (arg 0: a handler parked in Recv
-// per socket) or the message style (arg 1: AcceptMessages, a pool thread
-// per message); null after reporting an error.
-std::unique_ptr<transport::Listener> EchoListener(benchmark::State& state,
-                                                  transport::Transport& server,
-                                                  bool messages) {
-  auto listener = server.Listen("");
-  if (!listener.ok()) {
-    state.SkipWithError("listen failed");
-    return nullptr;
+// The raw baseline: a send-asap echo responder and a requester.
+class RawEcho {
+ public:
+  ~RawEcho() {
+    natsSubscription_Destroy(sub_);
+    natsConnection_Destroy(requester_);
+    natsConnection_Destroy(responder_);
   }
+
+  absl::Status Start() {
+    responder_ = bench::RawConnect(/*send_asap=*/true);
+    requester_ = bench::RawConnect();
+    if (responder_ == nullptr || requester_ == nullptr ||
+        natsConnection_Subscribe(&sub_, responder_, kRawSubject,
+                                 bench::RawEchoReply, nullptr) != NATS_OK ||
+        natsConnection_Flush(responder_) != NATS_OK) {
+      return absl::UnavailableError("raw nats setup failed");
+    }
+    return absl::OkStatus();
+  }
+
+  bench::Side Side(absl::Duration round) {
+    return [this, round]() {
+      return loop_.Run(round, [this] {
+        natsMsg* reply = nullptr;
+        const natsStatus s = natsConnection_Request(
+            &reply, requester_, kRawSubject, body_.data(),
+            static_cast<int>(body_.size()), 5000);
+        natsMsg_Destroy(reply);
+        return s == NATS_OK ? absl::OkStatus()
+                            : absl::UnavailableError("nats.c request failed");
+      });
+    };
+  }
+
+ private:
+  const std::string body_ = std::string(16, 'x');
+  natsConnection* responder_ = nullptr;
+  natsConnection* requester_ = nullptr;
+  natsSubscription* sub_ = nullptr;
+  bench::TimedLoop loop_;
+};
+
+// An echo listener in the blocking style (a handler parked in Recv per
+// socket) or the message style (AcceptMessages).
+absl::StatusOr<std::unique_ptr<transport::Listener>> EchoListener(
+    transport::Transport& server, bool messages) {
+  auto listener = server.Listen("");
+  if (!listener.ok()) return listener.status();
   absl::Status accepted =
       messages
           ? (*listener)->AcceptMessages(
@@ -83,81 +93,75 @@ std::unique_ptr<transport::Listener> EchoListener(benchmark::State& state,
                 if (!m.ok() || !socket->Send(*m).ok()) return;
               }
             });
-  if (!accepted.ok()) {
-    state.SkipWithError("accept failed");
-    return nullptr;
-  }
-  return std::move(listener).value();
+  if (!accepted.ok()) return accepted;
+  return listener;
 }
 
-// The transport: one socket, Send then Recv of a 16-byte echo; server and
+// Arg cold 0: one warm socket, Send then Recv of a 16-byte echo per op.
+// Arg cold 1 (2: with the open/open-ack handshake): Dial, one echo, Close
+// per op. Server and
 // client on separate connections, as separate processes.
-void BM_TransportEcho(benchmark::State& state) {
-  auto server_transport = transport::NewNatsTransport(bench::Connect()).value();
-  auto client_transport = transport::NewNatsTransport(bench::Connect()).value();
-  auto listener =
-      EchoListener(state, *server_transport, /*messages=*/state.range(0) == 1);
-  if (listener == nullptr) return;
-  auto socket = client_transport->Dial(listener->Address());
-  if (!socket.ok()) {
-    state.SkipWithError("dial failed");
+void BM_PairedTransportEcho(benchmark::State& state) {
+  const bool messages = state.range(0) == 1;
+  const bool cold = state.range(1) >= 1;
+  const transport::DialOptions dial{.handshake = state.range(1) == 2};
+  RawEcho raw;
+  if (absl::Status started = raw.Start(); !started.ok()) {
+    state.SkipWithError(started.ToString().c_str());
     return;
   }
-  const transport::Message message{.body = std::string(16, 'x')};
-  bench::LatencyRecorder latency;
-  for (auto _ : state) {
-    absl::Time start = absl::Now();
-    absl::Status sent = (*socket)->Send(message);
-    auto reply = (*socket)->Recv(start + absl::Seconds(5));
-    latency.Add(absl::Now() - start);
-    if (!sent.ok() || !reply.ok()) {
-      state.SkipWithError("echo failed");
-      break;
-    }
+  auto server_transport = transport::NewNatsTransport(bench::Connect());
+  auto client_transport = transport::NewNatsTransport(bench::Connect());
+  if (!server_transport.ok() || !client_transport.ok()) {
+    state.SkipWithError("transport setup failed");
+    return;
   }
-  const bench::Percentiles ours = latency.Report(state);
-  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "echo/p50");
-  bench::ReportVsBaseline(state, "p99_vs_raw", ours.p99_us, "echo/p99");
-  (*socket)->Close().IgnoreError();
-}
-BENCHMARK(BM_TransportEcho)
-    ->ArgName("message_handler")
-    ->Arg(0)
-    ->Arg(1)
-    ->UseRealTime();
-
-// A cold call: Dial, one echo, Close, per iteration; with the open/open-ack
-// handshake (arg 1) or without (arg 0, the socket opens with its first
-// message). A warm socket (BM_TransportEcho) pays neither.
-void BM_TransportDialAndCall(benchmark::State& state) {
-  auto server_transport = transport::NewNatsTransport(bench::Connect()).value();
-  auto client_transport = transport::NewNatsTransport(bench::Connect()).value();
-  auto listener = EchoListener(state, *server_transport, /*messages=*/true);
-  if (listener == nullptr) return;
-  const transport::Message message{.body = std::string(16, 'x')};
-  const transport::DialOptions options{.handshake = state.range(0) == 1};
-  bench::LatencyRecorder latency;
-  for (auto _ : state) {
-    absl::Time start = absl::Now();
-    auto socket = client_transport->Dial(listener->Address(), options);
-    absl::Status status = socket.status();
-    if (status.ok()) status = (*socket)->Send(message);
-    if (status.ok())
-      status = (*socket)->Recv(start + absl::Seconds(5)).status();
-    latency.Add(absl::Now() - start);
-    if (!status.ok()) {
-      state.SkipWithError("call failed");
-      break;
-    }
+  auto listener = EchoListener(**server_transport, messages);
+  if (!listener.ok()) {
+    state.SkipWithError(listener.status().ToString().c_str());
+    return;
   }
-  const bench::Percentiles ours = latency.Report(state);
-  bench::ReportVsBaseline(state, "p50_vs_raw", ours.p50_us, "echo/p50");
-  bench::ReportVsBaseline(state, "p99_vs_raw", ours.p99_us, "echo/p99");
+  std::unique_ptr<transport::Socket> warm;
+  if (!cold) {
+    auto socket = (*client_transport)->Dial((*listener)->Address());
+    if (!socket.ok()) {
+      state.SkipWithError(socket.status().ToString().c_str());
+      return;
+    }
+    warm = std::move(socket).value();
+  }
+  const transport::Message message{.body = std::string(16, 'x')};
+  const absl::Duration round = bench::RoundTime();
+  bench::TimedLoop loop;
+  bench::Side ours = [&]() {
+    return loop.Run(round, [&]() -> absl::Status {
+      const absl::Time deadline = absl::Now() + absl::Seconds(5);
+      if (!cold) {
+        if (absl::Status sent = warm->Send(message); !sent.ok()) return sent;
+        return warm->Recv(deadline).status();
+      }
+      auto socket = (*client_transport)->Dial((*listener)->Address(), dial);
+      if (!socket.ok()) return socket.status();
+      absl::Status status = (*socket)->Send(message);
+      if (status.ok()) status = (*socket)->Recv(deadline).status();
+      (*socket)->Close().IgnoreError();
+      return status;
+    });
+  };
+  bench::RunPaired(state, raw.Side(round), ours,
+                   {.baseline = "raw", .figures = bench::kP50})
+      .IgnoreError();  // reported by RunPaired
+  if (warm != nullptr) warm->Close().IgnoreError();
+  (*listener)->Close().IgnoreError();
 }
-BENCHMARK(BM_TransportDialAndCall)
-    ->ArgName("handshake")
-    ->Arg(1)
-    ->Arg(0)
+BENCHMARK(BM_PairedTransportEcho)
+    ->ArgNames({"message_handler", "cold"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({1, 2})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 }  // namespace
