@@ -27,6 +27,16 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
   options.server.name = options.name;
   options.server.version = options.version;
   options.server.metadata = options.metadata;
+  if (options.scatter_wire != nullptr) {
+    if (!options.scatter.on_error) {
+      options.scatter.on_error = options.server.on_error;
+    }
+    options.server.frontends.push_back(
+        Scatter::NewFrontend(options.scatter_wire, options.scatter));
+  }
+  service->scatter_ =
+      std::make_unique<Scatter>(std::move(options.scatter), service->registry_,
+                                std::move(options.scatter_wire));
   service->client_ =
       std::make_unique<Client>(std::move(options.client), service->registry_,
                                options.transport, options.broker);
@@ -38,6 +48,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
 
 Service::~Service() {
   server_.reset();  // stops: deregisters while the registry is up
+  scatter_.reset();
   client_.reset();
   registry_.reset();
 }

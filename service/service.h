@@ -30,6 +30,7 @@
 #include "registry/cache/cache.h"
 #include "registry/registry.h"
 #include "service/client.h"
+#include "service/scatter.h"
 #include "service/server.h"
 #include "transport/transport.h"
 
@@ -51,6 +52,10 @@ struct ServiceOptions {
   // How the client caches lookups (when `registry` is not already a
   // CachingRegistry).
   registry::CacheOptions cache;
+  // Scatter-gather (scatter.h): the stack's wire (null: none; the stacks
+  // set it) and how this service scatters and answers scatters.
+  std::shared_ptr<ScatterWire> scatter_wire;
+  ScatterConfig scatter;
 
   // Kept alive as long as the service (e.g. the NATS connection).
   std::shared_ptr<void> keep_alive;
@@ -69,6 +74,9 @@ class Service {
 
   Server& server() { return *server_; }
   Client& client() { return *client_; }
+  // One request to every instance of a service (FailedPrecondition
+  // without a scatter wire).
+  Scatter& scatter() { return *scatter_; }
   const std::string& name() const { return server_->name(); }
   // The caching registry the client looks services up in.
   registry::CachingRegistry& registry() { return *registry_; }
@@ -82,6 +90,7 @@ class Service {
   std::shared_ptr<void> keep_alive_;
   std::shared_ptr<registry::CachingRegistry> registry_;
   std::unique_ptr<Client> client_;
+  std::unique_ptr<Scatter> scatter_;
   std::unique_ptr<Server> server_;  // stopped first
 };
 

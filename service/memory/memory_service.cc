@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "registry/memory/memory_registry.h"
+#include "service/memory/scatter_wire.h"
 #include "status/status_macros.h"
 #include "transport/memory/memory_transport.h"
 
@@ -21,6 +22,7 @@ std::shared_ptr<MemoryNetwork> NewMemoryNetwork() {
       registry::CachingRegistry::Create(registry::NewMemoryRegistry()).value();
   network->transport = transport::NewMemoryTransport();
   network->bus = broker::NewMemoryBus();
+  network->scatter = NewMemoryScatterWire();
   return network;
 }
 
@@ -41,6 +43,8 @@ absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(
                           .broker = broker::NewMemoryBroker({}, network->bus),
                           .server = std::move(options.server),
                           .client = std::move(options.client),
+                          .scatter_wire = network->scatter,
+                          .scatter = std::move(options.scatter),
                           .keep_alive = network});
 }
 

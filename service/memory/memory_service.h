@@ -34,6 +34,7 @@ struct MemoryNetwork {
   std::shared_ptr<registry::CachingRegistry> registry;
   std::shared_ptr<transport::Transport> transport;
   std::shared_ptr<broker::MemoryBus> bus;
+  std::shared_ptr<ScatterWire> scatter;  // scatter_wire.h
 };
 
 std::shared_ptr<MemoryNetwork> NewMemoryNetwork();
@@ -46,6 +47,7 @@ struct MemoryServiceOptions {
   std::shared_ptr<MemoryNetwork> network;
   ServerOptions server;
   ClientOptions client;
+  ScatterConfig scatter;  // service/scatter.h
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(

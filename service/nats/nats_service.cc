@@ -102,6 +102,12 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
                         NewServiceApi(connection, options.service_api));
     options.server.frontends.push_back(std::move(api));
   }
+  if (!options.scatter_wire.on_error) {
+    options.scatter_wire.on_error = options.server.on_error;
+  }
+  MN_ASSIGN_OR_RETURN(
+      std::shared_ptr<ScatterWire> scatter_wire,
+      NewNatsScatterWire(connection, std::move(options.scatter_wire)));
   return Service::Create({.name = std::move(options.name),
                           .version = std::move(options.version),
                           .metadata = std::move(options.metadata),
@@ -111,6 +117,8 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
                           .server = std::move(options.server),
                           .client = std::move(options.client),
                           .cache = std::move(options.cache),
+                          .scatter_wire = std::move(scatter_wire),
+                          .scatter = std::move(options.scatter),
                           .keep_alive = std::move(connection)});
 }
 

@@ -27,6 +27,7 @@
 #include "nats/connection.h"
 #include "registry/nats/nats_registry.h"
 #include "registry/srv/srv_registry.h"
+#include "service/nats/scatter_wire.h"
 #include "service/nats/service_api.h"
 #include "service/service.h"
 
@@ -67,6 +68,11 @@ struct NatsServiceOptions {
   // The NATS Service API (ADR-32): `$SRV` answers and endpoint subjects.
   // Its on_error defaults to the server's.
   ServiceApiOptions service_api;
+  // Scatter-gather (service/scatter.h, scatter_wire.h): how this service
+  // scatters and answers, and on which subjects. Their on_error default to
+  // the server's.
+  ScatterConfig scatter;
+  NatsScatterOptions scatter_wire;
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
