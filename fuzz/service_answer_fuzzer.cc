@@ -4,7 +4,7 @@
 // headers (go-micro's Micro-Error JSON, the NATS Service API's
 // Nats-Service-Error and Nats-Service-Error-Code) and a body in the answer's
 // Content-Type, through the client's NATS Service API path (a node with
-// protocol "nats-micro", called by ClientOptions::request_reply), then
+// protocol "nats-micro", called through ClientOptions::request_reply), then
 // decoded as a typed call decodes it.
 //
 // A failed call never reads as OK, and its text is bounded; an OK call's
@@ -41,6 +41,14 @@ using micro_nats::fuzz::Everything;
 // The answer the next call gets (the harness calls from one thread).
 Message* const next_answer = new Message;
 
+class NextAnswer : public service::RequestReply {
+ public:
+  absl::StatusOr<Message> Request(const std::string&, const Message&,
+                                  absl::Time) override {
+    return *next_answer;
+  }
+};
+
 service::Client& TheClient() {
   static service::Client* const client = [] {
     auto network = service::NewMemoryNetwork();
@@ -59,10 +67,7 @@ service::Client& TheClient() {
     FUZZ_CHECK(registered.ok(), registered.ToString());
     service::ClientOptions options;
     options.retries = 0;
-    options.request_reply = [](const std::string&, const Message&,
-                               absl::Time) -> absl::StatusOr<Message> {
-      return *next_answer;
-    };
+    options.request_reply = std::make_shared<NextAnswer>();
     // Never destroyed: the harness calls until the process ends.
     return new service::Client(
         std::move(options), network->registry, network->transport,

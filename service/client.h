@@ -35,12 +35,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <future>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +56,11 @@
 #include "transport/transport.h"
 
 namespace micro_nats::service {
+
+namespace service_internal {
+class CallPath;
+class SocketPool;
+}  // namespace service_internal
 
 struct CallOptions {
   // When the caller stops waiting. InfiniteFuture: `timeout` from now.
@@ -93,6 +95,19 @@ using CallFunc = std::function<absl::StatusOr<Message>(
 // wrapper given is the outermost.
 using CallWrapper = std::function<CallFunc(CallFunc next)>;
 
+// A plain request/reply on a subject: how the client calls nodes of the
+// NATS Service API (ClientOptions::request_reply).
+class RequestReply {
+ public:
+  virtual ~RequestReply() = default;
+  // The answer to `request` on `subject`, by `deadline`. Unavailable when
+  // nobody answers at once (NATS "no responders") or NATS is unreachable;
+  // DeadlineExceeded when no answer came in time.
+  virtual absl::StatusOr<Message> Request(const std::string& subject,
+                                          const Message& request,
+                                          absl::Time deadline) = 0;
+};
+
 struct ClientOptions {
   absl::Duration timeout = absl::Seconds(5);
   int retries = 2;
@@ -115,14 +130,11 @@ struct ClientOptions {
   // Threads that run asynchronous calls (CallAsync); more wait.
   int async_threads = 4;
 
-  // A plain request/reply on a subject, answered by `deadline`. Nodes of
-  // NATS Service API services (registry/srv; node metadata protocol
-  // "nats-micro") are called this way, on their endpoint's subject, not
-  // dialled. service/nats sets it; unset, calling such a node is
-  // Unimplemented.
-  std::function<absl::StatusOr<Message>(
-      const std::string& subject, const Message& request, absl::Time deadline)>
-      request_reply;
+  // How nodes of NATS Service API services (registry/srv; node metadata
+  // protocol "nats-micro") are called: by request/reply on their
+  // endpoint's subject, not dialled. service/nats sets it; null, calling
+  // such a node is Unimplemented.
+  std::shared_ptr<RequestReply> request_reply;
 };
 
 struct ClientStats {
@@ -184,29 +196,10 @@ class Client {
   ClientStats stats() const;
 
  private:
-  struct Idle {
-    std::unique_ptr<transport::Socket> socket;
-    absl::Time since;
-  };
-
   absl::StatusOr<Message> Invoke(const CallRequest& request,
                                  const CallOptions& options);
-  // A NATS Service API node: a request on its endpoint's subject.
-  // `*node_failed`: the node failed the call (transport failure, or its
-  // own refusal as stopping): evict it and try another (retry.h).
-  absl::StatusOr<Message> CallSubject(
-      const registry::Node& node,
-      const std::vector<registry::Service>& versions,
-      const CallRequest& request, absl::Time deadline, bool* node_failed);
-  absl::StatusOr<Message> CallNode(const registry::Node& node,
-                                   const CallRequest& request,
-                                   absl::Time deadline, bool* node_failed);
-  // An idle socket to `address` (`*reused` true), or a new one.
-  absl::StatusOr<std::unique_ptr<transport::Socket>> Acquire(
-      const std::string& address, absl::Time deadline, bool* reused);
-  void Release(const std::string& address,
-               std::unique_ptr<transport::Socket> socket);
-  void DropIdle(const std::string& address);
+  // The way to `node`, by its protocol.
+  service_internal::CallPath& PathTo(const registry::Node& node) const;
   absl::Status RunAsync(concurrency::Task task);
   absl::Status EncodeRequest(const google::protobuf::Message& request,
                              CallOptions& options, Message* message) const;
@@ -218,9 +211,9 @@ class Client {
   const std::shared_ptr<Selector> selector_;
   CallFunc call_;  // Invoke inside the wrappers
 
-  mutable std::mutex mu_;
-  std::map<std::string, std::deque<Idle>> idle_;  // guarded by mu_
-  absl::Time next_sweep_;  // guarded by mu_: of expired idle sockets
+  const std::shared_ptr<service_internal::SocketPool> pool_;
+  const std::unique_ptr<service_internal::CallPath> socket_path_;
+  const std::unique_ptr<service_internal::CallPath> subject_path_;
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> evicted_{0};

@@ -114,7 +114,7 @@ TEST_F(ClientTest, ACallCarriesGoMicrosHeadersAndTheMetadata) {
   EXPECT_EQ(headers.at(kEndpointHeader), "Svc.Do");
   EXPECT_EQ(headers.at(kContentTypeHeader), "x/y");
   EXPECT_EQ(headers.at("Trace"), "t1");
-  EXPECT_EQ(headers.at(kIdHeader).size(), 16u);
+  EXPECT_EQ(headers.at(kIdHeader).size(), 15u);
   const int64_t timeout_ns = std::stoll(headers.at(kTimeoutHeader));
   EXPECT_LE(timeout_ns, absl::ToInt64Nanoseconds(absl::Seconds(3)));
   EXPECT_GT(timeout_ns,

@@ -43,6 +43,30 @@ class LookupOnly : public registry::Registry {
   const std::unique_ptr<registry::Registry> target_;
 };
 
+// The client's way to NATS Service API nodes: a NATS request. Holds the
+// connection weakly: the service keeps it alive, and a client that outlives
+// it gets Unavailable.
+class NatsRequestReply : public RequestReply {
+ public:
+  explicit NatsRequestReply(const std::shared_ptr<nats::Connection>& connection)
+      : connection_(connection) {}
+
+  absl::StatusOr<Message> Request(const std::string& subject,
+                                  const Message& request,
+                                  absl::Time deadline) override {
+    std::shared_ptr<nats::Connection> c = connection_.lock();
+    if (c == nullptr) return absl::UnavailableError("the connection is gone");
+    MN_ASSIGN_OR_RETURN(
+        nats::NatsMsgPtr reply,
+        c->Request(subject, request.body, request.headers, deadline));
+    return Message{.headers = nats::ReadHeaders(reply.get()),
+                   .body = std::string(nats::Body(reply.get()))};
+  }
+
+ private:
+  const std::weak_ptr<nats::Connection> connection_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
@@ -76,19 +100,9 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     MN_ASSIGN_OR_RETURN(
         registry, registry::NewNatsRegistry(connection, options.registry));
   }
-  if (!options.client.request_reply) {
+  if (options.client.request_reply == nullptr) {
     options.client.request_reply =
-        [conn = std::weak_ptr<nats::Connection>(connection)](
-            const std::string& subject, const Message& request,
-            absl::Time deadline) -> absl::StatusOr<Message> {
-      std::shared_ptr<nats::Connection> c = conn.lock();
-      if (c == nullptr) return absl::UnavailableError("the connection is gone");
-      MN_ASSIGN_OR_RETURN(
-          nats::NatsMsgPtr reply,
-          c->Request(subject, request.body, request.headers, deadline));
-      return Message{.headers = nats::ReadHeaders(reply.get()),
-                     .body = std::string(nats::Body(reply.get()))};
-    };
+        std::make_shared<NatsRequestReply>(connection);
   }
   MN_ASSIGN_OR_RETURN(std::shared_ptr<transport::Transport> transport,
                       transport::NewNatsTransport(connection));

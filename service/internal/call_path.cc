@@ -1,0 +1,237 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "service/internal/call_path.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "service/errors.h"
+#include "service/retry.h"
+#include "srv/protocol.h"
+
+namespace micro_nats::service::service_internal {
+namespace {
+
+// 15 hex digits (60 random bits): short enough to stay in std::string's
+// inline buffer, and only answers on one socket are told apart by it.
+std::string NewCallId() {
+  static thread_local absl::BitGen gen;
+  uint64_t bits = absl::Uniform<uint64_t>(gen);
+  std::string id(15, '0');
+  for (int i = 14; i >= 0; --i, bits >>= 4)
+    id[i] = "0123456789abcdef"[bits & 15];
+  return id;
+}
+
+const std::string* FindHeader(const Headers& headers, const std::string& name) {
+  auto it = headers.find(name);
+  return it == headers.end() ? nullptr : &it->second;
+}
+
+class SocketCallPath : public CallPath {
+ public:
+  SocketCallPath(std::shared_ptr<SocketPool> pool, std::string content_type)
+      : pool_(std::move(pool)), content_type_(std::move(content_type)) {}
+
+  absl::StatusOr<Message> Call(const registry::Node& node,
+                               const std::vector<registry::Service>&,
+                               const CallRequest& request, absl::Time deadline,
+                               bool* node_failed) override {
+    *node_failed = false;
+    const std::string id = NewCallId();
+    Message message = CallMessage(request, id, content_type_, deadline);
+    // A socket kept idle may have ended meanwhile (its server closed it):
+    // that costs a fresh socket, not an attempt.
+    for (int tries = 0;; ++tries) {
+      if (tries > 0) SetTimeout(deadline, &message.headers);
+      bool reused = false;
+      absl::StatusOr<std::unique_ptr<transport::Socket>> socket =
+          pool_->Acquire(node.address, deadline, &reused);
+      if (!socket.ok()) {
+        *node_failed = IsRetryable(socket.status());  // nobody listens there
+        return socket.status();
+      }
+      absl::Status sent = (*socket)->Send(message);
+      absl::StatusOr<Message> answer{Message()};
+      if (!sent.ok()) {
+        answer = std::move(sent);
+      } else {
+        static const std::string* const kId = new std::string(kIdHeader);
+        const std::string* answered_id = nullptr;
+        do {
+          answer = (*socket)->Recv(deadline);
+          // An answer to an earlier call on this socket is skipped (a peer
+          // that does not echo Micro-Id is taken at its word).
+        } while (answer.ok() &&
+                 (answered_id = FindHeader(answer->headers, *kId)) != nullptr &&
+                 *answered_id != id);
+      }
+      if (answer.ok()) {
+        pool_->Release(node.address, std::move(socket).value());
+        if (absl::Now() > deadline) {
+          // Too late, even if here (a handler that ran on this very thread).
+          return absl::DeadlineExceededError(
+              "the answer came after the deadline");
+        }
+        absl::Status error = AnswerError(answer->headers, false, node_failed);
+        if (!error.ok()) return error;
+        return answer;
+      }
+      (*socket)->Close().IgnoreError();
+      const absl::Status& failure = answer.status();
+      if (absl::IsInvalidArgument(failure)) return failure;  // too large
+      if (absl::IsDeadlineExceeded(failure)) return failure;
+      if (absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure)) {
+        if (reused && tries == 0) continue;
+        *node_failed = true;
+        return absl::UnavailableError(absl::StrCat(
+            "node ", node.id, " ended the connection before it answered"));
+      }
+      if (absl::IsResourceExhausted(failure)) return failure;  // full listener
+      *node_failed = true;
+      return absl::UnavailableError(
+          absl::StrCat("node ", node.id, ": ", failure.message()));
+    }
+  }
+
+  void Forget(const registry::Node& node) override {
+    pool_->Drop(node.address);
+  }
+
+ private:
+  const std::shared_ptr<SocketPool> pool_;
+  const std::string content_type_;
+};
+
+class SubjectCallPath : public CallPath {
+ public:
+  SubjectCallPath(std::shared_ptr<RequestReply> request_reply,
+                  std::string content_type)
+      : request_reply_(std::move(request_reply)),
+        content_type_(std::move(content_type)) {}
+
+  absl::StatusOr<Message> Call(const registry::Node& node,
+                               const std::vector<registry::Service>& versions,
+                               const CallRequest& request, absl::Time deadline,
+                               bool* node_failed) override {
+    *node_failed = false;
+    const std::string subject = SubjectOf(node, versions, request.endpoint);
+    if (subject.empty()) {
+      return absl::NotFoundError(absl::StrCat("service '", request.service,
+                                              "' has no endpoint '",
+                                              request.endpoint, "'"));
+    }
+    if (request_reply_ == nullptr) {
+      return absl::UnimplementedError(
+          absl::StrCat("node ", node.id,
+                       " is a NATS Service API instance and this client has no "
+                       "request_reply (service/nats sets it)"));
+    }
+    // No Micro-Id: one request, one inbox.
+    Message message = CallMessage(request, "", content_type_, deadline);
+    absl::StatusOr<Message> replied =
+        request_reply_->Request(subject, message, deadline);
+    if (!replied.ok()) {
+      // No responders, or NATS not reachable.
+      *node_failed = IsRetryable(replied.status());
+      return replied.status();
+    }
+    Message& answer = *replied;
+    absl::Status error = AnswerError(answer.headers, true, node_failed);
+    if (!error.ok()) return error;
+    // NATS micro libraries send no Content-Type: the answer is read as the
+    // request was sent.
+    answer.headers.emplace(kContentTypeHeader,
+                           message.headers[kContentTypeHeader]);
+    return std::move(answer);
+  }
+
+ private:
+  // The subject of `endpoint` (by its name or its ADR-32 form) in the
+  // version that has `node`; empty when none.
+  static std::string SubjectOf(const registry::Node& node,
+                               const std::vector<registry::Service>& versions,
+                               const std::string& endpoint) {
+    std::string subject;
+    for (const registry::Service& version : versions) {
+      const bool has_node =
+          std::any_of(version.nodes.begin(), version.nodes.end(),
+                      [&](const registry::Node& n) { return n.id == node.id; });
+      if (!has_node) continue;
+      for (const registry::Endpoint& e : version.endpoints) {
+        if (e.name != endpoint && e.name != srv::ToName(endpoint)) continue;
+        if (auto it = e.metadata.find(srv::kSubjectMetadata);
+            it != e.metadata.end()) {
+          subject = it->second;
+        }
+      }
+    }
+    return subject;
+  }
+
+  const std::shared_ptr<RequestReply> request_reply_;
+  const std::string content_type_;
+};
+
+}  // namespace
+
+Message CallMessage(const CallRequest& request, absl::string_view id,
+                    absl::string_view default_content_type,
+                    absl::Time deadline) {
+  Message message = request.message;
+  message.headers[kServiceHeader] = request.service;
+  message.headers[kEndpointHeader] = request.endpoint;
+  if (!id.empty()) message.headers[kIdHeader] = std::string(id);
+  if (message.headers.count(kContentTypeHeader) == 0) {
+    message.headers[kContentTypeHeader] = std::string(default_content_type);
+  }
+  SetTimeout(deadline, &message.headers);
+  return message;
+}
+
+void SetTimeout(absl::Time deadline, Headers* headers) {
+  if (deadline == absl::InfiniteFuture()) return;
+  (*headers)[kTimeoutHeader] = absl::StrCat(
+      std::max<int64_t>(0, absl::ToInt64Nanoseconds(deadline - absl::Now())));
+}
+
+absl::Status AnswerError(const Headers& headers, bool service_api_errors,
+                         bool* node_failed) {
+  static const std::string* const kError = new std::string(kErrorHeader);
+  if (const std::string* json = FindHeader(headers, *kError)) {
+    absl::Status error = ErrorFromJson(*json);
+    *node_failed = IsRetryable(error) && headers.count(kRefusedHeader) != 0;
+    return error;
+  }
+  if (!service_api_errors) return absl::OkStatus();
+  static const std::string* const kText = new std::string(srv::kErrorHeader);
+  static const std::string* const kCode =
+      new std::string(srv::kErrorCodeHeader);
+  const std::string* text = FindHeader(headers, *kText);
+  if (text == nullptr) return absl::OkStatus();
+  int code = 500;
+  const std::string* code_header = FindHeader(headers, *kCode);
+  if (code_header != nullptr && !absl::SimpleAtoi(*code_header, &code)) {
+    code = 500;
+  }
+  return absl::Status(StatusCodeForHttp(code),
+                      text->substr(0, kMaxErrorDetail));
+}
+
+std::unique_ptr<CallPath> NewSocketCallPath(std::shared_ptr<SocketPool> pool,
+                                            std::string content_type) {
+  return std::make_unique<SocketCallPath>(std::move(pool),
+                                          std::move(content_type));
+}
+
+std::unique_ptr<CallPath> NewSubjectCallPath(
+    std::shared_ptr<RequestReply> request_reply, std::string content_type) {
+  return std::make_unique<SubjectCallPath>(std::move(request_reply),
+                                           std::move(content_type));
+}
+
+}  // namespace micro_nats::service::service_internal

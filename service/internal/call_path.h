@@ -1,0 +1,75 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// call_path.h: how the client reaches one node, chosen by the node's
+// protocol (registry node metadata "protocol", srv/protocol.h):
+//   - transport sockets (ours, "micro-nats", and nodes that name none):
+//     the request on a warm socket from the SocketPool;
+//   - the NATS Service API ("nats-micro"): a request/reply on the
+//     endpoint's subject (ClientOptions::request_reply).
+// Both send the headers CallMessage builds and read the answer's error
+// headers the same way; the client's retry loop (client.cc) sits above.
+
+#ifndef MICRO_NATS_SERVICE_INTERNAL_CALL_PATH_H_
+#define MICRO_NATS_SERVICE_INTERNAL_CALL_PATH_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "registry/registry.h"
+#include "service/client.h"
+#include "service/internal/socket_pool.h"
+
+namespace micro_nats::service::service_internal {
+
+// CallPath
+//
+// Thread-safe.
+class CallPath {
+ public:
+  virtual ~CallPath() = default;
+  // One attempt of `request` on `node` (one of `versions`' nodes), answered
+  // by `deadline`. `*node_failed`: the node failed the call (unreachable,
+  // ended the socket, refused it as stopping), so the client evicts it and
+  // may try another (retry.h); never for a handler's status.
+  virtual absl::StatusOr<Message> Call(
+      const registry::Node& node,
+      const std::vector<registry::Service>& versions,
+      const CallRequest& request, absl::Time deadline, bool* node_failed) = 0;
+  // `node` failed a call: drop what is kept for it.
+  virtual void Forget(const registry::Node& node) {}
+};
+
+// Calls nodes on transport sockets from `pool`.
+std::unique_ptr<CallPath> NewSocketCallPath(std::shared_ptr<SocketPool> pool,
+                                            std::string content_type);
+// Calls NATS Service API nodes by request/reply on their endpoint's subject
+// (null `request_reply`: Unimplemented).
+std::unique_ptr<CallPath> NewSubjectCallPath(
+    std::shared_ptr<RequestReply> request_reply, std::string content_type);
+
+// The message a call sends: the request's body and headers (the caller's
+// metadata among them) plus go-micro's Micro-Service, Micro-Endpoint,
+// Micro-Id (unless `id` is empty), Content-Type (when the request has none:
+// `default_content_type`) and Timeout (SetTimeout).
+Message CallMessage(const CallRequest& request, absl::string_view id,
+                    absl::string_view default_content_type,
+                    absl::Time deadline);
+// Sets the Timeout header to the nanoseconds left until `deadline` (none
+// for an infinite one), so the server knows the caller's deadline.
+void SetTimeout(absl::Time deadline, Headers* headers);
+
+// The error an answer's headers say (go-micro's Micro-Error, or the NATS
+// Service API's Nats-Service-Error when `service_api_errors`), or OK.
+// `*node_failed` when it is the server's own retryable refusal
+// (kRefusedHeader): a handler's status, Unavailable included, is the
+// caller's. Its text is bounded.
+absl::Status AnswerError(const Headers& headers, bool service_api_errors,
+                         bool* node_failed);
+
+}  // namespace micro_nats::service::service_internal
+
+#endif  // MICRO_NATS_SERVICE_INTERNAL_CALL_PATH_H_
