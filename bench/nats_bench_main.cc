@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
         min_time < 0.05) {
       paired.rounds = 3;
       paired.scale = 0.1;
+      paired.smoke = true;
     }
   }
   benchmark::Initialize(&argc, argv);

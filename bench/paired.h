@@ -99,6 +99,9 @@ struct PairedOptions {
 struct PairedFlags {
   int rounds = 20;
   double scale = 1.0;
+  // A smoke run: benchmarks may also shrink their sizes and lengthen their
+  // deadlines (sanitizers are slow); what they measure is not looked at.
+  bool smoke = false;
 };
 inline PairedFlags& GetPairedFlags() {
   static PairedFlags flags;

@@ -10,7 +10,10 @@
 //   transport   micro-nats's NATS transport: a socket per caller, Send then
 //               Recv;
 //   service     a full-stack micro-nats Call: typed protobuf, client and
-//               server services on separate connections, sockets warm.
+//               server services on separate connections, sockets warm;
+//   natsgo      (paired only) raw nats.c requests to an echo service on
+//               nats.go's `micro` package (bench/natsgo): the peer a user
+//               would pick instead.
 //
 // BM_PairedRequest/STACK_vs_BASE compares two of them paired and
 // interleaved (paired.h): both started side by side on the same
@@ -47,6 +50,7 @@
 #include "bench/echo.grpc.pb.h"
 #include "bench/echo.pb.h"
 #include "bench/nats_bench.h"
+#include "bench/natsgo/natsgo_micro.h"
 #include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
@@ -80,12 +84,13 @@ class RawNats {
 
   class Caller {
    public:
-    Caller(natsConnection* requester, const std::string* body)
-        : requester_(requester), body_(body) {}
+    Caller(natsConnection* requester, const char* subject,
+           const std::string* body)
+        : requester_(requester), subject_(subject), body_(body) {}
     absl::Status Call() {
       natsMsg* reply = nullptr;
       const natsStatus s =
-          natsConnection_Request(&reply, requester_, kSubject, body_->data(),
+          natsConnection_Request(&reply, requester_, subject_, body_->data(),
                                  static_cast<int>(body_->size()),
                                  absl::ToInt64Milliseconds(kCallTimeout));
       const bool whole = s == NATS_OK && natsMsg_GetDataLength(reply) ==
@@ -101,6 +106,7 @@ class RawNats {
 
    private:
     natsConnection* const requester_;
+    const char* const subject_;
     const std::string* const body_;
   };
 
@@ -118,7 +124,7 @@ class RawNats {
   }
 
   absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
-    return std::make_unique<Caller>(requester_, &body_);
+    return std::make_unique<Caller>(requester_, kSubject, &body_);
   }
 
   ~RawNats() {
@@ -134,6 +140,45 @@ class RawNats {
   natsConnection* responder_ = nullptr;
   natsConnection* requester_ = nullptr;
   natsSubscription* sub_ = nullptr;
+};
+
+// --- natsgo: nats.c requests to an echo service on nats.go's micro ---
+
+// The peer a user would pick instead of a C++ framework on NATS: the same
+// raw nats.c requests as RawNats, answered by nats.go's `micro` package
+// (bench/natsgo, a child process) instead of a nats.c callback.
+class NatsGo {
+ public:
+  static constexpr const char* kSubject = "bench.request.natsgo";
+  using Caller = RawNats::Caller;
+
+  static absl::StatusOr<std::unique_ptr<NatsGo>> Start(int64_t bytes) {
+    auto fixture = std::unique_ptr<NatsGo>(new NatsGo(bytes));
+    auto service = bench::NatsGoMicro::Start(bench::ServerUrl(), kSubject);
+    if (!service.ok()) return service.status();
+    fixture->service_ = std::move(service).value();
+    fixture->requester_ = bench::RawConnect();
+    if (fixture->requester_ == nullptr) {
+      return absl::UnavailableError("raw nats.c connect failed");
+    }
+    return fixture;
+  }
+
+  absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
+    return std::make_unique<Caller>(requester_, kSubject, &body_);
+  }
+
+  ~NatsGo() {
+    natsConnection_Destroy(requester_);
+    if (service_ != nullptr) service_->Stop(absl::Now() + absl::Seconds(5));
+  }
+
+ private:
+  explicit NatsGo(int64_t bytes) : body_(bytes, 'x') {}
+
+  const std::string body_;
+  std::unique_ptr<bench::NatsGoMicro> service_;
+  natsConnection* requester_ = nullptr;
 };
 
 // --- grpc: a unary call over loopback ---
@@ -439,7 +484,12 @@ const bool registered = [] {
       {{16, 1}, {1024, 1}, {16, 16}, {16, 64}, {1024, 64}, {64 << 10, 64}});
   RegisterPaired<RawNats, Transport>("transport_vs_raw", "raw", "transport",
                                      "raw", {{16, 1}, {16, 64}});
-  // Against what a C++ user would pick instead.
+  // Against what a user would pick instead: nats.go's micro on the same
+  // server (and it against raw nats.c: what a framework can cost), gRPC.
+  RegisterPaired<NatsGo, FullStack>("service_vs_natsgo", "natsgo", "call",
+                                    "natsgo_micro", {{16, 1}, {16, 64}});
+  RegisterPaired<RawNats, NatsGo>("natsgo_vs_raw", "raw", nullptr, nullptr,
+                                  {{16, 1}, {16, 64}});
   RegisterPaired<Grpc, FullStack>("service_vs_grpc", "grpc", nullptr, nullptr,
                                   {{16, 1}, {16, 64}, {64 << 10, 64}});
   return Register<RawNats>("BM_Request/raw_nats") &&
