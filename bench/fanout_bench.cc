@@ -3,6 +3,9 @@
 // fanout_bench: one message to many, next to raw nats.c doing the same on
 // the same server in the same run.
 //
+// Each stack alone, for its absolute figures (the report's tables and
+// chart; no ratios: runs one after another differ by ±30 % here):
+//
 //   BM_FanOut/{raw_nats,raw_nats_pool,broker,broker_immediate}   1 -> N
 //       pub/sub (N = 1, 8, 64, 256 subscribers on one subscribing
 //       connection), 16-byte messages; raw_nats_pool is the baseline. Each
@@ -14,11 +17,29 @@
 //       instances (N = 1, 8, 64), on 8 server connections at most; an
 //       iteration ends with the N-th answer. Raw: a request on a subject
 //       that N subscribers answer, gathered on one inbox. micro-nats: the
-//       client calls every instance it finds (CallAsync, a node filter per
-//       instance), as a user's scatter-gather would.
+//       service's scatter-gather (Service::scatter: one publish, answers
+//       on one inbox, done when every node the caller's registry knows has
+//       answered); complete_pct: the share of gathers whose registry list
+//       had all N (the rest expected fewer: a lookup's guess).
 //
-// rate_vs_raw, p50_vs_raw and p99_vs_raw: each figure over the raw one with
-// the same N and batch.
+// The comparisons, paired and interleaved (paired.h): baseline and stack
+// set up side by side, then alternating in short rounds; the counters are
+// the median ratio over the rounds and its quartiles (the suite's key
+// figures fanout_*_vs_raw_N and scatter_p50_vs_raw_N).
+//
+//   BM_FanOutPaired/rate/subscribers:N        the broker (batched) against
+//       raw nats.c with its shared delivery pool: deliveries/s, batches of
+//       1000 publishes (rate_vs_raw);
+//   BM_FanOutPaired/immediate/subscribers:N   the broker sending each
+//       publish at once against raw nats.c sending at once (send-asap):
+//       one publish, then wait for all N; the p50 of publish to last
+//       delivery (p50_vs_raw);
+//   BM_ScatterPaired/instances:N              the service's scatter-gather
+//       against the raw one (p50_vs_raw).
+//
+// Smoke runs (bench/smoke_test.sh) use small batches and generous deadlines
+// (sanitizers, a loaded machine): they check that each benchmark runs and
+// reports, not what it measures.
 //
 //   bazel run -c opt //bench:fanout_bench -- --benchmark_min_time=0.5
 
@@ -28,6 +49,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,15 +65,34 @@
 #include "bench/echo.pb.h"
 #include "bench/latency.h"
 #include "bench/nats_bench.h"
+#include "bench/paired.h"
 #include "benchmark/benchmark.h"
 #include "broker/nats/nats_broker.h"
 #include "concurrency/wait.h"
 #include "service/nats/nats_service.h"
+#include "service/scatter.h"
 
 namespace micro_nats {
 namespace {
 
-constexpr absl::Duration kWaitLimit = absl::Seconds(30);
+// A smoke run (bench/smoke_test.sh exports MICRO_NATS_BENCH_SMOKE).
+bool SmokeRun() {
+  static const bool smoke = std::getenv("MICRO_NATS_BENCH_SMOKE") != nullptr;
+  return smoke;
+}
+
+// How long a wait for deliveries, answers or set-up may take: a real
+// shortfall in a full run fails after 30 s; a smoke run, possibly under a
+// sanitizer on a busy machine, waits longer before calling it one.
+absl::Duration WaitLimit() {
+  return SmokeRun() ? absl::Minutes(2) : absl::Seconds(30);
+}
+
+// Publishes per batch for a rate: small in a smoke run (256 subscribers x
+// 1000 under TSan is minutes of deliveries).
+int BatchOf(int64_t batch) {
+  return static_cast<int>(SmokeRun() ? std::min<int64_t>(batch, 10) : batch);
+}
 
 // Deliveries (or answers) so far, and a wait for a count of them.
 class Counter {
@@ -62,7 +104,7 @@ class Counter {
   }
   bool WaitFor(int64_t expected) {
     std::unique_lock<std::mutex> lock(mu_);
-    return concurrency::WaitFor(cv_, lock, kWaitLimit,
+    return concurrency::WaitFor(cv_, lock, WaitLimit(),
                                 [&] { return count_ >= expected; });
   }
 
@@ -83,16 +125,16 @@ void CountMessage(natsConnection*, natsSubscription*, natsMsg* msg,
 // nats.c with default options: a delivery thread per subscription; or
 // (kGlobal) with nats.c's shared delivery pool, as a raw user with many
 // subscriptions would set. The pool is the baseline: past 8 subscribers
-// threads of their own cost it 5x of its rate on 2 cores.
-template <bool kGlobal>
+// threads of their own cost it 5x of its rate on 2 cores. kAsap: the
+// publisher sends each message at once (send-asap), no flush: the
+// baseline of the broker's immediate delivery.
+template <bool kGlobal, bool kAsap = false>
 class RawFanOut {
  public:
-  static constexpr bool kBaseline = kGlobal;
-
   static absl::StatusOr<std::unique_ptr<RawFanOut>> Start(int subscribers,
                                                           Counter* counter) {
     auto fixture = std::make_unique<RawFanOut>();
-    fixture->publisher_ = bench::RawConnect();
+    fixture->publisher_ = bench::RawConnect(/*send_asap=*/kAsap);
     fixture->subscriber_ = bench::RawConnect(/*send_asap=*/false, kGlobal);
     if (fixture->publisher_ == nullptr || fixture->subscriber_ == nullptr) {
       return absl::UnavailableError("raw nats.c connect failed");
@@ -115,7 +157,9 @@ class RawFanOut {
                            static_cast<int>(body_.size()));
   }
   // A batch is sent before its deliveries are waited for (nats.c buffers).
-  void EndBatch() { natsConnection_Flush(publisher_); }
+  void EndBatch() {
+    if (!kAsap) natsConnection_Flush(publisher_);
+  }
 
   ~RawFanOut() {
     for (natsSubscription* sub : subs_) {
@@ -139,8 +183,6 @@ class RawFanOut {
 template <nats::Delivery kDelivery>
 class BrokerFanOut {
  public:
-  static constexpr bool kBaseline = false;
-
   static absl::StatusOr<std::unique_ptr<BrokerFanOut>> Start(int subscribers,
                                                              Counter* counter) {
     auto fixture = std::make_unique<BrokerFanOut>();
@@ -181,15 +223,11 @@ class BrokerFanOut {
   std::vector<std::unique_ptr<broker::Subscriber>> subs_;
 };
 
-std::string FanOutKey(const benchmark::State& state) {
-  return absl::StrCat("fanout/", state.range(0), "/", state.range(1));
-}
-
 // The one body of both: args {subscribers, batch}.
 template <typename Fixture>
 void BM_FanOut(benchmark::State& state) {
   const int subscribers = static_cast<int>(state.range(0));
-  const int batch = static_cast<int>(state.range(1));
+  const int batch = BatchOf(state.range(1));
   Counter counter;
   auto fixture = Fixture::Start(subscribers, &counter);
   if (!fixture.ok()) {
@@ -212,21 +250,9 @@ void BM_FanOut(benchmark::State& state) {
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   const double rate = seconds > 0 ? static_cast<double>(expected) / seconds : 0;
-  const bench::Percentiles last_delivery = latency.Report(state);
+  latency.Report(state);
   state.counters["deliveries_per_s"] = rate;
   state.SetItemsProcessed(expected);
-  const std::string key = FanOutKey(state);
-  if (Fixture::kBaseline) {
-    bench::RecordBaseline(key + "/rate", rate);
-    bench::RecordBaseline(key + "/p50", last_delivery.p50_us);
-    bench::RecordBaseline(key + "/p99", last_delivery.p99_us);
-  } else {
-    bench::ReportVsBaseline(state, "rate_vs_raw", rate, key + "/rate");
-    bench::ReportVsBaseline(state, "p50_vs_raw", last_delivery.p50_us,
-                            key + "/p50");
-    bench::ReportVsBaseline(state, "p99_vs_raw", last_delivery.p99_us,
-                            key + "/p99");
-  }
 }
 
 template <typename Fixture>
@@ -247,8 +273,6 @@ int ServerConnections(int instances) { return std::min(instances, 8); }
 
 class RawScatter {
  public:
-  static constexpr bool kBaseline = true;
-
   static absl::StatusOr<std::unique_ptr<RawScatter>> Start(int instances) {
     auto fixture = std::make_unique<RawScatter>();
     fixture->instances_ = instances;
@@ -288,6 +312,9 @@ class RawScatter {
                : absl::DeadlineExceededError("answers missing");
   }
 
+  // It waits for all N answers or fails.
+  double CompletePct() const { return 100; }
+
   ~RawScatter() {
     natsSubscription_Destroy(inbox_sub_);
     natsConnection_Destroy(caller_);
@@ -308,17 +335,19 @@ class RawScatter {
 
 class ServiceScatter {
  public:
-  static constexpr bool kBaseline = false;
-
   static absl::StatusOr<std::unique_ptr<ServiceScatter>> Start(int instances) {
     auto fixture = std::make_unique<ServiceScatter>();
+    // A name of its own per fixture: the last benchmark's instances may
+    // still be deregistering.
+    static std::atomic<int> fixtures{0};
+    fixture->name_ = absl::StrCat("bench-scatter-", fixtures.fetch_add(1));
     std::vector<std::shared_ptr<nats::Connection>> connections;
     for (int c = 0; c < ServerConnections(instances); ++c) {
       connections.push_back(bench::Connect());
     }
     for (int i = 0; i < instances; ++i) {
       auto instance = service::NewNatsService(
-          {.name = "bench-scatter",
+          {.name = fixture->name_,
            .connection = connections[i % connections.size()]});
       if (!instance.ok()) return instance.status();
       absl::Status handled =
@@ -335,18 +364,17 @@ class ServiceScatter {
       }
       fixture->instances_.push_back(std::move(instance).value());
     }
-    auto caller = service::NewNatsService({.servers = {bench::ServerUrl()},
-                                           .name = "bench-gatherer",
-                                           .client = {.async_threads = 16}});
+    auto caller = service::NewNatsService(
+        {.servers = {bench::ServerUrl()}, .name = "bench-gatherer"});
     if (!caller.ok()) return caller.status();
     fixture->caller_ = std::move(caller).value();
     fixture->request_.set_body(std::string(14, 'x'));  // 16 bytes encoded
     // Until the caller's lookup finds every instance (registrations are
     // broadcast; a lookup's idle gap may end before the last answer).
-    const absl::Time deadline = absl::Now() + kWaitLimit;
+    const absl::Time deadline = absl::Now() + WaitLimit();
     while (true) {
       auto found =
-          fixture->caller_->registry().Lookup("bench-scatter", deadline);
+          fixture->caller_->registry().Lookup(fixture->name_, deadline);
       size_t nodes = 0;
       if (found.ok()) {
         for (const auto& version : found->services) {
@@ -359,44 +387,45 @@ class ServiceScatter {
             "the caller found ", nodes, " of ", instances, " instances"));
       }
       for (const auto& instance : fixture->instances_) {
-        fixture->caller_->registry().Evict("bench-scatter",
+        fixture->caller_->registry().Evict(fixture->name_,
                                            instance->server().id());
       }
     }
-    // Warm: a socket to every instance.
+    // Warm: the caller's inbox, every instance's scatter subscription.
     return fixture->ScatterGather().ok()
                ? absl::StatusOr<std::unique_ptr<ServiceScatter>>(
                      std::move(fixture))
                : absl::UnavailableError("the first scatter-gather failed");
   }
 
-  // A call to every instance at once, each pinned to its node; returns
-  // once all have answered.
+  // One scatter-gather through the service's primitive
+  // (Service::scatter): one publish, the answers gathered on one inbox,
+  // done when every node the caller's registry knows has answered. A node
+  // that failed, or was silent past the limit, fails it. A gather that
+  // expected fewer than all instances (the registry's list was a guess) is
+  // counted: CompletePct.
   absl::Status ScatterGather() {
-    Counter answered;
-    std::atomic<int> failed{0};
-    for (const auto& instance : instances_) {
-      const std::string id = instance->server().id();
-      service::CallOptions options;
-      options.filters.push_back(
-          [id](const registry::Service&, const registry::Node& node) {
-            return node.id == id;
-          });
-      options.retries = 0;
-      caller_->client().CallAsync<bench::EchoRequest, bench::EchoReply>(
-          "bench-scatter", "Echo.Call", request_, std::move(options),
-          [&answered, &failed](absl::StatusOr<bench::EchoReply> reply) {
-            if (!reply.ok()) failed.fetch_add(1);
-            answered.Add();
-          });
+    auto result = caller_->scatter().Call<bench::EchoRequest, bench::EchoReply>(
+        name_, "Echo.Call", request_, {.timeout = WaitLimit()});
+    if (!result.ok()) return result.status();
+    for (const auto& [node, answer] : result->nodes) {
+      if (!answer.ok()) {
+        return absl::Status(
+            answer.status().code(),
+            absl::StrCat("instance ", node, ": ", answer.status().message()));
+      }
     }
-    if (!answered.WaitFor(static_cast<int64_t>(instances_.size()))) {
-      // The callbacks still hold `answered`: nothing can go on safely.
-      std::fprintf(stderr, "bench: scatter-gather answers missing\n");
-      std::abort();
-    }
-    return failed.load() == 0 ? absl::OkStatus()
-                              : absl::UnavailableError("a call failed");
+    ++gathers_;
+    if (result->nodes.size() < instances_.size()) ++short_gathers_;
+    return absl::OkStatus();
+  }
+
+  // The share of gathers that expected every instance.
+  double CompletePct() const {
+    return gathers_ == 0
+               ? 0
+               : 100.0 * static_cast<double>(gathers_ - short_gathers_) /
+                     static_cast<double>(gathers_);
   }
 
   ~ServiceScatter() {
@@ -406,9 +435,12 @@ class ServiceScatter {
   }
 
  private:
+  std::string name_;
   std::vector<std::unique_ptr<service::Service>> instances_;
   std::unique_ptr<service::Service> caller_;
   bench::EchoRequest request_;
+  int64_t gathers_ = 0;
+  int64_t short_gathers_ = 0;
 };
 
 template <typename Fixture>
@@ -428,16 +460,9 @@ void BM_ScatterGather(benchmark::State& state) {
       break;
     }
   }
-  const bench::Percentiles measured = latency.Report(state);
+  latency.Report(state);
+  state.counters["complete_pct"] = (*fixture)->CompletePct();
   state.SetItemsProcessed(state.iterations() * state.range(0));
-  const std::string key = absl::StrCat("scatter/", state.range(0));
-  if (Fixture::kBaseline) {
-    bench::RecordBaseline(key + "/p50", measured.p50_us);
-    bench::RecordBaseline(key + "/p99", measured.p99_us);
-  } else {
-    bench::ReportVsBaseline(state, "p50_vs_raw", measured.p50_us, key + "/p50");
-    bench::ReportVsBaseline(state, "p99_vs_raw", measured.p99_us, key + "/p99");
-  }
 }
 
 template <typename Fixture>
@@ -451,7 +476,7 @@ bool RegisterScatter(const char* name) {
   return true;
 }
 
-// Registered in this order, so each baseline runs before its like.
+// The absolute figures, baselines first.
 const bool registered =
     RegisterFanOut<RawFanOut<false>>("BM_FanOut/raw_nats") &&
     RegisterFanOut<RawFanOut<true>>("BM_FanOut/raw_nats_pool") &&
@@ -461,6 +486,183 @@ const bool registered =
         "BM_FanOut/broker_immediate") &&
     RegisterScatter<RawScatter>("BM_ScatterGather/raw_nats") &&
     RegisterScatter<ServiceScatter>("BM_ScatterGather/service");
+
+// --- Paired, interleaved comparisons (paired.h) ---
+
+// One side of a paired fan-out: a fixture and its own delivery counter.
+template <typename Fixture>
+class FanOutSide {
+ public:
+  static absl::StatusOr<std::unique_ptr<FanOutSide>> Start(int subscribers) {
+    auto side = std::unique_ptr<FanOutSide>(new FanOutSide(subscribers));
+    auto fixture = Fixture::Start(subscribers, &side->counter_);
+    if (!fixture.ok()) return fixture.status();
+    side->fixture_ = std::move(fixture).value();
+    return side;
+  }
+
+  // Batches of `batch` publishes, each waited for to its last delivery,
+  // for `duration` (one batch at least): deliveries per second.
+  absl::StatusOr<bench::Round> RateRound(absl::Duration duration, int batch) {
+    const absl::Time start = absl::Now();
+    int64_t delivered = 0;
+    absl::Time now = start;
+    do {
+      for (int i = 0; i < batch; ++i) fixture_->Publish();
+      fixture_->EndBatch();
+      const int64_t batch_deliveries =
+          static_cast<int64_t>(batch) * subscribers_;
+      if (absl::Status arrived = AwaitDeliveries(batch_deliveries);
+          !arrived.ok()) {
+        return arrived;
+      }
+      delivered += batch_deliveries;
+      now = absl::Now();
+    } while (now < start + duration);
+    bench::Round round;
+    round.ops = delivered;
+    round.per_s =
+        static_cast<double>(delivered) / absl::ToDoubleSeconds(now - start);
+    return round;
+  }
+
+  // One publish at a time, each timed to its last delivery.
+  absl::StatusOr<bench::Round> LatencyRound(absl::Duration duration) {
+    return loop_.Run(duration, [this] {
+      fixture_->Publish();
+      fixture_->EndBatch();
+      return AwaitDeliveries(subscribers_);
+    });
+  }
+
+ private:
+  explicit FanOutSide(int subscribers) : subscribers_(subscribers) {}
+
+  absl::Status AwaitDeliveries(int64_t deliveries) {
+    expected_ += deliveries;
+    if (counter_.WaitFor(expected_)) return absl::OkStatus();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "deliveries missing: fewer than ", expected_, " to ", subscribers_,
+        " subscribers within ", absl::FormatDuration(WaitLimit())));
+  }
+
+  const int subscribers_;
+  Counter counter_;  // before fixture_: its subscriptions count into it
+  std::unique_ptr<Fixture> fixture_;
+  bench::TimedLoop loop_;
+  int64_t expected_ = 0;
+};
+
+// The figures key_figures.json takes from a row, by its size.
+std::vector<std::pair<std::string, std::string>> KeysFor(
+    const char* prefix, int64_t size, std::initializer_list<int64_t> keyed,
+    const char* counter) {
+  for (int64_t k : keyed) {
+    if (k == size) return {{absl::StrCat(prefix, size), counter}};
+  }
+  return {};
+}
+
+// Deliveries/s: the broker's default (batched) against nats.c's shared
+// delivery pool.
+void BM_FanOutPairedRate(benchmark::State& state) {
+  const int subscribers = static_cast<int>(state.range(0));
+  const int batch = BatchOf(1000);
+  auto raw = FanOutSide<RawFanOut<true>>::Start(subscribers);
+  auto ours =
+      FanOutSide<BrokerFanOut<nats::Delivery::kBatched>>::Start(subscribers);
+  if (!raw.ok() || !ours.ok()) {
+    state.SkipWithError(
+        (!raw.ok() ? raw.status() : ours.status()).ToString().c_str());
+    return;
+  }
+  bench::RunPaired(
+      state, [&] { return (*raw)->RateRound(bench::RoundTime(), batch); },
+      [&] { return (*ours)->RateRound(bench::RoundTime(), batch); },
+      {.baseline = "raw",
+       .figures = bench::kRate,
+       .keys = KeysFor("fanout_rate_vs_raw_", subscribers, {64, 256},
+                       "rate_vs_raw"),
+       .label = absl::StrCat("deliveries/s, batches of ", batch,
+                             ", broker vs nats.c pool")})
+      .IgnoreError();  // reported by RunPaired
+}
+BENCHMARK(BM_FanOutPairedRate)
+    ->Name("BM_FanOutPaired/rate")
+    ->ArgName("subscribers")
+    ->Arg(8)
+    ->Arg(64)
+    ->Arg(256)
+    ->Iterations(1)
+    ->UseRealTime();
+
+// Publish-to-last-delivery p50: the broker sending each publish at once
+// against nats.c sending at once (send-asap).
+void BM_FanOutPairedImmediate(benchmark::State& state) {
+  const int subscribers = static_cast<int>(state.range(0));
+  auto raw = FanOutSide<RawFanOut<true, true>>::Start(subscribers);
+  auto ours =
+      FanOutSide<BrokerFanOut<nats::Delivery::kImmediate>>::Start(subscribers);
+  if (!raw.ok() || !ours.ok()) {
+    state.SkipWithError(
+        (!raw.ok() ? raw.status() : ours.status()).ToString().c_str());
+    return;
+  }
+  bench::RunPaired(
+      state, [&] { return (*raw)->LatencyRound(bench::RoundTime()); },
+      [&] { return (*ours)->LatencyRound(bench::RoundTime()); },
+      {.baseline = "raw",
+       .figures = bench::kP50,
+       .keys = KeysFor("fanout_immediate_p50_vs_raw_", subscribers, {8, 64},
+                       "p50_vs_raw"),
+       .label = "publish to last delivery, broker immediate vs nats.c "
+                "send-asap"})
+      .IgnoreError();
+}
+BENCHMARK(BM_FanOutPairedImmediate)
+    ->Name("BM_FanOutPaired/immediate")
+    ->ArgName("subscribers")
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
+    ->Iterations(1)
+    ->UseRealTime();
+
+// Scatter-gather p50: the service's against the raw one.
+void BM_ScatterPaired(benchmark::State& state) {
+  const int instances = static_cast<int>(state.range(0));
+  auto raw = RawScatter::Start(instances);
+  auto ours = ServiceScatter::Start(instances);
+  if (!raw.ok() || !ours.ok()) {
+    state.SkipWithError(
+        (!raw.ok() ? raw.status() : ours.status()).ToString().c_str());
+    return;
+  }
+  bench::TimedLoop raw_loop, our_loop;
+  bench::RunPaired(
+      state,
+      [&] {
+        return raw_loop.Run(bench::RoundTime(),
+                            [&] { return (*raw)->ScatterGather(); });
+      },
+      [&] {
+        return our_loop.Run(bench::RoundTime(),
+                            [&] { return (*ours)->ScatterGather(); });
+      },
+      {.baseline = "raw",
+       .figures = bench::kP50,
+       .keys = KeysFor("scatter_p50_vs_raw_", instances, {8, 64}, "p50_vs_raw"),
+       .label = "one request to N instances, done at the N-th answer"})
+      .IgnoreError();
+  state.counters["complete_pct"] = (*ours)->CompletePct();
+}
+BENCHMARK(BM_ScatterPaired)
+    ->ArgName("instances")
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
+    ->Iterations(1)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace micro_nats

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Runs a benchmark binary for one short round and fails when it does not
-# run, reports an error (SkipWithError), measures nothing, or reports no
-# ratio to its raw nats.c baseline; then turns its JSON into REPORT.md and
-# charts (report.py, as bench/suite.sh does) and fails when the report
-# shows no ratio, or writes fewer charts than expected.
+# run, reports an error (SkipWithError), leaves out one of its benchmarks,
+# measures nothing, or reports no ratio to its raw nats.c baseline; then
+# turns its JSON into REPORT.md and charts (report.py, as bench/suite.sh
+# does) and fails when the report shows no ratio, or writes fewer charts
+# than expected.
+#
+# It checks that each benchmark runs and reports, not what it measures:
+# MICRO_NATS_BENCH_SMOKE tells the benchmarks to use small sizes and
+# generous deadlines (sanitizer builds on a loaded machine are many times
+# slower), and a paired comparison runs 3 short rounds (--benchmark_min_time
+# below 0.05, nats_bench_main).
 #
 #   smoke_test.sh BENCH_BINARY REPORT_PY [EXPECTED_CHARTS]
 set -uo pipefail
@@ -18,6 +25,9 @@ args=(--benchmark_min_time=0.001 --benchmark_out="$json")
 # so their own hand-offs between threads are reported as races (tried:
 # suppressing them by library only moves the report to the next one).
 [ -n "${TSAN_OPTIONS:-}" ] && args+=(--benchmark_filter=-grpc)
+export MICRO_NATS_BENCH_SMOKE=1
+# What must report: every benchmark the run selects.
+listed=$("$binary" "${args[@]:2}" --benchmark_list_tests=true 2>/dev/null)
 output=$("$binary" "${args[@]}" 2>&1)
 status=$?
 echo "$output"
@@ -28,6 +38,11 @@ fail() {
 [ "$status" -eq 0 ] || fail "$binary exited with $status"
 grep -q "ERROR OCCURRED" <<<"$output" && fail "a benchmark reported an error"
 grep -q "^BM_" <<<"$output" || fail "no benchmark ran"
+[ -n "$listed" ] || fail "it lists no benchmark"
+while read -r name; do
+  [ -n "$name" ] || continue
+  grep -qF "\"name\": \"$name\"" "$json" || fail "$name did not report"
+done <<<"$listed"
 grep -q "_vs_raw=" <<<"$output" ||
   fail "no figure reported against its raw nats.c baseline"
 # Debian's python3, which has python3-matplotlib (tools/setup.sh).
