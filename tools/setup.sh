@@ -4,7 +4,7 @@
 #
 #   setup.sh            everything: build, benchmarks and tests
 #   setup.sh --bench    what the benchmark suite needs (bench/suite.sh):
-#                       not the tests' formatter, schema checker and Go
+#                       not the tests' formatter and schema checker
 #   setup.sh --fuzz     everything, and clang-14 with its libFuzzer and
 #                       sanitizer runtimes (tools/fuzz.sh, --config=fuzz)
 set -euo pipefail
@@ -14,14 +14,14 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev libprotoc-dev protobuf-compiler libnats-dev nats-server
   nlohmann-json3-dev
-  # The benchmarks' gRPC baseline and the report's charts.
+  # The benchmarks' gRPC baseline, nats.go micro baseline (bench/natsgo, built
+  # offline in GOPATH mode) and the report's charts.
   libgrpc++-dev protobuf-compiler-grpc python3-matplotlib
+  golang-go golang-github-nats-io-go-nats-dev
 )
 if [ "${1:-}" != "--bench" ]; then
-  # Tests only: the format check, ADR-32 schema validation, and nats.go's
-  # micro service the interop tests build.
-  PACKAGES+=(clang-format python3-jsonschema golang-go
-    golang-github-nats-io-go-nats-dev)
+  # Tests only: the format check and ADR-32 schema validation.
+  PACKAGES+=(clang-format python3-jsonschema)
 fi
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev)
