@@ -175,6 +175,16 @@ void Answering::OnRequest(Message request, ScatterWire::Reply reply) {
     Refuse(request, reply, refused, refusal);
     return;
   }
+  if (config.inline_handlers) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      --waiting;
+    }
+    Handle(request, reply);
+    std::lock_guard<std::mutex> lock(mu);
+    if (--in_flight == 0 && stopped) idle.notify_all();
+    return;
+  }
   auto shared_reply = std::make_shared<ScatterWire::Reply>(std::move(reply));
   Message refused_request;  // enough of it to refuse it, if it cannot run
   if (const std::string* id = FindHeader(request.headers, kIdHeader)) {

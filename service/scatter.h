@@ -142,6 +142,13 @@ struct ScatterConfig {
   // the server counts its own, ServerStats::overloaded).
   int max_concurrent_requests = 8;
   size_t max_queued_requests = 1024;
+  // Run a scatter's handler on the thread that delivered the request (on
+  // NATS, nats.c's delivery thread) instead of handing it to the pool: one
+  // thread wake-up less per instance, most of what a scatter costs over raw
+  // nats.c (paired, N = 64: 1.7x raw with the hand-off, 1.2x without).
+  // Only for handlers that never block (no calls to other services): that
+  // thread also routes the process's replies.
+  bool inline_handlers = false;
   // Failures nobody else hears of (an answer that could not be sent).
   // Unset: stderr.
   std::function<void(const absl::Status&)> on_error;

@@ -80,8 +80,10 @@ class ScatterTest : public ::testing::TestWithParam<ScatterBackend> {
   // Starts an instance of `name` whose kEcho answers the text and its node
   // id, or what `handler` says.
   Service* StartInstance(const std::string& name, Handler handler = nullptr,
-                         ServerOptions options = {}) {
-    auto service = env_->NewService(name, std::move(options));
+                         ServerOptions options = {},
+                         ScatterConfig scatter = {}) {
+    auto service =
+        env_->NewService(name, std::move(options), std::move(scatter));
     EXPECT_TRUE(service.ok()) << service.status();
     if (!service.ok()) return nullptr;
     Server& server = (*service)->server();
@@ -317,6 +319,37 @@ TEST_P(ScatterTest, ForgedAnswersNeitherCountNorEndTheGather) {
   EXPECT_LE(result->unknown, kForged);
   EXPECT_LE(result->dropped, 2);
   hostile->reset();
+}
+
+// Instances that run scatter handlers where they are delivered answer as
+// the pooled ones do.
+TEST_P(ScatterTest, InlineHandlersAnswerAlike) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    Service* instance =
+        StartInstance(kFleet, nullptr, {}, {.inline_handlers = true});
+    ASSERT_NE(instance, nullptr);
+    ids.insert(instance->server().id());
+  }
+  ASSERT_TRUE(WaitFound(kFleet, 3));
+  for (int round = 0; round < 3; ++round) {
+    auto result = ScatterPing(kFleet, "inline", {.timeout = absl::Seconds(20)});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->answered, 3);
+    std::set<std::string> answered;
+    for (const auto& [node, answer] : result->nodes) {
+      ASSERT_TRUE(answer.ok()) << node << ": " << answer.status();
+      EXPECT_EQ(answer->served_by(), node);
+      answered.insert(node);
+    }
+    EXPECT_EQ(answered, ids);
+  }
+  auto missing =
+      ScatterPing(kFleet, "x", {.timeout = absl::Seconds(20)}, "Echo.Nothing");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  for (const auto& [node, answer] : missing->nodes) {
+    EXPECT_EQ(answer.status().code(), absl::StatusCode::kNotFound) << node;
+  }
 }
 
 class ScatterCapTest : public ScatterTest {
