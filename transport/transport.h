@@ -98,7 +98,8 @@ class Socket {
 using AcceptHandler = std::function<void(std::unique_ptr<Socket> socket)>;
 
 // Called for each message a server-side socket receives, on a thread of the
-// listener's pool, which it holds only for the call. Calls for one socket
+// listener's pool (on NATS the one that took the message off the wire),
+// which it holds only for the call. Calls for one socket
 // run one at a time, in arrival order. `socket` answers (Send) and ends the
 // socket (Close); its Recv is FailedPrecondition, since messages come to
 // the handler. It may be kept to answer later. A handler that throws ends
@@ -180,14 +181,17 @@ struct ListenOptions {
   // How long Close (and the destructor) wait for handlers to return.
   absl::Duration close_timeout = absl::Seconds(10);
 
-  // With AcceptMessages: run a message's handler on the thread that
-  // delivered it when the pool has a thread free and nothing waits,
-  // saving a thread hand-off (tens of microseconds). The pool's size
-  // still bounds the calls running at once. Only for handlers that never
-  // block for long: on NATS that thread is a shared delivery thread, and a
-  // handler that waits there for another message of the process (a call
-  // to another service) can stall or deadlock it. On the memory transport
-  // it is the sender's thread, which waits for the answer anyway.
+  // Memory backend, with AcceptMessages: run a message's handler on the
+  // sender's thread (which waits for the answer anyway) when the pool has
+  // a thread free and nothing waits, saving a thread hand-off. The pool's
+  // size still bounds the calls running at once. Only for handlers that
+  // never wait for their caller to do something after Send.
+  // NATS ignores it: there a handler always runs on the listener's thread
+  // that took its message off the wire (no hand-off), and that thread
+  // hands the wire to another before the handler waits in a transport
+  // Recv, a Dial or a NATS request, or once it has run for about a
+  // millisecond; replies are routed on other threads, so a handler that
+  // blocks or calls other services never stalls them.
   bool inline_handlers = false;
 
   // Load shedding, with AcceptMessages: when this many messages (over all

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "concurrency/wait.h"
@@ -79,6 +80,11 @@ absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
     return closed_locally_ || !messages_.empty() || !finished_.ok();
   };
   if (!ready() && deadline != absl::InfinitePast()) {
+    // A handler run where its message was taken stops taking the
+    // listener's messages while it waits here: another thread takes over.
+    lock.unlock();
+    nats::WillBlock();
+    lock.lock();
     // Waiting for the peer: the handler is not working on the socket, and
     // the idle clock starts now.
     ++waiting_;
@@ -215,20 +221,105 @@ class HandlerSocket : public Socket {
 
 }  // namespace
 
+namespace {
+
+// The long-call watch: one thread for the process, which wakes every
+// kWatchPeriod while leaders have begun calls lately (kWatchLinger) and
+// sleeps otherwise, so a call that runs long or blocks outside our waits
+// hands the wire over within about two periods.
+constexpr absl::Duration kLongCall = absl::Milliseconds(1);
+constexpr absl::Duration kWatchPeriod = absl::Milliseconds(1);
+constexpr absl::Duration kWatchLinger = absl::Milliseconds(200);
+
+class LongCallWatch {
+ public:
+  static LongCallWatch& Get() {
+    static auto* watch = new LongCallWatch;  // its thread runs for ever
+    return *watch;
+  }
+
+  void Watch(const std::shared_ptr<ListenerCore>& core) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cores_[core.get()] = core;
+    if (!started_) {
+      started_ = true;
+      std::thread([this] { Run(); }).detach();
+    }
+  }
+
+  void Unwatch(const ListenerCore* core) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cores_.erase(core);
+  }
+
+  // A leader began a call: the watch looks for a while.
+  void CallBegan() {
+    last_call_ns_.store(absl::ToUnixNanos(absl::Now()));
+    if (sleeping_.load()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      wake_ = true;
+      cv_.notify_one();
+    }
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      const absl::Time now = absl::Now();
+      if (now - absl::FromUnixNanos(last_call_ns_.load()) > kWatchLinger) {
+        // Seen by CallBegan (both sequentially consistent): either it
+        // wakes us, or we see its call and stay awake.
+        sleeping_.store(true);
+        if (now - absl::FromUnixNanos(last_call_ns_.load()) > kWatchLinger) {
+          concurrency::WaitFor(cv_, lock, absl::Seconds(1),
+                               [this] { return wake_; });
+        }
+        sleeping_.store(false);
+        wake_ = false;
+        continue;
+      }
+      concurrency::WaitFor(cv_, lock, kWatchPeriod, [] { return false; });
+      std::vector<std::weak_ptr<ListenerCore>> cores;
+      cores.reserve(cores_.size());
+      for (const auto& [key, core] : cores_) cores.push_back(core);
+      lock.unlock();
+      const absl::Time checked = absl::Now();
+      for (const auto& weak : cores) {
+        if (auto core = weak.lock()) core->CheckLongCall(checked, kLongCall);
+      }
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;                                              // mu_
+  bool wake_ = false;                                                 // mu_
+  std::map<const ListenerCore*, std::weak_ptr<ListenerCore>> cores_;  // mu_
+  std::atomic<bool> sleeping_{false};
+  std::atomic<int64_t> last_call_ns_{0};
+};
+
+}  // namespace
+
 ListenerCore::ListenerCore(
     const ListenOptions& options,
-    std::function<void(const std::string& key)> notify_peer_closed)
+    std::function<void(const std::string& key)> notify_peer_closed, bool leads)
     : idle_timeout_(options.idle_timeout),
       max_sockets_(options.max_sockets),
       on_error_(options.on_error),
       max_waiting_messages_(options.max_waiting_messages),
       inline_handlers_(options.inline_handlers),
+      leads_(leads),
       on_overload_(options.on_overload),
       notify_peer_closed_(std::move(notify_peer_closed)),
+      // One thread more when leading: the leader's.
       pool_(options.executor != nullptr
                 ? options.executor
                 : std::make_shared<concurrency::ThreadPool>(
-                      options.handler_threads)) {
+                      std::max(1, options.handler_threads) + (leads ? 1 : 0))),
+      max_calls_(std::max(1, pool_->max_threads() - (leads ? 1 : 0))) {
   if (idle_timeout_ > absl::ZeroDuration() &&
       idle_timeout_ != absl::InfiniteDuration()) {
     reaper_ = std::thread([this] { ReapIdle(); });
@@ -237,9 +328,123 @@ ListenerCore::ListenerCore(
 
 std::shared_ptr<ListenerCore> ListenerCore::Create(
     const ListenOptions& options,
-    std::function<void(const std::string& key)> notify_peer_closed) {
+    std::function<void(const std::string& key)> notify_peer_closed,
+    bool leads) {
   return std::shared_ptr<ListenerCore>(
-      new ListenerCore(options, std::move(notify_peer_closed)));
+      new ListenerCore(options, std::move(notify_peer_closed), leads));
+}
+
+namespace {
+// The core whose leader role this thread holds, if any.
+thread_local ListenerCore* leading_core = nullptr;
+}  // namespace
+
+void ListenerCore::Lead(Take take, std::function<bool()> backlog) {
+  backlog_ = std::move(backlog);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_ || take_ != nullptr) return;
+    take_ = std::make_shared<const Take>(std::move(take));
+  }
+  LongCallWatch::Get().Watch(shared_from_this());
+  std::lock_guard<std::mutex> lock(mu_);
+  PromoteLocked();
+}
+
+void ListenerCore::PromoteLocked() {
+  if (closed_ || lead_scheduled_) return;
+  lead_scheduled_ = true;
+  leader_ = std::thread::id();
+  suspended_ = false;
+  absl::Status scheduled =
+      pool_->Schedule([self = shared_from_this()] { self->LeadLoop(); });
+  if (!scheduled.ok()) {
+    // No thread: nobody reads the wire until a call ends and tries again.
+    lead_scheduled_ = false;
+    Report(absl::ResourceExhaustedError(absl::StrCat(
+        "no thread to take the listener's messages: ", scheduled.message())));
+  }
+}
+
+void ListenerCore::LeadLoop() {
+  const std::thread::id me = std::this_thread::get_id();
+  std::shared_ptr<const Take> take;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lead_scheduled_ = false;
+    if (closed_ || leader_ != std::thread::id()) return;
+    leader_ = me;
+    take = take_;
+  }
+  ListenerCore* const outer = std::exchange(leading_core, this);
+  nats::BlockingObserver* const outer_observer =
+      nats::SetBlockingObserver(this);
+  // Bounded, so a Close whose unsubscribe did not wake the wait is seen.
+  constexpr absl::Duration kTakeTimeout = absl::Milliseconds(250);
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_ || leader_ != me) break;
+      ++taking_;
+    }
+    concurrency::Task route;
+    const bool more = (*take)(kTakeTimeout, &route);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --taking_;
+      if (closed_) cv_.notify_all();
+      if (!more) {
+        if (leader_ == me) leader_ = std::thread::id();
+        break;
+      }
+    }
+    // Routing may run the message's call here (RunHere).
+    if (route) std::move(route)();
+  }
+  nats::SetBlockingObserver(outer_observer);
+  leading_core = outer;
+}
+
+void ListenerCore::RunHere(concurrency::Task call) {
+  if (leading_core != this) {
+    std::move(call)();
+    return;
+  }
+  // The call claims its socket's turn first (RunOrSchedule), then hands
+  // the wire over if need be (EnterCall): a new leader taking the socket's
+  // next message finds the turn taken, and queues it.
+  std::move(call)();
+  const std::thread::id me = std::this_thread::get_id();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leader_ == me) suspended_ = false;
+}
+
+void ListenerCore::EnterCall() {
+  if (leading_core != this) return;
+  const std::thread::id me = std::this_thread::get_id();
+  // Messages waiting on the wire are taken by another thread now.
+  const bool waiting = backlog_ && backlog_();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (leader_ != me) return;
+    if (waiting) {
+      PromoteLocked();
+      return;
+    }
+    suspended_ = true;
+    suspended_since_ = absl::Now();
+  }
+  LongCallWatch::Get().CallBegan();
+}
+
+void ListenerCore::OnWillBlock() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (suspended_ && leader_ == std::this_thread::get_id()) PromoteLocked();
+}
+
+void ListenerCore::CheckLongCall(absl::Time now, absl::Duration long_call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (suspended_ && now - suspended_since_ >= long_call) PromoteLocked();
 }
 
 ListenerCore::~ListenerCore() {
@@ -318,7 +523,7 @@ void ListenerCore::OnReady(const std::string& key) {
     if (!Overloaded(it->second)) {
       to_destroy = Serve(key, it->second, &run_here);
       lock.unlock();
-      if (run_here) std::move(run_here)();
+      if (run_here) RunHere(std::move(run_here));
       return;
     }
     overloaded = it->second.shared;
@@ -365,12 +570,11 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
   if (accept_handler_) {
     if (entry.socket == nullptr) return nullptr;  // its handler has it
     ++tasks_;
-    if (tasks_ > pool_->max_threads() && !told_sockets_wait_) {
+    if (tasks_ > max_calls_ && !told_sockets_wait_) {
       // Its client waits, maybe past its deadline, with no word of why.
       told_sockets_wait_ = true;
       Report(absl::ResourceExhaustedError(absl::StrCat(
-          "socket '", key, "' waits for a handler thread: all ",
-          pool_->max_threads(),
+          "socket '", key, "' waits for a handler thread: all ", max_calls_,
           " serve other sockets, each until its handler returns (Accept; "
           "AcceptMessages holds a thread only per message). Said once per "
           "listener")));
@@ -389,11 +593,13 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
                               inbound = entry.inbound]() mutable {
       RunMessageCall(std::move(socket), inbound);
     };
-    if (inline_handlers_) {
+    if (inline_handlers_ || leads_) {
       // In place when there is a free slot and nobody waits for one (no
-      // overtaking); otherwise in turn, as calls end.
-      if (run_here != nullptr && deferred_.empty() &&
-          ActiveCalls() - 1 < pool_->max_threads()) {  // this one aside
+      // overtaking); otherwise in turn, as calls end. Leading, only on the
+      // leader's thread: never on a thread that routes replies or reaps.
+      if (run_here != nullptr && (inline_handlers_ || leading_core == this) &&
+          deferred_.empty() &&
+          ActiveCalls() - 1 < max_calls_) {  // this one aside
         *run_here = [calls = entry.calls, call = std::move(call)]() mutable {
           calls->RunOrSchedule(std::move(call));
         };
@@ -423,7 +629,7 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
 
 void ListenerCore::PumpDeferred() {
   // Each call deferred counts as active once it leaves deferred_.
-  while (!deferred_.empty() && ActiveCalls() < pool_->max_threads()) {
+  while (!deferred_.empty() && ActiveCalls() < max_calls_) {
     Deferred next = std::move(deferred_.front());
     deferred_.pop_front();
     absl::Status scheduled = next.calls->Schedule(std::move(next.call));
@@ -467,6 +673,7 @@ void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
     in_tasks_.insert(std::this_thread::get_id());
     --waiting_calls_;
   }
+  EnterCall();
   absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
   if (message.ok()) {
     MessageHandler handler;
@@ -583,6 +790,7 @@ absl::Status ListenerCore::Close(absl::Time deadline) {
     sockets.swap(sockets_);
     cv_.notify_all();
   }
+  if (first) LongCallWatch::Get().Unwatch(this);
   if (first) {
     for (auto& [key, entry] : sockets) {
       entry.inbound->Finish(absl::OutOfRangeError("the listener closed"));
@@ -596,7 +804,7 @@ absl::Status ListenerCore::Close(absl::Time deadline) {
   const std::thread::id self = std::this_thread::get_id();
   std::unique_lock<std::mutex> lock(mu_);
   auto others_done = [&] {
-    return tasks_ == static_cast<int>(in_tasks_.count(self));
+    return tasks_ == static_cast<int>(in_tasks_.count(self)) && taking_ == 0;
   };
   if (concurrency::WaitUntil(cv_, lock, deadline, others_done)) {
     return absl::OkStatus();

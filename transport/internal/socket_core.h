@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "concurrency/thread_pool.h"
+#include "nats/will_block.h"
 #include "transport/transport.h"
 
 namespace micro_nats::transport::transport_internal {
@@ -153,15 +154,38 @@ class QueueSocket : public Socket {
 // holds one only while it handles a message, each socket's calls in order.
 // Shared: handler tasks hold it, so a Close that ran out of time leaves
 // nothing they use freed. A handler may Close its listener.
-class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
+//
+// Leading (NATS): the listener's own threads take messages off the wire,
+// leader/followers style, and a message call runs on the thread that took
+// it when a slot is free: no hand-off. While the leader runs a call,
+// another thread takes over the wire ("promotion") when messages already
+// wait, when the call is about to wait in our code (nats::WillBlock), or
+// when it has run for longer than a millisecond (a process-wide watch).
+// One thread beyond the handler threads leads, so the wire is read (and
+// load shed) while every handler thread is busy.
+class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
+                     private nats::BlockingObserver {
  public:
   // Uses `options`' idle_timeout, max_sockets, handler threads and on_error.
   // `notify_peer_closed(key)` tells a socket's client that the server side
   // closed it (best effort); it is not called once Close has returned.
+  // `leads`: the backend will call Lead (its pool gets the leader's thread).
   static std::shared_ptr<ListenerCore> Create(
       const ListenOptions& options,
-      std::function<void(const std::string& key)> notify_peer_closed);
+      std::function<void(const std::string& key)> notify_peer_closed,
+      bool leads = false);
   ~ListenerCore();
+
+  // Waits up to `timeout` for the next message from the wire and leaves in
+  // `*route` what routes it (to Add's queues, whose on-ready then runs the
+  // call in place), or nothing. False once the source is gone (closed).
+  using Take = std::function<bool(absl::Duration timeout, concurrency::Task*)>;
+  // Starts the leader. `backlog()`: true when messages wait on the wire.
+  void Lead(Take take, std::function<bool()> backlog);
+
+  // The process-wide watch's check: promotes when the leader has been in a
+  // call for longer than `long_call`.
+  void CheckLongCall(absl::Time now, absl::Duration long_call);
 
   absl::Status Accept(AcceptHandler handler);
   absl::Status AcceptMessages(MessageHandler handler);
@@ -207,7 +231,20 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
 
  private:
   ListenerCore(const ListenOptions& options,
-               std::function<void(const std::string& key)> notify_peer_closed);
+               std::function<void(const std::string& key)> notify_peer_closed,
+               bool leads);
+
+  // The leader's task: takes messages until it is promoted away or the
+  // listener closes.
+  void LeadLoop();
+  // Runs a message call routed by this thread, in place.
+  void RunHere(concurrency::Task call);
+  // At the start of a message call: on the leader's thread, hands the wire
+  // to another thread when messages wait, else marks the leader suspended.
+  void EnterCall();
+  // Hands the wire to a new leader task; mu_ held.
+  void PromoteLocked();
+  void OnWillBlock() override;
 
   struct Entry {
     std::shared_ptr<InboundQueue> inbound;
@@ -254,9 +291,12 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   const std::function<void(const absl::Status&)> on_error_;
   const size_t max_waiting_messages_;
   const bool inline_handlers_;
+  const bool leads_;
   const MessageHandler on_overload_;
   const std::function<void(const std::string&)> notify_peer_closed_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
+  // Message calls running at once (the handler threads).
+  const int max_calls_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -277,6 +317,15 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   };
   std::deque<Deferred> deferred_;            // mu_
   std::multiset<std::thread::id> in_tasks_;  // mu_: threads running them
+  // Leading. The leader either waits on the wire (in take_) or runs a call
+  // it took ("suspended"), until promoted away.
+  std::shared_ptr<const Take> take_;  // mu_; set once by Lead
+  std::function<bool()> backlog_;     // set once by Lead, before the leader
+  std::thread::id leader_;            // mu_; none while a promotion is due
+  bool lead_scheduled_ = false;       // mu_: a leader task is due to start
+  bool suspended_ = false;            // mu_: the leader runs a call
+  absl::Time suspended_since_;        // mu_
+  int taking_ = 0;                    // mu_: threads inside take_
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
   std::set<std::string, std::less<>> ended_;                    // mu_

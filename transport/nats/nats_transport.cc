@@ -17,6 +17,8 @@
 #include "concurrency/wait.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
+#include "nats/status.h"
+#include "nats/will_block.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 #include "transport/internal/socket_core.h"
@@ -127,6 +129,23 @@ void LogIgnored(std::once_flag& once, absl::string_view where,
 // ---------------------------------------------------------------------------
 // Server side
 
+// A listener's synchronous subscription, freed when its last user (the
+// listener, the leader's take) lets go.
+struct Wire {
+  explicit Wire(std::shared_ptr<nats::Connection> conn)
+      : conn(std::move(conn)) {}
+  ~Wire() {
+    if (sub == nullptr) return;
+    natsSubscription_Unsubscribe(sub);
+    // nats.c's reader may still be parsing a message for it: a flush is a
+    // barrier (see nats::Subscription::Close).
+    if (conn->IsConnected()) natsConnection_FlushTimeout(conn->get(), 1000);
+    natsSubscription_Destroy(sub);
+  }
+  const std::shared_ptr<nats::Connection> conn;
+  natsSubscription* sub = nullptr;
+};
+
 class ListenerState : public std::enable_shared_from_this<ListenerState> {
  public:
   ListenerState(std::shared_ptr<nats::Connection> conn,
@@ -138,37 +157,65 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
         max_pending_(options.max_pending),
         close_timeout_(options.close_timeout),
         core_(ListenerCore::Create(
-            options, [this](const std::string& key) { TellClosed(key); })) {}
+            options, [this](const std::string& key) { TellClosed(key); },
+            /*leads=*/true)) {}
 
   absl::Status Start() {
+    // A synchronous subscription, read by the listener's own threads
+    // (ListenerCore::Lead): a request's handler runs on the thread that
+    // took it off the wire, never on nats.c's shared delivery threads,
+    // which route replies (InboxMux) and must never wait for a handler.
+    auto wire = std::make_shared<Wire>(conn_);
+    MN_RETURN_IF_ERROR(
+        nats::FromNatsStatus(natsConnection_SubscribeSync(
+                                 &wire->sub, conn_->get(), address_.c_str()),
+                             absl::StrCat("subscribe to '", address_, "'")));
+    wire_ = wire;
     std::weak_ptr<ListenerState> weak = shared_from_this();
-    MN_ASSIGN_OR_RETURN(
-        subscription_,
-        conn_->Subscribe(address_,
-                         [weak](natsMsg* msg) {
-                           if (auto self = weak.lock()) self->OnMessage(msg);
-                         },
-                         // Routes to sockets; handlers run elsewhere. What
-                         // NATS drops here belonged to some socket: which
-                         // is unknown, so every socket ends, saying why.
-                         {.on_error =
-                              [weak](const absl::Status& status) {
-                                if (auto self = weak.lock()) {
-                                  self->core().EndAll(
-                                      absl::ResourceExhaustedError(absl::StrCat(
-                                          "the listener lost messages, its "
-                                          "sockets ended: ",
-                                          status.message())));
-                                }
-                              },
-                          .run_on = nats::HandlerThread::kDeliveryThread}));
+    core_->Lead(
+        [wire, weak](absl::Duration timeout, concurrency::Task* route) {
+          natsMsg* msg = nullptr;
+          switch (natsSubscription_NextMsg(
+              &msg, wire->sub, absl::ToInt64Milliseconds(timeout))) {
+            case NATS_OK:
+              *route = [weak, owned = nats::NatsMsgPtr(msg)] {
+                if (auto self = weak.lock()) self->OnMessage(owned.get());
+              };
+              return true;
+            case NATS_TIMEOUT:
+            case NATS_NO_RESPONDERS:  // a "503" sent here: nothing to route
+              return true;
+            case NATS_SLOW_CONSUMER:
+              // What NATS dropped belonged to some socket: which is
+              // unknown, so every socket ends, saying why.
+              *route = [weak] {
+                if (auto self = weak.lock()) {
+                  self->core().EndAll(absl::ResourceExhaustedError(
+                      "the listener lost messages (NATS: slow consumer), "
+                      "its sockets ended"));
+                }
+              };
+              return true;
+            default:  // unsubscribed, or the connection closed
+              return false;
+          }
+        },
+        [wire] {
+          int messages = 0;
+          int bytes = 0;
+          return natsSubscription_GetPending(wire->sub, &messages, &bytes) ==
+                     NATS_OK &&
+                 messages > 0;
+        });
     // Registered at the server before Listen returns, so a Dial right
     // after finds it.
     return conn_->Flush(absl::Seconds(5));
   }
 
   absl::Status Close(absl::Time deadline) {
-    if (subscription_ != nullptr) subscription_->Unsubscribe().IgnoreError();
+    // Ends the leader's wait on the wire; the subscription is freed once
+    // nothing uses it (Wire).
+    if (wire_ != nullptr) natsSubscription_Unsubscribe(wire_->sub);
     return core_->Close(deadline);
   }
 
@@ -249,7 +296,9 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     tokens_.erase(key);
   }
 
-  // Messages arrive on one delivery thread, so find-then-add cannot race.
+  // Messages are routed by one leader at a time, and a socket is added
+  // before its first message's call can hand the wire over, so
+  // find-then-add cannot race.
   // `first` is the message that opens the socket: its token is kept.
   std::shared_ptr<InboundQueue> EnsureSocket(const std::string& key,
                                              natsMsg* first) {
@@ -319,7 +368,7 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   const std::string address_;
   const PendingLimits max_pending_;
   std::once_flag bad_input_;
-  std::unique_ptr<nats::Subscription> subscription_;
+  std::shared_ptr<Wire> wire_;
   std::mutex tokens_mu_;
   // Each open socket's token, if its client sent one; bounded by the
   // sockets (erased as they end).
@@ -481,6 +530,7 @@ class NatsTransport : public Transport {
       status =
           SendControl(*conn_, target, inbox, kControlOpen, "", endpoint->token);
       if (status.ok()) {
+        nats::WillBlock();
         std::unique_lock<std::mutex> lock(endpoint->mu);
         if (!concurrency::WaitFor(endpoint->cv, lock, options.timeout,
                                   [&] { return endpoint->answered; })) {

@@ -853,6 +853,41 @@ TEST_P(TransportConformanceTest, InlineHandlersAnswerAndKeepThePoolBound) {
   EXPECT_EQ(most.load(), 1);
 }
 
+TEST_P(TransportConformanceTest,
+       AHandlerBlockedOutsideTheTransportHoldsOnlyItsThread) {
+  // Two threads; the first call blocks on something the transport cannot
+  // see (a latch): the listener's other sockets are still served.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Collector<std::string> started;
+  auto listener = server_->Listen("", {.handler_threads = 2});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(
+      (*listener)->AcceptMessages(
+          [&](const std::shared_ptr<Socket>& socket, Message message) {
+            started.Add(message.body);
+            if (message.body == "block") {
+              released.wait_for(std::chrono::seconds(60));
+            }
+            socket->Send({.body = "done:" + message.body}).IgnoreError();
+          }),
+      IsOk());
+  auto blocked = Dial((*listener)->Address());
+  auto other = Dial((*listener)->Address());
+  ASSERT_TRUE(blocked && other);
+  ASSERT_THAT(blocked->Send({.body = "block"}), IsOk());
+  ASSERT_TRUE(started.WaitForCount(1, kWait));
+  for (int i = 0; i < 3; ++i) {
+    const std::string body = absl::StrCat("call-", i);
+    ASSERT_THAT(other->Send({.body = body}), IsOk());
+    EXPECT_THAT(other->Recv(Deadline()),
+                IsOkAndHolds(::testing::Field(&Message::body, "done:" + body)));
+  }
+  release.set_value();
+  EXPECT_THAT(blocked->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:block")));
+}
+
 TEST_P(TransportConformanceTest, MessagesBeyondTheWaitingCapGoToOnOverload) {
   // One thread, held by the first message; one more may wait; the third
   // is handed to on_overload, which answers at once.
