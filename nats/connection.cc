@@ -3,7 +3,9 @@
 #include "nats/connection.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,15 +30,60 @@ absl::Status PublishStatus(natsStatus s, absl::string_view subject) {
 
 int64_t Millis(absl::Duration d) { return concurrency::ApiTimeoutMillis(d); }
 
+// How long the tail flusher waits for the server's PONG to its flush (the
+// buffer is sent at once; the wait only paces the next one).
+constexpr absl::Duration kTailFlushWait = absl::Milliseconds(100);
+
 // The longest a subscription's close waits for the server to confirm (a
 // barrier against nats.c's reader; see Subscription::Close).
 constexpr absl::Duration kCloseFlush = absl::Seconds(1);
+
+// The last subject this thread published to, checked (ValidateSubject,
+// kConcrete) and NUL-terminated. Publishing checks every subject; a
+// publisher usually sends to the same one again, and comparing bytes costs
+// a fraction of checking them (and of nats.c's own publish).
+struct CheckedSubjectCache {
+  size_t size = 0;  // 0: empty (a subject is never empty)
+  char bytes[kMaxSubjectLength + 1];
+};
+thread_local CheckedSubjectCache checked_subject;
+
+// memcmp(a, b, n) == 0, inline for the usual lengths: a call to memcmp
+// costs as much as the compare.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n < 8) return std::memcmp(a, b, n) == 0;
+  uint64_t x = 0, y = 0, diff = 0;
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    diff |= x ^ y;
+  }
+  std::memcpy(&x, a + n - 8, 8);
+  std::memcpy(&y, b + n - 8, 8);
+  return (diff | (x ^ y)) == 0;
+}
 
 struct OptionsDeleter {
   void operator()(natsOptions* opts) const { natsOptions_Destroy(opts); }
 };
 
 }  // namespace
+
+const char* Connection::CheckedSubject(absl::string_view subject,
+                                       absl::Status* invalid) {
+  CheckedSubjectCache& cache = checked_subject;
+  if (!subject.empty() && subject.size() == cache.size &&
+      SameBytes(subject.data(), cache.bytes, cache.size)) {
+    return cache.bytes;
+  }
+  *invalid = ValidateSubject(subject, SubjectKind::kConcrete);
+  if (!invalid->ok()) return nullptr;
+  // Valid: at most kMaxSubjectLength bytes.
+  std::memcpy(cache.bytes, subject.data(), subject.size());
+  cache.bytes[subject.size()] = '\0';
+  cache.size = subject.size();
+  return cache.bytes;
+}
 
 // A subscription's state, shared with nats.c's callbacks and the handler
 // pool's tasks.
@@ -45,9 +92,16 @@ struct Subscription::State {
   natsSubscription* sub = nullptr;
   std::weak_ptr<State> self;
   std::string subject;
-  // kHandlerPool: the handler calls, in order; null for kDeliveryThread.
+  // kHandlerPool and kAdaptive: the handler calls, in order; null for
+  // kDeliveryThread.
   std::shared_ptr<concurrency::SerialQueue> queue;
   size_t max_queued = 0;  // of `queue`; 0: no bound
+  // kAdaptive: calls run on the delivery thread until one took longer than
+  // `inline_budget`; then `on_pool` is set for good. Both only touched on
+  // the subscription's one delivery thread.
+  bool adaptive = false;
+  bool on_pool = false;
+  std::chrono::steady_clock::duration inline_budget{};
   // Counts and reports what `queue` dropped.
   std::shared_ptr<concurrency::DropReporter> drops;
 
@@ -192,9 +246,16 @@ absl::StatusOr<natsConnection*> Connection::Open(bool send_asap) {
 }
 
 Connection::~Connection() {
+  {
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    tail_stop_ = true;
+  }
+  tail_cv_.notify_all();
   for (natsConnection* nc : {main_, batching_.load()}) {
     if (nc != nullptr) natsConnection_Close(nc);
   }
+  // Closed, its flush returns at once.
+  if (tail_flusher_.joinable()) tail_flusher_.join();
   {
     // The closed callback is nats.c's last call with `this`: wait for it
     // before `this` goes away.
@@ -218,6 +279,9 @@ absl::StatusOr<natsConnection*> Connection::Batching() {
     std::lock_guard<std::mutex> lock(mu_);
     if (batching_.load(std::memory_order_relaxed) == nullptr) {
       batching_.store(nc, std::memory_order_release);
+      if (options_.batched_idle_flush > absl::ZeroDuration()) {
+        tail_flusher_ = std::thread([this] { TailFlushLoop(); });
+      }
     } else {
       extra = nc;  // another thread connected first
     }
@@ -235,26 +299,87 @@ absl::Status Connection::Publish(absl::string_view subject,
                                  const PublishOptions& options) {
   if (options.headers.empty()) {
     // No natsMsg to build: the cheap path for bulk publishing. Checked as
-    // BuildMessage checks (no allocation on success).
-    MN_RETURN_IF_ERROR(ValidateSubject(subject, SubjectKind::kConcrete));
-    if (!options.reply.empty()) {
-      MN_RETURN_IF_ERROR(ValidateSubject(options.reply, SubjectKind::kConcrete,
-                                         "reply subject"));
-    }
+    // BuildMessage checks.
+    if (options.reply.empty()) return Publish(subject, body, options.delivery);
+    MN_RETURN_IF_ERROR(ValidateSubject(options.reply, SubjectKind::kConcrete,
+                                       "reply subject"));
+    absl::Status invalid;
+    const char* subject_str = CheckedSubject(subject, &invalid);
+    if (subject_str == nullptr) return invalid;
     MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(options.delivery));
-    const std::string subject_str(subject);
-    const int size = static_cast<int>(body.size());
-    natsStatus s =
-        options.reply.empty()
-            ? natsConnection_Publish(nc, subject_str.c_str(), body.data(), size)
-            : natsConnection_PublishRequest(nc, subject_str.c_str(),
-                                            options.reply.c_str(), body.data(),
-                                            size);
+    const natsStatus s = natsConnection_PublishRequest(
+        nc, subject_str, options.reply.c_str(), body.data(),
+        static_cast<int>(body.size()));
+    if (s == NATS_OK) Published(options.delivery);
     return PublishStatus(s, subject);
   }
   MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, options.reply,
                                                    options.headers, body));
   return PublishBuilt(msg.get(), options.delivery);
+}
+
+absl::Status Connection::Publish(absl::string_view subject,
+                                 absl::string_view body, Delivery delivery) {
+  absl::Status invalid;
+  const char* subject_str = CheckedSubject(subject, &invalid);
+  if (subject_str == nullptr) return invalid;
+  natsConnection* nc = delivery == Delivery::kBatched
+                           ? batching_.load(std::memory_order_acquire)
+                           : main_;
+  if (nc == nullptr) {
+    // The first batched publish: connect first.
+    const std::string copy(subject_str);
+    MN_ASSIGN_OR_RETURN(nc, Batching());
+    const natsStatus s = natsConnection_Publish(nc, copy.c_str(), body.data(),
+                                                static_cast<int>(body.size()));
+    if (s == NATS_OK) Published(delivery);
+    return PublishStatus(s, subject);
+  }
+  const natsStatus s = natsConnection_Publish(nc, subject_str, body.data(),
+                                              static_cast<int>(body.size()));
+  if (s != NATS_OK) return PublishStatus(s, subject);
+  Published(delivery);
+  return absl::OkStatus();
+}
+
+void Connection::ArmTailFlush() {
+  if (tail_armed_.exchange(true) || !tail_flusher_.joinable()) return;
+  std::lock_guard<std::mutex> lock(tail_mu_);
+  tail_cv_.notify_one();
+}
+
+void Connection::TailFlushLoop() {
+  natsConnection* const nc = batching_.load(std::memory_order_acquire);
+  const absl::Duration idle = options_.batched_idle_flush;
+  std::unique_lock<std::mutex> lock(tail_mu_);
+  while (true) {
+    tail_cv_.wait(lock, [this] {
+      return tail_stop_ || tail_armed_.load(std::memory_order_relaxed);
+    });
+    if (tail_stop_) return;
+    // Watch the buffer: while it grows the burst goes on (and nats.c's
+    // flusher sends it every ~1 ms); once it stood still for `idle`, or
+    // nats.c emptied it, the burst is over.
+    int before = -1;
+    while (true) {
+      lock.unlock();
+      const int buffered = natsConnection_Buffered(nc);
+      lock.lock();
+      if (tail_stop_) return;
+      if (buffered <= 0 || buffered == before) break;
+      before = buffered;
+      tail_cv_.wait_for(lock, absl::ToChronoNanoseconds(idle),
+                        [this] { return tail_stop_; });
+    }
+    // Disarmed before the flush takes nats.c's lock: a publish buffered
+    // after that lock sees it unarmed and arms again; one before is sent.
+    tail_armed_.store(false);
+    lock.unlock();
+    if (natsConnection_Buffered(nc) > 0) {
+      natsConnection_FlushTimeout(nc, Millis(kTailFlushWait));
+    }
+    lock.lock();
+  }
 }
 
 absl::Status Connection::PublishMsg(natsMsg* msg, Delivery delivery) {
@@ -266,8 +391,9 @@ absl::Status Connection::PublishMsg(natsMsg* msg, Delivery delivery) {
 
 absl::Status Connection::PublishBuilt(natsMsg* msg, Delivery delivery) {
   MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(delivery));
-  return PublishStatus(natsConnection_PublishMsg(nc, msg),
-                       natsMsg_GetSubject(msg));
+  const natsStatus s = natsConnection_PublishMsg(nc, msg);
+  if (s == NATS_OK) Published(delivery);
+  return PublishStatus(s, natsMsg_GetSubject(msg));
 }
 
 absl::StatusOr<natsConnection*> Connection::ConnectionFor(Delivery delivery) {
@@ -351,7 +477,13 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
   const int max_pending = options.max_pending_msgs > 0
                               ? options.max_pending_msgs
                               : options_.max_pending_msgs_per_subscription;
-  if (options.run_on == HandlerThread::kHandlerPool) {
+  if (options.run_on == HandlerThread::kAdaptive) {
+    state->adaptive = true;
+    state->inline_budget =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            absl::ToChronoNanoseconds(options.inline_budget));
+  }
+  if (options.run_on != HandlerThread::kDeliveryThread) {
     state->queue = concurrency::SerialQueue::Create(handler_pool_);
     state->max_queued = static_cast<size_t>(std::max(0, max_pending));
     // Copies: a report may come after the Connection is gone.
@@ -396,7 +528,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
     return FromNatsStatus(s, "subscription completion callback");
   }
   if (options.max_pending_msgs > 0 &&
-      options.run_on == HandlerThread::kDeliveryThread) {
+      options.run_on != HandlerThread::kHandlerPool) {
     // Bytes unlimited (-1): the message count is the bound we promise. (A
     // kHandlerPool subscription's bound is on its own queue: nats.c's,
     // emptied as fast as messages come, keeps the connection's.)
@@ -570,6 +702,16 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
   auto* state = static_cast<State*>(closure);
   if (state->queue == nullptr) {
     Deliver(*state, msg);
+    return;
+  }
+  if (state->adaptive && !state->on_pool) {
+    // nats.c gives each subscription one delivery thread: the calls before
+    // this one have returned, and later ones come after it.
+    const auto start = std::chrono::steady_clock::now();
+    Deliver(*state, msg);
+    if (std::chrono::steady_clock::now() - start > state->inline_budget) {
+      state->on_pool = true;
+    }
     return;
   }
   // On nats.c's delivery thread: hand the message to the handler pool and

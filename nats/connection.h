@@ -95,6 +95,13 @@ struct ConnectionOptions {
   // one at a time, in order. Started as needed.
   int handler_threads = 4;
 
+  // Delivery::kBatched publishes wait in nats.c's buffer for its flusher,
+  // which sends ~1 ms after a burst begins. When publishing pauses this
+  // long, what is buffered is sent at once instead (with a PING, by a
+  // thread of the batching connection's own), so the tail of a burst does
+  // not wait out the millisecond. Zero: leave it to nats.c.
+  absl::Duration batched_idle_flush = absl::Microseconds(50);
+
   // How often to ask the server for a PONG, and how many may go unanswered
   // before the connection counts as lost (and reconnects). A server that
   // vanished without closing TCP is noticed after about
@@ -142,6 +149,16 @@ enum class HandlerThread {
   // blocked one stalls every subscription that shares its thread, and a
   // wait there for another message of the process can deadlock.
   kDeliveryThread,
+  // On nats.c's shared delivery thread, as kDeliveryThread, while each call
+  // returns within SubscribeOptions::inline_budget; after one call took
+  // longer (it blocked, or worked long), the subscription's later calls run
+  // on the handler pool, as kHandlerPool, one at a time and in order. So a
+  // handler that never blocks pays no hand-off, and one that blocks delays
+  // the subscriptions sharing its delivery thread once, for that one call.
+  // A wait there for a reply is safe only where the reply is not routed on
+  // nats.c's delivery pool (Request is: nats.c routes its own replies on a
+  // thread of their own).
+  kAdaptive,
 };
 
 struct SubscribeOptions {
@@ -158,6 +175,9 @@ struct SubscribeOptions {
   // max_pending_msgs_per_subscription.
   int max_pending_msgs = 0;
   HandlerThread run_on = HandlerThread::kHandlerPool;
+  // kAdaptive: the longest call that keeps the subscription on the delivery
+  // thread.
+  absl::Duration inline_budget = absl::Milliseconds(1);
 };
 
 class Subscription;
@@ -182,6 +202,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   absl::Status Publish(absl::string_view subject, absl::string_view body,
                        const PublishOptions& options = {});
+  // The same without reply or headers: bulk publishing's path, with no
+  // allocation, lock or wake-up beyond nats.c's own (a subject is checked
+  // once per thread while it stays the same).
+  absl::Status Publish(absl::string_view subject, absl::string_view body,
+                       Delivery delivery);
   // Publishes a prepared message (see BuildMessage); InvalidArgument when
   // its subjects or headers break the rules BuildMessage enforces.
   absl::Status PublishMsg(natsMsg* msg,
@@ -235,6 +260,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::StatusOr<natsConnection*> Batching();
   // The nats.c connection that publishes with `delivery`.
   absl::StatusOr<natsConnection*> ConnectionFor(Delivery delivery);
+  // `subject` checked as a concrete subject, NUL-terminated, valid until
+  // this thread's next call; null with `*invalid` set when it is not one.
+  static const char* CheckedSubject(absl::string_view subject,
+                                    absl::Status* invalid);
+  // After a publish with `delivery`: a batched one arms the tail flusher
+  // (TailFlushLoop) unless it is armed already.
+  void Published(Delivery delivery) {
+    if (delivery == Delivery::kBatched &&
+        !tail_armed_.load(std::memory_order_relaxed)) {
+      ArmTailFlush();
+    }
+  }
+  void ArmTailFlush();
+  void TailFlushLoop();
   // PublishMsg for a message BuildMessage already checked.
   absl::Status PublishBuilt(natsMsg* msg, Delivery delivery);
   void RouteError(natsConnection* nc, natsSubscription* sub, natsStatus err);
@@ -272,6 +311,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t next_listener_ = 0;                            // guarded by mu_
   std::map<uint64_t, std::shared_ptr<const std::function<void()>>>
       reconnect_listeners_;  // guarded by mu_
+
+  // The batching connection's tail flusher (TailFlushLoop). A batched
+  // publish that finds it unarmed arms and wakes it: once per burst.
+  std::atomic<bool> tail_armed_{false};
+  std::mutex tail_mu_;
+  std::condition_variable tail_cv_;
+  bool tail_stop_ = false;    // guarded by tail_mu_
+  std::thread tail_flusher_;  // started with the batching connection
 };
 
 // Subscription

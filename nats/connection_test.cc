@@ -261,6 +261,61 @@ TEST_F(ConnectionTest, InvalidSubjectIsInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(ConnectionTest, EverySubjectIsCheckedAlsoAfterAValidOne) {
+  // The publish path remembers the last valid subject per thread: one of
+  // the same length, or a changed buffer, is still checked.
+  auto conn = Connect();
+  std::string subject = "a.b";
+  EXPECT_THAT(conn->Publish(subject, "x", Delivery::kImmediate), IsOk());
+  subject[1] = '\n';
+  EXPECT_THAT(conn->Publish(subject, "x", Delivery::kImmediate),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn->Publish("a b", "x", Delivery::kBatched),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn->Publish("a.*", "x", Delivery::kBatched),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn->Publish("a.b", "x", {.reply = "r\r"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn->Publish("", "x", Delivery::kBatched),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string longest(255, 'x');  // kMaxSubjectLength
+  EXPECT_THAT(conn->Publish(longest, "x", Delivery::kBatched), IsOk());
+  EXPECT_THAT(conn->Publish(longest + "x", "x", Delivery::kBatched),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(conn->Publish("a.b.c.d.e.f.g.h.i", "x", Delivery::kBatched),
+              IsOk());
+  EXPECT_THAT(conn->Publish("a.b.c.d.e.f.g.h.>", "x", Delivery::kBatched),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ConnectionTest, BatchedBurstIsSentWhenPublishingPauses) {
+  // No Flush: the tail of each burst goes out once publishing pauses
+  // (ConnectionOptions::batched_idle_flush), and in order.
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto pub,
+      Connection::Connect({.servers = {server_->url()},
+                           .batched_idle_flush = absl::Microseconds(20)}));
+  auto sub_conn = Connect();
+  Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(auto sub,
+                          sub_conn->Subscribe("burst", [&](natsMsg* msg) {
+                            got.Add(std::string(Body(msg)));
+                          }));
+  ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
+  int sent = 0;
+  for (int burst = 1; burst <= 20; ++burst) {
+    for (int i = 0; i < burst * 7; ++i) {
+      ASSERT_THAT(
+          pub->Publish("burst", std::to_string(sent++), Delivery::kBatched),
+          IsOk());
+    }
+    ASSERT_TRUE(got.WaitForCount(sent, kWait));
+  }
+  auto items = got.Snapshot();
+  ASSERT_EQ(items.size(), static_cast<size_t>(sent));
+  for (int i = 0; i < sent; ++i) ASSERT_EQ(items[i], std::to_string(i));
+}
+
 TEST_F(ConnectionTest, InboxesAreUnique) {
   EXPECT_NE(Connection::NewInbox(), Connection::NewInbox());
   EXPECT_THAT(Connection::NewInbox(), ::testing::StartsWith("_INBOX."));

@@ -46,10 +46,20 @@ class NatsBroker : public Broker {
   absl::Status Publish(absl::string_view topic,
                        const Message& message) override {
     MN_RETURN_IF_ERROR(CheckOpen());
-    MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
-    MN_RETURN_IF_ERROR(ValidateHeaders(message.headers));
     // nats.c refuses a body over the server's max_payload itself
     // (InvalidArgument), so the hot path asks the connection nothing more.
+    if (message.headers.empty()) {
+      // The connection checks the topic (once per thread while it stays
+      // the same); only a failure is checked again, to name it a topic.
+      absl::Status published =
+          connection_->Publish(topic, message.body, options_.delivery);
+      if (!published.ok()) {
+        MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
+      }
+      return published;
+    }
+    MN_RETURN_IF_ERROR(ValidatePublishTopic(topic));
+    MN_RETURN_IF_ERROR(ValidateHeaders(message.headers));
     return connection_->Publish(
         topic, message.body,
         {.headers = message.headers, .delivery = options_.delivery});
@@ -78,7 +88,9 @@ class NatsBroker : public Broker {
                  [broker_options](const absl::Status& status) {
                    broker_internal::ReportError(*broker_options, status);
                  },
-             .max_pending_msgs = broker_options->max_pending_messages}));
+             .max_pending_msgs = broker_options->max_pending_messages,
+             .run_on = options_.handlers,
+             .inline_budget = options_.inline_budget}));
     std::shared_ptr<nats::Subscription> shared = std::move(subscription);
     bool drained = false;
     {
@@ -148,6 +160,10 @@ absl::StatusOr<std::unique_ptr<Broker>> NewNatsBroker(
   if (options.broker.max_pending_messages < 1) {
     return absl::InvalidArgumentError(
         "NewNatsBroker: max_pending_messages must be at least 1");
+  }
+  if (options.handlers == nats::HandlerThread::kDeliveryThread) {
+    return absl::InvalidArgumentError(
+        "NewNatsBroker: handlers must be kAdaptive or kHandlerPool");
   }
   return std::unique_ptr<Broker>(
       std::make_unique<NatsBroker>(std::move(connection), std::move(options)));

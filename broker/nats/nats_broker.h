@@ -4,10 +4,12 @@
 //
 // Runs on the process's shared nats::Connection. Topics are NATS subjects,
 // queue names NATS queue groups; headers travel as NATS headers and the body
-// as raw bytes. Handlers run on the connection's handler pool
-// (ConnectionOptions::handler_threads), each subscription's in order, so a
-// handler may call another service and wait. A subscriber that falls behind
-// drops what does not fit (BrokerOptions::max_pending_messages) and says
+// as raw bytes. Each subscription's handler calls run one at a time, in
+// order, where NatsBrokerOptions::handlers says: by default on nats.c's
+// delivery thread while they return quickly (no hand-off, as a raw nats.c
+// callback), and on the connection's handler pool from the first call that
+// ran longer than NatsBrokerOptions::inline_budget on. A subscriber that falls
+// behind drops what does not fit (BrokerOptions::max_pending_messages) and says
 // how many through BrokerOptions::on_error. Drain returns by its deadline.
 //
 //   MN_ASSIGN_OR_RETURN(auto conn, nats::Connection::Connect({...}));
@@ -29,9 +31,18 @@ struct NatsBrokerOptions {
   // them: ~45x the throughput of kImmediate on loopback, at up to ~1 ms of
   // added delivery latency. kImmediate sends each publish at once.
   nats::Delivery delivery = nats::Delivery::kBatched;
+  // Where handlers run (nats::HandlerThread). kAdaptive: a handler that
+  // blocks (waits for a reply, sleeps, works long) delays the subscriptions
+  // that share its delivery thread for that one call, then moves to the
+  // handler pool for good. kHandlerPool: always on the handler pool (a
+  // hand-off per message; no call ever delays another subscription), for
+  // handlers known to block.
+  nats::HandlerThread handlers = nats::HandlerThread::kAdaptive;
+  absl::Duration inline_budget = absl::Milliseconds(1);
 };
 
-// InvalidArgument for a null connection or a max_pending_messages below 1.
+// InvalidArgument for a null connection, a max_pending_messages below 1 or
+// handlers = kDeliveryThread (a blocked handler would stall for ever).
 absl::StatusOr<std::unique_ptr<Broker>> NewNatsBroker(
     std::shared_ptr<nats::Connection> connection,
     NatsBrokerOptions options = {});

@@ -2,7 +2,14 @@
 
 #include "broker/nats/nats_broker.h"
 
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include "broker/testing/conformance.h"
+#include "concurrency/wait.h"
+#include "nats/message.h"
 #include "testing/nats_server.h"
 
 namespace micro_nats::broker::testing {
@@ -15,6 +22,7 @@ class NatsEnvironment : public BrokerEnvironment {
  public:
   explicit NatsEnvironment(std::unique_ptr<micro_nats::testing::NatsServer> s)
       : server_(std::move(s)) {}
+  std::string url() const { return server_->url(); }
 
   absl::StatusOr<std::unique_ptr<Broker>> NewBroker(
       BrokerOptions options) override {
@@ -33,10 +41,130 @@ absl::StatusOr<std::unique_ptr<BrokerEnvironment>> MakeNatsEnvironment() {
   return std::make_unique<NatsEnvironment>(std::move(server).value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Nats, BrokerConformanceTest,
-                         ::testing::Values(BrokerBackend{"Nats",
-                                                         &MakeNatsEnvironment}),
-                         BrokerBackendName);
+// Every handler on the handler pool (NatsBrokerOptions::handlers).
+class NatsHandlerPoolEnvironment : public NatsEnvironment {
+ public:
+  using NatsEnvironment::NatsEnvironment;
+  absl::StatusOr<std::unique_ptr<Broker>> NewBroker(
+      BrokerOptions options) override {
+    auto conn = nats::Connection::Connect({.servers = {url()}});
+    if (!conn.ok()) return conn.status();
+    return NewNatsBroker(*conn,
+                         {.broker = std::move(options),
+                          .handlers = nats::HandlerThread::kHandlerPool});
+  }
+};
+
+absl::StatusOr<std::unique_ptr<BrokerEnvironment>>
+MakeNatsHandlerPoolEnvironment() {
+  auto server = micro_nats::testing::NatsServer::Start();
+  if (!server.ok()) return server.status();
+  return std::make_unique<NatsHandlerPoolEnvironment>(
+      std::move(server).value());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Nats, BrokerConformanceTest,
+    ::testing::Values(BrokerBackend{"Nats", &MakeNatsEnvironment},
+                      BrokerBackend{"NatsHandlerPool",
+                                    &MakeNatsHandlerPoolEnvironment}),
+    BrokerBackendName);
+
+// A handler that blocks delays the subscriptions sharing its delivery
+// thread for one call at most: from then on it runs on the handler pool,
+// in order, and a blocked call there stalls nobody else.
+TEST(NatsBrokerTest, ABlockingHandlerMovesToThePoolAndDelaysNobody) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server,
+                          micro_nats::testing::NatsServer::Start());
+  auto connect = [&] {
+    return nats::Connection::Connect({.servers = {server->url()}});
+  };
+  MN_ASSERT_OK_AND_ASSIGN(auto slow_conn, connect());
+  MN_ASSERT_OK_AND_ASSIGN(auto fast_conn, connect());
+  // Any call is "long" for the slow broker: its first one moves it.
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto slow_broker,
+      NewNatsBroker(slow_conn, {.inline_budget = absl::Nanoseconds(1)}));
+  MN_ASSERT_OK_AND_ASSIGN(auto fast_broker, NewNatsBroker(fast_conn));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  micro_nats::testing::Collector<std::string> slow_got;
+  MN_ASSERT_OK_AND_ASSIGN(auto slow,
+                          slow_broker->Subscribe("slow", [&](const Event& e) {
+                            slow_got.Add(e.message.body);
+                            if (e.message.body == "block") {
+                              std::unique_lock<std::mutex> lock(mu);
+                              concurrency::WaitFor(cv, lock, absl::Seconds(30),
+                                                   [&] { return release; });
+                            }
+                            return absl::OkStatus();
+                          }));
+  // Enough subscriptions that some share the slow one's delivery thread.
+  constexpr int kFast = 8;
+  constexpr int kMessages = 50;
+  micro_nats::testing::Collector<int> fast_got;
+  std::vector<std::unique_ptr<Subscriber>> fast;
+  for (int i = 0; i < kFast; ++i) {
+    MN_ASSERT_OK_AND_ASSIGN(
+        auto sub, fast_broker->Subscribe("fast", [&, i](const Event&) {
+          fast_got.Add(i);
+          return absl::OkStatus();
+        }));
+    fast.push_back(std::move(sub));
+  }
+  ASSERT_THAT(slow_broker->Publish("slow", {.body = "first"}), IsOk());
+  ASSERT_TRUE(slow_got.WaitForCount(1, absl::Seconds(10)));
+  ASSERT_THAT(slow_broker->Publish("slow", {.body = "block"}), IsOk());
+  ASSERT_THAT(slow_broker->Publish("slow", {.body = "after"}), IsOk());
+  ASSERT_TRUE(slow_got.WaitForCount(2, absl::Seconds(10)));
+  // The slow handler is blocked now; everyone else is served.
+  for (int m = 0; m < kMessages; ++m) {
+    ASSERT_THAT(fast_broker->Publish("fast", {.body = "x"}), IsOk());
+  }
+  EXPECT_TRUE(fast_got.WaitForCount(kFast * kMessages, absl::Seconds(10)));
+  EXPECT_EQ(slow_got.size(), 2u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(slow_got.WaitForCount(3, absl::Seconds(10)));
+  EXPECT_THAT(slow_got.Snapshot(),
+              ::testing::ElementsAre("first", "block", "after"));
+}
+
+// A handler on the delivery thread may wait for a reply that nats.c routes
+// on a thread of its own (Connection::Request).
+TEST(NatsBrokerTest, AHandlerMayWaitForARequestsReply) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server,
+                          micro_nats::testing::NatsServer::Start());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto conn, nats::Connection::Connect(
+                     {.servers = {server->url()}, .delivery_threads = 1}));
+  // The answering peer: another process's, on a connection of its own.
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto peer, nats::Connection::Connect({.servers = {server->url()}}));
+  MN_ASSERT_OK_AND_ASSIGN(auto answering,
+                          peer->Subscribe("answer", [&](natsMsg* msg) {
+                            peer->Publish(nats::Reply(msg), "42").IgnoreError();
+                          }));
+  ASSERT_THAT(peer->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto broker, NewNatsBroker(conn));
+  micro_nats::testing::Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(auto sub, broker->Subscribe("ask", [&](const Event&) {
+    auto reply =
+        conn->Request("answer", "?", {}, absl::Now() + absl::Seconds(10));
+    got.Add(reply.ok() ? std::string(nats::Body(reply->get()))
+                       : reply.status().ToString());
+    return absl::OkStatus();
+  }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(broker->Publish("ask", {.body = "x"}), IsOk());
+  }
+  ASSERT_TRUE(got.WaitForCount(3, absl::Seconds(30)));
+  EXPECT_THAT(got.Snapshot(), ::testing::Each("42"));
+}
 
 // nats.c reconnects and resubscribes on its own; the broker must not lose
 // that: subscriptions made before a server restart deliver after it, and
