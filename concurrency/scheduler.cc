@@ -43,21 +43,22 @@ struct Core : std::enable_shared_from_this<Core> {
 
   Scheduler::Options options;
   mutable std::mutex mu;
-  // The leader waits for the next due time; followers wait to become it.
-  // Two variables so that a new earliest task wakes the leader only.
+  // One thread at a time, the leader, waits for the next due task. A thread
+  // that pops a task to run starts a new leader when others wait (so a
+  // long callback stalls nobody), and a thread that finds a leader in place
+  // when its callback returns exits: at rest, one thread.
   std::condition_variable leader_cv;
-  std::condition_variable follower_cv;
-  std::condition_variable done_cv;   // a run ended, a thread exited
-  Timers timers;                     // guarded by mu
-  bool has_leader = false;           // guarded by mu
-  int followers = 0;                 // guarded by mu: waiting as followers
-  int running = 0;                   // guarded by mu: callbacks running
-  int alive = 0;                     // guarded by mu: threads not exited
-  bool stopping = false;             // guarded by mu
-  std::vector<std::thread> threads;  // guarded by mu
-  Scheduler::Stats stats;            // guarded by mu (threads, pending unset)
-  bool told_slow = false;            // guarded by mu
-  bool told_no_thread = false;       // guarded by mu
+  std::condition_variable done_cv;  // a run ended, a thread exited
+  Timers timers;                    // guarded by mu
+  bool has_leader = false;          // guarded by mu
+  int running = 0;                  // guarded by mu: callbacks running
+  int alive = 0;                    // guarded by mu: threads not exited
+  int starting = 0;       // guarded by mu: started, not yet in their loop
+  bool stopping = false;  // guarded by mu
+  std::map<std::thread::id, std::thread> threads;  // guarded by mu
+  Scheduler::Stats stats;       // guarded by mu (threads, pending unset)
+  bool told_slow = false;       // guarded by mu
+  bool told_no_thread = false;  // guarded by mu
 
   absl::Time Now() const { return options.clock(); }
 
@@ -79,17 +80,19 @@ struct Core : std::enable_shared_from_this<Core> {
     }
   }
 
-  // Someone must wait for the next due task: a follower, or a new thread.
+  // Someone must wait for the next due task: a new thread, unless the
+  // threads are all busy and at the limit (then the first one free does).
   void EnsureLeader() {
-    if (has_leader || timers.empty() || stopping) return;
-    if (followers > 0) {
-      follower_cv.notify_one();
-      return;
-    }
-    if (static_cast<int>(threads.size()) >= options.max_threads) return;
+    // A thread just started will lead.
+    if (has_leader || starting > 0 || timers.empty() || stopping) return;
+    if (alive >= options.max_threads) return;
     try {
-      threads.emplace_back([self = shared_from_this()] { Work(self); });
+      std::thread thread([self = shared_from_this()] { Work(self); });
+      const std::thread::id id = thread.get_id();
+      threads.emplace(id, std::move(thread));  // before it can look (mu)
       ++alive;
+      ++starting;
+      ++stats.threads_started;
     } catch (const std::system_error& e) {
       // A thread running now will get to the task when it is free.
       if (!told_no_thread) {
@@ -155,6 +158,7 @@ void Core::Run(std::unique_lock<std::mutex>& lock,
 
 void Core::Work(std::shared_ptr<Core> core) {
   std::unique_lock<std::mutex> lock(core->mu);
+  --core->starting;
   while (!core->stopping) {
     if (!core->timers.empty() && core->timers.begin()->first <= core->Now()) {
       std::shared_ptr<Entry> entry = core->timers.begin()->second;
@@ -166,7 +170,16 @@ void Core::Work(std::shared_ptr<Core> core) {
       core->Run(lock, std::move(entry));
       continue;
     }
-    if (!core->has_leader) {
+    if (core->has_leader) {
+      // Another thread waits for the next task: this one is not needed.
+      auto self = core->threads.find(std::this_thread::get_id());
+      self->second.detach();
+      core->threads.erase(self);
+      --core->alive;
+      core->done_cv.notify_all();
+      return;
+    }
+    {
       core->has_leader = true;
       if (core->timers.empty()) {
         core->leader_cv.wait(lock);
@@ -179,10 +192,6 @@ void Core::Work(std::shared_ptr<Core> core) {
         core->leader_cv.wait_for(lock, absl::ToChronoNanoseconds(step));
       }
       core->has_leader = false;
-    } else {
-      ++core->followers;
-      core->follower_cv.wait(lock);
-      --core->followers;
     }
   }
   --core->alive;
@@ -298,7 +307,7 @@ ScheduledTask Scheduler::OnDemand(Callback fn) {
 }
 
 bool Scheduler::Shutdown(absl::Time deadline) {
-  std::vector<std::thread> threads;
+  std::map<std::thread::id, std::thread> threads;
   std::vector<Callback> dead;
   bool quiet;
   {
@@ -311,20 +320,17 @@ bool Scheduler::Shutdown(absl::Time deadline) {
     }
     core_->timers.clear();
     core_->leader_cv.notify_all();
-    core_->follower_cv.notify_all();
     // A callback calling Shutdown: its own thread cannot exit yet.
     const std::thread::id self = std::this_thread::get_id();
-    const bool inside =
-        std::any_of(core_->threads.begin(), core_->threads.end(),
-                    [&](const std::thread& t) { return t.get_id() == self; });
+    const bool inside = core_->threads.count(self) > 0;
     quiet = WaitUntil(core_->done_cv, lock, deadline,
                       [&] { return core_->alive == (inside ? 1 : 0); });
     threads.swap(core_->threads);
   }
   dead.clear();
   const std::thread::id self = std::this_thread::get_id();
-  for (std::thread& t : threads) {
-    if (quiet && t.get_id() != self) {
+  for (auto& [id, t] : threads) {
+    if (quiet && id != self) {
       t.join();
     } else {
       t.detach();  // still in a callback past the deadline, or ourselves

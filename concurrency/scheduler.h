@@ -19,8 +19,10 @@
 // map, publish into a buffer). A callback that must block (a network call,
 // a wait) hands that work to a ThreadPool and returns. The scheduler keeps
 // one thread waiting for the next due task while others run callbacks, so
-// one long callback delays nobody else's; up to Options::max_threads
-// callbacks run at once, and past that due tasks wait. A callback that runs
+// one long callback delays nobody else's (a thread that starts a callback
+// while other tasks wait starts another to wait for them, at most
+// Options::max_threads in all; past that, due tasks wait). At rest the
+// scheduler has one thread. A callback that runs
 // longer than Options::slow_callback is reported (once, on stderr) and
 // counted in stats().
 //
@@ -91,9 +93,10 @@ class ScheduledTask {
 
 // Scheduler
 //
-// Thread-safe. Threads start when the first task is added, up to
-// max_threads, and stop at Shutdown (or destruction). A task never runs on
-// two threads at once.
+// Thread-safe. The first thread starts when the first task is added; one
+// waits for the next due task, others run callbacks (up to max_threads in
+// all); they stop at Shutdown (or destruction). A task never runs on two
+// threads at once.
 class Scheduler {
  public:
   using Callback = absl::AnyInvocable<void()>;
@@ -105,19 +108,21 @@ class Scheduler {
     std::function<absl::Time()> clock = [] { return absl::Now(); };
     // At least 1. With 1 a long callback stalls every other task; with
     // more, one thread always waits for the next due task while callbacks
-    // run (the second thread starts when a callback runs while other
-    // tasks wait).
+    // run: a thread that starts a callback while other tasks wait starts
+    // another to wait, and the one left over when it returns exits. At
+    // rest: one thread; one more during a callback.
     int max_threads = 4;
     // A callback running longer than this is reported (real time).
     absl::Duration slow_callback = absl::Milliseconds(100);
   };
 
   struct Stats {
-    int64_t runs = 0;       // callbacks run
-    int64_t slow_runs = 0;  // of which longer than slow_callback
-    int64_t refused = 0;    // tasks added after Shutdown (never run)
-    int threads = 0;        // threads started so far (and not joined)
-    int64_t pending = 0;    // tasks waiting for their due time
+    int64_t runs = 0;             // callbacks run
+    int64_t slow_runs = 0;        // of which longer than slow_callback
+    int64_t refused = 0;          // tasks added after Shutdown (never run)
+    int threads = 0;              // threads now
+    int64_t threads_started = 0;  // threads started so far
+    int64_t pending = 0;          // tasks waiting for their due time
   };
 
   // The process's scheduler: started on first use, shut down at exit with

@@ -199,10 +199,29 @@ TEST(SchedulerTest, ALongCallbackDoesNotStallTheOthers) {
     if (++ticks == 3) ticked.Notify();
   });
   EXPECT_TRUE(ticked.WaitForNotificationWithTimeout(kWait));
+  EXPECT_EQ(scheduler.stats().threads, 2);  // the blocked one and a leader
   release.Notify();
   blocker.Cancel();
+  // The thread left over when the long callback returned exits.
+  EXPECT_TRUE(Eventually([&] { return scheduler.stats().threads == 1; }, kWait,
+                         "one thread at rest"));
   ticker.Cancel();
+}
+
+TEST(SchedulerTest, ManyPeriodicTasksNeedOneThreadAtRest) {
+  Scheduler scheduler;
+  std::atomic<int> ticks{0};
+  std::vector<ScheduledTask> tasks;
+  for (int i = 0; i < 8; ++i) {
+    tasks.push_back(
+        scheduler.Every(absl::Milliseconds(1 + i), [&] { ++ticks; }));
+  }
+  EXPECT_TRUE(Eventually([&] { return ticks.load() >= 100; }, kWait, "ticks"));
+  // Short callbacks: a second thread only while one runs.
   EXPECT_LE(scheduler.stats().threads, 2);
+  for (ScheduledTask& task : tasks) task.Cancel();
+  EXPECT_TRUE(Eventually([&] { return scheduler.stats().threads == 1; }, kWait,
+                         "one thread at rest"));
 }
 
 TEST(SchedulerTest, RunSoonDuringARunRunsOnceMoreAfterIt) {
