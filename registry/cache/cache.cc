@@ -2,6 +2,7 @@
 
 #include "registry/cache/cache.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -84,7 +85,10 @@ void CachingRegistry::OnWatched(const absl::StatusOr<Event>& event) {
   if (!event.ok()) {
     // Events were lost (or the watch broke): trust nothing cached; the
     // next lookups fetch again.
-    for (auto& [name, entry] : entries_) entry.valid = false;
+    for (auto& [name, entry] : entries_) {
+      entry.valid = false;
+      entry.view = nullptr;
+    }
     return;
   }
   auto it = entries_.find(event->service.name);
@@ -114,6 +118,7 @@ size_t CachingRegistry::CachedNames() const {
 
 void CachingRegistry::ApplyEvent(Entry& entry, const Event& event,
                                  absl::Time now) {
+  entry.view = nullptr;
   const Service& service = event.service;
   if (event.type == EventType::kDelete) {
     auto it = entry.versions.find(service.version);
@@ -148,28 +153,54 @@ std::vector<Service> CachingRegistry::Materialize(const Entry& entry,
 
 absl::StatusOr<CachedLookup> CachingRegistry::Lookup(absl::string_view name,
                                                      absl::Time deadline) {
+  MN_ASSIGN_OR_RETURN(SharedLookup found, LookupShared(name, deadline));
+  return *found;
+}
+
+absl::StatusOr<std::shared_ptr<const CachedLookup>>
+CachingRegistry::LookupShared(absl::string_view name, absl::Time deadline) {
   MN_RETURN_IF_ERROR(ValidateServiceName(name));
   std::unique_lock<std::mutex> lock(mu_);
-  auto it = entries_.try_emplace(std::string(name)).first;
+  auto it = entries_.find(name);  // no key allocated on a hit
+  if (it == entries_.end()) it = entries_.try_emplace(std::string(name)).first;
   ++it->second.lookups;  // keeps the entry while this call uses it
-  absl::StatusOr<CachedLookup> result =
+  absl::StatusOr<SharedLookup> result =
       LookupEntry(name, it->second, deadline, lock);
   --it->second.lookups;
   EraseIfUnused(it);
   return result;
 }
 
-absl::StatusOr<CachedLookup> CachingRegistry::LookupEntry(
+CachingRegistry::SharedLookup CachingRegistry::FreshView(Entry& entry,
+                                                         absl::Time now) const {
+  if (entry.view != nullptr && now <= entry.view_until) return entry.view;
+  entry.view = nullptr;
+  std::vector<Service> fresh = Materialize(entry, now, false);
+  if (fresh.empty()) return nullptr;
+  absl::Time until = absl::InfiniteFuture();
+  for (const auto& [version_name, version] : entry.versions) {
+    for (const auto& [id, cached] : version.nodes) {
+      if (now - cached.seen <= options_.node_ttl) {
+        until = std::min(until, cached.seen + options_.node_ttl);
+      }
+    }
+  }
+  entry.view = std::make_shared<const CachedLookup>(
+      CachedLookup{std::move(fresh), false, entry.partial});
+  entry.view_until = until;
+  return entry.view;
+}
+
+absl::StatusOr<CachingRegistry::SharedLookup> CachingRegistry::LookupEntry(
     absl::string_view name, Entry& entry, absl::Time deadline,
     std::unique_lock<std::mutex>& lock) {
   ++stats_.lookups;
   if (entry.fetch == nullptr) {
     const absl::Time now = options_.clock();
     if (entry.valid && now < entry.refetch_after) {
-      std::vector<Service> fresh = Materialize(entry, now, false);
-      if (!fresh.empty()) {
+      if (SharedLookup view = FreshView(entry, now); view != nullptr) {
         ++stats_.from_cache;
-        return CachedLookup{std::move(fresh), false, entry.partial};
+        return view;
       }
     }
     ++stats_.backend_queries;
@@ -194,7 +225,10 @@ absl::StatusOr<CachedLookup> CachingRegistry::LookupEntry(
   ++stats_.timed_out;
   std::vector<Service> last_known =
       Materialize(entry, options_.clock(), /*include_expired=*/true);
-  if (!last_known.empty()) return CachedLookup{std::move(last_known), true};
+  if (!last_known.empty()) {
+    return std::make_shared<const CachedLookup>(
+        CachedLookup{std::move(last_known), true});
+  }
   return absl::DeadlineExceededError(absl::StrCat(
       "lookup of service '", name, "': the registry did not answer in time"));
 }
@@ -211,10 +245,11 @@ void CachingRegistry::RunFetch(const std::string& name,
   EraseIfUnused(it);
 }
 
-absl::StatusOr<CachedLookup> CachingRegistry::ApplyFetched(
+absl::StatusOr<CachingRegistry::SharedLookup> CachingRegistry::ApplyFetched(
     absl::string_view name, Entry& entry,
     absl::StatusOr<LookupResult> fetched) {
   const absl::Time then = options_.clock();
+  entry.view = nullptr;
   if (fetched.ok()) {
     entry.versions.clear();
     entry.partial = !fetched->complete;
@@ -229,12 +264,12 @@ absl::StatusOr<CachedLookup> CachingRegistry::ApplyFetched(
     }
     entry.during_fetch.clear();
     entry.valid = true;
-    std::vector<Service> services = Materialize(entry, then, false);
-    if (services.empty()) {
+    SharedLookup view = FreshView(entry, then);
+    if (view == nullptr) {
       return absl::NotFoundError(
           absl::StrCat("service '", name, "' not found"));
     }
-    return CachedLookup{std::move(services), false, entry.partial};
+    return view;
   }
   entry.during_fetch.clear();
   entry.valid = false;
@@ -244,7 +279,10 @@ absl::StatusOr<CachedLookup> CachingRegistry::ApplyFetched(
   }
   // The backend failed: the last known nodes, expired or not, beat nothing.
   std::vector<Service> last_known = Materialize(entry, then, true);
-  if (!last_known.empty()) return CachedLookup{std::move(last_known), true};
+  if (!last_known.empty()) {
+    return std::make_shared<const CachedLookup>(
+        CachedLookup{std::move(last_known), true});
+  }
   return fetched.status();
 }
 
@@ -253,6 +291,7 @@ void CachingRegistry::Evict(absl::string_view service,
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(service);
   if (it == entries_.end()) return;
+  it->second.view = nullptr;
   for (auto v = it->second.versions.begin(); v != it->second.versions.end();) {
     v->second.nodes.erase(std::string(node_id));
     v = v->second.nodes.empty() ? it->second.versions.erase(v) : std::next(v);

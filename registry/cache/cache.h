@@ -100,6 +100,12 @@ class CachingRegistry : public Registry {
   absl::StatusOr<CachedLookup> Lookup(
       absl::string_view name, absl::Time deadline = absl::InfiniteFuture());
 
+  // As Lookup, without a copy: a cached answer is shared by every caller
+  // until the entry changes (one lock, no allocation on a hit). The hot
+  // path of a client call.
+  absl::StatusOr<std::shared_ptr<const CachedLookup>> LookupShared(
+      absl::string_view name, absl::Time deadline = absl::InfiniteFuture());
+
   // Drops a node that a caller found dead, until an event or a lookup
   // brings it back.
   void Evict(absl::string_view service, absl::string_view node_id);
@@ -127,9 +133,10 @@ class CachingRegistry : public Registry {
     std::map<std::string, CachedNode> nodes;
   };
   // One backend query and, once done, its outcome for every caller.
+  using SharedLookup = std::shared_ptr<const CachedLookup>;
   struct Fetch {
     bool done = false;
-    absl::StatusOr<CachedLookup> outcome = absl::UnknownError("unfinished");
+    absl::StatusOr<SharedLookup> outcome = absl::UnknownError("unfinished");
   };
   struct Entry {
     std::map<std::string, CachedVersion> versions;
@@ -139,6 +146,10 @@ class CachingRegistry : public Registry {
     std::shared_ptr<Fetch> fetch;     // the query in flight, or null
     std::vector<Event> during_fetch;  // events to replay on its result
     int lookups = 0;                  // Lookup calls using this entry
+    // The fresh nodes as answered, built on demand and dropped on any
+    // change; good until `view_until`, when its oldest node expires.
+    SharedLookup view;
+    absl::Time view_until;
   };
   using Entries = std::map<std::string, Entry, std::less<>>;
 
@@ -150,14 +161,17 @@ class CachingRegistry : public Registry {
   // For a watcher that cannot notify: blocks in Next on a thread of its own.
   void WatchLoop();
   void OnWatched(const absl::StatusOr<Event>& event);
-  absl::StatusOr<CachedLookup> LookupEntry(absl::string_view name, Entry& entry,
+  absl::StatusOr<SharedLookup> LookupEntry(absl::string_view name, Entry& entry,
                                            absl::Time deadline,
                                            std::unique_lock<std::mutex>& lock);
+  // The entry's view at `now` (built when missing or out of date); null
+  // when no fresh node is left. mu_ held.
+  SharedLookup FreshView(Entry& entry, absl::Time now) const;
   // Runs on the fetch pool: asks the backend, updates the entry, and hands
   // the outcome to `fetch`'s callers.
   void RunFetch(const std::string& name, std::shared_ptr<Fetch> fetch);
   // The outcome of a query that returned `fetched`; mu_ held.
-  absl::StatusOr<CachedLookup> ApplyFetched(
+  absl::StatusOr<SharedLookup> ApplyFetched(
       absl::string_view name, Entry& entry,
       absl::StatusOr<LookupResult> fetched);
   // Forgets the entry when it has no nodes, no Lookup uses it and no query

@@ -147,6 +147,40 @@ TEST(CacheSchedulerTest, EventsAreAppliedOnTheSchedulerWithNoThreadOfItsOwn) {
   EXPECT_EQ(scheduler.stats().pending, 0);
 }
 
+TEST(CacheSharedTest, HitsShareOneAnswerUntilTheEntryChanges) {
+  FakeClock clock;
+  std::shared_ptr<Registry> memory = NewMemoryRegistry();
+  ASSERT_THAT(memory->Register(MakeService("c", "1", {MakeNode("a")})), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<CachingRegistry> cache,
+      CachingRegistry::Create(memory, {.node_ttl = absl::Seconds(10),
+                                       .clock = clock.AsFunction()}));
+  MN_ASSERT_OK_AND_ASSIGN(auto first, cache->LookupShared("c"));
+  MN_ASSERT_OK_AND_ASSIGN(auto again, cache->LookupShared("c"));
+  EXPECT_EQ(first.get(), again.get());
+  EXPECT_EQ(NodeIds(first->services.at(0)), std::vector<std::string>{"a"});
+  // An event makes a new answer; the one handed out stays as it was.
+  ASSERT_THAT(memory->Register(MakeService("c", "1", {MakeNode("b")})), IsOk());
+  std::shared_ptr<const CachedLookup> changed;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto found = cache->LookupShared("c");
+        if (!found.ok() || (*found)->services.at(0).nodes.size() != 2) {
+          return false;
+        }
+        changed = *found;
+        return true;
+      },
+      absl::Seconds(5), "the cache to apply the event"));
+  EXPECT_NE(changed.get(), first.get());
+  EXPECT_EQ(NodeIds(first->services.at(0)), std::vector<std::string>{"a"});
+  // Past node_ttl the shared answer is not used: the backend is asked.
+  clock.Advance(absl::Seconds(11));
+  MN_ASSERT_OK_AND_ASSIGN(auto refetched, cache->LookupShared("c"));
+  EXPECT_NE(refetched.get(), changed.get());
+  EXPECT_EQ(cache->stats().backend_queries, 2);
+}
+
 TEST_F(CacheTest, WatchEventsKeepTheCacheCurrentWithoutQueries) {
   ASSERT_THAT(memory_->Register(MakeService("c", "1", {MakeNode("a")})),
               IsOk());
