@@ -46,6 +46,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "bench/callers.h"
 #include "bench/echo.grpc.pb.h"
 #include "bench/echo.pb.h"
@@ -64,6 +66,8 @@ using bench::EchoReply;
 using bench::EchoRequest;
 
 constexpr absl::Duration kCallTimeout = absl::Seconds(5);
+// How long a new service may take to be found.
+constexpr absl::Duration kFirstCallTimeout = absl::Seconds(30);
 
 // A request whose protobuf encoding is `bytes` long: a tag byte and the
 // varint length precede the body.
@@ -363,12 +367,17 @@ class FullStack {
     if (absl::Status started = fixture->server_->Start(); !started.ok()) {
       return started;
     }
-    // Looks the service up and opens a socket: callers start warm.
-    if (absl::Status first =
-            Caller(fixture->caller_.get(), &fixture->request_).Call();
-        !first.ok()) {
-      return first;
+    // Looks the service up and opens a socket: callers start warm. Until
+    // the registration is heard (slow under sanitizers on a busy machine)
+    // the lookup finds nothing: asked again, for a while.
+    Caller first(fixture->caller_.get(), &fixture->request_);
+    const absl::Time deadline = absl::Now() + kFirstCallTimeout;
+    absl::Status called = first.Call();
+    while (absl::IsNotFound(called) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      called = first.Call();
     }
+    if (!called.ok()) return called;
     return fixture;
   }
 
