@@ -159,8 +159,11 @@ class QueueSocket : public Socket {
 // leader/followers style, and a message call runs on the thread that took
 // it when a slot is free: no hand-off. While the leader runs a call,
 // another thread takes over the wire ("promotion") when messages already
-// wait, when the call is about to wait in our code (nats::WillBlock), or
-// when it has run for longer than a millisecond (a process-wide watch).
+// wait and calls run long enough to be worth a thread each (tens of
+// microseconds; shorter ones run one after another, as nats.c runs a
+// subscription's callbacks), when the call is about to wait in our code
+// (nats::WillBlock), or when it has run for longer than a millisecond (a
+// process-wide watch).
 // One thread beyond the handler threads leads, so the wire is read (and
 // load shed) while every handler thread is busy.
 class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
@@ -326,6 +329,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   bool suspended_ = false;            // mu_: the leader runs a call
   absl::Time suspended_since_;        // mu_
   int taking_ = 0;                    // mu_: threads inside take_
+  // Calls run in place, smoothed duration; written under mu_.
+  std::atomic<int64_t> call_ns_{0};
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
   std::set<std::string, std::less<>> ended_;                    // mu_
