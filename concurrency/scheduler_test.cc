@@ -217,8 +217,9 @@ TEST(SchedulerTest, ManyPeriodicTasksNeedOneThreadAtRest) {
         scheduler.Every(absl::Milliseconds(1 + i), [&] { ++ticks; }));
   }
   EXPECT_TRUE(Eventually([&] { return ticks.load() >= 100; }, kWait, "ticks"));
-  // Short callbacks: a second thread only while one runs.
-  EXPECT_LE(scheduler.stats().threads, 2);
+  // More only while callbacks overlap (slow ones: under TSan), never past
+  // max_threads.
+  EXPECT_LE(scheduler.stats().threads, 4);
   for (ScheduledTask& task : tasks) task.Cancel();
   EXPECT_TRUE(Eventually([&] { return scheduler.stats().threads == 1; }, kWait,
                          "one thread at rest"));
