@@ -84,9 +84,10 @@ absl::StatusOr<Message> Client::CallRaw(absl::string_view service,
   for (auto& [key, value] : options.metadata) {
     request.headers.emplace(key, value);
   }
-  return call_(
-      {std::string(service), std::string(endpoint), std::move(request)},
-      options);
+  CallRequest call{std::string(service), std::string(endpoint),
+                   std::move(request)};
+  if (options_.wrappers.empty()) return Run(call, options);
+  return call_(call, options);
 }
 
 absl::Status Client::EncodeRequest(const google::protobuf::Message& request,
@@ -103,6 +104,12 @@ absl::Status Client::EncodeRequest(const google::protobuf::Message& request,
 
 absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
                                        const CallOptions& options) {
+  CallRequest copy = request;
+  return Run(copy, options);
+}
+
+absl::StatusOr<Message> Client::Run(CallRequest& request,
+                                    const CallOptions& options) {
   MN_RETURN_IF_ERROR(registry::ValidateServiceName(request.service));
   ++calls_;
   const absl::Time start = absl::Now();
@@ -144,17 +151,19 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
       result = lookup.status();
       retryable = IsRetryable(result.status());
     } else {
-      std::vector<registry::Node> nodes =
-          Candidates(lookup->services, options.filters, failed);
+      const std::vector<const registry::Node*> nodes =
+          CandidateNodes(lookup->services, options.filters, failed);
       if (nodes.empty()) {
         if (!failed.empty()) return last;
         return absl::NotFoundError(
             absl::StrCat("service '", request.service,
                          "' has no node that matches the call's filters"));
       }
-      const registry::Node node = selector.Select(request.service, nodes);
+      size_t index = selector.SelectIndex(request.service, nodes);
+      if (index >= nodes.size()) index = 0;  // a selector's bug
+      const registry::Node& node = *nodes[index];
       service_internal::CallPath& path = PathTo(node);
-      result = path.Call(node, lookup->services, request, options.deadline,
+      result = path.Call(node, lookup->services, &request, options.deadline,
                          &node_failed);
       if (node_failed) {
         failed.insert(node.id);

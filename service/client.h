@@ -196,8 +196,12 @@ class Client {
   ClientStats stats() const;
 
  private:
+  // The innermost CallFunc: copies the request for Run.
   absl::StatusOr<Message> Invoke(const CallRequest& request,
                                  const CallOptions& options);
+  // Looks up, selects, calls and retries. The call's headers are set on
+  // `request`'s message (CallRaw without wrappers hands its own: no copy).
+  absl::StatusOr<Message> Run(CallRequest& request, const CallOptions& options);
   // The way to `node`, by its protocol.
   service_internal::CallPath& PathTo(const registry::Node& node) const;
   absl::Status RunAsync(concurrency::Task task);

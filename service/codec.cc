@@ -148,6 +148,12 @@ std::unique_ptr<Codec> NewJsonCodec(JsonLimits limits) {
 absl::StatusOr<const Codec*> CodecFor(absl::string_view content_type) {
   static const ProtobufCodec* const protobuf = new ProtobufCodec;
   static const JsonCodec* const json = new JsonCodec(JsonLimits());
+  // What our clients and servers send, found without normalizing (which
+  // allocates) on every call.
+  if (content_type.empty() || content_type == kProtobufContentType) {
+    return protobuf;
+  }
+  if (content_type == kJsonContentType) return json;
   const std::string type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(
       content_type.substr(0, content_type.find(';'))));
   if (type.empty() || type == kProtobufContentType ||

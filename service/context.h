@@ -56,27 +56,65 @@ class Context {
   Context(std::string service, std::string endpoint, std::string content_type,
           absl::Time deadline, Metadata metadata,
           std::shared_ptr<const std::atomic<bool>> server_gave_up = nullptr)
-      : service_(std::move(service)),
-        endpoint_(std::move(endpoint)),
-        content_type_(std::move(content_type)),
+      : owned_(std::make_unique<Owned>(
+            Owned{std::move(service), std::move(endpoint),
+                  std::move(content_type), std::move(metadata)})),
+        service_(&owned_->service),
+        endpoint_(&owned_->endpoint),
+        content_type_(&owned_->content_type),
+        metadata_(&owned_->metadata),
         deadline_(deadline),
-        metadata_(std::move(metadata)),
         server_gave_up_(std::move(server_gave_up)) {}
 
-  const std::string& service() const { return service_; }
+  // What the server makes for each request: it refers to the server's
+  // strings and the request's headers, which outlive the handler's call,
+  // instead of copying them. A copy of it owns its own.
+  struct Borrowed {};
+  Context(Borrowed, const std::string& service, const std::string& endpoint,
+          const std::string& content_type, absl::Time deadline,
+          const Metadata& metadata,
+          std::shared_ptr<const std::atomic<bool>> server_gave_up)
+      : service_(&service),
+        endpoint_(&endpoint),
+        content_type_(&content_type),
+        metadata_(&metadata),
+        deadline_(deadline),
+        server_gave_up_(std::move(server_gave_up)) {}
+
+  Context(const Context& other)
+      : Context(other.service(), other.endpoint(), other.content_type(),
+                other.deadline(), other.metadata(), other.server_gave_up_) {
+    response_metadata_ = other.response_metadata_;
+  }
+  Context& operator=(const Context& other) {
+    if (this != &other) {
+      Context copy(other);
+      owned_ = std::move(copy.owned_);
+      service_ = &owned_->service;
+      endpoint_ = &owned_->endpoint;
+      content_type_ = &owned_->content_type;
+      metadata_ = &owned_->metadata;
+      deadline_ = copy.deadline_;
+      server_gave_up_ = std::move(copy.server_gave_up_);
+      response_metadata_ = std::move(copy.response_metadata_);
+    }
+    return *this;
+  }
+
+  const std::string& service() const { return *service_; }
   // The endpoint called ("Greeter.Hello"), or the topic of a message.
-  const std::string& endpoint() const { return endpoint_; }
-  const std::string& content_type() const { return content_type_; }
+  const std::string& endpoint() const { return *endpoint_; }
+  const std::string& content_type() const { return *content_type_; }
 
   // When the caller stops waiting (InfiniteFuture when it did not say).
   absl::Time deadline() const { return deadline_; }
 
   // The request's headers: the caller's metadata and go-micro's Micro-*.
-  const Metadata& metadata() const { return metadata_; }
+  const Metadata& metadata() const { return *metadata_; }
   // One header's value, or "" when absent.
   absl::string_view Get(absl::string_view key) const {
-    auto it = metadata_.find(std::string(key));
-    return it == metadata_.end() ? absl::string_view() : it->second;
+    auto it = metadata_->find(std::string(key));
+    return it == metadata_->end() ? absl::string_view() : it->second;
   }
 
   // True once nobody waits for the answer any more: the caller's deadline
@@ -92,11 +130,19 @@ class Context {
   Metadata& response_metadata() { return response_metadata_; }
 
  private:
-  std::string service_;
-  std::string endpoint_;
-  std::string content_type_;
+  struct Owned {
+    std::string service;
+    std::string endpoint;
+    std::string content_type;
+    Metadata metadata;
+  };
+  // Null when borrowed: then the pointers below refer to the server's.
+  std::unique_ptr<Owned> owned_;
+  const std::string* service_;
+  const std::string* endpoint_;
+  const std::string* content_type_;
+  const Metadata* metadata_;
   absl::Time deadline_;
-  Metadata metadata_;
   Metadata response_metadata_;
   std::shared_ptr<const std::atomic<bool>> server_gave_up_;
 };

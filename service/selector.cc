@@ -14,32 +14,46 @@ class RoundRobinSelector : public Selector {
  public:
   registry::Node Select(absl::string_view service,
                         const std::vector<registry::Node>& nodes) override {
-    uint64_t turn;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      turn = next_[std::string(service)]++;
-    }
-    return nodes[turn % nodes.size()];
+    return nodes[Turn(service) % nodes.size()];
+  }
+  size_t SelectIndex(absl::string_view service,
+                     const std::vector<const registry::Node*>& nodes) override {
+    return Turn(service) % nodes.size();
   }
 
  private:
+  uint64_t Turn(absl::string_view service) {
+    uint64_t turn;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = next_.find(service);  // no key copied once it is there
+      if (it == next_.end()) it = next_.emplace(std::string(service), 0).first;
+      turn = it->second++;
+    }
+    return turn;
+  }
+
   std::mutex mu_;
-  std::map<std::string, uint64_t> next_;  // guarded by mu_; per service
+  std::map<std::string, uint64_t, std::less<>> next_;  // mu_; per service
 };
 
 class RandomSelector : public Selector {
  public:
   registry::Node Select(absl::string_view,
                         const std::vector<registry::Node>& nodes) override {
-    size_t index;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      index = absl::Uniform<size_t>(gen_, 0, nodes.size());
-    }
-    return nodes[index];
+    return nodes[Index(nodes.size())];
+  }
+  size_t SelectIndex(absl::string_view,
+                     const std::vector<const registry::Node*>& nodes) override {
+    return Index(nodes.size());
   }
 
  private:
+  size_t Index(size_t size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return absl::Uniform<size_t>(gen_, 0, size);
+  }
+
   std::mutex mu_;
   absl::BitGen gen_;  // guarded by mu_
 };
@@ -63,11 +77,11 @@ NodeFilter FilterMetadata(std::string key, std::string value) {
   };
 }
 
-std::vector<registry::Node> Candidates(
+std::vector<const registry::Node*> CandidateNodes(
     const std::vector<registry::Service>& versions,
     const std::vector<NodeFilter>& filters,
     const std::set<std::string>& exclude) {
-  std::vector<registry::Node> nodes;
+  std::vector<const registry::Node*> nodes;
   for (const registry::Service& version : versions) {
     for (const registry::Node& node : version.nodes) {
       if (exclude.count(node.id) != 0) continue;
@@ -78,14 +92,38 @@ std::vector<registry::Node> Candidates(
           break;
         }
       }
-      if (keep) nodes.push_back(node);
+      if (keep) nodes.push_back(&node);
     }
   }
   std::sort(nodes.begin(), nodes.end(),
-            [](const registry::Node& a, const registry::Node& b) {
-              return a.id < b.id;
+            [](const registry::Node* a, const registry::Node* b) {
+              return a->id < b->id;
             });
   return nodes;
+}
+
+std::vector<registry::Node> Candidates(
+    const std::vector<registry::Service>& versions,
+    const std::vector<NodeFilter>& filters,
+    const std::set<std::string>& exclude) {
+  std::vector<registry::Node> nodes;
+  for (const registry::Node* node :
+       CandidateNodes(versions, filters, exclude)) {
+    nodes.push_back(*node);
+  }
+  return nodes;
+}
+
+size_t Selector::SelectIndex(absl::string_view service,
+                             const std::vector<const registry::Node*>& nodes) {
+  std::vector<registry::Node> copies;
+  copies.reserve(nodes.size());
+  for (const registry::Node* node : nodes) copies.push_back(*node);
+  const registry::Node chosen = Select(service, copies);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i]->id == chosen.id) return i;
+  }
+  return 0;  // a node not among them: the first
 }
 
 std::shared_ptr<Selector> NewRoundRobinSelector() {

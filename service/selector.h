@@ -47,6 +47,13 @@ std::vector<registry::Node> Candidates(
     const std::vector<NodeFilter>& filters,
     const std::set<std::string>& exclude);
 
+// The same, as pointers into `versions` (valid while it is): what the
+// client picks from on every call, without copying nodes.
+std::vector<const registry::Node*> CandidateNodes(
+    const std::vector<registry::Service>& versions,
+    const std::vector<NodeFilter>& filters,
+    const std::set<std::string>& exclude);
+
 // Selector
 //
 // Thread-safe.
@@ -56,6 +63,11 @@ class Selector {
   // One of `nodes` (not empty) for a call to `service`.
   virtual registry::Node Select(absl::string_view service,
                                 const std::vector<registry::Node>& nodes) = 0;
+  // The index of the node Select would pick among `nodes` (not empty).
+  // What the client calls. This default copies the nodes for Select; the
+  // built-in selectors override it to pick without copying.
+  virtual size_t SelectIndex(absl::string_view service,
+                             const std::vector<const registry::Node*>& nodes);
 };
 
 std::shared_ptr<Selector> NewRoundRobinSelector();

@@ -28,6 +28,32 @@ std::vector<std::string> Ids(const std::vector<Node>& nodes) {
   return ids;
 }
 
+// A user's selector that only implements Select.
+class LastSelector : public Selector {
+ public:
+  Node Select(absl::string_view, const std::vector<Node>& nodes) override {
+    return nodes.back();
+  }
+};
+
+TEST(SelectorTest, SelectIndexPicksWhatSelectPicksWithoutCopiesForBuiltIns) {
+  const std::vector<Service> versions = ThreeNodesTwoVersions();
+  const std::vector<const Node*> nodes = CandidateNodes(versions, {}, {});
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[0]->id, "a");
+  EXPECT_EQ(&*nodes[2], &versions[1].nodes[0]);  // pointers into versions
+  LastSelector last;
+  EXPECT_EQ(last.SelectIndex("s", nodes), 2u);
+  // Round robin's turns are shared by Select and SelectIndex.
+  std::shared_ptr<Selector> round_robin = NewRoundRobinSelector();
+  EXPECT_EQ(round_robin->SelectIndex("s", nodes), 0u);
+  EXPECT_EQ(round_robin->Select("s", Candidates(versions, {}, {})).id, "b");
+  EXPECT_EQ(round_robin->SelectIndex("s", nodes), 2u);
+  EXPECT_EQ(round_robin->SelectIndex("other", nodes), 0u);
+  std::shared_ptr<Selector> random = NewRandomSelector();
+  for (int i = 0; i < 20; ++i) EXPECT_LT(random->SelectIndex("s", nodes), 3u);
+}
+
 TEST(SelectorTest, CandidatesAreFilteredExcludedAndOrdered) {
   EXPECT_THAT(Ids(Candidates(ThreeNodesTwoVersions(), {}, {})),
               ::testing::ElementsAre("a", "b", "c"));

@@ -79,9 +79,11 @@ absl::StatusOr<absl::Time> DeadlineFrom(const Message& request,
   return arrived + absl::Nanoseconds(nanos);
 }
 
-std::string HeaderOr(const Message& message, const char* name) {
+// A header's value, or "" when absent.
+const std::string& HeaderOr(const Message& message, const char* name) {
+  static const std::string* const kEmpty = new std::string;
   auto it = message.headers.find(name);
-  return it == message.headers.end() ? std::string() : it->second;
+  return it == message.headers.end() ? *kEmpty : it->second;
 }
 
 // Gives an answer the request's Micro-Id, so the caller can match it.
@@ -203,13 +205,17 @@ struct Server::Core {
   const ServerOptions options;
   const std::shared_ptr<std::atomic<bool>> gave_up =
       std::make_shared<std::atomic<bool>>(false);
-  std::map<std::string, Endpoint> endpoints;  // written before Start only
-  absl::Time started;                         // written by Start only
+  // Written before Start only.
+  std::map<std::string, Endpoint, std::less<>> endpoints;
+  absl::Time started;  // written by Start only
 
-  std::mutex mu;
+  // Atomics, not a lock per request: a request counts itself in flight,
+  // then checks stopping; Stop sets stopping, then waits for in_flight to
+  // reach 0 (both sequentially consistent, so one of them sees the other).
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};    // requests being handled
+  std::mutex mu;                    // for drained only
   std::condition_variable drained;  // in_flight reached 0 while stopping
-  bool stopping = false;            // guarded by mu
-  int in_flight = 0;                // guarded by mu: requests being handled
 
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> errors{0};
@@ -274,8 +280,8 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
                                 const broker::Event& event) {
     if (!gate->Enter()) return absl::OkStatus();
     absl::Cleanup leave = [&gate] { gate->Leave(); };
-    std::string content_type = HeaderOr(event.message, kContentTypeHeader);
-    Context ctx(core->options.name, event.topic, std::move(content_type),
+    Context ctx(Context::Borrowed(), core->options.name, event.topic,
+                HeaderOr(event.message, kContentTypeHeader),
                 absl::InfiniteFuture(), event.message.headers, core->gave_up);
     absl::Status status = callback(ctx, event.message);
     if (!status.ok()) {
@@ -345,26 +351,19 @@ absl::Status Server::Start() {
       registry_->Register(registration(), {.ttl = options_.register_ttl}));
   if (options_.register_interval > absl::ZeroDuration() &&
       options_.register_interval != absl::InfiniteDuration()) {
-    reregister_ = std::thread([this] { Reregister(); });
+    reregister_ = concurrency::Scheduler::Default().Every(
+        options_.register_interval, [this] { Reregister(); });
   }
   return absl::OkStatus();
 }
 
 void Server::Reregister() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (true) {
-    const absl::Time next = absl::Now() + options_.register_interval;
-    concurrency::WaitUntil(cv_, lock, next, [&] { return stopping_; });
-    if (stopping_) return;
-    lock.unlock();
-    absl::Status status =
-        registry_->Register(registration(), {.ttl = options_.register_ttl});
-    if (!status.ok()) {
-      core_->Report(absl::Status(status.code(),
-                                 absl::StrCat("re-registering '", options_.name,
-                                              "' failed: ", status.message())));
-    }
-    lock.lock();
+  absl::Status status =
+      registry_->Register(registration(), {.ttl = options_.register_ttl});
+  if (!status.ok()) {
+    core_->Report(absl::Status(status.code(),
+                               absl::StrCat("re-registering '", options_.name,
+                                            "' failed: ", status.message())));
   }
 }
 
@@ -386,11 +385,8 @@ absl::Status Server::Stop(absl::Time deadline) {
     stopping_ = true;
     cv_.notify_all();
   }
-  {
-    std::lock_guard<std::mutex> lock(core_->mu);
-    core_->stopping = true;
-  }
-  if (reregister_.joinable()) reregister_.join();
+  core_->stopping = true;
+  reregister_.Cancel();  // waits out a renewal in progress
   // Callers stop picking this node; requests still coming get Unavailable.
   absl::Status status = registry_->Deregister(registration());
   // Frontends take no more and finish theirs while the server still serves.
@@ -534,10 +530,7 @@ ServerStats Server::stats() const {
 void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
                              Message request) {
   const absl::Time arrived = absl::Now();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    ++in_flight;
-  }
+  ++in_flight;
   Message response;
   absl::Status status =
       Serve(HeaderOr(request, kEndpointHeader), request, arrived, &response);
@@ -563,11 +556,12 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
                         absl::StrCat("answering a call to '", options.name,
                                      "' failed: ", sent.message())));
   }
-  std::lock_guard<std::mutex> lock(mu);
-  --in_flight;
   // Only Stop waits for this (a wake-up per request would cost more than
-  // the request).
-  if (stopping && in_flight == 0) drained.notify_all();
+  // the request). Notified under the lock: Stop checks in_flight under it.
+  if (--in_flight == 0 && stopping) {
+    std::lock_guard<std::mutex> lock(mu);
+    drained.notify_all();
+  }
 }
 
 absl::Status Server::Core::Serve(absl::string_view endpoint_name,
@@ -593,15 +587,12 @@ absl::Status Server::Core::Serve(absl::string_view endpoint_name,
 absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
                                     const Message& request, absl::Time arrived,
                                     Message* response, std::string* refusal) {
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopping) {
-      *refusal = "stopping";
-      return absl::UnavailableError(
-          absl::StrCat("service '", options.name, "' is stopping"));
-    }
+  if (stopping) {
+    *refusal = "stopping";
+    return absl::UnavailableError(
+        absl::StrCat("service '", options.name, "' is stopping"));
   }
-  auto it = endpoints.find(std::string(endpoint_name));
+  auto it = endpoints.find(endpoint_name);
   if (it == endpoints.end()) {
     *refusal = "no-endpoint";
     return absl::NotFoundError(absl::StrCat(
@@ -613,7 +604,7 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     return absl::DeadlineExceededError(
         "the caller's deadline passed before the request was handled");
   }
-  Context ctx(options.name, std::string(endpoint_name),
+  Context ctx(Context::Borrowed(), options.name, it->first,
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
               gave_up);
   absl::Status status;

@@ -53,13 +53,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/broker.h"
+#include "concurrency/scheduler.h"
 #include "registry/registry.h"
 #include "service/codec.h"
 #include "service/context.h"
@@ -291,6 +291,8 @@ class Server {
   // began.
   struct SubscriberGate;
 
+  // Renews the registration (on the process scheduler, every
+  // register_interval).
   void Reregister();
   ServedService Served() const;
 
@@ -305,7 +307,7 @@ class Server {
   const std::shared_ptr<broker::Broker> broker_;
 
   mutable std::mutex mu_;
-  // stopping_ set (ends Reregister) or stopped_ set (ends other Stops).
+  // stopped_ set (ends other Stops).
   std::condition_variable cv_;
   bool started_ = false;      // guarded by mu_
   bool stopping_ = false;     // guarded by mu_
@@ -325,7 +327,8 @@ class Server {
   std::vector<Subscription> subscribers_;                     // guarded by mu_
   std::unique_ptr<transport::Listener> listener_;             // set by Start
   std::vector<std::shared_ptr<Frontend>> started_frontends_;  // mu_
-  std::thread reregister_;
+  // Last: cancelled first (Stop cancels it too).
+  concurrency::ScheduledTask reregister_;
 };
 
 // --- Implementation details of the templates ---

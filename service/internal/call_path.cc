@@ -39,15 +39,15 @@ class SocketCallPath : public CallPath {
 
   absl::StatusOr<Message> Call(const registry::Node& node,
                                const std::vector<registry::Service>&,
-                               const CallRequest& request, absl::Time deadline,
+                               CallRequest* request, absl::Time deadline,
                                bool* node_failed) override {
     *node_failed = false;
     const std::string id = NewCallId();
-    Message message = CallMessage(request, id, content_type_, deadline);
+    const Message& message = request->message;
     // A socket kept idle may have ended meanwhile (its server closed it):
     // that costs a fresh socket, not an attempt.
     for (int tries = 0;; ++tries) {
-      if (tries > 0) SetTimeout(deadline, &message.headers);
+      SetCallHeaders(id, content_type_, deadline, request);
       bool reused = false;
       absl::StatusOr<std::unique_ptr<transport::Socket>> socket =
           pool_->Acquire(node.address, deadline, &reused);
@@ -116,14 +116,14 @@ class SubjectCallPath : public CallPath {
 
   absl::StatusOr<Message> Call(const registry::Node& node,
                                const std::vector<registry::Service>& versions,
-                               const CallRequest& request, absl::Time deadline,
+                               CallRequest* request, absl::Time deadline,
                                bool* node_failed) override {
     *node_failed = false;
-    const std::string subject = SubjectOf(node, versions, request.endpoint);
+    const std::string subject = SubjectOf(node, versions, request->endpoint);
     if (subject.empty()) {
-      return absl::NotFoundError(absl::StrCat("service '", request.service,
+      return absl::NotFoundError(absl::StrCat("service '", request->service,
                                               "' has no endpoint '",
-                                              request.endpoint, "'"));
+                                              request->endpoint, "'"));
     }
     if (request_reply_ == nullptr) {
       return absl::UnimplementedError(
@@ -132,7 +132,8 @@ class SubjectCallPath : public CallPath {
                        "request_reply (service/nats sets it)"));
     }
     // No Micro-Id: one request, one inbox.
-    Message message = CallMessage(request, "", content_type_, deadline);
+    SetCallHeaders("", content_type_, deadline, request);
+    Message& message = request->message;
     absl::StatusOr<Message> replied =
         request_reply_->Request(subject, message, deadline);
     if (!replied.ok()) {
@@ -179,24 +180,22 @@ class SubjectCallPath : public CallPath {
 
 }  // namespace
 
-Message CallMessage(const CallRequest& request, absl::string_view id,
-                    absl::string_view default_content_type,
-                    absl::Time deadline) {
-  Message message = request.message;
-  message.headers[kServiceHeader] = request.service;
-  message.headers[kEndpointHeader] = request.endpoint;
-  if (!id.empty()) message.headers[kIdHeader] = std::string(id);
-  if (message.headers.count(kContentTypeHeader) == 0) {
-    message.headers[kContentTypeHeader] = std::string(default_content_type);
+void SetCallHeaders(absl::string_view id,
+                    absl::string_view default_content_type, absl::Time deadline,
+                    CallRequest* request) {
+  Headers& headers = request->message.headers;
+  // Assigning over a header already there (the next attempt's) reuses its
+  // node and buffer.
+  headers[kServiceHeader] = request->service;
+  headers[kEndpointHeader] = request->endpoint;
+  if (!id.empty()) headers[kIdHeader].assign(id.data(), id.size());
+  if (headers.count(kContentTypeHeader) == 0) {
+    headers[kContentTypeHeader] = std::string(default_content_type);
   }
-  SetTimeout(deadline, &message.headers);
-  return message;
-}
-
-void SetTimeout(absl::Time deadline, Headers* headers) {
-  if (deadline == absl::InfiniteFuture()) return;
-  (*headers)[kTimeoutHeader] = absl::StrCat(
-      std::max<int64_t>(0, absl::ToInt64Nanoseconds(deadline - absl::Now())));
+  if (deadline != absl::InfiniteFuture()) {
+    headers[kTimeoutHeader] = absl::StrCat(
+        std::max<int64_t>(0, absl::ToInt64Nanoseconds(deadline - absl::Now())));
+  }
 }
 
 absl::Status AnswerError(const Headers& headers, bool service_api_errors,

@@ -6,8 +6,9 @@
 //     the request on a warm socket from the SocketPool;
 //   - the NATS Service API ("nats-micro"): a request/reply on the
 //     endpoint's subject (ClientOptions::request_reply).
-// Both send the headers CallMessage builds and read the answer's error
-// headers the same way; the client's retry loop (client.cc) sits above.
+// Both send the headers SetCallHeaders sets and read the answer's error
+// headers the same way (AnswerError); the client's retry loop (client.cc) sits
+// above.
 
 #ifndef MICRO_NATS_SERVICE_INTERNAL_CALL_PATH_H_
 #define MICRO_NATS_SERVICE_INTERNAL_CALL_PATH_H_
@@ -32,13 +33,15 @@ class CallPath {
  public:
   virtual ~CallPath() = default;
   // One attempt of `request` on `node` (one of `versions`' nodes), answered
-  // by `deadline`. `*node_failed`: the node failed the call (unreachable,
-  // ended the socket, refused it as stopping), so the client evicts it and
-  // may try another (retry.h); never for a handler's status.
+  // by `deadline`. The path sets the call's headers on `request->message`
+  // (SetCallHeaders; a next attempt sets them again). `*node_failed`: the
+  // node failed the call (unreachable, ended the socket, refused it as
+  // stopping), so the client evicts it and may try another (retry.h); never
+  // for a handler's status.
   virtual absl::StatusOr<Message> Call(
       const registry::Node& node,
-      const std::vector<registry::Service>& versions,
-      const CallRequest& request, absl::Time deadline, bool* node_failed) = 0;
+      const std::vector<registry::Service>& versions, CallRequest* request,
+      absl::Time deadline, bool* node_failed) = 0;
   // `node` failed a call: drop what is kept for it.
   virtual void Forget(const registry::Node& node) {}
 };
@@ -51,16 +54,15 @@ std::unique_ptr<CallPath> NewSocketCallPath(std::shared_ptr<SocketPool> pool,
 std::unique_ptr<CallPath> NewSubjectCallPath(
     std::shared_ptr<RequestReply> request_reply, std::string content_type);
 
-// The message a call sends: the request's body and headers (the caller's
-// metadata among them) plus go-micro's Micro-Service, Micro-Endpoint,
-// Micro-Id (unless `id` is empty), Content-Type (when the request has none:
-// `default_content_type`) and Timeout (SetTimeout).
-Message CallMessage(const CallRequest& request, absl::string_view id,
-                    absl::string_view default_content_type,
-                    absl::Time deadline);
-// Sets the Timeout header to the nanoseconds left until `deadline` (none
-// for an infinite one), so the server knows the caller's deadline.
-void SetTimeout(absl::Time deadline, Headers* headers);
+// Sets the headers a call sends on `request->message`, beside the
+// request's own (the caller's metadata among them): go-micro's
+// Micro-Service, Micro-Endpoint, Micro-Id (`id`; unset when empty),
+// Content-Type (when the request has none: `default_content_type`) and
+// Timeout (the nanoseconds left until `deadline`, so the server knows it;
+// unset for an infinite one). Both paths call it, once per attempt.
+void SetCallHeaders(absl::string_view id,
+                    absl::string_view default_content_type, absl::Time deadline,
+                    CallRequest* request);
 
 // The error an answer's headers say (go-micro's Micro-Error, or the NATS
 // Service API's Nats-Service-Error when `service_api_errors`), or OK.

@@ -19,6 +19,9 @@ absl::StatusOr<std::unique_ptr<transport::Socket>> SocketPool::Acquire(
   std::vector<Kept> expired;  // closed (destroyed) after the lock
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // An address's entry stays while empty (Release's sweep drops it once
+    // idle): a call per Acquire/Release pair would otherwise allocate it
+    // anew each time.
     auto it = idle_.find(address);
     if (it != idle_.end()) {
       const absl::Time cutoff = absl::Now() - options_.idle_timeout;
@@ -27,13 +30,11 @@ absl::StatusOr<std::unique_ptr<transport::Socket>> SocketPool::Acquire(
         Kept one = std::move(kept.back());
         kept.pop_back();
         if (one.since >= cutoff) {
-          if (kept.empty()) idle_.erase(it);
           *reused = true;
           return std::move(one.socket);
         }
         expired.push_back(std::move(one));
       }
-      idle_.erase(it);
     }
   }
   *reused = false;
