@@ -13,6 +13,7 @@
 #include "concurrency/drop_reporter.h"
 #include "concurrency/wait.h"
 #include "nats/status.h"
+#include "nats/will_block.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -87,7 +88,12 @@ const char* Connection::CheckedSubject(absl::string_view subject,
 
 // A subscription's state, shared with nats.c's callbacks and the handler
 // pool's tasks.
-struct Subscription::State {
+struct Subscription::State : public BlockingObserver {
+  // kAdaptive, during a call on the delivery thread: the handler is about
+  // to wait in our code (a nested call's answer), so later calls go to the
+  // handler pool. Called on the delivery thread, inside the call.
+  void OnWillBlock() override { on_pool = true; }
+
   MessageHandler handler;
   natsSubscription* sub = nullptr;
   std::weak_ptr<State> self;
@@ -708,7 +714,9 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
     // nats.c gives each subscription one delivery thread: the calls before
     // this one have returned, and later ones come after it.
     const auto start = std::chrono::steady_clock::now();
+    BlockingObserver* const outer = SetBlockingObserver(state);
     Deliver(*state, msg);
+    SetBlockingObserver(outer);
     if (std::chrono::steady_clock::now() - start > state->inline_budget) {
       state->on_pool = true;
     }

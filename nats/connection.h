@@ -150,8 +150,9 @@ enum class HandlerThread {
   // wait there for another message of the process can deadlock.
   kDeliveryThread,
   // On nats.c's shared delivery thread, as kDeliveryThread, while each call
-  // returns within SubscribeOptions::inline_budget; after one call took
-  // longer (it blocked, or worked long), the subscription's later calls run
+  // returns within SubscribeOptions::inline_budget and does not wait in our
+  // code (nats::WillBlock: a nested call's answer); after one call that
+  // did (it blocked, or worked long), the subscription's later calls run
   // on the handler pool, as kHandlerPool, one at a time and in order. So a
   // handler that never blocks pays no hand-off, and one that blocks delays
   // the subscriptions sharing its delivery thread once, for that one call.
@@ -175,9 +176,10 @@ struct SubscribeOptions {
   // max_pending_msgs_per_subscription.
   int max_pending_msgs = 0;
   HandlerThread run_on = HandlerThread::kHandlerPool;
-  // kAdaptive: the longest call that keeps the subscription on the delivery
-  // thread.
-  absl::Duration inline_budget = absl::Milliseconds(1);
+  // kAdaptive: the longest call (wall time) that keeps the subscription on
+  // the delivery thread. Generous: on a busy machine a call may be
+  // preempted for milliseconds without blocking.
+  absl::Duration inline_budget = absl::Milliseconds(10);
 };
 
 class Subscription;

@@ -8,7 +8,8 @@
 // order, where NatsBrokerOptions::handlers says: by default on nats.c's
 // delivery thread while they return quickly (no hand-off, as a raw nats.c
 // callback), and on the connection's handler pool from the first call that
-// ran longer than NatsBrokerOptions::inline_budget on. A subscriber that falls
+// waited in our code (a nested call) or ran longer than
+// NatsBrokerOptions::inline_budget on. A subscriber that falls
 // behind drops what does not fit (BrokerOptions::max_pending_messages) and says
 // how many through BrokerOptions::on_error. Drain returns by its deadline.
 //
@@ -32,13 +33,14 @@ struct NatsBrokerOptions {
   // added delivery latency. kImmediate sends each publish at once.
   nats::Delivery delivery = nats::Delivery::kBatched;
   // Where handlers run (nats::HandlerThread). kAdaptive: a handler that
-  // blocks (waits for a reply, sleeps, works long) delays the subscriptions
+  // waits in our code (a nested call) or runs longer than inline_budget
+  // (sleeps, waits elsewhere, works long) delays the subscriptions
   // that share its delivery thread for that one call, then moves to the
   // handler pool for good. kHandlerPool: always on the handler pool (a
   // hand-off per message; no call ever delays another subscription), for
   // handlers known to block.
   nats::HandlerThread handlers = nats::HandlerThread::kAdaptive;
-  absl::Duration inline_budget = absl::Milliseconds(1);
+  absl::Duration inline_budget = absl::Milliseconds(10);
 };
 
 // InvalidArgument for a null connection, a max_pending_messages below 1 or

@@ -10,6 +10,7 @@
 #include "broker/testing/conformance.h"
 #include "concurrency/wait.h"
 #include "nats/message.h"
+#include "nats/will_block.h"
 #include "testing/nats_server.h"
 
 namespace micro_nats::broker::testing {
@@ -73,7 +74,8 @@ INSTANTIATE_TEST_SUITE_P(
 // A handler that blocks delays the subscriptions sharing its delivery
 // thread for one call at most: from then on it runs on the handler pool,
 // in order, and a blocked call there stalls nobody else.
-TEST(NatsBrokerTest, ABlockingHandlerMovesToThePoolAndDelaysNobody) {
+void BlockingHandlerMovesToThePool(NatsBrokerOptions slow_options,
+                                   bool will_block) {
   MN_ASSERT_OK_AND_ASSIGN(auto server,
                           micro_nats::testing::NatsServer::Start());
   auto connect = [&] {
@@ -81,10 +83,8 @@ TEST(NatsBrokerTest, ABlockingHandlerMovesToThePoolAndDelaysNobody) {
   };
   MN_ASSERT_OK_AND_ASSIGN(auto slow_conn, connect());
   MN_ASSERT_OK_AND_ASSIGN(auto fast_conn, connect());
-  // Any call is "long" for the slow broker: its first one moves it.
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto slow_broker,
-      NewNatsBroker(slow_conn, {.inline_budget = absl::Nanoseconds(1)}));
+  MN_ASSERT_OK_AND_ASSIGN(auto slow_broker,
+                          NewNatsBroker(slow_conn, slow_options));
   MN_ASSERT_OK_AND_ASSIGN(auto fast_broker, NewNatsBroker(fast_conn));
   std::mutex mu;
   std::condition_variable cv;
@@ -93,6 +93,8 @@ TEST(NatsBrokerTest, ABlockingHandlerMovesToThePoolAndDelaysNobody) {
   MN_ASSERT_OK_AND_ASSIGN(auto slow,
                           slow_broker->Subscribe("slow", [&](const Event& e) {
                             slow_got.Add(e.message.body);
+                            if (will_block && e.message.body == "first")
+                              nats::WillBlock();
                             if (e.message.body == "block") {
                               std::unique_lock<std::mutex> lock(mu);
                               concurrency::WaitFor(cv, lock, absl::Seconds(30),
@@ -132,6 +134,17 @@ TEST(NatsBrokerTest, ABlockingHandlerMovesToThePoolAndDelaysNobody) {
   ASSERT_TRUE(slow_got.WaitForCount(3, absl::Seconds(10)));
   EXPECT_THAT(slow_got.Snapshot(),
               ::testing::ElementsAre("first", "block", "after"));
+}
+
+TEST(NatsBrokerTest, ALongCallMovesTheHandlerToThePool) {
+  // Any call is "long" here: the first one moves it.
+  BlockingHandlerMovesToThePool({.inline_budget = absl::Nanoseconds(1)},
+                                /*will_block=*/false);
+}
+
+TEST(NatsBrokerTest, AWaitInOurCodeMovesTheHandlerToThePool) {
+  // The first call says it will wait (as a nested call's wait does).
+  BlockingHandlerMovesToThePool({}, /*will_block=*/true);
 }
 
 // A handler on the delivery thread may wait for a reply that nats.c routes
