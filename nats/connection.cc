@@ -284,10 +284,11 @@ absl::StatusOr<natsConnection*> Connection::Batching() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (batching_.load(std::memory_order_relaxed) == nullptr) {
-      batching_.store(nc, std::memory_order_release);
+      // Before publishers can see the connection (ArmTailFlush).
       if (options_.batched_idle_flush > absl::ZeroDuration()) {
-        tail_flusher_ = std::thread([this] { TailFlushLoop(); });
+        tail_flusher_ = std::thread([this, nc] { TailFlushLoop(nc); });
       }
+      batching_.store(nc, std::memory_order_release);
     } else {
       extra = nc;  // another thread connected first
     }
@@ -349,13 +350,15 @@ absl::Status Connection::Publish(absl::string_view subject,
 }
 
 void Connection::ArmTailFlush() {
-  if (tail_armed_.exchange(true) || !tail_flusher_.joinable()) return;
+  if (tail_armed_.exchange(true) ||
+      options_.batched_idle_flush <= absl::ZeroDuration()) {
+    return;
+  }
   std::lock_guard<std::mutex> lock(tail_mu_);
   tail_cv_.notify_one();
 }
 
-void Connection::TailFlushLoop() {
-  natsConnection* const nc = batching_.load(std::memory_order_acquire);
+void Connection::TailFlushLoop(natsConnection* nc) {
   const absl::Duration idle = options_.batched_idle_flush;
   std::unique_lock<std::mutex> lock(tail_mu_);
   while (true) {

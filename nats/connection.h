@@ -275,7 +275,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
   void ArmTailFlush();
-  void TailFlushLoop();
+  void TailFlushLoop(natsConnection* nc);
   // PublishMsg for a message BuildMessage already checked.
   absl::Status PublishBuilt(natsMsg* msg, Delivery delivery);
   void RouteError(natsConnection* nc, natsSubscription* sub, natsStatus err);
