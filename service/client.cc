@@ -130,8 +130,10 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
                    concurrency::Remaining(options.deadline));
       absl::SleepFor(wait);
     }
-    absl::StatusOr<registry::CachedLookup> lookup =
-        registry_->Lookup(request.service, options.deadline);
+    // Shared with the cache (no copy): Evict below changes the cache's
+    // entry, not this answer, which stays valid for this attempt.
+    absl::StatusOr<std::shared_ptr<const registry::CachedLookup>> lookup =
+        registry_->LookupShared(request.service, options.deadline);
     absl::StatusOr<Message> result;
     // Retried: a node that failed the call (a transport failure, or its
     // own refusal), or a registry that could not be asked. Never a
@@ -152,7 +154,7 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
       retryable = IsRetryable(result.status());
     } else {
       const std::vector<const registry::Node*> nodes =
-          CandidateNodes(lookup->services, options.filters, failed);
+          CandidateNodes((*lookup)->services, options.filters, failed);
       if (nodes.empty()) {
         if (!failed.empty()) return last;
         return absl::NotFoundError(
@@ -163,7 +165,7 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
       if (index >= nodes.size()) index = 0;  // a selector's bug
       const registry::Node& node = *nodes[index];
       service_internal::CallPath& path = PathTo(node);
-      result = path.Call(node, lookup->services, &request, options.deadline,
+      result = path.Call(node, (*lookup)->services, &request, options.deadline,
                          &node_failed);
       if (node_failed) {
         failed.insert(node.id);
