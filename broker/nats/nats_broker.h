@@ -5,13 +5,13 @@
 // Runs on the process's shared nats::Connection. Topics are NATS subjects,
 // queue names NATS queue groups; headers travel as NATS headers and the body
 // as raw bytes. Each subscription's handler calls run one at a time, in
-// order, where NatsBrokerOptions::handlers says: by default on nats.c's
-// delivery thread while they return quickly (no hand-off, as a raw nats.c
-// callback), and on the connection's handler pool from the first call that
-// waited in our code (a nested call) or ran longer than
-// NatsBrokerOptions::inline_budget on. A subscriber that falls
-// behind drops what does not fit (BrokerOptions::max_pending_messages) and says
-// how many through BrokerOptions::on_error. Drain returns by its deadline.
+// order, where NatsBrokerOptions::handlers says: by default on the
+// connection's handler pool (a hand-off per message; a handler may block or
+// call services), or, with kAdaptive, on nats.c's delivery thread while they
+// return quickly (no hand-off, as a raw nats.c callback). A subscriber that
+// falls behind drops what does not fit (BrokerOptions::max_pending_messages)
+// and says how many through BrokerOptions::on_error. Drain returns by its
+// deadline.
 //
 //   MN_ASSIGN_OR_RETURN(auto conn, nats::Connection::Connect({...}));
 //   MN_ASSIGN_OR_RETURN(std::unique_ptr<Broker> broker, NewNatsBroker(conn));
@@ -32,14 +32,17 @@ struct NatsBrokerOptions {
   // them: ~45x the throughput of kImmediate on loopback, at up to ~1 ms of
   // added delivery latency. kImmediate sends each publish at once.
   nats::Delivery delivery = nats::Delivery::kBatched;
-  // Where handlers run (nats::HandlerThread). kAdaptive: a handler that
-  // waits in our code (a nested call) or runs longer than inline_budget
-  // (sleeps, waits elsewhere, works long) delays the subscriptions
-  // that share its delivery thread for that one call, then moves to the
-  // handler pool for good. kHandlerPool: always on the handler pool (a
-  // hand-off per message; no call ever delays another subscription), for
-  // handlers known to block.
-  nats::HandlerThread handlers = nats::HandlerThread::kAdaptive;
+  // Where handlers run (nats::HandlerThread). kHandlerPool (the default):
+  // always on the handler pool (a hand-off per message; no call ever delays
+  // another subscription, and a handler may call services). kAdaptive: on
+  // nats.c's delivery thread, the fastest, for handlers that never wait for
+  // another message of this Connection: a handler that waits in our code or
+  // runs longer than inline_budget delays the subscriptions that share its
+  // delivery thread for that one call, then moves to the handler pool for
+  // good — and the replies to this Connection's transport sockets are routed
+  // on those same threads (nats::InboxMux), so a call made from such a
+  // handler can wait until its deadline (broker/nats/nested_call_test).
+  nats::HandlerThread handlers = nats::HandlerThread::kHandlerPool;
   absl::Duration inline_budget = absl::Milliseconds(10);
 };
 
