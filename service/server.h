@@ -126,12 +126,12 @@ struct ServerOptions {
   size_t max_queued_requests = 1024;
   // Client sockets open at once (transport ListenOptions::max_sockets).
   size_t max_sockets = 4096;
-  // Run a request's handler on the thread that delivered it while fewer
-  // than max_concurrent_requests run (transport
-  // ListenOptions::inline_handlers): one thread hand-off less per call.
-  // On NATS only for handlers that never block (no calls to other
-  // services): that thread is shared. The memory stack sets it, as there it
-  // is the caller's own thread.
+  // Memory backend: run a request's handler on the caller's thread while
+  // fewer than max_concurrent_requests run (transport
+  // ListenOptions::inline_handlers): no thread hand-off; the memory stack
+  // sets it. NATS ignores it: there a listener thread runs the handler of
+  // the request it took off the wire anyway, and hands the wire over before
+  // the handler blocks.
   bool inline_handlers = false;
 
   std::vector<HandlerWrapper> wrappers;
