@@ -420,6 +420,9 @@ absl::StatusOr<NatsMsgPtr> Connection::Request(absl::string_view subject,
         absl::StrCat("request on '", subject, "': the deadline passed"));
   }
   MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, "", headers, body));
+  // A listener thread (or an inline broker handler) that asks must let
+  // another take over its wire before it waits for the answer.
+  WillBlock();
   natsMsg* reply = nullptr;
   MN_RETURN_IF_ERROR(FromNatsStatus(
       natsConnection_RequestMsg(&reply, main_, msg.get(), Millis(remaining)),
