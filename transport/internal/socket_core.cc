@@ -322,7 +322,10 @@ ListenerCore::ListenerCore(
       max_calls_(std::max(1, pool_->max_threads() - (leads ? 1 : 0))) {
   if (idle_timeout_ > absl::ZeroDuration() &&
       idle_timeout_ != absl::InfiniteDuration()) {
-    reaper_ = std::thread([this] { ReapIdle(); });
+    // Checked a few times per timeout, on the process timer.
+    reap_ = concurrency::Scheduler::Default().Every(
+        std::clamp(idle_timeout_ / 4, absl::Milliseconds(10), absl::Seconds(1)),
+        [this] { ReapIdle(); });
   }
 }
 
@@ -810,7 +813,7 @@ absl::Status ListenerCore::Close(absl::Time deadline) {
       notify_peer_closed_(key);
     }
     sockets.clear();  // never handed out: closing them tells their peers
-    if (reaper_.joinable()) reaper_.join();
+    reap_.Cancel();   // after it, no reaping runs or will run
   }
   // Handlers end once their Recv sees the finished queue. A handler that
   // closes the listener itself is not waited for.
@@ -830,14 +833,11 @@ absl::Status ListenerCore::Close(absl::Time deadline) {
 }
 
 void ListenerCore::ReapIdle() {
-  const absl::Duration period =
-      std::clamp(idle_timeout_ / 4, absl::Milliseconds(10), absl::Seconds(1));
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!closed_) {
-    concurrency::WaitFor(cv_, lock, period, [this] { return closed_; });
-    if (closed_) break;
+  std::vector<std::pair<std::string, Entry>> idle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
     const absl::Time cutoff = absl::Now() - idle_timeout_;
-    std::vector<std::pair<std::string, Entry>> idle;
     for (auto it = sockets_.begin(); it != sockets_.end();) {
       if (it->second.inbound->IdleSince(cutoff)) {
         idle.emplace_back(it->first, std::move(it->second));
@@ -847,15 +847,13 @@ void ListenerCore::ReapIdle() {
         ++it;
       }
     }
-    lock.unlock();
-    for (auto& [key, entry] : idle) {
-      entry.inbound->Finish(absl::OutOfRangeError(absl::StrCat(
-          "closed after ", absl::FormatDuration(idle_timeout_), " idle")));
-      notify_peer_closed_(key);
-    }
-    idle.clear();  // outside the lock: sockets never handed out close here
-    lock.lock();
   }
+  for (auto& [key, entry] : idle) {
+    entry.inbound->Finish(absl::OutOfRangeError(absl::StrCat(
+        "closed after ", absl::FormatDuration(idle_timeout_), " idle")));
+    notify_peer_closed_(key);
+  }
+  // Sockets never handed out close here, outside the lock.
 }
 
 }  // namespace micro_nats::transport::transport_internal

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "concurrency/scheduler.h"
 #include "concurrency/thread_pool.h"
 #include "nats/will_block.h"
 #include "transport/transport.h"
@@ -285,8 +286,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   void TaskDone();
   // To on_error, else stderr.
   void Report(const absl::Status& error);
-  void ReapIdle();
-  void RememberEnded(const std::string& key);            // mu_ held
+  void ReapIdle();                             // one pass, on the scheduler
+  void RememberEnded(const std::string& key);  // mu_ held
   absl::Status CheckRoomLocked(const std::string& key);  // mu_ held
 
   const absl::Duration idle_timeout_;
@@ -334,7 +335,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
   std::set<std::string, std::less<>> ended_;                    // mu_
-  std::thread reaper_;
+  // Idle reaping on the process scheduler; last, so it is cancelled first.
+  concurrency::ScheduledTask reap_;
 };
 
 }  // namespace micro_nats::transport::transport_internal
