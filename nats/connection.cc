@@ -362,7 +362,8 @@ void Connection::TailFlushLoop(natsConnection* nc) {
   const absl::Duration idle = options_.batched_idle_flush;
   std::unique_lock<std::mutex> lock(tail_mu_);
   while (true) {
-    tail_cv_.wait(lock, [this] {
+    // Until a publish arms it or Close stops it (Close notifies).
+    concurrency::WaitUntil(tail_cv_, lock, absl::InfiniteFuture(), [this] {
       return tail_stop_ || tail_armed_.load(std::memory_order_relaxed);
     });
     if (tail_stop_) return;
@@ -377,8 +378,7 @@ void Connection::TailFlushLoop(natsConnection* nc) {
       if (tail_stop_) return;
       if (buffered <= 0 || buffered == before) break;
       before = buffered;
-      tail_cv_.wait_for(lock, absl::ToChronoNanoseconds(idle),
-                        [this] { return tail_stop_; });
+      concurrency::WaitFor(tail_cv_, lock, idle, [this] { return tail_stop_; });
     }
     // Disarmed before the flush takes nats.c's lock: a publish buffered
     // after that lock sees it unarmed and arms again; one before is sent.
