@@ -7,9 +7,9 @@
 Writes OUT/REPORT.md: the machine, the key figures, then one section per
 benchmark family, every micro-nats figure next to its baseline from the same
 run (raw nats.c, or gRPC) as a ratio. With Debian's python3-matplotlib it also
-writes OUT/charts/*.svg (latency percentiles, throughput against callers,
-fan-out, the discovery sweep); without it the report says the charts were
-skipped. Rows of an unknown family go in a generic table, so every bench
+writes OUT/charts/*.svg (bench/charts.py: latency percentiles, throughput
+against callers, fan-out, the discovery sweep); without it the report says
+the charts were skipped. Rows of an unknown family go in a generic table, so every bench
 binary's JSON can be given.
 
 Ratios come from paired benchmarks (bench/paired.h): a stack and its
@@ -33,6 +33,8 @@ import platform
 import re
 import subprocess
 import sys
+
+import charts
 
 # The share of lookups that must find every instance for a discovery
 # setting to count as complete.
@@ -263,13 +265,14 @@ def machine_section(contexts, mode):
 
 # --- Sections ---
 
-REQUEST_CASES = ["raw_nats", "grpc", "transport", "service"]
+# The request stacks, in the order tables and charts show them.
 REQUEST_NAMES = {
     "raw_nats": "raw nats.c request/reply",
     "grpc": "gRPC C++ unary",
     "transport": "micro-nats transport",
     "service": "micro-nats service Call",
 }
+REQUEST_CASES = list(REQUEST_NAMES)
 
 
 def request_section(rows):
@@ -614,133 +617,6 @@ def key_figures(found):
                   lines))
 
 
-# --- Charts ---
-
-def charts(out_dir, requests, rows, best):
-    """Writes the SVG charts; returns their file names, or a reason."""
-    try:
-        import matplotlib
-        matplotlib.use("svg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return [], ("charts skipped: python3-matplotlib is not installed "
-                    "(`apt-get install python3-matplotlib`; Debian's python3 "
-                    "is /usr/bin/python3)")
-    os.makedirs(os.path.join(out_dir, "charts"), exist_ok=True)
-    plt.rcParams["svg.hashsalt"] = "micro-nats"  # stable ids: small diffs
-    plt.rcParams["font.size"] = 9
-    written = []
-
-    def save(fig, name, title):
-        path = os.path.join(out_dir, "charts", name)
-        fig.tight_layout()
-        fig.savefig(path, metadata={"Date": None})
-        plt.close(fig)
-        written.append((name, title))
-
-    cases = [c for c in REQUEST_CASES if any(k[0] == c for k in requests)]
-    sizes = sorted({k[1] for k in requests})
-    if cases and sizes:
-        fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.4),
-                                 squeeze=False)
-        percentiles = [("p50_us", "p50"), ("p90_us", "p90"),
-                       ("p99_us", "p99"), ("p999_us", "p99.9")]
-        for ax, bytes_ in zip(axes[0], sizes):
-            width = 0.8 / len(cases)
-            for i, case in enumerate(cases):
-                row = requests.get((case, bytes_, 1), {})
-                values = [row.get(key, 0) or 0 for key, _ in percentiles]
-                ax.bar([x + i * width for x in range(len(percentiles))],
-                       values, width, label=REQUEST_NAMES[case])
-            ax.set_xticks([x + width * (len(cases) - 1) / 2
-                           for x in range(len(percentiles))])
-            ax.set_xticklabels([label for _, label in percentiles])
-            ax.set_yscale("log")
-            ax.set_ylabel("µs (log)")
-            ax.set_title(f"{size(bytes_)}, 1 caller")
-        axes[0][0].legend(fontsize=7)
-        save(fig, "request_latency.svg", "Request latency percentiles")
-
-        fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.4),
-                                 squeeze=False)
-        for ax, bytes_ in zip(axes[0], sizes):
-            for case in cases:
-                points = sorted((k[2], r.get("calls_per_s"))
-                                for k, r in requests.items()
-                                if k[0] == case and k[1] == bytes_
-                                and r.get("calls_per_s"))
-                if points:
-                    ax.plot([p[0] for p in points], [p[1] for p in points],
-                            marker="o", label=REQUEST_NAMES[case])
-            ax.set_xscale("log", base=2)
-            ax.set_xticks([1, 4, 16, 64])
-            ax.set_xticklabels(["1", "4", "16", "64"])
-            ax.set_xlabel("concurrent callers")
-            ax.set_ylabel("calls/s")
-            ax.set_title(size(bytes_))
-        axes[0][0].legend(fontsize=7)
-        save(fig, "throughput.svg", "Throughput against concurrent callers")
-
-    fan = [r for r in rows if r["family"] == "BM_FanOut" and not error_of(r)]
-    if fan:
-        fig, (rate_ax, lat_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
-        for case in sorted({r["case"] for r in fan}):
-            for ax, batch, key in ((rate_ax, 1000, "deliveries_per_s"),
-                                   (lat_ax, 1, "p50_us")):
-                points = sorted((r["params"]["subscribers"], r.get(key))
-                                for r in fan if r["case"] == case
-                                and r["params"].get("batch") == batch)
-                if points:
-                    ax.plot([p[0] for p in points], [p[1] for p in points],
-                            marker="o", label=case)
-        ns = sorted({r["params"]["subscribers"] for r in fan})
-        for ax in (rate_ax, lat_ax):
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(ns)
-            ax.set_xticklabels([str(n) for n in ns])
-            ax.set_xlabel("subscribers N")
-        rate_ax.set_ylabel("deliveries/s")
-        rate_ax.set_title("1 → N delivery rate (batch 1000)")
-        lat_ax.set_yscale("log")
-        lat_ax.set_ylabel("µs (log)")
-        lat_ax.set_title("publish to last delivery, p50 (batch 1)")
-        rate_ax.legend(fontsize=7)
-        save(fig, "fanout.svg", "Fan-out")
-
-    cold = [r for r in rows if r["family"] == "BM_ColdLookup"
-            and not error_of(r)]
-    if cold:
-        ks = sorted({r["params"]["K"] for r in cold})
-        fig, axes = plt.subplots(1, len(ks), figsize=(4.6 * len(ks), 4),
-                                 squeeze=False)
-        for ax, k in zip(axes[0], ks):
-            at_k = sorted((r for r in cold if r["params"]["K"] == k),
-                          key=lambda r: -r["p50_us"])
-            best_row, _ = best.get(k, (None, None))
-            colors = ["tab:green" if r is best_row else
-                      "tab:blue" if r.get("complete_pct", 0) >= COMPLETE_PCT
-                      else "tab:orange" for r in at_k]
-            ys = range(len(at_k))
-            ax.barh(ys, [r["p50_us"] / 1000 for r in at_k], color=colors)
-            ax.set_yticks(list(ys))
-            ax.set_yticklabels([r.get("label", r["case"]) for r in at_k],
-                               fontsize=7)
-            for y, r in zip(ys, at_k):
-                ax.text(r["p50_us"] / 1000 * 1.08, y,
-                        f"{r.get('complete_pct', 0):.1f} %", va="center",
-                        fontsize=6)
-            ax.set_xscale("log")
-            ax.set_xlim(right=max(r["p50_us"] for r in at_k) / 1000 * 4)
-            ax.set_xlabel("cold lookup p50, ms (log); label: found all K")
-            ax.set_title(f"K = {k}", fontsize=9)
-        fig.suptitle("Discovery sweep — green: fastest setting that found all "
-                     f"K in ≥ {COMPLETE_PCT} % of lookups; orange: below "
-                     "that", fontsize=8)
-        save(fig, "discovery.svg", "Discovery sweep: latency against "
-             "completeness")
-    return written, None
-
-
 # --- Main ---
 
 def main(argv):
@@ -792,7 +668,9 @@ def main(argv):
             "BM_WarmLookup", "BM_RawNatsFirstAnswer"}),
     ]
     if args.out:
-        written, skipped = charts(args.out, requests, rows, best)
+        written, skipped = charts.write(
+            args.out, requests, [r for r in rows if not error_of(r)], best,
+            request_names=REQUEST_NAMES, complete_pct=COMPLETE_PCT, size=size)
         chart_text = "\n\n".join(f"### {title}\n\n![{title}](charts/{name})"
                                  for name, title in written)
         sections.insert(4, "## Charts\n\n" + (skipped or chart_text))
