@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "concurrency/wait.h"
+#include "status/error_sink.h"
 #include "status/guarded.h"
 
 namespace micro_nats::concurrency {
@@ -97,10 +98,9 @@ struct Core : std::enable_shared_from_this<Core> {
       // A thread running now will get to the task when it is free.
       if (!told_no_thread) {
         told_no_thread = true;
-        std::fprintf(stderr,
-                     "micro-nats scheduler: cannot start a thread (%s); "
-                     "tasks wait for a busy one\n",
-                     e.what());
+        ReportError({"scheduler"}, absl::ResourceExhaustedError(absl::StrCat(
+                                       "cannot start a thread (", e.what(),
+                                       "); tasks wait for a busy one")));
       }
     }
   }
@@ -119,9 +119,8 @@ void Core::Run(std::unique_lock<std::mutex>& lock,
   absl::Status thrown = Guarded([&] { entry->fn(); });
   const absl::Duration took = absl::Now() - start;
   if (!thrown.ok()) {
-    std::fprintf(stderr, "micro-nats scheduler: a callback threw: %.*s\n",
-                 static_cast<int>(thrown.message().size()),
-                 thrown.message().data());
+    ReportError({"scheduler"}, absl::InternalError(absl::StrCat(
+                                   "a callback threw: ", thrown.message())));
   }
   lock.lock();
   --running;
@@ -132,11 +131,13 @@ void Core::Run(std::unique_lock<std::mutex>& lock,
     ++stats.slow_runs;
     if (!told_slow) {
       told_slow = true;
-      std::fprintf(stderr,
-                   "micro-nats scheduler: a callback ran %s (more than %s): "
-                   "callbacks must be short; hand blocking work to a pool\n",
-                   absl::FormatDuration(took).c_str(),
-                   absl::FormatDuration(options.slow_callback).c_str());
+      ReportError(
+          {"scheduler"},
+          absl::DeadlineExceededError(absl::StrCat(
+              "a callback ran ", absl::FormatDuration(took), " (more than ",
+              absl::FormatDuration(options.slow_callback),
+              "): callbacks must be short; hand blocking work to a "
+              "pool")));
     }
   }
   Scheduler::Callback dead;
@@ -337,9 +338,10 @@ bool Scheduler::Shutdown(absl::Time deadline) {
     }
   }
   if (!quiet) {
-    std::fprintf(stderr,
-                 "micro-nats scheduler: a callback was still running at the "
-                 "shutdown deadline; its thread is left to finish\n");
+    ReportError({"scheduler"},
+                absl::DeadlineExceededError(
+                    "a callback was still running at the shutdown deadline; "
+                    "its thread is left to finish"));
   }
   return quiet;
 }

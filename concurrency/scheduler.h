@@ -23,7 +23,7 @@
 // while other tasks wait starts another to wait for them, at most
 // Options::max_threads in all; past that, due tasks wait). At rest the
 // scheduler has one thread. A callback that runs
-// longer than Options::slow_callback is reported (once, on stderr) and
+// longer than Options::slow_callback is reported (once, to the error sink) and
 // counted in stats().
 //
 // Every wait here is bounded: Shutdown takes a deadline, the default

@@ -3,12 +3,12 @@
 #include "concurrency/thread_pool.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "concurrency/wait.h"
+#include "status/error_sink.h"
 #include "status/guarded.h"
 
 namespace micro_nats::concurrency {
@@ -16,9 +16,8 @@ namespace {
 
 void RunGuarded(Task task) {
   if (absl::Status thrown = Guarded([&] { std::move(task)(); }); !thrown.ok()) {
-    std::fprintf(stderr, "micro-nats thread pool: a task threw: %.*s\n",
-                 static_cast<int>(thrown.message().size()),
-                 thrown.message().data());
+    ReportError({"thread_pool"}, absl::InternalError(absl::StrCat(
+                                     "a task threw: ", thrown.message())));
   }
 }
 

@@ -35,7 +35,8 @@ using Task = absl::AnyInvocable<void() &&>;
 // ThreadPool
 //
 // Thread-safe. Threads start as work needs them, up to `max_threads`, and
-// stay until the pool is destroyed. A task that throws is reported on stderr;
+// stay until the pool is destroyed. A task that throws is reported to the
+// error sink (status/error_sink.h);
 // the thread goes on.
 class ThreadPool {
  public:

@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "status/error_sink.h"
 #include "status/status_matchers.h"
 #include "testing/sync.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 using ::micro_nats::testing::Collector;
 using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::StatusIs;
 
 constexpr absl::Duration kWait = absl::Seconds(10);
 
@@ -60,12 +62,18 @@ TEST(ThreadPoolTest, DestructorRunsWhatWasQueued) {
 }
 
 TEST(ThreadPoolTest, ATaskThatThrowsDoesNotEndItsThread) {
+  Collector<ErrorReport> reports;
+  ScopedErrorSink sink([&](const ErrorReport& r) { reports.Add(r); });
   ThreadPool pool(1);
   Collector<int> done;
   ASSERT_THAT(pool.Schedule([] { throw std::runtime_error("boom"); }), IsOk());
   ASSERT_THAT(pool.Schedule([&] { done.Add(1); }), IsOk());
   EXPECT_TRUE(done.WaitForCount(1, kWait));
   EXPECT_EQ(pool.threads(), 1);
+  ASSERT_TRUE(reports.WaitForCount(1, kWait));
+  EXPECT_EQ(reports.Snapshot()[0].component, "thread_pool");
+  EXPECT_THAT(reports.Snapshot()[0].status,
+              StatusIs(absl::StatusCode::kInternal, "a task threw: boom"));
 }
 
 TEST(ThreadPoolTest, LastOwnerMayLetGoInsideATask) {
