@@ -4,14 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <mutex>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/random/random.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nats/inbox_mux.h"
@@ -20,6 +18,7 @@
 #include "registry/nats/internal/census.h"
 #include "registry/nats/internal/codec.h"
 #include "registry/nats/internal/gather.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -469,8 +468,8 @@ class NatsRegistry : public Registry {
     hub_->Publish(std::move(event));
   }
 
-  // Bad input from the wire, dropped: handed to on_bad_input, or said
-  // once on stderr (escaped: it may hold anything) and counted.
+  // Bad input from the wire, dropped: handed to on_bad_input, or told the
+  // error sink once and counted.
   void ReportBad(const absl::Status& status, size_t count = 1) {
     const size_t before = bad_inputs_.fetch_add(count);
     if (options_.on_bad_input) {
@@ -478,10 +477,12 @@ class NatsRegistry : public Registry {
       return;
     }
     if (before == 0) {
-      std::fprintf(stderr,
-                   "micro-nats registry: dropped bad input from NATS: %s "
-                   "(reported once; later ones are counted)\n",
-                   absl::CHexEscape(status.ToString()).c_str());
+      ReportError({"registry/nats"},
+                  absl::Status(status.code(),
+                               absl::StrCat("dropped bad input from NATS: ",
+                                            status.message(),
+                                            " (reported once; later ones are "
+                                            "counted)")));
     }
   }
 

@@ -105,7 +105,8 @@ struct NatsRegistryOptions {
   size_t max_endpoints = 256;
   // Called for what is dropped from the wire (malformed or oversized
   // messages, invalid nodes, what is past the bounds above), with why and
-  // how many; unset: said once on stderr, counted after.
+  // how many; unset: told the error sink (status/error_sink.h) once,
+  // counted after.
   std::function<void(const absl::Status& why, size_t count)> on_bad_input;
   // A lookup that got no answer at all within this long after the
   // connection came back is Unavailable, not NotFound: the registrars'

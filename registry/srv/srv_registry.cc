@@ -4,13 +4,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nats/inbox_mux.h"
@@ -18,6 +16,7 @@
 #include "registry/internal/store.h"
 #include "registry/nats/internal/gather.h"
 #include "srv/protocol.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::registry {
@@ -292,8 +291,8 @@ class SrvRegistry : public Registry {
     return "";
   }
 
-  // Bad input from the wire, dropped: handed to on_bad_input, or said
-  // once on stderr (escaped: it may hold anything) and counted.
+  // Bad input from the wire, dropped: handed to on_bad_input, or told the
+  // error sink once and counted.
   void ReportBad(const absl::Status& status, size_t count) {
     const size_t before = bad_inputs_.fetch_add(count);
     if (options_.on_bad_input) {
@@ -301,10 +300,12 @@ class SrvRegistry : public Registry {
       return;
     }
     if (before == 0) {
-      std::fprintf(stderr,
-                   "micro-nats srv registry: dropped bad input from NATS: %s "
-                   "(reported once; later ones are counted)\n",
-                   absl::CHexEscape(status.ToString()).c_str());
+      ReportError({"registry/srv"},
+                  absl::Status(status.code(),
+                               absl::StrCat("dropped bad input from NATS: ",
+                                            status.message(),
+                                            " (reported once; later ones are "
+                                            "counted)")));
     }
   }
 

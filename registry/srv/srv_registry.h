@@ -59,7 +59,8 @@ struct SrvRegistryOptions {
   size_t max_endpoints = 256;
   // Called for what is dropped from the wire (malformed answers, endpoints
   // that cannot be called safely, what is past the bounds above), with why
-  // and how many; unset: said once on stderr, counted after.
+  // and how many; unset: told the error sink (status/error_sink.h) once,
+  // counted after.
   std::function<void(const absl::Status& why, size_t count)> on_bad_input;
   // A lookup that got no answer at all within this long after the
   // connection came back is Unavailable, not NotFound: the services'

@@ -2,13 +2,13 @@
 
 #include "registry/nats/internal/census.h"
 
-#include <cstdio>
 #include <iterator>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "status/error_sink.h"
 
 namespace micro_nats::registry::registry_internal {
 
@@ -70,11 +70,12 @@ void Census::Apply(const Event& event, absl::Time now) {
       // from the flood, and a census that starts again is trusted after a
       // warmup, as after a reconnect.
       if (overflows_++ == 0) {
-        std::fprintf(stderr,
-                     "micro-nats registry: more than %zu nodes announced on "
-                     "the watch subject; the census starts again (no hints "
-                     "for a warmup); reported once, counted\n",
-                     max_nodes_);
+        ReportError({"registry/nats"},
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        "more than ", max_nodes_,
+                        " nodes announced on the watch subject; the census "
+                        "starts again (no hints for a warmup); reported once, "
+                        "counted")));
       }
       nodes_.clear();
       size_ = 0;
