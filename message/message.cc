@@ -2,8 +2,8 @@
 
 #include "message/message.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "text/shown.h"
 
 namespace micro_nats {
 namespace {
@@ -35,15 +35,6 @@ bool IsTokenChar(char c) {
   }
 }
 
-// Names and values come from callers and the network: shown escaped, and
-// cut, in errors.
-std::string Shown(absl::string_view text) {
-  constexpr size_t kMax = 64;
-  std::string shown = absl::CEscape(text.substr(0, kMax));
-  if (text.size() > kMax) shown += "...";
-  return shown;
-}
-
 }  // namespace
 
 absl::Status ValidateHeaderName(absl::string_view name) {
@@ -51,7 +42,7 @@ absl::Status ValidateHeaderName(absl::string_view name) {
   for (char c : name) {
     if (!IsTokenChar(c)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "invalid header name '", Shown(name),
+          "invalid header name '", ShownInError(name),
           "': only letters, digits and !#$%&'*+-.^_`|~ are allowed"));
     }
   }
@@ -62,16 +53,18 @@ absl::Status ValidateHeaderValue(absl::string_view name,
                                  absl::string_view value) {
   if (value.find_first_of(absl::string_view("\r\n\0", 3)) !=
       absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "header '", Shown(name), "' has a line break or NUL in its value"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("header '", ShownInError(name),
+                     "' has a line break or NUL in its value"));
   }
   // Other controls (HTTP field values allow none but HTAB): nats.c treats
   // \v and \f as spaces, which misreads a value made only of them.
   for (char c : value) {
     const auto byte = static_cast<unsigned char>(c);
     if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "header '", Shown(name), "' has a control character in its value"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("header '", ShownInError(name),
+                       "' has a control character in its value"));
     }
   }
   return absl::OkStatus();

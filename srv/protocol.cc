@@ -12,11 +12,11 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
+#include "text/shown.h"
 
 namespace micro_nats::srv {
 namespace {
@@ -138,17 +138,16 @@ absl::Status CheckEndpoint(absl::string_view name, absl::string_view subject,
   if (name.empty() || !Printable(name)) {
     return absl::InvalidArgumentError(
         absl::StrCat("an endpoint name that is empty or not printable: '",
-                     absl::CHexEscape(name.substr(0, 64)), "'"));
+                     ShownInError(name), "'"));
   }
   if (has_subject) {
     MN_RETURN_IF_ERROR(ValidateSubject(
         subject, SubjectKind::kConcrete,
-        absl::StrCat("endpoint '", absl::CHexEscape(name.substr(0, 64)),
-                     "' subject")));
+        absl::StrCat("endpoint '", ShownInError(name), "' subject")));
   }
   if (!Printable(queue_group)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("endpoint '", absl::CHexEscape(name.substr(0, 64)),
+        absl::StrCat("endpoint '", ShownInError(name),
                      "' has a queue group that is not printable"));
   }
   return absl::OkStatus();
@@ -157,6 +156,31 @@ absl::Status CheckEndpoint(absl::string_view name, absl::string_view subject,
 void Drop(DecodeReport* report, absl::Status why) {
   if (report == nullptr) return;
   if (report->dropped++ == 0) report->first = std::move(why);
+}
+
+// The endpoints ParseObject skipped past limits.max_endpoints: one drop
+// that says why, counted once each.
+void DropExcess(DecodeReport* report, size_t skipped, absl::string_view answer,
+                absl::string_view service, const DecodeLimits& limits) {
+  if (skipped == 0) return;
+  Drop(report, absl::ResourceExhaustedError(
+                   absl::StrCat(answer, " answer of '", service, "' with over ",
+                                limits.max_endpoints, " endpoints")));
+  if (report != nullptr) report->dropped += skipped - 1;
+}
+
+// Appends `endpoint` to `endpoints` when CheckEndpoint passes it; otherwise
+// it is dropped and reported.
+template <typename Endpoint>
+void AddEndpoint(std::vector<Endpoint>& endpoints, Endpoint endpoint,
+                 bool has_subject, DecodeReport* report) {
+  absl::Status valid = CheckEndpoint(endpoint.name, endpoint.subject,
+                                     endpoint.queue_group, has_subject);
+  if (valid.ok()) {
+    endpoints.push_back(std::move(endpoint));
+  } else {
+    Drop(report, std::move(valid));
+  }
 }
 
 std::string StringField(const Json& json, const char* key) {
@@ -221,9 +245,8 @@ absl::StatusOr<Identity> ReadIdentity(const Json& json, Verb verb,
       !Printable(identity.version)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "a ", VerbName(verb), " answer with an invalid name, id or version: '",
-        absl::CHexEscape(identity.name.substr(0, 64)), "' '",
-        absl::CHexEscape(identity.id.substr(0, 64)), "' '",
-        absl::CHexEscape(identity.version.substr(0, 64)), "'"));
+        ShownInError(identity.name), "' '", ShownInError(identity.id), "' '",
+        ShownInError(identity.version), "'"));
   }
   return identity;
 }
@@ -332,20 +355,9 @@ absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text,
   MN_ASSIGN_OR_RETURN(info.identity,
                       ReadIdentity(json, Verb::kInfo, kInfoType));
   info.description = StringField(json, "description");
-  if (skipped > 0) {
-    Drop(report, absl::ResourceExhaustedError(absl::StrCat(
-                     "an INFO answer of '", info.identity.name, "' with over ",
-                     limits.max_endpoints, " endpoints")));
-    if (report != nullptr) report->dropped += skipped - 1;
-  }
+  DropExcess(report, skipped, "an INFO", info.identity.name, limits);
   auto add = [&](EndpointInfo endpoint) {
-    absl::Status valid = CheckEndpoint(endpoint.name, endpoint.subject,
-                                       endpoint.queue_group, true);
-    if (valid.ok()) {
-      info.endpoints.push_back(std::move(endpoint));
-    } else {
-      Drop(report, std::move(valid));
-    }
+    AddEndpoint(info.endpoints, std::move(endpoint), true, report);
   };
   if (auto it = json.find("endpoints"); it != json.end() && it->is_array()) {
     for (const Json& e : *it) {
@@ -374,35 +386,23 @@ absl::StatusOr<StatsResponse> DecodeStats(absl::string_view text,
   StatsResponse stats;
   MN_ASSIGN_OR_RETURN(stats.identity,
                       ReadIdentity(json, Verb::kStats, kStatsType));
-  if (skipped > 0) {
-    Drop(report, absl::ResourceExhaustedError(absl::StrCat(
-                     "a STATS answer of '", stats.identity.name, "' with over ",
-                     limits.max_endpoints, " endpoints")));
-    if (report != nullptr) report->dropped += skipped - 1;
-  }
+  DropExcess(report, skipped, "a STATS", stats.identity.name, limits);
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, StringField(json, "started"),
                        &stats.started, &error)) {
     stats.started = absl::UnixEpoch();
   }
-  auto add = [&](EndpointStats endpoint, bool has_subject) {
-    absl::Status valid = CheckEndpoint(endpoint.name, endpoint.subject,
-                                       endpoint.queue_group, has_subject);
-    if (valid.ok()) {
-      stats.endpoints.push_back(std::move(endpoint));
-    } else {
-      Drop(report, std::move(valid));
-    }
-  };
   if (auto it = json.find("endpoints"); it != json.end() && it->is_array()) {
     for (const Json& e : *it) {
-      if (e.is_object()) add(ReadEndpointStats(e), true);
+      if (e.is_object()) {
+        AddEndpoint(stats.endpoints, ReadEndpointStats(e), true, report);
+      }
     }
   } else if (json.contains("num_requests")) {
     // The draft: the service's one endpoint, counted at the top level.
     EndpointStats one = ReadEndpointStats(json);
     one.subject.clear();
-    add(std::move(one), false);
+    AddEndpoint(stats.endpoints, std::move(one), false, report);
   }
   return stats;
 }

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "text/shown.h"
 
 namespace micro_nats {
 
@@ -30,15 +30,6 @@ bool IsPlainSubject(absl::string_view subject) {
   return previous != '.';
 }
 
-// `text` escaped and cut short, for an error message: the subject may be a
-// hostile peer's, and the message ends up in logs and error answers.
-std::string Shown(absl::string_view text) {
-  constexpr size_t kMax = 64;
-  std::string shown = absl::CEscape(text.substr(0, kMax));
-  if (text.size() > kMax) shown += "...";
-  return shown;
-}
-
 }  // namespace
 
 absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
@@ -47,8 +38,8 @@ absl::Status ValidateSubject(absl::string_view subject, SubjectKind kind,
     return absl::OkStatus();
   }
   auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ", what, " '", Shown(subject), "': ", why));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ", what, " '", ShownInError(subject), "': ", why));
   };
   if (subject.empty()) return invalid("empty");
   if (subject.size() > kMaxSubjectLength) {
@@ -80,8 +71,8 @@ absl::Status ValidateQueueName(absl::string_view queue) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "invalid queue group '", Shown(queue), "': 1 to ", kMaxSubjectLength,
-      " printable ASCII characters without spaces"));
+      "invalid queue group '", ShownInError(queue), "': 1 to ",
+      kMaxSubjectLength, " printable ASCII characters without spaces"));
 }
 
 bool SubjectMatches(absl::string_view pattern, absl::string_view subject) {
