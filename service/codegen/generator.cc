@@ -94,24 +94,32 @@ void CloseNamespaces(Printer& p, const FileDescriptor* file) {
   }
 }
 
+// `head` (with $service$ and $full$, the service's full name), then
+// `method` once per rpc with MethodVars, then `tail`: the shape of every
+// block the generator writes per service.
+void PrintPerMethod(Printer& p, const ServiceDescriptor* service,
+                    const char* head, const char* method, const char* tail) {
+  p.Print(head, "service", service->name(), "full", service->full_name());
+  for (int i = 0; i < service->method_count(); ++i) {
+    p.Print(MethodVars(service->method(i)), method);
+  }
+  p.Print(tail);
+}
+
 void PrintNames(Printer& p, const ServiceDescriptor* service) {
-  p.Print(
+  PrintPerMethod(
+      p, service,
       "// The names of service $service$: what the registry and the wire\n"
       "// call its endpoints and types.\n"
       "struct $service$Names {\n"
       "  static constexpr char kFullName[] = \"$full$\";\n"
       "  static constexpr char kName[] = \"$service$\";\n",
-      "service", service->name(), "full", service->full_name());
-  for (int i = 0; i < service->method_count(); ++i) {
-    Vars vars = MethodVars(service->method(i));
-    p.Print(vars,
-            "  static constexpr char k$method$[] = \"$service$.$method$\";\n"
-            "  static constexpr char k$method$RequestType[] = "
-            "\"$request_full$\";\n"
-            "  static constexpr char k$method$ResponseType[] = "
-            "\"$response_full$\";\n");
-  }
-  p.Print("};\n\n");
+      "  static constexpr char k$method$[] = \"$service$.$method$\";\n"
+      "  static constexpr char k$method$RequestType[] = "
+      "\"$request_full$\";\n"
+      "  static constexpr char k$method$ResponseType[] = "
+      "\"$response_full$\";\n",
+      "};\n\n");
 }
 
 // The service's own comment, then a blank comment line.
@@ -152,7 +160,8 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
       "      ::micro_nats::service::CallOptions options,\n"
       "      std::function<void(absl::StatusOr<$response$>)> done) = "
       "0;\n");
-  p.Print(
+  PrintPerMethod(
+      p, service,
       "// Calls $service$ through a micro-nats client: lookup, selection,\n"
       "// retries and the deadline are the client's (service/client.h).\n"
       "class $service$Client : public $service$ClientInterface {\n"
@@ -162,30 +171,25 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
       "  $service$Client(::micro_nats::service::Client& client, "
       "std::string service)\n"
       "      : client_(client), service_(std::move(service)) {}\n",
-      "service", service->name());
-  for (int i = 0; i < service->method_count(); ++i) {
-    p.Print(MethodVars(service->method(i)),
-            "\n"
-            "  absl::StatusOr<$response$> $method$(\n"
-            "      const $request$& request,\n"
-            "      ::micro_nats::service::CallOptions options = {}) override "
-            "{\n"
-            "    return client_.Call<$request$, $response$>(\n"
-            "        service_, $service$Names::k$method$, request, "
-            "std::move(options));\n"
-            "  }\n"
-            "  void $method$Async(\n"
-            "      const $request$& request,\n"
-            "      ::micro_nats::service::CallOptions options,\n"
-            "      std::function<void(absl::StatusOr<$response$>)> done) "
-            "override {\n"
-            "    client_.CallAsync<$request$, $response$>(\n"
-            "        service_, $service$Names::k$method$, request, "
-            "std::move(options),\n"
-            "        std::move(done));\n"
-            "  }\n");
-  }
-  p.Print(
+      "\n"
+      "  absl::StatusOr<$response$> $method$(\n"
+      "      const $request$& request,\n"
+      "      ::micro_nats::service::CallOptions options = {}) override "
+      "{\n"
+      "    return client_.Call<$request$, $response$>(\n"
+      "        service_, $service$Names::k$method$, request, "
+      "std::move(options));\n"
+      "  }\n"
+      "  void $method$Async(\n"
+      "      const $request$& request,\n"
+      "      ::micro_nats::service::CallOptions options,\n"
+      "      std::function<void(absl::StatusOr<$response$>)> done) "
+      "override {\n"
+      "    client_.CallAsync<$request$, $response$>(\n"
+      "        service_, $service$Names::k$method$, request, "
+      "std::move(options),\n"
+      "        std::move(done));\n"
+      "  }\n",
       "\n"
       " private:\n"
       "  ::micro_nats::service::Client& client_;\n"
@@ -216,48 +220,42 @@ void PrintHandler(Printer& p, const ServiceDescriptor* service) {
 }
 
 void PrintRegister(Printer& p, const ServiceDescriptor* service) {
-  p.Print(
+  PrintPerMethod(
+      p, service,
       "absl::Status Register$service$Handler(::micro_nats::service::Server& "
       "server,\n"
       "                                     $service$Handler& handler) {\n",
-      "service", service->name());
-  for (int i = 0; i < service->method_count(); ++i) {
-    p.Print(MethodVars(service->method(i)),
-            "  if (absl::Status status = server.Handle<$request$, "
-            "$response$>(\n"
-            "          $service$Names::k$method$,\n"
-            "          [&handler](::micro_nats::service::Context& ctx,\n"
-            "                     const $request$& request,\n"
-            "                     $response$* response) {\n"
-            "            return handler.$method$(ctx, request, response);\n"
-            "          });\n"
-            "      !status.ok()) {\n"
-            "    return status;\n"
-            "  }\n");
-  }
-  p.Print("  return absl::OkStatus();\n}\n\n");
+      "  if (absl::Status status = server.Handle<$request$, "
+      "$response$>(\n"
+      "          $service$Names::k$method$,\n"
+      "          [&handler](::micro_nats::service::Context& ctx,\n"
+      "                     const $request$& request,\n"
+      "                     $response$* response) {\n"
+      "            return handler.$method$(ctx, request, response);\n"
+      "          });\n"
+      "      !status.ok()) {\n"
+      "    return status;\n"
+      "  }\n",
+      "  return absl::OkStatus();\n}\n\n");
 }
 
 void PrintMock(Printer& p, const ServiceDescriptor* service) {
-  p.Print(
+  PrintPerMethod(
+      p, service,
       "// A gmock of $service$ClientInterface.\n"
       "class Mock$service$Client : public $service$ClientInterface {\n"
       " public:\n",
-      "service", service->name());
-  for (int i = 0; i < service->method_count(); ++i) {
-    p.Print(MethodVars(service->method(i)),
-            "  MOCK_METHOD(absl::StatusOr<$response$>, $method$,\n"
-            "              (const $request$& request,\n"
-            "               ::micro_nats::service::CallOptions options),\n"
-            "              (override));\n"
-            "  MOCK_METHOD(void, $method$Async,\n"
-            "              (const $request$& request,\n"
-            "               ::micro_nats::service::CallOptions options,\n"
-            "               std::function<void(absl::StatusOr<$response$>)> "
-            "done),\n"
-            "              (override));\n");
-  }
-  p.Print("};\n\n");
+      "  MOCK_METHOD(absl::StatusOr<$response$>, $method$,\n"
+      "              (const $request$& request,\n"
+      "               ::micro_nats::service::CallOptions options),\n"
+      "              (override));\n"
+      "  MOCK_METHOD(void, $method$Async,\n"
+      "              (const $request$& request,\n"
+      "               ::micro_nats::service::CallOptions options,\n"
+      "               std::function<void(absl::StatusOr<$response$>)> "
+      "done),\n"
+      "              (override));\n",
+      "};\n\n");
 }
 
 // Writes `name` through a Printer; `body` prints the content.
