@@ -73,9 +73,7 @@ BENCHMARK(BM_PairedPublish)
     ->ArgName("bytes")
     ->Arg(16)
     ->Arg(1024)
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 }  // namespace
 }  // namespace micro_nats

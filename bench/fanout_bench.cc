@@ -593,8 +593,7 @@ BENCHMARK(BM_FanOutPairedRate)
     ->Arg(8)
     ->Arg(64)
     ->Arg(256)
-    ->Iterations(1)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 // Publish-to-last-delivery p50: the broker sending each publish at once
 // against nats.c sending at once (send-asap).
@@ -625,8 +624,7 @@ BENCHMARK(BM_FanOutPairedImmediate)
     ->Arg(1)
     ->Arg(8)
     ->Arg(64)
-    ->Iterations(1)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 // Scatter-gather p50: the service's against the raw one.
 void BM_ScatterPaired(benchmark::State& state) {
@@ -661,8 +659,7 @@ BENCHMARK(BM_ScatterPaired)
     ->Arg(1)
     ->Arg(8)
     ->Arg(64)
-    ->Iterations(1)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 }  // namespace
 }  // namespace micro_nats

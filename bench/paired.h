@@ -6,10 +6,9 @@
 // process on one nats-server, takes the ratio stack/baseline per round, and
 // reports the median ratio with its interquartile range.
 //
-//   bench::Side raw = [&] { return raw_callers->RunRound(bench::RoundTime());
-//   }; bench::Side ours = [&] { return
-//   our_callers->RunRound(bench::RoundTime()); }; bench::RunPaired(state, raw,
-//   ours,
+//   bench::Side raw = [&] { return raw_callers->RunRound(RoundTime()); };
+//   bench::Side ours = [&] { return our_callers->RunRound(RoundTime()); };
+//   bench::RunPaired(state, raw, ours,
 //                    {.baseline = "raw",
 //                     .figures = bench::kP50 | bench::kRate,
 //                     .keys = {{"call_p50_vs_raw_16B_1", "p50_vs_raw"}}});
@@ -19,7 +18,7 @@
 // median latency and their rate. Rounds go baseline-stack, stack-baseline,
 // baseline-stack, ... (each side first in half of them), after one warm-up
 // round of each that is not counted. Register a paired benchmark with
-// ->Iterations(1): its one iteration is all the rounds.
+// ->Apply(bench::AsPaired): its one iteration is all the rounds.
 //
 // Counters (one naming convention; bench/report.py reads it). FIG is p50
 // (latency: 2.0 is twice the baseline's) or rate (throughput: 0.5 is half
@@ -337,6 +336,14 @@ inline absl::StatusOr<PairedResult> RunPaired(benchmark::State& state,
   if (!label.empty()) state.SetLabel(label);
   state.SetItemsProcessed(base.ops + ours.ops);
   return result;
+}
+
+// Registers a benchmark as paired: one iteration (all its rounds), timed
+// by the wall clock, in milliseconds.
+//
+//   BENCHMARK(BM_PairedPublish)->Arg(16)->Apply(bench::AsPaired);
+inline void AsPaired(benchmark::internal::Benchmark* benchmark) {
+  benchmark->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 }  // namespace micro_nats::bench

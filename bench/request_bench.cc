@@ -464,9 +464,7 @@ void RegisterPaired(const std::string& name, const char* baseline,
                                  })
         ->ArgNames({"bytes", "callers"})
         ->Args({bytes, callers})
-        ->Iterations(1)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+        ->Apply(bench::AsPaired);
   }
 }
 

@@ -137,9 +137,7 @@ void BM_PairedServiceCall(benchmark::State& state) {
 BENCHMARK(BM_PairedServiceCall)
     ->ArgNames({"bytes", "inline"})
     ->ArgsProduct({{16, 1024}, {0, 1}})
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 // The memory stack's Call, paired with what such a call encodes and
 // decodes (request and reply, once each way) per op: p50_vs_codec, and its
@@ -186,9 +184,7 @@ BENCHMARK(BM_PairedMemoryCall)
     ->ArgName("bytes")
     ->Arg(16)
     ->Arg(1024)
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 }  // namespace
 }  // namespace micro_nats

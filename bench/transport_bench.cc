@@ -160,9 +160,7 @@ BENCHMARK(BM_PairedTransportEcho)
     ->Args({1, 0})
     ->Args({1, 1})
     ->Args({1, 2})
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->Apply(bench::AsPaired);
 
 }  // namespace
 }  // namespace micro_nats
