@@ -69,7 +69,7 @@ struct SubscribeOptions {
 struct BrokerOptions {
   // Handler errors, dropped messages of slow subscribers (ResourceExhausted)
   // and other asynchronous errors. Called from delivery threads. Unset: they
-  // are written to stderr.
+  // go to the process error sink (status/error_sink.h) as "broker".
   std::function<void(const absl::Status&)> on_error;
   // Messages a subscriber may have waiting before new ones are dropped (and
   // reported through on_error).

@@ -2,9 +2,8 @@
 
 #include "broker/internal/dispatch.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
+#include "status/error_sink.h"
 #include "status/guarded.h"
 
 namespace micro_nats::broker::broker_internal {
@@ -19,11 +18,7 @@ absl::Status ValidateSubscription(absl::string_view topic,
 }
 
 void ReportError(const BrokerOptions& options, const absl::Status& status) {
-  if (options.on_error) {
-    options.on_error(status);
-  } else {
-    std::fprintf(stderr, "micro-nats broker: %s\n", status.ToString().c_str());
-  }
+  micro_nats::ReportError(options.on_error, {"broker"}, status);
 }
 
 void Dispatch(const Handler& handler, const Event& event,

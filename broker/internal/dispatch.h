@@ -20,7 +20,7 @@ absl::Status ValidateSubscription(absl::string_view topic,
                                   const SubscribeOptions& options,
                                   const Handler& handler);
 
-// Sends `status` to options.on_error, or to stderr when unset.
+// Sends `status` to options.on_error, or to the error sink when unset.
 void ReportError(const BrokerOptions& options, const absl::Status& status);
 
 }  // namespace micro_nats::broker::broker_internal
