@@ -277,26 +277,37 @@ TEST_F(MicroCliTest, WatchSeesANewInstance) {
 }
 
 TEST_F(MicroCliTest, ClearErrorsForBadUse) {
-  Result down = Micro("services --server nats://127.0.0.1:1", "", false);
-  EXPECT_EQ(down.exit_code, 1);
-  EXPECT_THAT(down.err, HasSubstr("nats://127.0.0.1:1"));
-  Result unknown = Micro("frobnicate");
-  EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_THAT(unknown.err, HasSubstr("unknown command 'frobnicate'"));
-  Result bad_flag = Micro("services --timeout=soon");
-  EXPECT_NE(bad_flag.exit_code, 0);
-  EXPECT_THAT(bad_flag.err, HasSubstr("timeout"));
-  Result bad_pair = Micro("publish t x --header novalue");
-  EXPECT_EQ(bad_pair.exit_code, 2);
-  EXPECT_THAT(bad_pair.err, HasSubstr("--header wants k=v"));
-  Result help = Micro("call --help");
-  EXPECT_EQ(help.exit_code, 0);
-  EXPECT_THAT(help.out, HasSubstr("usage: micro call NAME ENDPOINT"));
-  Result all = Micro("help");
-  EXPECT_EQ(all.exit_code, 0);
-  EXPECT_THAT(all.out, AllOf(HasSubstr("services"), HasSubstr("describe"),
-                             HasSubstr("subscribe"), HasSubstr("stats")));
-  for (const Result& r : {down, unknown, bad_flag, bad_pair}) {
+  // Each use, its exit code (kFailed: any but 0) and what it says: on
+  // stderr when it fails, on stdout when it succeeds (help).
+  constexpr int kFailed = -1;
+  struct Use {
+    std::string args;
+    int exit_code;
+    std::vector<std::string> says;
+    bool with_server = true;
+  };
+  const Use uses[] = {
+      {"services --server nats://127.0.0.1:1",
+       1,
+       {"nats://127.0.0.1:1"},
+       false},
+      {"frobnicate", 2, {"unknown command 'frobnicate'"}},
+      {"services --timeout=soon", kFailed, {"timeout"}},
+      {"publish t x --header novalue", 2, {"--header wants k=v"}},
+      {"call --help", 0, {"usage: micro call NAME ENDPOINT"}},
+      {"help", 0, {"services", "describe", "subscribe", "stats"}},
+  };
+  for (const Use& use : uses) {
+    SCOPED_TRACE(use.args);
+    Result r = Micro(use.args, "", use.with_server);
+    if (use.exit_code == kFailed) {
+      EXPECT_NE(r.exit_code, 0);
+    } else {
+      EXPECT_EQ(r.exit_code, use.exit_code);
+    }
+    for (const std::string& text : use.says) {
+      EXPECT_THAT(use.exit_code == 0 ? r.out : r.err, HasSubstr(text));
+    }
     EXPECT_THAT(r.err, ::testing::Not(HasSubstr("terminate called")));
   }
 }
