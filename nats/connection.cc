@@ -3,14 +3,13 @@
 #include "nats/connection.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "concurrency/drop_reporter.h"
 #include "concurrency/wait.h"
 #include "nats/status.h"
 #include "nats/will_block.h"
@@ -34,10 +33,6 @@ int64_t Millis(absl::Duration d) { return concurrency::ApiTimeoutMillis(d); }
 // How long the tail flusher waits for the server's PONG to its flush (the
 // buffer is sent at once; the wait only paces the next one).
 constexpr absl::Duration kTailFlushWait = absl::Milliseconds(100);
-
-// The longest a subscription's close waits for the server to confirm (a
-// barrier against nats.c's reader; see Subscription::Close).
-constexpr absl::Duration kCloseFlush = absl::Seconds(1);
 
 // The last subject this thread published to, checked (ValidateSubject,
 // kConcrete) and NUL-terminated. Publishing checks every subject; a
@@ -68,6 +63,30 @@ struct OptionsDeleter {
   void operator()(natsOptions* opts) const { natsOptions_Destroy(opts); }
 };
 
+// Runs nats.c calls in order until the first one fails, as nats.c's IFOK
+// does, and remembers which step that was: a failed option names itself.
+class IfOk {
+ public:
+  // Calls `call(args...)` unless an earlier call failed.
+  template <typename Call, typename... Args>
+  void operator()(const char* step, Call&& call, Args&&... args) {
+    if (status_ != NATS_OK) return;
+    status_ =
+        std::invoke(std::forward<Call>(call), std::forward<Args>(args)...);
+    if (status_ != NATS_OK) failed_ = step;
+  }
+
+  // OK, or the first failure with `context` and the step that failed.
+  absl::Status status(absl::string_view context) const {
+    if (status_ == NATS_OK) return absl::OkStatus();
+    return FromNatsStatus(status_, absl::StrCat(context, " (", failed_, ")"));
+  }
+
+ private:
+  natsStatus status_ = NATS_OK;
+  const char* failed_ = "";
+};
+
 }  // namespace
 
 const char* Connection::CheckedSubject(absl::string_view subject,
@@ -85,41 +104,6 @@ const char* Connection::CheckedSubject(absl::string_view subject,
   cache.size = subject.size();
   return cache.bytes;
 }
-
-// A subscription's state, shared with nats.c's callbacks and the handler
-// pool's tasks.
-struct Subscription::State : public BlockingObserver {
-  // kAdaptive, during a call on the delivery thread: the handler is about
-  // to wait in our code (a nested call's answer), so later calls go to the
-  // handler pool. Called on the delivery thread, inside the call.
-  void OnWillBlock() override { on_pool = true; }
-
-  MessageHandler handler;
-  natsSubscription* sub = nullptr;
-  std::weak_ptr<State> self;
-  std::string subject;
-  // kHandlerPool and kAdaptive: the handler calls, in order; null for
-  // kDeliveryThread.
-  std::shared_ptr<concurrency::SerialQueue> queue;
-  size_t max_queued = 0;  // of `queue`; 0: no bound
-  // kAdaptive: calls run on the delivery thread until one took longer than
-  // `inline_budget`; then `on_pool` is set for good. Both only touched on
-  // the subscription's one delivery thread.
-  bool adaptive = false;
-  bool on_pool = false;
-  std::chrono::steady_clock::duration inline_budget{};
-  // Counts and reports what `queue` dropped.
-  std::shared_ptr<concurrency::DropReporter> drops;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  bool closed = false;          // guarded by mu: no new handler calls
-  std::thread::id delivering;   // guarded by mu: thread in the handler
-  bool has_delivering = false;  // guarded by mu
-  bool complete = false;        // guarded by mu: nats.c is done with it
-  bool close_finished = false;  // guarded by mu: Close has returned
-  size_t queued = 0;            // guarded by mu: messages in `queue`
-};
 
 // ---------------------------------------------------------------------------
 // Connection
@@ -154,88 +138,73 @@ absl::StatusOr<natsConnection*> Connection::Open(bool send_asap) {
       send_asap ? options_.name : absl::StrCat(options_.name, "-batching");
   const std::string where = absl::StrJoin(options_.servers, ",");
 
-  natsStatus s = natsOptions_SetServers(opts.get(), servers.data(),
-                                        static_cast<int>(servers.size()));
-  if (s == NATS_OK) s = natsOptions_SetName(opts.get(), name.c_str());
-  if (s == NATS_OK && !options_.user.empty()) {
-    s = natsOptions_SetUserInfo(opts.get(), options_.user.c_str(),
-                                options_.password.c_str());
+  natsOptions* const o = opts.get();
+  IfOk set;
+  set("servers", natsOptions_SetServers, o, servers.data(),
+      static_cast<int>(servers.size()));
+  set("name", natsOptions_SetName, o, name.c_str());
+  if (!options_.user.empty()) {
+    set("user", natsOptions_SetUserInfo, o, options_.user.c_str(),
+        options_.password.c_str());
   }
-  if (s == NATS_OK && !options_.token.empty()) {
-    s = natsOptions_SetToken(opts.get(), options_.token.c_str());
+  if (!options_.token.empty()) {
+    set("token", natsOptions_SetToken, o, options_.token.c_str());
   }
-  if (s == NATS_OK && options_.tls.has_value()) {
+  if (options_.tls.has_value()) {
     const TlsOptions& tls = *options_.tls;
-    s = natsOptions_SetSecure(opts.get(), true);
-    if (s == NATS_OK && !tls.ca_file.empty()) {
-      s = natsOptions_LoadCATrustedCertificates(opts.get(),
-                                                tls.ca_file.c_str());
+    set("tls", natsOptions_SetSecure, o, true);
+    if (!tls.ca_file.empty()) {
+      set("tls.ca_file", natsOptions_LoadCATrustedCertificates, o,
+          tls.ca_file.c_str());
     }
-    if (s == NATS_OK && !tls.cert_file.empty()) {
-      s = natsOptions_LoadCertificatesChain(opts.get(), tls.cert_file.c_str(),
-                                            tls.key_file.c_str());
+    if (!tls.cert_file.empty()) {
+      set("tls.cert_file", natsOptions_LoadCertificatesChain, o,
+          tls.cert_file.c_str(), tls.key_file.c_str());
     }
-    if (s == NATS_OK && tls.skip_server_verification) {
-      s = natsOptions_SkipServerVerification(opts.get(), true);
-    }
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetTimeout(opts.get(), Millis(options_.connect_timeout));
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetAllowReconnect(opts.get(), options_.allow_reconnect);
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetMaxReconnect(opts.get(),
-                                    options_.max_reconnect_attempts);
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetReconnectWait(opts.get(),
-                                     Millis(options_.reconnect_wait));
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetReconnectBufSize(opts.get(),
-                                        options_.reconnect_buffer_bytes);
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetMaxPendingMsgs(
-        opts.get(), options_.max_pending_msgs_per_subscription);
-  }
-  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), send_asap);
-  if (s == NATS_OK && options_.inbox_prefix != "_INBOX") {
-    s = natsOptions_SetCustomInboxPrefix(opts.get(),
-                                         options_.inbox_prefix.c_str());
-  }
-  if (s == NATS_OK) {
-    // Process-wide: the pool only grows, so the largest size asked wins.
-    s = nats_SetMessageDeliveryPoolSize(std::max(1, options_.delivery_threads));
-  }
-  if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
-  if (s == NATS_OK) {
-    s = natsOptions_SetPingInterval(opts.get(), Millis(options_.ping_interval));
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetMaxPingsOut(opts.get(),
-                                   std::max(1, options_.max_pings_out));
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetErrorHandler(opts.get(), &Connection::OnError, this);
-  }
-  if (s == NATS_OK) {
-    s = natsOptions_SetClosedCB(opts.get(), &Connection::OnClosed, this);
-  }
-  if (s == NATS_OK && send_asap) {
-    s = natsOptions_SetDisconnectedCB(opts.get(), &Connection::OnDisconnected,
-                                      this);
-    if (s == NATS_OK) {
-      s = natsOptions_SetReconnectedCB(opts.get(), &Connection::OnReconnected,
-                                       this);
+    if (tls.skip_server_verification) {
+      set("tls.skip_server_verification", natsOptions_SkipServerVerification, o,
+          true);
     }
   }
-  MN_RETURN_IF_ERROR(FromNatsStatus(s, "invalid NATS connection options"));
+  set("connect_timeout", natsOptions_SetTimeout, o,
+      Millis(options_.connect_timeout));
+  set("allow_reconnect", natsOptions_SetAllowReconnect, o,
+      options_.allow_reconnect);
+  set("max_reconnect_attempts", natsOptions_SetMaxReconnect, o,
+      options_.max_reconnect_attempts);
+  set("reconnect_wait", natsOptions_SetReconnectWait, o,
+      Millis(options_.reconnect_wait));
+  set("reconnect_buffer_bytes", natsOptions_SetReconnectBufSize, o,
+      options_.reconnect_buffer_bytes);
+  set("max_pending_msgs_per_subscription", natsOptions_SetMaxPendingMsgs, o,
+      options_.max_pending_msgs_per_subscription);
+  set("send asap", natsOptions_SetSendAsap, o, send_asap);
+  if (options_.inbox_prefix != "_INBOX") {
+    set("inbox_prefix", natsOptions_SetCustomInboxPrefix, o,
+        options_.inbox_prefix.c_str());
+  }
+  // Process-wide: the pool only grows, so the largest size asked wins.
+  set("delivery_threads", nats_SetMessageDeliveryPoolSize,
+      std::max(1, options_.delivery_threads));
+  set("global message delivery", natsOptions_UseGlobalMessageDelivery, o, true);
+  set("ping_interval", natsOptions_SetPingInterval, o,
+      Millis(options_.ping_interval));
+  set("max_pings_out", natsOptions_SetMaxPingsOut, o,
+      std::max(1, options_.max_pings_out));
+  set("error handler", natsOptions_SetErrorHandler, o, &Connection::OnError,
+      this);
+  set("closed callback", natsOptions_SetClosedCB, o, &Connection::OnClosed,
+      this);
+  if (send_asap) {
+    set("disconnected callback", natsOptions_SetDisconnectedCB, o,
+        &Connection::OnDisconnected, this);
+    set("reconnected callback", natsOptions_SetReconnectedCB, o,
+        &Connection::OnReconnected, this);
+  }
+  MN_RETURN_IF_ERROR(set.status("invalid NATS connection options"));
 
   natsConnection* nc = nullptr;
-  s = natsConnection_Connect(&nc, opts.get());
+  natsStatus s = natsConnection_Connect(&nc, o);
   if (s != NATS_OK) {
     absl::Status status =
         FromNatsStatus(s, absl::StrCat("connect to NATS at ", where));
@@ -482,78 +451,8 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
   if (!options.queue.empty()) {
     MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
   }
-  auto state = std::make_shared<Subscription::State>();
-  state->self = state;
-  state->handler = std::move(handler);
-  state->subject = std::string(subject);
-  const int max_pending = options.max_pending_msgs > 0
-                              ? options.max_pending_msgs
-                              : options_.max_pending_msgs_per_subscription;
-  if (options.run_on == HandlerThread::kAdaptive) {
-    state->adaptive = true;
-    state->inline_budget =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            absl::ToChronoNanoseconds(options.inline_budget));
-  }
-  if (options.run_on != HandlerThread::kDeliveryThread) {
-    state->queue = concurrency::SerialQueue::Create(handler_pool_);
-    state->max_queued = static_cast<size_t>(std::max(0, max_pending));
-    // Copies: a report may come after the Connection is gone.
-    state->drops = concurrency::DropReporter::Create(
-        handler_pool_, [subject = state->subject, max = state->max_queued,
-                        on_error = options.on_error,
-                        fallback = options_.on_async_error](int64_t count) {
-          const absl::Status status = absl::ResourceExhaustedError(
-              absl::StrCat("subscription '", subject, "': dropped ", count,
-                           " message(s): the handler fell behind (more than ",
-                           max, " waiting)"));
-          if (on_error) {
-            on_error(status);
-          } else if (fallback) {
-            fallback(status);
-          } else {
-            std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
-          }
-        });
-  }
-  const std::string& subject_str = state->subject;
-  natsSubscription* sub = nullptr;
-  natsStatus s =
-      options.queue.empty()
-          ? natsConnection_Subscribe(&sub, main_, subject_str.c_str(),
-                                     &Subscription::OnMessage, state.get())
-          : natsConnection_QueueSubscribe(
-                &sub, main_, subject_str.c_str(), options.queue.c_str(),
-                &Subscription::OnMessage, state.get());
-  MN_RETURN_IF_ERROR(
-      FromNatsStatus(s, absl::StrCat("subscribe to '", subject, "'")));
-  state->sub = sub;
-  // nats.c may still call OnMessage after Unsubscribe returns (it then
-  // returns at once); the state lives until nats.c's completion callback.
-  auto* keep_alive = new std::shared_ptr<Subscription::State>(state);
-  s = natsSubscription_SetOnCompleteCB(sub, &Subscription::OnComplete,
-                                       keep_alive);
-  if (s != NATS_OK) {
-    delete keep_alive;
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    return FromNatsStatus(s, "subscription completion callback");
-  }
-  if (options.max_pending_msgs > 0 &&
-      options.run_on != HandlerThread::kHandlerPool) {
-    // Bytes unlimited (-1): the message count is the bound we promise. (A
-    // kHandlerPool subscription's bound is on its own queue: nats.c's,
-    // emptied as fast as messages come, keeps the connection's.)
-    s = natsSubscription_SetPendingLimits(sub, options.max_pending_msgs, -1);
-    if (s != NATS_OK) {
-      natsSubscription_Unsubscribe(sub);
-      natsSubscription_Destroy(sub);
-      return FromNatsStatus(s, "subscription pending limit");
-    }
-  }
-  AddErrorRoute(sub, subject_str, std::move(options.on_error));
-  return std::unique_ptr<Subscription>(
-      new Subscription(shared_from_this(), subject_str, std::move(state)));
+  return Subscription::Create(shared_from_this(), subject, std::move(handler),
+                              std::move(options));
 }
 
 void Connection::AddErrorRoute(
@@ -695,189 +594,6 @@ void Connection::OnClosed(natsConnection*, void* closure) {
   std::lock_guard<std::mutex> lock(self->mu_);
   --self->open_connections_;
   self->closed_cv_.notify_all();
-}
-
-// ---------------------------------------------------------------------------
-// Subscription
-
-Subscription::Subscription(std::shared_ptr<Connection> connection,
-                           std::string subject, std::shared_ptr<State> state)
-    : connection_(std::move(connection)),
-      subject_(std::move(subject)),
-      state_(std::move(state)) {}
-
-Subscription::~Subscription() { Unsubscribe().IgnoreError(); }
-
-void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
-                             void* closure) {
-  NatsMsgPtr owned(msg);
-  auto* state = static_cast<State*>(closure);
-  if (state->queue == nullptr) {
-    Deliver(*state, msg);
-    return;
-  }
-  if (state->adaptive && !state->on_pool) {
-    // nats.c gives each subscription one delivery thread: the calls before
-    // this one have returned, and later ones come after it.
-    const auto start = std::chrono::steady_clock::now();
-    BlockingObserver* const outer = SetBlockingObserver(state);
-    Deliver(*state, msg);
-    SetBlockingObserver(outer);
-    if (std::chrono::steady_clock::now() - start > state->inline_budget) {
-      state->on_pool = true;
-    }
-    return;
-  }
-  // On nats.c's delivery thread: hand the message to the handler pool and
-  // return, whatever the handler does.
-  {
-    std::lock_guard<std::mutex> lock(state->mu);
-    if (state->closed) return;
-    if (state->max_queued != 0 && state->queued >= state->max_queued) {
-      state->drops->Dropped();
-      return;
-    }
-    ++state->queued;
-  }
-  absl::Status scheduled = state->queue->Schedule(
-      [self = state->self.lock(), owned = std::move(owned)]() mutable {
-        bool backlog_empty = false;
-        {
-          std::lock_guard<std::mutex> lock(self->mu);
-          backlog_empty = --self->queued == 0;
-          self->cv.notify_all();
-        }
-        self->drops->Delivered(backlog_empty);
-        Deliver(*self, owned.get());
-      });
-  if (!scheduled.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(state->mu);
-      --state->queued;
-      state->cv.notify_all();
-    }
-    state->drops->Dropped();
-  }
-}
-
-void Subscription::Deliver(State& state, natsMsg* msg) {
-  {
-    std::lock_guard<std::mutex> lock(state.mu);
-    if (state.closed) return;
-    state.delivering = std::this_thread::get_id();
-    state.has_delivering = true;
-  }
-  state.handler(msg);
-  std::lock_guard<std::mutex> lock(state.mu);
-  state.has_delivering = false;
-  state.cv.notify_all();
-}
-
-void Subscription::OnComplete(void* closure) {
-  auto* keep_alive = static_cast<std::shared_ptr<State>*>(closure);
-  {
-    State& state = **keep_alive;
-    std::lock_guard<std::mutex> lock(state.mu);
-    state.complete = true;
-    state.cv.notify_all();
-  }
-  delete keep_alive;
-}
-
-absl::Status Subscription::Unsubscribe() {
-  return Close(/*drain=*/false, absl::ZeroDuration());
-}
-
-absl::Status Subscription::Drain(absl::Duration timeout) {
-  return Close(/*drain=*/true, timeout);
-}
-
-absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
-  const absl::Time deadline = concurrency::DeadlineIn(timeout);
-  const std::thread::id self = std::this_thread::get_id();
-  // A handler call still running, unless it is this thread's own.
-  auto handler_done = [&] {
-    return !state_->has_delivering || state_->delivering == self;
-  };
-  natsSubscription* sub = nullptr;
-  {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    sub = std::exchange(state_->sub, nullptr);
-    if (sub == nullptr) {
-      // Closed before (a Drain that timed out may have left a handler call
-      // running), or closing now on another thread. From inside the
-      // handler: return at once, the other Close waits for us. Otherwise
-      // wait until that Close is done and no handler call runs.
-      if (drain || (state_->has_delivering && state_->delivering == self)) {
-        return absl::OkStatus();
-      }
-      state_->closed = true;
-      state_->cv.wait(lock,
-                      [&] { return state_->close_finished && handler_done(); });
-      return absl::OkStatus();
-    }
-  }
-  absl::Status status;
-  if (drain) {
-    // nats.c calls OnComplete once the drained subscription's last message
-    // was handed to OnMessage; then the handler pool works through what it
-    // holds. Both by the deadline.
-    status = FromNatsStatus(natsSubscription_DrainTimeout(
-                                sub, Millis(concurrency::Remaining(deadline))),
-                            absl::StrCat("drain '", subject_, "'"));
-    std::unique_lock<std::mutex> lock(state_->mu);
-    if (status.ok() && !concurrency::WaitUntil(state_->cv, lock, deadline, [&] {
-          return state_->complete && state_->queued == 0 && handler_done();
-        })) {
-      status = absl::DeadlineExceededError(absl::StrCat(
-          "drain '", subject_, "': messages or a handler call ",
-          "were still pending after ", absl::FormatDuration(timeout)));
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    state_->closed = true;
-  }
-  if (!drain || !status.ok()) {
-    // After the connection closed there is nothing to unsubscribe from.
-    natsSubscription_Unsubscribe(sub);
-  }
-  if (!drain) {
-    // Unsubscribe's promise: no handler call runs once it returns.
-    std::unique_lock<std::mutex> lock(state_->mu);
-    state_->cv.wait(lock, handler_done);
-  }
-  connection_->RemoveErrorRoute(sub);
-  // nats.c 3.4.1's reader thread looks a subscription up and then locks it
-  // without holding a reference, so freeing it right after Unsubscribe can
-  // race with a message for it being parsed (seen under ASan). A flush is a
-  // barrier: once its PONG is read, the reader is past every message sent
-  // before it. Without a server there is no reader to wait for, and no
-  // reason to wait a flush timeout; with one, the flush is bounded by the
-  // caller's deadline (Drain) or kCloseFlush (Unsubscribe).
-  if (connection_->IsConnected()) {
-    const absl::Duration flush =
-        drain ? std::min(kCloseFlush, concurrency::Remaining(deadline))
-              : kCloseFlush;
-    natsConnection_FlushTimeout(connection_->get(), Millis(flush));
-  }
-  natsSubscription_Destroy(sub);
-  std::lock_guard<std::mutex> lock(state_->mu);
-  state_->close_finished = true;
-  state_->cv.notify_all();
-  return status;
-}
-
-int64_t Subscription::dropped() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  int64_t dropped = state_->drops != nullptr ? state_->drops->total() : 0;
-  if (state_->sub != nullptr) {
-    int64_t by_nats = 0;
-    if (natsSubscription_GetDropped(state_->sub, &by_nats) == NATS_OK) {
-      dropped += by_nats;
-    }
-  }
-  return dropped;
 }
 
 }  // namespace micro_nats::nats

@@ -1,0 +1,328 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "nats/subscription.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "concurrency/drop_reporter.h"
+#include "concurrency/thread_pool.h"
+#include "concurrency/wait.h"
+#include "nats/connection.h"
+#include "nats/message.h"
+#include "nats/status.h"
+#include "nats/will_block.h"
+#include "status/status_macros.h"
+
+namespace micro_nats::nats {
+namespace {
+
+// The longest a subscription's close waits for the server to confirm (a
+// barrier against nats.c's reader; see Subscription::Close).
+constexpr absl::Duration kCloseFlush = absl::Seconds(1);
+
+}  // namespace
+
+// A subscription's state, shared with nats.c's callbacks and the handler
+// pool's tasks.
+struct Subscription::State : public BlockingObserver {
+  // kAdaptive, during a call on the delivery thread: the handler is about
+  // to wait in our code (a nested call's answer), so later calls go to the
+  // handler pool. Called on the delivery thread, inside the call.
+  void OnWillBlock() override { on_pool = true; }
+
+  MessageHandler handler;
+  natsSubscription* sub = nullptr;
+  std::weak_ptr<State> self;
+  std::string subject;
+  // kHandlerPool and kAdaptive: the handler calls, in order; null for
+  // kDeliveryThread.
+  std::shared_ptr<concurrency::SerialQueue> queue;
+  size_t max_queued = 0;  // of `queue`; 0: no bound
+  // kAdaptive: calls run on the delivery thread until one took longer than
+  // `inline_budget`; then `on_pool` is set for good. Both only touched on
+  // the subscription's one delivery thread.
+  bool adaptive = false;
+  bool on_pool = false;
+  std::chrono::steady_clock::duration inline_budget{};
+  // Counts and reports what `queue` dropped.
+  std::shared_ptr<concurrency::DropReporter> drops;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;          // guarded by mu: no new handler calls
+  std::thread::id delivering;   // guarded by mu: thread in the handler
+  bool has_delivering = false;  // guarded by mu
+  bool complete = false;        // guarded by mu: nats.c is done with it
+  bool close_finished = false;  // guarded by mu: Close has returned
+  size_t queued = 0;            // guarded by mu: messages in `queue`
+};
+
+absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
+    std::shared_ptr<Connection> connection, absl::string_view subject,
+    MessageHandler handler, SubscribeOptions options) {
+  const ConnectionOptions& conn_options = connection->options_;
+  const std::shared_ptr<concurrency::ThreadPool>& handler_pool =
+      connection->handler_pool_;
+  auto state = std::make_shared<State>();
+  state->self = state;
+  state->handler = std::move(handler);
+  state->subject = std::string(subject);
+  const int max_pending = options.max_pending_msgs > 0
+                              ? options.max_pending_msgs
+                              : conn_options.max_pending_msgs_per_subscription;
+  if (options.run_on == HandlerThread::kAdaptive) {
+    state->adaptive = true;
+    state->inline_budget =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            absl::ToChronoNanoseconds(options.inline_budget));
+  }
+  if (options.run_on != HandlerThread::kDeliveryThread) {
+    state->queue = concurrency::SerialQueue::Create(handler_pool);
+    state->max_queued = static_cast<size_t>(std::max(0, max_pending));
+    // Copies: a report may come after the Connection is gone.
+    state->drops = concurrency::DropReporter::Create(
+        handler_pool, [subject = state->subject, max = state->max_queued,
+                       on_error = options.on_error,
+                       fallback = conn_options.on_async_error](int64_t count) {
+          const absl::Status status = absl::ResourceExhaustedError(
+              absl::StrCat("subscription '", subject, "': dropped ", count,
+                           " message(s): the handler fell behind (more than ",
+                           max, " waiting)"));
+          if (on_error) {
+            on_error(status);
+          } else if (fallback) {
+            fallback(status);
+          } else {
+            std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
+          }
+        });
+  }
+  const std::string& subject_str = state->subject;
+  natsSubscription* sub = nullptr;
+  natsStatus s = options.queue.empty()
+                     ? natsConnection_Subscribe(&sub, connection->main_,
+                                                subject_str.c_str(), &OnMessage,
+                                                state.get())
+                     : natsConnection_QueueSubscribe(
+                           &sub, connection->main_, subject_str.c_str(),
+                           options.queue.c_str(), &OnMessage, state.get());
+  MN_RETURN_IF_ERROR(
+      FromNatsStatus(s, absl::StrCat("subscribe to '", subject, "'")));
+  state->sub = sub;
+  // nats.c may still call OnMessage after Unsubscribe returns (it then
+  // returns at once); the state lives until nats.c's completion callback.
+  auto* keep_alive = new std::shared_ptr<State>(state);
+  s = natsSubscription_SetOnCompleteCB(sub, &OnComplete, keep_alive);
+  if (s != NATS_OK) {
+    delete keep_alive;
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return FromNatsStatus(s, "subscription completion callback");
+  }
+  if (options.max_pending_msgs > 0 &&
+      options.run_on != HandlerThread::kHandlerPool) {
+    // Bytes unlimited (-1): the message count is the bound we promise. (A
+    // kHandlerPool subscription's bound is on its own queue: nats.c's,
+    // emptied as fast as messages come, keeps the connection's.)
+    s = natsSubscription_SetPendingLimits(sub, options.max_pending_msgs, -1);
+    if (s != NATS_OK) {
+      natsSubscription_Unsubscribe(sub);
+      natsSubscription_Destroy(sub);
+      return FromNatsStatus(s, "subscription pending limit");
+    }
+  }
+  connection->AddErrorRoute(sub, subject_str, std::move(options.on_error));
+  return std::unique_ptr<Subscription>(
+      new Subscription(std::move(connection), subject_str, std::move(state)));
+}
+
+Subscription::Subscription(std::shared_ptr<Connection> connection,
+                           std::string subject, std::shared_ptr<State> state)
+    : connection_(std::move(connection)),
+      subject_(std::move(subject)),
+      state_(std::move(state)) {}
+
+Subscription::~Subscription() { Unsubscribe().IgnoreError(); }
+
+void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
+                             void* closure) {
+  NatsMsgPtr owned(msg);
+  auto* state = static_cast<State*>(closure);
+  if (state->queue == nullptr) {
+    Deliver(*state, msg);
+    return;
+  }
+  if (state->adaptive && !state->on_pool) {
+    // nats.c gives each subscription one delivery thread: the calls before
+    // this one have returned, and later ones come after it.
+    const auto start = std::chrono::steady_clock::now();
+    BlockingObserver* const outer = SetBlockingObserver(state);
+    Deliver(*state, msg);
+    SetBlockingObserver(outer);
+    if (std::chrono::steady_clock::now() - start > state->inline_budget) {
+      state->on_pool = true;
+    }
+    return;
+  }
+  // On nats.c's delivery thread: hand the message to the handler pool and
+  // return, whatever the handler does.
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    if (state->closed) return;
+    if (state->max_queued != 0 && state->queued >= state->max_queued) {
+      state->drops->Dropped();
+      return;
+    }
+    ++state->queued;
+  }
+  absl::Status scheduled = state->queue->Schedule(
+      [self = state->self.lock(), owned = std::move(owned)]() mutable {
+        bool backlog_empty = false;
+        {
+          std::lock_guard<std::mutex> lock(self->mu);
+          backlog_empty = --self->queued == 0;
+          self->cv.notify_all();
+        }
+        self->drops->Delivered(backlog_empty);
+        Deliver(*self, owned.get());
+      });
+  if (!scheduled.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      --state->queued;
+      state->cv.notify_all();
+    }
+    state->drops->Dropped();
+  }
+}
+
+void Subscription::Deliver(State& state, natsMsg* msg) {
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (state.closed) return;
+    state.delivering = std::this_thread::get_id();
+    state.has_delivering = true;
+  }
+  state.handler(msg);
+  std::lock_guard<std::mutex> lock(state.mu);
+  state.has_delivering = false;
+  state.cv.notify_all();
+}
+
+void Subscription::OnComplete(void* closure) {
+  auto* keep_alive = static_cast<std::shared_ptr<State>*>(closure);
+  {
+    State& state = **keep_alive;
+    std::lock_guard<std::mutex> lock(state.mu);
+    state.complete = true;
+    state.cv.notify_all();
+  }
+  delete keep_alive;
+}
+
+absl::Status Subscription::Unsubscribe() {
+  return Close(/*drain=*/false, absl::ZeroDuration());
+}
+
+absl::Status Subscription::Drain(absl::Duration timeout) {
+  return Close(/*drain=*/true, timeout);
+}
+
+absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
+  const absl::Time deadline = concurrency::DeadlineIn(timeout);
+  const std::thread::id self = std::this_thread::get_id();
+  // A handler call still running, unless it is this thread's own.
+  auto handler_done = [&] {
+    return !state_->has_delivering || state_->delivering == self;
+  };
+  natsSubscription* sub = nullptr;
+  {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    sub = std::exchange(state_->sub, nullptr);
+    if (sub == nullptr) {
+      // Closed before (a Drain that timed out may have left a handler call
+      // running), or closing now on another thread. From inside the
+      // handler: return at once, the other Close waits for us. Otherwise
+      // wait until that Close is done and no handler call runs.
+      if (drain || (state_->has_delivering && state_->delivering == self)) {
+        return absl::OkStatus();
+      }
+      state_->closed = true;
+      state_->cv.wait(lock,
+                      [&] { return state_->close_finished && handler_done(); });
+      return absl::OkStatus();
+    }
+  }
+  absl::Status status;
+  if (drain) {
+    // nats.c calls OnComplete once the drained subscription's last message
+    // was handed to OnMessage; then the handler pool works through what it
+    // holds. Both by the deadline.
+    status = FromNatsStatus(natsSubscription_DrainTimeout(
+                                sub, concurrency::ApiTimeoutMillis(
+                                         concurrency::Remaining(deadline))),
+                            absl::StrCat("drain '", subject_, "'"));
+    std::unique_lock<std::mutex> lock(state_->mu);
+    if (status.ok() && !concurrency::WaitUntil(state_->cv, lock, deadline, [&] {
+          return state_->complete && state_->queued == 0 && handler_done();
+        })) {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "drain '", subject_, "': messages or a handler call ",
+          "were still pending after ", absl::FormatDuration(timeout)));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->closed = true;
+  }
+  if (!drain || !status.ok()) {
+    // After the connection closed there is nothing to unsubscribe from.
+    natsSubscription_Unsubscribe(sub);
+  }
+  if (!drain) {
+    // Unsubscribe's promise: no handler call runs once it returns.
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait(lock, handler_done);
+  }
+  connection_->RemoveErrorRoute(sub);
+  // nats.c 3.4.1's reader thread looks a subscription up and then locks it
+  // without holding a reference, so freeing it right after Unsubscribe can
+  // race with a message for it being parsed (seen under ASan). A flush is a
+  // barrier: once its PONG is read, the reader is past every message sent
+  // before it. Without a server there is no reader to wait for, and no
+  // reason to wait a flush timeout; with one, the flush is bounded by the
+  // caller's deadline (Drain) or kCloseFlush (Unsubscribe).
+  if (connection_->IsConnected()) {
+    const absl::Duration flush =
+        drain ? std::min(kCloseFlush, concurrency::Remaining(deadline))
+              : kCloseFlush;
+    natsConnection_FlushTimeout(connection_->get(),
+                                concurrency::ApiTimeoutMillis(flush));
+  }
+  natsSubscription_Destroy(sub);
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->close_finished = true;
+  state_->cv.notify_all();
+  return status;
+}
+
+int64_t Subscription::dropped() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  int64_t dropped = state_->drops != nullptr ? state_->drops->total() : 0;
+  if (state_->sub != nullptr) {
+    int64_t by_nats = 0;
+    if (natsSubscription_GetDropped(state_->sub, &by_nats) == NATS_OK) {
+      dropped += by_nats;
+    }
+  }
+  return dropped;
+}
+
+}  // namespace micro_nats::nats

@@ -1,0 +1,130 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// subscription.h: a subscription on a nats::Connection (Connection::Subscribe)
+// and where its handler runs.
+//
+// Messages come off the wire on nats.c's shared delivery pool; a handler
+// that may block runs on its Connection's bounded handler pool instead, one
+// call at a time and in order (HandlerThread). Include nats/connection.h to
+// subscribe.
+
+#ifndef MICRO_NATS_NATS_SUBSCRIPTION_H_
+#define MICRO_NATS_NATS_SUBSCRIPTION_H_
+
+#include <nats/nats.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace micro_nats::nats {
+
+class Connection;
+
+// Called for each message of a subscription, one call at a time, in order.
+// The message belongs to the Subscription and is freed when the handler
+// returns.
+using MessageHandler = std::function<void(natsMsg* msg)>;
+
+// Where a subscription's handler runs.
+enum class HandlerThread {
+  // On the Connection's handler pool (ConnectionOptions::handler_threads).
+  // The handler may block, e.g. call another service and wait for its
+  // answer, which arrives on another subscription: that one is still served.
+  kHandlerPool,
+  // On nats.c's shared delivery thread: no hand-off, the lowest latency.
+  // Only for handlers that never block (route a message to a queue): a
+  // blocked one stalls every subscription that shares its thread, and a
+  // wait there for another message of the process can deadlock.
+  kDeliveryThread,
+  // On nats.c's shared delivery thread, as kDeliveryThread, while each call
+  // returns within SubscribeOptions::inline_budget and does not wait in our
+  // code (nats::WillBlock: a nested call's answer); after one call that
+  // did (it blocked, or worked long), the subscription's later calls run
+  // on the handler pool, as kHandlerPool, one at a time and in order. So a
+  // handler that never blocks pays no hand-off, and one that blocks delays
+  // the subscriptions sharing its delivery thread once, for that one call.
+  // A wait there for a reply is safe only where the reply is not routed on
+  // nats.c's delivery pool (Request is: nats.c routes its own replies on a
+  // thread of their own).
+  kAdaptive,
+};
+
+struct SubscribeOptions {
+  // Non-empty: join this NATS queue group.
+  std::string queue;
+  // Asynchronous errors of this subscription: messages dropped because the
+  // handler fell behind (ResourceExhausted, with how many), and the
+  // server's refusal of the subscription (PermissionDenied: the user may
+  // not subscribe there). Unset: the connection's on_async_error, else
+  // stderr.
+  std::function<void(const absl::Status&)> on_error;
+  // Messages this subscription may hold unhandled before new ones are
+  // dropped and reported; 0 keeps the connection's
+  // max_pending_msgs_per_subscription.
+  int max_pending_msgs = 0;
+  HandlerThread run_on = HandlerThread::kHandlerPool;
+  // kAdaptive: the longest call (wall time) that keeps the subscription on
+  // the delivery thread. Generous: on a busy machine a call may be
+  // preempted for milliseconds without blocking.
+  absl::Duration inline_budget = absl::Milliseconds(10);
+};
+
+// Subscription
+//
+// An active subscription; the destructor unsubscribes.
+class Subscription {
+ public:
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
+
+  const std::string& subject() const { return subject_; }
+
+  // Stops delivery. When it returns no handler call is running or will
+  // start, except when called from this subscription's own handler (the
+  // running call finishes; no later one starts).
+  absl::Status Unsubscribe();
+
+  // Handles what is already queued, then stops; returns by `timeout`
+  // (DeadlineExceeded when work was left; a handler call still running then
+  // is waited for by Unsubscribe or the destructor).
+  absl::Status Drain(absl::Duration timeout);
+
+  // Messages dropped so far because the handler fell behind.
+  int64_t dropped() const;
+
+ private:
+  friend class Connection;
+  struct State;
+
+  // Connection::Subscribe once it has checked `subject` and the queue name:
+  // subscribes on `connection`'s main nats.c connection.
+  static absl::StatusOr<std::unique_ptr<Subscription>> Create(
+      std::shared_ptr<Connection> connection, absl::string_view subject,
+      MessageHandler handler, SubscribeOptions options);
+
+  Subscription(std::shared_ptr<Connection> connection, std::string subject,
+               std::shared_ptr<State> state);
+  absl::Status Close(bool drain, absl::Duration timeout);
+
+  static void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
+                        void* closure);
+  // Runs the handler on `msg`, unless the subscription closed.
+  static void Deliver(State& state, natsMsg* msg);
+  static void OnComplete(void* closure);
+
+  std::shared_ptr<Connection> connection_;
+  std::string subject_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace micro_nats::nats
+
+#endif  // MICRO_NATS_NATS_SUBSCRIPTION_H_
