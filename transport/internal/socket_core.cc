@@ -31,6 +31,7 @@ absl::Status Unshared(const absl::Status& status) {
 bool InboundQueue::Push(Message message) {
   const size_t bytes = MessageSize(message);
   bool overflowed = false;
+  std::shared_ptr<const std::function<void()>> on_ready;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_locally_ || !finished_.ok()) return false;
@@ -44,6 +45,7 @@ bool InboundQueue::Push(Message message) {
                                   limits_.messages, " messages arrived unread")
                    : absl::StrCat("the socket ended: more than ", limits_.bytes,
                                   " bytes arrived unread"));
+      sendable_.store(false, std::memory_order_release);
       overflowed = true;
     } else {
       pending_bytes_ += bytes;
@@ -51,8 +53,9 @@ bool InboundQueue::Push(Message message) {
       Touch();
     }
     if (waiting_ > 0 || overflowed) cv_.notify_all();
+    on_ready = on_ready_;  // one lock per message, not two
   }
-  NotifyReady();
+  if (on_ready != nullptr && *on_ready) (*on_ready)();
   return overflowed;
 }
 
@@ -61,6 +64,7 @@ void InboundQueue::Finish(absl::Status why) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!finished_.ok()) return;
     finished_ = std::move(why);
+    sendable_.store(false, std::memory_order_release);
     cv_.notify_all();
   }
   NotifyReady();
@@ -69,6 +73,7 @@ void InboundQueue::Finish(absl::Status why) {
 void InboundQueue::CloseLocal() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_locally_ = true;
+  sendable_.store(false, std::memory_order_release);
   messages_.clear();
   pending_bytes_ = 0;
   cv_.notify_all();
@@ -107,6 +112,8 @@ absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
 }
 
 absl::Status InboundQueue::SendableStatus() const {
+  // Every send asks: no lock while the socket is open.
+  if (sendable_.load(std::memory_order_acquire)) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_locally_) {
     return absl::FailedPreconditionError("socket is closed");
@@ -130,19 +137,19 @@ void InboundQueue::NotifyReady() {
 }
 
 void InboundQueue::BeginWork() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++working_;
+  working_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void InboundQueue::EndWork() {
-  std::lock_guard<std::mutex> lock(mu_);
-  --working_;
   Touch();
+  working_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool InboundQueue::IdleSince(absl::Time cutoff) const {
   std::lock_guard<std::mutex> lock(mu_);
-  const bool working = working_ > waiting_;
+  // A call that began just before this read is not seen, but it popped its
+  // message just now (Touch), so the socket is not idle either way.
+  const bool working = working_.load(std::memory_order_relaxed) > waiting_;
   return !working && messages_.empty() && last_activity() < cutoff;
 }
 
@@ -195,16 +202,18 @@ absl::Status QueueSocket::Close() {
 namespace {
 
 // What a MessageHandler gets: Send and Close go to the socket, Recv is
-// refused (messages come to the handler).
+// refused (messages come to the handler) unless the handler holds the
+// socket (the Accept adapter).
 class HandlerSocket : public Socket {
  public:
-  explicit HandlerSocket(std::unique_ptr<Socket> socket)
-      : socket_(std::move(socket)) {}
+  HandlerSocket(std::unique_ptr<Socket> socket, bool may_recv)
+      : socket_(std::move(socket)), may_recv_(may_recv) {}
 
   absl::Status Send(const Message& message) override {
     return socket_->Send(message);
   }
-  absl::StatusOr<Message> Recv(absl::Time) override {
+  absl::StatusOr<Message> Recv(absl::Time deadline) override {
+    if (may_recv_) return socket_->Recv(deadline);
     return absl::FailedPreconditionError(
         "Recv on a socket served by a MessageHandler: its messages come to "
         "the handler");
@@ -217,16 +226,65 @@ class HandlerSocket : public Socket {
 
  private:
   const std::unique_ptr<Socket> socket_;
+  const bool may_recv_;
 };
+
+// What an AcceptHandler gets: the socket whose first message started its
+// call, that message first. Dropping it closes the socket.
+class AcceptedSocket : public Socket {
+ public:
+  AcceptedSocket(std::shared_ptr<Socket> socket, Message first)
+      : socket_(std::move(socket)), first_(std::move(first)) {}
+  ~AcceptedSocket() override { Close().IgnoreError(); }
+
+  absl::Status Send(const Message& message) override {
+    return socket_->Send(message);
+  }
+  absl::StatusOr<Message> Recv(absl::Time deadline) override {
+    if (has_first_) {
+      has_first_ = false;
+      return std::move(first_);
+    }
+    return socket_->Recv(deadline);
+  }
+  absl::Status Close() override { return socket_->Close(); }
+  std::string LocalAddress() const override { return socket_->LocalAddress(); }
+  std::string RemoteAddress() const override {
+    return socket_->RemoteAddress();
+  }
+
+ private:
+  const std::shared_ptr<Socket> socket_;
+  Message first_;
+  bool has_first_ = true;
+};
+
+// The message calls this thread runs, innermost first: a handler that
+// closes its own listener is not waited for. Per thread, so a call takes no
+// lock and allocates nothing to say where it runs.
+struct CallFrame {
+  const ListenerCore* core;
+  const CallFrame* outer;
+};
+thread_local const CallFrame* call_frames = nullptr;
+
+int CallsOnThisThread(const ListenerCore* core) {
+  int n = 0;
+  for (const CallFrame* f = call_frames; f != nullptr; f = f->outer) {
+    if (f->core == core) ++n;
+  }
+  return n;
+}
 
 }  // namespace
 
 namespace {
 
-// The long-call watch: one thread for the process, which wakes every
-// kWatchPeriod while leaders have begun calls lately (kWatchLinger) and
-// sleeps otherwise, so a call that runs long or blocks outside our waits
-// hands the wire over within about two periods.
+// The long-call watch: one task on the process scheduler, which runs every
+// kWatchPeriod while leaders have begun calls lately (kWatchLinger) and is
+// cancelled otherwise, so a call that runs long or blocks outside our waits
+// hands the wire over within about two periods, and an idle process has no
+// 1 ms wake-ups. It owns no thread: the scheduler's are joined at exit.
 constexpr absl::Duration kLongCall = absl::Milliseconds(1);
 constexpr absl::Duration kWatchPeriod = absl::Milliseconds(1);
 constexpr absl::Duration kWatchLinger = absl::Milliseconds(200);
@@ -234,17 +292,14 @@ constexpr absl::Duration kWatchLinger = absl::Milliseconds(200);
 class LongCallWatch {
  public:
   static LongCallWatch& Get() {
-    static auto* watch = new LongCallWatch;  // its thread runs for ever
+    // Never destroyed: listeners may unwatch during static destruction.
+    static auto* watch = new LongCallWatch;
     return *watch;
   }
 
   void Watch(const std::shared_ptr<ListenerCore>& core) {
     std::lock_guard<std::mutex> lock(mu_);
     cores_[core.get()] = core;
-    if (!started_) {
-      started_ = true;
-      std::thread([this] { Run(); }).detach();
-    }
   }
 
   void Unwatch(const ListenerCore* core) {
@@ -252,52 +307,55 @@ class LongCallWatch {
     cores_.erase(core);
   }
 
-  // A leader began a call: the watch looks for a while.
+  // A leader began a call: the watch looks for a while. Per call, so only
+  // two atomics unless the watch is off.
   void CallBegan() {
     last_call_ns_.store(absl::ToUnixNanos(absl::Now()));
-    if (sleeping_.load()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      wake_ = true;
-      cv_.notify_one();
-    }
+    if (!active_.load()) Start();
   }
 
  private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      const absl::Time now = absl::Now();
-      if (now - absl::FromUnixNanos(last_call_ns_.load()) > kWatchLinger) {
+  void Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_.load()) return;
+    active_.store(true);
+    // Replacing a task that cancelled itself waits for its last run to
+    // return, which takes no lock of ours.
+    task_ = concurrency::Scheduler::Default().Every(kWatchPeriod,
+                                                    [this] { Check(); });
+  }
+
+  bool Lingered(absl::Time now) const {
+    return now - absl::FromUnixNanos(last_call_ns_.load()) > kWatchLinger;
+  }
+
+  void Check() {
+    std::vector<std::weak_ptr<ListenerCore>> cores;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (Lingered(absl::Now())) {
         // Seen by CallBegan (both sequentially consistent): either it
-        // wakes us, or we see its call and stay awake.
-        sleeping_.store(true);
-        if (now - absl::FromUnixNanos(last_call_ns_.load()) > kWatchLinger) {
-          concurrency::WaitFor(cv_, lock, absl::Seconds(1),
-                               [this] { return wake_; });
+        // starts the watch again, or this sees its call and goes on.
+        active_.store(false);
+        if (Lingered(absl::Now())) {
+          task_.Cancel();  // from its own run: returns at once
+          return;
         }
-        sleeping_.store(false);
-        wake_ = false;
-        continue;
+        active_.store(true);
       }
-      concurrency::WaitFor(cv_, lock, kWatchPeriod, [] { return false; });
-      std::vector<std::weak_ptr<ListenerCore>> cores;
       cores.reserve(cores_.size());
       for (const auto& [key, core] : cores_) cores.push_back(core);
-      lock.unlock();
-      const absl::Time checked = absl::Now();
-      for (const auto& weak : cores) {
-        if (auto core = weak.lock()) core->CheckLongCall(checked, kLongCall);
-      }
-      lock.lock();
+    }
+    const absl::Time checked = absl::Now();
+    for (const auto& weak : cores) {
+      if (auto core = weak.lock()) core->CheckLongCall(checked, kLongCall);
     }
   }
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false;                                              // mu_
-  bool wake_ = false;                                                 // mu_
   std::map<const ListenerCore*, std::weak_ptr<ListenerCore>> cores_;  // mu_
-  std::atomic<bool> sleeping_{false};
+  concurrency::ScheduledTask task_;                                   // mu_
+  std::atomic<bool> active_{false};  // task_ runs; written under mu_
   std::atomic<int64_t> last_call_ns_{0};
 };
 
@@ -408,15 +466,12 @@ void ListenerCore::LeadLoop() {
   leading_core = outer;
 }
 
-void ListenerCore::RunHere(concurrency::Task call) {
-  if (leading_core != this) {
-    std::move(call)();
-    return;
-  }
+void ListenerCore::RunHere(Deferred call) {
   // The call claims its socket's turn first (RunOrSchedule), then hands
   // the wire over if need be (EnterCall): a new leader taking the socket's
   // next message finds the turn taken, and queues it.
-  std::move(call)();
+  call.calls->RunOrSchedule(std::move(call.call));
+  if (leading_core != this) return;
   const std::thread::id me = std::this_thread::get_id();
   std::lock_guard<std::mutex> lock(mu_);
   if (leader_ == me && suspended_) {
@@ -470,24 +525,32 @@ ListenerCore::~ListenerCore() {
 
 absl::Status ListenerCore::Accept(AcceptHandler handler) {
   if (!handler) return absl::InvalidArgumentError("accept handler is empty");
-  return StartServing(std::move(handler), nullptr);
+  // The blocking handler is a message call that holds its socket: it runs
+  // for the first message and reads the others itself (Recv), so its
+  // socket gets no other call.
+  return StartServing(
+      [handler = std::move(handler)](const std::shared_ptr<Socket>& socket,
+                                     Message first) {
+        handler(std::make_unique<AcceptedSocket>(socket, std::move(first)));
+      },
+      /*holds_sockets=*/true);
 }
 
 absl::Status ListenerCore::AcceptMessages(MessageHandler handler) {
   if (!handler) return absl::InvalidArgumentError("message handler is empty");
-  return StartServing(nullptr, std::move(handler));
+  return StartServing(std::move(handler), /*holds_sockets=*/false);
 }
 
-absl::Status ListenerCore::StartServing(AcceptHandler accept,
-                                        MessageHandler messages) {
+absl::Status ListenerCore::StartServing(MessageHandler handler,
+                                        bool holds_sockets) {
   std::vector<std::unique_ptr<Socket>> to_destroy;  // after the lock
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return absl::FailedPreconditionError("listener is closed");
-  if (accept_handler_ || message_handler_) {
+  if (handler_) {
     return absl::FailedPreconditionError("Accept was called already");
   }
-  accept_handler_ = std::move(accept);
-  message_handler_ = std::move(messages);
+  handler_ = std::move(handler);
+  holds_sockets_ = holds_sockets;
   for (auto& [key, entry] : sockets_) {
     if (entry.ready) to_destroy.push_back(Serve(key, entry));
   }
@@ -530,7 +593,7 @@ void ListenerCore::OnReady(const std::string& key) {
   std::unique_ptr<Socket> to_destroy;  // after the lock: it calls back
   std::shared_ptr<Socket> overloaded;
   std::shared_ptr<InboundQueue> inbound;
-  concurrency::Task run_here;  // a call to run on this thread
+  Deferred run_here;  // a call to run on this thread
   {
     std::unique_lock<std::mutex> lock(mu_);
     auto it = sockets_.find(key);
@@ -539,7 +602,7 @@ void ListenerCore::OnReady(const std::string& key) {
     if (!Overloaded(it->second)) {
       to_destroy = Serve(key, it->second, &run_here);
       lock.unlock();
-      if (run_here) RunHere(std::move(run_here));
+      if (run_here.call) RunHere(std::move(run_here));
       return;
     }
     overloaded = it->second.shared;
@@ -564,15 +627,16 @@ void ListenerCore::OnReady(const std::string& key) {
 
 std::shared_ptr<Socket> ListenerCore::SharedSocket(Entry& entry) {
   if (entry.shared == nullptr) {
-    entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket));
+    entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket),
+                                                   holds_sockets_);
     entry.calls = concurrency::SerialQueue::Create(pool_);
   }
   return entry.shared;
 }
 
 bool ListenerCore::Overloaded(Entry& entry) {
-  if (!message_handler_ || !on_overload_ || max_waiting_messages_ == 0 ||
-      waiting_calls_ < max_waiting_messages_) {
+  if (!handler_ || holds_sockets_ || !on_overload_ ||
+      max_waiting_messages_ == 0 || waiting_calls_ < max_waiting_messages_) {
     return false;
   }
   SharedSocket(entry);
@@ -580,57 +644,51 @@ bool ListenerCore::Overloaded(Entry& entry) {
 }
 
 std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
-                                            Entry& entry,
-                                            concurrency::Task* run_here) {
-  absl::Status scheduled;
-  if (accept_handler_) {
-    if (entry.socket == nullptr) return nullptr;  // its handler has it
-    ++tasks_;
-    if (tasks_ > max_calls_ && !told_sockets_wait_) {
-      // Its client waits, maybe past its deadline, with no word of why.
-      told_sockets_wait_ = true;
-      Report(absl::ResourceExhaustedError(absl::StrCat(
-          "socket '", key, "' waits for a handler thread: all ", max_calls_,
-          " serve other sockets, each until its handler returns (Accept; "
-          "AcceptMessages holds a thread only per message). Said once per "
-          "listener")));
-    }
-    scheduled = pool_->Schedule([this, self = shared_from_this(),
-                                 socket = std::move(entry.socket),
-                                 inbound = entry.inbound]() mutable {
-      RunAcceptHandler(std::move(socket), inbound);
-    });
-  } else if (message_handler_) {
-    ++tasks_;
-    ++waiting_calls_;
-    std::shared_ptr<Socket> shared = SharedSocket(entry);
-    concurrency::Task call = [this, self = shared_from_this(),
-                              socket = std::move(shared),
-                              inbound = entry.inbound]() mutable {
-      RunMessageCall(std::move(socket), inbound);
-    };
-    if (inline_handlers_ || leads_) {
-      // In place when there is a free slot and nobody waits for one (no
-      // overtaking); otherwise in turn, as calls end. Leading, only on the
-      // leader's thread: never on a thread that routes replies or reaps.
-      if (run_here != nullptr && (inline_handlers_ || leading_core == this) &&
-          deferred_.empty() &&
-          ActiveCalls() - 1 < max_calls_) {  // this one aside
-        *run_here = [calls = entry.calls, call = std::move(call)]() mutable {
-          calls->RunOrSchedule(std::move(call));
-        };
-      } else {
-        deferred_.push_back({entry.calls, std::move(call)});
-        PumpDeferred();
-      }
+                                            Entry& entry, Deferred* run_here) {
+  if (!handler_) return nullptr;  // kept until Accept
+  if (holds_sockets_) {
+    // Its handler reads the rest itself.
+    if (entry.started) return nullptr;
+    entry.started = true;
+  }
+  ++tasks_;
+  waiting_calls_.fetch_add(1, std::memory_order_relaxed);
+  if (holds_sockets_ && tasks_ > max_calls_ && !told_sockets_wait_) {
+    // Its client waits, maybe past its deadline, with no word of why.
+    told_sockets_wait_ = true;
+    Report(absl::ResourceExhaustedError(absl::StrCat(
+        "socket '", key, "' waits for a handler thread: all ", max_calls_,
+        " serve other sockets, each until its handler returns (Accept; "
+        "AcceptMessages holds a thread only per message). Said once per "
+        "listener")));
+  }
+  std::shared_ptr<Socket> shared = SharedSocket(entry);
+  concurrency::Task call = [this, self = shared_from_this(),
+                            socket = std::move(shared),
+                            inbound = entry.inbound]() mutable {
+    RunMessageCall(std::move(socket), inbound);
+  };
+  // A blocking handler never runs on the thread that delivered its first
+  // message (a memory sender would wait for it), except a leader's, which
+  // hands the wire over before it waits.
+  const bool inline_here = inline_handlers_ && !holds_sockets_;
+  if (inline_here || leads_) {
+    // In place when there is a free slot and nobody waits for one (no
+    // overtaking); otherwise in turn, as calls end. Leading, only on the
+    // leader's thread: never on a thread that routes replies or reaps.
+    if (run_here != nullptr && (inline_here || leading_core == this) &&
+        deferred_.empty() &&
+        ActiveCalls() - 1 < max_calls_) {  // this one aside
+      *run_here = {entry.calls, std::move(call)};
       return nullptr;
     }
-    scheduled = entry.calls->Schedule(std::move(call));
-    if (!scheduled.ok()) --waiting_calls_;
-  } else {
-    return nullptr;  // kept until Accept
+    deferred_.push_back({entry.calls, std::move(call)});
+    PumpDeferred();
+    return nullptr;
   }
+  absl::Status scheduled = entry.calls->Schedule(std::move(call));
   if (scheduled.ok()) return nullptr;
+  waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
   // No thread to run it on: the socket ends, and its client hears.
   --tasks_;
   Report(absl::ResourceExhaustedError(absl::StrCat(
@@ -653,58 +711,30 @@ void ListenerCore::PumpDeferred() {
       // The call is dropped: its socket's client sees no answer until its
       // own deadline; say why.
       --tasks_;
-      --waiting_calls_;
+      waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
       Report(absl::ResourceExhaustedError(
           absl::StrCat("no thread to run a call: ", scheduled.message())));
     }
   }
 }
 
-void ListenerCore::RunAcceptHandler(std::unique_ptr<Socket> socket,
-                                    std::shared_ptr<InboundQueue> inbound) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    in_tasks_.insert(std::this_thread::get_id());
-  }
-  AcceptHandler handler;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    handler = accept_handler_;
-  }
-  const std::string remote = socket->RemoteAddress();
-  inbound->BeginWork();
-  absl::Status error = Guarded([&] { handler(std::move(socket)); });
-  inbound->EndWork();
-  if (!error.ok()) {
-    Report(absl::InternalError(absl::StrCat(
-        "accept handler for socket '", remote, "' threw: ", error.message())));
-  }
-  TaskDone();
-}
-
 void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
                                   std::shared_ptr<InboundQueue> inbound) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    in_tasks_.insert(std::this_thread::get_id());
-    --waiting_calls_;
-  }
+  const CallFrame frame{this, call_frames};
+  call_frames = &frame;
+  waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
   EnterCall();
   absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
   if (message.ok()) {
-    MessageHandler handler;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      handler = message_handler_;
-    }
     inbound->BeginWork();
+    // handler_ is set before the first call is scheduled and never again.
     absl::Status error =
-        Guarded([&] { handler(socket, std::move(message).value()); });
+        Guarded([&] { handler_(socket, std::move(message).value()); });
     inbound->EndWork();
     if (!error.ok()) {
-      Report(absl::InternalError(absl::StrCat("message handler for socket '",
-                                              socket->RemoteAddress(),
-                                              "' threw: ", error.message())));
+      Report(absl::InternalError(absl::StrCat(
+          holds_sockets_ ? "accept" : "message", " handler for socket '",
+          socket->RemoteAddress(), "' threw: ", error.message())));
       socket->Close().IgnoreError();
     }
   } else if (message.status().code() != absl::StatusCode::kDeadlineExceeded) {
@@ -712,12 +742,12 @@ void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
     // listener closed): close this end, which frees it.
     socket->Close().IgnoreError();
   }
+  call_frames = frame.outer;
   TaskDone();
 }
 
 void ListenerCore::TaskDone() {
   std::lock_guard<std::mutex> lock(mu_);
-  in_tasks_.erase(in_tasks_.find(std::this_thread::get_id()));
   --tasks_;
   PumpDeferred();  // a slot is free (inline handlers)
   // Only Close waits for tasks (the reaper shares cv_: waking it for every
@@ -817,17 +847,14 @@ absl::Status ListenerCore::Close(absl::Time deadline) {
   }
   // Handlers end once their Recv sees the finished queue. A handler that
   // closes the listener itself is not waited for.
-  const std::thread::id self = std::this_thread::get_id();
+  const int mine = CallsOnThisThread(this);
   std::unique_lock<std::mutex> lock(mu_);
-  auto others_done = [&] {
-    return tasks_ == static_cast<int>(in_tasks_.count(self)) && taking_ == 0;
-  };
+  auto others_done = [&] { return tasks_ == mine && taking_ == 0; };
   if (concurrency::WaitUntil(cv_, lock, deadline, others_done)) {
     return absl::OkStatus();
   }
   return absl::DeadlineExceededError(absl::StrCat(
-      "the listener closed, but ",
-      tasks_ - static_cast<int>(in_tasks_.count(self)),
+      "the listener closed, but ", tasks_ - mine,
       " handler call(s) were still running at the deadline; their sockets "
       "are ended and they finish on their own"));
 }

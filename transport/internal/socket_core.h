@@ -97,8 +97,10 @@ class InboundQueue {
   size_t pending_bytes_ = 0;      // guarded by mu_; of messages_
   absl::Status finished_;         // guarded by mu_; non-OK once finished
   bool closed_locally_ = false;   // guarded by mu_
-  int working_ = 0;               // guarded by mu_: BeginWork - EndWork
   int waiting_ = 0;               // guarded by mu_: callers blocked in Pop
+  std::atomic<int> working_{0};   // BeginWork - EndWork
+  // Not closed locally nor finished: Send's check without the lock.
+  std::atomic<bool> sendable_{true};
   std::shared_ptr<const std::function<void()>> on_ready_;  // guarded by mu_
   std::atomic<int64_t> last_activity_ns_;
 };
@@ -241,8 +243,12 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   // The leader's task: takes messages until it is promoted away or the
   // listener closes.
   void LeadLoop();
-  // Runs a message call routed by this thread, in place.
-  void RunHere(concurrency::Task call);
+  struct Deferred {
+    std::shared_ptr<concurrency::SerialQueue> calls;
+    concurrency::Task call;
+  };
+  // Runs a message call routed by this thread, in place (in its turn).
+  void RunHere(Deferred call);
   // At the start of a message call: on the leader's thread, hands the wire
   // to another thread when messages wait, else marks the leader suspended.
   void EnterCall();
@@ -255,36 +261,36 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
     std::unique_ptr<Socket> socket;  // until a handler takes it
     std::shared_ptr<Socket> shared;  // message mode: what handlers get
     std::shared_ptr<concurrency::SerialQueue> calls;  // message mode
-    bool ready = false;  // a message arrived or the queue finished
+    bool ready = false;    // a message arrived or the queue finished
+    bool started = false;  // holds_sockets_: its one call is scheduled
   };
 
-  // Accept or AcceptMessages: one of the two handlers is set.
-  absl::Status StartServing(AcceptHandler accept, MessageHandler messages);
+  // `holds_sockets`: Accept's adapter, whose call for a socket's first
+  // message runs until the socket is done with (no other call for it).
+  absl::Status StartServing(MessageHandler handler, bool holds_sockets);
   void OnReady(const std::string& key);
   // Message mode: the socket handlers get, made on first use; mu_ held.
   std::shared_ptr<Socket> SharedSocket(Entry& entry);
   // True when a message for `entry` should go to on_overload; mu_ held.
   bool Overloaded(Entry& entry);
-  // Hands entry `key` to the blocking handler, or schedules a message call;
-  // mu_ held. Returns what must be destroyed after mu_ is released.
-  // In message mode with inline handlers, the call may instead be left in
-  // `*run_here` for the caller to run once mu_ is released.
+  // Schedules a message call for entry `key` (with holds_sockets_, only
+  // for its first message); mu_ held. Returns what must be destroyed after
+  // mu_ is released. With inline handlers or on the leader's thread, the
+  // call may instead be left in `*run_here` for the caller to run once mu_
+  // is released.
   std::unique_ptr<Socket> Serve(const std::string& key, Entry& entry,
-                                concurrency::Task* run_here = nullptr);
+                                Deferred* run_here = nullptr);
   // Hands deferred calls to the pool while slots are free; mu_ held.
   void PumpDeferred();
   // Calls running or handed to the pool; mu_ held.
   int ActiveCalls() const {
     return tasks_ - static_cast<int>(deferred_.size());
   }
-  // The task that runs a blocking handler on `socket`.
-  void RunAcceptHandler(std::unique_ptr<Socket> socket,
-                        std::shared_ptr<InboundQueue> inbound);
-  // The task that handles the next message of a message-mode socket.
+  // The task that handles the next message of a socket.
   void RunMessageCall(std::shared_ptr<Socket> socket,
                       std::shared_ptr<InboundQueue> inbound);
   void TaskDone();
-  // To on_error, else stderr.
+  // To on_error, else the error sink.
   void Report(const absl::Status& error);
   void ReapIdle();                             // one pass, on the scheduler
   void RememberEnded(const std::string& key);  // mu_ held
@@ -304,23 +310,21 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool closed_ = false;                   // mu_
-  AcceptHandler accept_handler_;          // mu_
-  MessageHandler message_handler_;        // mu_
+  bool closed_ = false;  // mu_
+  // Set once, under mu_, before any call is scheduled; calls read it
+  // without the lock.
+  MessageHandler handler_;
+  bool holds_sockets_ = false;            // set with handler_, read as it
   std::map<std::string, Entry> sockets_;  // mu_
   int tasks_ = 0;                         // mu_: handler tasks not finished
   // Accept: a socket waited for a handler thread (reported once).
   bool told_sockets_wait_ = false;  // mu_
-  size_t waiting_calls_ = 0;        // mu_: message calls not started
+  // Message calls not started (load shedding reads it under mu_).
+  std::atomic<size_t> waiting_calls_{0};
   // Inline handlers: the calls waiting for a slot, oldest first. The
   // others of tasks_ run or are handed to the pool (ActiveCalls(), at most
   // the pool's size).
-  struct Deferred {
-    std::shared_ptr<concurrency::SerialQueue> calls;
-    concurrency::Task call;
-  };
-  std::deque<Deferred> deferred_;            // mu_
-  std::multiset<std::thread::id> in_tasks_;  // mu_: threads running them
+  std::deque<Deferred> deferred_;  // mu_
   // Leading. The leader either waits on the wire (in take_) or runs a call
   // it took ("suspended"), until promoted away.
   std::shared_ptr<const Take> take_;  // mu_; set once by Lead
