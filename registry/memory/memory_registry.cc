@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "registry/internal/store.h"
+#include "registry/internal/service_store.h"
+#include "registry/internal/swept_store.h"
+#include "registry/internal/watch_hub.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::registry {

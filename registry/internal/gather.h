@@ -14,8 +14,8 @@
 // dropped and counted), and the caller's thread decodes them, one at a time
 // as they arrive, until the query's deadline.
 
-#ifndef MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
-#define MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
+#ifndef MICRO_NATS_REGISTRY_INTERNAL_GATHER_H_
+#define MICRO_NATS_REGISTRY_INTERNAL_GATHER_H_
 
 #include <cstddef>
 #include <functional>
@@ -105,4 +105,4 @@ class Collected {
 
 }  // namespace micro_nats::registry::registry_internal
 
-#endif  // MICRO_NATS_REGISTRY_NATS_INTERNAL_GATHER_H_
+#endif  // MICRO_NATS_REGISTRY_INTERNAL_GATHER_H_

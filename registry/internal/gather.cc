@@ -1,6 +1,6 @@
 // Copyright 2026 The micro-nats Authors.
 
-#include "registry/nats/internal/gather.h"
+#include "registry/internal/gather.h"
 
 #include <algorithm>
 #include <condition_variable>
