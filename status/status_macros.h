@@ -22,12 +22,15 @@
 
 // MN_RETURN_IF_ERROR
 //
-// Evaluates `expr` (an absl::Status or absl::StatusOr) once and returns its
-// status from the enclosing function when it is not OK.
-#define MN_RETURN_IF_ERROR(expr)                                 \
+// Evaluates its argument (an absl::Status or absl::StatusOr) once and returns
+// its status from the enclosing function when it is not OK. Variadic so that
+// an expression with a template's comma in it, e.g.
+// `MN_RETURN_IF_ERROR(server.Handle<Req, Resp>("E", fn))`, needs no extra
+// parentheses.
+#define MN_RETURN_IF_ERROR(...)                                  \
   do {                                                           \
     const absl::Status mn_status_ =                              \
-        ::micro_nats::status_internal::AsStatus((expr));         \
+        ::micro_nats::status_internal::AsStatus((__VA_ARGS__));  \
     if (ABSL_PREDICT_FALSE(!mn_status_.ok())) return mn_status_; \
   } while (false)
 

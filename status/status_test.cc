@@ -67,6 +67,23 @@ TEST(StatusMacrosTest, ReturnIfErrorEvaluatesOnce) {
   EXPECT_EQ(evaluations, 1);
 }
 
+template <typename A, typename B>
+absl::Status FailsWith(absl::StatusCode code) {
+  return absl::Status(code, "two template arguments");
+}
+
+absl::Status PropagateTemplateCall(absl::StatusCode code) {
+  // The template's comma would split a one-argument macro's argument.
+  MN_RETURN_IF_ERROR(FailsWith<int, std::string>(code));
+  return absl::OkStatus();
+}
+
+TEST(StatusMacrosTest, ReturnIfErrorTakesACommaInItsExpression) {
+  EXPECT_THAT(PropagateTemplateCall(absl::StatusCode::kOk), IsOk());
+  EXPECT_THAT(PropagateTemplateCall(absl::StatusCode::kAborted),
+              StatusIs(absl::StatusCode::kAborted));
+}
+
 TEST(StatusMacrosTest, AssignOrReturnAssignsTheValue) {
   EXPECT_THAT(Doubled(21), IsOkAndHolds(42));
   EXPECT_THAT(DoubledIntoExisting(5), IsOkAndHolds(10));
