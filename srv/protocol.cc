@@ -158,17 +158,6 @@ void Drop(DecodeReport* report, absl::Status why) {
   if (report->dropped++ == 0) report->first = std::move(why);
 }
 
-// The endpoints ParseObject skipped past limits.max_endpoints: one drop
-// that says why, counted once each.
-void DropExcess(DecodeReport* report, size_t skipped, absl::string_view answer,
-                absl::string_view service, const DecodeLimits& limits) {
-  if (skipped == 0) return;
-  Drop(report, absl::ResourceExhaustedError(
-                   absl::StrCat(answer, " answer of '", service, "' with over ",
-                                limits.max_endpoints, " endpoints")));
-  if (report != nullptr) report->dropped += skipped - 1;
-}
-
 // Appends `endpoint` to `endpoints` when CheckEndpoint passes it; otherwise
 // it is dropped and reported.
 template <typename Endpoint>
@@ -249,6 +238,24 @@ absl::StatusOr<Identity> ReadIdentity(const Json& json, Verb verb,
         ShownInError(identity.version), "'"));
   }
   return identity;
+}
+
+// An INFO or STATS answer (they list endpoints): its JSON object and
+// identity. The endpoints past limits.max_endpoints are left out and
+// reported as one drop that says why, counted once each.
+absl::StatusOr<std::pair<Json, Identity>> ParseListing(
+    absl::string_view text, Verb verb, absl::string_view type,
+    const DecodeLimits& limits, DecodeReport* report) {
+  size_t skipped = 0;
+  MN_ASSIGN_OR_RETURN(Json json, ParseObject(text, verb, limits, &skipped));
+  MN_ASSIGN_OR_RETURN(Identity identity, ReadIdentity(json, verb, type));
+  if (skipped > 0) {
+    Drop(report, absl::ResourceExhaustedError(absl::StrCat(
+                     "a ", VerbName(verb), " answer of '", identity.name,
+                     "' with over ", limits.max_endpoints, " endpoints")));
+    if (report != nullptr) report->dropped += skipped - 1;
+  }
+  return std::pair{std::move(json), std::move(identity)};
 }
 
 EndpointStats ReadEndpointStats(const Json& json) {
@@ -348,14 +355,11 @@ absl::StatusOr<Identity> DecodePing(absl::string_view text) {
 absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text,
                                         const DecodeLimits& limits,
                                         DecodeReport* report) {
-  size_t skipped = 0;
-  MN_ASSIGN_OR_RETURN(Json json,
-                      ParseObject(text, Verb::kInfo, limits, &skipped));
-  InfoResponse info;
-  MN_ASSIGN_OR_RETURN(info.identity,
-                      ReadIdentity(json, Verb::kInfo, kInfoType));
-  info.description = StringField(json, "description");
-  DropExcess(report, skipped, "an INFO", info.identity.name, limits);
+  MN_ASSIGN_OR_RETURN(
+      auto listing, ParseListing(text, Verb::kInfo, kInfoType, limits, report));
+  const Json& json = listing.first;
+  InfoResponse info{.identity = std::move(listing.second),
+                    .description = StringField(json, "description")};
   auto add = [&](EndpointInfo endpoint) {
     AddEndpoint(info.endpoints, std::move(endpoint), true, report);
   };
@@ -380,13 +384,10 @@ absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view text,
 absl::StatusOr<StatsResponse> DecodeStats(absl::string_view text,
                                           const DecodeLimits& limits,
                                           DecodeReport* report) {
-  size_t skipped = 0;
-  MN_ASSIGN_OR_RETURN(Json json,
-                      ParseObject(text, Verb::kStats, limits, &skipped));
-  StatsResponse stats;
-  MN_ASSIGN_OR_RETURN(stats.identity,
-                      ReadIdentity(json, Verb::kStats, kStatsType));
-  DropExcess(report, skipped, "a STATS", stats.identity.name, limits);
+  MN_ASSIGN_OR_RETURN(auto listing, ParseListing(text, Verb::kStats, kStatsType,
+                                                 limits, report));
+  const Json& json = listing.first;
+  StatsResponse stats{.identity = std::move(listing.second)};
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, StringField(json, "started"),
                        &stats.started, &error)) {
