@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -67,26 +68,39 @@ class MicroCliTest : public ::testing::Test {
     ASSERT_THAT(server, ::micro_nats::testing::IsOk());
     server_ = std::move(server).value().release();
     // The greeter example, as a user would run it.
-    const std::string binary = Runfile("examples/greeter/server");
-    const std::string url = server_->url();
-    std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
-                               const_cast<char*>("--server"),
-                               const_cast<char*>(url.c_str()), nullptr};
-    ASSERT_EQ(
-        posix_spawn(&greeter_, argv[0], nullptr, nullptr, argv.data(), environ),
-        0);
+    greeter_ = StartGreeter();
+    ASSERT_GT(greeter_, 0);
     ASSERT_TRUE(::micro_nats::testing::Eventually(
         [] { return Micro("health greeter").exit_code == 0; },
         absl::Seconds(10), "the greeter to answer"));
   }
 
   static void TearDownTestSuite() {
-    if (greeter_ > 0) {
-      kill(greeter_, SIGTERM);
-      int status = 0;
-      waitpid(greeter_, &status, 0);
-    }
+    StopGreeter(greeter_);
     delete server_;
+  }
+
+  // A greeter server process on this nats-server; its pid, 0 when it did
+  // not start.
+  static pid_t StartGreeter() {
+    const std::string binary = Runfile("examples/greeter/server");
+    const std::string url = server_->url();
+    std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
+                               const_cast<char*>("--server"),
+                               const_cast<char*>(url.c_str()), nullptr};
+    pid_t pid = 0;
+    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) !=
+        0) {
+      return 0;
+    }
+    return pid;
+  }
+
+  static void StopGreeter(pid_t pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
   }
 
   // Runs `micro <args> --server <url>` (a shell command line), with
@@ -108,6 +122,24 @@ class MicroCliTest : public ::testing::Test {
     return {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
             .out = Slurp(base + ".out"),
             .err = Slurp(base + ".err")};
+  }
+
+  // Runs `micro <args>` in the background and, once it says `ready` on
+  // stderr, `meanwhile`; then waits for it to end (its --duration bounds
+  // that) and returns what it did.
+  static Result MicroWhile(const std::string& args, const std::string& ready,
+                           const std::function<void()>& meanwhile) {
+    static std::atomic<int> counter{0};
+    const std::string base = absl::StrCat(TmpDir(), "/background_", ++counter);
+    Result result;
+    std::thread command([&] { result = Micro(args, "", true, base); });
+    const bool said = ::micro_nats::testing::Eventually(
+        [&] { return Slurp(base + ".err").find(ready) != std::string::npos; },
+        absl::Seconds(10), ready);
+    if (said) meanwhile();
+    command.join();
+    EXPECT_TRUE(said) << "micro " << args << " never said " << ready;
+    return result;
   }
 
   static NatsServer* server_;
@@ -168,26 +200,16 @@ TEST_F(MicroCliTest, CallErrorsSayCodeAndDetail) {
   EXPECT_THAT(bad_json.err, HasSubstr("not valid JSON: at byte 10"));
 }
 
-// Whether a command running with output `base` said `text` on stderr.
-bool Said(const std::string& base, const std::string& text) {
-  return ::micro_nats::testing::Eventually(
-      [&] { return Slurp(base + ".err").find(text) != std::string::npos; },
-      absl::Seconds(10), text);
-}
-
 TEST_F(MicroCliTest, PublishReachesSubscribeWithHeaders) {
-  const std::string base = TmpDir() + "/subscriber";
-  Result subscribed;
-  std::thread subscriber([&] {
-    subscribed =
-        Micro("subscribe 'orders.*' --count 1 --duration 20s", "", true, base);
-  });
   // It says so on stderr once subscribed.
-  ASSERT_TRUE(Said(base, "subscribed to orders.*"));
-  Result published = Micro(R"(publish orders.new '{"id":1}' --header k=v)");
-  EXPECT_EQ(published.exit_code, 0) << published.err;
-  EXPECT_EQ(published.out, "published 8 bytes to orders.new\n");
-  subscriber.join();
+  Result subscribed = MicroWhile(
+      "subscribe 'orders.*' --count 1 --duration 20s", "subscribed to orders.*",
+      [] {
+        Result published =
+            Micro(R"(publish orders.new '{"id":1}' --header k=v)");
+        EXPECT_EQ(published.exit_code, 0) << published.err;
+        EXPECT_EQ(published.out, "published 8 bytes to orders.new\n");
+      });
   EXPECT_EQ(subscribed.exit_code, 0) << subscribed.err;
   EXPECT_EQ(subscribed.out, "[orders.new] k=v {\"id\":1}\n");
 }
@@ -215,17 +237,12 @@ TEST_F(MicroCliTest, RemoteTextIsEscapedBeforePrinting) {
   EXPECT_EQ(r.out.find('\x07'), std::string::npos) << r.out;
   (*rogue)->Unsubscribe().IgnoreError();
 
-  const std::string base = TmpDir() + "/escaping_subscriber";
-  Result subscribed;
-  std::thread subscriber([&] {
-    subscribed =
-        Micro("subscribe 'esc.*' --count 1 --duration 20s", "", true, base);
-  });
-  ASSERT_TRUE(Said(base, "subscribed to esc.*"));
-  ASSERT_THAT((*conn)->Publish("esc.body", "\x1b[2Jhi\r\n",
-                               {.headers = {{"K", "\xc2\x9bv"}}}),
-              ::micro_nats::testing::IsOk());
-  subscriber.join();
+  Result subscribed = MicroWhile(
+      "subscribe 'esc.*' --count 1 --duration 20s", "subscribed to esc.*", [&] {
+        EXPECT_THAT((*conn)->Publish("esc.body", "\x1b[2Jhi\r\n",
+                                     {.headers = {{"K", "\xc2\x9bv"}}}),
+                    ::micro_nats::testing::IsOk());
+      });
   EXPECT_EQ(subscribed.exit_code, 0) << subscribed.err;
   EXPECT_EQ(subscribed.out, "[esc.body] K=\\u009bv \\x1b[2Jhi\\r\\n\n");
 }
@@ -252,25 +269,12 @@ TEST_F(MicroCliTest, HealthAndStats) {
 }
 
 TEST_F(MicroCliTest, WatchSeesANewInstance) {
-  const std::string base = TmpDir() + "/watcher";
-  Result watched;
-  std::thread watcher([&] {
-    watched = Micro("watch greeter --count 1 --duration 20s", "", true, base);
-  });
-  ASSERT_TRUE(Said(base, "watching greeter"));
   // A second greeter instance registers while the watch runs.
   pid_t second = 0;
-  const std::string binary = Runfile("examples/greeter/server");
-  const std::string url = server_->url();
-  std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
-                             const_cast<char*>("--server"),
-                             const_cast<char*>(url.c_str()), nullptr};
-  ASSERT_EQ(
-      posix_spawn(&second, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-  watcher.join();
-  kill(second, SIGTERM);
-  int status = 0;
-  waitpid(second, &status, 0);
+  Result watched =
+      MicroWhile("watch greeter --count 1 --duration 20s", "watching greeter",
+                 [&] { EXPECT_GT(second = StartGreeter(), 0); });
+  StopGreeter(second);
   EXPECT_EQ(watched.exit_code, 0) << watched.err;
   EXPECT_THAT(watched.out,
               MatchesRegex("create greeter 1\\.0\\.0 greeter-.*\n"));
