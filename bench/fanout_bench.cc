@@ -347,7 +347,7 @@ class ServiceScatter {
     }
     for (int i = 0; i < instances; ++i) {
       auto instance = service::NewNatsService(
-          {.name = fixture->name_,
+          {.identity = {.name = fixture->name_},
            .connection = connections[i % connections.size()]});
       if (!instance.ok()) return instance.status();
       absl::Status handled =
@@ -364,8 +364,9 @@ class ServiceScatter {
       }
       fixture->instances_.push_back(std::move(instance).value());
     }
-    auto caller = service::NewNatsService(
-        {.servers = {bench::ServerUrl()}, .name = "bench-gatherer"});
+    auto caller =
+        service::NewNatsService({.servers = {bench::ServerUrl()},
+                                 .identity = {.name = "bench-gatherer"}});
     if (!caller.ok()) return caller.status();
     fixture->caller_ = std::move(caller).value();
     fixture->request_.set_body(std::string(14, 'x'));  // 16 bytes encoded

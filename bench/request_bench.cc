@@ -349,9 +349,10 @@ class FullStack {
   static absl::StatusOr<std::unique_ptr<FullStack>> Start(int64_t bytes) {
     auto fixture = std::unique_ptr<FullStack>(new FullStack(bytes));
     auto server = service::NewNatsService(
-        {.servers = {bench::ServerUrl()}, .name = "bench-echo"});
-    auto caller = service::NewNatsService(
-        {.servers = {bench::ServerUrl()}, .name = "bench-caller"});
+        {.servers = {bench::ServerUrl()}, .identity = {.name = "bench-echo"}});
+    auto caller =
+        service::NewNatsService({.servers = {bench::ServerUrl()},
+                                 .identity = {.name = "bench-caller"}});
     if (!server.ok()) return server.status();
     if (!caller.ok()) return caller.status();
     fixture->server_ = std::move(server).value();

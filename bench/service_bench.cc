@@ -87,8 +87,8 @@ bench::Side CallSide(Service& caller, const HelloRequest& request,
 
 // Raw nats.c request/reply of the encoded request to a send-asap responder
 // (as our server answers), paired with a NATS service Call. Arg inline 1:
-// handlers run on the NATS delivery thread (ServerOptions::inline_handlers),
-// for handlers that never block.
+// handlers run on the NATS delivery thread
+// (ServerOptions::listen.inline_handlers), for handlers that never block.
 void BM_PairedServiceCall(benchmark::State& state) {
   const HelloRequest request = RequestOf(state.range(0));
   const std::string encoded = request.SerializeAsString();
@@ -97,10 +97,10 @@ void BM_PairedServiceCall(benchmark::State& state) {
   natsSubscription* sub = nullptr;
   auto server = service::NewNatsService(
       {.servers = {bench::ServerUrl()},
-       .name = "bench-echo",
-       .server = {.inline_handlers = state.range(1) == 1}});
+       .identity = {.name = "bench-echo"},
+       .server = {.listen = {.inline_handlers = state.range(1) == 1}}});
   auto caller = service::NewNatsService(
-      {.servers = {bench::ServerUrl()}, .name = "bench-caller"});
+      {.servers = {bench::ServerUrl()}, .identity = {.name = "bench-caller"}});
   if (responder == nullptr || requester == nullptr ||
       natsConnection_Subscribe(&sub, responder, "bench.raw.call",
                                bench::RawEchoReply, nullptr) != NATS_OK ||
@@ -146,10 +146,10 @@ void BM_PairedMemoryCall(benchmark::State& state) {
   const int64_t bytes = state.range(0);
   const HelloRequest request = RequestOf(bytes);
   auto network = service::NewMemoryNetwork();
-  auto server =
-      service::NewMemoryService({.name = "bench-echo", .network = network});
-  auto caller =
-      service::NewMemoryService({.name = "bench-caller", .network = network});
+  auto server = service::NewMemoryService(
+      {.identity = {.name = "bench-echo"}, .network = network});
+  auto caller = service::NewMemoryService(
+      {.identity = {.name = "bench-caller"}, .network = network});
   if (!server.ok() || !caller.ok() || !StartEcho(**server).ok()) {
     state.SkipWithError("service setup failed");
     return;

@@ -40,9 +40,9 @@ size_t StartInstances() {
   static auto* instances = [] {
     auto* list = new std::vector<std::unique_ptr<service::Service>>;
     for (int i = 0; i < kInstances; ++i) {
-      auto greeter = service::NewNatsService({.servers = {bench::ServerUrl()},
-                                              .name = "greeter",
-                                              .version = "1.0.0"});
+      auto greeter = service::NewNatsService(
+          {.servers = {bench::ServerUrl()},
+           .identity = {.name = "greeter", .version = "1.0.0"}});
       if (!greeter.ok() ||
           !(*greeter)
                ->server()

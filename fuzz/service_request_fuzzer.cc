@@ -53,7 +53,7 @@ const service::ServedService& Served() {
   static const service::ServedService* const served = [] {
     auto network = service::NewMemoryNetwork();
     auto capture = std::make_shared<Capture>();
-    service::ServerOptions options{.name = "fuzz.service"};
+    service::ServerOptions options{.identity = {.name = "fuzz.service"}};
     options.frontends.push_back(capture);
     // Never destroyed: the harness serves until the process ends.
     auto* server = new service::Server(

@@ -126,6 +126,12 @@ absl::Status CheckAnswerHeaders(absl::string_view endpoint,
   return absl::OkStatus();
 }
 
+// The options as the server keeps them: the defaults of what was left empty.
+ServerOptions WithDefaults(ServerOptions options) {
+  if (options.identity.version.empty()) options.identity.version = "latest";
+  return options;
+}
+
 std::vector<std::shared_ptr<Frontend>> TakeFrontends(ServerOptions& options) {
   std::vector<std::shared_ptr<Frontend>> frontends;
   frontends.swap(options.frontends);
@@ -185,7 +191,7 @@ struct Server::Core {
   };
 
   explicit Core(ServerOptions server_options)
-      : options(std::move(server_options)) {}
+      : options(WithDefaults(std::move(server_options))) {}
 
   void OnRequest(const std::shared_ptr<transport::Socket>& socket,
                  Message request);
@@ -229,7 +235,8 @@ Server::Server(ServerOptions options,
     : frontends_(TakeFrontends(options)),
       core_(std::make_shared<Core>(std::move(options))),
       options_(core_->options),
-      id_(options_.id.empty() ? NewNodeId(options_.name) : options_.id),
+      id_(options_.id.empty() ? NewNodeId(options_.identity.name)
+                              : options_.id),
       registry_(std::move(registry)),
       transport_(std::move(transport)),
       broker_(std::move(broker)) {}
@@ -280,7 +287,7 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
                                 const broker::Event& event) {
     if (!gate->Enter()) return absl::OkStatus();
     absl::Cleanup leave = [&gate] { gate->Leave(); };
-    Context ctx(Context::Borrowed(), core->options.name, event.topic,
+    Context ctx(Context::Borrowed(), core->options.identity.name, event.topic,
                 HeaderOr(event.message, kContentTypeHeader),
                 absl::InfiniteFuture(), event.message.headers, core->gave_up);
     absl::Status status = callback(ctx, event.message);
@@ -297,35 +304,32 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
 }
 
 absl::Status Server::Start() {
-  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options_.name));
+  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options_.identity.name));
   if (registry_ == nullptr || transport_ == nullptr) {
     return absl::InvalidArgumentError(
         "a server needs a registry and a transport");
   }
-  if (options_.max_concurrent_requests < 1) {
-    return absl::InvalidArgumentError("max_concurrent_requests must be >= 1");
+  if (options_.listen.executor == nullptr &&
+      options_.listen.handler_threads < 1) {
+    return absl::InvalidArgumentError("listen.handler_threads must be >= 1");
+  }
+  if (options_.listen.on_overload || options_.listen.on_error) {
+    return absl::InvalidArgumentError(
+        "listen.on_overload and listen.on_error are the server's own (use "
+        "ServerOptions::on_error)");
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (started_) return absl::FailedPreconditionError("Start was called");
     started_ = true;
   }
-  MN_ASSIGN_OR_RETURN(
-      listener_,
-      transport_->Listen(
-          options_.address,
-          {.max_sockets = options_.max_sockets,
-           .handler_threads = options_.max_concurrent_requests,
-           .close_timeout = options_.close_timeout,
-           .inline_handlers = options_.inline_handlers,
-           .max_waiting_messages = options_.max_queued_requests,
-           .on_overload =
-               [core = core_](const std::shared_ptr<transport::Socket>& socket,
-                              Message request) {
-                 core->OnOverload(socket, request);
-               },
-           .on_error =
-               [core = core_](const absl::Status& s) { core->Report(s); }}));
+  transport::ListenOptions listen = options_.listen;
+  listen.on_overload =
+      [core = core_](const std::shared_ptr<transport::Socket>& socket,
+                     Message request) { core->OnOverload(socket, request); };
+  listen.on_error = [core = core_](const absl::Status& s) { core->Report(s); };
+  MN_ASSIGN_OR_RETURN(listener_,
+                      transport_->Listen(options_.address, std::move(listen)));
   MN_RETURN_IF_ERROR(listener_->AcceptMessages(
       [core = core_](const std::shared_ptr<transport::Socket>& socket,
                      Message request) {
@@ -361,9 +365,9 @@ void Server::Reregister() {
   absl::Status status =
       registry_->Register(registration(), {.ttl = options_.register_ttl});
   if (!status.ok()) {
-    core_->Report(absl::Status(status.code(),
-                               absl::StrCat("re-registering '", options_.name,
-                                            "' failed: ", status.message())));
+    core_->Report(absl::Status(
+        status.code(), absl::StrCat("re-registering '", options_.identity.name,
+                                    "' failed: ", status.message())));
   }
 }
 
@@ -376,7 +380,7 @@ absl::Status Server::Stop(absl::Time deadline) {
       if (!concurrency::WaitUntil(cv_, lock, deadline,
                                   [this] { return stopped_; })) {
         return absl::DeadlineExceededError(absl::StrCat(
-            "service '", options_.name,
+            "service '", options_.identity.name,
             "' is being stopped by another Stop that had not finished by "
             "this one's deadline"));
       }
@@ -450,15 +454,15 @@ absl::Status Server::Stop(absl::Time deadline) {
   }
   if (skipped > 0) {
     core_->Report(absl::UnavailableError(
-        absl::StrCat("service '", options_.name, "' did not deliver ", skipped,
-                     " broker messages that came while it stopped")));
+        absl::StrCat("service '", options_.identity.name, "' did not deliver ",
+                     skipped, " broker messages that came while it stopped")));
   }
   absl::Status shutdown =
       listener_ == nullptr ? absl::OkStatus() : listener_->Shutdown(deadline);
   absl::Status result;
   if (still_running > 0 || callbacks_running > 0) {
     result = absl::DeadlineExceededError(
-        absl::StrCat("service '", options_.name, "' stopped with ",
+        absl::StrCat("service '", options_.identity.name, "' stopped with ",
                      still_running, " requests and ", callbacks_running,
                      " subscriber callbacks still running"));
   } else if (!shutdown.ok()) {
@@ -478,11 +482,11 @@ std::string Server::address() const {
 }
 
 ServedService Server::Served() const {
-  ServedService served{.name = options_.name,
+  ServedService served{.name = options_.identity.name,
                        .id = id_,
-                       .version = options_.version,
+                       .version = options_.identity.version,
                        .description = options_.description,
-                       .metadata = options_.metadata,
+                       .metadata = options_.identity.metadata,
                        .started = core_->started};
   for (const auto& [name, endpoint] : core_->endpoints) {
     served.endpoints.push_back({name, endpoint.options});
@@ -501,9 +505,9 @@ ServedService Server::Served() const {
 }
 
 registry::Service Server::registration() const {
-  registry::Service service{.name = options_.name,
-                            .version = options_.version,
-                            .metadata = options_.metadata};
+  registry::Service service{.name = options_.identity.name,
+                            .version = options_.identity.version,
+                            .metadata = options_.identity.metadata};
   for (const auto& [name, endpoint] : core_->endpoints) {
     service.endpoints.push_back({.name = name,
                                  .request = endpoint.options.request,
@@ -539,22 +543,23 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
       !absl::IsUnavailable(sent) && !absl::IsFailedPrecondition(sent)) {
     // The answer itself is what cannot go (too large): say so instead, in
     // a fresh message, or the caller waits out its deadline.
-    Report(absl::Status(sent.code(),
-                        absl::StrCat("the answer of '", options.name, ".",
-                                     HeaderOr(request, kEndpointHeader),
-                                     "' could not be sent: ", sent.message())));
+    Report(absl::Status(
+        sent.code(), absl::StrCat("the answer of '", options.identity.name, ".",
+                                  HeaderOr(request, kEndpointHeader),
+                                  "' could not be sent: ", sent.message())));
     ++errors;
     response =
         ErrorAnswer(request,
                     absl::InternalError(absl::StrCat(
                         "the answer could not be sent: ", sent.message())),
-                    "", options.name);
+                    "", options.identity.name);
     sent = socket->Send(response);
   }
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
-    Report(absl::Status(sent.code(),
-                        absl::StrCat("answering a call to '", options.name,
-                                     "' failed: ", sent.message())));
+    Report(absl::Status(
+        sent.code(),
+        absl::StrCat("answering a call to '", options.identity.name,
+                     "' failed: ", sent.message())));
   }
   // Only Stop waits for this (a wake-up per request would cost more than
   // the request). Notified under the lock: Stop checks in_flight under it.
@@ -573,7 +578,7 @@ absl::Status Server::Core::Serve(absl::string_view endpoint_name,
   ++requests;
   if (!status.ok()) {
     ++errors;
-    *response = ErrorAnswer(request, status, refusal, options.name);
+    *response = ErrorAnswer(request, status, refusal, options.identity.name);
     return status;
   }
   CopyId(request, response);
@@ -590,13 +595,13 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
   if (stopping) {
     *refusal = "stopping";
     return absl::UnavailableError(
-        absl::StrCat("service '", options.name, "' is stopping"));
+        absl::StrCat("service '", options.identity.name, "' is stopping"));
   }
   auto it = endpoints.find(endpoint_name);
   if (it == endpoints.end()) {
     *refusal = "no-endpoint";
     return absl::NotFoundError(absl::StrCat(
-        "service '", options.name, "' has no endpoint '",
+        "service '", options.identity.name, "' has no endpoint '",
         absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
   }
   MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, arrived));
@@ -604,7 +609,7 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     return absl::DeadlineExceededError(
         "the caller's deadline passed before the request was handled");
   }
-  Context ctx(Context::Borrowed(), options.name, it->first,
+  Context ctx(Context::Borrowed(), options.identity.name, it->first,
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
               gave_up);
   absl::Status status;
@@ -670,12 +675,12 @@ void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,
   ++requests;
   ++errors;
   socket
-      ->Send(ErrorAnswer(request,
-                         absl::ResourceExhaustedError(absl::StrCat(
-                             "service '", options.name,
-                             "' is overloaded: ", options.max_queued_requests,
-                             " requests wait already")),
-                         "overloaded", options.name))
+      ->Send(ErrorAnswer(
+          request,
+          absl::ResourceExhaustedError(absl::StrCat(
+              "service '", options.identity.name, "' is overloaded: ",
+              options.listen.max_waiting_messages, " requests wait already")),
+          "overloaded", options.identity.name))
       .IgnoreError();
 }
 
@@ -683,8 +688,8 @@ void Server::Core::Report(const absl::Status& status) const {
   if (options.on_error) {
     options.on_error(status);
   } else {
-    std::fprintf(stderr, "micro-nats server %s: %s\n", options.name.c_str(),
-                 status.ToString().c_str());
+    std::fprintf(stderr, "micro-nats server %s: %s\n",
+                 options.identity.name.c_str(), status.ToString().c_str());
   }
 }
 

@@ -32,9 +32,9 @@
 // those.
 //
 // Threads: requests run on the listener's bounded pool
-// (max_concurrent_requests). Requests beyond wait; once
-// max_queued_requests wait, new ones are answered ResourceExhausted at
-// once. Never a thread per client.
+// (listen.handler_threads). Requests beyond wait; once
+// listen.max_waiting_messages wait, new ones are answered
+// ResourceExhausted at once. Never a thread per client.
 //
 // Endpoints are published in the registry with their request and response
 // described as go-micro Value trees (describe.h), so go-micro's tools show
@@ -104,10 +104,28 @@ struct SubscriberOptions {
 
 class Frontend;
 
+// Who a service is: what the registry, the NATS Service API and callers
+// see. ServerOptions, ServiceOptions and the stacks' options
+// (NatsServiceOptions, MemoryServiceOptions) each hold one; a value set at
+// two levels must agree (MergeIdentity, service.h), never silently wins.
+struct ServiceIdentity {
+  std::string name;     // required
+  std::string version;  // empty: "latest"
+  Metadata metadata;    // the service's, in the registry
+
+  friend bool operator==(const ServiceIdentity&,
+                         const ServiceIdentity&) = default;
+};
+
+// The server's defaults for its listener (ServerOptions::listen): more
+// threads and sockets than a bare transport listener, and a bounded queue.
+inline transport::ListenOptions DefaultServerListenOptions() {
+  return {
+      .max_sockets = 4096, .handler_threads = 32, .max_waiting_messages = 1024};
+}
+
 struct ServerOptions {
-  std::string name;  // the service name; required
-  std::string version = "latest";
-  Metadata metadata;  // the service's, in the registry
+  ServiceIdentity identity;
   // What the service does, for people (the NATS Service API's INFO).
   std::string description;
   // This instance's node id; empty: the name and a random suffix.
@@ -115,35 +133,34 @@ struct ServerOptions {
   // The transport address; empty: a new unique one.
   std::string address;
 
+  // The listener the requests come in on (transport.h ListenOptions):
+  //   handler_threads       requests handled at once (default 32);
+  //   max_waiting_messages  requests waiting for a thread before new ones
+  //                         are refused with ResourceExhausted (1024);
+  //   max_sockets           client sockets open at once (4096);
+  //   close_timeout         how long destroying the server waits for
+  //                         handlers an overdue Stop left running (10 s);
+  //                         those still running after it finish on their
+  //                         own and hold what they use;
+  //   inline_handlers       memory backend: the caller's thread runs the
+  //                         handler while there is room (the memory stack
+  //                         sets it); NATS ignores it.
+  // Set fields one by one (`options.listen.handler_threads = 8`) to keep
+  // the server's defaults for the rest: `.listen = {...}` starts from the
+  // transport's. on_overload and on_error are the server's own (it answers
+  // overload, and reports to `on_error` below): InvalidArgument if set.
+  transport::ListenOptions listen = DefaultServerListenOptions();
+
   // A registration expires unless renewed within register_ttl; it is
   // renewed every register_interval (go-micro: 90 s and 30 s).
   absl::Duration register_ttl = absl::Seconds(90);
   absl::Duration register_interval = absl::Seconds(30);
-
-  // Requests handled at once (threads), and waiting for one before new
-  // requests are refused with ResourceExhausted.
-  int max_concurrent_requests = 32;
-  size_t max_queued_requests = 1024;
-  // Client sockets open at once (transport ListenOptions::max_sockets).
-  size_t max_sockets = 4096;
-  // Memory backend: run a request's handler on the caller's thread while
-  // fewer than max_concurrent_requests run (transport
-  // ListenOptions::inline_handlers): no thread hand-off; the memory stack
-  // sets it. NATS ignores it: there a listener thread runs the handler of
-  // the request it took off the wire anyway, and hands the wire over before
-  // the handler blocks.
-  bool inline_handlers = false;
 
   std::vector<HandlerWrapper> wrappers;
 
   // Other ways in to the endpoints, started and stopped with the server
   // (service/nats adds the NATS Service API). Each serves one server.
   std::vector<std::shared_ptr<Frontend>> frontends;
-
-  // How long destroying the server waits for handlers that an overdue
-  // Stop left running (transport ListenOptions::close_timeout). Those still
-  // running after it finish on their own; they hold what they use.
-  absl::Duration close_timeout = absl::Seconds(10);
 
   // Development only: the text of a handler's exception goes to the
   // caller and to EndpointStats::last_error (which `$SRV.STATS` shows to
@@ -272,7 +289,7 @@ class Server {
   // first (by its own deadline) and returns its result.
   absl::Status Stop(absl::Time deadline);
 
-  const std::string& name() const { return options_.name; }
+  const std::string& name() const { return options_.identity.name; }
   const std::string& id() const { return id_; }
   // The transport address; empty before Start.
   std::string address() const;
@@ -353,8 +370,12 @@ absl::Status Server::Handle(
         Resp resp;
         MN_RETURN_IF_ERROR(handler(ctx, req, &resp));
         MN_ASSIGN_OR_RETURN(response->body, codec->Marshal(resp));
-        response->headers[kContentTypeHeader] =
-            std::string(codec->content_type());
+        // Said only when not the request's (callers read an answer without
+        // one in the request's): a header less on every answer.
+        if (codec->content_type() != ctx.content_type()) {
+          response->headers[kContentTypeHeader] =
+              std::string(codec->content_type());
+        }
         return absl::OkStatus();
       },
       std::move(options));

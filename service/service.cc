@@ -4,13 +4,57 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::service {
+namespace {
+
+std::string Describe(const Metadata& metadata) {
+  return absl::StrCat(
+      "{", absl::StrJoin(metadata, ", ", absl::PairFormatter("=")), "}");
+}
+
+absl::Status Conflict(absl::string_view field, absl::string_view service,
+                      absl::string_view server) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the service's ", field, " is ", service, " but its server options say ",
+      server, ": set it in one place"));
+}
+
+}  // namespace
+
+absl::StatusOr<ServiceIdentity> MergeIdentity(ServiceIdentity service,
+                                              const ServiceIdentity& server) {
+  if (service.name.empty()) {
+    service.name = server.name;
+  } else if (!server.name.empty() && server.name != service.name) {
+    return Conflict("name", absl::StrCat("'", service.name, "'"),
+                    absl::StrCat("'", server.name, "'"));
+  }
+  if (service.version.empty()) {
+    service.version = server.version;
+  } else if (!server.version.empty() && server.version != service.version) {
+    return Conflict("version", absl::StrCat("'", service.version, "'"),
+                    absl::StrCat("'", server.version, "'"));
+  }
+  if (service.metadata.empty()) {
+    service.metadata = server.metadata;
+  } else if (!server.metadata.empty() && server.metadata != service.metadata) {
+    return Conflict("metadata", Describe(service.metadata),
+                    Describe(server.metadata));
+  }
+  return service;
+}
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Create(
     ServiceOptions options) {
-  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options.name));
+  MN_ASSIGN_OR_RETURN(
+      options.server.identity,
+      MergeIdentity(std::move(options.identity), options.server.identity));
+  MN_RETURN_IF_ERROR(
+      registry::ValidateServiceName(options.server.identity.name));
   if (options.registry == nullptr || options.transport == nullptr) {
     return absl::InvalidArgumentError(
         "a service needs a registry and a transport");
@@ -24,9 +68,6 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
                         registry::CachingRegistry::Create(
                             std::move(options.registry), options.cache));
   }
-  options.server.name = options.name;
-  options.server.version = options.version;
-  options.server.metadata = options.metadata;
   if (options.scatter_wire != nullptr) {
     if (!options.scatter.on_error) {
       options.scatter.on_error = options.server.on_error;

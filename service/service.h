@@ -8,9 +8,10 @@
 // service/memory (NewMemoryService: every service of a test in one
 // process), or give your own here:
 //
-//   MN_ASSIGN_OR_RETURN(std::unique_ptr<Service> service,
-//                       NewNatsService({.servers = {"nats://127.0.0.1:4222"},
-//                                       .name = "greeter"}));
+//   MN_ASSIGN_OR_RETURN(
+//       std::unique_ptr<Service> service,
+//       NewNatsService({.servers = {"nats://127.0.0.1:4222"},
+//                       .identity = {.name = "greeter"}}));
 //   service->server().Handle<HelloRequest, HelloReply>("Greeter.Hello", Hello);
 //   MN_RETURN_IF_ERROR(service->Start());
 //   ...
@@ -37,16 +38,14 @@
 namespace micro_nats::service {
 
 struct ServiceOptions {
-  std::string name;  // required
-  std::string version = "latest";
-  Metadata metadata;
+  ServiceIdentity identity;  // the name is required, here or in `server`
 
   std::shared_ptr<registry::Registry> registry;     // required
   std::shared_ptr<transport::Transport> transport;  // required
   std::shared_ptr<broker::Broker> broker;  // optional: no pub/sub without
 
-  // The rest of the server's options (name, version and metadata come
-  // from above) and the client's.
+  // The server's options and the client's. An identity field set both
+  // above and in server.identity must agree (MergeIdentity).
   ServerOptions server;
   ClientOptions client;
   // How the client caches lookups (when `registry` is not already a
@@ -61,12 +60,19 @@ struct ServiceOptions {
   std::shared_ptr<void> keep_alive;
 };
 
+// The identity a service's server gets: `service`'s fields, each empty one
+// taken from `server`. InvalidArgument naming both values when both set a
+// field (name, version or metadata) differently.
+absl::StatusOr<ServiceIdentity> MergeIdentity(ServiceIdentity service,
+                                              const ServiceIdentity& server);
+
 // Service
 //
 // Thread-safe.
 class Service {
  public:
-  // InvalidArgument for a missing block or an invalid name.
+  // InvalidArgument for a missing block, an invalid name, or an identity
+  // that options.identity and options.server.identity disagree on.
   static absl::StatusOr<std::unique_ptr<Service>> Create(
       ServiceOptions options);
   // Stops (10 s deadline) if running.

@@ -369,7 +369,7 @@ int Call(const std::vector<std::string>& args) {
   auto conn = Connect();
   if (!conn.ok()) return Fail(std::string(conn.status().message()));
   auto service = service::NewNatsService(
-      {.name = "micro-cli",
+      {.identity = {.name = "micro-cli"},
        .connection = *conn,
        .registry = {.timeout = std::min(timeout, absl::Seconds(1))},
        .client = {.timeout = timeout, .content_type = "application/json"},
@@ -389,7 +389,7 @@ int Call(const std::vector<std::string>& args) {
       absl::StrContains(answer.status().message(), "not found")) {
     // Not in go-micro's registry: perhaps a NATS Service API service.
     auto srv_service = service::NewNatsService(
-        {.name = "micro-cli",
+        {.identity = {.name = "micro-cli"},
          .connection = *conn,
          .discovery = service::NatsServiceOptions::Discovery::kServiceApi,
          .srv_registry = {.timeout = std::min(timeout, absl::Seconds(1))},

@@ -74,7 +74,7 @@ class AuthorizationTest : public ::testing::Test {
     NatsServiceOptions options;
     options.connection_options = As("greeter", *server_);
     options.servers = {server_->url()};
-    options.name = kServiceName;
+    options.identity.name = kServiceName;
     options.server.id = "real-1";
     auto greeter = NewNatsService(std::move(options));
     ASSERT_THAT(greeter, IsOk());
@@ -139,7 +139,7 @@ TEST_F(AuthorizationTest, ACallerCannotAnswerLookupsOrSrvQueries) {
 
   NatsServiceOptions options;
   options.connection = caller;
-  options.name = "caller";
+  options.identity.name = "caller";
   MN_ASSERT_OK_AND_ASSIGN(auto client_side, NewNatsService(std::move(options)));
   GreeterClient client(client_side->client(), kServiceName);
   HelloRequest request;

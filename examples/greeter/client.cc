@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Service>> client;
   if (absl::GetFlag(FLAGS_memory)) {
     server = micro_nats::service::NewMemoryService(
-        {.name = greeter::kServiceName, .version = "1.0.0"});
+        {.identity = {.name = greeter::kServiceName, .version = "1.0.0"}});
     if (server.ok()) {
       handler = std::make_unique<greeter::Greeter>((*server)->server().id());
       absl::Status started =
@@ -48,12 +48,13 @@ int main(int argc, char** argv) {
                    server.status().ToString().c_str());
       return 1;
     }
-    client = micro_nats::service::NewMemoryService({.name = "greeter-client"});
+    client = micro_nats::service::NewMemoryService(
+        {.identity = {.name = "greeter-client"}});
   } else {
     std::vector<std::string> servers =
         absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
     client = micro_nats::service::NewNatsService(
-        {.servers = servers, .name = "greeter-client"});
+        {.servers = servers, .identity = {.name = "greeter-client"}});
   }
   if (!client.ok()) {
     std::fprintf(stderr, "greeter client: %s\n",

@@ -71,7 +71,7 @@ TEST(GreeterKillTest, AThousandCallsSucceedWhileOneOfThreeServersIsKilled) {
     ASSERT_GT(servers.back(), 0);
   }
   auto client = micro_nats::service::NewNatsService(
-      {.servers = {(*nats)->url()}, .name = "greeter-caller"});
+      {.servers = {(*nats)->url()}, .identity = {.name = "greeter-caller"}});
   ASSERT_THAT(client, IsOk());
   greeter::HelloRequest request;
   request.set_name("killer test");

@@ -86,7 +86,7 @@ class HostilePeerTest : public ::testing::Test {
         }));
     NatsServiceOptions options;
     options.servers = {server_->url()};
-    options.name = kServiceName;
+    options.identity.name = kServiceName;
     options.server.id = "real-1";
     auto greeter = NewNatsService(std::move(options));
     ASSERT_THAT(greeter, IsOk());
@@ -96,7 +96,7 @@ class HostilePeerTest : public ::testing::Test {
 
     NatsServiceOptions caller_options;
     caller_options.servers = {server_->url()};
-    caller_options.name = "caller";
+    caller_options.identity.name = "caller";
     caller_options.discovery = NatsServiceOptions::Discovery::kServiceApi;
     caller_options.srv_registry.timeout = absl::Seconds(2);
     caller_options.srv_registry.idle_gap = absl::Milliseconds(50);

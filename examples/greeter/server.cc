@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
       absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
   auto service = micro_nats::service::NewNatsService(
       {.servers = servers,
-       .name = greeter::kServiceName,
-       .version = absl::GetFlag(FLAGS_version)});
+       .identity = {.name = greeter::kServiceName,
+                    .version = absl::GetFlag(FLAGS_version)}});
   if (!service.ok()) {
     std::fprintf(stderr, "greeter: %s\n", service.status().ToString().c_str());
     return 1;

@@ -63,7 +63,7 @@ class ServiceApiTest : public ::testing::Test {
   std::unique_ptr<Service> StartGreeter(const std::string& id,
                                         NatsServiceOptions options = {}) {
     options.servers = {server_->url()};
-    options.name = kServiceName;
+    options.identity.name = kServiceName;
     options.server.id = id;
     options.server.description = "says hello";
     auto service = NewNatsService(std::move(options));
@@ -265,8 +265,8 @@ TEST_F(ServiceApiTest, QueueGroupSpreadsPlainRequests) {
 }
 
 TEST_F(ServiceApiTest, GroupAndEndpointSubjectsAreConfigurable) {
-  NatsServiceOptions options{
-      .servers = {server_->url()}, .name = "echo", .version = "2.0.0"};
+  NatsServiceOptions options{.servers = {server_->url()},
+                             .identity = {.name = "echo", .version = "2.0.0"}};
   options.service_api.group = "shop";
   auto echo = NewNatsService(std::move(options));
   ASSERT_THAT(echo, IsOk());
@@ -297,7 +297,8 @@ TEST_F(ServiceApiTest, GroupAndEndpointSubjectsAreConfigurable) {
 }
 
 TEST_F(ServiceApiTest, AFullQueueIsRefusedAndCounted) {
-  NatsServiceOptions options{.servers = {server_->url()}, .name = "slow"};
+  NatsServiceOptions options{.servers = {server_->url()},
+                             .identity = {.name = "slow"}};
   options.service_api.max_concurrent_requests = 1;
   options.service_api.max_queued_requests = 1;
   auto slow = NewNatsService(std::move(options));

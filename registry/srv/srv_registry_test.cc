@@ -143,7 +143,7 @@ class SrvRegistryTest : public ::testing::Test {
   std::unique_ptr<service::Service> Caller() {
     auto caller = service::NewNatsService(
         {.servers = {server_->url()},
-         .name = "caller",
+         .identity = {.name = "caller"},
          .discovery = service::NatsServiceOptions::Discovery::kServiceApi,
          .srv_registry = kTestOptions});
     EXPECT_THAT(caller, IsOk());
@@ -180,7 +180,8 @@ TEST_F(SrvRegistryTest, FindsANatsGoMicroService) {
 TEST_F(SrvRegistryTest, PingReachesBothKindsOfService) {
   StartGoEcho();
   auto greeter = service::NewNatsService(
-      {.servers = {server_->url()}, .name = "greeter", .version = "1.0.0"});
+      {.servers = {server_->url()},
+       .identity = {.name = "greeter", .version = "1.0.0"}});
   ASSERT_THAT(greeter, IsOk());
   ASSERT_THAT((*greeter)->Start(), IsOk());
 
@@ -241,8 +242,8 @@ TEST_F(SrvRegistryTest, CallsANatsGoMicroServiceRawAndJson) {
 }
 
 TEST_F(SrvRegistryTest, FindsAndCallsAMicroNatsServiceThroughItsSrvAnswers) {
-  auto echo =
-      service::NewNatsService({.servers = {server_->url()}, .name = "echo"});
+  auto echo = service::NewNatsService(
+      {.servers = {server_->url()}, .identity = {.name = "echo"}});
   ASSERT_THAT(echo, IsOk());
   ASSERT_THAT((*echo)->server().Handle(
                   "Echo.Say",

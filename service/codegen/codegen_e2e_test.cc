@@ -86,10 +86,11 @@ class CodegenEndToEndTest : public ::testing::TestWithParam<bool> {
 
   std::unique_ptr<Service> NewService(const std::string& name) {
     absl::StatusOr<std::unique_ptr<Service>> service =
-        GetParam() ? ::micro_nats::service::NewNatsService(
-                         {.servers = {nats_->url()}, .name = name})
-                   : ::micro_nats::service::NewMemoryService(
-                         {.name = name, .network = network_});
+        GetParam()
+            ? ::micro_nats::service::NewNatsService(
+                  {.servers = {nats_->url()}, .identity = {.name = name}})
+            : ::micro_nats::service::NewMemoryService(
+                  {.identity = {.name = name}, .network = network_});
     EXPECT_THAT(service, IsOk());
     return service.ok() ? std::move(service).value() : nullptr;
   }

@@ -34,10 +34,8 @@ absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(
       options.network != nullptr ? options.network : *process_network;
   // The caller's thread runs the handler while the server has room: a call
   // costs no thread hand-off.
-  options.server.inline_handlers = true;
-  return Service::Create({.name = std::move(options.name),
-                          .version = std::move(options.version),
-                          .metadata = std::move(options.metadata),
+  options.server.listen.inline_handlers = true;
+  return Service::Create({.identity = std::move(options.identity),
                           .registry = network->registry,
                           .transport = network->transport,
                           .broker = broker::NewMemoryBroker({}, network->bus),

@@ -8,8 +8,10 @@
 // same server and client code as on NATS:
 //
 //   auto network = NewMemoryNetwork();
-//   auto greeter = NewMemoryService({.name = "greeter", .network = network});
-//   auto caller = NewMemoryService({.name = "caller", .network = network});
+//   auto greeter = NewMemoryService(
+//       {.identity = {.name = "greeter"}, .network = network});
+//   auto caller = NewMemoryService(
+//       {.identity = {.name = "caller"}, .network = network});
 //   (*greeter)->server().Handle<HelloRequest, HelloReply>(...);
 //   (*greeter)->Start();
 //   (*caller)->client().Call<HelloRequest, HelloReply>(
@@ -40,9 +42,9 @@ struct MemoryNetwork {
 std::shared_ptr<MemoryNetwork> NewMemoryNetwork();
 
 struct MemoryServiceOptions {
-  std::string name;  // required
-  std::string version = "latest";
-  Metadata metadata;
+  // The name is required, here or in server.identity (a field set in both
+  // must agree).
+  ServiceIdentity identity;
   // Null: one network shared by the whole process.
   std::shared_ptr<MemoryNetwork> network;
   ServerOptions server;

@@ -12,9 +12,7 @@ class MemoryEnvironment : public ServiceEnvironment {
   absl::StatusOr<std::unique_ptr<Service>> NewService(
       const std::string& name, ServerOptions server,
       ClientOptions client) override {
-    std::string version = server.version;
-    return NewMemoryService({.name = name,
-                             .version = version,
+    return NewMemoryService({.identity = {.name = name},
                              .network = network_,
                              .server = std::move(server),
                              .client = std::move(client)});
@@ -34,7 +32,7 @@ INSTANTIATE_TEST_SUITE_P(Memory, ServiceEndToEndTest,
                          ServiceBackendName);
 
 TEST(MemoryServiceTest, ServicesWithoutANetworkShareTheProcessOne) {
-  auto server = NewMemoryService({.name = "process-wide"});
+  auto server = NewMemoryService({.identity = {.name = "process-wide"}});
   ASSERT_THAT(server, ::micro_nats::testing::IsOk());
   ASSERT_THAT((*server)->server().Handle(
                   "P.Call",
@@ -44,12 +42,62 @@ TEST(MemoryServiceTest, ServicesWithoutANetworkShareTheProcessOne) {
                   }),
               ::micro_nats::testing::IsOk());
   ASSERT_THAT((*server)->Start(), ::micro_nats::testing::IsOk());
-  auto client = NewMemoryService({.name = "process-wide-client"});
+  auto client = NewMemoryService({.identity = {.name = "process-wide-client"}});
   ASSERT_THAT(client, ::micro_nats::testing::IsOk());
   EXPECT_THAT(
       (*client)->client().CallRaw("process-wide", "P.Call", {.body = "bytes"}),
       ::micro_nats::testing::IsOkAndHolds(
           ::testing::Field(&Message::body, "got bytes")));
+}
+
+TEST(MemoryServiceTest, AnIdentityFieldSetTwiceMustAgree) {
+  using ::micro_nats::testing::StatusIs;
+  using ::testing::AllOf;
+  using ::testing::HasSubstr;
+  EXPECT_THAT(NewMemoryService({.identity = {.name = "outer"},
+                                .server = {.identity = {.name = "inner"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("name"), HasSubstr("'outer'"),
+                             HasSubstr("'inner'"))));
+  EXPECT_THAT(
+      NewMemoryService({.identity = {.name = "v", .version = "1.0.0"},
+                        .server = {.identity = {.version = "2.0.0"}}}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("version"), HasSubstr("'1.0.0'"),
+                     HasSubstr("'2.0.0'"))));
+  EXPECT_THAT(
+      NewMemoryService({.identity = {.name = "m", .metadata = {{"a", "1"}}},
+                        .server = {.identity = {.metadata = {{"a", "2"}}}}}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("metadata"), HasSubstr("{a=1}"),
+                     HasSubstr("{a=2}"))));
+}
+
+TEST(MemoryServiceTest, AnIdentityFieldSetOnceIsTakenFromEitherLevel) {
+  // The same value at both levels is no conflict.
+  auto both = NewMemoryService(
+      {.identity = {.name = "same", .version = "3.0.0"},
+       .server = {.identity = {.name = "same", .metadata = {{"k", "v"}}}}});
+  ASSERT_THAT(both, ::micro_nats::testing::IsOk());
+  const registry::Service registration = (*both)->server().registration();
+  EXPECT_EQ(registration.name, "same");
+  EXPECT_EQ(registration.version, "3.0.0");
+  EXPECT_EQ(registration.metadata, (Metadata{{"k", "v"}}));
+  // Only the server's: the name and version are its.
+  auto inner = NewMemoryService(
+      {.server = {.identity = {.name = "inner-only", .version = "4.0.0"}}});
+  ASSERT_THAT(inner, ::micro_nats::testing::IsOk());
+  EXPECT_EQ((*inner)->name(), "inner-only");
+  EXPECT_EQ((*inner)->server().registration().version, "4.0.0");
+  // Neither: "latest".
+  auto plain = NewMemoryService({.identity = {.name = "plain"}});
+  ASSERT_THAT(plain, ::micro_nats::testing::IsOk());
+  EXPECT_EQ((*plain)->server().registration().version, "latest");
+}
+
+TEST(MemoryServiceTest, NoNameAtEitherLevelIsRefused) {
+  EXPECT_THAT(NewMemoryService({}), ::micro_nats::testing::StatusIs(
+                                        absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -14,9 +14,7 @@ class MemoryScatterEnvironment : public ScatterEnvironment {
   absl::StatusOr<std::unique_ptr<Service>> NewService(
       const std::string& name, ServerOptions server,
       ScatterConfig scatter) override {
-    std::string version = server.version;
-    return NewMemoryService({.name = name,
-                             .version = version,
+    return NewMemoryService({.identity = {.name = name},
                              .network = network_,
                              .server = std::move(server),
                              .scatter = std::move(scatter)});

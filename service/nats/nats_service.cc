@@ -71,7 +71,11 @@ class NatsRequestReply : public RequestReply {
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     NatsServiceOptions options) {
-  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options.name));
+  // Checked before connecting: Service::Create would, but only after.
+  MN_ASSIGN_OR_RETURN(
+      options.identity,
+      MergeIdentity(std::move(options.identity), options.server.identity));
+  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options.identity.name));
   // Protobuf makes its descriptor pool on first use; made here, before the
   // connection starts threads, its creation is ordered before their use of
   // it in a way ThreadSanitizer can see (libprotobuf is not instrumented).
@@ -81,7 +85,7 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     nats::ConnectionOptions connection_options = options.connection_options;
     connection_options.servers = options.servers;
     if (connection_options.name == nats::ConnectionOptions().name) {
-      connection_options.name = options.name;
+      connection_options.name = options.identity.name;
     }
     MN_ASSIGN_OR_RETURN(connection,
                         nats::Connection::Connect(connection_options));
@@ -122,9 +126,7 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
   MN_ASSIGN_OR_RETURN(
       std::shared_ptr<ScatterWire> scatter_wire,
       NewNatsScatterWire(connection, std::move(options.scatter_wire)));
-  return Service::Create({.name = std::move(options.name),
-                          .version = std::move(options.version),
-                          .metadata = std::move(options.metadata),
+  return Service::Create({.identity = std::move(options.identity),
                           .registry = std::move(registry),
                           .transport = std::move(transport),
                           .broker = std::move(broker),

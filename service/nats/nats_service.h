@@ -7,7 +7,7 @@
 //       std::unique_ptr<Service> greeter,
 //       NewNatsService({.servers = {"nats://10.0.0.1:4222",
 //                                   "nats://10.0.0.2:4222"},
-//                       .name = "greeter"}));
+//                       .identity = {.name = "greeter"}}));
 //
 // The registry is go-micro's NATS registry (registry/nats) behind the
 // caching registry (registry/cache); go-micro services on the same NATS see
@@ -36,9 +36,9 @@ namespace micro_nats::service {
 struct NatsServiceOptions {
   // Several for a cluster.
   std::vector<std::string> servers = {"nats://127.0.0.1:4222"};
-  std::string name;  // required
-  std::string version = "latest";
-  Metadata metadata;
+  // The name is required, here or in server.identity (a field set in both
+  // must agree).
+  ServiceIdentity identity;
 
   // The connection's other options (`servers` above wins; its name
   // defaults to the service's). Ignored when `connection` is given.

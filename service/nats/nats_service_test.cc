@@ -25,10 +25,8 @@ class NatsEnvironment : public ServiceEnvironment {
   absl::StatusOr<std::unique_ptr<Service>> NewService(
       const std::string& name, ServerOptions server,
       ClientOptions client) override {
-    std::string version = server.version;
     return NewNatsService({.servers = {server_->url()},
-                           .name = name,
-                           .version = version,
+                           .identity = {.name = name},
                            .server = std::move(server),
                            .client = std::move(client)});
   }
@@ -53,7 +51,7 @@ INSTANTIATE_TEST_SUITE_P(Nats, ServiceEndToEndTest,
 TEST(NatsServiceTest, NoServerReachableIsUnavailableNamingTheUrl) {
   auto service = NewNatsService(
       {.servers = {"nats://127.0.0.1:1"},
-       .name = "lonely",
+       .identity = {.name = "lonely"},
        .connection_options = {.connect_timeout = absl::Seconds(1)}});
   EXPECT_THAT(service, ::micro_nats::testing::StatusIs(
                            absl::StatusCode::kUnavailable,
@@ -66,9 +64,10 @@ TEST(NatsServiceTest, ServicesOnDifferentServersOfAClusterCallEachOther) {
   const std::vector<std::string> urls = (*cluster)->urls();
   // The caller is given two servers (a cluster's list), neither of them
   // the one the echo service is on.
-  auto echo = NewNatsService({.servers = {urls[0]}, .name = "clustered"});
-  auto caller =
-      NewNatsService({.servers = {urls[1], urls[2]}, .name = "cluster-caller"});
+  auto echo =
+      NewNatsService({.servers = {urls[0]}, .identity = {.name = "clustered"}});
+  auto caller = NewNatsService(
+      {.servers = {urls[1], urls[2]}, .identity = {.name = "cluster-caller"}});
   ASSERT_THAT(echo, ::micro_nats::testing::IsOk());
   ASSERT_THAT(caller, ::micro_nats::testing::IsOk());
   ASSERT_THAT((*echo)->server().Handle(
@@ -109,7 +108,7 @@ class ServiceApiPathTest : public ::testing::Test {
       const std::string& name, ServerOptions server = {}) {
     return NewNatsService(
         {.servers = {server_->url()},
-         .name = name,
+         .identity = {.name = name},
          .discovery = NatsServiceOptions::Discovery::kServiceApi,
          .server = std::move(server)});
   }
@@ -201,7 +200,7 @@ TEST_F(ServiceApiPathTest, AnAnswerThatCannotBeSentFailsTheCallPromptly) {
 
 TEST(NatsServiceTest, AnInvalidNameIsRefused) {
   EXPECT_THAT(
-      NewNatsService({.name = "has space"}),
+      NewNatsService({.identity = {.name = "has space"}}),
       ::micro_nats::testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

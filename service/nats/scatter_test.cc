@@ -27,10 +27,8 @@ class NatsScatterEnvironment : public ScatterEnvironment {
   absl::StatusOr<std::unique_ptr<Service>> NewService(
       const std::string& name, ServerOptions server,
       ScatterConfig scatter) override {
-    std::string version = server.version;
     return NewNatsService({.servers = {server_->url()},
-                           .name = name,
-                           .version = version,
+                           .identity = {.name = name},
                            .server = std::move(server),
                            .scatter = std::move(scatter)});
   }
@@ -72,8 +70,8 @@ TEST(NatsScatterWireTest, OnePublishReachesEveryInstance) {
   ASSERT_TRUE(server.ok()) << server.status();
   std::vector<std::unique_ptr<Service>> instances;
   for (int i = 0; i < 3; ++i) {
-    auto instance =
-        NewNatsService({.servers = {(*server)->url()}, .name = "counted"});
+    auto instance = NewNatsService(
+        {.servers = {(*server)->url()}, .identity = {.name = "counted"}});
     ASSERT_TRUE(instance.ok()) << instance.status();
     ASSERT_TRUE((*instance)
                     ->server()
@@ -96,8 +94,8 @@ TEST(NatsScatterWireTest, OnePublishReachesEveryInstance) {
   });
   ASSERT_TRUE(sub.ok());
   ASSERT_TRUE((*watcher)->Flush(absl::Seconds(5)).ok());
-  auto caller =
-      NewNatsService({.servers = {(*server)->url()}, .name = "counter"});
+  auto caller = NewNatsService(
+      {.servers = {(*server)->url()}, .identity = {.name = "counter"}});
   ASSERT_TRUE(caller.ok());
   absl::StatusOr<ScatterResult<Message>> result;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);

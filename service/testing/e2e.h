@@ -560,8 +560,8 @@ TEST_P(ServiceEndToEndTest, ConcurrentStopsAreSafe) {
 TEST_P(ServiceEndToEndTest, AHandlerMayOutliveItsDestroyedServer) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  auto lingering =
-      env_->NewService("lingering", {.close_timeout = absl::Milliseconds(50)});
+  auto lingering = env_->NewService(
+      "lingering", {.listen = {.close_timeout = absl::Milliseconds(50)}});
   ASSERT_THAT(lingering, IsOk());
   ASSERT_THAT(
       HandlePing((*lingering)->server(), "L.Call",
@@ -590,7 +590,7 @@ TEST_P(ServiceEndToEndTest, AFullQueueIsRefusedWithResourceExhausted) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   auto busy = env_->NewService(
-      "busy", {.max_concurrent_requests = 1, .max_queued_requests = 1});
+      "busy", {.listen = {.handler_threads = 1, .max_waiting_messages = 1}});
   ASSERT_THAT(busy, IsOk());
   ASSERT_THAT(HandlePing((*busy)->server(), "Busy.Call",
                          [&](Context&, const Ping& ping, Pong* pong) {
@@ -763,7 +763,8 @@ TEST_P(ServiceEndToEndTest, MetadataTravelsAsHeaders) {
 
 TEST_P(ServiceEndToEndTest, FiltersPickAVersion) {
   auto make = [&](const std::string& version) -> std::unique_ptr<Service> {
-    auto service = env_->NewService("versioned", {.version = version});
+    auto service =
+        env_->NewService("versioned", {.identity = {.version = version}});
     if (!service.ok()) return nullptr;
     Server& server = (*service)->server();
     EXPECT_THAT(HandlePing(server, "V.Call",

@@ -246,8 +246,8 @@ TEST_P(ScatterTest, ASilentNodeIsDeadlineExceededAndTheCallKeepsItsDeadline) {
 }
 
 TEST_P(ScatterTest, FiltersChooseTheNodesWaitedFor) {
-  Service* one = StartInstance(kFleet, nullptr, {.version = "1"});
-  Service* two = StartInstance(kFleet, nullptr, {.version = "2"});
+  Service* one = StartInstance(kFleet, nullptr, {.identity = {.version = "1"}});
+  Service* two = StartInstance(kFleet, nullptr, {.identity = {.version = "2"}});
   ASSERT_NE(one, nullptr);
   ASSERT_NE(two, nullptr);
   ASSERT_TRUE(WaitFound(kFleet, 2));
