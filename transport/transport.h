@@ -203,7 +203,8 @@ struct ListenOptions {
   MessageHandler on_overload;
 
   // Told when an accept handler throws: its socket is closed (the peer sees
-  // OutOfRange) and the listener goes on serving. Empty: logged to stderr.
+  // OutOfRange) and the listener goes on serving. Empty: to the process
+  // error sink (status/error_sink.h) as "transport".
   std::function<void(const absl::Status&)> on_error;
 };
 

@@ -1,16 +1,15 @@
 // Copyright 2026 The micro-nats Authors.
 
-#include "transport/internal/socket_core.h"
-
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "concurrency/wait.h"
+#include "status/error_sink.h"
 #include "status/guarded.h"
 #include "status/status_macros.h"
+#include "transport/internal/socket_core.h"
 
 namespace micro_nats::transport::transport_internal {
 namespace {
@@ -756,12 +755,7 @@ void ListenerCore::TaskDone() {
 }
 
 void ListenerCore::Report(const absl::Status& error) {
-  if (on_error_) {
-    on_error_(error);
-  } else {
-    std::fprintf(stderr, "micro-nats transport: %s\n",
-                 error.ToString().c_str());
-  }
+  ReportError(on_error_, {"transport"}, error);
 }
 
 std::shared_ptr<InboundQueue> ListenerCore::Find(const std::string& key) const {

@@ -1,9 +1,6 @@
 // Copyright 2026 The micro-nats Authors.
 
-#include "transport/nats/nats_transport.h"
-
 #include <atomic>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -19,9 +16,11 @@
 #include "nats/message.h"
 #include "nats/status.h"
 #include "nats/will_block.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 #include "transport/internal/socket_core.h"
+#include "transport/nats/nats_transport.h"
 
 namespace micro_nats::transport {
 namespace {
@@ -119,10 +118,9 @@ absl::Status Refused(natsMsg* msg) {
 void LogIgnored(std::once_flag& once, absl::string_view where,
                 absl::string_view what) {
   std::call_once(once, [&] {
-    std::fprintf(stderr,
-                 "micro-nats transport %.*s: ignoring %.*s (reported once)\n",
-                 static_cast<int>(where.size()), where.data(),
-                 static_cast<int>(what.size()), what.data());
+    ReportError({"transport", where},
+                absl::InvalidArgumentError(
+                    absl::StrCat("ignoring ", what, " (reported once)")));
   });
 }
 
