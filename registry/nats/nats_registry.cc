@@ -15,30 +15,35 @@
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "registry/internal/gather.h"
+#include "registry/internal/lookup.h"
 #include "registry/internal/merge.h"
 #include "registry/internal/service_store.h"
 #include "registry/internal/swept_store.h"
 #include "registry/internal/watch_hub.h"
 #include "registry/nats/internal/census.h"
 #include "registry/nats/internal/codec.h"
-#include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
 namespace micro_nats::registry {
 namespace {
 
+using registry_internal::BadInput;
+using registry_internal::BadTally;
 using registry_internal::Census;
 using registry_internal::CensusHint;
 using registry_internal::DecodeResult;
 using registry_internal::DecodeService;
 using registry_internal::EncodeResult;
 using registry_internal::EncodeService;
-using registry_internal::Gather;
+using registry_internal::GatherLookup;
 using registry_internal::GatherResult;
 using registry_internal::kCensusHeader;
+using registry_internal::LookupRule;
+using registry_internal::LookupRuleOf;
 using registry_internal::MergeByVersion;
 using registry_internal::NodeSet;
+using registry_internal::ReconnectStamp;
 using registry_internal::Result;
 using registry_internal::ServiceStore;
 using registry_internal::SweptStore;
@@ -138,9 +143,8 @@ class NatsRegistry : public Registry {
                  },
              .run_on = nats::HandlerThread::kDeliveryThread}));
     reconnect_listener_ = conn_->AddReconnectListener(
-        [reconnected = reconnected_at_ns_, hub = hub_, census = census_] {
-          reconnected->store(absl::ToUnixNanos(absl::Now()),
-                             std::memory_order_relaxed);
+        [reconnected = reconnected_, hub = hub_, census = census_] {
+          reconnected->Stamp();
           census->Restart(absl::Now());
           hub->Lost(
               "registry events may have been missed while disconnected "
@@ -306,13 +310,11 @@ class NatsRegistry : public Registry {
     }
 
     Answered Take() { return {std::move(collected_.services()), false}; }
-    size_t dropped() const { return dropped_; }
-    const absl::Status& first_bad() const { return first_bad_; }
+    const BadTally& bad() const { return bad_; }
 
    private:
     void Bad(const absl::Status& status, size_t count = 1) {
-      if (dropped_ == 0) first_bad_ = status;
-      dropped_ += count;
+      bad_.Add(status, count);
     }
 
     registry_internal::Verdict Decide() const {
@@ -335,8 +337,7 @@ class NatsRegistry : public Registry {
     const bool judge_;
     const std::vector<std::string> known_;
     registry_internal::Collected collected_;
-    size_t dropped_ = 0;
-    absl::Status first_bad_;
+    BadTally bad_;
     NodeSet seen_;
     absl::optional<CensusHint> expected_;
     std::set<std::string> vouchers_;       // senders of `expected_`
@@ -354,43 +355,18 @@ class NatsRegistry : public Registry {
         judge ? census_->Known(name, absl::Now()) : std::vector<std::string>());
     MN_ASSIGN_OR_RETURN(
         GatherResult gathered,
-        Gather(*mux_, options_.query_subject,
-               EncodeResult({std::string(action), Service{.name = name}}),
-               {.timeout = options_.timeout,
-                .idle_gap = options_.idle_gap,
-                .quorum = options_.quorum,
-                .max_answers = options_.max_answers,
-                .max_bytes = options_.max_lookup_bytes},
-               "registry lookup",
-               [&lookup](absl::string_view body, const Headers& headers,
-                         absl::Duration) {
-                 return lookup.OnAnswer(body, headers);
-               }));
-    if (lookup.dropped() > 0) ReportBad(lookup.first_bad(), lookup.dropped());
-    if (gathered.dropped > 0) {
-      ReportBad(absl::ResourceExhaustedError(absl::StrCat(
-                    "a registry lookup's answers over ", options_.max_answers,
-                    " answers or ", options_.max_lookup_bytes,
-                    " bytes, or past its deadline: dropped unread")),
-                gathered.dropped);
-    }
+        GatherLookup(
+            *mux_, options_.query_subject,
+            EncodeResult({std::string(action), Service{.name = name}}), rule_,
+            *reconnected_,
+            [&lookup](absl::string_view body, const Headers& headers,
+                      absl::Duration) {
+              return lookup.OnAnswer(body, headers);
+            },
+            lookup.bad(), bad_));
     Answered answered = lookup.Take();
     answered.complete = gathered.complete;
-    if (gathered.answers == 0 && gathered.dropped == 0 &&
-        RecentlyReconnected()) {
-      return absl::UnavailableError(absl::StrCat(
-          "registry lookup: no answer, and this process reconnected to NATS "
-          "less than ",
-          absl::FormatDuration(options_.reconnect_grace),
-          " ago (registrars may not have resubscribed yet)"));
-    }
     return answered;
-  }
-
-  bool RecentlyReconnected() const {
-    const int64_t at = reconnected_at_ns_->load(std::memory_order_relaxed);
-    return at != 0 &&
-           absl::Now() - absl::FromUnixNanos(at) < options_.reconnect_grace;
   }
 
   // Answers a query for what this process registered: one reply per
@@ -400,14 +376,14 @@ class NatsRegistry : public Registry {
     if (reply.empty()) return;
     const absl::string_view body = nats::Body(msg);
     if (body.size() > options_.max_query_bytes) {
-      ReportBad(absl::InvalidArgumentError(absl::StrCat(
+      bad_.Report(absl::InvalidArgumentError(absl::StrCat(
           "a query of ", body.size(), " bytes on '", options_.query_subject,
           "' (the limit is ", options_.max_query_bytes, ")")));
       return;
     }
     auto query = DecodeResult(body);
     if (!query.ok()) {
-      ReportBad(query.status());
+      bad_.Report(query.status());
       return;
     }
     std::vector<Service> services;
@@ -434,7 +410,7 @@ class NatsRegistry : public Registry {
   void OnWatchEvent(natsMsg* msg) {
     const absl::string_view body = nats::Body(msg);
     if (body.size() > options_.max_event_bytes) {
-      ReportBad(absl::InvalidArgumentError(
+      bad_.Report(absl::InvalidArgumentError(
           absl::StrCat("a watch event of ", body.size(), " bytes on '",
                        options_.watch_subject, "' (the limit is ",
                        options_.max_event_bytes, ")")));
@@ -442,7 +418,7 @@ class NatsRegistry : public Registry {
     }
     auto result = DecodeResult(body);
     if (!result.ok()) {
-      ReportBad(result.status());
+      bad_.Report(result.status());
       return;
     }
     EventType type;
@@ -453,7 +429,7 @@ class NatsRegistry : public Registry {
     } else if (result->action == "delete") {
       type = EventType::kDelete;
     } else {
-      ReportBad(absl::InvalidArgumentError(absl::StrCat(
+      bad_.Report(absl::InvalidArgumentError(absl::StrCat(
           "unknown registry event action '", result->action, "'")));
       return;
     }
@@ -461,32 +437,14 @@ class NatsRegistry : public Registry {
     absl::Status why;
     if (absl::Status valid = CheckDecoded(result->service, &invalid, &why);
         !valid.ok()) {
-      ReportBad(valid);
+      bad_.Report(valid);
       return;
     }
-    if (invalid > 0) ReportBad(why, invalid);
+    if (invalid > 0) bad_.Report(why, invalid);
     if (result->service.nodes.empty() && invalid > 0) return;
     Event event{type, std::move(result->service)};
     census_->Apply(event, absl::Now());
     hub_->Publish(std::move(event));
-  }
-
-  // Bad input from the wire, dropped: handed to on_bad_input, or told the
-  // error sink once and counted.
-  void ReportBad(const absl::Status& status, size_t count = 1) {
-    const size_t before = bad_inputs_.fetch_add(count);
-    if (options_.on_bad_input) {
-      options_.on_bad_input(status, count);
-      return;
-    }
-    if (before == 0) {
-      ReportError({"registry/nats"},
-                  absl::Status(status.code(),
-                               absl::StrCat("dropped bad input from NATS: ",
-                                            status.message(),
-                                            " (reported once; later ones are "
-                                            "counted)")));
-    }
   }
 
   const std::shared_ptr<nats::Connection> conn_;
@@ -500,10 +458,11 @@ class NatsRegistry : public Registry {
       absl::StrFormat("%016x", absl::Uniform<uint64_t>(absl::BitGen()));
   uint64_t reconnect_listener_ = 0;
   std::shared_ptr<nats::InboxMux> mux_;
-  std::atomic<size_t> bad_inputs_{0};
-  // When the connection last came back (Unix ns; 0: never lost).
-  const std::shared_ptr<std::atomic<int64_t>> reconnected_at_ns_ =
-      std::make_shared<std::atomic<int64_t>>(0);
+  BadInput bad_{"registry/nats", options_.on_bad_input};
+  const LookupRule rule_ =
+      LookupRuleOf(options_, "registry lookup", "registrars");
+  const std::shared_ptr<ReconnectStamp> reconnected_ =
+      std::make_shared<ReconnectStamp>();
   // This process's registrations; made in Start, before anything answers.
   std::unique_ptr<SweptStore> store_;
   std::unique_ptr<nats::Subscription> query_subscription_;

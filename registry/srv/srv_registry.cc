@@ -14,17 +14,22 @@
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
 #include "registry/internal/gather.h"
+#include "registry/internal/lookup.h"
 #include "registry/internal/merge.h"
 #include "registry/internal/service_store.h"
 #include "srv/protocol.h"
-#include "status/error_sink.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::registry {
 namespace {
 
-using registry_internal::Gather;
+using registry_internal::BadInput;
+using registry_internal::BadTally;
+using registry_internal::GatherLookup;
+using registry_internal::LookupRule;
+using registry_internal::LookupRuleOf;
 using registry_internal::MergeByVersion;
+using registry_internal::ReconnectStamp;
 using registry_internal::ServiceStore;
 using registry_internal::ValidateRegistration;
 using registry_internal::VersionsOf;
@@ -93,11 +98,8 @@ class SrvRegistry : public Registry {
   }
 
   absl::Status Start() {
-    reconnect_listener_ =
-        conn_->AddReconnectListener([reconnected = reconnected_at_ns_] {
-          reconnected->store(absl::ToUnixNanos(absl::Now()),
-                             std::memory_order_relaxed);
-        });
+    reconnect_listener_ = conn_->AddReconnectListener(
+        [reconnected = reconnected_] { reconnected->Stamp(); });
     MN_ASSIGN_OR_RETURN(mux_, nats::InboxMux::Create(conn_));
     MN_ASSIGN_OR_RETURN(
         subscription_,
@@ -176,63 +178,32 @@ class SrvRegistry : public Registry {
   absl::StatusOr<std::vector<Service>> Query(const std::string& subject) {
     registry_internal::Collected collected(options_.max_nodes,
                                            options_.max_endpoints);
-    size_t dropped = 0;
-    absl::Status first_bad;
-    auto bad = [&](absl::Status status, size_t count) {
-      if (dropped == 0) first_bad = std::move(status);
-      dropped += count;
-    };
+    BadTally bad;
     const srv::DecodeLimits limits{.max_endpoints = options_.max_endpoints,
                                    .deadline = absl::Now() + options_.timeout};
     // Decoded here, on the caller's thread, as the answers arrive.
-    MN_ASSIGN_OR_RETURN(
-        registry_internal::GatherResult gathered,
-        Gather(*mux_, subject, "",
-               {.timeout = options_.timeout,
-                .idle_gap = options_.idle_gap,
-                .quorum = options_.quorum,
-                .max_answers = options_.max_answers,
-                .max_bytes = options_.max_lookup_bytes},
-               "NATS Service API lookup",
-               [&](absl::string_view body, const Headers&, absl::Duration) {
-                 srv::DecodeReport report;
-                 auto info = srv::DecodeInfo(body, limits, &report);
-                 if (!info.ok()) {
-                   bad(info.status(), 1);
-                 } else {
-                   if (report.dropped > 0) bad(report.first, report.dropped);
-                   if (size_t cut = collected.Add(FromInfo(*info)); cut > 0) {
-                     bad(absl::ResourceExhaustedError(absl::StrCat(
-                             "a lookup's answers over ", options_.max_nodes,
-                             " instances of '", info->identity.name, "'")),
-                         cut);
-                   }
-                 }
-                 return registry_internal::Verdict{};
-               }));
-    if (dropped > 0) ReportBad(first_bad, dropped);
-    if (gathered.dropped > 0) {
-      ReportBad(absl::ResourceExhaustedError(absl::StrCat(
-                    "a lookup's answers over ", options_.max_answers,
-                    " answers or ", options_.max_lookup_bytes,
-                    " bytes, or past its deadline: dropped unread")),
-                gathered.dropped);
-    }
-    if (gathered.answers == 0 && gathered.dropped == 0 &&
-        RecentlyReconnected()) {
-      return absl::UnavailableError(absl::StrCat(
-          "NATS Service API lookup: no answer, and this process reconnected "
-          "to NATS less than ",
-          absl::FormatDuration(options_.reconnect_grace),
-          " ago (services may not have resubscribed yet)"));
-    }
+    MN_RETURN_IF_ERROR(
+        GatherLookup(
+            *mux_, subject, "", rule_, *reconnected_,
+            [&](absl::string_view body, const Headers&, absl::Duration) {
+              srv::DecodeReport report;
+              auto info = srv::DecodeInfo(body, limits, &report);
+              if (!info.ok()) {
+                bad.Add(info.status());
+              } else {
+                if (report.dropped > 0) bad.Add(report.first, report.dropped);
+                if (size_t cut = collected.Add(FromInfo(*info)); cut > 0) {
+                  bad.Add(absl::ResourceExhaustedError(absl::StrCat(
+                              "a lookup's answers over ", options_.max_nodes,
+                              " instances of '", info->identity.name, "'")),
+                          cut);
+                }
+              }
+              return registry_internal::Verdict{};
+            },
+            bad, bad_)
+            .status());
     return std::move(collected.services());
-  }
-
-  bool RecentlyReconnected() const {
-    const int64_t at = reconnected_at_ns_->load(std::memory_order_relaxed);
-    return at != 0 &&
-           absl::Now() - absl::FromUnixNanos(at) < options_.reconnect_grace;
   }
 
   // Answers `$SRV.<VERB>[.<name>[.<id>]]` for the nodes registered here.
@@ -292,33 +263,15 @@ class SrvRegistry : public Registry {
     return "";
   }
 
-  // Bad input from the wire, dropped: handed to on_bad_input, or told the
-  // error sink once and counted.
-  void ReportBad(const absl::Status& status, size_t count) {
-    const size_t before = bad_inputs_.fetch_add(count);
-    if (options_.on_bad_input) {
-      options_.on_bad_input(status, count);
-      return;
-    }
-    if (before == 0) {
-      ReportError({"registry/srv"},
-                  absl::Status(status.code(),
-                               absl::StrCat("dropped bad input from NATS: ",
-                                            status.message(),
-                                            " (reported once; later ones are "
-                                            "counted)")));
-    }
-  }
-
   const std::shared_ptr<nats::Connection> conn_;
   const SrvRegistryOptions options_;
   const absl::Time started_;
   std::shared_ptr<nats::InboxMux> mux_;
-  std::atomic<size_t> bad_inputs_{0};
-  // When the connection last came back (Unix ns; 0: never lost); shared
-  // with the listener, which may run once more after the registry is gone.
-  const std::shared_ptr<std::atomic<int64_t>> reconnected_at_ns_ =
-      std::make_shared<std::atomic<int64_t>>(0);
+  BadInput bad_{"registry/srv", options_.on_bad_input};
+  const LookupRule rule_ =
+      LookupRuleOf(options_, "NATS Service API lookup", "services");
+  const std::shared_ptr<ReconnectStamp> reconnected_ =
+      std::make_shared<ReconnectStamp>();
   uint64_t reconnect_listener_ = 0;
   std::mutex mu_;
   ServiceStore store_;  // guarded by mu_
