@@ -1,5 +1,7 @@
 // Copyright 2026 The micro-nats Authors.
 
+#include "transport/internal/socket_core.h"
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -9,7 +11,6 @@
 #include "status/error_sink.h"
 #include "status/guarded.h"
 #include "status/status_macros.h"
-#include "transport/internal/socket_core.h"
 
 namespace micro_nats::transport::transport_internal {
 namespace {

@@ -1,5 +1,7 @@
 // Copyright 2026 The micro-nats Authors.
 
+#include "transport/nats/nats_transport.h"
+
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -20,7 +22,6 @@
 #include "status/status_macros.h"
 #include "subject/subject.h"
 #include "transport/internal/socket_core.h"
-#include "transport/nats/nats_transport.h"
 
 namespace micro_nats::transport {
 namespace {
