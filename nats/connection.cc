@@ -3,7 +3,6 @@
 #include "nats/connection.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <utility>
@@ -13,6 +12,7 @@
 #include "concurrency/wait.h"
 #include "nats/status.h"
 #include "nats/will_block.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -534,12 +534,7 @@ void Connection::RouteError(natsConnection* nc, natsSubscription* sub,
   }
   if (!callback) callback = options_.on_async_error;
   const absl::Status status = FromNatsStatus(err, context);
-  if (callback) {
-    callback(status);
-  } else {
-    // A loss is never silent.
-    std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
-  }
+  ReportError(callback, {"nats"}, status);  // a loss is never silent
 }
 
 void Connection::OnError(natsConnection* nc, natsSubscription* sub,

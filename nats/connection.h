@@ -119,7 +119,9 @@ struct ConnectionOptions {
   // Called from nats.c's callback thread.
   std::function<void()> on_disconnected;
   std::function<void()> on_reconnected;
-  // Asynchronous errors not tied to one subscription.
+  // Asynchronous errors not tied to one subscription (and a subscription's
+  // when its own on_error is unset). Unset: the process error sink
+  // (status/error_sink.h) as "nats".
   std::function<void(const absl::Status&)> on_async_error;
 };
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -18,6 +17,7 @@
 #include "nats/message.h"
 #include "nats/status.h"
 #include "nats/will_block.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 
 namespace micro_nats::nats {
@@ -95,13 +95,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
               absl::StrCat("subscription '", subject, "': dropped ", count,
                            " message(s): the handler fell behind (more than ",
                            max, " waiting)"));
-          if (on_error) {
-            on_error(status);
-          } else if (fallback) {
-            fallback(status);
-          } else {
-            std::fprintf(stderr, "micro-nats: %s\n", status.ToString().c_str());
-          }
+          ReportError(on_error ? on_error : fallback, {"nats"}, status);
         });
   }
   const std::string& subject_str = state->subject;

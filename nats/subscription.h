@@ -63,7 +63,7 @@ struct SubscribeOptions {
   // handler fell behind (ResourceExhausted, with how many), and the
   // server's refusal of the subscription (PermissionDenied: the user may
   // not subscribe there). Unset: the connection's on_async_error, else
-  // stderr.
+  // the process error sink (status/error_sink.h) as "nats".
   std::function<void(const absl::Status&)> on_error;
   // Messages this subscription may hold unhandled before new ones are
   // dropped and reported; 0 keeps the connection's
