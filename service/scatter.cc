@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -18,6 +17,7 @@
 #include "concurrency/wait.h"
 #include "service/errors.h"
 #include "srv/protocol.h"
+#include "status/error_sink.h"
 #include "subject/subject.h"
 
 namespace micro_nats::service {
@@ -256,12 +256,7 @@ void Answering::Send(const Message& request, const ScatterWire::Reply& reply,
 }
 
 void Answering::Report(const absl::Status& status) const {
-  if (config.on_error) {
-    config.on_error(status);
-  } else {
-    std::fprintf(stderr, "micro-nats scatter %s: %s\n", served.name.c_str(),
-                 status.ToString().c_str());
-  }
+  ReportError(config.on_error, {"service/scatter", served.name}, status);
 }
 
 class ScatterFrontend : public Frontend {

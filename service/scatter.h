@@ -150,7 +150,8 @@ struct ScatterConfig {
   // thread also routes the process's replies.
   bool inline_handlers = false;
   // Failures nobody else hears of (an answer that could not be sent).
-  // Unset: stderr.
+  // Unset: the process error sink (status/error_sink.h) as
+  // "service/scatter", with the service's name.
   std::function<void(const absl::Status&)> on_error;
 };
 

@@ -2,7 +2,6 @@
 
 #include "service/server.h"
 
-#include <cstdio>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -15,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
+#include "status/error_sink.h"
 #include "status/guarded.h"
 
 namespace micro_nats::service {
@@ -685,12 +685,7 @@ void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,
 }
 
 void Server::Core::Report(const absl::Status& status) const {
-  if (options.on_error) {
-    options.on_error(status);
-  } else {
-    std::fprintf(stderr, "micro-nats server %s: %s\n",
-                 options.identity.name.c_str(), status.ToString().c_str());
-  }
+  ReportError(options.on_error, {"service", options.identity.name}, status);
 }
 
 }  // namespace micro_nats::service

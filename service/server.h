@@ -170,7 +170,8 @@ struct ServerOptions {
 
   // Failures nobody else hears of: a handler that threw, an answer that
   // could not be sent, a failed re-registration, a subscriber's error.
-  // Unset: stderr.
+  // Unset: the process error sink (status/error_sink.h) as "service", with
+  // the service's name.
   std::function<void(const absl::Status&)> on_error;
 };
 

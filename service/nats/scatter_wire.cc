@@ -2,7 +2,6 @@
 
 #include "service/nats/scatter_wire.h"
 
-#include <cstdio>
 #include <mutex>
 #include <utility>
 
@@ -10,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "nats/inbox_mux.h"
 #include "nats/message.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -118,12 +118,7 @@ class NatsScatterWire : public ScatterWire {
  private:
   static void Report(const std::function<void(const absl::Status&)>& report,
                      const absl::Status& status) {
-    if (report) {
-      report(status);
-    } else {
-      std::fprintf(stderr, "micro-nats scatter: %s\n",
-                   status.ToString().c_str());
-    }
+    ReportError(report, {"service/nats/scatter"}, status);
   }
 
   // Opened on first use: most services never scatter.

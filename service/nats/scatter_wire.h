@@ -27,7 +27,8 @@ namespace micro_nats::service {
 struct NatsScatterOptions {
   std::string subject_prefix = kDefaultScatterPrefix;
   // Failures nobody else hears of (a request without a reply subject,
-  // requests NATS dropped). Unset: stderr.
+  // requests NATS dropped). Unset: the process error sink
+  // (status/error_sink.h) as "service/nats/scatter".
   std::function<void(const absl::Status&)> on_error;
 };
 

@@ -3,7 +3,6 @@
 #include "service/nats/service_api.h"
 
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "service/context.h"
 #include "service/errors.h"
 #include "srv/protocol.h"
+#include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -226,12 +226,8 @@ void ApiState::Answer(const std::string& reply, const absl::Status& error,
 }
 
 void ApiState::Report(const absl::Status& status) {
-  if (options.on_error) {
-    options.on_error(status);
-  } else {
-    std::fprintf(stderr, "micro-nats service API %s: %s\n", served.name.c_str(),
-                 status.ToString().c_str());
-  }
+  ReportError(options.on_error, {"service/nats/service_api", served.name},
+              status);
 }
 
 class ServiceApi : public Frontend {

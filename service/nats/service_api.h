@@ -55,7 +55,9 @@ struct ServiceApiOptions {
   int max_concurrent_requests = 32;
   size_t max_queued_requests = 1024;
   // Failures nobody else hears of (answers that could not be sent,
-  // messages NATS dropped). Unset: stderr.
+  // messages NATS dropped). Unset: the process error sink
+  // (status/error_sink.h) as "service/nats/service_api", with the
+  // service's name.
   std::function<void(const absl::Status&)> on_error;
 };
 
