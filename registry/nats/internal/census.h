@@ -79,7 +79,7 @@ class NodeSet {
 // Thread-safe. Holds at most `max_nodes` nodes: past that (a flood of
 // events, real or not) it forgets them all and starts again, as after a
 // reconnect (no hints for a warmup), rather than give wrong ones; says so
-// on stderr (once) and counts it.
+// to the error sink (once) and counts it.
 class Census {
  public:
   static constexpr size_t kDefaultMaxNodes = 100000;
