@@ -74,6 +74,15 @@ service_internal::CallPath& Client::PathTo(const registry::Node& node) const {
 absl::StatusOr<Message> Client::CallRaw(absl::string_view service,
                                         absl::string_view endpoint,
                                         Message request, CallOptions options) {
+  return CallMessage(service, endpoint, std::move(request), std::move(options),
+                     /*answer_content_type=*/true);
+}
+
+absl::StatusOr<Message> Client::CallMessage(absl::string_view service,
+                                            absl::string_view endpoint,
+                                            Message request,
+                                            CallOptions options,
+                                            bool answer_content_type) {
   if (options.deadline == absl::InfiniteFuture()) {
     const absl::Duration timeout = options.timeout > absl::ZeroDuration()
                                        ? options.timeout
@@ -86,20 +95,36 @@ absl::StatusOr<Message> Client::CallRaw(absl::string_view service,
   }
   CallRequest call{std::string(service), std::string(endpoint),
                    std::move(request)};
-  if (options_.wrappers.empty()) return Run(call, options);
-  return call_(call, options);
+  absl::StatusOr<Message> answer =
+      options_.wrappers.empty() ? Run(call, options) : call_(call, options);
+  Headers& sent = call.message.headers;
+  if (answer_content_type && answer.ok()) {
+    // A server leaves Content-Type out when the answer is in the request's
+    // (NATS micro libraries always do): say it for raw callers.
+    if (auto type = sent.find(kContentTypeHeader);
+        type != sent.end() && answer->headers.count(kContentTypeHeader) == 0) {
+      answer->headers.emplace(kContentTypeHeader, type->second);
+    }
+  }
+  service_internal::ReclaimCallHeaders(&sent);
+  return answer;
 }
 
-absl::Status Client::EncodeRequest(const google::protobuf::Message& request,
-                                   CallOptions& options,
-                                   Message* message) const {
-  if (options.content_type.empty()) {
+absl::StatusOr<const Codec*> Client::EncodeRequest(
+    const google::protobuf::Message& request, CallOptions& options,
+    Message* message) const {
+  // Wrappers see the call's content type; without them, no copy of it.
+  if (options.content_type.empty() && !options_.wrappers.empty()) {
     options.content_type = options_.content_type;
   }
-  MN_ASSIGN_OR_RETURN(const Codec* codec, CodecFor(options.content_type));
+  MN_ASSIGN_OR_RETURN(const Codec* codec,
+                      CodecFor(options.content_type.empty()
+                                   ? absl::string_view(options_.content_type)
+                                   : absl::string_view(options.content_type)));
   MN_ASSIGN_OR_RETURN(message->body, codec->Marshal(request));
-  message->headers[kContentTypeHeader] = std::string(codec->content_type());
-  return absl::OkStatus();
+  service_internal::SetHeader(&message->headers, kContentTypeHeader,
+                              codec->content_type());
+  return codec;
 }
 
 absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
@@ -153,8 +178,10 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
       result = lookup.status();
       retryable = IsRetryable(result.status());
     } else {
-      const std::vector<const registry::Node*> nodes =
-          CandidateNodes((*lookup)->services, options.filters, failed);
+      // Refilled on every attempt; a nested call on this thread (a handler
+      // run inline by the path) refills it only after `node` was taken.
+      static thread_local std::vector<const registry::Node*> nodes;
+      CandidateNodes((*lookup)->services, options.filters, failed, &nodes);
       if (nodes.empty()) {
         if (!failed.empty()) return last;
         return absl::NotFoundError(

@@ -205,8 +205,16 @@ class Client {
   // The way to `node`, by its protocol.
   service_internal::CallPath& PathTo(const registry::Node& node) const;
   absl::Status RunAsync(concurrency::Task task);
-  absl::Status EncodeRequest(const google::protobuf::Message& request,
-                             CallOptions& options, Message* message) const;
+  // CallRaw; `answer_content_type`: an answer without Content-Type gets the
+  // request's (typed calls read such an answer with the request's codec).
+  absl::StatusOr<Message> CallMessage(absl::string_view service,
+                                      absl::string_view endpoint,
+                                      Message request, CallOptions options,
+                                      bool answer_content_type);
+  // Encodes `request` into `message` (body and Content-Type); the codec.
+  absl::StatusOr<const Codec*> EncodeRequest(
+      const google::protobuf::Message& request, CallOptions& options,
+      Message* message) const;
 
   const ClientOptions options_;
   const std::shared_ptr<registry::CachingRegistry> registry_;
@@ -232,14 +240,16 @@ absl::StatusOr<Resp> Client::Call(absl::string_view service,
                                   absl::string_view endpoint,
                                   const Req& request, CallOptions options) {
   Message message;
-  MN_RETURN_IF_ERROR(EncodeRequest(request, options, &message));
-  MN_ASSIGN_OR_RETURN(
-      Message answer,
-      CallRaw(service, endpoint, std::move(message), std::move(options)));
-  auto type = answer.headers.find(kContentTypeHeader);
-  MN_ASSIGN_OR_RETURN(
-      const Codec* codec,
-      CodecFor(type == answer.headers.end() ? "" : type->second));
+  MN_ASSIGN_OR_RETURN(const Codec* codec,
+                      EncodeRequest(request, options, &message));
+  MN_ASSIGN_OR_RETURN(Message answer,
+                      CallMessage(service, endpoint, std::move(message),
+                                  std::move(options), false));
+  // Without a Content-Type the answer is in the request's.
+  if (auto type = answer.headers.find(kContentTypeHeader);
+      type != answer.headers.end()) {
+    MN_ASSIGN_OR_RETURN(codec, CodecFor(type->second));
+  }
   Resp response;
   MN_RETURN_IF_ERROR(codec->Unmarshal(answer.body, &response));
   return response;

@@ -16,6 +16,7 @@
 #include "concurrency/thread_pool.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
+#include "service/internal/admission.h"
 #include "srv/protocol.h"
 #include "status/error_sink.h"
 #include "subject/subject.h"
@@ -144,45 +145,22 @@ struct Answering : std::enable_shared_from_this<Answering> {
   ServedService served;  // set before listening
   concurrency::ThreadPool pool;
 
-  std::mutex mu;
-  std::condition_variable idle;  // in_flight reached 0 while stopped
-  bool stopped = false;          // guarded by mu
-  int in_flight = 0;             // guarded by mu: scheduled, not answered
-  size_t waiting = 0;            // guarded by mu: scheduled, not started
+  service_internal::Admission admission;
 };
 
 void Answering::OnRequest(Message request, ScatterWire::Reply reply) {
-  absl::Status refused;
   const char* refusal = "";
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopped) {
-      refusal = "stopping";
-      refused = absl::UnavailableError(
-          absl::StrCat("service '", served.name, "' is stopping"));
-    } else if (waiting >= config.max_queued_requests) {
-      refusal = "overloaded";
-      refused = absl::ResourceExhaustedError(
-          absl::StrCat("service '", served.name, "' is overloaded: ",
-                       config.max_queued_requests, " requests wait already"));
-    } else {
-      ++waiting;
-      ++in_flight;
-    }
-  }
-  if (!refused.ok()) {
+  if (absl::Status refused =
+          admission.Admit(served.name, config.max_queued_requests, &refusal);
+      !refused.ok()) {
     if (absl::IsResourceExhausted(refused)) served.count_overload();
     Refuse(request, reply, refused, refusal);
     return;
   }
   if (config.inline_handlers) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      --waiting;
-    }
+    admission.Started();
     Handle(request, reply);
-    std::lock_guard<std::mutex> lock(mu);
-    if (--in_flight == 0 && stopped) idle.notify_all();
+    admission.Finished();
     return;
   }
   auto shared_reply = std::make_shared<ScatterWire::Reply>(std::move(reply));
@@ -194,20 +172,12 @@ void Answering::OnRequest(Message request, ScatterWire::Reply reply) {
   absl::Status scheduled =
       pool.Schedule([self = shared_from_this(), shared_reply,
                      request = std::move(request)]() mutable {
-        {
-          std::lock_guard<std::mutex> lock(self->mu);
-          --self->waiting;
-        }
+        self->admission.Started();
         self->Handle(request, *shared_reply);
-        std::lock_guard<std::mutex> lock(self->mu);
-        if (--self->in_flight == 0 && self->stopped) self->idle.notify_all();
+        self->admission.Finished();
       });
   if (!scheduled.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      --waiting;
-      if (--in_flight == 0 && stopped) idle.notify_all();
-    }
+    admission.Abandoned();
     Refuse(refused_request, *shared_reply, scheduled, "overloaded");
   }
 }
@@ -218,6 +188,12 @@ void Answering::Handle(const Message& request,
   Message response;
   absl::Status status =
       served.serve(endpoint == nullptr ? "" : *endpoint, request, &response);
+  // serve leaves out a Content-Type that is the request's; a scatter's
+  // answers each say theirs.
+  if (const std::string* type = FindHeader(request.headers, kContentTypeHeader);
+      status.ok() && type != nullptr) {
+    response.headers.emplace(kContentTypeHeader, *type);
+  }
   Send(request, reply, std::move(response), status.ok());
 }
 
@@ -289,13 +265,10 @@ class ScatterFrontend : public Frontend {
     }
     listening.reset();  // no new requests from here on
     Answering& st = *state_;
-    std::unique_lock<std::mutex> lock(st.mu);
-    st.stopped = true;
-    if (!concurrency::WaitUntil(st.idle, lock, deadline,
-                                [&] { return st.in_flight == 0; })) {
+    if (const int running = st.admission.StopAndWait(deadline); running > 0) {
       return absl::DeadlineExceededError(
           absl::StrCat("the scatter frontend of '", st.served.name,
-                       "' stopped with ", st.in_flight, " requests running"));
+                       "' stopped with ", running, " requests running"));
     }
     return absl::OkStatus();
   }

@@ -82,6 +82,16 @@ std::vector<const registry::Node*> CandidateNodes(
     const std::vector<NodeFilter>& filters,
     const std::set<std::string>& exclude) {
   std::vector<const registry::Node*> nodes;
+  CandidateNodes(versions, filters, exclude, &nodes);
+  return nodes;
+}
+
+void CandidateNodes(const std::vector<registry::Service>& versions,
+                    const std::vector<NodeFilter>& filters,
+                    const std::set<std::string>& exclude,
+                    std::vector<const registry::Node*>* out) {
+  std::vector<const registry::Node*>& nodes = *out;
+  nodes.clear();
   for (const registry::Service& version : versions) {
     for (const registry::Node& node : version.nodes) {
       if (exclude.count(node.id) != 0) continue;
@@ -99,7 +109,6 @@ std::vector<const registry::Node*> CandidateNodes(
             [](const registry::Node* a, const registry::Node* b) {
               return a->id < b->id;
             });
-  return nodes;
 }
 
 std::vector<registry::Node> Candidates(

@@ -53,6 +53,11 @@ std::vector<const registry::Node*> CandidateNodes(
     const std::vector<registry::Service>& versions,
     const std::vector<NodeFilter>& filters,
     const std::set<std::string>& exclude);
+// The same into `*nodes` (cleared first): the client reuses one vector.
+void CandidateNodes(const std::vector<registry::Service>& versions,
+                    const std::vector<NodeFilter>& filters,
+                    const std::set<std::string>& exclude,
+                    std::vector<const registry::Node*>* nodes);
 
 // Selector
 //

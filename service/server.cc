@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
+#include "service/internal/call_path.h"
 #include "status/error_sink.h"
 #include "status/guarded.h"
 
@@ -93,7 +94,7 @@ void CopyId(const Message& request, Message* answer) {
   if (auto id = request.headers.find(kIdHeader);
       id != request.headers.end() && id->second.size() <= kMaxIdHeader &&
       ValidateHeaderValue(kIdHeader, id->second).ok()) {
-    answer->headers[kIdHeader] = id->second;
+    service_internal::SetHeader(&answer->headers, kIdHeader, id->second);
   }
 }
 
@@ -107,23 +108,6 @@ Message ErrorAnswer(const Message& request, const absl::Status& error,
   answer.headers[kErrorHeader] = ErrorToJson(error, service);
   if (!refusal.empty()) answer.headers[kRefusedHeader] = std::string(refusal);
   return answer;
-}
-
-// OK when every header of a handler's answer may be sent; else Internal
-// naming the header (escaped, bounded), not its value.
-absl::Status CheckAnswerHeaders(absl::string_view endpoint,
-                                const Headers& headers) {
-  for (const auto& [name, value] : headers) {
-    if (ValidateHeaderName(name).ok() &&
-        ValidateHeaderValue(name, value).ok()) {
-      continue;
-    }
-    return absl::InternalError(absl::StrCat(
-        "the answer of '", endpoint, "' could not be sent: its header '",
-        absl::CHexEscape(absl::string_view(name).substr(0, 64)),
-        "' has a character a header may not have"));
-  }
-  return absl::OkStatus();
 }
 
 // The options as the server keeps them: the defaults of what was left empty.
@@ -555,6 +539,7 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
                     "", options.identity.name);
     sent = socket->Send(response);
   }
+  service_internal::ReclaimCallHeaders(&response.headers);
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
     Report(absl::Status(
         sent.code(),
@@ -582,10 +567,8 @@ absl::Status Server::Core::Serve(absl::string_view endpoint_name,
     return status;
   }
   CopyId(request, response);
-  if (response->headers.count(kContentTypeHeader) == 0) {
-    response->headers[kContentTypeHeader] =
-        HeaderOr(request, kContentTypeHeader);
-  }
+  // No Content-Type when the answer is in the request's: callers read it so
+  // (Client::Call; NATS micro libraries send none either).
   return status;
 }
 
@@ -635,10 +618,10 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     for (auto& [key, value] : ctx.response_metadata()) {
       response->headers.emplace(key, value);
     }
-    // Checked before sending: an answer that cannot go would leave the
-    // caller waiting out its deadline.
-    status = CheckAnswerHeaders(endpoint_name, response->headers);
-    if (!status.ok()) Report(status);
+    // Headers are checked once, where the answer is sent (the transport's
+    // Send, a frontend's publish): an answer that cannot go is replaced by
+    // an error saying so (OnRequest, the frontends), so the caller does not
+    // wait out its deadline.
   }
   Counters& counters = *it->second.counters;
   counters.processing_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);

@@ -32,6 +32,18 @@ const std::string* FindHeader(const Headers& headers, const std::string& name) {
   return it == headers.end() ? nullptr : &it->second;
 }
 
+// Map nodes given back by ReclaimCallHeaders, for this thread's next
+// SetHeader: a call's headers are five nodes (and a Content-Type value
+// longer than std::string's inline buffer), made and freed on every call
+// otherwise. A few per thread; the rest are freed.
+constexpr size_t kMaxSpareNodes = 8;
+thread_local std::vector<Headers::node_type> spare_nodes;
+
+// The headers a call sets: the nodes worth keeping.
+constexpr const char* kCallHeaders[] = {kServiceHeader, kEndpointHeader,
+                                        kIdHeader, kTimeoutHeader,
+                                        kContentTypeHeader};
+
 class SocketCallPath : public CallPath {
  public:
   SocketCallPath(std::shared_ptr<SocketPool> pool, std::string content_type)
@@ -141,14 +153,11 @@ class SubjectCallPath : public CallPath {
       *node_failed = IsRetryable(replied.status());
       return replied.status();
     }
-    Message& answer = *replied;
-    absl::Status error = AnswerError(answer.headers, true, node_failed);
+    // NATS micro libraries send no Content-Type: the client reads such an
+    // answer as the request was sent, as it does any answer without one.
+    absl::Status error = AnswerError(replied->headers, true, node_failed);
     if (!error.ok()) return error;
-    // NATS micro libraries send no Content-Type: the answer is read as the
-    // request was sent.
-    answer.headers.emplace(kContentTypeHeader,
-                           message.headers[kContentTypeHeader]);
-    return std::move(answer);
+    return replied;
   }
 
  private:
@@ -180,21 +189,52 @@ class SubjectCallPath : public CallPath {
 
 }  // namespace
 
+void SetHeader(Headers* headers, absl::string_view name,
+               absl::string_view value) {
+  // Headers has no transparent comparator: a name within std::string's
+  // inline buffer (every call header's) costs no allocation to look up.
+  const std::string key(name);
+  if (auto it = headers->find(key); it != headers->end()) {
+    it->second.assign(value.data(), value.size());
+    return;
+  }
+  std::vector<Headers::node_type>& spare = spare_nodes;
+  if (spare.empty()) {
+    headers->emplace(std::move(key), std::string(value));
+    return;
+  }
+  Headers::node_type node = std::move(spare.back());
+  spare.pop_back();
+  node.key().assign(key);
+  node.mapped().assign(value.data(), value.size());
+  headers->insert(std::move(node));
+}
+
+void ReclaimCallHeaders(Headers* headers) {
+  std::vector<Headers::node_type>& spare = spare_nodes;
+  for (const char* name : kCallHeaders) {
+    if (spare.size() >= kMaxSpareNodes) return;
+    Headers::node_type node = headers->extract(name);
+    if (!node.empty()) spare.push_back(std::move(node));
+  }
+}
+
 void SetCallHeaders(absl::string_view id,
                     absl::string_view default_content_type, absl::Time deadline,
                     CallRequest* request) {
-  Headers& headers = request->message.headers;
-  // Assigning over a header already there (the next attempt's) reuses its
-  // node and buffer.
-  headers[kServiceHeader] = request->service;
-  headers[kEndpointHeader] = request->endpoint;
-  if (!id.empty()) headers[kIdHeader].assign(id.data(), id.size());
-  if (headers.count(kContentTypeHeader) == 0) {
-    headers[kContentTypeHeader] = std::string(default_content_type);
+  Headers* headers = &request->message.headers;
+  // Over a header already there (the next attempt's), or in a node this
+  // thread kept: no allocation.
+  SetHeader(headers, kServiceHeader, request->service);
+  SetHeader(headers, kEndpointHeader, request->endpoint);
+  if (!id.empty()) SetHeader(headers, kIdHeader, id);
+  if (headers->count(kContentTypeHeader) == 0) {
+    SetHeader(headers, kContentTypeHeader, default_content_type);
   }
   if (deadline != absl::InfiniteFuture()) {
-    headers[kTimeoutHeader] = absl::StrCat(
+    const absl::AlphaNum nanos(
         std::max<int64_t>(0, absl::ToInt64Nanoseconds(deadline - absl::Now())));
+    SetHeader(headers, kTimeoutHeader, nanos.Piece());
   }
 }
 

@@ -13,6 +13,7 @@
 #include "nats/message.h"
 #include "service/context.h"
 #include "service/errors.h"
+#include "service/internal/admission.h"
 #include "srv/protocol.h"
 #include "status/error_sink.h"
 #include "status/status_macros.h"
@@ -69,11 +70,7 @@ struct ApiState : std::enable_shared_from_this<ApiState> {
   std::string info_json;
   concurrency::ThreadPool pool;
 
-  std::mutex mu;
-  std::condition_variable idle;  // in_flight reached 0 while stopped
-  bool stopped = false;          // guarded by mu
-  int in_flight = 0;             // guarded by mu: scheduled, not answered
-  size_t waiting = 0;            // guarded by mu: scheduled, not started
+  service_internal::Admission admission;
   std::once_flag no_reply_reported;
 };
 
@@ -129,26 +126,11 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
                   .body = std::string(nats::Body(msg))};
   // NATS tooling sends bare JSON.
   request.headers.emplace(kContentTypeHeader, "application/json");
-  absl::Status refused;
   const char* refusal = "";
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopped) {
-      refusal = "stopping";
-      refused = absl::UnavailableError(
-          absl::StrCat("service '", served.name, "' is stopping"));
-    } else if (waiting >= options.max_queued_requests) {
-      served.count_overload();
-      refusal = "overloaded";
-      refused = absl::ResourceExhaustedError(
-          absl::StrCat("service '", served.name, "' is overloaded: ",
-                       options.max_queued_requests, " requests wait already"));
-    } else {
-      ++waiting;
-      ++in_flight;
-    }
-  }
-  if (!refused.ok()) {
+  if (absl::Status refused =
+          admission.Admit(served.name, options.max_queued_requests, &refusal);
+      !refused.ok()) {
+    if (absl::IsResourceExhausted(refused)) served.count_overload();
     Answer(reply, refused, {}, refusal);
     return;
   }
@@ -157,20 +139,12 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
   absl::Status scheduled =
       pool.Schedule([self = shared_from_this(), &endpoint, reply,
                      request = std::move(request)]() mutable {
-        {
-          std::lock_guard<std::mutex> lock(self->mu);
-          --self->waiting;
-        }
+        self->admission.Started();
         self->Handle(endpoint, reply, request);
-        std::lock_guard<std::mutex> lock(self->mu);
-        if (--self->in_flight == 0 && self->stopped) self->idle.notify_all();
+        self->admission.Finished();
       });
   if (!scheduled.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      --waiting;
-      --in_flight;
-    }
+    admission.Abandoned();
     Answer(reply, scheduled, {}, "stopping");
   }
 }
@@ -179,6 +153,12 @@ void ApiState::Handle(const ApiEndpoint& endpoint, const std::string& reply,
                       const Message& request) {
   Message response;
   absl::Status status = served.serve(endpoint.name, request, &response);
+  // serve leaves out a Content-Type that is the request's; NATS tooling
+  // reads it here.
+  if (auto type = request.headers.find(kContentTypeHeader);
+      status.ok() && type != request.headers.end()) {
+    response.headers.emplace(kContentTypeHeader, type->second);
+  }
   Answer(reply, status, std::move(response));
 }
 
@@ -310,13 +290,10 @@ class ServiceApi : public Frontend {
       subscription->Unsubscribe().IgnoreError();
     }
     ApiState& st = *state_;
-    std::unique_lock<std::mutex> lock(st.mu);
-    st.stopped = true;
-    if (!concurrency::WaitUntil(st.idle, lock, deadline,
-                                [&] { return st.in_flight == 0; })) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "the NATS Service API of '", st.served.name, "' stopped with ",
-          st.in_flight, " requests still running"));
+    if (const int running = st.admission.StopAndWait(deadline); running > 0) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the NATS Service API of '", st.served.name,
+                       "' stopped with ", running, " requests still running"));
     }
     return absl::OkStatus();
   }
