@@ -69,9 +69,12 @@ service::Client& TheClient() {
     options.retries = 0;
     options.request_reply = std::make_shared<NextAnswer>();
     // Never destroyed: the harness calls until the process ends.
-    return new service::Client(
-        std::move(options), network->registry, network->transport,
-        micro_nats::broker::NewMemoryBroker({}, network->bus));
+    absl::StatusOr<std::unique_ptr<service::Client>> created =
+        service::Client::Create(
+            std::move(options), network->registry, network->transport,
+            micro_nats::broker::NewMemoryBroker({}, network->bus));
+    FUZZ_CHECK(created.ok(), created.status().ToString());
+    return created->release();
   }();
   return *client;
 }

@@ -56,9 +56,12 @@ const service::ServedService& Served() {
     service::ServerOptions options{.identity = {.name = "fuzz.service"}};
     options.frontends.push_back(capture);
     // Never destroyed: the harness serves until the process ends.
-    auto* server = new service::Server(
-        std::move(options), network->registry, network->transport,
-        micro_nats::broker::NewMemoryBroker({}, network->bus));
+    absl::StatusOr<std::unique_ptr<service::Server>> created =
+        service::Server::Create(
+            std::move(options), network->registry, network->transport,
+            micro_nats::broker::NewMemoryBroker({}, network->bus));
+    FUZZ_CHECK(created.ok(), created.status().ToString());
+    service::Server* server = created->release();
     absl::Status handled = server->Handle<Everything, Everything>(
         "Echo",
         [](service::Context&, const Everything& request, Everything* response) {

@@ -32,6 +32,39 @@ absl::Status Decorate(const absl::Status& status, absl::string_view prefix) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(
+    ClientOptions options, std::shared_ptr<registry::CachingRegistry> registry,
+    std::shared_ptr<transport::Transport> transport,
+    std::shared_ptr<broker::Broker> broker) {
+  if (registry == nullptr || transport == nullptr) {
+    return absl::InvalidArgumentError(
+        "a client needs a registry and a transport");
+  }
+  MN_RETURN_IF_ERROR(CodecFor(options.content_type).status());
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timeout must be above zero, not ",
+                     absl::FormatDuration(options.timeout)));
+  }
+  if (options.retries < 0 || options.backoff < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "retries and backoff must not be negative, not ", options.retries,
+        " and ", absl::FormatDuration(options.backoff)));
+  }
+  if (options.async_threads < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "async_threads must be >= 1, not ", options.async_threads));
+  }
+  if (options.socket_idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("socket_idle_timeout must be above zero, not ",
+                     absl::FormatDuration(options.socket_idle_timeout)));
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::move(options), std::move(registry), std::move(transport),
+                 std::move(broker)));
+}
+
 Client::Client(ClientOptions options,
                std::shared_ptr<registry::CachingRegistry> registry,
                std::shared_ptr<transport::Transport> transport,
@@ -52,8 +85,8 @@ Client::Client(ClientOptions options,
           service_internal::NewSocketCallPath(pool_, options_.content_type)),
       subject_path_(service_internal::NewSubjectCallPath(
           options_.request_reply, options_.content_type)),
-      async_pool_(std::make_unique<concurrency::ThreadPool>(
-          std::max(1, options_.async_threads))) {
+      async_pool_(
+          std::make_unique<concurrency::ThreadPool>(options_.async_threads)) {
   call_ = [this](const CallRequest& request, const CallOptions& options) {
     return Invoke(request, options);
   };

@@ -148,10 +148,16 @@ struct ClientStats {
 // Thread-safe.
 class Client {
  public:
-  Client(ClientOptions options,
-         std::shared_ptr<registry::CachingRegistry> registry,
-         std::shared_ptr<transport::Transport> transport,
-         std::shared_ptr<broker::Broker> broker);
+  // Checks the options once. InvalidArgument for a missing registry or
+  // transport (the broker is optional: no Publish without), a content_type
+  // with no codec, a timeout that is not above zero, negative retries or
+  // backoff, async_threads below 1, or a socket_idle_timeout that is not
+  // above zero.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(
+      ClientOptions options,
+      std::shared_ptr<registry::CachingRegistry> registry,
+      std::shared_ptr<transport::Transport> transport,
+      std::shared_ptr<broker::Broker> broker);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
   // Waits for asynchronous calls already started.
@@ -196,6 +202,12 @@ class Client {
   ClientStats stats() const;
 
  private:
+  // Options as Create checked them.
+  Client(ClientOptions options,
+         std::shared_ptr<registry::CachingRegistry> registry,
+         std::shared_ptr<transport::Transport> transport,
+         std::shared_ptr<broker::Broker> broker);
+
   // The innermost CallFunc: copies the request for Run.
   absl::StatusOr<Message> Invoke(const CallRequest& request,
                                  const CallOptions& options);

@@ -89,8 +89,10 @@ class ClientTest : public ::testing::Test {
 
   std::unique_ptr<Client> NewClient(ClientOptions options = {}) {
     options.backoff = absl::ZeroDuration();
-    return std::make_unique<Client>(std::move(options), registry_, transport_,
-                                    nullptr);
+    absl::StatusOr<std::unique_ptr<Client>> client =
+        Client::Create(std::move(options), registry_, transport_, nullptr);
+    EXPECT_THAT(client, IsOk());
+    return client.ok() ? std::move(client).value() : nullptr;
   }
 
   std::shared_ptr<registry::CachingRegistry> registry_;

@@ -110,12 +110,6 @@ Message ErrorAnswer(const Message& request, const absl::Status& error,
   return answer;
 }
 
-// The options as the server keeps them: the defaults of what was left empty.
-ServerOptions WithDefaults(ServerOptions options) {
-  if (options.identity.version.empty()) options.identity.version = "latest";
-  return options;
-}
-
 std::vector<std::shared_ptr<Frontend>> TakeFrontends(ServerOptions& options) {
   std::vector<std::shared_ptr<Frontend>> frontends;
   frontends.swap(options.frontends);
@@ -175,7 +169,7 @@ struct Server::Core {
   };
 
   explicit Core(ServerOptions server_options)
-      : options(WithDefaults(std::move(server_options))) {}
+      : options(std::move(server_options)) {}
 
   void OnRequest(const std::shared_ptr<transport::Socket>& socket,
                  Message request);
@@ -219,11 +213,45 @@ Server::Server(ServerOptions options,
     : frontends_(TakeFrontends(options)),
       core_(std::make_shared<Core>(std::move(options))),
       options_(core_->options),
-      id_(options_.id.empty() ? NewNodeId(options_.identity.name)
-                              : options_.id),
       registry_(std::move(registry)),
       transport_(std::move(transport)),
       broker_(std::move(broker)) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(
+    ServerOptions options, std::shared_ptr<registry::Registry> registry,
+    std::shared_ptr<transport::Transport> transport,
+    std::shared_ptr<broker::Broker> broker) {
+  if (registry == nullptr || transport == nullptr) {
+    return absl::InvalidArgumentError(
+        "a server needs a registry and a transport");
+  }
+  if (options.identity.version.empty()) options.identity.version = "latest";
+  if (options.id.empty()) options.id = NewNodeId(options.identity.name);
+  // What Start registers, checked now: name, version, node id.
+  MN_RETURN_IF_ERROR(
+      registry::ValidateService({.name = options.identity.name,
+                                 .version = options.identity.version,
+                                 .nodes = {{.id = options.id}}}));
+  if (options.listen.executor == nullptr &&
+      options.listen.handler_threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen.handler_threads must be >= 1, not ",
+                     options.listen.handler_threads));
+  }
+  if (options.listen.on_overload || options.listen.on_error) {
+    return absl::InvalidArgumentError(
+        "listen.on_overload and listen.on_error are the server's own (it "
+        "answers overload itself; use ServerOptions::on_error)");
+  }
+  if (options.register_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("register_ttl must be above zero, not ",
+                     absl::FormatDuration(options.register_ttl)));
+  }
+  return std::unique_ptr<Server>(
+      new Server(std::move(options), std::move(registry), std::move(transport),
+                 std::move(broker)));
+}
 
 Server::~Server() { Stop(absl::Now() + absl::Seconds(10)).IgnoreError(); }
 
@@ -288,20 +316,6 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
 }
 
 absl::Status Server::Start() {
-  MN_RETURN_IF_ERROR(registry::ValidateServiceName(options_.identity.name));
-  if (registry_ == nullptr || transport_ == nullptr) {
-    return absl::InvalidArgumentError(
-        "a server needs a registry and a transport");
-  }
-  if (options_.listen.executor == nullptr &&
-      options_.listen.handler_threads < 1) {
-    return absl::InvalidArgumentError("listen.handler_threads must be >= 1");
-  }
-  if (options_.listen.on_overload || options_.listen.on_error) {
-    return absl::InvalidArgumentError(
-        "listen.on_overload and listen.on_error are the server's own (use "
-        "ServerOptions::on_error)");
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (started_) return absl::FailedPreconditionError("Start was called");
@@ -467,7 +481,7 @@ std::string Server::address() const {
 
 ServedService Server::Served() const {
   ServedService served{.name = options_.identity.name,
-                       .id = id_,
+                       .id = options_.id,
                        .version = options_.identity.version,
                        .description = options_.description,
                        .metadata = options_.identity.metadata,
@@ -499,7 +513,7 @@ registry::Service Server::registration() const {
                                  .metadata = endpoint.options.metadata});
   }
   service.nodes.push_back(
-      {.id = id_,
+      {.id = options_.id,
        .address = address(),
        .metadata = {{"server", "micro-nats"}, {"protocol", "micro-nats"}}});
   return service;

@@ -8,17 +8,23 @@
 // on Stop), and routes each request to the handler of the endpoint it
 // names (the `Micro-Endpoint` header, e.g. "Greeter.Hello"):
 //
-//   server.Handle<HelloRequest, HelloReply>(
+//   MN_ASSIGN_OR_RETURN(
+//       std::unique_ptr<Server> server,
+//       Server::Create({.identity = {.name = "greeter"}}, registry,
+//                      transport, broker));
+//   server->Handle<HelloRequest, HelloReply>(
 //       "Greeter.Hello",
 //       [](Context& ctx, const HelloRequest& req, HelloReply* reply) {
 //         reply->set_message("Hello " + req.name());
 //         return absl::OkStatus();
 //       });
-//   server.Subscribe<OrderCreated>("orders.created", OnOrder,
-//                                  {.queue = "billing"});
-//   MN_RETURN_IF_ERROR(server.Start());
+//   server->Subscribe<OrderCreated>("orders.created", OnOrder,
+//                                   {.queue = "billing"});
+//   MN_RETURN_IF_ERROR(server->Start());
 //   ...
-//   server.Stop(absl::Now() + absl::Seconds(10));
+//   server->Stop(absl::Now() + absl::Seconds(10));
+//
+// Most services get theirs from a Service (service.h), which makes it.
 //
 // Typed handlers decode the request with the codec its Content-Type names
 // (protobuf or JSON, codec.h) and answer in the same; raw handlers get the
@@ -56,6 +62,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/broker.h"
@@ -236,9 +243,15 @@ class Frontend {
 // Thread-safe. Register handlers and subscribers before Start.
 class Server {
  public:
-  Server(ServerOptions options, std::shared_ptr<registry::Registry> registry,
-         std::shared_ptr<transport::Transport> transport,
-         std::shared_ptr<broker::Broker> broker);
+  // Checks the options once; Start does not again. InvalidArgument for an
+  // invalid name, version or id, a missing registry or transport (the
+  // broker is optional: no subscribers without), listen.handler_threads
+  // below 1 without an executor, listen.on_overload or listen.on_error set,
+  // or a register_ttl that is not above zero.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(
+      ServerOptions options, std::shared_ptr<registry::Registry> registry,
+      std::shared_ptr<transport::Transport> transport,
+      std::shared_ptr<broker::Broker> broker);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   // Stops with a 10 s deadline when still running.
@@ -275,7 +288,7 @@ class Server {
       SubscriberOptions options = {});
 
   // Listens, subscribes, registers, and starts re-registering.
-  // InvalidArgument for an invalid name; whatever the blocks say.
+  // FailedPrecondition when called again; else whatever the blocks say.
   absl::Status Start();
 
   // Deregisters, refuses new requests (Unavailable, marked as a refusal,
@@ -291,7 +304,7 @@ class Server {
   absl::Status Stop(absl::Time deadline);
 
   const std::string& name() const { return options_.identity.name; }
-  const std::string& id() const { return id_; }
+  const std::string& id() const { return options_.id; }
   // The transport address; empty before Start.
   std::string address() const;
   // The registry entry this server registers (one node: this one).
@@ -301,6 +314,11 @@ class Server {
   std::vector<EndpointStats> endpoint_stats() const;
 
  private:
+  // Options as Create checked them and filled in (version, id).
+  Server(ServerOptions options, std::shared_ptr<registry::Registry> registry,
+         std::shared_ptr<transport::Transport> transport,
+         std::shared_ptr<broker::Broker> broker);
+
   // What request and message handlers use, shared with them: a handler
   // still running after an overdue Stop and the listener's close_timeout
   // keeps it alive, not the Server.
@@ -318,8 +336,7 @@ class Server {
   // core (to serve), so the core must not hold the frontend.
   const std::vector<std::shared_ptr<Frontend>> frontends_;
   const std::shared_ptr<Core> core_;
-  const ServerOptions& options_;  // core_'s
-  const std::string id_;
+  const ServerOptions& options_;  // core_'s: checked, defaults filled in
   const std::shared_ptr<registry::Registry> registry_;
   const std::shared_ptr<transport::Transport> transport_;
   const std::shared_ptr<broker::Broker> broker_;

@@ -78,12 +78,14 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
   service->scatter_ =
       std::make_unique<Scatter>(std::move(options.scatter), service->registry_,
                                 std::move(options.scatter_wire));
-  service->client_ =
-      std::make_unique<Client>(std::move(options.client), service->registry_,
-                               options.transport, options.broker);
-  service->server_ = std::make_unique<Server>(
-      std::move(options.server), service->registry_,
-      std::move(options.transport), std::move(options.broker));
+  MN_ASSIGN_OR_RETURN(
+      service->client_,
+      Client::Create(std::move(options.client), service->registry_,
+                     options.transport, options.broker));
+  MN_ASSIGN_OR_RETURN(
+      service->server_,
+      Server::Create(std::move(options.server), service->registry_,
+                     std::move(options.transport), std::move(options.broker)));
   return service;
 }
 
