@@ -97,17 +97,17 @@ struct LookupRule {
   absl::string_view answerers;
 };
 
-// The rule of a registry whose options name these fields as
-// NatsRegistryOptions and SrvRegistryOptions do.
+// The rule of a registry whose options have `timeout`, `idle_gap`, `quorum`
+// and `limits` as NatsRegistryOptions and SrvRegistryOptions do.
 template <typename RegistryOptions>
 LookupRule LookupRuleOf(const RegistryOptions& options, absl::string_view what,
                         absl::string_view answerers) {
   return {.gather = {.timeout = options.timeout,
                      .idle_gap = options.idle_gap,
                      .quorum = options.quorum,
-                     .max_answers = options.max_answers,
-                     .max_bytes = options.max_lookup_bytes},
-          .reconnect_grace = options.reconnect_grace,
+                     .max_answers = options.limits.max_answers,
+                     .max_bytes = options.limits.max_bytes},
+          .reconnect_grace = options.limits.reconnect_grace,
           .what = what,
           .answerers = answerers};
 }

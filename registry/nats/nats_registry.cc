@@ -243,14 +243,14 @@ class NatsRegistry : public Registry {
         : options_(options),
           judge_(judge),
           known_(std::move(known)),
-          collected_(options.max_nodes, options.max_endpoints) {}
+          collected_(options.limits.max_nodes, options.limits.max_endpoints) {}
 
     registry_internal::Verdict OnAnswer(absl::string_view body,
                                         const Headers& headers) {
       size_t cut = 0;
-      absl::StatusOr<Service> service =
-          DecodeAnswer(body, options_.max_event_bytes, options_.max_endpoints,
-                       options_.max_nodes, &cut);
+      absl::StatusOr<Service> service = DecodeAnswer(
+          body, options_.max_event_bytes, options_.limits.max_endpoints,
+          options_.limits.max_nodes, &cut);
       size_t invalid = 0;
       absl::Status why;
       if (service.ok()) {
@@ -268,8 +268,8 @@ class NatsRegistry : public Registry {
       cut += collected_.Add(std::move(service).value());
       if (cut > 0) {
         Bad(absl::ResourceExhaustedError(absl::StrCat(
-                "a registry lookup's answers over ", options_.max_nodes,
-                " nodes of a service or ", options_.max_endpoints,
+                "a registry lookup's answers over ", options_.limits.max_nodes,
+                " nodes of a service or ", options_.limits.max_endpoints,
                 " endpoints of a version")),
             cut);
         ids.clear();  // what was cut is not there: never complete
@@ -282,11 +282,11 @@ class NatsRegistry : public Registry {
       absl::optional<registry_internal::SenderHint> hint =
           registry_internal::ParseHint(header->second);
       if (hint.has_value() &&
-          hint->hint.count > static_cast<int64_t>(options_.max_nodes)) {
+          hint->hint.count > static_cast<int64_t>(options_.limits.max_nodes)) {
         // Absurd: no lookup would keep that many. Not a voice at all.
         Bad(absl::InvalidArgumentError(
             absl::StrCat("a census hint of ", hint->hint.count, " nodes (over ",
-                         options_.max_nodes, "): ignored")));
+                         options_.limits.max_nodes, "): ignored")));
         return Decide();
       }
       NodeSet own;

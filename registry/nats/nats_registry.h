@@ -52,6 +52,7 @@
 #include "absl/time/time.h"
 #include "concurrency/scheduler.h"
 #include "nats/connection.h"
+#include "registry/lookup_limits.h"
 #include "registry/registry.h"
 
 namespace micro_nats::registry {
@@ -94,24 +95,14 @@ struct NatsRegistryOptions {
   // The same for watch events, and for lookup answers, which carry a whole
   // service version (endpoints included).
   size_t max_event_bytes = 256 << 10;
-  // What one lookup takes in from the network, whoever answers: answers,
-  // and their bytes in all (past either, answers are dropped unread);
-  // nodes of one service and endpoints of one answer (past them, dropped).
-  // A census hint of more than max_nodes nodes is ignored. Answers are
-  // decoded on the caller's thread, not NATS's, until `timeout`.
-  size_t max_answers = 1024;
-  size_t max_lookup_bytes = 8 << 20;
-  size_t max_nodes = 10000;
-  size_t max_endpoints = 256;
+  // What one lookup takes in from the network (lookup_limits.h). A census
+  // hint of more than limits.max_nodes nodes is ignored.
+  LookupLimits limits;
   // Called for what is dropped from the wire (malformed or oversized
   // messages, invalid nodes, what is past the bounds above), with why and
   // how many; unset: told the error sink (status/error_sink.h) once,
   // counted after.
   std::function<void(const absl::Status& why, size_t count)> on_bad_input;
-  // A lookup that got no answer at all within this long after the
-  // connection came back is Unavailable, not NotFound: the registrars'
-  // connections may not be back yet.
-  absl::Duration reconnect_grace = absl::Seconds(5);
 };
 
 // Fails when the subscriptions cannot be made (Unavailable) or a subject is

@@ -492,7 +492,7 @@ TEST_F(NatsRegistryTest, NodesThatCannotBeDialledAreDroppedAndReported) {
 
 // Issue 22, defect 4 on the go-micro path: hostile answers full of empty
 // endpoints. The lookup keeps at most max_endpoints of a version, takes in
-// at most max_lookup_bytes, decodes on its own thread and returns by its
+// at most limits.max_bytes, decodes on its own thread and returns by its
 // deadline; what it dropped is reported.
 TEST_F(NatsRegistryTest, HostileAnswersCannotBloatOrStretchALookup) {
   std::string flood =
@@ -521,8 +521,7 @@ TEST_F(NatsRegistryTest, HostileAnswersCannotBloatOrStretchALookup) {
       auto looker,
       NewRegistry({.timeout = timeout,
                    .idle_gap = absl::Milliseconds(100),
-                   .max_lookup_bytes = 2 << 20,
-                   .max_endpoints = 50,
+                   .limits = {.max_bytes = 2 << 20, .max_endpoints = 50},
                    .on_bad_input = [&](const absl::Status&, size_t n) {
                      dropped += n;
                    }}));

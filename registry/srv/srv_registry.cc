@@ -176,11 +176,12 @@ class SrvRegistry : public Registry {
   }
 
   absl::StatusOr<std::vector<Service>> Query(const std::string& subject) {
-    registry_internal::Collected collected(options_.max_nodes,
-                                           options_.max_endpoints);
+    registry_internal::Collected collected(options_.limits.max_nodes,
+                                           options_.limits.max_endpoints);
     BadTally bad;
-    const srv::DecodeLimits limits{.max_endpoints = options_.max_endpoints,
-                                   .deadline = absl::Now() + options_.timeout};
+    const srv::DecodeLimits limits{
+        .max_endpoints = options_.limits.max_endpoints,
+        .deadline = absl::Now() + options_.timeout};
     // Decoded here, on the caller's thread, as the answers arrive.
     MN_RETURN_IF_ERROR(
         GatherLookup(
@@ -193,10 +194,11 @@ class SrvRegistry : public Registry {
               } else {
                 if (report.dropped > 0) bad.Add(report.first, report.dropped);
                 if (size_t cut = collected.Add(FromInfo(*info)); cut > 0) {
-                  bad.Add(absl::ResourceExhaustedError(absl::StrCat(
-                              "a lookup's answers over ", options_.max_nodes,
-                              " instances of '", info->identity.name, "'")),
-                          cut);
+                  bad.Add(
+                      absl::ResourceExhaustedError(absl::StrCat(
+                          "a lookup's answers over ", options_.limits.max_nodes,
+                          " instances of '", info->identity.name, "'")),
+                      cut);
                 }
               }
               return registry_internal::Verdict{};

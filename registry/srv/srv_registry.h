@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "nats/connection.h"
+#include "registry/lookup_limits.h"
 #include "registry/registry.h"
 
 namespace micro_nats::registry {
@@ -48,24 +49,14 @@ struct SrvRegistryOptions {
   absl::Duration idle_gap = absl::Milliseconds(10);
   // A lookup returns once this many answers came. Zero: no quorum.
   int quorum = 0;
-  // What one lookup takes in from the network, whoever answers: answers
-  // (one per instance), and their bytes in all (past either, answers are
-  // dropped unread); nodes of one service, and endpoints of one answer
-  // (skipped while parsing). Answers are decoded on the caller's thread,
-  // not NATS's, until `timeout`.
-  size_t max_answers = 1024;
-  size_t max_lookup_bytes = 8 << 20;
-  size_t max_nodes = 10000;
-  size_t max_endpoints = 256;
+  // What one lookup takes in from the network (lookup_limits.h): an answer
+  // is one instance; endpoints past the limit are skipped while parsing.
+  LookupLimits limits;
   // Called for what is dropped from the wire (malformed answers, endpoints
   // that cannot be called safely, what is past the bounds above), with why
   // and how many; unset: told the error sink (status/error_sink.h) once,
   // counted after.
   std::function<void(const absl::Status& why, size_t count)> on_bad_input;
-  // A lookup that got no answer at all within this long after the
-  // connection came back is Unavailable, not NotFound: the services'
-  // connections may not be back yet.
-  absl::Duration reconnect_grace = absl::Seconds(5);
 };
 
 absl::StatusOr<std::unique_ptr<Registry>> NewSrvRegistry(

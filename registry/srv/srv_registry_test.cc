@@ -380,7 +380,7 @@ TEST_F(SrvRegistryTest, HostileInfoAnswersCannotBloatOrStretchALookup) {
   // answer takes longer than 300 ms to parse: maybe nothing, NotFound).
   std::atomic<size_t> dropped{0};
   SrvRegistryOptions options = kTestOptions;
-  options.max_endpoints = 50;
+  options.limits.max_endpoints = 50;
   options.on_bad_input = [&](const absl::Status&, size_t n) { dropped += n; };
   MN_ASSERT_OK_AND_ASSIGN(auto looker_conn, nats::Connection::Connect(
                                                 {.servers = {server_->url()}}));
@@ -411,12 +411,12 @@ TEST_F(SrvRegistryTest, HostileInfoAnswersCannotBloatOrStretchALookup) {
   }
   EXPECT_GT(dropped.load(), 0u);
 
-  // Time enough to decode: at most max_lookup_bytes are taken in (two of
+  // Time enough to decode: at most limits.max_bytes are taken in (two of
   // the six answers), each with at most max_endpoints endpoints.
   dropped = 0;
   options.timeout = absl::Seconds(30);
   options.idle_gap = absl::Milliseconds(500);
-  options.max_lookup_bytes = 5 * (srv::kMaxResponseBytes / 2);
+  options.limits.max_bytes = 5 * (srv::kMaxResponseBytes / 2);
   MN_ASSERT_OK_AND_ASSIGN(auto patient, NewSrvRegistry(looker_conn, options));
   const absl::Time start = absl::Now();
   auto found = patient->GetService("hostile");
