@@ -74,6 +74,12 @@ class Socket {
   // backend allows or uses a reserved header; FailedPrecondition after
   // Close; OutOfRange after the peer closed.
   virtual absl::Status Send(const Message& message) = 0;
+  // As above, but the socket may take `message`'s contents instead of
+  // copying them (the memory backend delivers them so); it is left valid
+  // but unspecified. By default, Send(const Message&).
+  virtual absl::Status Send(Message&& message) {
+    return Send(static_cast<const Message&>(message));
+  }
 
   // Returns the next message from the peer, waiting until `deadline`
   // (DeadlineExceeded). OutOfRange once the peer closed and everything it

@@ -174,6 +174,14 @@ absl::Status QueueSocket::Send(const Message& message) {
   return absl::OkStatus();
 }
 
+absl::Status QueueSocket::Send(Message&& message) {
+  if (!take_) return Send(static_cast<const Message&>(message));
+  MN_RETURN_IF_ERROR(inbound_->SendableStatus());
+  MN_RETURN_IF_ERROR(take_(std::move(message)));
+  inbound_->Touch();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Message> QueueSocket::Recv(absl::Time deadline) {
   if (!probe_ || probe_interval_ <= absl::ZeroDuration()) {
     return inbound_->Pop(deadline);
@@ -212,6 +220,9 @@ class HandlerSocket : public Socket {
   absl::Status Send(const Message& message) override {
     return socket_->Send(message);
   }
+  absl::Status Send(Message&& message) override {
+    return socket_->Send(std::move(message));
+  }
   absl::StatusOr<Message> Recv(absl::Time deadline) override {
     if (may_recv_) return socket_->Recv(deadline);
     return absl::FailedPreconditionError(
@@ -239,6 +250,9 @@ class AcceptedSocket : public Socket {
 
   absl::Status Send(const Message& message) override {
     return socket_->Send(message);
+  }
+  absl::Status Send(Message&& message) override {
+    return socket_->Send(std::move(message));
   }
   absl::StatusOr<Message> Recv(absl::Time deadline) override {
     if (has_first_) {
@@ -630,6 +644,8 @@ std::shared_ptr<Socket> ListenerCore::SharedSocket(Entry& entry) {
     entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket),
                                                    holds_sockets_);
     entry.calls = concurrency::SerialQueue::Create(pool_);
+    entry.call = std::make_shared<const SocketCall>(
+        SocketCall{weak_from_this(), entry.shared, entry.inbound});
   }
   return entry.shared;
 }
@@ -662,11 +678,10 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
         "AcceptMessages holds a thread only per message). Said once per "
         "listener")));
   }
-  std::shared_ptr<Socket> shared = SharedSocket(entry);
-  concurrency::Task call = [this, self = shared_from_this(),
-                            socket = std::move(shared),
-                            inbound = entry.inbound]() mutable {
-    RunMessageCall(std::move(socket), inbound);
+  SharedSocket(entry);
+  // One pointer: the task is stored in place, not allocated.
+  concurrency::Task call = [call = entry.call]() {
+    if (auto core = call->core.lock()) core->RunMessageCall(*call);
   };
   // A blocking handler never runs on the thread that delivered its first
   // message (a memory sender would wait for it), except a leader's, which
@@ -718,8 +733,9 @@ void ListenerCore::PumpDeferred() {
   }
 }
 
-void ListenerCore::RunMessageCall(std::shared_ptr<Socket> socket,
-                                  std::shared_ptr<InboundQueue> inbound) {
+void ListenerCore::RunMessageCall(const SocketCall& call) {
+  const std::shared_ptr<Socket>& socket = call.socket;
+  InboundQueue* const inbound = call.inbound.get();
   const CallFrame frame{this, call_frames};
   call_frames = &frame;
   waiting_calls_.fetch_sub(1, std::memory_order_relaxed);

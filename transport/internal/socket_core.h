@@ -128,7 +128,13 @@ class QueueSocket : public Socket {
     probe_interval_ = interval;
   }
 
+  // How Send(Message&&) sends, for a backend that can use the message
+  // itself (memory); unset, it calls `send`. Set before the socket is used.
+  using TakeFn = std::function<absl::Status(Message&&)>;
+  void SetTake(TakeFn take) { take_ = std::move(take); }
+
   absl::Status Send(const Message& message) override;
+  absl::Status Send(Message&& message) override;
   absl::StatusOr<Message> Recv(absl::Time deadline) override;
   absl::Status Close() override;
   std::string LocalAddress() const override { return local_address_; }
@@ -137,6 +143,7 @@ class QueueSocket : public Socket {
  private:
   const std::shared_ptr<InboundQueue> inbound_;
   const SendFn send_;
+  TakeFn take_;
   std::function<void()> probe_;
   absl::Duration probe_interval_ = absl::ZeroDuration();
   std::function<void()> on_close_;
@@ -256,11 +263,18 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   void PromoteLocked();
   void OnWillBlock() override;
 
+  // What every call for one socket needs, made once per socket.
+  struct SocketCall {
+    std::weak_ptr<ListenerCore> core;  // a queued call does not keep it
+    std::shared_ptr<Socket> socket;
+    std::shared_ptr<InboundQueue> inbound;
+  };
   struct Entry {
     std::shared_ptr<InboundQueue> inbound;
     std::unique_ptr<Socket> socket;  // until a handler takes it
     std::shared_ptr<Socket> shared;  // message mode: what handlers get
     std::shared_ptr<concurrency::SerialQueue> calls;  // message mode
+    std::shared_ptr<const SocketCall> call;           // message mode
     bool ready = false;    // a message arrived or the queue finished
     bool started = false;  // holds_sockets_: its one call is scheduled
   };
@@ -287,8 +301,7 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
     return tasks_ - static_cast<int>(deferred_.size());
   }
   // The task that handles the next message of a socket.
-  void RunMessageCall(std::shared_ptr<Socket> socket,
-                      std::shared_ptr<InboundQueue> inbound);
+  void RunMessageCall(const SocketCall& call);
   void TaskDone();
   // To on_error, else the error sink.
   void Report(const absl::Status& error);

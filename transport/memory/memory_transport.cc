@@ -122,26 +122,57 @@ class MemoryListener : public Listener {
   std::shared_ptr<ListenerState> state_;
 };
 
-// Sends by pushing into the peer's queue. When that overflows the peer's
-// backlog, the sender's socket ends as if the peer closed it, as on NATS.
-QueueSocket::SendFn PushTo(std::weak_ptr<InboundQueue> peer,
-                           std::function<void()> on_peer_overflow) {
-  return [peer = std::move(peer),
-          on_peer_overflow = std::move(on_peer_overflow)](
-             const Message& message) -> absl::Status {
+// Sends by pushing into the peer's queue, checked as NATS checks it and
+// delivered as NATS delivers it (blank headers absent, values trimmed).
+// When that overflows the peer's backlog, the sender's socket ends as if
+// the peer closed it, as on NATS.
+class PushTo {
+ public:
+  PushTo(std::weak_ptr<InboundQueue> peer,
+         std::function<void()> on_peer_overflow)
+      : peer_(std::move(peer)),
+        on_peer_overflow_(std::move(on_peer_overflow)) {}
+
+  // A copy, only of what the caller keeps.
+  absl::Status operator()(const Message& message) const {
     MN_RETURN_IF_ERROR(ValidateMessage(message, kMemoryMaxMessageBytes));
-    auto queue = peer.lock();
+    return Deliver(HeadersChangeOnTheWire(message.headers)
+                       ? Message{WireHeaders(message.headers), message.body}
+                       : message);
+  }
+
+  // The caller's message itself: no copy.
+  absl::Status Take(Message&& message) const {
+    MN_RETURN_IF_ERROR(ValidateMessage(message, kMemoryMaxMessageBytes));
+    if (HeadersChangeOnTheWire(message.headers)) {
+      message.headers = WireHeaders(message.headers);
+    }
+    return Deliver(std::move(message));
+  }
+
+  // Both ends of a memory socket send through the same two functions.
+  static std::unique_ptr<QueueSocket> Socket(
+      std::shared_ptr<InboundQueue> inbound, const PushTo& push,
+      std::function<void()> on_close, std::string local, std::string remote) {
+    auto socket = std::make_unique<QueueSocket>(
+        std::move(inbound), push, std::move(on_close), std::move(local),
+        std::move(remote));
+    socket->SetTake(
+        [push](Message&& message) { return push.Take(std::move(message)); });
+    return socket;
+  }
+
+ private:
+  absl::Status Deliver(Message message) const {
+    auto queue = peer_.lock();
     if (queue == nullptr) return absl::OkStatus();
-    // Delivered as NATS would deliver it (blank headers absent, values
-    // trimmed); a copy only when that changes anything.
-    const bool overflow =
-        HeadersChangeOnTheWire(message.headers)
-            ? queue->Push(Message{WireHeaders(message.headers), message.body})
-            : queue->Push(message);
-    if (overflow) on_peer_overflow();
+    if (queue->Push(std::move(message))) on_peer_overflow_();
     return absl::OkStatus();
-  };
-}
+  }
+
+  std::weak_ptr<InboundQueue> peer_;
+  std::function<void()> on_peer_overflow_;
+};
 
 class MemoryTransport : public Transport {
  public:
@@ -186,7 +217,7 @@ class MemoryTransport : public Transport {
     auto server_overflowed = [weak_client = std::weak_ptr(client_in)] {
       if (auto client = weak_client.lock()) client->Finish(PeerClosed());
     };
-    std::unique_ptr<Socket> server_socket = std::make_unique<QueueSocket>(
+    std::unique_ptr<Socket> server_socket = PushTo::Socket(
         server_in, PushTo(client_in, client_ended),
         [weak_listener, key, weak_client = std::weak_ptr(client_in)] {
           if (auto client = weak_client.lock()) client->Finish(PeerClosed());
@@ -207,9 +238,8 @@ class MemoryTransport : public Transport {
       return absl::UnavailableError(
           absl::StrCat("the listener at '", address, "' closed"));
     }
-    return std::make_unique<QueueSocket>(
-        client_in, PushTo(server_in, server_overflowed), client_ended, key,
-        std::string(address));
+    return PushTo::Socket(client_in, PushTo(server_in, server_overflowed),
+                          client_ended, key, std::string(address));
   }
 };
 

@@ -191,6 +191,30 @@ TEST_P(TransportConformanceTest, BadHeadersAreInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Send(Message&&) may take the message instead of copying it (memory); it
+// is checked and delivered exactly as Send(const Message&).
+TEST_P(TransportConformanceTest, AMovedMessageIsCheckedAndDeliveredAlike) {
+  auto listener = EchoListener();
+  auto socket = Dial(listener->Address());
+  Message reserved{.headers = {{"Micro-Transport-Control", "x"}}};
+  EXPECT_THAT(socket->Send(std::move(reserved)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  Message injected{.headers = {{"Name", "line\r\nbreak"}}};
+  EXPECT_THAT(socket->Send(std::move(injected)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  Message oversized{.body = std::string(env_->max_message_bytes() + 1, 'x')};
+  EXPECT_THAT(socket->Send(std::move(oversized)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // Delivered as NATS delivers it: blank headers absent, values trimmed.
+  Message message{.headers = {{"Blank", ""}, {"Padded", " v "}, {"A", "1"}},
+                  .body = "moved"};
+  ASSERT_THAT(socket->Send(std::move(message)), IsOk());
+  auto reply = socket->Recv(Deadline());
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->body, "moved");
+  EXPECT_EQ(reply->headers, (Headers{{"A", "1"}, {"Padded", "v"}}));
+}
+
 TEST_P(TransportConformanceTest, MessagesOnOneSocketArriveInOrder) {
   auto listener = EchoListener();
   auto socket = Dial(listener->Address());
