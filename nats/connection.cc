@@ -34,6 +34,9 @@ int64_t Millis(absl::Duration d) { return concurrency::ApiTimeoutMillis(d); }
 // buffer is sent at once; the wait only paces the next one).
 constexpr absl::Duration kTailFlushWait = absl::Milliseconds(100);
 
+// The longest the tail flusher waits between two looks at a burst.
+constexpr absl::Duration kTailLongestLook = absl::Milliseconds(1);
+
 // The last subject this thread published to, checked (ValidateSubject,
 // kConcrete) and NUL-terminated. Publishing checks every subject; a
 // publisher usually sends to the same one again, and comparing bytes costs
@@ -112,6 +115,10 @@ Connection::Connection(ConnectionOptions options)
     : options_(std::move(options)),
       handler_pool_(
           std::make_shared<concurrency::ThreadPool>(options_.handler_threads)) {
+  // Without a tail flusher nobody needs telling: publishes skip it.
+  if (options_.batched_idle_flush <= absl::ZeroDuration()) {
+    tail_state_.store(kTailPublished, std::memory_order_relaxed);
+  }
 }
 
 absl::StatusOr<std::shared_ptr<Connection>> Connection::Connect(
@@ -319,9 +326,8 @@ absl::Status Connection::Publish(absl::string_view subject,
 }
 
 void Connection::ArmTailFlush() {
-  if (tail_armed_.exchange(true) ||
-      options_.batched_idle_flush <= absl::ZeroDuration()) {
-    return;
+  if (tail_state_.exchange(kTailPublished) != kTailIdle) {
+    return;  // it is watching and will look again
   }
   std::lock_guard<std::mutex> lock(tail_mu_);
   tail_cv_.notify_one();
@@ -329,29 +335,38 @@ void Connection::ArmTailFlush() {
 
 void Connection::TailFlushLoop(natsConnection* nc) {
   const absl::Duration idle = options_.batched_idle_flush;
+  // While a burst goes on, nats.c's flusher sends every ~1 ms: past its
+  // first millisecond, looking more often than that buys nothing and costs
+  // a wake-up each.
+  const absl::Duration longest = std::max(idle, kTailLongestLook);
   std::unique_lock<std::mutex> lock(tail_mu_);
   while (true) {
-    // Until a publish arms it or Close stops it (Close notifies).
+    // Until a publish wakes it or Close stops it (Close notifies).
     concurrency::WaitUntil(tail_cv_, lock, absl::InfiniteFuture(), [this] {
-      return tail_stop_ || tail_armed_.load(std::memory_order_relaxed);
+      return tail_stop_ || tail_state_.load() != kTailIdle;
     });
     if (tail_stop_) return;
-    // Watch the buffer: while it grows the burst goes on (and nats.c's
-    // flusher sends it every ~1 ms); once it stood still for `idle`, or
-    // nats.c emptied it, the burst is over.
-    int before = -1;
+    // Look every `idle` for the burst's first millisecond, then twice as
+    // long each time up to `longest`: a short burst's tail waits about
+    // `idle`, a long one costs a look per millisecond. Only atomics here:
+    // nats.c's connection lock is the publishers'.
+    const absl::Time burst = absl::Now();
+    absl::Duration look = idle;
+    tail_state_.store(kTailWatching);
     while (true) {
-      lock.unlock();
-      const int buffered = natsConnection_Buffered(nc);
-      lock.lock();
+      concurrency::WaitFor(tail_cv_, lock, look, [this] { return tail_stop_; });
       if (tail_stop_) return;
-      if (buffered <= 0 || buffered == before) break;
-      before = buffered;
-      concurrency::WaitFor(tail_cv_, lock, idle, [this] { return tail_stop_; });
+      if (tail_state_.exchange(kTailWatching) == kTailPublished) {
+        if (absl::Now() - burst >= longest) look = std::min(2 * look, longest);
+        continue;
+      }
+      // No publish since the last look: the burst is over, unless one
+      // comes now (then its exchange saw kTailWatching, and we look again).
+      int watching = kTailWatching;
+      if (tail_state_.compare_exchange_strong(watching, kTailIdle)) break;
     }
-    // Disarmed before the flush takes nats.c's lock: a publish buffered
-    // after that lock sees it unarmed and arms again; one before is sent.
-    tail_armed_.store(false);
+    // Idle before the flush takes nats.c's lock: a publish buffered after
+    // that lock sees kTailIdle and wakes us again; one before is sent.
     lock.unlock();
     if (natsConnection_Buffered(nc) > 0) {
       natsConnection_FlushTimeout(nc, Millis(kTailFlushWait));

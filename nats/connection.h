@@ -218,11 +218,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // this thread's next call; null with `*invalid` set when it is not one.
   static const char* CheckedSubject(absl::string_view subject,
                                     absl::Status* invalid);
-  // After a publish with `delivery`: a batched one arms the tail flusher
-  // (TailFlushLoop) unless it is armed already.
+  // After a publish with `delivery`: a batched one tells the tail flusher
+  // (TailFlushLoop) that a burst is on, unless it was told since it last
+  // looked. Once per look, not per publish.
   void Published(Delivery delivery) {
     if (delivery == Delivery::kBatched &&
-        !tail_armed_.load(std::memory_order_relaxed)) {
+        tail_state_.load(std::memory_order_relaxed) != kTailPublished) {
       ArmTailFlush();
     }
   }
@@ -263,9 +264,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::map<uint64_t, std::shared_ptr<const std::function<void()>>>
       reconnect_listeners_;  // guarded by mu_
 
-  // The batching connection's tail flusher (TailFlushLoop). A batched
-  // publish that finds it unarmed arms and wakes it: once per burst.
-  std::atomic<bool> tail_armed_{false};
+  // The batching connection's tail flusher (TailFlushLoop). Idle: it
+  // sleeps, and the first batched publish wakes it. Watching: it looks
+  // every so often whether publishes came since (kTailPublished, set by
+  // them without a wake-up) and flushes once a look finds none.
+  enum TailState : int { kTailIdle, kTailWatching, kTailPublished };
+  std::atomic<int> tail_state_{kTailIdle};
   std::mutex tail_mu_;
   std::condition_variable tail_cv_;
   bool tail_stop_ = false;    // guarded by tail_mu_
