@@ -2,6 +2,8 @@
 
 #include "nats/inbox_mux.h"
 
+#include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -10,28 +12,72 @@
 
 namespace micro_nats::nats {
 
+namespace {
+
+// Each Connection's mux while someone holds it. Keyed by address: a mux
+// holds its Connection, so the key names no other one while the entry is
+// live; an expired entry is replaced or erased.
+struct Muxes {
+  std::mutex mu;
+  std::map<const Connection*, std::weak_ptr<InboxMux>> by_connection;
+};
+
+Muxes& AllMuxes() {
+  static auto* muxes = new Muxes();  // never destroyed: used at exit
+  return *muxes;
+}
+
+}  // namespace
+
 InboxMux::InboxMux(std::shared_ptr<Connection> connection)
     : connection_(std::move(connection)), prefix_(connection_->Inbox()) {}
 
+InboxMux::~InboxMux() {
+  Muxes& muxes = AllMuxes();
+  std::lock_guard<std::mutex> lock(muxes.mu);
+  auto it = muxes.by_connection.find(connection_.get());
+  // Unless a new mux for the Connection took the entry already.
+  if (it != muxes.by_connection.end() && it->second.expired()) {
+    muxes.by_connection.erase(it);
+  }
+}
+
 absl::StatusOr<std::shared_ptr<InboxMux>> InboxMux::Create(
     std::shared_ptr<Connection> connection) {
-  std::shared_ptr<InboxMux> mux(new InboxMux(std::move(connection)));
-  std::weak_ptr<InboxMux> weak = mux;
+  Muxes& muxes = AllMuxes();
+  // Declared before the lock: one that failed to subscribe is destroyed
+  // after the lock is released (its destructor takes it).
+  std::shared_ptr<InboxMux> mux;
+  // Held while the first caller subscribes (bounded by the flush's
+  // timeout): the others then share its mux.
+  std::lock_guard<std::mutex> lock(muxes.mu);
+  std::weak_ptr<InboxMux>& entry = muxes.by_connection[connection.get()];
+  mux = entry.lock();
+  if (mux != nullptr) return mux;
+  mux.reset(new InboxMux(std::move(connection)));
+  MN_RETURN_IF_ERROR(mux->Subscribe());
+  entry = mux;
+  return mux;
+}
+
+absl::Status InboxMux::Subscribe() {
+  std::weak_ptr<InboxMux> weak = weak_from_this();
   MN_ASSIGN_OR_RETURN(
-      mux->subscription_,
-      mux->connection_->Subscribe(
-          mux->prefix_ + ".*",
+      subscription_,
+      connection_->Subscribe(
+          prefix_ + ".*",
           [weak](natsMsg* msg) {
             if (auto self = weak.lock()) self->Route(msg);
           },
-          // Inbox handlers only hand a message over; they never block.
+          // A thread no handler shares: the handlers that wait for these
+          // replies may run on the delivery pool. Inbox handlers only hand
+          // a message over; they never block.
           {.on_error =
                [weak](const absl::Status& status) {
                  if (auto self = weak.lock()) self->Lost(status);
                },
-           .run_on = HandlerThread::kDeliveryThread}));
-  MN_RETURN_IF_ERROR(mux->connection_->Flush(absl::Seconds(5)));
-  return mux;
+           .run_on = HandlerThread::kOwnThread}));
+  return connection_->Flush(absl::Seconds(5));
 }
 
 std::string InboxMux::Register(

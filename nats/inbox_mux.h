@@ -4,9 +4,14 @@
 //
 // A transport socket or a registry lookup needs its own reply subject. A
 // subscription each would cost a server round trip and, in nats.c, a
-// delivery thread each; instead one wildcard subscription `<prefix>.*`
-// receives for all of them and hands each message to the handler of its
-// inbox.
+// delivery thread each; instead one wildcard subscription `<prefix>.*` per
+// Connection receives for all of them and hands each message to the
+// handler of its inbox.
+//
+// The mux routes on a thread of its own (HandlerThread::kOwnThread), never
+// on nats.c's shared delivery pool: a handler running on that pool (an
+// inline broker handler, say) that waits for a reply routed here holds
+// only its own thread, not the one routing the reply.
 //
 //   MN_ASSIGN_OR_RETURN(auto mux, InboxMux::Create(connection));
 //   std::string inbox = mux->Register([](natsMsg* msg) { ... });
@@ -33,7 +38,9 @@ namespace micro_nats::nats {
 // Thread-safe.
 class InboxMux : public std::enable_shared_from_this<InboxMux> {
  public:
-  // Subscribes and waits until the server has the subscription.
+  // The Connection's mux, shared by everyone who asks while one holds it
+  // (one routing thread per Connection, not per caller); the first call
+  // subscribes and waits until the server has the subscription.
   static absl::StatusOr<std::shared_ptr<InboxMux>> Create(
       std::shared_ptr<Connection> connection);
 
@@ -49,8 +56,12 @@ class InboxMux : public std::enable_shared_from_this<InboxMux> {
 
   Connection& connection() { return *connection_; }
 
+  ~InboxMux();
+
  private:
   explicit InboxMux(std::shared_ptr<Connection> connection);
+  // Subscribes `prefix_.*`.
+  absl::Status Subscribe();
   void Route(natsMsg* msg);
   void Lost(const absl::Status& status);
 

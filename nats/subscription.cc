@@ -3,6 +3,7 @@
 #include "nats/subscription.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -27,29 +28,49 @@ namespace {
 // barrier against nats.c's reader; see Subscription::Close).
 constexpr absl::Duration kCloseFlush = absl::Seconds(1);
 
+// kAdaptive: calls in a row on the handler pool that returned within the
+// budget without waiting before the subscription runs on the delivery
+// thread. A handler that makes a nested call on every message shows it
+// here, where its wait holds no delivery thread.
+constexpr int kProvingCalls = 32;
+
 }  // namespace
+
+// nats.c's internal subscribe (src/conn.h, the same from 3.0 to 3.9): with
+// `prevent_pool` the subscription gets a delivery thread of its own even on
+// a connection that uses the shared pool, as nats.c's own request replies
+// do. nats.c has no public way to ask for that.
+extern "C" natsStatus natsConn_subscribeImpl(
+    natsSubscription** new_sub, natsConnection* nc, bool lock,
+    const char* subject, const char* queue, int64_t timeout,
+    natsMsgHandler handler, void* closure, bool prevent_pool, void* jetstream);
 
 // A subscription's state, shared with nats.c's callbacks and the handler
 // pool's tasks.
 struct Subscription::State : public BlockingObserver {
-  // kAdaptive, during a call on the delivery thread: the handler is about
-  // to wait in our code (a nested call's answer), so later calls go to the
-  // handler pool. Called on the delivery thread, inside the call.
-  void OnWillBlock() override { on_pool = true; }
+  // kAdaptive, during a call: the handler is about to wait in our code (a
+  // nested call's answer). Called on the calling thread, inside the call.
+  void OnWillBlock() override { waited.store(true, std::memory_order_relaxed); }
 
   MessageHandler handler;
   natsSubscription* sub = nullptr;
   std::weak_ptr<State> self;
   std::string subject;
   // kHandlerPool and kAdaptive: the handler calls, in order; null for
-  // kDeliveryThread.
+  // kDeliveryThread and kOwnThread.
   std::shared_ptr<concurrency::SerialQueue> queue;
   size_t max_queued = 0;  // of `queue`; 0: no bound
-  // kAdaptive: calls run on the delivery thread until one took longer than
-  // `inline_budget`; then `on_pool` is set for good. Both only touched on
-  // the subscription's one delivery thread.
+  // kAdaptive: calls run on the handler pool until kProvingCalls in a row
+  // (`proven`) neither waited (`waited`) nor took longer than
+  // `inline_budget`; then on the delivery thread (`on_delivery_thread`,
+  // touched only there) until one does, and from then on the pool for good
+  // (`on_pool_for_good`). Calls never overlap, so `waited` is the current
+  // call's.
   bool adaptive = false;
-  bool on_pool = false;
+  bool on_delivery_thread = false;
+  std::atomic<bool> waited{false};
+  std::atomic<bool> on_pool_for_good{false};
+  std::atomic<int> proven{0};
   std::chrono::steady_clock::duration inline_budget{};
   // Counts and reports what `queue` dropped.
   std::shared_ptr<concurrency::DropReporter> drops;
@@ -62,6 +83,8 @@ struct Subscription::State : public BlockingObserver {
   bool complete = false;        // guarded by mu: nats.c is done with it
   bool close_finished = false;  // guarded by mu: Close has returned
   size_t queued = 0;            // guarded by mu: messages in `queue`
+  // guarded by mu: calls scheduled on `queue` and not yet returned
+  size_t on_queue = 0;
 };
 
 absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
@@ -83,7 +106,19 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             absl::ToChronoNanoseconds(options.inline_budget));
   }
-  if (options.run_on != HandlerThread::kDeliveryThread) {
+  if (options.run_on == HandlerThread::kOwnThread) {
+    if (!options.queue.empty()) {
+      return absl::InvalidArgumentError(
+          "a kOwnThread subscription cannot join a queue group");
+    }
+    if (nats_GetVersionNumber() >> 16 != 3) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("HandlerThread::kOwnThread needs nats.c 3.x (found ",
+                       nats_GetVersion(), ")"));
+    }
+  }
+  if (options.run_on == HandlerThread::kHandlerPool ||
+      options.run_on == HandlerThread::kAdaptive) {
     state->queue = concurrency::SerialQueue::Create(handler_pool);
     state->max_queued = static_cast<size_t>(std::max(0, max_pending));
     // Copies: a report may come after the Connection is gone.
@@ -100,13 +135,20 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
   }
   const std::string& subject_str = state->subject;
   natsSubscription* sub = nullptr;
-  natsStatus s = options.queue.empty()
-                     ? natsConnection_Subscribe(&sub, connection->main_,
-                                                subject_str.c_str(), &OnMessage,
-                                                state.get())
-                     : natsConnection_QueueSubscribe(
-                           &sub, connection->main_, subject_str.c_str(),
-                           options.queue.c_str(), &OnMessage, state.get());
+  natsStatus s = NATS_OK;
+  if (options.run_on == HandlerThread::kOwnThread) {
+    s = natsConn_subscribeImpl(&sub, connection->main_, /*lock=*/true,
+                               subject_str.c_str(), /*queue=*/nullptr,
+                               /*timeout=*/0, &OnMessage, state.get(),
+                               /*prevent_pool=*/true, /*jetstream=*/nullptr);
+  } else if (options.queue.empty()) {
+    s = natsConnection_Subscribe(&sub, connection->main_, subject_str.c_str(),
+                                 &OnMessage, state.get());
+  } else {
+    s = natsConnection_QueueSubscribe(
+        &sub, connection->main_, subject_str.c_str(), options.queue.c_str(),
+        &OnMessage, state.get());
+  }
   MN_RETURN_IF_ERROR(
       FromNatsStatus(s, absl::StrCat("subscribe to '", subject, "'")));
   state->sub = sub;
@@ -153,16 +195,18 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
     Deliver(*state, msg);
     return;
   }
-  if (state->adaptive && !state->on_pool) {
+  if (state->adaptive && !state->on_delivery_thread &&
+      state->proven.load(std::memory_order_relaxed) >= kProvingCalls &&
+      !state->on_pool_for_good.load(std::memory_order_relaxed)) {
+    // Proven: move to this thread once the pool has run every call it
+    // holds, so the order stays.
+    std::lock_guard<std::mutex> lock(state->mu);
+    state->on_delivery_thread = state->on_queue == 0;
+  }
+  if (state->on_delivery_thread) {
     // nats.c gives each subscription one delivery thread: the calls before
     // this one have returned, and later ones come after it.
-    const auto start = std::chrono::steady_clock::now();
-    BlockingObserver* const outer = SetBlockingObserver(state);
-    Deliver(*state, msg);
-    SetBlockingObserver(outer);
-    if (std::chrono::steady_clock::now() - start > state->inline_budget) {
-      state->on_pool = true;
-    }
+    if (DeliverAdaptive(*state, msg)) state->on_delivery_thread = false;
     return;
   }
   // On nats.c's delivery thread: hand the message to the handler pool and
@@ -175,6 +219,7 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
       return;
     }
     ++state->queued;
+    ++state->on_queue;
   }
   absl::Status scheduled = state->queue->Schedule(
       [self = state->self.lock(), owned = std::move(owned)]() mutable {
@@ -185,12 +230,19 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
           self->cv.notify_all();
         }
         self->drops->Delivered(backlog_empty);
-        Deliver(*self, owned.get());
+        if (self->adaptive) {
+          DeliverAdaptive(*self, owned.get());
+        } else {
+          Deliver(*self, owned.get());
+        }
+        std::lock_guard<std::mutex> lock(self->mu);
+        --self->on_queue;
       });
   if (!scheduled.ok()) {
     {
       std::lock_guard<std::mutex> lock(state->mu);
       --state->queued;
+      --state->on_queue;
       state->cv.notify_all();
     }
     state->drops->Dropped();
@@ -208,6 +260,23 @@ void Subscription::Deliver(State& state, natsMsg* msg) {
   std::lock_guard<std::mutex> lock(state.mu);
   state.has_delivering = false;
   state.cv.notify_all();
+}
+
+bool Subscription::DeliverAdaptive(State& state, natsMsg* msg) {
+  state.waited.store(false, std::memory_order_relaxed);
+  const auto start = std::chrono::steady_clock::now();
+  BlockingObserver* const outer = SetBlockingObserver(&state);
+  Deliver(state, msg);
+  SetBlockingObserver(outer);
+  const bool slow =
+      state.waited.load(std::memory_order_relaxed) ||
+      std::chrono::steady_clock::now() - start > state.inline_budget;
+  if (slow) {
+    state.on_pool_for_good.store(true, std::memory_order_relaxed);
+  } else {
+    state.proven.fetch_add(1, std::memory_order_relaxed);
+  }
+  return slow;
 }
 
 void Subscription::OnComplete(void* closure) {

@@ -43,17 +43,26 @@ enum class HandlerThread {
   // blocked one stalls every subscription that shares its thread, and a
   // wait there for another message of the process can deadlock.
   kDeliveryThread,
-  // On nats.c's shared delivery thread, as kDeliveryThread, while each call
-  // returns within SubscribeOptions::inline_budget and does not wait in our
-  // code (nats::WillBlock: a nested call's answer); after one call that
-  // did (it blocked, or worked long), the subscription's later calls run
-  // on the handler pool, as kHandlerPool, one at a time and in order. So a
-  // handler that never blocks pays no hand-off, and one that blocks delays
-  // the subscriptions sharing its delivery thread once, for that one call.
-  // A wait there for a reply is safe only where the reply is not routed on
-  // nats.c's delivery pool (Request is: nats.c routes its own replies on a
-  // thread of their own).
+  // On the handler pool, as kHandlerPool, until 32 calls in a row
+  // returned within SubscribeOptions::inline_budget without waiting in our
+  // code (nats::WillBlock: a nested call's answer); then on nats.c's shared
+  // delivery thread, as kDeliveryThread, until a call waits or works long,
+  // and from then on on the handler pool for good; one call at a time and
+  // in order throughout. So a handler that never blocks pays no hand-off,
+  // a handler that calls services on every message shows it while it holds
+  // no delivery thread, and one that blocks only now and then delays the
+  // subscriptions sharing its delivery thread once, for that one call. Its
+  // wait there is for nothing routed on that thread: replies come on
+  // threads of their own (Request's, nats.c's; InboxMux's, kOwnThread). A
+  // callee in this process subscribed on the same delivery thread answers
+  // only after that call (a 1-thread pool: after its deadline).
   kAdaptive,
+  // On a thread of this subscription's own, which no other subscription's
+  // handler shares (as nats.c routes its own requests' replies): for
+  // routing replies that handlers on the delivery pool or the handler pool
+  // may wait for (InboxMux). The handler must not block. A thread each, so
+  // for one subscription per Connection, never per request. No queue group.
+  kOwnThread,
 };
 
 struct SubscribeOptions {
@@ -118,6 +127,9 @@ class Subscription {
                         void* closure);
   // Runs the handler on `msg`, unless the subscription closed.
   static void Deliver(State& state, natsMsg* msg);
+  // kAdaptive's Deliver: true when the call waited in our code or ran over
+  // its budget (the subscription then stays on the handler pool).
+  static bool DeliverAdaptive(State& state, natsMsg* msg);
   static void OnComplete(void* closure);
 
   std::shared_ptr<Connection> connection_;

@@ -5,13 +5,12 @@
 // Runs on the process's shared nats::Connection. Topics are NATS subjects,
 // queue names NATS queue groups; headers travel as NATS headers and the body
 // as raw bytes. Each subscription's handler calls run one at a time, in
-// order, where NatsBrokerOptions::handlers says: by default on the
-// connection's handler pool (a hand-off per message; a handler may block or
-// call services), or, with kAdaptive, on nats.c's delivery thread while they
-// return quickly (no hand-off, as a raw nats.c callback). A subscriber that
-// falls behind drops what does not fit (BrokerOptions::max_pending_messages)
-// and says how many through BrokerOptions::on_error. Drain returns by its
-// deadline.
+// order, where NatsBrokerOptions::handlers says: by default on nats.c's
+// delivery thread once they have shown that they return quickly and do
+// not wait (no hand-off, as a raw nats.c callback), else on the
+// connection's handler pool. A subscriber that falls behind drops what does
+// not fit (BrokerOptions::max_pending_messages) and says how many through
+// BrokerOptions::on_error. Drain returns by its deadline.
 //
 //   MN_ASSIGN_OR_RETURN(auto conn, nats::Connection::Connect({...}));
 //   MN_ASSIGN_OR_RETURN(std::unique_ptr<Broker> broker, NewNatsBroker(conn));
@@ -32,17 +31,18 @@ struct NatsBrokerOptions {
   // them: ~45x the throughput of kImmediate on loopback, at up to ~1 ms of
   // added delivery latency. kImmediate sends each publish at once.
   nats::Delivery delivery = nats::Delivery::kBatched;
-  // Where handlers run (nats::HandlerThread). kHandlerPool (the default):
-  // always on the handler pool (a hand-off per message; no call ever delays
-  // another subscription, and a handler may call services). kAdaptive: on
-  // nats.c's delivery thread, the fastest, for handlers that never wait for
-  // another message of this Connection: a handler that waits in our code or
-  // runs longer than inline_budget delays the subscriptions that share its
-  // delivery thread for that one call, then moves to the handler pool for
-  // good — and the replies to this Connection's transport sockets are routed
-  // on those same threads (nats::InboxMux), so a call made from such a
-  // handler can wait until its deadline (broker/nats/nested_call_test).
-  nats::HandlerThread handlers = nats::HandlerThread::kHandlerPool;
+  // Where handlers run (nats::HandlerThread). kAdaptive (the default): on
+  // the handler pool until 32 calls in a row returned within inline_budget
+  // without waiting in our code (a nested service call, nats::WillBlock),
+  // then on nats.c's delivery thread, as a raw nats.c callback, until a
+  // call waits or works long: that call delays the subscriptions sharing
+  // its delivery thread once, and the later ones run on the handler pool
+  // for good. A nested call's reply never needs that thread: the
+  // Connection routes replies on threads of their own (nats::InboxMux,
+  // nats.c's requests); broker/nats/nested_call_test answers on one
+  // delivery thread. kHandlerPool: always on the handler pool (a hand-off
+  // per message; no call ever delays another subscription).
+  nats::HandlerThread handlers = nats::HandlerThread::kAdaptive;
   absl::Duration inline_budget = absl::Milliseconds(10);
 };
 

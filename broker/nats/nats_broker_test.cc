@@ -73,9 +73,11 @@ INSTANTIATE_TEST_SUITE_P(
 
 // A handler that blocks delays the subscriptions sharing its delivery
 // thread for one call at most: from then on it runs on the handler pool,
-// in order, and a blocked call there stalls nobody else.
+// in order, and a blocked call there stalls nobody else. `warm_up` quick
+// calls first: enough (kAdaptive) and the handler runs on the delivery
+// thread when "first" comes.
 void BlockingHandlerMovesToThePool(NatsBrokerOptions slow_options,
-                                   bool will_block) {
+                                   bool will_block, int warm_up = 0) {
   MN_ASSERT_OK_AND_ASSIGN(auto server,
                           micro_nats::testing::NatsServer::Start());
   auto connect = [&] {
@@ -90,8 +92,13 @@ void BlockingHandlerMovesToThePool(NatsBrokerOptions slow_options,
   std::condition_variable cv;
   bool release = false;
   micro_nats::testing::Collector<std::string> slow_got;
+  micro_nats::testing::Collector<std::string> warm_got;
   MN_ASSERT_OK_AND_ASSIGN(auto slow,
                           slow_broker->Subscribe("slow", [&](const Event& e) {
+                            if (e.message.body == "warm") {
+                              warm_got.Add(e.message.body);
+                              return absl::OkStatus();
+                            }
                             slow_got.Add(e.message.body);
                             if (will_block && e.message.body == "first")
                               nats::WillBlock();
@@ -115,6 +122,10 @@ void BlockingHandlerMovesToThePool(NatsBrokerOptions slow_options,
         }));
     fast.push_back(std::move(sub));
   }
+  for (int i = 0; i < warm_up; ++i) {
+    ASSERT_THAT(slow_broker->Publish("slow", {.body = "warm"}), IsOk());
+  }
+  ASSERT_TRUE(warm_got.WaitForCount(warm_up, absl::Seconds(10)));
   ASSERT_THAT(slow_broker->Publish("slow", {.body = "first"}), IsOk());
   ASSERT_TRUE(slow_got.WaitForCount(1, absl::Seconds(10)));
   ASSERT_THAT(slow_broker->Publish("slow", {.body = "block"}), IsOk());
@@ -145,6 +156,12 @@ TEST(NatsBrokerTest, ALongCallMovesTheHandlerToThePool) {
 TEST(NatsBrokerTest, AWaitInOurCodeMovesTheHandlerToThePool) {
   // The first call says it will wait (as a nested call's wait does).
   BlockingHandlerMovesToThePool({}, /*will_block=*/true);
+}
+
+TEST(NatsBrokerTest, AWaitOnTheDeliveryThreadMovesTheHandlerToThePool) {
+  // Quick calls move it to the delivery thread; "first" says it will wait
+  // there.
+  BlockingHandlerMovesToThePool({}, /*will_block=*/true, /*warm_up=*/100);
 }
 
 // A handler on the delivery thread may wait for a reply that nats.c routes
