@@ -53,21 +53,12 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
   MN_ASSIGN_OR_RETURN(
       options.server.identity,
       MergeIdentity(std::move(options.identity), options.server.identity));
-  MN_RETURN_IF_ERROR(
-      registry::ValidateServiceName(options.server.identity.name));
   if (options.registry == nullptr || options.transport == nullptr) {
     return absl::InvalidArgumentError(
         "a service needs a registry and a transport");
   }
   std::unique_ptr<Service> service(new Service);
-  service->keep_alive_ = std::move(options.keep_alive);
-  service->registry_ =
-      std::dynamic_pointer_cast<registry::CachingRegistry>(options.registry);
-  if (service->registry_ == nullptr) {
-    MN_ASSIGN_OR_RETURN(service->registry_,
-                        registry::CachingRegistry::Create(
-                            std::move(options.registry), options.cache));
-  }
+  service->registry_ = std::move(options.registry);
   if (options.scatter_wire != nullptr) {
     if (!options.scatter.on_error) {
       options.scatter.on_error = options.server.on_error;

@@ -40,24 +40,21 @@ namespace micro_nats::service {
 struct ServiceOptions {
   ServiceIdentity identity;  // the name is required, here or in `server`
 
-  std::shared_ptr<registry::Registry> registry;     // required
-  std::shared_ptr<transport::Transport> transport;  // required
+  // Where the client looks services up and the server registers, behind
+  // its cache (CachingRegistry::Create of any registry; the memory stack
+  // shares one between services).
+  std::shared_ptr<registry::CachingRegistry> registry;  // required
+  std::shared_ptr<transport::Transport> transport;      // required
   std::shared_ptr<broker::Broker> broker;  // optional: no pub/sub without
 
   // The server's options and the client's. An identity field set both
   // above and in server.identity must agree (MergeIdentity).
   ServerOptions server;
   ClientOptions client;
-  // How the client caches lookups (when `registry` is not already a
-  // CachingRegistry).
-  registry::CacheOptions cache;
   // Scatter-gather (scatter.h): the stack's wire (null: none; the stacks
   // set it) and how this service scatters and answers scatters.
   std::shared_ptr<ScatterWire> scatter_wire;
   ScatterConfig scatter;
-
-  // Kept alive as long as the service (e.g. the NATS connection).
-  std::shared_ptr<void> keep_alive;
 };
 
 // The identity a service's server gets: `service`'s fields, each empty one
@@ -93,7 +90,6 @@ class Service {
  private:
   Service() = default;
 
-  std::shared_ptr<void> keep_alive_;
   std::shared_ptr<registry::CachingRegistry> registry_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<Scatter> scatter_;

@@ -42,8 +42,7 @@ absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(
                           .server = std::move(options.server),
                           .client = std::move(options.client),
                           .scatter_wire = network->scatter,
-                          .scatter = std::move(options.scatter),
-                          .keep_alive = network});
+                          .scatter = std::move(options.scatter)});
 }
 
 }  // namespace micro_nats::service

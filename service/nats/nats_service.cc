@@ -71,7 +71,7 @@ class NatsRequestReply : public RequestReply {
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     NatsServiceOptions options) {
-  // Checked before connecting: Service::Create would, but only after.
+  // Checked before connecting (Server::Create would, but only after).
   MN_ASSIGN_OR_RETURN(
       options.identity,
       MergeIdentity(std::move(options.identity), options.server.identity));
@@ -126,16 +126,18 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
   MN_ASSIGN_OR_RETURN(
       std::shared_ptr<ScatterWire> scatter_wire,
       NewNatsScatterWire(connection, std::move(options.scatter_wire)));
+  MN_ASSIGN_OR_RETURN(std::shared_ptr<registry::CachingRegistry> cached,
+                      registry::CachingRegistry::Create(
+                          std::move(registry), std::move(options.cache)));
+  // The blocks hold the connection they run on: nothing else keeps it.
   return Service::Create({.identity = std::move(options.identity),
-                          .registry = std::move(registry),
+                          .registry = std::move(cached),
                           .transport = std::move(transport),
                           .broker = std::move(broker),
                           .server = std::move(options.server),
                           .client = std::move(options.client),
-                          .cache = std::move(options.cache),
                           .scatter_wire = std::move(scatter_wire),
-                          .scatter = std::move(options.scatter),
-                          .keep_alive = std::move(connection)});
+                          .scatter = std::move(options.scatter)});
 }
 
 }  // namespace micro_nats::service
