@@ -209,25 +209,18 @@ absl::Status QueueSocket::Close() {
 
 namespace {
 
-// What a MessageHandler gets: Send and Close go to the socket, Recv is
-// refused (messages come to the handler) unless the handler holds the
-// socket (the Accept adapter).
-class HandlerSocket : public Socket {
+// A socket that forwards to another (`Ptr` owns it); the two below differ
+// only in Recv.
+template <typename Ptr>
+class ForwardingSocket : public Socket {
  public:
-  HandlerSocket(std::unique_ptr<Socket> socket, bool may_recv)
-      : socket_(std::move(socket)), may_recv_(may_recv) {}
+  explicit ForwardingSocket(Ptr socket) : socket_(std::move(socket)) {}
 
   absl::Status Send(const Message& message) override {
     return socket_->Send(message);
   }
   absl::Status Send(Message&& message) override {
     return socket_->Send(std::move(message));
-  }
-  absl::StatusOr<Message> Recv(absl::Time deadline) override {
-    if (may_recv_) return socket_->Recv(deadline);
-    return absl::FailedPreconditionError(
-        "Recv on a socket served by a MessageHandler: its messages come to "
-        "the handler");
   }
   absl::Status Close() override { return socket_->Close(); }
   std::string LocalAddress() const override { return socket_->LocalAddress(); }
@@ -235,25 +228,36 @@ class HandlerSocket : public Socket {
     return socket_->RemoteAddress();
   }
 
+ protected:
+  const Ptr socket_;
+};
+
+// What a MessageHandler gets: Recv is refused (messages come to the
+// handler) unless the handler holds the socket (the Accept adapter).
+class HandlerSocket : public ForwardingSocket<std::unique_ptr<Socket>> {
+ public:
+  HandlerSocket(std::unique_ptr<Socket> socket, bool may_recv)
+      : ForwardingSocket(std::move(socket)), may_recv_(may_recv) {}
+
+  absl::StatusOr<Message> Recv(absl::Time deadline) override {
+    if (may_recv_) return socket_->Recv(deadline);
+    return absl::FailedPreconditionError(
+        "Recv on a socket served by a MessageHandler: its messages come to "
+        "the handler");
+  }
+
  private:
-  const std::unique_ptr<Socket> socket_;
   const bool may_recv_;
 };
 
 // What an AcceptHandler gets: the socket whose first message started its
 // call, that message first. Dropping it closes the socket.
-class AcceptedSocket : public Socket {
+class AcceptedSocket : public ForwardingSocket<std::shared_ptr<Socket>> {
  public:
   AcceptedSocket(std::shared_ptr<Socket> socket, Message first)
-      : socket_(std::move(socket)), first_(std::move(first)) {}
+      : ForwardingSocket(std::move(socket)), first_(std::move(first)) {}
   ~AcceptedSocket() override { Close().IgnoreError(); }
 
-  absl::Status Send(const Message& message) override {
-    return socket_->Send(message);
-  }
-  absl::Status Send(Message&& message) override {
-    return socket_->Send(std::move(message));
-  }
   absl::StatusOr<Message> Recv(absl::Time deadline) override {
     if (has_first_) {
       has_first_ = false;
@@ -261,14 +265,8 @@ class AcceptedSocket : public Socket {
     }
     return socket_->Recv(deadline);
   }
-  absl::Status Close() override { return socket_->Close(); }
-  std::string LocalAddress() const override { return socket_->LocalAddress(); }
-  std::string RemoteAddress() const override {
-    return socket_->RemoteAddress();
-  }
 
  private:
-  const std::shared_ptr<Socket> socket_;
   Message first_;
   bool has_first_ = true;
 };

@@ -2,6 +2,7 @@
 
 #include "transport/nats/nats_transport.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -214,7 +215,17 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   absl::Status Close(absl::Time deadline) {
     // Ends the leader's wait on the wire; the subscription is freed once
     // nothing uses it (Wire).
-    if (wire_ != nullptr) natsSubscription_Unsubscribe(wire_->sub);
+    if (wire_ != nullptr) {
+      natsSubscription_Unsubscribe(wire_->sub);
+      // The server drops the interest before Close returns, so a Dial made
+      // after it is refused at once (no responders) rather than taken by a
+      // subscription that is gone and left unanswered. Bounded by the
+      // deadline, so a server that is down does not hold Close.
+      conn_
+          ->Flush(std::clamp(deadline - absl::Now(), absl::ZeroDuration(),
+                             absl::Seconds(1)))
+          .IgnoreError();
+    }
     return core_->Close(deadline);
   }
 
