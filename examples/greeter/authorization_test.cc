@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "examples/greeter/greeter.h"
+#include "examples/greeter/greeter_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
@@ -71,16 +72,10 @@ class AuthorizationTest : public ::testing::Test {
         << "testdata/authorization.conf not found";
     MN_ASSERT_OK_AND_ASSIGN(server_,
                             NatsServer::Start({.extra_config = config}));
-    NatsServiceOptions options;
-    options.connection_options = As("greeter", *server_);
-    options.servers = {server_->url()};
-    options.identity.name = kServiceName;
-    options.server.id = "real-1";
-    auto greeter = NewNatsService(std::move(options));
-    ASSERT_THAT(greeter, IsOk());
-    greeter_ = std::move(greeter).value();
-    ASSERT_THAT(RegisterGreeterHandler(greeter_->server(), handler_), IsOk());
-    ASSERT_THAT(greeter_->Start(), IsOk());
+    MN_ASSERT_OK_AND_ASSIGN(
+        greeter_, StartGreeter({.servers = {server_->url()},
+                                .connection_options = As("greeter", *server_)},
+                               "real-1", handler_));
   }
 
   std::unique_ptr<NatsServer> server_;

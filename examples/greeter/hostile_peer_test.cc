@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "examples/greeter/greeter.h"
+#include "examples/greeter/greeter_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
@@ -84,15 +85,9 @@ class HostilePeerTest : public ::testing::Test {
         watch_, peer_->Subscribe("injected.>", [this](natsMsg* msg) {
           injected_.Add(std::string(micro_nats::nats::Subject(msg)));
         }));
-    NatsServiceOptions options;
-    options.servers = {server_->url()};
-    options.identity.name = kServiceName;
-    options.server.id = "real-1";
-    auto greeter = NewNatsService(std::move(options));
-    ASSERT_THAT(greeter, IsOk());
-    greeter_ = std::move(greeter).value();
-    ASSERT_THAT(RegisterGreeterHandler(greeter_->server(), handler_), IsOk());
-    ASSERT_THAT(greeter_->Start(), IsOk());
+    MN_ASSERT_OK_AND_ASSIGN(
+        greeter_,
+        StartGreeter({.servers = {server_->url()}}, "real-1", handler_));
 
     NatsServiceOptions caller_options;
     caller_options.servers = {server_->url()};

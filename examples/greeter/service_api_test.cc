@@ -18,6 +18,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "examples/greeter/greeter.h"
+#include "examples/greeter/greeter_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
@@ -63,16 +64,12 @@ class ServiceApiTest : public ::testing::Test {
   std::unique_ptr<Service> StartGreeter(const std::string& id,
                                         NatsServiceOptions options = {}) {
     options.servers = {server_->url()};
-    options.identity.name = kServiceName;
-    options.server.id = id;
     options.server.description = "says hello";
-    auto service = NewNatsService(std::move(options));
+    handlers_.push_back(std::make_unique<Greeter>(id));
+    auto service =
+        ::greeter::StartGreeter(std::move(options), id, *handlers_.back());
     EXPECT_THAT(service, IsOk());
     if (!service.ok()) return nullptr;
-    handlers_.push_back(std::make_unique<Greeter>(id));
-    EXPECT_THAT(RegisterGreeterHandler((*service)->server(), *handlers_.back()),
-                IsOk());
-    EXPECT_THAT((*service)->Start(), IsOk());
     return std::move(service).value();
   }
 
