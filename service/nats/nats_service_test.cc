@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "service/nats/testing/nats_services.h"
 #include "service/testing/e2e.h"
 #include "testing/nats_server.h"
 
@@ -13,39 +14,20 @@ namespace {
 using ::micro_nats::testing::NatsServer;
 
 // Each service on a connection of its own, as separate processes would be.
-class NatsEnvironment : public ServiceEnvironment {
+class NatsEnvironment : public ServiceEnvironment, public NatsServices {
  public:
-  absl::Status Start() {
-    auto server = NatsServer::Start();
-    if (!server.ok()) return server.status();
-    server_ = std::move(server).value();
-    return absl::OkStatus();
-  }
-
   absl::StatusOr<std::unique_ptr<Service>> NewService(
       const std::string& name, ServerOptions server,
       ClientOptions client) override {
-    return NewNatsService({.servers = {server_->url()},
-                           .identity = {.name = name},
-                           .server = std::move(server),
-                           .client = std::move(client)});
+    return NewOnServer({.identity = {.name = name},
+                        .server = std::move(server),
+                        .client = std::move(client)});
   }
-
- private:
-  std::unique_ptr<NatsServer> server_;
 };
-
-std::unique_ptr<ServiceEnvironment> MakeNatsEnvironment() {
-  auto env = std::make_unique<NatsEnvironment>();
-  absl::Status started = env->Start();
-  EXPECT_TRUE(started.ok()) << started;
-  if (!started.ok()) return nullptr;
-  return env;
-}
 
 INSTANTIATE_TEST_SUITE_P(Nats, ServiceEndToEndTest,
                          ::testing::Values(ServiceBackend{
-                             "Nats", &MakeNatsEnvironment}),
+                             "Nats", &NatsServices::Start<NatsEnvironment>}),
                          ServiceBackendName);
 
 TEST(NatsServiceTest, NoServerReachableIsUnavailableNamingTheUrl) {

@@ -7,6 +7,7 @@
 #include "nats/connection.h"
 #include "service/nats/nats_service.h"
 #include "service/nats/scatter_wire.h"
+#include "service/nats/testing/nats_services.h"
 #include "service/testing/scatter_suite.h"
 #include "testing/nats_server.h"
 
@@ -15,51 +16,32 @@ namespace {
 
 using ::micro_nats::testing::NatsServer;
 
-class NatsScatterEnvironment : public ScatterEnvironment {
+class NatsScatterEnvironment : public ScatterEnvironment, public NatsServices {
  public:
-  absl::Status Start() {
-    auto server = NatsServer::Start();
-    if (!server.ok()) return server.status();
-    server_ = std::move(server).value();
-    return absl::OkStatus();
-  }
-
   absl::StatusOr<std::unique_ptr<Service>> NewService(
       const std::string& name, ServerOptions server,
       ScatterConfig scatter) override {
-    return NewNatsService({.servers = {server_->url()},
-                           .identity = {.name = name},
-                           .server = std::move(server),
-                           .scatter = std::move(scatter)});
+    return NewOnServer({.identity = {.name = name},
+                        .server = std::move(server),
+                        .scatter = std::move(scatter)});
   }
 
   absl::StatusOr<std::shared_ptr<ScatterWire>> NewWire() override {
-    auto connection = nats::Connection::Connect({.servers = {server_->url()}});
+    auto connection = nats::Connection::Connect({.servers = {server().url()}});
     if (!connection.ok()) return connection.status();
     return NewNatsScatterWire(std::move(connection).value());
   }
-
-  const NatsServer& server() const { return *server_; }
-
- private:
-  std::unique_ptr<NatsServer> server_;
 };
-
-std::unique_ptr<ScatterEnvironment> MakeNatsScatterEnvironment() {
-  auto env = std::make_unique<NatsScatterEnvironment>();
-  absl::Status started = env->Start();
-  EXPECT_TRUE(started.ok()) << started;
-  if (!started.ok()) return nullptr;
-  return env;
-}
 
 INSTANTIATE_TEST_SUITE_P(Nats, ScatterTest,
                          ::testing::Values(ScatterBackend{
-                             "Nats", &MakeNatsScatterEnvironment}),
+                             "Nats",
+                             &NatsServices::Start<NatsScatterEnvironment>}),
                          ScatterBackendName);
 INSTANTIATE_TEST_SUITE_P(Nats, ScatterCapTest,
                          ::testing::Values(ScatterBackend{
-                             "Nats", &MakeNatsScatterEnvironment}),
+                             "Nats",
+                             &NatsServices::Start<NatsScatterEnvironment>}),
                          ScatterBackendName);
 
 // The request is one message on the service's scatter subject, which
