@@ -9,8 +9,8 @@ benchmark family, every micro-nats figure next to its baseline from the same
 run (raw nats.c, or gRPC) as a ratio. With Debian's python3-matplotlib it also
 writes OUT/charts/*.svg (bench/charts.py: latency percentiles, throughput
 against callers, fan-out, the discovery sweep); without it the report says
-the charts were skipped. Rows of an unknown family go in a generic table, so every bench
-binary's JSON can be given.
+the charts were skipped. Rows of an unknown family go in a generic table,
+so every bench binary's JSON can be given.
 
 Ratios come from paired benchmarks (bench/paired.h): a stack and its
 baseline alternating in short rounds in one process; FIG_vs_BASE is the median

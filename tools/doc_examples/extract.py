@@ -6,9 +6,9 @@
 
 Every ```c++ block of a Markdown file, and the first example of each
 header's top comment (its first run of `//   ` lines that is not a list,
-above the include guard), becomes the body of a function that is compiled and never run:
-an example that no longer compiles against the code fails the build, at its
-line in the document (#line). Examples are fragments, so:
+above the include guard), becomes the body of a function that is compiled
+and never run: an example that no longer compiles against the code fails
+the build, at its line in the document (#line). Examples are fragments, so:
 
   - `#include` lines go to the top of the file;
   - a line `...`, `{ ... }` and a statement ending in ` ...` are left
@@ -70,8 +70,8 @@ ENVIRONMENTS = {
         "usings": ["using ::greeter::HelloReply;",
                    "using ::greeter::HelloRequest;",
                    "using OrderCreated = ::greeter::HelloRequest;",
-                   "inline absl::Status OnOrder(Context&, const OrderCreated&) "
-                   "{ return absl::OkStatus(); }"],
+                   "inline absl::Status OnOrder(Context&, "
+                   "const OrderCreated&) { return absl::OkStatus(); }"],
         "params": ["Server& server"]},
     "service/codec.h": {"params": ["const ::greeter::HelloReply& reply"]},
     "broker/broker.h": {
