@@ -34,7 +34,8 @@ import re
 import subprocess
 import sys
 
-import charts
+sys.dont_write_bytecode = True  # no bench/__pycache__ beside the sources
+import charts  # noqa: E402  (bench/charts.py, beside this file)
 
 # The share of lookups that must find every instance for a discovery
 # setting to count as complete.
