@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "concurrency/scheduler.h"
 #include "concurrency/wait.h"
 #include "nats/status.h"
 #include "nats/will_block.h"
@@ -535,7 +539,10 @@ void Connection::RouteError(natsConnection* nc, natsSubscription* sub,
     std::lock_guard<std::mutex> lock(mu_);
     auto it = error_routes_.find(sub);
     if (it == error_routes_.end()) {
-      context = "a subscription already closed";
+      // Its pointer may dangle: nothing more is known.
+      context =
+          "a subscription without an error route (closed already, or made "
+          "on the nats.c connection directly without AddErrorRoute)";
     } else {
       callback = it->second.on_error;
       context = absl::StrCat("subscription '", it->second.subject, "'");
@@ -552,6 +559,42 @@ void Connection::RouteError(natsConnection* nc, natsSubscription* sub,
   ReportError(callback, {"nats"}, status);  // a loss is never silent
 }
 
+namespace {
+
+// Connections whose last owner let go on nats.c's callback thread, where
+// ~Connection cannot run (it waits for a callback of that thread): they
+// are released on the process Scheduler's thread instead, whose threads
+// are bounded and joined by its Shutdown. Lives for the process: the
+// task's handle.
+class LastOwners {
+ public:
+  static void Release(std::shared_ptr<Connection> last) {
+    static auto* const owners = new LastOwners();
+    {
+      std::lock_guard<std::mutex> lock(owners->mu_);
+      owners->pending_.push_back(std::move(last));
+    }
+    owners->task_.RunSoon();
+  }
+
+ private:
+  LastOwners()
+      : task_(concurrency::Scheduler::Default().OnDemand([this] {
+          std::vector<std::shared_ptr<Connection>> taken;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            taken.swap(pending_);
+          }
+          // Destroyed here, outside the lock.
+        })) {}
+
+  std::mutex mu_;
+  std::vector<std::shared_ptr<Connection>> pending_;  // guarded by mu_
+  concurrency::ScheduledTask task_;
+};
+
+}  // namespace
+
 void Connection::OnError(natsConnection* nc, natsSubscription* sub,
                          natsStatus err, void* closure) {
   auto* self = static_cast<Connection*>(closure);
@@ -563,7 +606,7 @@ void Connection::OnError(natsConnection* nc, natsSubscription* sub,
   std::shared_ptr<Connection> keep = self->weak_from_this().lock();
   self->RouteError(nc, sub, err);
   if (keep != nullptr && keep.use_count() == 1) {
-    std::thread([last = std::move(keep)] {}).detach();
+    LastOwners::Release(std::move(keep));
   }
 }
 

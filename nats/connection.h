@@ -206,6 +206,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const ConnectionOptions& options() const { return options_; }
 
+  // For a subscription made on get() directly (a transport listener's
+  // synchronous one): nats.c's asynchronous errors for it (a slow
+  // consumer's drops, with how many) go to `on_error`, else
+  // on_async_error, as a Subscribe'd one's do; unrouted ones can only be
+  // reported as "not routed". Call RemoveErrorRoute before freeing it.
+  void AddErrorRoute(natsSubscription* sub, std::string subject,
+                     std::function<void(const absl::Status&)> on_error);
+  void RemoveErrorRoute(natsSubscription* sub);
+
  private:
   friend class Subscription;
 
@@ -232,12 +241,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // PublishMsg for a message BuildMessage already checked.
   absl::Status PublishBuilt(natsMsg* msg, Delivery delivery);
   void RouteError(natsConnection* nc, natsSubscription* sub, natsStatus err);
-  // Every live subscription has a route (its on_error may be empty):
-  // nats.c reports asynchronous errors with a subscription pointer it does
-  // not keep alive, so only one still routed may be looked at.
-  void AddErrorRoute(natsSubscription* sub, std::string subject,
-                     std::function<void(const absl::Status&)> on_error);
-  void RemoveErrorRoute(natsSubscription* sub);
+  // Every live Subscription has an error route (its on_error may be
+  // empty): nats.c reports asynchronous errors with a subscription pointer
+  // it does not keep alive, so only one still routed may be looked at.
 
   static void OnError(natsConnection*, natsSubscription* sub, natsStatus err,
                       void* closure);
