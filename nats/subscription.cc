@@ -83,8 +83,10 @@ struct Subscription::State : public BlockingObserver {
   bool complete = false;        // guarded by mu: nats.c is done with it
   bool close_finished = false;  // guarded by mu: Close has returned
   size_t queued = 0;            // guarded by mu: messages in `queue`
-  // guarded by mu: calls scheduled on `queue` and not yet returned
-  size_t on_queue = 0;
+  // kAdaptive: calls scheduled on `queue` and not yet returned. Atomic, not
+  // under `mu`: a delivery thread that reads 0 (acquire) comes after every
+  // such call, and neither side takes a lock more per message.
+  std::atomic<size_t> on_queue{0};
 };
 
 absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
@@ -200,8 +202,8 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
       !state->on_pool_for_good.load(std::memory_order_relaxed)) {
     // Proven: move to this thread once the pool has run every call it
     // holds, so the order stays.
-    std::lock_guard<std::mutex> lock(state->mu);
-    state->on_delivery_thread = state->on_queue == 0;
+    state->on_delivery_thread =
+        state->on_queue.load(std::memory_order_acquire) == 0;
   }
   if (state->on_delivery_thread) {
     // nats.c gives each subscription one delivery thread: the calls before
@@ -219,8 +221,8 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
       return;
     }
     ++state->queued;
-    ++state->on_queue;
   }
+  if (state->adaptive) state->on_queue.fetch_add(1, std::memory_order_relaxed);
   absl::Status scheduled = state->queue->Schedule(
       [self = state->self.lock(), owned = std::move(owned)]() mutable {
         bool backlog_empty = false;
@@ -232,18 +234,19 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
         self->drops->Delivered(backlog_empty);
         if (self->adaptive) {
           DeliverAdaptive(*self, owned.get());
+          self->on_queue.fetch_sub(1, std::memory_order_release);
         } else {
           Deliver(*self, owned.get());
         }
-        std::lock_guard<std::mutex> lock(self->mu);
-        --self->on_queue;
       });
   if (!scheduled.ok()) {
     {
       std::lock_guard<std::mutex> lock(state->mu);
       --state->queued;
-      --state->on_queue;
       state->cv.notify_all();
+    }
+    if (state->adaptive) {
+      state->on_queue.fetch_sub(1, std::memory_order_relaxed);
     }
     state->drops->Dropped();
   }
@@ -273,7 +276,7 @@ bool Subscription::DeliverAdaptive(State& state, natsMsg* msg) {
       std::chrono::steady_clock::now() - start > state.inline_budget;
   if (slow) {
     state.on_pool_for_good.store(true, std::memory_order_relaxed);
-  } else {
+  } else if (state.proven.load(std::memory_order_relaxed) < kProvingCalls) {
     state.proven.fetch_add(1, std::memory_order_relaxed);
   }
   return slow;
