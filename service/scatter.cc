@@ -142,7 +142,8 @@ struct Answering : std::enable_shared_from_this<Answering> {
   void Report(const absl::Status& status) const;
 
   const ScatterConfig config;
-  ServedService served;  // set before listening
+  bool run_inline = false;  // set before listening: config and the wire's
+  ServedService served;     // set before listening
   concurrency::ThreadPool pool;
 
   service_internal::Admission admission;
@@ -157,7 +158,7 @@ void Answering::OnRequest(Message request, ScatterWire::Reply reply) {
     Refuse(request, reply, refused, refusal);
     return;
   }
-  if (config.inline_handlers) {
+  if (run_inline) {
     admission.Started();
     Handle(request, reply);
     admission.Finished();
@@ -245,6 +246,8 @@ class ScatterFrontend : public Frontend {
 
   absl::Status Start(ServedService served) override {
     state_->served = std::move(served);
+    state_->run_inline =
+        state_->config.inline_handlers && wire_->SinksMayBlock();
     MN_ASSIGN_OR_RETURN(
         std::unique_ptr<ScatterWire::Listening> listening,
         wire_->Listen(

@@ -124,6 +124,11 @@ class ScatterWire {
     // When it returns, no RequestSink call runs or will start.
     virtual ~Listening() = default;
   };
+  // Whether a RequestSink may run a handler itself, for as long as it
+  // takes (ScatterConfig::inline_handlers): false for a wire that calls
+  // sinks on the scattering thread (memory), where the frontend hands
+  // every handler to its pool.
+  virtual bool SinksMayBlock() const { return true; }
   // Receives the requests sent to `service` (every listener gets each).
   virtual absl::StatusOr<std::unique_ptr<Listening>> Listen(
       absl::string_view service, RequestSink on_request) = 0;
@@ -142,13 +147,17 @@ struct ScatterConfig {
   // the server counts its own, ServerStats::overloaded).
   int max_concurrent_requests = 8;
   size_t max_queued_requests = 1024;
-  // Run a scatter's handler on the thread that delivered the request (on
-  // NATS, nats.c's delivery thread) instead of handing it to the pool: one
-  // thread wake-up less per instance, most of what a scatter costs over raw
-  // nats.c (paired, N = 64: 1.7x raw with the hand-off, 1.2x without).
-  // Only for handlers that never block (no calls to other services): that
-  // thread also routes the process's replies.
-  bool inline_handlers = false;
+  // Run a scatter's handler on the thread that delivered the request
+  // instead of handing it to the pool above: one thread wake-up less per
+  // instance, most of what a scatter cost over raw nats.c (paired, N = 64:
+  // 1.7x raw with the hand-off, 1.2x without). Safe for handlers that call
+  // other services: on NATS replies are routed on a thread no handler
+  // shares (nats/inbox_mux.h), and the scatter subscription is adaptive
+  // (nats::HandlerThread::kAdaptive): once a handler waits, it runs on the
+  // handler pool. Handlers of one instance then run one at a time, in
+  // order; false: up to max_concurrent_requests at once. On the memory
+  // stack, whose wire runs on the scattering thread, always the pool.
+  bool inline_handlers = true;
   // Failures nobody else hears of (an answer that could not be sent).
   // Unset: the process error sink (status/error_sink.h) as
   // "service/scatter", with the service's name.

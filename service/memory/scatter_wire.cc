@@ -126,6 +126,10 @@ class MemoryScatterWire
     return pending;
   }
 
+  // Sinks run on the scattering thread: a handler run there would hold
+  // the gather past its deadline.
+  bool SinksMayBlock() const override { return false; }
+
   absl::StatusOr<std::unique_ptr<Listening>> Listen(
       absl::string_view service, RequestSink on_request) override {
     MN_RETURN_IF_ERROR(ScatterSubject(kDefaultScatterPrefix, service).status());

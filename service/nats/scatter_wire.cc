@@ -108,7 +108,12 @@ class NatsScatterWire : public ScatterWire {
                  [report](const absl::Status& status) {
                    Report(report, status);
                  },
-             .run_on = nats::HandlerThread::kDeliveryThread}));
+             // Adaptive: a frontend that runs its handlers inline (the
+             // default) runs them on the delivery thread once they proved
+             // they do not wait, and on the handler pool from the first
+             // that does (a nested call), so it never holds a delivery
+             // thread other subscriptions of the process need.
+             .run_on = nats::HandlerThread::kAdaptive}));
     // Subscribed at the server before the service registers: a scatter
     // that finds this node reaches it.
     MN_RETURN_IF_ERROR(conn_->Flush(absl::Seconds(5)));

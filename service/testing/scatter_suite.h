@@ -321,19 +321,19 @@ TEST_P(ScatterTest, ForgedAnswersNeitherCountNorEndTheGather) {
   hostile->reset();
 }
 
-// Instances that run scatter handlers where they are delivered answer as
-// the pooled ones do.
-TEST_P(ScatterTest, InlineHandlersAnswerAlike) {
+// Instances that run scatter handlers on their pool answer as those that
+// run them where they are delivered (the default) do.
+TEST_P(ScatterTest, PooledHandlersAnswerAlike) {
   std::set<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     Service* instance =
-        StartInstance(kFleet, nullptr, {}, {.inline_handlers = true});
+        StartInstance(kFleet, nullptr, {}, {.inline_handlers = false});
     ASSERT_NE(instance, nullptr);
     ids.insert(instance->server().id());
   }
   ASSERT_TRUE(WaitFound(kFleet, 3));
   for (int round = 0; round < 3; ++round) {
-    auto result = ScatterPing(kFleet, "inline", {.timeout = absl::Seconds(20)});
+    auto result = ScatterPing(kFleet, "pooled", {.timeout = absl::Seconds(20)});
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->answered, 3);
     std::set<std::string> answered;
