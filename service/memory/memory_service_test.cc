@@ -99,37 +99,38 @@ TEST(MemoryServiceTest, NoNameAtEitherLevelIsRefused) {
                                         absl::StatusCode::kInvalidArgument));
 }
 
+// InvalidArgument saying `what`.
+auto Invalid(const char* what) {
+  return ::micro_nats::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                         ::testing::HasSubstr(what));
+}
+
 TEST(MemoryServiceTest, ServerCreateChecksItsOptionsOnce) {
-  using ::micro_nats::testing::StatusIs;
-  using ::testing::HasSubstr;
   const std::shared_ptr<MemoryNetwork> network = NewMemoryNetwork();
   auto create = [&](ServerOptions options) {
     return Server::Create(std::move(options), network->registry,
                           network->transport, nullptr);
   };
-  const auto invalid = [](const char* what) {
-    return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(what));
-  };
-  EXPECT_THAT(create({}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(create({}), Invalid("service name"));
   EXPECT_THAT(create({.identity = {.name = "has space"}}),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              Invalid("service name"));
   EXPECT_THAT(create({.identity = {.name = "s", .version = "1 0"}}),
-              invalid("version"));
+              Invalid("version"));
   EXPECT_THAT(create({.identity = {.name = "s"}, .id = "a b"}),
-              invalid("node id"));
+              Invalid("node id"));
   EXPECT_THAT(Server::Create({.identity = {.name = "s"}}, nullptr,
                              network->transport, nullptr),
-              invalid("registry"));
+              Invalid("registry"));
   EXPECT_THAT(
       create({.identity = {.name = "s"}, .listen = {.handler_threads = 0}}),
-      invalid("handler_threads"));
+      Invalid("handler_threads"));
   ServerOptions overload{.identity = {.name = "s"}};
   overload.listen.on_overload = [](const std::shared_ptr<transport::Socket>&,
                                    Message) {};
-  EXPECT_THAT(create(std::move(overload)), invalid("on_overload"));
+  EXPECT_THAT(create(std::move(overload)), Invalid("on_overload"));
   EXPECT_THAT(
       create({.identity = {.name = "s"}, .register_ttl = absl::ZeroDuration()}),
-      invalid("register_ttl"));
+      Invalid("register_ttl"));
   // What Create fills in: the version and a node id after the name.
   auto made = create({.identity = {.name = "made"}});
   ASSERT_THAT(made, ::micro_nats::testing::IsOk());
@@ -138,24 +139,19 @@ TEST(MemoryServiceTest, ServerCreateChecksItsOptionsOnce) {
 }
 
 TEST(MemoryServiceTest, ClientCreateChecksItsOptionsOnce) {
-  using ::micro_nats::testing::StatusIs;
-  using ::testing::HasSubstr;
   const std::shared_ptr<MemoryNetwork> network = NewMemoryNetwork();
   auto create = [&](ClientOptions options) {
     return Client::Create(std::move(options), network->registry,
                           network->transport, nullptr);
   };
-  const auto invalid = [](const char* what) {
-    return StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(what));
-  };
   EXPECT_THAT(Client::Create({}, network->registry, nullptr, nullptr),
-              invalid("transport"));
-  EXPECT_THAT(create({.content_type = "text/plain"}), invalid("text/plain"));
-  EXPECT_THAT(create({.timeout = absl::ZeroDuration()}), invalid("timeout"));
-  EXPECT_THAT(create({.retries = -1}), invalid("retries"));
-  EXPECT_THAT(create({.async_threads = 0}), invalid("async_threads"));
+              Invalid("transport"));
+  EXPECT_THAT(create({.content_type = "text/plain"}), Invalid("text/plain"));
+  EXPECT_THAT(create({.timeout = absl::ZeroDuration()}), Invalid("timeout"));
+  EXPECT_THAT(create({.retries = -1}), Invalid("retries"));
+  EXPECT_THAT(create({.async_threads = 0}), Invalid("async_threads"));
   EXPECT_THAT(create({.socket_idle_timeout = absl::ZeroDuration()}),
-              invalid("socket_idle_timeout"));
+              Invalid("socket_idle_timeout"));
   EXPECT_THAT(create({}), ::micro_nats::testing::IsOk());
 }
 
