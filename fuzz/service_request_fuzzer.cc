@@ -99,9 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                             status.ToString()));
     FUZZ_CHECK(!service::ErrorFromJson(error->second).ok(), error->second);
   } else {
-    auto type = response.headers.find(service::kContentTypeHeader);
+    // An answer without Content-Type is in the request's (client.h).
+    std::string content_type;
+    if (auto type = response.headers.find(service::kContentTypeHeader);
+        type != response.headers.end()) {
+      content_type = type->second;
+    } else if (auto asked = request.headers.find(service::kContentTypeHeader);
+               asked != request.headers.end()) {
+      content_type = asked->second;
+    }
     absl::StatusOr<const service::Codec*> codec =
-        service::CodecFor(type == response.headers.end() ? "" : type->second);
+        service::CodecFor(content_type);
     FUZZ_CHECK(codec.ok(), codec.status().ToString());
     Everything answer;
     const absl::Status read = (*codec)->Unmarshal(response.body, &answer);
