@@ -12,17 +12,17 @@
 //       std::unique_ptr<Server> server,
 //       Server::Create({.identity = {.name = "greeter"}}, registry,
 //                      transport, broker));
-//   server->Handle<HelloRequest, HelloReply>(
+//   MN_RETURN_IF_ERROR(server->Handle<HelloRequest, HelloReply>(
 //       "Greeter.Hello",
 //       [](Context& ctx, const HelloRequest& req, HelloReply* reply) {
 //         reply->set_message("Hello " + req.name());
 //         return absl::OkStatus();
-//       });
-//   server->Subscribe<OrderCreated>("orders.created", OnOrder,
-//                                   {.queue = "billing"});
+//       }));
+//   MN_RETURN_IF_ERROR(server->Subscribe<OrderCreated>(
+//       "orders.created", OnOrder, {.queue = "billing"}));
 //   MN_RETURN_IF_ERROR(server->Start());
 //   ...
-//   server->Stop(absl::Now() + absl::Seconds(10));
+//   MN_RETURN_IF_ERROR(server->Stop(absl::Now() + absl::Seconds(10)));
 //
 // Most services get theirs from a Service (service.h), which makes it.
 //

@@ -12,11 +12,13 @@
 //       std::unique_ptr<Service> service,
 //       NewNatsService({.servers = {"nats://127.0.0.1:4222"},
 //                       .identity = {.name = "greeter"}}));
-//   service->server().Handle<HelloRequest, HelloReply>("Greeter.Hello", Hello);
+//   MN_RETURN_IF_ERROR(service->server().Handle<HelloRequest, HelloReply>(
+//       "Greeter.Hello", Hello));
 //   MN_RETURN_IF_ERROR(service->Start());
 //   ...
-//   service->client().Call<HelloRequest, HelloReply>(
-//       "greeter", "Greeter.Hello", request);
+//   absl::StatusOr<HelloReply> reply =
+//       service->client().Call<HelloRequest, HelloReply>(
+//           "greeter", "Greeter.Hello", request);
 
 #ifndef MICRO_NATS_SERVICE_SERVICE_H_
 #define MICRO_NATS_SERVICE_SERVICE_H_

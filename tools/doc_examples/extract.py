@@ -72,7 +72,9 @@ ENVIRONMENTS = {
                    "using OrderCreated = ::greeter::HelloRequest;",
                    "inline absl::Status OnOrder(Context&, "
                    "const OrderCreated&) { return absl::OkStatus(); }"],
-        "params": ["Server& server"]},
+        "params": ["std::shared_ptr<registry::Registry> registry",
+                   "std::shared_ptr<transport::Transport> transport",
+                   "std::shared_ptr<broker::Broker> broker"]},
     "service/codec.h": {"params": ["const ::greeter::HelloReply& reply"]},
     "broker/broker.h": {
         "includes": ["broker/nats/nats_broker.h"],
