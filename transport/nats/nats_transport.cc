@@ -551,7 +551,9 @@ class NatsTransport : public Transport {
               absl::StrCat("the listener at '", address, "' did not answer in ",
                            absl::FormatDuration(options.timeout)));
         } else {
-          status = endpoint->dial_status;
+          // Unshared with the endpoint's, which the mux's thread frees.
+          status = absl::Status(endpoint->dial_status.code(),
+                                endpoint->dial_status.message());
         }
       }
     }
