@@ -536,7 +536,9 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
   Message response;
   absl::Status status =
       Serve(HeaderOr(request, kEndpointHeader), request, arrived, &response);
-  absl::Status sent = socket->Send(response);
+  // Moved: the memory transport hands this very message to the caller (no
+  // copy); NATS sends it from here. Refused, it is rebuilt below.
+  absl::Status sent = socket->Send(std::move(response));
   if (!sent.ok() && status.ok() && !absl::IsOutOfRange(sent) &&
       !absl::IsUnavailable(sent) && !absl::IsFailedPrecondition(sent)) {
     // The answer itself is what cannot go (too large): say so instead, in
@@ -551,8 +553,9 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
                     absl::InternalError(absl::StrCat(
                         "the answer could not be sent: ", sent.message())),
                     "", options.identity.name);
-    sent = socket->Send(response);
+    sent = socket->Send(std::move(response));
   }
+  // What a copying Send (NATS) left here is this thread's for the next.
   service_internal::ReclaimCallHeaders(&response.headers);
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
     Report(absl::Status(
