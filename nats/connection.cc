@@ -605,9 +605,9 @@ void Connection::OnError(natsConnection* nc, natsSubscription* sub,
   // memory next: keep it alive, and let the last owner go elsewhere.
   std::shared_ptr<Connection> keep = self->weak_from_this().lock();
   self->RouteError(nc, sub, err);
-  if (keep != nullptr && keep.use_count() == 1) {
-    LastOwners::Release(std::move(keep));
-  }
+  // Always handed over: "am I the last?" (use_count) could change right
+  // after it is asked. Async errors are rare.
+  if (keep != nullptr) LastOwners::Release(std::move(keep));
 }
 
 void Connection::OnDisconnected(natsConnection*, void* closure) {

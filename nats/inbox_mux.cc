@@ -17,9 +17,16 @@ namespace {
 // Each Connection's mux while someone holds it. Keyed by address: a mux
 // holds its Connection, so the key names no other one while the entry is
 // live; an expired entry is replaced or erased.
+struct Entry {
+  // Held by the one caller that subscribes for this Connection (bounded by
+  // the flush's timeout), so callers of other Connections never wait on it.
+  std::mutex subscribing;
+  std::weak_ptr<InboxMux> mux;  // guarded by Muxes::mu
+};
+
 struct Muxes {
   std::mutex mu;
-  std::map<const Connection*, std::weak_ptr<InboxMux>> by_connection;
+  std::map<const Connection*, std::shared_ptr<Entry>> by_connection;
 };
 
 Muxes& AllMuxes() {
@@ -37,7 +44,7 @@ InboxMux::~InboxMux() {
   std::lock_guard<std::mutex> lock(muxes.mu);
   auto it = muxes.by_connection.find(connection_.get());
   // Unless a new mux for the Connection took the entry already.
-  if (it != muxes.by_connection.end() && it->second.expired()) {
+  if (it != muxes.by_connection.end() && it->second->mux.expired()) {
     muxes.by_connection.erase(it);
   }
 }
@@ -45,18 +52,29 @@ InboxMux::~InboxMux() {
 absl::StatusOr<std::shared_ptr<InboxMux>> InboxMux::Create(
     std::shared_ptr<Connection> connection) {
   Muxes& muxes = AllMuxes();
-  // Declared before the lock: one that failed to subscribe is destroyed
-  // after the lock is released (its destructor takes it).
-  std::shared_ptr<InboxMux> mux;
-  // Held while the first caller subscribes (bounded by the flush's
-  // timeout): the others then share its mux.
-  std::lock_guard<std::mutex> lock(muxes.mu);
-  std::weak_ptr<InboxMux>& entry = muxes.by_connection[connection.get()];
-  mux = entry.lock();
-  if (mux != nullptr) return mux;
-  mux.reset(new InboxMux(std::move(connection)));
+  std::shared_ptr<Entry> entry;
+  {
+    std::lock_guard<std::mutex> lock(muxes.mu);
+    std::shared_ptr<Entry>& slot = muxes.by_connection[connection.get()];
+    if (slot == nullptr) slot = std::make_shared<Entry>();
+    entry = slot;
+    if (std::shared_ptr<InboxMux> mux = entry->mux.lock()) return mux;
+  }
+  // Only callers of this Connection wait while its first one subscribes;
+  // they then share its mux. The global lock is never held across the
+  // subscription's flush (a server that is down would stall every
+  // Connection's callers and mux destructors for its timeout).
+  std::lock_guard<std::mutex> subscribing(entry->subscribing);
+  {
+    std::lock_guard<std::mutex> lock(muxes.mu);
+    if (std::shared_ptr<InboxMux> mux = entry->mux.lock()) return mux;
+  }
+  std::shared_ptr<InboxMux> mux(new InboxMux(std::move(connection)));
+  // One that failed is destroyed on return, outside the global lock (its
+  // destructor takes it).
   MN_RETURN_IF_ERROR(mux->Subscribe());
-  entry = mux;
+  std::lock_guard<std::mutex> lock(muxes.mu);
+  entry->mux = mux;
   return mux;
 }
 

@@ -198,12 +198,13 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
     return;
   }
   if (state->adaptive && !state->on_delivery_thread &&
-      state->proven.load(std::memory_order_relaxed) >= kProvingCalls &&
-      !state->on_pool_for_good.load(std::memory_order_relaxed)) {
+      state->proven.load(std::memory_order_relaxed) >= kProvingCalls) {
     // Proven: move to this thread once the pool has run every call it
-    // holds, so the order stays.
+    // holds, so the order stays. The pool's count is read first (acquire):
+    // a pool call that waited set on_pool_for_good before it finished.
     state->on_delivery_thread =
-        state->on_queue.load(std::memory_order_acquire) == 0;
+        state->on_queue.load(std::memory_order_acquire) == 0 &&
+        !state->on_pool_for_good.load(std::memory_order_relaxed);
   }
   if (state->on_delivery_thread) {
     // nats.c gives each subscription one delivery thread: the calls before
