@@ -585,7 +585,15 @@ absl::Status Server::Core::Serve(absl::string_view endpoint_name,
   }
   CopyId(request, response);
   // No Content-Type when the answer is in the request's: callers read it so
-  // (Client::Call; NATS micro libraries send none either).
+  // (Client::Call; NATS micro libraries send none either). Except for a
+  // type other than protobuf: clients from before that change read an
+  // answer without one as protobuf.
+  if (response->headers.count(kContentTypeHeader) == 0) {
+    absl::string_view type = HeaderOr(request, kContentTypeHeader);
+    if (!type.empty() && type != kProtobufContentType) {
+      response->headers.emplace(kContentTypeHeader, std::string(type));
+    }
+  }
   return status;
 }
 

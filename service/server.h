@@ -388,9 +388,11 @@ absl::Status Server::Handle(
         Resp resp;
         MN_RETURN_IF_ERROR(handler(ctx, req, &resp));
         MN_ASSIGN_OR_RETURN(response->body, codec->Marshal(resp));
-        // Said only when not the request's (callers read an answer without
-        // one in the request's): a header less on every answer.
-        if (codec->content_type() != ctx.content_type()) {
+        // Left out only when the request's and protobuf: callers read an
+        // answer without one in the request's, and clients before that
+        // change read it as protobuf. A header less on most answers.
+        if (codec->content_type() != ctx.content_type() ||
+            codec->content_type() != kProtobufContentType) {
           response->headers[kContentTypeHeader] =
               std::string(codec->content_type());
         }
