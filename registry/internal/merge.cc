@@ -2,6 +2,7 @@
 
 #include "registry/internal/merge.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -17,7 +18,20 @@ std::vector<Service> MergeByVersion(const std::vector<Service>& services) {
   for (const Service& service : services) {
     const auto key = std::make_pair(service.name, service.version);
     auto [it, created] = merged.try_emplace(key, service);
-    if (created) it->second.nodes.clear();
+    if (created) {
+      it->second.nodes.clear();
+    } else {
+      // Every answer's endpoints count, the first of a name winning: an
+      // answer that lists fewer (a peer's, its bad endpoints dropped) must
+      // not hide those another node of the version serves.
+      std::vector<Endpoint>& endpoints = it->second.endpoints;
+      for (const Endpoint& endpoint : service.endpoints) {
+        const bool known = std::any_of(
+            endpoints.begin(), endpoints.end(),
+            [&](const Endpoint& e) { return e.name == endpoint.name; });
+        if (!known) endpoints.push_back(endpoint);
+      }
+    }
     for (const Node& node : service.nodes) nodes[key][node.id] = node;
   }
   std::vector<Service> result;

@@ -15,7 +15,8 @@
 namespace micro_nats::registry::registry_internal {
 
 // Merges services of one name from several sources (processes): one per
-// version, nodes deduplicated by id (the later one wins).
+// version, nodes deduplicated by id (the later one wins), endpoints the
+// union by name over every answer (the first of a name wins).
 std::vector<Service> MergeByVersion(const std::vector<Service>& services);
 
 // The versions of `name` among a broadcast lookup's answers (others may
