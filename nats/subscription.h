@@ -62,6 +62,8 @@ enum class HandlerThread {
   // routing replies that handlers on the delivery pool or the handler pool
   // may wait for (InboxMux). The handler must not block. A thread each, so
   // for one subscription per Connection, never per request. No queue group.
+  // Needs nats.c 3.x (it uses nats.c's own internal subscribe, the one
+  // nats.c's requests use); FailedPrecondition otherwise.
   kOwnThread,
 };
 

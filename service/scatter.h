@@ -155,8 +155,11 @@ struct ScatterConfig {
   // shares (nats/inbox_mux.h), and the scatter subscription is adaptive
   // (nats::HandlerThread::kAdaptive): once a handler waits, it runs on the
   // handler pool. Handlers of one instance then run one at a time, in
-  // order; false: up to max_concurrent_requests at once. On the memory
-  // stack, whose wire runs on the scattering thread, always the pool.
+  // order; false: up to max_concurrent_requests at once. Inline, the two
+  // limits above bound nothing: what waits is the NATS subscription's
+  // queue (its pending limits; a drop is reported with its count). On the
+  // memory stack, whose wire runs on the scattering thread, always the
+  // pool.
   bool inline_handlers = true;
   // Failures nobody else hears of (an answer that could not be sent).
   // Unset: the process error sink (status/error_sink.h) as
