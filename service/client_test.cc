@@ -42,15 +42,16 @@ struct NodeBehaviour {
 class ClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    registry_ = registry::CachingRegistry::Create(registry::NewMemoryRegistry())
-                    .value();
-    ASSERT_THAT(
-        registry_->Register({.name = "svc",
-                             .version = "1",
-                             .nodes = {{.id = "a", .address = "addr.a"},
-                                       {.id = "b", .address = "addr.b"}}},
-                            {}),
-        IsOk());
+    // Registered before the cache watches: an event of it reaching the
+    // cache after a test's Evict would refill the entry it evicted from.
+    std::shared_ptr<registry::Registry> backend = registry::NewMemoryRegistry();
+    ASSERT_THAT(backend->Register({.name = "svc",
+                                   .version = "1",
+                                   .nodes = {{.id = "a", .address = "addr.a"},
+                                             {.id = "b", .address = "addr.b"}}},
+                                  {}),
+                IsOk());
+    registry_ = registry::CachingRegistry::Create(backend).value();
     ON_CALL(*transport_, Dial(_, _))
         .WillByDefault(
             [this](absl::string_view address, transport::DialOptions) {
