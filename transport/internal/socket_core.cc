@@ -2,6 +2,8 @@
 
 #include "transport/internal/socket_core.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -31,6 +33,7 @@ absl::Status Unshared(const absl::Status& status) {
 bool InboundQueue::Push(Message message) {
   const size_t bytes = MessageSize(message);
   bool overflowed = false;
+  bool wake = false;
   std::shared_ptr<const std::function<void()>> on_ready;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -52,9 +55,12 @@ bool InboundQueue::Push(Message message) {
       messages_.push_back(std::move(message));
       Touch();
     }
-    if (waiting_ > 0 || overflowed) cv_.notify_all();
+    wake = waiting_ > 0 || overflowed;
     on_ready = on_ready_;  // one lock per message, not two
   }
+  // After the lock: the waiter it wakes does not then wait for it. The
+  // queue outlives this (its pusher holds it).
+  if (wake) cv_.notify_all();
   if (on_ready != nullptr && *on_ready) (*on_ready)();
   return overflowed;
 }
@@ -280,6 +286,13 @@ struct CallFrame {
 };
 thread_local const CallFrame* call_frames = nullptr;
 
+// This thread's CPU time (ns).
+int64_t ThreadCpuNanos() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
 int CallsOnThisThread(const ListenerCore* core) {
   int n = 0;
   for (const CallFrame* f = call_frames; f != nullptr; f = f->outer) {
@@ -410,6 +423,9 @@ std::shared_ptr<ListenerCore> ListenerCore::Create(
 namespace {
 // The core whose leader role this thread holds, if any.
 thread_local ListenerCore* leading_core = nullptr;
+// The CPU time at the start of the call this leader runs in place, when it
+// is measured (EnterCall to RunHere, on this thread); else -1.
+thread_local int64_t cpu_sample_start = -1;
 }  // namespace
 
 void ListenerCore::Lead(Take take, std::function<bool()> backlog) {
@@ -485,14 +501,22 @@ void ListenerCore::RunHere(Deferred call) {
   call.calls->RunOrSchedule(std::move(call.call));
   if (leading_core != this) return;
   const std::thread::id me = std::this_thread::get_id();
+  const int64_t cpu =
+      cpu_sample_start < 0 ? -1 : ThreadCpuNanos() - cpu_sample_start;
+  cpu_sample_start = -1;
   std::lock_guard<std::mutex> lock(mu_);
   if (leader_ == me && suspended_) {
     suspended_ = false;
-    // How long calls run in place, smoothed (1/8 of each new one).
+    // How long calls run in place, smoothed (1/8 of each new one): on the
+    // clock, and on this thread's CPU for the calls sampled.
     const int64_t took =
         absl::ToInt64Nanoseconds(absl::Now() - suspended_since_);
     const int64_t was = call_ns_.load(std::memory_order_relaxed);
     call_ns_.store(was + (took - was) / 8, std::memory_order_relaxed);
+    if (cpu >= 0) {
+      const int64_t cpu_was = cpu_ns_.load(std::memory_order_relaxed);
+      cpu_ns_.store(cpu_was + (cpu - cpu_was) / 8, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -500,13 +524,27 @@ void ListenerCore::EnterCall() {
   if (leading_core != this) return;
   const std::thread::id me = std::this_thread::get_id();
   // Messages waiting on the wire are taken by another thread now, when
-  // calls take long enough for running them side by side to beat waking a
-  // thread for each; short ones run one after the other here, as nats.c
-  // runs a subscription's callbacks.
-  constexpr int64_t kWorthAThread = 50'000;  // ns
+  // running calls side by side beats waking a thread for each: calls that
+  // keep a CPU busy for long (another core can take the next), or that
+  // wait long outside our waits. Calls that are merely slow on the clock
+  // because the cores are busy gain nothing from another thread (it would
+  // wait for a core too), and short ones run one after the other here, as
+  // nats.c runs a subscription's callbacks.
+  constexpr int64_t kWorthAThread = 50'000;  // ns of CPU
+  constexpr int64_t kWaitsLong = 500'000;    // ns on the clock
   const bool waiting =
-      call_ns_.load(std::memory_order_relaxed) >= kWorthAThread && backlog_ &&
-      backlog_();
+      (cpu_ns_.load(std::memory_order_relaxed) >= kWorthAThread ||
+       call_ns_.load(std::memory_order_relaxed) >= kWaitsLong) &&
+      backlog_ && backlog_();
+  // A thread's CPU clock is a system call (about a microsecond): one call
+  // in kCpuSample is measured.
+  constexpr uint32_t kCpuSample = 8;
+  const int64_t cpu_start =
+      !waiting && calls_in_place_.fetch_add(1, std::memory_order_relaxed) %
+                          kCpuSample ==
+                      0
+          ? ThreadCpuNanos()
+          : -1;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (leader_ != me) return;
@@ -517,6 +555,7 @@ void ListenerCore::EnterCall() {
     suspended_ = true;
     suspended_since_ = absl::Now();
   }
+  cpu_sample_start = cpu_start;
   LongCallWatch::Get().CallBegan();
 }
 

@@ -347,8 +347,11 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   bool suspended_ = false;            // mu_: the leader runs a call
   absl::Time suspended_since_;        // mu_
   int taking_ = 0;                    // mu_: threads inside take_
-  // Calls run in place, smoothed duration; written under mu_.
+  // Calls run in place, smoothed duration on the clock and on the CPU
+  // (sampled); written under mu_.
   std::atomic<int64_t> call_ns_{0};
+  std::atomic<int64_t> cpu_ns_{0};
+  std::atomic<uint32_t> calls_in_place_{0};  // which to measure on the CPU
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
   std::set<std::string, std::less<>> ended_;                    // mu_
