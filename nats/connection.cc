@@ -135,6 +135,8 @@ absl::StatusOr<std::shared_ptr<Connection>> Connection::Connect(
                                      "ConnectionOptions.inbox_prefix"));
   std::shared_ptr<Connection> conn(new Connection(std::move(options)));
   MN_ASSIGN_OR_RETURN(conn->main_, conn->Open(/*send_asap=*/true));
+  conn->max_payload_.store(natsConnection_GetMaxPayload(conn->main_),
+                           std::memory_order_relaxed);
   return conn;
 }
 
@@ -284,25 +286,36 @@ absl::StatusOr<natsConnection*> Connection::Batching() {
 absl::Status Connection::Publish(absl::string_view subject,
                                  absl::string_view body,
                                  const PublishOptions& options) {
-  if (options.headers.empty()) {
+  return Publish(subject, body, options.reply, options.headers,
+                 options.delivery);
+}
+
+absl::Status Connection::Publish(absl::string_view subject,
+                                 absl::string_view body,
+                                 absl::string_view reply,
+                                 const Headers& headers, Delivery delivery) {
+  if (headers.empty()) {
     // No natsMsg to build: the cheap path for bulk publishing. Checked as
     // BuildMessage checks.
-    if (options.reply.empty()) return Publish(subject, body, options.delivery);
-    MN_RETURN_IF_ERROR(ValidateSubject(options.reply, SubjectKind::kConcrete,
-                                       "reply subject"));
+    if (reply.empty()) return Publish(subject, body, delivery);
+    MN_RETURN_IF_ERROR(
+        ValidateSubject(reply, SubjectKind::kConcrete, "reply subject"));
+    // Valid: at most kMaxSubjectLength bytes; nats.c wants it terminated.
+    char reply_str[kMaxSubjectLength + 1];
+    std::memcpy(reply_str, reply.data(), reply.size());
+    reply_str[reply.size()] = '\0';
     absl::Status invalid;
     const char* subject_str = CheckedSubject(subject, &invalid);
     if (subject_str == nullptr) return invalid;
-    MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(options.delivery));
+    MN_ASSIGN_OR_RETURN(natsConnection * nc, ConnectionFor(delivery));
     const natsStatus s = natsConnection_PublishRequest(
-        nc, subject_str, options.reply.c_str(), body.data(),
-        static_cast<int>(body.size()));
-    if (s == NATS_OK) Published(options.delivery);
+        nc, subject_str, reply_str, body.data(), static_cast<int>(body.size()));
+    if (s == NATS_OK) Published(delivery);
     return PublishStatus(s, subject);
   }
-  MN_ASSIGN_OR_RETURN(NatsMsgPtr msg, BuildMessage(subject, options.reply,
-                                                   options.headers, body));
-  return PublishBuilt(msg.get(), options.delivery);
+  MN_ASSIGN_OR_RETURN(NatsMsgPtr msg,
+                      BuildMessage(subject, reply, headers, body));
+  return PublishBuilt(msg.get(), delivery);
 }
 
 absl::Status Connection::Publish(absl::string_view subject,
@@ -428,7 +441,9 @@ absl::Status Connection::Flush(absl::Duration timeout) {
 }
 
 int64_t Connection::max_payload() const {
-  return natsConnection_GetMaxPayload(main_);
+  const int64_t cached = max_payload_.load(std::memory_order_relaxed);
+  // Zero before the first connect's value is in.
+  return cached > 0 ? cached : natsConnection_GetMaxPayload(main_);
 }
 
 bool Connection::IsConnected() const {
@@ -615,8 +630,11 @@ void Connection::OnDisconnected(natsConnection*, void* closure) {
   if (self->options_.on_disconnected) self->options_.on_disconnected();
 }
 
-void Connection::OnReconnected(natsConnection*, void* closure) {
+void Connection::OnReconnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<Connection*>(closure);
+  // The server now may be another, with another limit.
+  self->max_payload_.store(natsConnection_GetMaxPayload(nc),
+                           std::memory_order_relaxed);
   if (self->options_.on_reconnected) self->options_.on_reconnected();
   std::vector<std::shared_ptr<const std::function<void()>>> listeners;
   {

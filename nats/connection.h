@@ -161,6 +161,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // once per thread while it stays the same).
   absl::Status Publish(absl::string_view subject, absl::string_view body,
                        Delivery delivery);
+  // The same with a reply subject (empty for none) and headers, both only
+  // read: the request and answer path, which has them at hand and need not
+  // copy them into a PublishOptions.
+  absl::Status Publish(absl::string_view subject, absl::string_view body,
+                       absl::string_view reply, const Headers& headers,
+                       Delivery delivery = Delivery::kImmediate);
   // Publishes a prepared message (see BuildMessage); InvalidArgument when
   // its subjects or headers break the rules BuildMessage enforces.
   absl::Status PublishMsg(natsMsg* msg,
@@ -185,7 +191,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // to acknowledge it.
   absl::Status Flush(absl::Duration timeout);
 
-  // Largest payload the server accepts, in bytes.
+  // Largest payload the server accepts, in bytes, as it said when the
+  // connection was last made (no lock: read on every send).
   int64_t max_payload() const;
   bool IsConnected() const;
   // The URL of the server the main connection is on, or "" when none.
@@ -276,6 +283,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // them without a wake-up) and flushes once a look finds none.
   enum TailState : int { kTailIdle, kTailWatching, kTailPublished };
   std::atomic<int> tail_state_{kTailIdle};
+  // max_payload(): set on connect and on each reconnect.
+  std::atomic<int64_t> max_payload_{0};
   std::mutex tail_mu_;
   std::condition_variable tail_cv_;
   bool tail_stop_ = false;    // guarded by tail_mu_

@@ -117,6 +117,33 @@ TEST_F(ConnectionTest, PublishSubscribeRoundTripWithHeaders) {
   EXPECT_EQ(sub->subject(), "greet");
 }
 
+TEST_F(ConnectionTest, PublishWithReplyAndHeadersByReference) {
+  auto pub = Connect();
+  auto sub_conn = Connect();
+  Collector<std::pair<std::string, Headers>> got;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto sub, sub_conn->Subscribe("ask", [&](natsMsg* msg) {
+        got.Add({std::string(Reply(msg)), ReadHeaders(msg)});
+      }));
+  ASSERT_THAT(sub_conn->Flush(kWait), IsOk());
+  const Headers headers = {{"Micro-Id", "7"}};
+  // The reply is a view into a longer buffer: only its bytes are sent.
+  const std::string buffer = "back.here and more";
+  const absl::string_view reply = absl::string_view(buffer).substr(0, 9);
+  ASSERT_THAT(pub->Publish("ask", "hi", reply, headers), IsOk());
+  ASSERT_THAT(pub->Publish("ask", "hi", reply, {}), IsOk());
+  ASSERT_TRUE(got.WaitForCount(2, kWait));
+  auto snapshot = got.Snapshot();
+  EXPECT_EQ(snapshot[0].first, "back.here");
+  EXPECT_THAT(snapshot[0].second, ElementsAre(Pair("Micro-Id", "7")));
+  EXPECT_EQ(snapshot[1].first, "back.here");
+  EXPECT_THAT(snapshot[1].second, ::testing::IsEmpty());
+  EXPECT_THAT(pub->Publish("ask", "hi", "bad reply", headers),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(pub->Publish("ask", "hi", "bad reply", {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST_F(ConnectionTest, BatchedPublishesArriveInOrderAfterFlush) {
   auto pub = Connect();
   auto sub_conn = Connect();
