@@ -8,7 +8,9 @@
 namespace micro_nats {
 namespace {
 
-bool IsTokenChar(char c) {
+// HTTP's token characters, as a table: every header of every message sent
+// is checked, so the check is one load per character.
+constexpr bool IsTokenCharSlow(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
       (c >= '0' && c <= '9')) {
     return true;
@@ -35,22 +37,42 @@ bool IsTokenChar(char c) {
   }
 }
 
+struct TokenTable {
+  constexpr TokenTable() {
+    for (int c = 0; c < 256; ++c) token[c] = IsTokenCharSlow(c);
+  }
+  bool token[256] = {};
+};
+constexpr TokenTable kTokenTable;
+
+bool IsTokenChar(char c) {
+  return kTokenTable.token[static_cast<unsigned char>(c)];
+}
+
+// Not allowed in a value: controls but HTAB, and DEL.
+bool IsBadValueChar(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return (byte < 0x20 && c != '\t') || byte == 0x7f;
+}
+
 }  // namespace
 
 absl::Status ValidateHeaderName(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("empty header name");
-  for (char c : name) {
-    if (!IsTokenChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid header name '", ShownInError(name),
-          "': only letters, digits and !#$%&'*+-.^_`|~ are allowed"));
-    }
-  }
-  return absl::OkStatus();
+  bool valid = true;
+  for (char c : name) valid &= IsTokenChar(c);
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid header name '", ShownInError(name),
+                   "': only letters, digits and !#$%&'*+-.^_`|~ are allowed"));
 }
 
 absl::Status ValidateHeaderValue(absl::string_view name,
                                  absl::string_view value) {
+  // One pass for the common, valid value; the error is worked out after.
+  bool bad = false;
+  for (char c : value) bad |= IsBadValueChar(c);
+  if (!bad) return absl::OkStatus();
   if (value.find_first_of(absl::string_view("\r\n\0", 3)) !=
       absl::string_view::npos) {
     return absl::InvalidArgumentError(
@@ -59,15 +81,9 @@ absl::Status ValidateHeaderValue(absl::string_view name,
   }
   // Other controls (HTTP field values allow none but HTAB): nats.c treats
   // \v and \f as spaces, which misreads a value made only of them.
-  for (char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("header '", ShownInError(name),
-                       "' has a control character in its value"));
-    }
-  }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("header '", ShownInError(name),
+                   "' has a control character in its value"));
 }
 
 absl::Status ValidateHeaders(const Headers& headers) {

@@ -68,6 +68,29 @@ TEST(MessageTest, ControlCharactersInValuesAreRefused) {
   }
 }
 
+TEST(MessageTest, ALineBreakIsNamedBeforeAnEarlierControlCharacter) {
+  // The check is one pass; which error it names is as before.
+  EXPECT_THAT(
+      ValidateHeaderValue("A", "\x1b then \r\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line break")));
+  EXPECT_THAT(
+      ValidateHeaderValue("A", std::string("\x7f\0", 2)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line break")));
+  EXPECT_THAT(ValidateHeaderValue("A", "caf\xc3\xa9 ok"), IsOk());
+}
+
+TEST(MessageTest, EveryByteOfANameIsChecked) {
+  for (int c = 0; c < 256; ++c) {
+    const std::string name = std::string("Ok") + static_cast<char>(c) + "ok";
+    const bool token =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') ||
+        absl::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+            absl::string_view::npos;
+    EXPECT_EQ(ValidateHeaderName(name).ok(), token) << c;
+  }
+}
+
 TEST(MessageTest, WireHeadersAreWhatNatsDelivers) {
   EXPECT_FALSE(HeadersChangeOnTheWire({{"A", "1"}, {"B", "x y"}}));
   EXPECT_TRUE(HeadersChangeOnTheWire({{"A", ""}}));
