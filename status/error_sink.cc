@@ -2,9 +2,14 @@
 
 #include "status/error_sink.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <shared_mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -13,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "concurrency/wait.h"
 
 namespace micro_nats {
 namespace {
@@ -38,6 +44,13 @@ struct State {
   std::mutex limit_mu;
   std::unordered_map<std::string, Cause> causes;  // guarded by limit_mu
   Cause overflow;                                 // guarded by limit_mu
+  // The flusher: a thread that tells a held-back count when its cause's
+  // interval is up, if no report does first. One per process, alive only
+  // while a count is held. Not the Scheduler: it reports to here while
+  // holding its own lock, so arming it from a report could deadlock.
+  bool flusher = false;              // guarded by limit_mu: one is running
+  bool flush_at_exit = false;        // guarded by limit_mu: atexit registered
+  std::condition_variable flush_cv;  // with limit_mu: the causes changed
 };
 
 State& GetState() {
@@ -52,9 +65,11 @@ std::string Key(const ErrorSource& source, const absl::Status& status) {
                       ":", status.message());
 }
 
-// Moves what `cause` held back, due by `now`, to `out`.
-void TakeTail(Cause& cause, absl::Time now, std::vector<ErrorReport>& out) {
-  if (cause.held == 0 || now - cause.last < kInterval) return;
+// Moves what `cause` held back, due by `now` (or at all, when `all`), to
+// `out`.
+void TakeTail(Cause& cause, absl::Time now, std::vector<ErrorReport>& out,
+              bool all = false) {
+  if (cause.held == 0 || (!all && now - cause.last < kInterval)) return;
   cause.latest.suppressed = cause.held - 1;  // `latest` is one of them
   out.push_back(std::move(cause.latest));
   cause.latest = ErrorReport();
@@ -74,6 +89,90 @@ bool Admit(Cause& cause, absl::Time now, ErrorReport& report) {
   ++cause.held;
   cause.latest = std::move(report);
   return false;
+}
+
+// Every tail held in `state` (due by `now`, or all) (limit_mu held).
+std::vector<ErrorReport> TakeTails(State& state, absl::Time now, bool all) {
+  std::vector<ErrorReport> out;
+  for (auto& [key, cause] : state.causes) TakeTail(cause, now, out, all);
+  TakeTail(state.overflow, now, out, all);
+  return out;
+}
+
+// When the first held tail is due; InfiniteFuture when none is held
+// (limit_mu held).
+absl::Time NextTail(const State& state) {
+  absl::Time next = absl::InfiniteFuture();
+  for (const auto& [key, cause] : state.causes) {
+    if (cause.held > 0) next = std::min(next, cause.last + kInterval);
+  }
+  if (state.overflow.held > 0) {
+    next = std::min(next, state.overflow.last + kInterval);
+  }
+  return next;
+}
+
+// Hands `due` to the process sink.
+void Deliver(const std::vector<ErrorReport>& due) {
+  if (due.empty()) return;
+  State& state = GetState();
+  std::shared_lock<std::shared_mutex> lock(state.sink_mu);
+  for (const ErrorReport& report : due) {
+    if (state.sink != nullptr) {
+      (*state.sink)(report);
+    } else {
+      WriteErrorToStderr(report);
+    }
+  }
+}
+
+// The flusher's thread: waits for the first held tail's time, tells what is
+// due, and ends once nothing is held.
+void Flush() {
+  State& state = GetState();
+  std::unique_lock<std::mutex> lock(state.limit_mu);
+  for (;;) {
+    const absl::Time next = NextTail(state);
+    if (next == absl::InfiniteFuture()) break;
+    // Bounded by kInterval; woken early when the sink is replaced.
+    concurrency::WaitUntil(state.flush_cv, lock, next,
+                           [&] { return NextTail(state) != next; });
+    const absl::Time now = absl::Now();
+    if (now < NextTail(state)) continue;
+    std::vector<ErrorReport> out = TakeTails(state, now, /*all=*/false);
+    lock.unlock();
+    Deliver(out);
+    lock.lock();
+  }
+  state.flusher = false;
+}
+
+// At exit: whatever is still held, due or not, so a burst just before exit
+// is counted.
+void FlushAtExit() {
+  State& state = GetState();
+  std::vector<ErrorReport> out;
+  {
+    std::lock_guard<std::mutex> lock(state.limit_mu);
+    out = TakeTails(state, absl::Now(), /*all=*/true);
+  }
+  Deliver(out);
+}
+
+// Starts the flusher unless one runs (limit_mu held). Without a thread (none
+// can start), the next report of any cause tells the tail, a sink swap or
+// exit at the latest.
+void EnsureFlusher(State& state) {
+  if (!state.flush_at_exit) {
+    state.flush_at_exit = true;
+    std::atexit(FlushAtExit);
+  }
+  if (state.flusher) return;
+  try {
+    std::thread(Flush).detach();  // State is never destroyed
+    state.flusher = true;
+  } catch (const std::system_error&) {
+  }
 }
 
 // Rate limits `report`; returns what is to be delivered now (it, and the
@@ -105,18 +204,36 @@ std::vector<ErrorReport> Limit(const ErrorSource& source, ErrorReport report) {
   } else {
     cause = &state.overflow;
   }
-  if (Admit(*cause, now, report)) out.push_back(std::move(report));
+  if (Admit(*cause, now, report)) {
+    out.push_back(std::move(report));
+  } else {
+    EnsureFlusher(state);
+  }
   return out;
 }
 
+// Installs `sink`; returns the one replaced. What that one's reports held
+// back goes to it first, due or not: it is its last chance.
 std::shared_ptr<const ErrorSink> Exchange(
     std::shared_ptr<const ErrorSink> sink) {
   State& state = GetState();
   std::unique_lock<std::shared_mutex> sink_lock(state.sink_mu);
+  std::vector<ErrorReport> held;
+  {
+    std::lock_guard<std::mutex> lock(state.limit_mu);
+    held = TakeTails(state, absl::Now(), /*all=*/true);
+    state.causes.clear();
+    state.overflow = Cause();
+    state.flush_cv.notify_all();  // the flusher: nothing held now
+  }
+  for (const ErrorReport& report : held) {
+    if (state.sink != nullptr) {
+      (*state.sink)(report);
+    } else {
+      WriteErrorToStderr(report);
+    }
+  }
   std::swap(state.sink, sink);
-  std::lock_guard<std::mutex> lock(state.limit_mu);
-  state.causes.clear();
-  state.overflow = Cause();
   return sink;
 }
 
@@ -136,19 +253,8 @@ void AppendEscaped(std::string& out, absl::string_view text) {
 
 void ReportError(const ErrorSource& source, const absl::Status& status) {
   if (status.ok()) return;
-  std::vector<ErrorReport> due =
-      Limit(source, ErrorReport{std::string(source.component),
-                                std::string(source.instance), status});
-  if (due.empty()) return;
-  State& state = GetState();
-  std::shared_lock<std::shared_mutex> lock(state.sink_mu);
-  for (const ErrorReport& report : due) {
-    if (state.sink != nullptr) {
-      (*state.sink)(report);
-    } else {
-      WriteErrorToStderr(report);
-    }
-  }
+  Deliver(Limit(source, ErrorReport{std::string(source.component),
+                                    std::string(source.instance), status}));
 }
 
 void ReportError(const ErrorHook& hook, const ErrorSource& source,

@@ -13,7 +13,11 @@
 // it. Before the process sink, reports are rate limited per cause (the same
 // reporter, code and message), as drops are (concurrency/drop_reporter.h):
 // the first goes out at once, then at most one a second while they go on,
-// each saying how many like it were held back since the last.
+// each saying how many like it were held back since the last. A count held
+// back is told even when no report follows: when its second is up (by a
+// flusher thread, one per process, alive only while a count is held; not
+// the Scheduler, which reports here under its own lock), to the sink
+// replaced when the sink is replaced, and at exit.
 //
 //   micro_nats::ReportError(options.on_error, {"broker"}, status);
 //
@@ -81,8 +85,9 @@ void ReportError(const ErrorHook& hook, const ErrorSource& source,
 // SetErrorSink
 //
 // Replaces the process sink; an empty one restores the default
-// (WriteErrorToStderr). When it returns, no report is still on its way to
-// the sink replaced. The rate limit starts afresh. Thread-safe.
+// (WriteErrorToStderr). The sink replaced is first given the counts held
+// back for it, due or not; when SetErrorSink returns, no report is still on
+// its way to it. The rate limit starts afresh. Thread-safe.
 void SetErrorSink(ErrorSink sink);
 
 // WriteErrorToStderr
@@ -100,7 +105,8 @@ std::string FormatErrorReport(const ErrorReport& report);
 // ScopedErrorSink
 //
 // Installs `sink` for its lifetime, then puts back the sink it replaced
-// (tests). Scopes nest; destroy them in the reverse order.
+// (tests); `sink` is given what it held back when the scope ends. Scopes
+// nest; destroy them in the reverse order.
 class ScopedErrorSink {
  public:
   explicit ScopedErrorSink(ErrorSink sink);

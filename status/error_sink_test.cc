@@ -86,8 +86,9 @@ TEST(ErrorSinkTest, RepeatsOfOneCauseAreHeldBackAndCounted) {
   ReportError({"scheduler"}, absl::InternalError("other"));
   ASSERT_TRUE(got.WaitForCount(4, absl::Seconds(5)));
   EXPECT_EQ(got.size(), 4u);
-  // Once the first cause is quiet for its interval, the next report (of
-  // any cause) brings its tail: the four held back, as one.
+  // Once the first cause is quiet for its interval, its tail comes (with the
+  // next report of any cause, or from the flusher): the four held back, as
+  // one.
   ASSERT_TRUE(testing::Eventually(
       [&] {
         ReportError({"scheduler"}, absl::InternalError("other"));
@@ -104,6 +105,43 @@ TEST(ErrorSinkTest, RepeatsOfOneCauseAreHeldBackAndCounted) {
     }
   }
   EXPECT_EQ(first_cause, 5);  // every report accounted for
+}
+
+// A burst, then silence: the count held back still comes out once the
+// cause's second is up, with no later report to carry it.
+TEST(ErrorSinkTest, AHeldBackCountIsToldWithoutALaterReport) {
+  Collector<ErrorReport> got;
+  ScopedErrorSink sink([&](const ErrorReport& r) { got.Add(r); });
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 5; ++i) {
+    ReportError({"broker", "burst"}, absl::InternalError("handler failed"));
+  }
+  ASSERT_TRUE(got.WaitForCount(2, absl::Seconds(10)));
+  // Not before the interval: the limit still holds.
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1));
+  const std::vector<ErrorReport> all = got.Snapshot();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].suppressed, 0);
+  EXPECT_EQ(all[1].instance, "burst");
+  EXPECT_EQ(all[1].suppressed, 3);  // the one told and 3 more: 4 held back
+}
+
+// A sink replaced is given what was held back for it, due or not.
+TEST(ErrorSinkTest, ASinkReplacedIsGivenWhatItHeldBack) {
+  Collector<ErrorReport> outer;
+  ScopedErrorSink outer_sink([&](const ErrorReport& r) { outer.Add(r); });
+  Collector<ErrorReport> inner;
+  {
+    ScopedErrorSink inner_sink([&](const ErrorReport& r) { inner.Add(r); });
+    for (int i = 0; i < 3; ++i) {
+      ReportError({"transport"}, absl::ResourceExhaustedError("full"));
+    }
+    EXPECT_EQ(inner.size(), 1u);  // the rest held back
+  }
+  const std::vector<ErrorReport> all = inner.Snapshot();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].suppressed, 1);  // the one told and 1 more
+  EXPECT_EQ(outer.size(), 0u);
 }
 
 TEST(ErrorSinkTest, AFloodOfDistinctCausesIsBounded) {
