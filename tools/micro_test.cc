@@ -19,7 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
@@ -125,10 +127,11 @@ class MicroCliTest : public ::testing::Test {
   }
 
   // Runs `micro <args>` in the background and, once it says `ready` on
-  // stderr, `meanwhile`; then waits for it to end (its --duration bounds
-  // that) and returns what it did.
-  static Result MicroWhile(const std::string& args, const std::string& ready,
-                           const std::function<void()>& meanwhile) {
+  // stderr, `meanwhile` (given the file its stdout goes to); then waits for
+  // it to end (its --duration bounds that) and returns what it did.
+  static Result MicroWhile(
+      const std::string& args, const std::string& ready,
+      const std::function<void(const std::string& out)>& meanwhile) {
     static std::atomic<int> counter{0};
     const std::string base = absl::StrCat(TmpDir(), "/background_", ++counter);
     Result result;
@@ -136,7 +139,7 @@ class MicroCliTest : public ::testing::Test {
     const bool said = ::micro_nats::testing::Eventually(
         [&] { return Slurp(base + ".err").find(ready) != std::string::npos; },
         absl::Seconds(10), ready);
-    if (said) meanwhile();
+    if (said) meanwhile(base + ".out");
     command.join();
     EXPECT_TRUE(said) << "micro " << args << " never said " << ready;
     return result;
@@ -204,7 +207,7 @@ TEST_F(MicroCliTest, PublishReachesSubscribeWithHeaders) {
   // It says so on stderr once subscribed.
   Result subscribed = MicroWhile(
       "subscribe 'orders.*' --count 1 --duration 20s", "subscribed to orders.*",
-      [] {
+      [](const std::string&) {
         Result published =
             Micro(R"(publish orders.new '{"id":1}' --header k=v)");
         EXPECT_EQ(published.exit_code, 0) << published.err;
@@ -219,9 +222,12 @@ TEST_F(MicroCliTest, PublishReachesSubscribeWithHeaders) {
 TEST_F(MicroCliTest, RemoteTextIsEscapedBeforePrinting) {
   auto conn = nats::Connection::Connect({.servers = {server_->url()}});
   ASSERT_THAT(conn, ::micro_nats::testing::IsOk());
-  // A rogue registrar answering every lookup of the greeter.
+  // A rogue registrar answering every lookup, of a service only it has: a
+  // lookup ends an idle gap (10 ms) after the last answer, so beside the
+  // real greeter's answer the rogue's could come too late to be printed
+  // (it did under TSan), and the test would not see it at all.
   constexpr char kRogue[] =
-      R"({"name":"greeter","version":"9.9.9","metadata":{},"endpoints":[],)"
+      R"({"name":"rogue","version":"9.9.9","metadata":{},"endpoints":[],)"
       R"("nodes":[{"id":"rogue-1","address":"_INBOX.rogue",)"
       R"("metadata":{"k":"\u001b]0;pwned\u0007\u001b[2J"}}]})";
   auto rogue = (*conn)->Subscribe("micro.nats.query", [&](natsMsg* msg) {
@@ -229,7 +235,7 @@ TEST_F(MicroCliTest, RemoteTextIsEscapedBeforePrinting) {
   });
   ASSERT_THAT(rogue, ::micro_nats::testing::IsOk());
   ASSERT_THAT((*conn)->Flush(absl::Seconds(5)), ::micro_nats::testing::IsOk());
-  Result r = Micro("describe greeter");
+  Result r = Micro("describe rogue");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("rogue-1"));
   EXPECT_THAT(r.out, HasSubstr("k=\\x1b]0;pwned\\x07\\x1b[2J"));
@@ -238,7 +244,8 @@ TEST_F(MicroCliTest, RemoteTextIsEscapedBeforePrinting) {
   (*rogue)->Unsubscribe().IgnoreError();
 
   Result subscribed = MicroWhile(
-      "subscribe 'esc.*' --count 1 --duration 20s", "subscribed to esc.*", [&] {
+      "subscribe 'esc.*' --count 1 --duration 20s", "subscribed to esc.*",
+      [&](const std::string&) {
         EXPECT_THAT((*conn)->Publish("esc.body", "\x1b[2Jhi\r\n",
                                      {.headers = {{"K", "\xc2\x9bv"}}}),
                     ::micro_nats::testing::IsOk());
@@ -268,16 +275,46 @@ TEST_F(MicroCliTest, HealthAndStats) {
   EXPECT_THAT(none.err, HasSubstr("not found"));
 }
 
-TEST_F(MicroCliTest, WatchSeesANewInstance) {
-  // A second greeter instance registers while the watch runs.
-  pid_t second = 0;
-  Result watched =
-      MicroWhile("watch greeter --count 1 --duration 20s", "watching greeter",
-                 [&] { EXPECT_GT(second = StartGreeter(), 0); });
-  StopGreeter(second);
+TEST_F(MicroCliTest, WatchSeesANewInstanceComeAndGo) {
+  // A second greeter instance registers while the watch runs, and is
+  // stopped once the watch printed it. The running greeter re-registers
+  // every 30 s: its "update" may come in between (a run under TSan is long
+  // enough to meet one), and then takes the second line.
+  Result watched = MicroWhile(
+      "watch greeter --count 2 --duration 20s", "watching greeter",
+      [&](const std::string& out) {
+        const pid_t second = StartGreeter();
+        EXPECT_GT(second, 0);
+        EXPECT_TRUE(::micro_nats::testing::Eventually(
+            [&] { return Slurp(out).find("create ") != std::string::npos; },
+            absl::Seconds(15), "the new instance's create"));
+        StopGreeter(second);
+      });
   EXPECT_EQ(watched.exit_code, 0) << watched.err;
-  EXPECT_THAT(watched.out,
-              MatchesRegex("create greeter 1\\.0\\.0 greeter-.*\n"));
+  const std::vector<std::string> lines =
+      absl::StrSplit(watched.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << watched.out;
+  std::string created;
+  std::string other;
+  for (const std::string& line : lines) {
+    if (absl::StartsWith(line, "create ")) {
+      EXPECT_TRUE(created.empty()) << watched.out;
+      created = line;
+    } else {
+      other = line;
+    }
+  }
+  ASSERT_THAT(created, MatchesRegex("create greeter 1\\.0\\.0 greeter-[^ ,]+"))
+      << watched.out;
+  const std::string id = created.substr(created.rfind(' ') + 1);
+  // Its delete, or the running greeter's update (another id).
+  if (absl::StartsWith(other, "delete ")) {
+    EXPECT_EQ(other, "delete greeter 1.0.0 " + id);
+  } else {
+    EXPECT_THAT(other, MatchesRegex("update greeter 1\\.0\\.0 greeter-[^ ,]+"))
+        << watched.out;
+    EXPECT_NE(other.substr(other.rfind(' ') + 1), id) << watched.out;
+  }
 }
 
 TEST_F(MicroCliTest, ClearErrorsForBadUse) {
