@@ -436,6 +436,7 @@ void ListenerCore::Lead(Take take, std::function<bool()> backlog) {
     take_ = std::make_shared<const Take>(std::move(take));
   }
   LongCallWatch::Get().Watch(shared_from_this());
+  AfterLock after(this);
   std::lock_guard<std::mutex> lock(mu_);
   PromoteLocked();
 }
@@ -450,7 +451,7 @@ void ListenerCore::PromoteLocked() {
   if (!scheduled.ok()) {
     // No thread: nobody reads the wire until a call ends and tries again.
     lead_scheduled_ = false;
-    Report(absl::ResourceExhaustedError(absl::StrCat(
+    ReportLocked(absl::ResourceExhaustedError(absl::StrCat(
         "no thread to take the listener's messages: ", scheduled.message())));
   }
 }
@@ -546,6 +547,7 @@ void ListenerCore::EnterCall() {
           ? ThreadCpuNanos()
           : -1;
   {
+    AfterLock after(this);
     std::lock_guard<std::mutex> lock(mu_);
     if (leader_ != me) return;
     if (waiting) {
@@ -560,11 +562,13 @@ void ListenerCore::EnterCall() {
 }
 
 void ListenerCore::OnWillBlock() {
+  AfterLock after(this);
   std::lock_guard<std::mutex> lock(mu_);
   if (suspended_ && leader_ == std::this_thread::get_id()) PromoteLocked();
 }
 
 void ListenerCore::CheckLongCall(absl::Time now, absl::Duration long_call) {
+  AfterLock after(this);
   std::lock_guard<std::mutex> lock(mu_);
   if (suspended_ && now - suspended_since_ >= long_call) PromoteLocked();
 }
@@ -594,7 +598,7 @@ absl::Status ListenerCore::AcceptMessages(MessageHandler handler) {
 
 absl::Status ListenerCore::StartServing(MessageHandler handler,
                                         bool holds_sockets) {
-  std::vector<std::unique_ptr<Socket>> to_destroy;  // after the lock
+  AfterLock after(this);
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return absl::FailedPreconditionError("listener is closed");
   if (handler_) {
@@ -602,8 +606,10 @@ absl::Status ListenerCore::StartServing(MessageHandler handler,
   }
   handler_ = std::move(handler);
   holds_sockets_ = holds_sockets;
-  for (auto& [key, entry] : sockets_) {
-    if (entry.ready) to_destroy.push_back(Serve(key, entry));
+  for (auto it = sockets_.begin(); it != sockets_.end();) {
+    auto next = std::next(it);  // Serve may erase `it`
+    if (it->second.ready) Serve(it->first, it->second);
+    it = next;
   }
   return absl::OkStatus();
 }
@@ -641,7 +647,7 @@ absl::Status ListenerCore::Add(const std::string& key,
 }
 
 void ListenerCore::OnReady(const std::string& key) {
-  std::unique_ptr<Socket> to_destroy;  // after the lock: it calls back
+  AfterLock after(this);
   std::shared_ptr<Socket> overloaded;
   std::shared_ptr<InboundQueue> inbound;
   Deferred run_here;  // a call to run on this thread
@@ -651,7 +657,7 @@ void ListenerCore::OnReady(const std::string& key) {
     if (it == sockets_.end()) return;
     it->second.ready = true;
     if (!Overloaded(it->second)) {
-      to_destroy = Serve(key, it->second, &run_here);
+      Serve(key, it->second, &run_here);
       lock.unlock();
       if (run_here.call) RunHere(std::move(run_here));
       return;
@@ -673,7 +679,7 @@ void ListenerCore::OnReady(const std::string& key) {
   // The queue finished: a handler call closes the socket.
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sockets_.find(key);
-  if (it != sockets_.end()) to_destroy = Serve(key, it->second);
+  if (it != sockets_.end()) Serve(key, it->second);
 }
 
 std::shared_ptr<Socket> ListenerCore::SharedSocket(Entry& entry) {
@@ -696,12 +702,12 @@ bool ListenerCore::Overloaded(Entry& entry) {
   return true;
 }
 
-std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
-                                            Entry& entry, Deferred* run_here) {
-  if (!handler_) return nullptr;  // kept until Accept
+void ListenerCore::Serve(const std::string& key, Entry& entry,
+                         Deferred* run_here) {
+  if (!handler_) return;  // kept until Accept
   if (holds_sockets_) {
     // Its handler reads the rest itself.
-    if (entry.started) return nullptr;
+    if (entry.started) return;
     entry.started = true;
   }
   ++tasks_;
@@ -709,7 +715,7 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
   if (holds_sockets_ && tasks_ > max_calls_ && !told_sockets_wait_) {
     // Its client waits, maybe past its deadline, with no word of why.
     told_sockets_wait_ = true;
-    Report(absl::ResourceExhaustedError(absl::StrCat(
+    ReportLocked(absl::ResourceExhaustedError(absl::StrCat(
         "socket '", key, "' waits for a handler thread: all ", max_calls_,
         " serve other sockets, each until its handler returns (Accept; "
         "AcceptMessages holds a thread only per message). Said once per "
@@ -732,25 +738,25 @@ std::unique_ptr<Socket> ListenerCore::Serve(const std::string& key,
         deferred_.empty() &&
         ActiveCalls() - 1 < max_calls_) {  // this one aside
       *run_here = {entry.calls, std::move(call)};
-      return nullptr;
+      return;
     }
     deferred_.push_back({entry.calls, std::move(call)});
     PumpDeferred();
-    return nullptr;
+    return;
   }
   absl::Status scheduled = entry.calls->Schedule(std::move(call));
-  if (scheduled.ok()) return nullptr;
+  if (scheduled.ok()) return;
   waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
-  // No thread to run it on: the socket ends, and its client hears.
+  // No thread to run it on: the socket ends, and its client hears. Both
+  // after mu_ is released: the queue's Finish calls OnReady, and dropping
+  // the socket tells the backend, which calls Remove.
   --tasks_;
-  Report(absl::ResourceExhaustedError(absl::StrCat(
+  ReportLocked(absl::ResourceExhaustedError(absl::StrCat(
       "no thread to serve socket '", key, "': ", scheduled.message())));
-  entry.inbound->Finish(scheduled);
-  std::unique_ptr<Socket> socket = std::move(entry.socket);
-  entry.shared.reset();
+  RememberEnded(key);  // before the erase: `key` may be the entry's own
+  unserved_.push_back({std::move(entry), Unshared(scheduled)});
   sockets_.erase(key);
-  RememberEnded(key);
-  return socket;
+  after_lock_.store(true, std::memory_order_relaxed);
 }
 
 void ListenerCore::PumpDeferred() {
@@ -764,7 +770,7 @@ void ListenerCore::PumpDeferred() {
       // own deadline; say why.
       --tasks_;
       waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
-      Report(absl::ResourceExhaustedError(
+      ReportLocked(absl::ResourceExhaustedError(
           absl::StrCat("no thread to run a call: ", scheduled.message())));
     }
   }
@@ -800,6 +806,7 @@ void ListenerCore::RunMessageCall(const SocketCall& call) {
 }
 
 void ListenerCore::TaskDone() {
+  AfterLock after(this);
   std::lock_guard<std::mutex> lock(mu_);
   --tasks_;
   PumpDeferred();  // a slot is free (inline handlers)
@@ -810,6 +817,29 @@ void ListenerCore::TaskDone() {
 
 void ListenerCore::Report(const absl::Status& error) {
   ReportError(on_error_, {"transport"}, error);
+}
+
+void ListenerCore::ReportLocked(absl::Status error) {
+  reports_.push_back(std::move(error));
+  after_lock_.store(true, std::memory_order_relaxed);
+}
+
+ListenerCore::AfterLock::~AfterLock() {
+  // Set under mu_ by this thread, so seen here when it was.
+  if (!core_->after_lock_.load(std::memory_order_relaxed)) return;
+  std::vector<absl::Status> reports;
+  std::vector<std::pair<Entry, absl::Status>> unserved;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu_);
+    reports.swap(core_->reports_);
+    unserved.swap(core_->unserved_);
+    core_->after_lock_.store(false, std::memory_order_relaxed);
+  }
+  for (const absl::Status& report : reports) core_->Report(report);
+  for (auto& [entry, why] : unserved) {
+    entry.inbound->Finish(std::move(why));
+  }
+  // The entries (their sockets) are dropped here: that tells the backend.
 }
 
 std::shared_ptr<InboundQueue> ListenerCore::Find(const std::string& key) const {

@@ -288,12 +288,12 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   // True when a message for `entry` should go to on_overload; mu_ held.
   bool Overloaded(Entry& entry);
   // Schedules a message call for entry `key` (with holds_sockets_, only
-  // for its first message); mu_ held. Returns what must be destroyed after
-  // mu_ is released. With inline handlers or on the leader's thread, the
-  // call may instead be left in `*run_here` for the caller to run once mu_
-  // is released.
-  std::unique_ptr<Socket> Serve(const std::string& key, Entry& entry,
-                                Deferred* run_here = nullptr);
+  // for its first message); mu_ held, and an AfterLock declared before it
+  // (a socket that cannot be served is ended after). With inline handlers
+  // or on the leader's thread, the call may instead be left in `*run_here`
+  // for the caller to run once mu_ is released.
+  void Serve(const std::string& key, Entry& entry,
+             Deferred* run_here = nullptr);
   // Hands deferred calls to the pool while slots are free; mu_ held.
   void PumpDeferred();
   // Calls running or handed to the pool; mu_ held.
@@ -303,8 +303,24 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   // The task that handles the next message of a socket.
   void RunMessageCall(const SocketCall& call);
   void TaskDone();
-  // To on_error, else the error sink.
+  // To on_error, else the error sink; mu_ not held (on_error may call this
+  // listener).
   void Report(const absl::Status& error);
+  // Reported once mu_ is released, by an AfterLock; mu_ held.
+  void ReportLocked(absl::Status error);
+  // Declared before a lock of mu_ is taken, does what was left for after
+  // it: reports, and ending the sockets Serve could not serve (their
+  // queues and sockets call back into this listener).
+  class AfterLock {
+   public:
+    explicit AfterLock(ListenerCore* core) : core_(core) {}
+    AfterLock(const AfterLock&) = delete;
+    AfterLock& operator=(const AfterLock&) = delete;
+    ~AfterLock();
+
+   private:
+    ListenerCore* const core_;
+  };
   void ReapIdle();                             // one pass, on the scheduler
   void RememberEnded(const std::string& key);  // mu_ held
   absl::Status CheckRoomLocked(const std::string& key);  // mu_ held
@@ -352,6 +368,11 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   std::atomic<int64_t> call_ns_{0};
   std::atomic<int64_t> cpu_ns_{0};
   std::atomic<uint32_t> calls_in_place_{0};  // which to measure on the CPU
+  // Left for an AfterLock; after_lock_ is set (under mu_) when either has
+  // some, so the common case takes no second lock.
+  std::vector<absl::Status> reports_;                     // mu_
+  std::vector<std::pair<Entry, absl::Status>> unserved_;  // mu_
+  std::atomic<bool> after_lock_{false};
   // Sockets that ended lately, oldest first, and the same as a set.
   std::deque<std::pair<absl::Time, std::string>> ended_order_;  // mu_
   std::set<std::string, std::less<>> ended_;                    // mu_
