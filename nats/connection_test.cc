@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nats/will_block.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 #include "testing/sync.h"
@@ -248,6 +249,60 @@ TEST_F(ConnectionTest, SlowConsumerIsReportedToTheSubscription) {
   EXPECT_THAT(
       errors->Snapshot().front(),
       StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slow")));
+}
+
+// kAdaptive: a call over its budget (as a call preempted on a busy machine
+// looks) sends the handler back to the pool to prove itself again, not for
+// good; a call that waits in our code does.
+TEST_F(ConnectionTest, AdaptiveHandlerComesBackAfterALongCallNotAfterAWait) {
+  auto conn = Connect();
+  auto pub = Connect();
+  constexpr absl::Duration kBudget = absl::Milliseconds(20);
+  Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto sub,
+      conn->Subscribe(
+          "adaptive",
+          [&](natsMsg* msg) {
+            const std::string body(Body(msg));
+            if (body == "long") {
+              // Works past its budget (without waiting in our code).
+              const absl::Time end = absl::Now() + 3 * kBudget;
+              while (absl::Now() < end) {
+              }
+            } else if (body == "wait") {
+              WillBlock();
+            }
+            got.Add(body);
+          },
+          {.run_on = HandlerThread::kAdaptive, .inline_budget = kBudget}));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  size_t sent = 0;
+  // Quick calls until the handler runs on the delivery thread. Each quick
+  // message is waited for: a message published while the pool holds calls
+  // stays on the pool.
+  auto quick_until_inline = [&] {
+    for (int i = 0; i < 1000 && !sub->RunsOnDeliveryThread(); ++i) {
+      if (!pub->Publish("adaptive", "quick").ok()) return false;
+      if (!got.WaitForCount(++sent, kWait)) return false;
+    }
+    return sub->RunsOnDeliveryThread();
+  };
+  ASSERT_TRUE(quick_until_inline());
+  ASSERT_THAT(pub->Publish("adaptive", "long"), IsOk());
+  ASSERT_TRUE(got.WaitForCount(++sent, kWait));
+  ASSERT_TRUE(Eventually([&] { return !sub->RunsOnDeliveryThread(); }, kWait,
+                         "back on the pool"));
+  EXPECT_TRUE(quick_until_inline()) << "a long call kept it on the pool";
+  ASSERT_THAT(pub->Publish("adaptive", "wait"), IsOk());
+  ASSERT_TRUE(got.WaitForCount(++sent, kWait));
+  ASSERT_TRUE(Eventually([&] { return !sub->RunsOnDeliveryThread(); }, kWait,
+                         "back on the pool"));
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_THAT(pub->Publish("adaptive", "quick"), IsOk());
+    ASSERT_TRUE(got.WaitForCount(++sent, kWait));
+  }
+  EXPECT_FALSE(sub->RunsOnDeliveryThread()) << "a wait is for good";
 }
 
 TEST_F(ConnectionTest, ReconnectsAndResubscribesAfterServerRestart) {

@@ -2,6 +2,8 @@
 
 #include "nats/subscription.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -34,6 +36,33 @@ constexpr absl::Duration kCloseFlush = absl::Seconds(1);
 // here, where its wait holds no delivery thread.
 constexpr int kProvingCalls = 32;
 
+// kAdaptive: a call over its budget sends the subscription back to the
+// pool to prove itself again, with twice the calls each time (a call
+// merely preempted on a busy machine is not held against it for ever; a
+// handler that is slow every so often ends up staying on the pool).
+constexpr int kMostOverrunsCounted = 10;  // 32 << 10: 32768 calls
+
+// A clock for budgets of at least twice its tick: a read costs ~5 ns, a
+// tenth of steady_clock's under a hypervisor's clock source, and is paid
+// twice per message. Finer budgets (tests) use steady_clock.
+int64_t CoarseNanos() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+int64_t PreciseNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool CoarseClockServes(absl::Duration budget) {
+  timespec tick;
+  if (clock_getres(CLOCK_MONOTONIC_COARSE, &tick) != 0) return false;
+  return budget >= 2 * absl::DurationFromTimespec(tick);
+}
+
 }  // namespace
 
 // nats.c's internal subscribe (src/conn.h, the same from 3.0 to 3.9): with
@@ -60,18 +89,24 @@ struct Subscription::State : public BlockingObserver {
   // kDeliveryThread and kOwnThread.
   std::shared_ptr<concurrency::SerialQueue> queue;
   size_t max_queued = 0;  // of `queue`; 0: no bound
-  // kAdaptive: calls run on the handler pool until kProvingCalls in a row
+  // kAdaptive: calls run on the handler pool until ProvingCalls() in a row
   // (`proven`) neither waited (`waited`) nor took longer than
-  // `inline_budget`; then on the delivery thread (`on_delivery_thread`,
-  // touched only there) until one does, and from then on the pool for good
-  // (`on_pool_for_good`). Calls never overlap, so `waited` is the current
-  // call's.
+  // `inline_budget_ns`; then on the delivery thread (`on_delivery_thread`,
+  // written only there) until one does. One that waited sends it to the
+  // pool for good (`on_pool_for_good`); one over budget to the pool to
+  // prove itself again (`overruns`). Calls never overlap, so `waited` is
+  // the current call's.
   bool adaptive = false;
-  bool on_delivery_thread = false;
+  std::atomic<bool> on_delivery_thread{false};
   std::atomic<bool> waited{false};
   std::atomic<bool> on_pool_for_good{false};
   std::atomic<int> proven{0};
-  std::chrono::steady_clock::duration inline_budget{};
+  std::atomic<int> overruns{0};
+  int64_t inline_budget_ns = 0;
+  int64_t (*now_ns)() = &PreciseNanos;
+  int ProvingCalls() const {
+    return kProvingCalls << overruns.load(std::memory_order_relaxed);
+  }
   // Counts and reports what `queue` dropped.
   std::shared_ptr<concurrency::DropReporter> drops;
 
@@ -104,9 +139,8 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
                               : conn_options.max_pending_msgs_per_subscription;
   if (options.run_on == HandlerThread::kAdaptive) {
     state->adaptive = true;
-    state->inline_budget =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            absl::ToChronoNanoseconds(options.inline_budget));
+    state->inline_budget_ns = absl::ToInt64Nanoseconds(options.inline_budget);
+    if (CoarseClockServes(options.inline_budget)) state->now_ns = &CoarseNanos;
   }
   if (options.run_on == HandlerThread::kOwnThread) {
     if (!options.queue.empty()) {
@@ -197,19 +231,23 @@ void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
     Deliver(*state, msg);
     return;
   }
-  if (state->adaptive && !state->on_delivery_thread &&
-      state->proven.load(std::memory_order_relaxed) >= kProvingCalls) {
+  bool here = state->on_delivery_thread.load(std::memory_order_relaxed);
+  if (state->adaptive && !here &&
+      state->on_queue.load(std::memory_order_acquire) == 0) {
     // Proven: move to this thread once the pool has run every call it
     // holds, so the order stays. The pool's count is read first (acquire):
-    // a pool call that waited set on_pool_for_good before it finished.
-    state->on_delivery_thread =
-        state->on_queue.load(std::memory_order_acquire) == 0 &&
-        !state->on_pool_for_good.load(std::memory_order_relaxed);
+    // what its calls found (waited, over budget, proven) is seen after.
+    here =
+        !state->on_pool_for_good.load(std::memory_order_relaxed) &&
+        state->proven.load(std::memory_order_relaxed) >= state->ProvingCalls();
+    if (here) state->on_delivery_thread.store(true, std::memory_order_relaxed);
   }
-  if (state->on_delivery_thread) {
+  if (here) {
     // nats.c gives each subscription one delivery thread: the calls before
     // this one have returned, and later ones come after it.
-    if (DeliverAdaptive(*state, msg)) state->on_delivery_thread = false;
+    if (DeliverAdaptive(*state, msg)) {
+      state->on_delivery_thread.store(false, std::memory_order_relaxed);
+    }
     return;
   }
   // On nats.c's delivery thread: hand the message to the handler pool and
@@ -268,19 +306,32 @@ void Subscription::Deliver(State& state, natsMsg* msg) {
 
 bool Subscription::DeliverAdaptive(State& state, natsMsg* msg) {
   state.waited.store(false, std::memory_order_relaxed);
-  const auto start = std::chrono::steady_clock::now();
+  const int64_t start = state.now_ns();
   BlockingObserver* const outer = SetBlockingObserver(&state);
   Deliver(state, msg);
   SetBlockingObserver(outer);
-  const bool slow =
-      state.waited.load(std::memory_order_relaxed) ||
-      std::chrono::steady_clock::now() - start > state.inline_budget;
-  if (slow) {
+  if (state.waited.load(std::memory_order_relaxed)) {
     state.on_pool_for_good.store(true, std::memory_order_relaxed);
-  } else if (state.proven.load(std::memory_order_relaxed) < kProvingCalls) {
-    state.proven.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
-  return slow;
+  if (state.now_ns() - start > state.inline_budget_ns) {
+    // Only the thread running the call writes these (calls never overlap).
+    state.proven.store(0, std::memory_order_relaxed);
+    const int overruns = state.overruns.load(std::memory_order_relaxed);
+    if (overruns < kMostOverrunsCounted) {
+      state.overruns.store(overruns + 1, std::memory_order_relaxed);
+    }
+    return true;
+  }
+  const int proven = state.proven.load(std::memory_order_relaxed);
+  if (proven < state.ProvingCalls()) {
+    state.proven.store(proven + 1, std::memory_order_relaxed);
+  }
+  return false;
+}
+
+bool Subscription::RunsOnDeliveryThread() const {
+  return state_->on_delivery_thread.load(std::memory_order_relaxed);
 }
 
 void Subscription::OnComplete(void* closure) {

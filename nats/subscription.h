@@ -46,12 +46,15 @@ enum class HandlerThread {
   // On the handler pool, as kHandlerPool, until 32 calls in a row
   // returned within SubscribeOptions::inline_budget without waiting in our
   // code (nats::WillBlock: a nested call's answer); then on nats.c's shared
-  // delivery thread, as kDeliveryThread, until a call waits or works long,
-  // and from then on on the handler pool for good; one call at a time and
-  // in order throughout. So a handler that never blocks pays no hand-off,
-  // a handler that calls services on every message shows it while it holds
-  // no delivery thread, and one that blocks only now and then delays the
-  // subscriptions sharing its delivery thread once, for that one call. Its
+  // delivery thread, as kDeliveryThread, until a call waits or works long.
+  // A call that waited sends it to the handler pool for good; one over its
+  // budget (perhaps only preempted on a busy machine) sends it back to
+  // prove itself again, with twice as many calls each time. One call at a
+  // time and in order throughout. So a handler that never blocks pays no
+  // hand-off, a handler that calls services on every message shows it
+  // while it holds no delivery thread, and one that blocks only now and
+  // then delays the subscriptions sharing its delivery thread once, for
+  // that one call (one that works long now and then: a few times). Its
   // wait there is for nothing routed on that thread: replies come on
   // threads of their own (Request's, nats.c's; InboxMux's, kOwnThread). A
   // callee in this process subscribed on the same delivery thread answers
@@ -83,7 +86,9 @@ struct SubscribeOptions {
   HandlerThread run_on = HandlerThread::kHandlerPool;
   // kAdaptive: the longest call (wall time) that keeps the subscription on
   // the delivery thread. Generous: on a busy machine a call may be
-  // preempted for milliseconds without blocking.
+  // preempted for milliseconds without blocking. A budget of at least two
+  // ticks of the kernel's coarse clock (a tick is 1-4 ms) is measured with
+  // that clock: a read costs a tenth of a precise one, twice a message.
   absl::Duration inline_budget = absl::Milliseconds(10);
 };
 
@@ -110,6 +115,10 @@ class Subscription {
 
   // Messages dropped so far because the handler fell behind.
   int64_t dropped() const;
+
+  // kAdaptive: whether calls run on the delivery thread now (for tests and
+  // diagnostics; it may change right after).
+  bool RunsOnDeliveryThread() const;
 
  private:
   friend class Connection;

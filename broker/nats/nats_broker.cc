@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,26 @@
 
 namespace micro_nats::broker {
 namespace {
+
+// The largest body whose buffer an Event keeps for the next message: a
+// subscription that once got a big message does not hold its size.
+constexpr size_t kKeptBodyBytes = 64 << 10;
+
+void FillEvent(natsMsg* msg, Event& event) {
+  const absl::string_view topic = nats::Subject(msg);
+  const absl::string_view body = nats::Body(msg);
+  event.topic.assign(topic.data(), topic.size());
+  event.message.headers = nats::ReadHeaders(msg);
+  event.message.body.assign(body.data(), body.size());
+}
+
+void ReleaseLargeBody(Event& event) {
+  if (event.message.body.capacity() > kKeptBodyBytes) {
+    std::string().swap(event.message.body);
+  }
+  // Header values are not kept: the map's nodes would be rebuilt anyway.
+  event.message.headers.clear();
+}
 
 class NatsSubscriber : public Subscriber {
  public:
@@ -73,15 +94,19 @@ class NatsBroker : public Broker {
         broker_internal::ValidateSubscription(topic, options, handler));
     // Callbacks may outlive this broker: they hold their own copy.
     std::shared_ptr<const BrokerOptions> broker_options = broker_options_;
+    // One Event per subscription, refilled for each message: its calls
+    // never overlap, and the topic's and body's buffers are reused, so a
+    // delivery allocates nothing of ours (headers aside).
+    auto event = std::make_shared<Event>();
     MN_ASSIGN_OR_RETURN(
         std::unique_ptr<nats::Subscription> subscription,
         connection_->Subscribe(
             topic,
-            [handler = std::move(handler), broker_options](natsMsg* msg) {
-              Event event{std::string(nats::Subject(msg)),
-                          Message{nats::ReadHeaders(msg),
-                                  std::string(nats::Body(msg))}};
-              broker_internal::Dispatch(handler, event, *broker_options);
+            [handler = std::move(handler), broker_options,
+             event = std::move(event)](natsMsg* msg) {
+              FillEvent(msg, *event);
+              broker_internal::Dispatch(handler, *event, *broker_options);
+              ReleaseLargeBody(*event);
             },
             {.queue = options.queue,
              .on_error =

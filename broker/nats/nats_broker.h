@@ -36,12 +36,13 @@ struct NatsBrokerOptions {
   // without waiting in our code (a nested service call, nats::WillBlock),
   // then on nats.c's delivery thread, as a raw nats.c callback, until a
   // call waits or works long: that call delays the subscriptions sharing
-  // its delivery thread once, and the later ones run on the handler pool
-  // for good. A nested call's reply never needs that thread: the
-  // Connection routes replies on threads of their own (nats::InboxMux,
-  // nats.c's requests); broker/nats/nested_call_test answers on one
-  // delivery thread. kHandlerPool: always on the handler pool (a hand-off
-  // per message; no call ever delays another subscription).
+  // its delivery thread once; after a wait the later ones run on the
+  // handler pool for good, after a long call they prove themselves again
+  // (twice as many calls each time). A nested call's reply never needs that
+  // thread: the Connection routes replies on threads of their own
+  // (nats::InboxMux, nats.c's requests); broker/nats/nested_call_test answers
+  // on one delivery thread. kHandlerPool: always on the handler pool (a
+  // hand-off per message; no call ever delays another subscription).
   nats::HandlerThread handlers = nats::HandlerThread::kAdaptive;
   absl::Duration inline_budget = absl::Milliseconds(10);
 };
