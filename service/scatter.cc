@@ -247,7 +247,7 @@ class ScatterFrontend : public Frontend {
   absl::Status Start(ServedService served) override {
     state_->served = std::move(served);
     state_->run_inline =
-        state_->config.inline_handlers && wire_->SinksMayBlock();
+        state_->config.inline_handlers && wire_->SinksMayRunHandlers();
     MN_ASSIGN_OR_RETURN(
         std::unique_ptr<ScatterWire::Listening> listening,
         wire_->Listen(

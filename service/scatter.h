@@ -125,10 +125,11 @@ class ScatterWire {
     virtual ~Listening() = default;
   };
   // Whether a RequestSink may run a handler itself, for as long as it
-  // takes (ScatterConfig::inline_handlers): false for a wire that calls
-  // sinks on the scattering thread (memory), where the frontend hands
-  // every handler to its pool.
-  virtual bool SinksMayBlock() const { return true; }
+  // takes (ScatterConfig::inline_handlers): true when sinks run on threads
+  // of the wire's own (NATS: its delivery or handler threads); false for a wire
+  // that calls sinks on the scattering thread (memory), where a sink must not
+  // block and the frontend hands every handler to its pool.
+  virtual bool SinksMayRunHandlers() const { return true; }
   // Receives the requests sent to `service` (every listener gets each).
   virtual absl::StatusOr<std::unique_ptr<Listening>> Listen(
       absl::string_view service, RequestSink on_request) = 0;

@@ -128,7 +128,7 @@ class MemoryScatterWire
 
   // Sinks run on the scattering thread: a handler run there would hold
   // the gather past its deadline.
-  bool SinksMayBlock() const override { return false; }
+  bool SinksMayRunHandlers() const override { return false; }
 
   absl::StatusOr<std::unique_ptr<Listening>> Listen(
       absl::string_view service, RequestSink on_request) override {
