@@ -183,6 +183,9 @@ struct Server::Core {
   absl::Status Dispatch(absl::string_view endpoint_name, const Message& request,
                         absl::Time arrived, Message* response,
                         std::string* refusal);
+  // An answer Serve made that could not be sent (`why`): counted as an
+  // error, replacing the success Dispatch counted.
+  void CountUnsent(absl::string_view endpoint_name, const absl::Status& why);
   std::vector<EndpointStats> Stats() const;
   void Report(const absl::Status& status) const;
 
@@ -499,6 +502,10 @@ ServedService Server::Served() const {
     ++core->requests;
     ++core->errors;
   };
+  served.count_unsent = [core = core_](absl::string_view endpoint,
+                                       const absl::Status& why) {
+    core->CountUnsent(endpoint, why);
+  };
   return served;
 }
 
@@ -547,12 +554,10 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
         sent.code(), absl::StrCat("the answer of '", options.identity.name, ".",
                                   HeaderOr(request, kEndpointHeader),
                                   "' could not be sent: ", sent.message())));
-    ++errors;
-    response =
-        ErrorAnswer(request,
-                    absl::InternalError(absl::StrCat(
-                        "the answer could not be sent: ", sent.message())),
-                    "", options.identity.name);
+    const absl::Status unsent = absl::InternalError(
+        absl::StrCat("the answer could not be sent: ", sent.message()));
+    CountUnsent(HeaderOr(request, kEndpointHeader), unsent);
+    response = ErrorAnswer(request, unsent, "", options.identity.name);
     sent = socket->Send(std::move(response));
   }
   // What a copying Send (NATS) left here is this thread's for the next.
@@ -657,6 +662,17 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     counters.last_error = status.ToString();
   }
   return status;
+}
+
+void Server::Core::CountUnsent(absl::string_view endpoint_name,
+                               const absl::Status& why) {
+  ++errors;
+  auto it = endpoints.find(endpoint_name);
+  if (it == endpoints.end()) return;
+  Counters& counters = *it->second.counters;
+  ++counters.errors;
+  std::lock_guard<std::mutex> lock(counters.mu);
+  counters.last_error = why.ToString();
 }
 
 std::vector<EndpointStats> Server::Core::Stats() const {

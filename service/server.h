@@ -223,6 +223,11 @@ struct ServedService {
   // Counts a request the frontend refused because too many waited, as the
   // server counts its own (ServerStats::overloaded, requests, errors).
   std::function<void()> count_overload;
+  // Counts a call to `endpoint` that serve answered but whose answer could
+  // not be sent (`why`): an error of the endpoint's and the server's, not
+  // the success serve counted.
+  std::function<void(absl::string_view endpoint, const absl::Status& why)>
+      count_unsent;
 };
 
 // Frontend: another way in to a server's endpoints, beside its transport

@@ -166,6 +166,13 @@ TEST_F(ServiceApiPathTest, AnAnswerThatCannotBeSentFailsTheCallPromptly) {
         << body;
     EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << body;
   }
+  // Errors of the endpoint's, not successes.
+  std::vector<EndpointStats> stats = (*service)->server().endpoint_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].requests, 2);
+  EXPECT_EQ(stats[0].errors, 2);
+  EXPECT_THAT(stats[0].last_error, ::testing::HasSubstr("could not be sent"));
+  EXPECT_EQ((*service)->server().stats().errors, 2);
   // A handler's error text with CR/LF: the Nats-Service-Error header is
   // made sendable, the caller gets the status.
   EXPECT_THAT(

@@ -56,9 +56,12 @@ struct ApiState : std::enable_shared_from_this<ApiState> {
               const Message& request);
   // Answers `reply` with `response`, or with `error` when it is not OK (a
   // fresh message: the Micro-Error and refusal mark `response` has, if
-  // any, else `refusal`, and the Nats-Service-Error pair).
+  // any, else `refusal`, and the Nats-Service-Error pair). An OK
+  // `response` of `endpoint` that cannot be sent itself is counted as the
+  // endpoint's error before the error sent instead.
   void Answer(const std::string& reply, const absl::Status& error,
-              Message response, absl::string_view refusal = "");
+              Message response, absl::string_view refusal = "",
+              absl::string_view endpoint = "");
   void Report(const absl::Status& status);
 
   const std::shared_ptr<nats::Connection> conn;
@@ -159,11 +162,12 @@ void ApiState::Handle(const ApiEndpoint& endpoint, const std::string& reply,
       status.ok() && type != request.headers.end()) {
     response.headers.emplace(kContentTypeHeader, type->second);
   }
-  Answer(reply, status, std::move(response));
+  Answer(reply, status, std::move(response), "", endpoint.name);
 }
 
 void ApiState::Answer(const std::string& reply, const absl::Status& error,
-                      Message response, absl::string_view refusal) {
+                      Message response, absl::string_view refusal,
+                      absl::string_view endpoint) {
   if (!error.ok()) {
     // Fresh: none of the handler's headers, which may be what cannot go.
     Message answer;
@@ -192,10 +196,11 @@ void ApiState::Answer(const std::string& reply, const absl::Status& error,
         sent.code(),
         absl::StrCat("the answer on '", reply, "' for '", served.name,
                      "' could not be sent: ", sent.message())));
-    Answer(reply,
-           absl::InternalError(
-               absl::StrCat("the answer could not be sent: ", sent.message())),
-           {});
+    const absl::Status unsent = absl::InternalError(
+        absl::StrCat("the answer could not be sent: ", sent.message()));
+    // Counted before the caller can hear it.
+    if (served.count_unsent) served.count_unsent(endpoint, unsent);
+    Answer(reply, unsent, {});
     return;
   }
   if (!sent.ok()) {

@@ -349,6 +349,14 @@ TEST_P(ServiceEndToEndTest, AnAnswerThatCannotBeSentFailsTheCallPromptly) {
     EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << text;
   }
   ASSERT_TRUE(logged.WaitForCount(2, absl::Seconds(10)));
+  // Errors of the endpoint's, not successes.
+  const std::vector<EndpointStats> stats =
+      (*service)->server().endpoint_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].requests, 2);
+  EXPECT_EQ(stats[0].errors, 2);
+  EXPECT_THAT(stats[0].last_error, HasSubstr("could not be sent"));
+  EXPECT_EQ((*service)->server().stats().errors, 2);
   // Still serving.
   Ping fine;
   EXPECT_THAT(
