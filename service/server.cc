@@ -560,8 +560,12 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
     response = ErrorAnswer(request, unsent, "", options.identity.name);
     sent = socket->Send(std::move(response));
   }
-  // What a copying Send (NATS) left here is this thread's for the next.
+  // What a copying Send (NATS) left here, and the request's call headers,
+  // are this thread's for the next call it makes or answers (a caller run
+  // inline on this thread, as the memory transport does, sets its call
+  // headers in them).
   service_internal::ReclaimCallHeaders(&response.headers);
+  service_internal::ReclaimCallHeaders(&request.headers);
   if (!sent.ok() && !absl::IsOutOfRange(sent) && !absl::IsUnavailable(sent)) {
     Report(absl::Status(
         sent.code(),
@@ -618,7 +622,9 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
         absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
   }
   MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, arrived));
-  if (absl::Now() >= deadline) {
+  // `arrived` is when this request was taken (OnRequest, Served's serve):
+  // one clock read serves the check and the processing time.
+  if (arrived >= deadline) {
     return absl::DeadlineExceededError(
         "the caller's deadline passed before the request was handled");
   }
@@ -626,7 +632,7 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
               gave_up);
   absl::Status status;
-  const absl::Time start = absl::Now();
+  const absl::Time start = arrived;
   if (absl::Status thrown =
           Guarded([&] { status = it->second.handler(ctx, request, response); });
       !thrown.ok()) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -82,45 +81,19 @@ absl::Status PeerClosed() {
   return absl::OutOfRangeError("the peer closed the socket");
 }
 
-// nats.c's max payload, read again at most every kRecheck: reading it
-// takes nats.c's connection lock, which every publisher and the
-// connection's reader take too (a wait there on most sends at 64 callers).
-// A server with another limit after a reconnect is seen within kRecheck;
-// until then nats.c's own check refuses what is over a lower one.
-class PayloadLimit {
- public:
-  size_t Get(nats::Connection& conn) {
-    constexpr int64_t kRecheck = 100'000'000;  // ns
-    const int64_t now = absl::GetCurrentTimeNanos();
-    if (now - checked_ns_.load(std::memory_order_relaxed) < kRecheck) {
-      return bytes_.load(std::memory_order_relaxed);
-    }
-    const int64_t bytes = conn.max_payload();
-    // Not kept while disconnected (nats.c says 0 then).
-    if (bytes <= 0) return 0;
-    bytes_.store(static_cast<size_t>(bytes), std::memory_order_relaxed);
-    checked_ns_.store(now, std::memory_order_relaxed);
-    return static_cast<size_t>(bytes);
-  }
-
- private:
-  std::atomic<size_t> bytes_{0};
-  std::atomic<int64_t> checked_ns_{std::numeric_limits<int64_t>::min() / 2};
-};
-
 // `token`: the client socket's, on its first message (empty: none).
-absl::Status SendData(nats::Connection& conn, PayloadLimit& limit,
-                      const std::string& subject, const std::string& reply,
-                      const Message& message, const std::string& token = "") {
-  MN_RETURN_IF_ERROR(ValidateMessage(message, limit.Get(conn)));
+absl::Status SendData(nats::Connection& conn, const std::string& subject,
+                      const std::string& reply, const Message& message,
+                      const std::string& token = "") {
+  MN_RETURN_IF_ERROR(ValidateMessage(
+      message, static_cast<size_t>(std::max<int64_t>(0, conn.max_payload()))));
   if (token.empty()) {
-    return conn.Publish(subject, message.body,
-                        {.reply = reply, .headers = message.headers});
+    // The headers as they are: no copy.
+    return conn.Publish(subject, message.body, reply, message.headers);
   }
   Headers headers = message.headers;
   headers[kTokenHeader] = token;
-  return conn.Publish(subject, message.body,
-                      {.reply = reply, .headers = std::move(headers)});
+  return conn.Publish(subject, message.body, reply, headers);
 }
 
 absl::Status SendControl(nats::Connection& conn, const std::string& subject,
@@ -175,11 +148,9 @@ struct Wire {
 class ListenerState : public std::enable_shared_from_this<ListenerState> {
  public:
   ListenerState(std::shared_ptr<nats::Connection> conn,
-                std::shared_ptr<PayloadLimit> limit,
                 std::shared_ptr<nats::InboxMux> mux, std::string address,
                 const ListenOptions& options)
       : conn_(std::move(conn)),
-        limit_(std::move(limit)),
         mux_(std::move(mux)),
         address_(std::move(address)),
         max_pending_(options.max_pending),
@@ -371,8 +342,8 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
     std::weak_ptr<ListenerState> weak = shared_from_this();
     auto socket = std::make_unique<QueueSocket>(
         inbound,
-        [conn = conn_, limit = limit_, key, back](const Message& message) {
-          return SendData(*conn, *limit, key, back, message);
+        [conn = conn_, key, back](const Message& message) {
+          return SendData(*conn, key, back, message);
         },
         [weak, mux = mux_, key, back] {
           mux->Unregister(back);
@@ -402,7 +373,6 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
   }
 
   const std::shared_ptr<nats::Connection> conn_;
-  const std::shared_ptr<PayloadLimit> limit_;
   const std::shared_ptr<nats::InboxMux> mux_;  // the sockets' reply inboxes
   const std::string address_;
   const PendingLimits max_pending_;
@@ -539,7 +509,7 @@ class NatsTransport : public Transport {
     MN_RETURN_IF_ERROR(
         ValidateSubject(chosen, SubjectKind::kConcrete, "transport address"));
     MN_ASSIGN_OR_RETURN(std::shared_ptr<nats::InboxMux> mux, Mux());
-    auto state = std::make_shared<ListenerState>(conn_, limit_, std::move(mux),
+    auto state = std::make_shared<ListenerState>(conn_, std::move(mux),
                                                  std::move(chosen), options);
     MN_RETURN_IF_ERROR(state->Start());
     return std::make_unique<NatsListener>(std::move(state));
@@ -598,18 +568,17 @@ class NatsTransport : public Transport {
     }
     auto socket = std::make_unique<QueueSocket>(
         endpoint->inbound,
-        [conn = conn_, limit = limit_, target, inbox,
-         endpoint](const Message& message) {
+        [conn = conn_, target, inbox, endpoint](const Message& message) {
           // Send is called by one thread at a time.
           if (!endpoint->token_sent.load(std::memory_order_relaxed)) {
-            absl::Status sent = SendData(*conn, *limit, target, inbox, message,
-                                         endpoint->token);
+            absl::Status sent =
+                SendData(*conn, target, inbox, message, endpoint->token);
             if (sent.ok()) {
               endpoint->token_sent.store(true, std::memory_order_relaxed);
             }
             return sent;
           }
-          return SendData(*conn, *limit, target, inbox, message);
+          return SendData(*conn, target, inbox, message);
         },
         [mux, endpoint, inbox] {
           endpoint->SendClose();
@@ -634,7 +603,6 @@ class NatsTransport : public Transport {
   }
 
   const std::shared_ptr<nats::Connection> conn_;
-  const std::shared_ptr<PayloadLimit> limit_ = std::make_shared<PayloadLimit>();
   const std::shared_ptr<std::once_flag> bad_input_ =
       std::make_shared<std::once_flag>();
   std::mutex mu_;
