@@ -158,7 +158,9 @@ absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
     }
     std::lock_guard<std::mutex> lock(inbox->mu);
     inbox->closed = true;
-    result.dropped += inbox->dropped;
+    // Answers that arrived while the last batch was judged were never
+    // taken: dropped too.
+    result.dropped += inbox->dropped + inbox->pending.size();
   }
   mux.Unregister(reply);
   MN_RETURN_IF_ERROR(published);
