@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "concurrency/coarse_clock.h"
 #include "concurrency/scheduler.h"
 #include "concurrency/thread_pool.h"
 #include "nats/will_block.h"
@@ -69,9 +70,10 @@ class InboundQueue {
   // the queue finishes: how a listener learns a socket has work.
   void SetOnReady(std::function<void()> on_ready);
 
-  // Marks the socket as used now.
+  // Marks the socket as used now. Several times per message, and only
+  // idle reaping (timeouts of seconds) reads it: the coarse clock.
   void Touch() {
-    last_activity_ns_.store(absl::ToUnixNanos(absl::Now()),
+    last_activity_ns_.store(absl::ToUnixNanos(concurrency::CoarseNow()),
                             std::memory_order_relaxed);
   }
 
