@@ -3,7 +3,10 @@
 #include "nats/connection.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -303,6 +306,76 @@ TEST_F(ConnectionTest, AdaptiveHandlerComesBackAfterALongCallNotAfterAWait) {
     ASSERT_TRUE(got.WaitForCount(++sent, kWait));
   }
   EXPECT_FALSE(sub->RunsOnDeliveryThread()) << "a wait is for good";
+}
+
+// Unsubscribe's return is the end of a subscription's error reports, as
+// of its handler calls: the drops not yet reported are reported before it
+// returns, none after (here the queued messages' tasks run after it).
+TEST_F(ConnectionTest, NoErrorReportAfterUnsubscribeReturns) {
+  auto conn = Connect();
+  auto pub = Connect();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<bool> unsubscribed{false};
+  std::atomic<int64_t> reported{0};
+  std::atomic<int> late_reports{0};
+  Collector<absl::Status> errors;
+  std::unique_ptr<Subscription> sub;
+  std::atomic<bool> handler_done{false};
+  auto on_error = [&](const absl::Status& status) {
+    if (unsubscribed.load()) ++late_reports;
+    int64_t count = 0;
+    // "...: dropped N message(s)..."
+    const std::string text(status.message());
+    const size_t at = text.find("dropped ");
+    if (at != std::string::npos) {
+      count = std::strtoll(text.c_str() + at + 8, nullptr, 10);
+    }
+    reported += count;
+    errors.Add(status);
+  };
+  MN_ASSERT_OK_AND_ASSIGN(
+      sub, conn->Subscribe("late",
+                           [&](natsMsg*) {
+                             if (unsubscribed.load()) return;
+                             {
+                               std::unique_lock<std::mutex> lock(mu);
+                               cv.wait_for(lock, absl::ToChronoSeconds(kWait),
+                                           [&] { return release; });
+                             }
+                             // From its own handler: this call finishes, no
+                             // later one starts; the queued messages' tasks
+                             // still run after it.
+                             EXPECT_THAT(sub->Unsubscribe(), IsOk());
+                             unsubscribed = true;
+                             handler_done = true;
+                           },
+                           {.on_error = on_error,
+                            .max_pending_msgs = 2,
+                            .run_on = HandlerThread::kHandlerPool}));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  // One runs (blocked), two wait, the rest are dropped; the first drop is
+  // reported at once.
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(pub->Publish("late", "x"), IsOk());
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(errors.WaitForCount(1, kWait));
+  // More drops after that report: unreported when the handler goes on.
+  for (int i = 0; i < 10; ++i) ASSERT_THAT(pub->Publish("late", "x"), IsOk());
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(
+      Eventually([&] { return sub->dropped() >= 27; }, kWait, "27 dropped"));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(Eventually([&] { return handler_done.load(); }, kWait,
+                         "the handler unsubscribed"));
+  // Every drop is reported (the counts add up), and none after the return.
+  ASSERT_TRUE(Eventually([&] { return reported.load() == sub->dropped(); },
+                         kWait, "every drop reported"));
+  EXPECT_EQ(late_reports.load(), 0);
 }
 
 TEST_F(ConnectionTest, ReconnectsAndResubscribesAfterServerRestart) {

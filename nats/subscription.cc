@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "concurrency/drop_reporter.h"
@@ -65,6 +66,49 @@ bool CoarseClockServes(absl::Duration budget) {
 
 }  // namespace
 
+// A subscription's asynchronous error reports (its drops, nats.c's errors
+// for it): none starts once Shut has returned, so Unsubscribe's return is
+// the end of them, as of handler calls.
+class Subscription::ErrorGate {
+ public:
+  // Unset `on_error`: the process error sink.
+  explicit ErrorGate(std::function<void(const absl::Status&)> on_error)
+      : on_error_(std::move(on_error)) {}
+
+  void Report(const absl::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shut_) return;
+      reporting_.push_back(std::this_thread::get_id());
+    }
+    ReportError(on_error_, {"nats"}, status);
+    std::lock_guard<std::mutex> lock(mu_);
+    reporting_.erase(std::find(reporting_.begin(), reporting_.end(),
+                               std::this_thread::get_id()));
+    cv_.notify_all();
+  }
+
+  // No report starts after this; waits for those running (as Unsubscribe
+  // waits for a running handler call), except this thread's own (a report
+  // that unsubscribes).
+  void Shut() {
+    std::unique_lock<std::mutex> lock(mu_);
+    shut_ = true;
+    const std::thread::id self = std::this_thread::get_id();
+    cv_.wait(lock, [&] {
+      return std::all_of(reporting_.begin(), reporting_.end(),
+                         [&](std::thread::id id) { return id == self; });
+    });
+  }
+
+ private:
+  const std::function<void(const absl::Status&)> on_error_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool shut_ = false;                       // guarded by mu_
+  std::vector<std::thread::id> reporting_;  // guarded by mu_
+};
+
 // nats.c's internal subscribe (src/conn.h, the same from 3.0 to 3.9): with
 // `prevent_pool` the subscription gets a delivery thread of its own even on
 // a connection that uses the shared pool, as nats.c's own request replies
@@ -109,6 +153,8 @@ struct Subscription::State : public BlockingObserver {
   }
   // Counts and reports what `queue` dropped.
   std::shared_ptr<concurrency::DropReporter> drops;
+  // Every asynchronous error report of this subscription goes through it.
+  std::shared_ptr<ErrorGate> errors;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -153,20 +199,20 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
                        nats_GetVersion(), ")"));
     }
   }
+  // Copies: a report may come after the Connection is gone.
+  state->errors = std::make_shared<ErrorGate>(
+      options.on_error ? options.on_error : conn_options.on_async_error);
   if (options.run_on == HandlerThread::kHandlerPool ||
       options.run_on == HandlerThread::kAdaptive) {
     state->queue = concurrency::SerialQueue::Create(handler_pool);
     state->max_queued = static_cast<size_t>(std::max(0, max_pending));
-    // Copies: a report may come after the Connection is gone.
     state->drops = concurrency::DropReporter::Create(
         handler_pool, [subject = state->subject, max = state->max_queued,
-                       on_error = options.on_error,
-                       fallback = conn_options.on_async_error](int64_t count) {
-          const absl::Status status = absl::ResourceExhaustedError(
+                       errors = state->errors](int64_t count) {
+          errors->Report(absl::ResourceExhaustedError(
               absl::StrCat("subscription '", subject, "': dropped ", count,
                            " message(s): the handler fell behind (more than ",
-                           max, " waiting)"));
-          ReportError(on_error ? on_error : fallback, {"nats"}, status);
+                           max, " waiting)")));
         });
   }
   const std::string& subject_str = state->subject;
@@ -210,7 +256,10 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
       return FromNatsStatus(s, "subscription pending limit");
     }
   }
-  connection->AddErrorRoute(sub, subject_str, std::move(options.on_error));
+  connection->AddErrorRoute(
+      sub, subject_str, [errors = state->errors](const absl::Status& status) {
+        errors->Report(status);
+      });
   return std::unique_ptr<Subscription>(
       new Subscription(std::move(connection), subject_str, std::move(state)));
 }
@@ -410,6 +459,11 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
     state_->cv.wait(lock, handler_done);
   }
   connection_->RemoveErrorRoute(sub);
+  // Drops not reported yet are reported now, on this thread; then reports
+  // end (a queued message's task may still come by, and would report).
+  if (state_->drops != nullptr)
+    state_->drops->Delivered(/*backlog_empty=*/true);
+  state_->errors->Shut();
   // nats.c 3.4.1's reader thread looks a subscription up and then locks it
   // without holding a reference, so freeing it right after Unsubscribe can
   // race with a message for it being parsed (seen under ASan). A flush is a

@@ -77,7 +77,8 @@ struct SubscribeOptions {
   // handler fell behind (ResourceExhausted, with how many), and the
   // server's refusal of the subscription (PermissionDenied: the user may
   // not subscribe there). Unset: the connection's on_async_error, else
-  // the process error sink (status/error_sink.h) as "nats".
+  // the process error sink (status/error_sink.h) as "nats". None is made
+  // once Unsubscribe or Drain has returned.
   std::function<void(const absl::Status&)> on_error;
   // Messages this subscription may hold unhandled before new ones are
   // dropped and reported; 0 keeps the connection's
@@ -105,7 +106,8 @@ class Subscription {
 
   // Stops delivery. When it returns no handler call is running or will
   // start, except when called from this subscription's own handler (the
-  // running call finishes; no later one starts).
+  // running call finishes; no later one starts); likewise no error report
+  // (on_error): drops not yet reported are reported before it returns.
   absl::Status Unsubscribe();
 
   // Handles what is already queued, then stops; returns by `timeout`
@@ -123,6 +125,7 @@ class Subscription {
  private:
   friend class Connection;
   struct State;
+  class ErrorGate;
 
   // Connection::Subscribe once it has checked `subject` and the queue name:
   // subscribes on `connection`'s main nats.c connection.
