@@ -2,8 +2,6 @@
 
 #include "nats/subscription.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/coarse_clock.h"
 #include "concurrency/drop_reporter.h"
 #include "concurrency/thread_pool.h"
 #include "concurrency/wait.h"
@@ -43,25 +42,11 @@ constexpr int kProvingCalls = 32;
 // handler that is slow every so often ends up staying on the pool).
 constexpr int kMostOverrunsCounted = 10;  // 32 << 10: 32768 calls
 
-// A clock for budgets of at least twice its tick: a read costs ~5 ns, a
-// tenth of steady_clock's under a hypervisor's clock source, and is paid
-// twice per message. Finer budgets (tests) use steady_clock.
-int64_t CoarseNanos() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
-
+// steady_clock for budgets too fine for the coarse clock (tests).
 int64_t PreciseNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-bool CoarseClockServes(absl::Duration budget) {
-  timespec tick;
-  if (clock_getres(CLOCK_MONOTONIC_COARSE, &tick) != 0) return false;
-  return budget >= 2 * absl::DurationFromTimespec(tick);
 }
 
 }  // namespace
@@ -186,7 +171,11 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
   if (options.run_on == HandlerThread::kAdaptive) {
     state->adaptive = true;
     state->inline_budget_ns = absl::ToInt64Nanoseconds(options.inline_budget);
-    if (CoarseClockServes(options.inline_budget)) state->now_ns = &CoarseNanos;
+    // The coarse clock when it serves: twice a message, a read costs a
+    // tenth of a precise one under a hypervisor's clock source.
+    if (concurrency::CoarseClockServes(options.inline_budget)) {
+      state->now_ns = &concurrency::CoarseMonotonicNanos;
+    }
   }
   if (options.run_on == HandlerThread::kOwnThread) {
     if (!options.queue.empty()) {
