@@ -18,6 +18,8 @@ class RoundRobinSelector : public Selector {
   }
   size_t SelectIndex(absl::string_view service,
                      const std::vector<const registry::Node*>& nodes) override {
+    // One candidate (the common case): no turn to take, no lock.
+    if (nodes.size() == 1) return 0;
     return Turn(service) % nodes.size();
   }
 
