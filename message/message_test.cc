@@ -91,6 +91,22 @@ TEST(MessageTest, EveryByteOfANameIsChecked) {
   }
 }
 
+TEST(MessageTest, EveryByteOfAValueIsCheckedWherever) {
+  // Values are checked eight bytes at a time: each byte, at each place in
+  // a word and in the tail, beside bytes of every kind.
+  for (const char fill : {'a', '\t', '\x80', '\xff', ' '}) {
+    for (int c = 0; c < 256; ++c) {
+      for (size_t at : {0, 3, 7, 8, 15, 16, 19}) {
+        std::string value(20, fill);
+        value[at] = static_cast<char>(c);
+        const bool bad = (c < 0x20 && c != '\t') || c == 0x7f;
+        EXPECT_EQ(ValidateHeaderValue("A", value).ok(), !bad)
+            << "byte " << c << " at " << at << " among " << int{fill};
+      }
+    }
+  }
+}
+
 TEST(MessageTest, WireHeadersAreWhatNatsDelivers) {
   EXPECT_FALSE(HeadersChangeOnTheWire({{"A", "1"}, {"B", "x y"}}));
   EXPECT_TRUE(HeadersChangeOnTheWire({{"A", ""}}));
