@@ -485,8 +485,28 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
   if (!options.queue.empty()) {
     MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
   }
+  if (options.run_on == HandlerThread::kOwnThread) {
+    // Until InboxMux calls SubscribeOnOwnThread (then kOwnThread goes).
+    if (!options.queue.empty()) {
+      return absl::InvalidArgumentError(
+          "a kOwnThread subscription cannot join a queue group");
+    }
+    return SubscribeOnOwnThread(subject, std::move(handler),
+                                std::move(options.on_error));
+  }
   return Subscription::Create(shared_from_this(), subject, std::move(handler),
                               std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<Subscription>> Connection::SubscribeOnOwnThread(
+    absl::string_view subject, MessageHandler handler,
+    std::function<void(const absl::Status&)> on_error) {
+  MN_RETURN_IF_ERROR(
+      ValidateSubject(subject, SubjectKind::kPattern, "subscription subject"));
+  return Subscription::Create(shared_from_this(), subject, std::move(handler),
+                              {.on_error = std::move(on_error),
+                               .run_on = HandlerThread::kDeliveryThread},
+                              /*own_thread=*/true);
 }
 
 void Connection::AddErrorRoute(

@@ -224,8 +224,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   friend class Subscription;
+  // Routes replies on a thread no handler shares (SubscribeOnOwnThread).
+  friend class InboxMux;
 
   explicit Connection(ConnectionOptions options);
+  // Subscribes with a delivery thread of the subscription's own, which no
+  // other subscription's handler shares (as nats.c routes its own
+  // requests' replies): for routing replies that handlers on the delivery
+  // pool or the handler pool may wait for. The handler must not block. A
+  // thread each, so only for micro-nats' own: the InboxMux, one per
+  // Connection; never per request or per user subscription. Needs nats.c
+  // 3.x (nats.c's internal subscribe); FailedPrecondition otherwise.
+  absl::StatusOr<std::unique_ptr<Subscription>> SubscribeOnOwnThread(
+      absl::string_view subject, MessageHandler handler,
+      std::function<void(const absl::Status&)> on_error);
   absl::StatusOr<natsConnection*> Open(bool send_asap);
   absl::StatusOr<natsConnection*> Batching();
   // The nats.c connection that publishes with `delivery`.

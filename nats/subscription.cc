@@ -115,7 +115,7 @@ struct Subscription::State : public BlockingObserver {
   std::weak_ptr<State> self;
   std::string subject;
   // kHandlerPool and kAdaptive: the handler calls, in order; null for
-  // kDeliveryThread and kOwnThread.
+  // kDeliveryThread and a thread of its own.
   std::shared_ptr<concurrency::SerialQueue> queue;
   size_t max_queued = 0;  // of `queue`; 0: no bound
   // kAdaptive: calls run on the handler pool until ProvingCalls() in a row
@@ -157,7 +157,7 @@ struct Subscription::State : public BlockingObserver {
 
 absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
     std::shared_ptr<Connection> connection, absl::string_view subject,
-    MessageHandler handler, SubscribeOptions options) {
+    MessageHandler handler, SubscribeOptions options, bool own_thread) {
   const ConnectionOptions& conn_options = connection->options_;
   const std::shared_ptr<concurrency::ThreadPool>& handler_pool =
       connection->handler_pool_;
@@ -177,16 +177,11 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
       state->now_ns = &concurrency::CoarseMonotonicNanos;
     }
   }
-  if (options.run_on == HandlerThread::kOwnThread) {
-    if (!options.queue.empty()) {
-      return absl::InvalidArgumentError(
-          "a kOwnThread subscription cannot join a queue group");
-    }
-    if (nats_GetVersionNumber() >> 16 != 3) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("HandlerThread::kOwnThread needs nats.c 3.x (found ",
-                       nats_GetVersion(), ")"));
-    }
+  if (own_thread && nats_GetVersionNumber() >> 16 != 3) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a subscription on a thread of its own needs nats.c 3.x "
+                     "(found ",
+                     nats_GetVersion(), ")"));
   }
   // Copies: a report may come after the Connection is gone.
   state->errors = std::make_shared<ErrorGate>(
@@ -207,7 +202,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
   const std::string& subject_str = state->subject;
   natsSubscription* sub = nullptr;
   natsStatus s = NATS_OK;
-  if (options.run_on == HandlerThread::kOwnThread) {
+  if (own_thread) {
     s = natsConn_subscribeImpl(&sub, connection->main_, /*lock=*/true,
                                subject_str.c_str(), /*queue=*/nullptr,
                                /*timeout=*/0, &OnMessage, state.get(),

@@ -131,7 +131,8 @@ class Subscription {
   // subscribes on `connection`'s main nats.c connection.
   static absl::StatusOr<std::unique_ptr<Subscription>> Create(
       std::shared_ptr<Connection> connection, absl::string_view subject,
-      MessageHandler handler, SubscribeOptions options);
+      MessageHandler handler, SubscribeOptions options,
+      bool own_thread = false);
 
   Subscription(std::shared_ptr<Connection> connection, std::string subject,
                std::shared_ptr<State> state);
