@@ -129,7 +129,7 @@ void InboxMux::Route(natsMsg* msg) {
   std::shared_ptr<const Inbox> handler;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = handlers_.find(std::string(Subject(msg)));
+    auto it = handlers_.find(Subject(msg));
     if (it == handlers_.end()) return;  // unregistered since
     handler = it->second;
   }

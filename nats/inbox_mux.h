@@ -75,7 +75,8 @@ class InboxMux : public std::enable_shared_from_this<InboxMux> {
   std::mutex mu_;
   uint64_t next_id_ = 0;  // guarded by mu_
   // Shared so that routing a message copies a pointer, not the handler.
-  std::map<std::string, std::shared_ptr<const Inbox>>
+  // Looked up by the message's subject as it is (std::less<>: no copy).
+  std::map<std::string, std::shared_ptr<const Inbox>, std::less<>>
       handlers_;  // guarded by mu_
   std::unique_ptr<Subscription> subscription_;
 };

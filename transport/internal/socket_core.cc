@@ -842,7 +842,7 @@ ListenerCore::AfterLock::~AfterLock() {
   // The entries (their sockets) are dropped here: that tells the backend.
 }
 
-std::shared_ptr<InboundQueue> ListenerCore::Find(const std::string& key) const {
+std::shared_ptr<InboundQueue> ListenerCore::Find(absl::string_view key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sockets_.find(key);
   return it == sockets_.end() ? nullptr : it->second.inbound;
@@ -892,7 +892,7 @@ bool ListenerCore::closed() const {
 }
 
 void ListenerCore::EndAll(const absl::Status& why) {
-  std::map<std::string, Entry> sockets;
+  std::map<std::string, Entry, std::less<>> sockets;
   {
     std::lock_guard<std::mutex> lock(mu_);
     sockets.swap(sockets_);
@@ -905,7 +905,7 @@ void ListenerCore::EndAll(const absl::Status& why) {
 }
 
 absl::Status ListenerCore::Close(absl::Time deadline) {
-  std::map<std::string, Entry> sockets;
+  std::map<std::string, Entry, std::less<>> sockets;
   bool first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);

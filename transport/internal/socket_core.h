@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "concurrency/coarse_clock.h"
 #include "concurrency/scheduler.h"
@@ -194,6 +195,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   // Waits up to `timeout` for the next message from the wire and leaves in
   // `*route` what routes it (to Add's queues, whose on-ready then runs the
   // call in place), or nothing. False once the source is gone (closed).
+  // The leader runs `*route` right after, while it still holds the Take
+  // (so a route may point into the Take's own state).
   using Take = std::function<bool(absl::Duration timeout, concurrency::Task*)>;
   // Starts the leader. `backlog()`: true when messages wait on the wire.
   void Lead(Take take, std::function<bool()> backlog);
@@ -220,7 +223,7 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   absl::Status CheckRoom(const std::string& key);
 
   // The inbound queue of socket `key`, or null.
-  std::shared_ptr<InboundQueue> Find(const std::string& key) const;
+  std::shared_ptr<InboundQueue> Find(absl::string_view key) const;
 
   // Forgets socket `key` (it closed, or its peer did).
   void Remove(const std::string& key);
@@ -345,9 +348,9 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   // Set once, under mu_, before any call is scheduled; calls read it
   // without the lock.
   MessageHandler handler_;
-  bool holds_sockets_ = false;            // set with handler_, read as it
-  std::map<std::string, Entry> sockets_;  // mu_
-  int tasks_ = 0;                         // mu_: handler tasks not finished
+  bool holds_sockets_ = false;  // set with handler_, read as it
+  std::map<std::string, Entry, std::less<>> sockets_;  // mu_
+  int tasks_ = 0;  // mu_: handler tasks not finished
   // Accept: a socket waited for a handler thread (reported once).
   bool told_sockets_wait_ = false;  // mu_
   // Message calls not started (load shedding reads it under mu_).

@@ -177,8 +177,11 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
           switch (natsSubscription_NextMsg(
               &msg, wire->sub, absl::ToInt64Milliseconds(timeout))) {
             case NATS_OK:
-              *route = [weak, owned = nats::NatsMsgPtr(msg)] {
-                if (auto self = weak.lock()) self->OnMessage(owned.get());
+              // Two pointers, stored in the task itself (no allocation):
+              // the leader runs the route right after this returns, while
+              // it holds this function (and so `weak`).
+              *route = [weak = &weak, owned = nats::NatsMsgPtr(msg)] {
+                if (auto self = weak->lock()) self->OnMessage(owned.get());
               };
               return true;
             case NATS_TIMEOUT:
@@ -234,12 +237,24 @@ class ListenerState : public std::enable_shared_from_this<ListenerState> {
 
  private:
   void OnMessage(natsMsg* msg) {
-    const std::string key(nats::Reply(msg));
-    if (key.empty()) {
+    const absl::string_view reply = nats::Reply(msg);
+    if (reply.empty()) {
       LogIgnored(bad_input_, address_, "a message without a reply subject");
       return;
     }
-    switch (ReadControl(msg)) {
+    const Control control = ReadControl(msg);
+    if (control == Control::kData) {
+      // An open socket's message, the common case: no copy of its key.
+      if (auto inbound = core_->Find(reply)) {
+        // The socket's handler reads its backlog, then ResourceExhausted;
+        // the client hears now. The key stays until the handler closes
+        // the socket, so late messages are dropped, not a new socket.
+        if (inbound->Push(ToMessage(msg))) TellClosed(std::string(reply));
+        return;
+      }
+    }
+    const std::string key(reply);
+    switch (control) {
       case Control::kClose:
         if (auto inbound = core_->Find(key)) {
           if (!TokenMatches(key, msg)) {
