@@ -2,6 +2,7 @@
 
 #include "nats/message.h"
 
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -25,23 +26,34 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
         ValidateSubject(reply, SubjectKind::kConcrete, "reply subject"));
   }
   MN_RETURN_IF_ERROR(ValidateHeaders(headers));
-  const std::string subject_str(subject);
-  const std::string reply_str(reply);
+  // Valid subjects are at most kMaxSubjectLength bytes: terminated copies
+  // on the stack, not on the heap (this runs for every request and answer).
+  char subject_str[kMaxSubjectLength + 1];
+  char reply_str[kMaxSubjectLength + 1];
+  std::memcpy(subject_str, subject.data(), subject.size());
+  subject_str[subject.size()] = '\0';
+  std::memcpy(reply_str, reply.data(), reply.size());
+  reply_str[reply.size()] = '\0';
   natsMsg* raw = nullptr;
-  MN_RETURN_IF_ERROR(FromNatsStatus(
-      natsMsg_Create(&raw, subject_str.c_str(),
-                     reply_str.empty() ? nullptr : reply_str.c_str(),
-                     body.data(), static_cast<int>(body.size())),
-      absl::StrCat("create message for '", subject, "'")));
+  // Error texts are built only on failure.
+  if (natsStatus s =
+          natsMsg_Create(&raw, subject_str, reply.empty() ? nullptr : reply_str,
+                         body.data(), static_cast<int>(body.size()));
+      s != NATS_OK) {
+    return FromNatsStatus(s,
+                          absl::StrCat("create message for '", subject, "'"));
+  }
   NatsMsgPtr msg(raw);
   for (const auto& [name, value] : headers) {
     // nats.c 3.4.1 cannot read back an empty (or blank) value: it reads the
     // next header line as the value, or loses every header when it is the
     // last. An empty header is left out; readers see it absent.
     if (IsBlankHeaderValue(value)) continue;
-    MN_RETURN_IF_ERROR(FromNatsStatus(
-        natsMsgHeader_Set(msg.get(), name.c_str(), value.c_str()),
-        absl::StrCat("set header '", name, "'")));
+    if (natsStatus s =
+            natsMsgHeader_Set(msg.get(), name.c_str(), value.c_str());
+        s != NATS_OK) {
+      return FromNatsStatus(s, absl::StrCat("set header '", name, "'"));
+    }
   }
   // nats.c 3.4.1's header table confuses some distinct names ("a" and
   // "aaa": setting the second overwrites the first; found by
