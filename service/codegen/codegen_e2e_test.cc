@@ -15,6 +15,7 @@
 #include "service/codegen/testdata/shop.micro_mock.h"
 #include "service/memory/memory_service.h"
 #include "service/nats/nats_service.h"
+#include "service/nats/testing/nats_services.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 
@@ -85,12 +86,16 @@ class CodegenEndToEndTest : public ::testing::TestWithParam<bool> {
   }
 
   std::unique_ptr<Service> NewService(const std::string& name) {
-    absl::StatusOr<std::unique_ptr<Service>> service =
-        GetParam()
-            ? ::micro_nats::service::NewNatsService(
-                  {.servers = {nats_->url()}, .identity = {.name = name}})
-            : ::micro_nats::service::NewMemoryService(
-                  {.identity = {.name = name}, .network = network_});
+    absl::StatusOr<std::unique_ptr<Service>> service;
+    if (GetParam()) {
+      ::micro_nats::service::NatsServiceOptions options{
+          .servers = {nats_->url()}, .identity = {.name = name}};
+      ::micro_nats::service::WidenLookupWindows(options);
+      service = ::micro_nats::service::NewNatsService(std::move(options));
+    } else {
+      service = ::micro_nats::service::NewMemoryService(
+          {.identity = {.name = name}, .network = network_});
+    }
     EXPECT_THAT(service, IsOk());
     return service.ok() ? std::move(service).value() : nullptr;
   }

@@ -26,8 +26,39 @@
 #include "gtest/gtest.h"
 #include "service/nats/nats_service.h"
 #include "testing/nats_server.h"
+#include "testing/sanitizers.h"
 
 namespace micro_nats::service {
+
+// The registries' lookup windows, where left at their defaults, widened
+// for tests: in one test process every service's registry answers on
+// nats.c's two shared delivery threads, where separate processes would
+// answer in parallel. On a loaded 2-core machine a query took up to 90 ms
+// to reach a service in the same process under TSan (p99 26 ms), and over
+// 100 ms in a plain build beside other builds, so the first Call after
+// Start missed the 100 ms timeout ("service not found"), and a lookup of
+// three instances, answered over 10 ms apart, missed the idle gap twice (a
+// guess the cache keeps for partial_ttl). Wider under a sanitizer. Windows
+// a test sets itself are kept.
+inline void WidenLookupWindows(NatsServiceOptions& options) {
+  const absl::Duration timeout = absl::Seconds(1);
+  const absl::Duration idle_gap = ::micro_nats::testing::UnderSanitizers(
+      absl::Milliseconds(50), absl::Milliseconds(100));
+  const registry::NatsRegistryOptions micro;
+  if (options.registry.timeout == micro.timeout) {
+    options.registry.timeout = timeout;
+  }
+  if (options.registry.idle_gap == micro.idle_gap) {
+    options.registry.idle_gap = idle_gap;
+  }
+  const registry::SrvRegistryOptions srv;
+  if (options.srv_registry.timeout == srv.timeout) {
+    options.srv_registry.timeout = timeout;
+  }
+  if (options.srv_registry.idle_gap == srv.idle_gap) {
+    options.srv_registry.idle_gap = idle_gap;
+  }
+}
 
 class NatsServices {
  public:
@@ -44,10 +75,11 @@ class NatsServices {
   }
 
   // A service of `options` on this server (its own connection), not
-  // started.
+  // started; lookup windows as WidenLookupWindows says.
   absl::StatusOr<std::unique_ptr<Service>> NewOnServer(
       NatsServiceOptions options) const {
     options.servers = {server_->url()};
+    WidenLookupWindows(options);
     return NewNatsService(std::move(options));
   }
 
