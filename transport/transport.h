@@ -80,6 +80,10 @@ class Socket {
   virtual absl::Status Send(Message&& message) {
     return Send(static_cast<const Message&>(message));
   }
+  // Whether Send(Message&&) takes the message's contents rather than
+  // copying them (the memory backend): a caller that needs the message
+  // again keeps a copy of it only then.
+  virtual bool TakesMessages() const { return false; }
 
   // Returns the next message from the peer, waiting until `deadline`
   // (DeadlineExceeded). OutOfRange once the peer closed and everything it

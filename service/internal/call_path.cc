@@ -44,6 +44,29 @@ constexpr const char* kCallHeaders[] = {kServiceHeader, kEndpointHeader,
                                         kIdHeader, kTimeoutHeader,
                                         kContentTypeHeader};
 
+// Sends `*message` and leaves it as it was, for a retry. To a socket that
+// takes messages (memory: the server gets this very message, no copy of
+// its header map) it goes by move, and what a retry needs is kept aside
+// first: the body, and the headers SetCallHeaders does not set again (in
+// this thread's spare nodes). Others copy it themselves (NATS).
+absl::Status SendKeeping(transport::Socket& socket, Message* message) {
+  if (!socket.TakesMessages()) return socket.Send(*message);
+  Message kept;
+  kept.body = message->body;
+  for (const auto& [name, value] : message->headers) {
+    if (name != kServiceHeader && name != kEndpointHeader &&
+        name != kIdHeader && name != kTimeoutHeader) {
+      SetHeader(&kept.headers, name, value);
+    }
+  }
+  absl::Status sent = socket.Send(std::move(*message));
+  // Taken or not (refused first), the message is what was kept; the
+  // per-attempt headers are set again by the next try.
+  ReclaimCallHeaders(&message->headers);
+  *message = std::move(kept);
+  return sent;
+}
+
 class SocketCallPath : public CallPath {
  public:
   SocketCallPath(std::shared_ptr<SocketPool> pool, std::string content_type)
@@ -55,7 +78,7 @@ class SocketCallPath : public CallPath {
                                bool* node_failed) override {
     *node_failed = false;
     const std::string id = NewCallId();
-    const Message& message = request->message;
+    Message& message = request->message;
     // A socket kept idle may have ended meanwhile (its server closed it):
     // that costs a fresh socket, not an attempt.
     for (int tries = 0;; ++tries) {
@@ -67,7 +90,7 @@ class SocketCallPath : public CallPath {
         *node_failed = IsRetryable(socket.status());  // nobody listens there
         return socket.status();
       }
-      absl::Status sent = (*socket)->Send(message);
+      absl::Status sent = SendKeeping(**socket, &message);
       absl::StatusOr<Message> answer{Message()};
       if (!sent.ok()) {
         answer = std::move(sent);

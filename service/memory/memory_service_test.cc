@@ -2,6 +2,7 @@
 
 #include "service/memory/memory_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "service/testing/e2e.h"
 
 namespace micro_nats::service {
@@ -48,6 +49,70 @@ TEST(MemoryServiceTest, ServicesWithoutANetworkShareTheProcessOne) {
       (*client)->client().CallRaw("process-wide", "P.Call", {.body = "bytes"}),
       ::micro_nats::testing::IsOkAndHolds(
           ::testing::Field(&Message::body, "got bytes")));
+}
+
+// Picks the node `id` while it is a candidate.
+class PreferNode : public Selector {
+ public:
+  explicit PreferNode(std::string id) : id_(std::move(id)) {}
+  registry::Node Select(absl::string_view,
+                        const std::vector<registry::Node>& nodes) override {
+    for (const registry::Node& node : nodes) {
+      if (node.id == id_) return node;
+    }
+    return nodes.front();
+  }
+
+ private:
+  const std::string id_;
+};
+
+TEST(MemoryServiceTest, ARetryAfterTheMessageWasTakenSendsItWhole) {
+  // The memory transport takes a call's request (no copy): a node that
+  // ends the socket unanswered has it, and the retry on the next node still
+  // sends the same body and metadata.
+  using ::micro_nats::testing::IsOk;
+  using ::micro_nats::testing::IsOkAndHolds;
+  auto network = NewMemoryNetwork();
+  auto server = NewMemoryService(
+      {.identity = {.name = "taken-retry"}, .network = network});
+  ASSERT_THAT(server, IsOk());
+  ASSERT_THAT((*server)->server().Handle(
+                  "T.Call",
+                  [](Context& ctx, const Message& request, Message* response) {
+                    auto kept = ctx.metadata().find("X-Kept");
+                    response->body = absl::StrCat("got ", request.body, " and ",
+                                                  kept == ctx.metadata().end()
+                                                      ? "no header"
+                                                      : kept->second);
+                    return absl::OkStatus();
+                  }),
+              IsOk());
+  ASSERT_THAT((*server)->Start(), IsOk());
+  // A node of the same service that closes each socket unanswered.
+  auto dropper = network->transport->Listen("memory.taken.dropper");
+  ASSERT_THAT(dropper, IsOk());
+  ASSERT_THAT((*dropper)->AcceptMessages(
+                  [](const std::shared_ptr<transport::Socket>& socket,
+                     Message) { socket->Close().IgnoreError(); }),
+              IsOk());
+  ASSERT_THAT(
+      network->registry->Register(
+          {.name = "taken-retry",
+           .nodes = {{.id = "dropper", .address = "memory.taken.dropper"}}},
+          {}),
+      IsOk());
+  auto caller = NewMemoryService(
+      {.identity = {.name = "taken-retry-caller"}, .network = network});
+  ASSERT_THAT(caller, IsOk());
+  EXPECT_THAT(
+      (*caller)->client().CallRaw(
+          "taken-retry", "T.Call", {.body = "the body"},
+          {.selector = std::make_shared<PreferNode>("dropper"),
+           .metadata = {{"X-Kept", "kept"}}}),
+      IsOkAndHolds(::testing::Field(&Message::body, "got the body and kept")));
+  EXPECT_EQ((*caller)->client().stats().retries, 1);
+  (*server)->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
 }
 
 TEST(MemoryServiceTest, AnIdentityFieldSetTwiceMustAgree) {

@@ -138,6 +138,7 @@ class QueueSocket : public Socket {
 
   absl::Status Send(const Message& message) override;
   absl::Status Send(Message&& message) override;
+  bool TakesMessages() const override { return static_cast<bool>(take_); }
   absl::StatusOr<Message> Recv(absl::Time deadline) override;
   absl::Status Close() override;
   std::string LocalAddress() const override { return local_address_; }
