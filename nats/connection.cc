@@ -485,14 +485,17 @@ absl::StatusOr<std::unique_ptr<Subscription>> Connection::Subscribe(
   if (!options.queue.empty()) {
     MN_RETURN_IF_ERROR(ValidateQueueName(options.queue));
   }
-  if (options.run_on == HandlerThread::kOwnThread) {
-    // Until InboxMux calls SubscribeOnOwnThread (then kOwnThread goes).
-    if (!options.queue.empty()) {
+  switch (options.run_on) {
+    case HandlerThread::kHandlerPool:
+    case HandlerThread::kDeliveryThread:
+    case HandlerThread::kAdaptive:
+      break;
+    default:
+      // No thread per subscription for anyone: a thread of its own is
+      // SubscribeOnOwnThread's, micro-nats' own.
       return absl::InvalidArgumentError(
-          "a kOwnThread subscription cannot join a queue group");
-    }
-    return SubscribeOnOwnThread(subject, std::move(handler),
-                                std::move(options.on_error));
+          absl::StrCat("subscribe to '", subject, "': no such HandlerThread (",
+                       static_cast<int>(options.run_on), ")"));
   }
   return Subscription::Create(shared_from_this(), subject, std::move(handler),
                               std::move(options));

@@ -378,6 +378,26 @@ TEST_F(ConnectionTest, NoErrorReportAfterUnsubscribeReturns) {
   EXPECT_EQ(late_reports.load(), 0);
 }
 
+// A delivery thread of a subscription's own is micro-nats' own (the
+// InboxMux's, one per Connection): no HandlerThread gives one, so nobody
+// can make a thread per subscription.
+template <typename T>
+concept HasOwnThreadOption = requires {
+  T::kOwnThread;
+};
+static_assert(!HasOwnThreadOption<HandlerThread>);
+
+TEST_F(ConnectionTest, NoHandlerThreadBeyondTheThreeIsAccepted) {
+  auto conn = Connect();
+  for (int run_on : {3, 4, -1}) {
+    EXPECT_THAT(conn->Subscribe("x", [](natsMsg*) {},
+                                {.run_on = static_cast<HandlerThread>(run_on)})
+                    .status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("no such HandlerThread")));
+  }
+}
+
 TEST_F(ConnectionTest, ReconnectsAndResubscribesAfterServerRestart) {
   std::atomic<int> disconnects{0};
   std::atomic<int> reconnects{0};

@@ -82,7 +82,7 @@ absl::Status InboxMux::Subscribe() {
   std::weak_ptr<InboxMux> weak = weak_from_this();
   MN_ASSIGN_OR_RETURN(
       subscription_,
-      connection_->Subscribe(
+      connection_->SubscribeOnOwnThread(
           prefix_ + ".*",
           [weak](natsMsg* msg) {
             if (auto self = weak.lock()) self->Route(msg);
@@ -90,11 +90,9 @@ absl::Status InboxMux::Subscribe() {
           // A thread no handler shares: the handlers that wait for these
           // replies may run on the delivery pool. Inbox handlers only hand
           // a message over; they never block.
-          {.on_error =
-               [weak](const absl::Status& status) {
-                 if (auto self = weak.lock()) self->Lost(status);
-               },
-           .run_on = HandlerThread::kOwnThread}));
+          [weak](const absl::Status& status) {
+            if (auto self = weak.lock()) self->Lost(status);
+          }));
   return connection_->Flush(absl::Seconds(5));
 }
 

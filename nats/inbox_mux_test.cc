@@ -108,14 +108,5 @@ TEST_F(InboxMuxTest, NoRespondersReachesTheInbox) {
   EXPECT_THAT(no_responders.Snapshot(), ::testing::ElementsAre(true));
 }
 
-TEST_F(InboxMuxTest, NoQueueGroupOnAThreadOfItsOwn) {
-  EXPECT_THAT(
-      conn_
-          ->Subscribe("x", [](natsMsg*) {},
-                      {.queue = "q", .run_on = HandlerThread::kOwnThread})
-          .status(),
-      ::micro_nats::testing::StatusIs(absl::StatusCode::kInvalidArgument));
-}
-
 }  // namespace
 }  // namespace micro_nats::nats

@@ -56,18 +56,10 @@ enum class HandlerThread {
   // then delays the subscriptions sharing its delivery thread once, for
   // that one call (one that works long now and then: a few times). Its
   // wait there is for nothing routed on that thread: replies come on
-  // threads of their own (Request's, nats.c's; InboxMux's, kOwnThread). A
+  // threads of their own (Request's, nats.c's; InboxMux's, its own). A
   // callee in this process subscribed on the same delivery thread answers
   // only after that call (a 1-thread pool: after its deadline).
   kAdaptive,
-  // On a thread of this subscription's own, which no other subscription's
-  // handler shares (as nats.c routes its own requests' replies): for
-  // routing replies that handlers on the delivery pool or the handler pool
-  // may wait for (InboxMux). The handler must not block. A thread each, so
-  // for one subscription per Connection, never per request. No queue group.
-  // Needs nats.c 3.x (it uses nats.c's own internal subscribe, the one
-  // nats.c's requests use); FailedPrecondition otherwise.
-  kOwnThread,
 };
 
 struct SubscribeOptions {
