@@ -10,7 +10,22 @@
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
+// nats.c's own free of a message (src/msg.c; exported, the same from 3.0
+// to 3.9), which its garbage collector calls; natsMsg_Destroy queues the
+// message for that. Used only with nats.c 3.x.
+extern "C" void natsMsg_free(void* object);
+
 namespace micro_nats::nats {
+
+void DestroyNow(natsMsg* msg) {
+  static const bool in_place = nats_GetVersionNumber() >> 16 == 3;
+  if (msg == nullptr) return;
+  if (in_place) {
+    natsMsg_free(msg);
+  } else {
+    natsMsg_Destroy(msg);
+  }
+}
 
 absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
                                         absl::string_view reply,

@@ -25,8 +25,16 @@ namespace micro_nats::nats {
 // like go-micro, keeps one (the first).
 using Headers = ::micro_nats::Headers;
 
+// Frees `msg` now, on this thread. natsMsg_Destroy instead hands every
+// message to nats.c's garbage-collector thread: a library-wide lock, and a
+// wake-up of that thread whenever its list was empty, per message. For a
+// message nobody else refers to: one built here (nats.c copies what it
+// publishes) or one nats.c handed over (a delivered message, a request's
+// answer), which nats.c no longer refers to. Null is ignored.
+void DestroyNow(natsMsg* msg);
+
 struct NatsMsgDeleter {
-  void operator()(natsMsg* msg) const { natsMsg_Destroy(msg); }
+  void operator()(natsMsg* msg) const { DestroyNow(msg); }
 };
 using NatsMsgPtr = std::unique_ptr<natsMsg, NatsMsgDeleter>;
 
