@@ -8,8 +8,8 @@
 // Connection receives for all of them and hands each message to the
 // handler of its inbox.
 //
-// The mux routes on a thread of its own (HandlerThread::kOwnThread), never
-// on nats.c's shared delivery pool: a handler running on that pool (an
+// The mux routes on a thread of its own (Connection::SubscribeOnOwnThread),
+// never on nats.c's shared delivery pool: a handler running on that pool (an
 // inline broker handler, say) that waits for a reply routed here holds
 // only its own thread, not the one routing the reply.
 //

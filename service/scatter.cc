@@ -219,10 +219,16 @@ void Answering::Send(const Message& request, const ScatterWire::Reply& reply,
     Report(absl::Status(sent.code(),
                         absl::StrCat("a scatter answer of '", served.name,
                                      "' could not be sent: ", sent.message())));
-    Refuse(request, reply,
-           absl::InternalError(
-               absl::StrCat("the answer could not be sent: ", sent.message())),
-           "");
+    const absl::Status unsent = absl::InternalError(
+        absl::StrCat("the answer could not be sent: ", sent.message()));
+    // An error of the endpoint's, not the success serve counted; counted
+    // before the caller can hear it.
+    if (served.count_unsent) {
+      const std::string* endpoint =
+          FindHeader(request.headers, kEndpointHeader);
+      served.count_unsent(endpoint == nullptr ? "" : *endpoint, unsent);
+    }
+    Refuse(request, reply, unsent, "");
     return;
   }
   if (!sent.ok() && !absl::IsUnavailable(sent)) {

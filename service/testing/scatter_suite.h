@@ -221,6 +221,36 @@ TEST_P(ScatterTest, HandlerErrorsAndRefusalsStayWithTheirNode) {
   }
 }
 
+TEST_P(ScatterTest, AnAnswerThatCannotBeSentIsAnErrorOfItsNodeAndEndpoint) {
+  Service* node = StartInstance(kFleet,
+                                [](Context& ctx, const Ping&, Pong* pong) {
+                                  // As if echoing a request value: no wire
+                                  // carries it.
+                                  ctx.response_metadata()["X-Echo"] =
+                                      "1\r\nX-Injected: yes";
+                                  pong->set_text("answer");
+                                  return absl::OkStatus();
+                                },
+                                {.on_error = [](const absl::Status&) {}});
+  ASSERT_NE(node, nullptr);
+  ASSERT_TRUE(WaitFound(kFleet, 1));
+  auto result = ScatterPing(kFleet, "x", {.timeout = absl::Seconds(20)});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->answered, 1);
+  const absl::Status& unsent = result->nodes.at(node->server().id()).status();
+  EXPECT_EQ(unsent.code(), absl::StatusCode::kInternal) << unsent;
+  EXPECT_THAT(std::string(unsent.message()),
+              ::testing::HasSubstr("could not be sent"));
+  // An error of the endpoint's and the server's, not the success serve
+  // counted.
+  const std::vector<EndpointStats> stats = node->server().endpoint_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].requests, 1);
+  EXPECT_EQ(stats[0].errors, 1);
+  EXPECT_THAT(stats[0].last_error, ::testing::HasSubstr("could not be sent"));
+  EXPECT_EQ(node->server().stats().errors, 1);
+}
+
 TEST_P(ScatterTest, ASilentNodeIsDeadlineExceededAndTheCallKeepsItsDeadline) {
   Service* quick = StartInstance(kFleet);
   Service* slow =
