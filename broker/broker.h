@@ -57,7 +57,9 @@ struct Event {
 
 // Called on the subscriber's own delivery thread, one message at a time and
 // in publishing order per publisher. An error (or an exception) is reported
-// through BrokerOptions::on_error; delivery goes on.
+// through BrokerOptions::on_error; delivery goes on. `event` is valid only
+// during the call (a backend may refill it for the next message): copy what
+// you keep.
 using Handler = std::function<absl::Status(const Event& event)>;
 
 struct SubscribeOptions {

@@ -47,7 +47,7 @@ absl::StatusOr<NatsMsgPtr> BuildMessage(absl::string_view subject,
   char reply_str[kMaxSubjectLength + 1];
   std::memcpy(subject_str, subject.data(), subject.size());
   subject_str[subject.size()] = '\0';
-  std::memcpy(reply_str, reply.data(), reply.size());
+  if (!reply.empty()) std::memcpy(reply_str, reply.data(), reply.size());
   reply_str[reply.size()] = '\0';
   natsMsg* raw = nullptr;
   // Error texts are built only on failure.

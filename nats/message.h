@@ -30,13 +30,31 @@ using Headers = ::micro_nats::Headers;
 // wake-up of that thread whenever its list was empty, per message. For a
 // message nobody else refers to: one built here (nats.c copies what it
 // publishes) or one nats.c handed over (a delivered message, a request's
-// answer), which nats.c no longer refers to. Null is ignored.
+// answer), which nats.c no longer refers to. Not for a message nats.c
+// keeps a claim on (JetStream's auto-acked messages, marked not to be
+// destroyed): give those to natsMsg_Destroy. Null is ignored.
 void DestroyNow(natsMsg* msg);
 
 struct NatsMsgDeleter {
   void operator()(natsMsg* msg) const { DestroyNow(msg); }
 };
+// Owns a message micro-nats built or was handed (see DestroyNow).
 using NatsMsgPtr = std::unique_ptr<natsMsg, NatsMsgDeleter>;
+
+// Frees a delivered message now (DestroyNow) or through nats.c's collector
+// thread (natsMsg_Destroy), which frees in batches: cheaper per message when
+// many arrive to a wake-up, dearer (a wake-up of its own) when one does.
+struct ReleaseMsg {
+  bool now = true;
+  void operator()(natsMsg* msg) const {
+    if (now) {
+      DestroyNow(msg);
+    } else {
+      natsMsg_Destroy(msg);
+    }
+  }
+};
+using DeliveredMsgPtr = std::unique_ptr<natsMsg, ReleaseMsg>;
 
 // Returns a message for `subject` with an optional `reply` subject (empty
 // for none), `headers` and `body`. A header whose value is blank

@@ -126,6 +126,9 @@ struct Subscription::State : public BlockingObserver {
   // prove itself again (`overruns`). Calls never overlap, so `waited` is
   // the current call's.
   bool adaptive = false;
+  // A thread of its own (reply routing): messages are freed in place;
+  // others go to nats.c's collector (see OnMessage).
+  bool free_in_place = false;
   std::atomic<bool> on_delivery_thread{false};
   std::atomic<bool> waited{false};
   std::atomic<bool> on_pool_for_good{false};
@@ -202,6 +205,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Subscription::Create(
   const std::string& subject_str = state->subject;
   natsSubscription* sub = nullptr;
   natsStatus s = NATS_OK;
+  state->free_in_place = own_thread;
   if (own_thread) {
     s = natsConn_subscribeImpl(&sub, connection->main_, /*lock=*/true,
                                subject_str.c_str(), /*queue=*/nullptr,
@@ -258,8 +262,12 @@ Subscription::~Subscription() { Unsubscribe().IgnoreError(); }
 
 void Subscription::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg,
                              void* closure) {
-  NatsMsgPtr owned(msg);
   auto* state = static_cast<State*>(closure);
+  // Reply routing wakes for one message at a time: nats.c's collector would
+  // add a wake-up of its thread per reply. Fan-out deliveries come many to a
+  // wake-up, and the collector frees them in batches on the other core
+  // (N = 256: 0.93-1.03x raw, against 0.71-0.81x freed in place).
+  DeliveredMsgPtr owned(msg, ReleaseMsg{.now = state->free_in_place});
   if (state->queue == nullptr) {
     Deliver(*state, msg);
     return;
