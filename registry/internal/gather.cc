@@ -98,6 +98,7 @@ absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
     const absl::Duration late_grace = std::clamp(
         rule.timeout / 10, absl::Milliseconds(5), absl::Milliseconds(50));
     bool ended = false;  // the rule's time is up: judge what is in hand, stop
+    bool deadline_ended = false;  // the deadline ended the query
     while (true) {
       // Judged here, one at a time, while the deadline allows. Just past
       // it (a slow wake-up must not lose them), answers that arrived in
@@ -110,12 +111,12 @@ absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
           ended = true;
           if (now >= deadline + late_grace ||
               late_bytes + answer.body.size() > kLateBytes) {
-            result.dropped += batch.size();
+            result.late += batch.size();
             batch.clear();
             break;
           }
           if (answer.at >= deadline) {
-            ++result.dropped;
+            ++result.late;
             continue;
           }
           late_bytes += answer.body.size();
@@ -132,7 +133,10 @@ absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
         result.complete = true;
         break;
       }
-      if (ended) break;
+      if (ended) {
+        deadline_ended = now >= deadline;
+        break;
+      }
       if (rule.quorum > 0 &&
           result.answers >= static_cast<size_t>(rule.quorum)) {
         break;
@@ -159,8 +163,10 @@ absl::StatusOr<GatherResult> Gather(nats::InboxMux& mux,
     std::lock_guard<std::mutex> lock(inbox->mu);
     inbox->closed = true;
     // Answers that arrived while the last batch was judged were never
-    // taken: dropped too.
-    result.dropped += inbox->dropped + inbox->pending.size();
+    // taken: dropped too when the deadline ended the query. When the
+    // quorum, the judge or the idle gap did, they are spare: not needed.
+    if (deadline_ended) result.late += inbox->pending.size();
+    result.dropped += inbox->dropped + result.late;
   }
   mux.Unregister(reply);
   MN_RETURN_IF_ERROR(published);

@@ -45,9 +45,13 @@ struct GatherRule {
 
 struct GatherResult {
   size_t answers = 0;  // handed to the judge
-  // Dropped unread: past max_answers or max_bytes, or still waiting when
-  // the deadline passed.
+  // Dropped unread: past max_answers or max_bytes, or `late`.
   size_t dropped = 0;
+  // Of those, the ones the deadline cut: arrived after it, or still waiting
+  // (or past the bytes judged just after it) when it ended the query. Not
+  // answers still waiting when the quorum, the judge or the idle gap ended
+  // it: those were not needed.
+  size_t late = 0;
   // True when the judge said the answers were complete; false when the
   // rule's guess (idle gap, quorum, timeout) ended the query.
   bool complete = false;

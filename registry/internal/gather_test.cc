@@ -3,13 +3,17 @@
 #include "registry/internal/gather.h"
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "registry/internal/lookup.h"
+#include "status/error_sink.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 #include "testing/sync.h"
@@ -17,8 +21,11 @@
 namespace micro_nats::registry::registry_internal {
 namespace {
 
+using ::micro_nats::testing::Collector;
 using ::micro_nats::testing::IsOk;
 using ::micro_nats::testing::NatsServer;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 class GatherTest : public ::testing::Test {
  protected:
@@ -42,10 +49,82 @@ class GatherTest : public ::testing::Test {
     ASSERT_THAT(conn_->Flush(absl::Seconds(5)), IsOk());
   }
 
+  // Answers each query with one answer, "first", and keeps its reply inbox
+  // for Queue.
+  void AnswerOnce() {
+    auto sub = conn_->Subscribe("q", [this](natsMsg* msg) {
+      {
+        absl::MutexLock lock(&mu_);
+        reply_ = std::string(nats::Reply(msg));
+      }
+      conn_->Publish(nats::Reply(msg), "first").IgnoreError();
+    });
+    ASSERT_THAT(sub, IsOk());
+    responder_ = std::move(sub).value();
+    ASSERT_THAT(conn_->Flush(absl::Seconds(5)), IsOk());
+    marker_ = mux_->Register([this](natsMsg*) { markers_.fetch_add(1); });
+  }
+
+  // Publishes `count` more answers to the last query and returns once they
+  // are in its queue: a marker published after them, to an inbox of the
+  // same mux (whose one thread delivers in order), has come.
+  ::testing::AssertionResult Queue(int count) {
+    std::string to;
+    {
+      absl::MutexLock lock(&mu_);
+      to = reply_;
+    }
+    const int before = markers_.load();
+    for (int i = 0; i < count; ++i) {
+      conn_->Publish(to, absl::StrCat("answer ", i)).IgnoreError();
+    }
+    conn_->Publish(marker_, "").IgnoreError();
+    return ::micro_nats::testing::Eventually(
+        [&] { return markers_.load() > before; }, absl::Seconds(10),
+        "the answers queued");
+  }
+
+  struct Looked {
+    absl::StatusOr<GatherResult> result;
+    std::vector<ErrorReport> reports;  // what the error sink was told
+    int calls = 0;                     // of the judge
+  };
+
+  // A GatherLookup (AnswerOnce's) whose judge runs `judge` at the first
+  // answer and then says `verdict`.
+  Looked LookUp(const GatherRule& rule, const std::function<void()>& judge,
+                const Verdict& verdict) {
+    Collector<ErrorReport> reports;
+    ScopedErrorSink sink([&](const ErrorReport& r) {
+      if (r.component == "registry/test") reports.Add(r);
+    });
+    BadInput bad("registry/test", nullptr);
+    Looked looked;
+    looked.result = GatherLookup(
+        *mux_, "q", "",
+        {.gather = rule, .what = "test lookup", .answerers = "testers"},
+        ReconnectStamp(),
+        [&](absl::string_view, const Headers&, absl::Duration) {
+          if (++looked.calls == 1) judge();
+          return verdict;
+        },
+        BadTally(), bad);
+    looked.reports = reports.Snapshot();
+    return looked;
+  }
+
+  void TearDown() override {
+    if (!marker_.empty()) mux_->Unregister(marker_);
+  }
+
   std::unique_ptr<NatsServer> server_;
   std::shared_ptr<nats::Connection> conn_;
   std::shared_ptr<nats::InboxMux> mux_;
   std::unique_ptr<nats::Subscription> responder_;
+  absl::Mutex mu_;
+  std::string reply_;  // guarded by mu_: AnswerOnce's last query's inbox
+  std::string marker_;
+  std::atomic<int> markers_{0};
 };
 
 // Issue 22: with census hints on, answers were decoded on nats.c's shared
@@ -128,36 +207,7 @@ TEST_F(GatherTest, TheDeadlineBoundsJudging) {
 // the same mux, whose one thread delivers in order, so once the marker is
 // in, the answers are in the query's queue.
 TEST_F(GatherTest, AnswersQueuedWhileTheLastBatchIsJudgedAreCounted) {
-  absl::Mutex mu;
-  std::string reply;  // guarded by mu
-  auto sub = conn_->Subscribe("q", [&](natsMsg* msg) {
-    {
-      absl::MutexLock lock(&mu);
-      reply = std::string(nats::Reply(msg));
-    }
-    conn_->Publish(nats::Reply(msg), "first").IgnoreError();
-  });
-  ASSERT_THAT(sub, IsOk());
-  ASSERT_THAT(conn_->Flush(absl::Seconds(5)), IsOk());
-  std::atomic<int> markers{0};
-  const std::string marker =
-      mux_->Register([&](natsMsg*) { markers.fetch_add(1); });
-  // Publishes `count` answers and waits until they are queued.
-  auto answer = [&](int count) {
-    std::string to;
-    {
-      absl::MutexLock lock(&mu);
-      to = reply;
-    }
-    const int before = markers.load();
-    for (int i = 0; i < count; ++i) {
-      conn_->Publish(to, absl::StrCat("answer ", i)).IgnoreError();
-    }
-    conn_->Publish(marker, "").IgnoreError();
-    return ::micro_nats::testing::Eventually(
-        [&] { return markers.load() > before; }, absl::Seconds(10),
-        "the answers queued");
-  };
+  AnswerOnce();
   // Long enough for the first judge call, a few round trips, under TSan.
   const absl::Duration timeout = absl::Seconds(2);
   const absl::Time start = absl::Now();
@@ -167,9 +217,9 @@ TEST_F(GatherTest, AnswersQueuedWhileTheLastBatchIsJudgedAreCounted) {
       "test", [&](absl::string_view, const Headers&, absl::Duration) {
         ++calls;
         if (calls == 1) {
-          EXPECT_TRUE(answer(9));  // the next batch: 9
+          EXPECT_TRUE(Queue(9));  // the next batch: 9
         } else if (calls == 2) {
-          EXPECT_TRUE(answer(10));  // queued while this batch is judged
+          EXPECT_TRUE(Queue(10));  // queued while this batch is judged
           // A judge that runs past the deadline (and its grace for late
           // answers): the query ends after this call.
           absl::SleepFor(start + timeout + absl::Milliseconds(200) -
@@ -177,11 +227,66 @@ TEST_F(GatherTest, AnswersQueuedWhileTheLastBatchIsJudgedAreCounted) {
         }
         return Verdict{};
       });
-  mux_->Unregister(marker);
   ASSERT_THAT(gathered, IsOk());
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(gathered->answers, 2u);
   EXPECT_EQ(gathered->dropped, 18u);  // 8 of the batch, 10 queued
+  EXPECT_EQ(gathered->late, 18u);
+}
+
+// Answers still waiting when the quorum, or the judge's "complete", ends a
+// lookup were not needed: not dropped, and nothing is told. Before, they
+// were counted as dropped (5) and told the error sink as dropped bad input:
+// a false alarm for every lookup with answers to spare.
+TEST_F(GatherTest, AnswersLeftWaitingAtAQuorumOrCompleteAreNotDropped) {
+  AnswerOnce();
+  const struct {
+    int quorum;
+    absl::Duration complete_after;
+  } kEnds[] = {{1, absl::InfiniteDuration()}, {0, absl::ZeroDuration()}};
+  for (const auto& end : kEnds) {
+    SCOPED_TRACE(end.quorum > 0 ? "quorum" : "complete");
+    const Looked looked = LookUp(
+        {.timeout = absl::Seconds(10),
+         .idle_gap = absl::Seconds(10),
+         .quorum = end.quorum},
+        [&] { EXPECT_TRUE(Queue(5)); },
+        Verdict{.complete_after = end.complete_after});
+    ASSERT_THAT(looked.result, IsOk());
+    EXPECT_EQ(looked.calls, 1);
+    EXPECT_EQ(looked.result->answers, 1u);
+    EXPECT_EQ(looked.result->complete, end.quorum == 0);
+    EXPECT_EQ(looked.result->dropped, 0u);
+    EXPECT_EQ(looked.result->late, 0u);
+    EXPECT_EQ(looked.reports.size(), 0u);
+  }
+}
+
+// Answers the deadline cut are told as what they are: late answers, not
+// bad input (before: "dropped bad input from NATS: ... over 1024 answers or
+// 8388608 bytes, or past its deadline").
+TEST_F(GatherTest, AnswersTheDeadlineCutAreToldAsLate) {
+  AnswerOnce();
+  // Long enough for the first answer under TSan on a loaded machine.
+  const absl::Duration timeout = absl::Seconds(2);
+  const absl::Time start = absl::Now();
+  const Looked looked = LookUp(
+      {.timeout = timeout, .idle_gap = absl::Seconds(10)},
+      [&] {
+        EXPECT_TRUE(Queue(3));
+        // A judge that runs past the deadline and its grace.
+        absl::SleepFor(start + timeout + absl::Milliseconds(200) - absl::Now());
+      },
+      Verdict{});
+  ASSERT_THAT(looked.result, IsOk());
+  EXPECT_EQ(looked.result->answers, 1u);
+  EXPECT_EQ(looked.result->dropped, 3u);
+  EXPECT_EQ(looked.result->late, 3u);
+  ASSERT_EQ(looked.reports.size(), 1u);
+  const absl::Status& told = looked.reports[0].status;
+  EXPECT_EQ(told.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(told.message()), HasSubstr("late answers"));
+  EXPECT_THAT(std::string(told.message()), Not(HasSubstr("bad input")));
 }
 
 }  // namespace

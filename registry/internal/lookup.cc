@@ -9,7 +9,16 @@
 namespace micro_nats::registry::registry_internal {
 
 void BadInput::Report(const absl::Status& status, size_t count) {
-  const size_t before = count_.fetch_add(count);
+  Tell(count_, "dropped bad input from NATS: ", status, count);
+}
+
+void BadInput::ReportLate(const absl::Status& status, size_t count) {
+  Tell(late_, "dropped late answers from NATS: ", status, count);
+}
+
+void BadInput::Tell(std::atomic<size_t>& counter, absl::string_view what,
+                    const absl::Status& status, size_t count) {
+  const size_t before = counter.fetch_add(count);
   if (on_bad_input_) {
     on_bad_input_(status, count);
     return;
@@ -17,8 +26,7 @@ void BadInput::Report(const absl::Status& status, size_t count) {
   if (before == 0) {
     ReportError({component_},
                 absl::Status(status.code(),
-                             absl::StrCat("dropped bad input from NATS: ",
-                                          status.message(),
+                             absl::StrCat(what, status.message(),
                                           " (reported once; later ones are "
                                           "counted)")));
   }
@@ -32,12 +40,20 @@ absl::StatusOr<GatherResult> GatherLookup(
       GatherResult gathered,
       Gather(mux, subject, body, rule.gather, rule.what, on_answer));
   judged.ReportTo(bad);
-  if (gathered.dropped > 0) {
-    bad.Report(absl::ResourceExhaustedError(absl::StrCat(
-                   "a ", rule.what, "'s answers over ", rule.gather.max_answers,
-                   " answers or ", rule.gather.max_bytes,
-                   " bytes, or past its deadline: dropped unread")),
-               gathered.dropped);
+  if (const size_t over = gathered.dropped - gathered.late; over > 0) {
+    bad.Report(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "a ", rule.what, "'s answers over ", rule.gather.max_answers,
+            " answers or ", rule.gather.max_bytes, " bytes: dropped unread")),
+        over);
+  }
+  if (gathered.late > 0) {
+    bad.ReportLate(absl::DeadlineExceededError(absl::StrCat(
+                       "a ", rule.what, "'s answers that came after its ",
+                       absl::FormatDuration(rule.gather.timeout),
+                       " deadline, or were still waiting when it passed: "
+                       "dropped unread")),
+                   gathered.late);
   }
   if (gathered.answers == 0 && gathered.dropped == 0 &&
       reconnected.Within(rule.reconnect_grace)) {

@@ -6,9 +6,10 @@
 //   BadInput       what is dropped from the wire, told once and counted;
 //   BadTally       the bad input of one lookup, told after it;
 //   ReconnectStamp when the connection last came back;
-//   GatherLookup   a Gather whose answers dropped unread are told as bad
-//                  input, and that says Unavailable, not "nothing", when
-//                  no answer came shortly after a reconnect.
+//   GatherLookup   a Gather whose answers dropped unread are told (past the
+//                  caps as bad input, past the deadline as late), and that
+//                  says Unavailable, not "nothing", when no answer came
+//                  shortly after a reconnect.
 
 #ifndef MICRO_NATS_REGISTRY_INTERNAL_LOOKUP_H_
 #define MICRO_NATS_REGISTRY_INTERNAL_LOOKUP_H_
@@ -40,11 +41,19 @@ class BadInput {
       : component_(component), on_bad_input_(std::move(on_bad_input)) {}
 
   void Report(const absl::Status& status, size_t count = 1);
+  // Answers dropped unread because they came too late: not bad input, but
+  // what a lookup lost. The same callback, or told the sink once as what
+  // they are (the first of these does not hide the first bad input).
+  void ReportLate(const absl::Status& status, size_t count);
 
  private:
+  void Tell(std::atomic<size_t>& counter, absl::string_view what,
+            const absl::Status& status, size_t count);
+
   const std::string component_;
   const Callback on_bad_input_;
   std::atomic<size_t> count_{0};
+  std::atomic<size_t> late_{0};
 };
 
 // BadTally
@@ -113,8 +122,9 @@ LookupRule LookupRuleOf(const RegistryOptions& options, absl::string_view what,
 }
 
 // Gather (see gather.h), then: what `on_answer` added to `judged`, and the
-// answers dropped unread, are told to `bad`; no answer at all while
-// `reconnected` is within the grace is Unavailable.
+// answers dropped unread (past the caps, and late ones as such), are told
+// to `bad`; no answer at all while `reconnected` is within the grace is
+// Unavailable.
 absl::StatusOr<GatherResult> GatherLookup(
     nats::InboxMux& mux, const std::string& subject, absl::string_view body,
     const LookupRule& rule, const ReconnectStamp& reconnected,
