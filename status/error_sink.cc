@@ -25,6 +25,9 @@ namespace {
 
 // At most one report per cause in this time.
 constexpr absl::Duration kInterval = absl::Seconds(1);
+// How long exit waits for the flusher to leave a sink (a sink that blocks
+// must not hang exit).
+constexpr absl::Duration kExitWait = absl::Seconds(1);
 // Causes tracked at once; beyond, the rest share one limit (a flood of
 // distinct messages from the wire must not grow the table).
 constexpr size_t kMaxCauses = 64;
@@ -48,9 +51,13 @@ struct State {
   // interval is up, if no report does first. One per process, alive only
   // while a count is held. Not the Scheduler: it reports to here while
   // holding its own lock, so arming it from a report could deadlock.
-  bool flusher = false;              // guarded by limit_mu: one is running
-  bool flush_at_exit = false;        // guarded by limit_mu: atexit registered
-  std::condition_variable flush_cv;  // with limit_mu: the causes changed
+  bool flusher = false;        // guarded by limit_mu: one is running
+  bool flush_at_exit = false;  // guarded by limit_mu: atexit registered
+  // Guarded by limit_mu: exit began; the flusher ends and starts no more,
+  // and nothing more is held back.
+  bool stopping = false;
+  // With limit_mu: the causes changed, exit began, or the flusher ended.
+  std::condition_variable flush_cv;
 };
 
 State& GetState() {
@@ -127,33 +134,41 @@ void Deliver(const std::vector<ErrorReport>& due) {
 }
 
 // The flusher's thread: waits for the first held tail's time, tells what is
-// due, and ends once nothing is held.
+// due, and ends once nothing is held, or at exit (which tells the rest).
 void Flush() {
   State& state = GetState();
   std::unique_lock<std::mutex> lock(state.limit_mu);
-  for (;;) {
+  while (!state.stopping) {
     const absl::Time next = NextTail(state);
     if (next == absl::InfiniteFuture()) break;
-    // Bounded by kInterval; woken early when the sink is replaced.
-    concurrency::WaitUntil(state.flush_cv, lock, next,
-                           [&] { return NextTail(state) != next; });
+    // Bounded by kInterval; woken early when the sink is replaced or at exit.
+    concurrency::WaitUntil(state.flush_cv, lock, next, [&] {
+      return state.stopping || NextTail(state) != next;
+    });
     const absl::Time now = absl::Now();
-    if (now < NextTail(state)) continue;
+    if (state.stopping || now < NextTail(state)) continue;
     std::vector<ErrorReport> out = TakeTails(state, now, /*all=*/false);
     lock.unlock();
     Deliver(out);
     lock.lock();
   }
   state.flusher = false;
+  state.flush_cv.notify_all();  // FlushAtExit may wait for this
 }
 
 // At exit: whatever is still held, due or not, so a burst just before exit
-// is counted.
+// is counted. The flusher is stopped first and waited for (it may be in a
+// sink, with an older tail of a cause), so each tail goes out once and in
+// order; a sink that blocks holds exit up only kExitWait.
 void FlushAtExit() {
   State& state = GetState();
   std::vector<ErrorReport> out;
   {
-    std::lock_guard<std::mutex> lock(state.limit_mu);
+    std::unique_lock<std::mutex> lock(state.limit_mu);
+    state.stopping = true;
+    state.flush_cv.notify_all();
+    concurrency::WaitFor(state.flush_cv, lock, kExitWait,
+                         [&] { return !state.flusher; });
     out = TakeTails(state, absl::Now(), /*all=*/true);
   }
   Deliver(out);
@@ -167,7 +182,7 @@ void EnsureFlusher(State& state) {
     state.flush_at_exit = true;
     std::atexit(FlushAtExit);
   }
-  if (state.flusher) return;
+  if (state.flusher || state.stopping) return;
   try {
     std::thread(Flush).detach();  // State is never destroyed
     state.flusher = true;
@@ -183,6 +198,11 @@ std::vector<ErrorReport> Limit(const ErrorSource& source, ErrorReport report) {
   std::vector<ErrorReport> out;
   const std::string key = Key(source, report.status);
   std::lock_guard<std::mutex> lock(state.limit_mu);
+  if (state.stopping) {
+    // Exiting: nothing would tell a count held back now.
+    out.push_back(std::move(report));
+    return out;
+  }
   for (auto it = state.causes.begin(); it != state.causes.end();) {
     if (it->first != key) TakeTail(it->second, now, out);
     // Quiet for a while and nothing held: forgotten (a new one goes out).
@@ -213,27 +233,32 @@ std::vector<ErrorReport> Limit(const ErrorSource& source, ErrorReport report) {
 }
 
 // Installs `sink`; returns the one replaced. What that one's reports held
-// back goes to it first, due or not: it is its last chance.
+// back goes to it, due or not: it is its last chance. That is after the
+// swap and outside sink_mu: a sink that reports from there would take
+// sink_mu again on this thread, and other reporters need not wait for it.
 std::shared_ptr<const ErrorSink> Exchange(
     std::shared_ptr<const ErrorSink> sink) {
   State& state = GetState();
-  std::unique_lock<std::shared_mutex> sink_lock(state.sink_mu);
   std::vector<ErrorReport> held;
   {
-    std::lock_guard<std::mutex> lock(state.limit_mu);
-    held = TakeTails(state, absl::Now(), /*all=*/true);
-    state.causes.clear();
-    state.overflow = Cause();
-    state.flush_cv.notify_all();  // the flusher: nothing held now
+    // Exclusive: waits for the reports on their way to the sink replaced.
+    std::unique_lock<std::shared_mutex> sink_lock(state.sink_mu);
+    {
+      std::lock_guard<std::mutex> lock(state.limit_mu);
+      held = TakeTails(state, absl::Now(), /*all=*/true);
+      state.causes.clear();
+      state.overflow = Cause();
+      state.flush_cv.notify_all();  // the flusher: nothing held now
+    }
+    std::swap(state.sink, sink);
   }
   for (const ErrorReport& report : held) {
-    if (state.sink != nullptr) {
-      (*state.sink)(report);
+    if (sink != nullptr) {
+      (*sink)(report);
     } else {
       WriteErrorToStderr(report);
     }
   }
-  std::swap(state.sink, sink);
   return sink;
 }
 

@@ -17,7 +17,8 @@
 // back is told even when no report follows: when its second is up (by a
 // flusher thread, one per process, alive only while a count is held; not
 // the Scheduler, which reports here under its own lock), to the sink
-// replaced when the sink is replaced, and at exit.
+// replaced when the sink is replaced, and at exit (once: the flusher is
+// stopped first, and waited for up to a second if it is in a sink).
 //
 //   micro_nats::ReportError(options.on_error, {"broker"}, status);
 //
@@ -85,9 +86,10 @@ void ReportError(const ErrorHook& hook, const ErrorSource& source,
 // SetErrorSink
 //
 // Replaces the process sink; an empty one restores the default
-// (WriteErrorToStderr). The sink replaced is first given the counts held
-// back for it, due or not; when SetErrorSink returns, no report is still on
-// its way to it. The rate limit starts afresh. Thread-safe.
+// (WriteErrorToStderr). The sink replaced is then given the counts held
+// back for it, due or not, with no lock of ours held (a report it makes
+// then goes to the new sink); when SetErrorSink returns, no report is still
+// on its way to it. The rate limit starts afresh. Thread-safe.
 void SetErrorSink(ErrorSink sink);
 
 // WriteErrorToStderr

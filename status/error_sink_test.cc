@@ -2,12 +2,19 @@
 
 #include "status/error_sink.h"
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -142,6 +149,143 @@ TEST(ErrorSinkTest, ASinkReplacedIsGivenWhatItHeldBack) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[1].suppressed, 1);  // the one told and 1 more
   EXPECT_EQ(outer.size(), 0u);
+}
+
+// A sink given its held-back count as it is replaced may report from there:
+// the report goes to the new sink and the swap returns. Before, the tail
+// was given under the sink lock, which that report took again on the same
+// thread (a deadlock; libstdc++ threw EDEADLK through SetErrorSink).
+TEST(ErrorSinkTest, AReplacedSinkMayReportFromItsTail) {
+  Collector<ErrorReport> after;
+  ScopedErrorSink outer([&](const ErrorReport& r) { after.Add(r); });
+  Collector<ErrorReport> before;
+  auto replaced = std::make_unique<ScopedErrorSink>([&](const ErrorReport& r) {
+    before.Add(r);
+    if (before.size() == 2) {  // the tail, given as it is replaced
+      ReportError({"sink"}, absl::InternalError("from the tail"));
+    }
+  });
+  for (int i = 0; i < 2; ++i) {
+    ReportError({"transport"}, absl::ResourceExhaustedError("full"));
+  }
+  ASSERT_EQ(before.size(), 1u);  // the other held back
+  absl::Notification swapped;
+  std::thread swapper([&] {
+    replaced.reset();
+    swapped.Notify();
+  });
+  if (!swapped.WaitForNotificationWithTimeout(absl::Seconds(10))) {
+    // Stuck under the sink lock: nothing after this could end.
+    std::fprintf(stderr, "the sink swap did not return within 10 s\n");
+    std::abort();
+  }
+  swapper.join();
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before.Snapshot()[1].status.message(), "full");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.Snapshot()[0].status.message(), "from the tail");
+}
+
+// Nor do other reporters wait while a replaced sink is given its tail:
+// they go to the new sink meanwhile. Before, they waited on the sink lock
+// the swap held (the tail's sink waited its 5 s for them in vain).
+TEST(ErrorSinkTest, ReportsGoOnWhileAReplacedSinkIsGivenItsTail) {
+  Collector<ErrorReport> after;
+  ScopedErrorSink outer([&](const ErrorReport& r) { after.Add(r); });
+  std::atomic<int> calls{0};
+  std::atomic<bool> went_on{false};
+  std::thread other;
+  auto replaced = std::make_unique<ScopedErrorSink>([&](const ErrorReport&) {
+    if (calls.fetch_add(1) != 1) return;  // not the tail
+    other = std::thread(
+        [] { ReportError({"other"}, absl::InternalError("meanwhile")); });
+    went_on = after.WaitForCount(1, absl::Seconds(5));
+  });
+  for (int i = 0; i < 2; ++i) {
+    ReportError({"transport"}, absl::ResourceExhaustedError("full"));
+  }
+  replaced.reset();
+  ASSERT_TRUE(other.joinable());
+  other.join();
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_TRUE(went_on.load());
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.Snapshot()[0].status.message(), "meanwhile");
+}
+
+// The child of the exit tests below. A cause is reported twice (one held
+// back: the flusher tells it a second later), and while the flusher gives
+// that tail to the sink, twice more (held back again), then the process
+// exits. The sink writes each report's held-back count to stderr, with
+// "beside" when another delivery was in the sink at the same time. The
+// flusher's delivery waits for exit to begin, then up to 300 ms for exit's
+// own tail to come in beside it, or (`block`) does not return.
+void ExitWhileTheFlusherIsInTheSink(bool block) {
+  // Never destroyed: used at exit, maybe by the flusher beside it.
+  static auto* const mu = new absl::Mutex;
+  static int* const inside = new int(0);   // guarded by *mu
+  static int* const entered = new int(0);  // guarded by *mu
+  static auto* const in_sink = new absl::Notification;
+  static auto* const exiting = new absl::Notification;
+  static bool blocks = false;
+  blocks = block;
+  SetErrorSink([](const ErrorReport& r) {
+    bool beside;
+    int nth;
+    {
+      absl::MutexLock lock(mu);
+      beside = (*inside)++ > 0;
+      nth = ++*entered;
+    }
+    if (nth == 2) {  // the flusher's
+      in_sink->Notify();
+      exiting->WaitForNotificationWithTimeout(absl::Seconds(30));
+      if (blocks)
+        absl::Notification().WaitForNotificationWithTimeout(absl::Seconds(60));
+      absl::MutexLock lock(mu);
+      mu->AwaitWithTimeout(absl::Condition(
+                               +[](int* n) { return *n > 1; }, inside),
+                           absl::Milliseconds(300));
+    }
+    std::fprintf(stderr, "delivered %d%s\n", static_cast<int>(r.suppressed),
+                 beside ? " beside" : "");
+    absl::MutexLock lock(mu);
+    --*inside;
+  });
+  const ErrorSource source{"exit"};
+  ReportError(source, absl::InternalError("burst"));  // told
+  ReportError(source, absl::InternalError("burst"));  // held: the flusher's
+  // Runs before the flush at exit (registered with the first count held).
+  std::atexit([] { exiting->Notify(); });
+  if (!in_sink->WaitForNotificationWithTimeout(absl::Seconds(10))) {
+    std::fprintf(stderr, "the flusher did not come\n");
+    std::_Exit(2);
+  }
+  ReportError(source, absl::InternalError("burst"));  // held: exit's
+  ReportError(source, absl::InternalError("burst"));
+  std::exit(0);
+}
+
+// At exit the flusher is stopped and waited for before the rest is told:
+// the tail it is giving the sink ends before exit's (newer) one starts,
+// each told once. Before, exit told its tail beside the flusher's, and
+// went on to destroy statics under it.
+TEST(ErrorSinkExitTest, ExitWaitsForTheFlusherThenTellsTheRestOnce) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitWhileTheFlusherIsInTheSink(/*block=*/false),
+              ::testing::ExitedWithCode(0),
+              "^delivered 0\ndelivered 0\ndelivered 1\n$");
+}
+
+// A sink that does not return holds exit up only a while (a second), and
+// what was held back for it is still told.
+TEST(ErrorSinkExitTest, ASinkThatBlocksDoesNotHangExit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const absl::Time start = absl::Now();
+  EXPECT_EXIT(ExitWhileTheFlusherIsInTheSink(/*block=*/true),
+              ::testing::ExitedWithCode(0),
+              "^delivered 0\ndelivered 1 beside\n$");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
 }
 
 TEST(ErrorSinkTest, AFloodOfDistinctCausesIsBounded) {
