@@ -182,7 +182,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                      absl::Time deadline);
 
   // Subscribes on the main connection. The handler runs where
-  // `options.run_on` says, one message at a time, in order.
+  // `options.run_on` says, one message at a time, in order. Its error
+  // reports (SubscribeOptions::on_error, else on_async_error) end when
+  // Subscription::Unsubscribe or Drain returns; the last may run on the
+  // thread calling them, before they return (hold no lock on_error takes),
+  // and one running elsewhere is waited for within a bound (Unsubscribe:
+  // 2 s; Drain: its deadline).
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
       absl::string_view subject, MessageHandler handler,
       SubscribeOptions options = {});

@@ -4,15 +4,20 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/will_block.h"
+#include "status/error_sink.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 #include "testing/sync.h"
@@ -31,6 +36,33 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 constexpr absl::Duration kWait = absl::Seconds(5);
+
+// The count in a drop report ("...: dropped N message(s)..."), else 0.
+int64_t DroppedIn(const absl::Status& status) {
+  const std::string text(status.message());
+  const size_t at = text.find("dropped ");
+  if (at == std::string::npos) return 0;
+  return std::strtoll(text.c_str() + at + 8, nullptr, 10);
+}
+
+// A one-shot event, waited for with a deadline.
+class Signal {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
+    cv_.notify_all();
+  }
+  bool WaitFor(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return concurrency::WaitFor(cv_, lock, timeout, [&] { return notified_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool notified_ = false;
+};
 
 class ConnectionTest : public ::testing::Test {
  protected:
@@ -325,14 +357,7 @@ TEST_F(ConnectionTest, NoErrorReportAfterUnsubscribeReturns) {
   std::atomic<bool> handler_done{false};
   auto on_error = [&](const absl::Status& status) {
     if (unsubscribed.load()) ++late_reports;
-    int64_t count = 0;
-    // "...: dropped N message(s)..."
-    const std::string text(status.message());
-    const size_t at = text.find("dropped ");
-    if (at != std::string::npos) {
-      count = std::strtoll(text.c_str() + at + 8, nullptr, 10);
-    }
-    reported += count;
+    reported += DroppedIn(status);
     errors.Add(status);
   };
   MN_ASSERT_OK_AND_ASSIGN(
@@ -416,6 +441,171 @@ TEST_F(ConnectionTest, DestroyNowFreesBuiltAndDeliveredMessages) {
   ASSERT_THAT(conn->Publish("kept", "x", "", {{"K", "v"}}), IsOk());
   ASSERT_TRUE(got.WaitForCount(1, kWait));
   EXPECT_EQ(got.Snapshot().front(), "x");
+}
+
+// A handler unsubscribes itself while on_error, on another thread, is
+// reporting the first drops and unsubscribes too once the handler's
+// Unsubscribe has reported the later drops (on the handler's thread). That
+// Unsubscribe waits for the running report; the one from on_error returns
+// at once. Before, each waited for the other: a deadlock.
+TEST_F(ConnectionTest, OnErrorAndHandlerBothUnsubscribingDoNotDeadlock) {
+  auto conn = Connect();
+  auto pub = Connect();
+  Signal handler_in, first_report, final_report, handler_go;
+  std::mutex mu;
+  std::thread::id handler_thread;  // guarded by mu
+  std::atomic<int> handler_calls{0};
+  std::atomic<bool> first{true};
+  std::atomic<int64_t> reported{0};
+  std::atomic<bool> handler_unsubscribed{false};
+  Collector<absl::Status> from_on_error;  // its Unsubscribe's status
+  std::unique_ptr<Subscription> sub;
+  auto on_error = [&](const absl::Status& status) {
+    reported += DroppedIn(status);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (std::this_thread::get_id() == handler_thread) {
+        final_report.Notify();  // inside the handler's Unsubscribe
+        return;
+      }
+    }
+    if (!first.exchange(false)) return;
+    first_report.Notify();
+    if (!final_report.WaitFor(kWait)) return;
+    from_on_error.Add(sub->Unsubscribe());
+  };
+  MN_ASSERT_OK_AND_ASSIGN(
+      sub, conn->Subscribe("both",
+                           [&](natsMsg*) {
+                             if (handler_calls++ > 0) return;
+                             {
+                               std::lock_guard<std::mutex> lock(mu);
+                               handler_thread = std::this_thread::get_id();
+                             }
+                             handler_in.Notify();
+                             if (!handler_go.WaitFor(kWait)) return;
+                             EXPECT_THAT(sub->Unsubscribe(), IsOk());
+                             handler_unsubscribed = true;
+                           },
+                           {.on_error = on_error,
+                            .max_pending_msgs = 1,
+                            .run_on = HandlerThread::kHandlerPool}));
+  ASSERT_THAT(conn->Flush(kWait), IsOk());
+  // One runs (blocked), then one waits, three are dropped and the first
+  // drop is reported at once, on another pool thread.
+  ASSERT_THAT(pub->Publish("both", "x"), IsOk());
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(handler_in.WaitFor(kWait));
+  for (int i = 0; i < 4; ++i) ASSERT_THAT(pub->Publish("both", "x"), IsOk());
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(first_report.WaitFor(kWait));
+  // Dropped after that report took its count: the handler's Unsubscribe
+  // reports them.
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(pub->Publish("both", "x"), IsOk());
+  ASSERT_THAT(pub->Flush(kWait), IsOk());
+  ASSERT_TRUE(
+      Eventually([&] { return sub->dropped() == 6; }, kWait, "6 dropped"));
+  handler_go.Notify();
+  if (!Eventually([&] { return handler_unsubscribed.load(); }, kWait,
+                  "the handler's Unsubscribe returned")) {
+    // Both threads wait for ever: nothing could end this test.
+    std::fprintf(stderr,
+                 "deadlock: Unsubscribe in the handler and in "
+                 "on_error wait for each other\n");
+    std::abort();
+  }
+  EXPECT_TRUE(final_report.WaitFor(absl::ZeroDuration()))
+      << "the last drops were reported on the unsubscribing thread";
+  ASSERT_TRUE(from_on_error.WaitForCount(1, kWait));
+  EXPECT_THAT(from_on_error.Snapshot()[0], IsOk());
+  EXPECT_EQ(reported.load(), 6);
+  EXPECT_EQ(sub->dropped(), 6);
+}
+
+// An on_error call that does not return holds up Drain only to its
+// deadline, and Unsubscribe only for its bound (2 s), which tells the
+// process sink. Before, both waited as long as on_error ran.
+class StuckOnErrorTest : public ConnectionTest {
+ protected:
+  // Subscribes with a handler that falls behind until on_error, which
+  // blocks until `release_`, has been called for the first drop on a pool
+  // thread of its own.
+  void SubscribeAndDrop() {
+    conn_ = Connect();
+    pub_ = Connect();
+    auto on_error = [this](const absl::Status&) {
+      if (!first_.exchange(false)) return;
+      in_on_error_.Notify();
+      release_.WaitFor(4 * kWait);
+    };
+    MN_ASSERT_OK_AND_ASSIGN(
+        sub_, conn_->Subscribe("stuck",
+                               [this](natsMsg*) {
+                                 if (handler_calls_++ > 0) return;
+                                 handler_in_.Notify();
+                                 in_on_error_.WaitFor(kWait);
+                               },
+                               {.on_error = on_error,
+                                .max_pending_msgs = 1,
+                                .run_on = HandlerThread::kHandlerPool}));
+    ASSERT_THAT(conn_->Flush(kWait), IsOk());
+    // The handler runs first, so the first drop is reported by another
+    // pool thread, not by the queue's next task (which would hold it up).
+    ASSERT_THAT(pub_->Publish("stuck", "x"), IsOk());
+    ASSERT_THAT(pub_->Flush(kWait), IsOk());
+    ASSERT_TRUE(handler_in_.WaitFor(kWait));
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_THAT(pub_->Publish("stuck", "x"), IsOk());
+    }
+    ASSERT_THAT(pub_->Flush(kWait), IsOk());
+    ASSERT_TRUE(in_on_error_.WaitFor(kWait));
+  }
+
+  // Runs `close` on another thread; its status if it returned within
+  // kWait. on_error is released in any case before this returns.
+  std::optional<absl::Status> CloseWhileStuck(
+      std::function<absl::Status()> close) {
+    Collector<absl::Status> closed;
+    std::thread closer([&] { closed.Add(close()); });
+    const bool returned = closed.WaitForCount(1, kWait);
+    release_.Notify();
+    closer.join();
+    if (!returned) return std::nullopt;
+    return closed.Snapshot()[0];
+  }
+
+  // Before the subscription: its calls use them until it is gone.
+  std::atomic<bool> first_{true};
+  std::atomic<int> handler_calls_{0};
+  Signal handler_in_, in_on_error_, release_;
+  std::shared_ptr<Connection> conn_;
+  std::shared_ptr<Connection> pub_;
+  std::unique_ptr<Subscription> sub_;
+};
+
+TEST_F(StuckOnErrorTest, DrainReturnsByItsDeadline) {
+  ASSERT_NO_FATAL_FAILURE(SubscribeAndDrop());
+  auto drained =
+      CloseWhileStuck([&] { return sub_->Drain(absl::Milliseconds(1500)); });
+  ASSERT_TRUE(drained.has_value()) << "Drain waited for on_error";
+  EXPECT_THAT(*drained, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                                 HasSubstr("on_error was still running")));
+}
+
+TEST_F(StuckOnErrorTest, UnsubscribeReturnsAfterItsBoundAndSaysSo) {
+  Collector<absl::Status> sink_reports;
+  ScopedErrorSink sink(
+      [&](const ErrorReport& report) { sink_reports.Add(report.status); });
+  ASSERT_NO_FATAL_FAILURE(SubscribeAndDrop());
+  auto unsubscribed = CloseWhileStuck([&] { return sub_->Unsubscribe(); });
+  ASSERT_TRUE(unsubscribed.has_value()) << "Unsubscribe waited for on_error";
+  EXPECT_THAT(*unsubscribed, IsOk());
+  bool told = false;
+  for (const absl::Status& status : sink_reports.Snapshot()) {
+    told = told || absl::StrContains(status.message(),
+                                     "on_error was still running after 2s");
+  }
+  EXPECT_TRUE(told) << "the process sink was told";
 }
 
 TEST_F(ConnectionTest, ReconnectsAndResubscribesAfterServerRestart) {

@@ -30,6 +30,10 @@ namespace {
 // barrier against nats.c's reader; see Subscription::Close).
 constexpr absl::Duration kCloseFlush = absl::Seconds(1);
 
+// The longest Unsubscribe waits for an error report (on_error) running on
+// another thread (Drain: to its deadline). Documented in subscription.h.
+constexpr absl::Duration kReportWait = absl::Seconds(2);
+
 // kAdaptive: calls in a row on the handler pool that returned within the
 // budget without waiting before the subscription runs on the delivery
 // thread. A handler that makes a nested call on every message shows it
@@ -52,8 +56,8 @@ int64_t PreciseNanos() {
 }  // namespace
 
 // A subscription's asynchronous error reports (its drops, nats.c's errors
-// for it): none starts once Shut has returned, so Unsubscribe's return is
-// the end of them, as of handler calls.
+// for it): none starts once Shut has been called, so Unsubscribe's return
+// is the end of them, as of handler calls.
 class Subscription::ErrorGate {
  public:
   // Unset `on_error`: the process error sink.
@@ -73,14 +77,22 @@ class Subscription::ErrorGate {
     cv_.notify_all();
   }
 
-  // No report starts after this; waits for those running (as Unsubscribe
-  // waits for a running handler call), except this thread's own (a report
-  // that unsubscribes).
-  void Shut() {
+  // Whether this thread is in Report (in on_error): a Close elsewhere may
+  // be waiting for it.
+  bool ReportingHere() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::find(reporting_.begin(), reporting_.end(),
+                     std::this_thread::get_id()) != reporting_.end();
+  }
+
+  // No report starts after this; waits until `deadline` for those running
+  // (as Unsubscribe waits for a running handler call), except this
+  // thread's own (a report that unsubscribes). False when one still ran.
+  bool Shut(absl::Time deadline) {
     std::unique_lock<std::mutex> lock(mu_);
     shut_ = true;
     const std::thread::id self = std::this_thread::get_id();
-    cv_.wait(lock, [&] {
+    return concurrency::WaitUntil(cv_, lock, deadline, [&] {
       return std::all_of(reporting_.begin(), reporting_.end(),
                          [&](std::thread::id id) { return id == self; });
     });
@@ -88,7 +100,7 @@ class Subscription::ErrorGate {
 
  private:
   const std::function<void(const absl::Status&)> on_error_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool shut_ = false;                       // guarded by mu_
   std::vector<std::thread::id> reporting_;  // guarded by mu_
@@ -397,6 +409,9 @@ absl::Status Subscription::Drain(absl::Duration timeout) {
 absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
   const absl::Time deadline = concurrency::DeadlineIn(timeout);
   const std::thread::id self = std::this_thread::get_id();
+  // In this subscription's on_error: a Close on another thread may be
+  // waiting for this report to return.
+  const bool in_report = state_->errors->ReportingHere();
   // A handler call still running, unless it is this thread's own.
   auto handler_done = [&] {
     return !state_->has_delivering || state_->delivering == self;
@@ -408,9 +423,11 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
     if (sub == nullptr) {
       // Closed before (a Drain that timed out may have left a handler call
       // running), or closing now on another thread. From inside the
-      // handler: return at once, the other Close waits for us. Otherwise
-      // wait until that Close is done and no handler call runs.
-      if (drain || (state_->has_delivering && state_->delivering == self)) {
+      // handler or on_error: return at once, the other Close waits for
+      // us. Otherwise wait until that Close is done and no handler call
+      // runs.
+      if (drain || in_report ||
+          (state_->has_delivering && state_->delivering == self)) {
         return absl::OkStatus();
       }
       state_->closed = true;
@@ -451,11 +468,29 @@ absl::Status Subscription::Close(bool drain, absl::Duration timeout) {
     state_->cv.wait(lock, handler_done);
   }
   connection_->RemoveErrorRoute(sub);
-  // Drops not reported yet are reported now, on this thread; then reports
-  // end (a queued message's task may still come by, and would report).
-  if (state_->drops != nullptr)
-    state_->drops->Delivered(/*backlog_empty=*/true);
-  state_->errors->Shut();
+  // Reports end here. Drops not reported yet are reported now, on this
+  // thread, so the counts add up; a report running elsewhere is waited
+  // for, Drain's to its deadline, Unsubscribe's for kReportWait: an
+  // on_error stuck past that is told, not waited for without end.
+  const absl::Time reports_deadline =
+      drain ? deadline : concurrency::DeadlineIn(kReportWait);
+  bool reports_ended = true;
+  if (state_->drops != nullptr) {
+    reports_ended = state_->drops->Close(reports_deadline);
+  }
+  reports_ended = state_->errors->Shut(reports_deadline) && reports_ended;
+  if (!reports_ended) {
+    absl::Status late = absl::DeadlineExceededError(
+        absl::StrCat(drain ? "drain '" : "unsubscribe '", subject_,
+                     "': its on_error was still running after ",
+                     absl::FormatDuration(drain ? timeout : kReportWait),
+                     "; that report ends after this returned"));
+    if (drain) {
+      if (status.ok()) status = std::move(late);
+    } else {
+      ReportError({"nats"}, late);  // not to on_error: that is the one stuck
+    }
+  }
   // nats.c 3.4.1's reader thread looks a subscription up and then locks it
   // without holding a reference, so freeing it right after Unsubscribe can
   // race with a message for it being parsed (seen under ASan). A flush is a

@@ -69,8 +69,14 @@ struct SubscribeOptions {
   // handler fell behind (ResourceExhausted, with how many), and the
   // server's refusal of the subscription (PermissionDenied: the user may
   // not subscribe there). Unset: the connection's on_async_error, else
-  // the process error sink (status/error_sink.h) as "nats". None is made
-  // once Unsubscribe or Drain has returned.
+  // the process error sink (status/error_sink.h) as "nats". None starts
+  // once Unsubscribe or Drain has returned. It may be called on the thread
+  // calling Unsubscribe or Drain, before that returns (the drops not yet
+  // reported): hold no lock there that on_error takes. One running on
+  // another thread is waited for: by Unsubscribe for 2 s at most (then
+  // the process sink is told, and it returns), by Drain to its deadline.
+  // From on_error, Unsubscribe and Drain return at once while another
+  // thread closes the subscription (that one waits for this report).
   std::function<void(const absl::Status&)> on_error;
   // Messages this subscription may hold unhandled before new ones are
   // dropped and reported; 0 keeps the connection's
@@ -99,12 +105,18 @@ class Subscription {
   // Stops delivery. When it returns no handler call is running or will
   // start, except when called from this subscription's own handler (the
   // running call finishes; no later one starts); likewise no error report
-  // (on_error): drops not yet reported are reported before it returns.
+  // (on_error): drops not yet reported are reported before it returns, on
+  // this thread (hold no lock on_error takes), and one running elsewhere
+  // is waited for, 2 s at most (past that it is told to the process error
+  // sink and not waited for). From on_error while another thread
+  // unsubscribes, it returns at once.
   absl::Status Unsubscribe();
 
   // Handles what is already queued, then stops; returns by `timeout`
-  // (DeadlineExceeded when work was left; a handler call still running then
-  // is waited for by Unsubscribe or the destructor).
+  // (DeadlineExceeded when work was left, or an on_error call was still
+  // running; a handler call still running then is waited for by
+  // Unsubscribe or the destructor). Error reports end as for Unsubscribe,
+  // waited for to the deadline.
   absl::Status Drain(absl::Duration timeout);
 
   // Messages dropped so far because the handler fell behind.
