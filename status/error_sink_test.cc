@@ -3,16 +3,18 @@
 #include "status/error_sink.h"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -221,45 +223,54 @@ TEST(ErrorSinkTest, ReportsGoOnWhileAReplacedSinkIsGivenItsTail) {
 // flusher's delivery waits for exit to begin, then up to 300 ms for exit's
 // own tail to come in beside it, or (`block`) does not return.
 void ExitWhileTheFlusherIsInTheSink(bool block) {
-  // Never destroyed: used at exit, maybe by the flusher beside it.
-  static auto* const mu = new absl::Mutex;
-  static int* const inside = new int(0);   // guarded by *mu
-  static int* const entered = new int(0);  // guarded by *mu
-  static auto* const in_sink = new absl::Notification;
-  static auto* const exiting = new absl::Notification;
-  static bool blocks = false;
-  blocks = block;
+  // Never destroyed: used at exit, maybe by the flusher beside it. Standard
+  // locks: TSan sees them (Debian's Abseil is not instrumented).
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    int inside = 0;        // guarded by mu
+    int entered = 0;       // guarded by mu
+    bool in_sink = false;  // guarded by mu: the flusher's delivery came
+    bool exiting = false;  // guarded by mu
+    bool blocks = false;
+  };
+  static Shared* const shared = new Shared;
+  shared->blocks = block;
   SetErrorSink([](const ErrorReport& r) {
-    bool beside;
-    int nth;
-    {
-      absl::MutexLock lock(mu);
-      beside = (*inside)++ > 0;
-      nth = ++*entered;
-    }
-    if (nth == 2) {  // the flusher's
-      in_sink->Notify();
-      exiting->WaitForNotificationWithTimeout(absl::Seconds(30));
-      if (blocks)
-        absl::Notification().WaitForNotificationWithTimeout(absl::Seconds(60));
-      absl::MutexLock lock(mu);
-      mu->AwaitWithTimeout(absl::Condition(
-                               +[](int* n) { return *n > 1; }, inside),
-                           absl::Milliseconds(300));
+    Shared& s = *shared;
+    std::unique_lock<std::mutex> lock(s.mu);
+    const bool beside = s.inside++ > 0;
+    s.cv.notify_all();
+    if (++s.entered == 2) {  // the flusher's
+      s.in_sink = true;
+      s.cv.notify_all();
+      s.cv.wait_for(lock, std::chrono::seconds(30), [&] { return s.exiting; });
+      if (s.blocks) {
+        s.cv.wait_for(lock, std::chrono::seconds(60), [] { return false; });
+      }
+      s.cv.wait_for(lock, std::chrono::milliseconds(300),
+                    [&] { return s.inside > 1; });
     }
     std::fprintf(stderr, "delivered %d%s\n", static_cast<int>(r.suppressed),
                  beside ? " beside" : "");
-    absl::MutexLock lock(mu);
-    --*inside;
+    --s.inside;
   });
   const ErrorSource source{"exit"};
   ReportError(source, absl::InternalError("burst"));  // told
   ReportError(source, absl::InternalError("burst"));  // held: the flusher's
   // Runs before the flush at exit (registered with the first count held).
-  std::atexit([] { exiting->Notify(); });
-  if (!in_sink->WaitForNotificationWithTimeout(absl::Seconds(10))) {
-    std::fprintf(stderr, "the flusher did not come\n");
-    std::_Exit(2);
+  std::atexit([] {
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->exiting = true;
+    shared->cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(shared->mu);
+    if (!shared->cv.wait_for(lock, std::chrono::seconds(10),
+                             [] { return shared->in_sink; })) {
+      std::fprintf(stderr, "the flusher did not come\n");
+      std::_Exit(2);
+    }
   }
   ReportError(source, absl::InternalError("burst"));  // held: exit's
   ReportError(source, absl::InternalError("burst"));

@@ -4,12 +4,12 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "registry/internal/lookup.h"
@@ -54,7 +54,7 @@ class GatherTest : public ::testing::Test {
   void AnswerOnce() {
     auto sub = conn_->Subscribe("q", [this](natsMsg* msg) {
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         reply_ = std::string(nats::Reply(msg));
       }
       conn_->Publish(nats::Reply(msg), "first").IgnoreError();
@@ -71,7 +71,7 @@ class GatherTest : public ::testing::Test {
   ::testing::AssertionResult Queue(int count) {
     std::string to;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       to = reply_;
     }
     const int before = markers_.load();
@@ -121,7 +121,7 @@ class GatherTest : public ::testing::Test {
   std::shared_ptr<nats::Connection> conn_;
   std::shared_ptr<nats::InboxMux> mux_;
   std::unique_ptr<nats::Subscription> responder_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::string reply_;  // guarded by mu_: AnswerOnce's last query's inbox
   std::string marker_;
   std::atomic<int> markers_{0};
