@@ -50,12 +50,9 @@ namespace {
 
 constexpr int kRegistrars = 10;
 
-// A smoke run (bench/smoke_test.sh exports MICRO_NATS_BENCH_SMOKE):
-// set-up may take longer there (sanitizers, a loaded machine) before it
-// counts as failed.
+// Set-up may take longer in a smoke run before it counts as failed.
 absl::Duration SetUpLimit() {
-  static const bool smoke = std::getenv("MICRO_NATS_BENCH_SMOKE") != nullptr;
-  return smoke ? absl::Minutes(2) : absl::Seconds(30);
+  return bench::SmokeRun() ? absl::Minutes(2) : absl::Seconds(30);
 }
 
 std::string ServiceOf(int64_t instances) {

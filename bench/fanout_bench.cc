@@ -49,7 +49,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -75,23 +74,18 @@
 namespace micro_nats {
 namespace {
 
-// A smoke run (bench/smoke_test.sh exports MICRO_NATS_BENCH_SMOKE).
-bool SmokeRun() {
-  static const bool smoke = std::getenv("MICRO_NATS_BENCH_SMOKE") != nullptr;
-  return smoke;
-}
-
 // How long a wait for deliveries, answers or set-up may take: a real
 // shortfall in a full run fails after 30 s; a smoke run, possibly under a
 // sanitizer on a busy machine, waits longer before calling it one.
 absl::Duration WaitLimit() {
-  return SmokeRun() ? absl::Minutes(2) : absl::Seconds(30);
+  return bench::SmokeRun() ? absl::Minutes(2) : absl::Seconds(30);
 }
 
 // Publishes per batch for a rate: small in a smoke run (256 subscribers x
 // 1000 under TSan is minutes of deliveries).
 int BatchOf(int64_t batch) {
-  return static_cast<int>(SmokeRun() ? std::min<int64_t>(batch, 10) : batch);
+  return static_cast<int>(bench::SmokeRun() ? std::min<int64_t>(batch, 10)
+                                            : batch);
 }
 
 // Deliveries (or answers) so far, and a wait for a count of them.

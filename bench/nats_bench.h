@@ -24,6 +24,11 @@ namespace micro_nats::bench {
 // The server's URL.
 const std::string& ServerUrl();
 
+// A smoke run (bench/smoke_test.sh exports MICRO_NATS_BENCH_SMOKE): small
+// sizes, maybe under a sanitizer on a busy machine, so waits and set-up may
+// take longer before they count as failed.
+bool SmokeRun();
+
 // A new micro-nats connection to the server; aborts on failure (a
 // benchmark has nothing to measure without it).
 std::shared_ptr<nats::Connection> Connect();

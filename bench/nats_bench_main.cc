@@ -45,6 +45,11 @@ double RatePerSecond(const benchmark::State& state, absl::Time start) {
 
 const std::string& ServerUrl() { return *server_url; }
 
+bool SmokeRun() {
+  static const bool smoke = std::getenv("MICRO_NATS_BENCH_SMOKE") != nullptr;
+  return smoke;
+}
+
 std::shared_ptr<nats::Connection> Connect() {
   auto conn = nats::Connection::Connect({.servers = {ServerUrl()}});
   if (!conn.ok()) {

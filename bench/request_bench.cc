@@ -37,7 +37,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -353,7 +352,7 @@ class FullStack {
         {.servers = {bench::ServerUrl()}, .identity = {.name = "bench-echo"}});
     service::NatsServiceOptions caller_options = {
         .servers = {bench::ServerUrl()}, .identity = {.name = "bench-caller"}};
-    if (std::getenv("MICRO_NATS_BENCH_SMOKE") != nullptr) {
+    if (bench::SmokeRun()) {
       // A smoke run, maybe under a sanitizer on a busy machine: an evicted
       // node's lookup may take longer than the registry's 100 ms to hear
       // the echo service (a real run keeps the defaults).
