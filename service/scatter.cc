@@ -219,8 +219,7 @@ void Answering::Send(const Message& request, const ScatterWire::Reply& reply,
     Report(absl::Status(sent.code(),
                         absl::StrCat("a scatter answer of '", served.name,
                                      "' could not be sent: ", sent.message())));
-    const absl::Status unsent = absl::InternalError(
-        absl::StrCat("the answer could not be sent: ", sent.message()));
+    const absl::Status unsent = AnswerNotSent(sent);
     // An error of the endpoint's, not the success serve counted; counted
     // before the caller can hear it.
     if (served.count_unsent) {

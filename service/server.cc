@@ -509,6 +509,11 @@ ServedService Server::Served() const {
   return served;
 }
 
+absl::Status AnswerNotSent(const absl::Status& sent) {
+  return absl::InternalError(
+      absl::StrCat("the answer could not be sent: ", sent.message()));
+}
+
 registry::Service Server::registration() const {
   registry::Service service{.name = options_.identity.name,
                             .version = options_.identity.version,
@@ -554,8 +559,7 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
         sent.code(), absl::StrCat("the answer of '", options.identity.name, ".",
                                   HeaderOr(request, kEndpointHeader),
                                   "' could not be sent: ", sent.message())));
-    const absl::Status unsent = absl::InternalError(
-        absl::StrCat("the answer could not be sent: ", sent.message()));
+    const absl::Status unsent = AnswerNotSent(sent);
     CountUnsent(HeaderOr(request, kEndpointHeader), unsent);
     response = ErrorAnswer(request, unsent, "", options.identity.name);
     sent = socket->Send(std::move(response));

@@ -224,11 +224,15 @@ struct ServedService {
   // server counts its own (ServerStats::overloaded, requests, errors).
   std::function<void()> count_overload;
   // Counts a call to `endpoint` that serve answered but whose answer could
-  // not be sent (`why`): an error of the endpoint's and the server's, not
-  // the success serve counted.
+  // not be sent (`why`, AnswerNotSent's): an error of the endpoint's and the
+  // server's, not the success serve counted.
   std::function<void(absl::string_view endpoint, const absl::Status& why)>
       count_unsent;
 };
+
+// The error a caller is answered with, and its endpoint counts, when the
+// answer itself could not be sent (`sent`: too large, a bad header).
+absl::Status AnswerNotSent(const absl::Status& sent);
 
 // Frontend: another way in to a server's endpoints, beside its transport
 // listener (service/nats's NATS Service API).

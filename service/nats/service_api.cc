@@ -196,8 +196,7 @@ void ApiState::Answer(const std::string& reply, const absl::Status& error,
         sent.code(),
         absl::StrCat("the answer on '", reply, "' for '", served.name,
                      "' could not be sent: ", sent.message())));
-    const absl::Status unsent = absl::InternalError(
-        absl::StrCat("the answer could not be sent: ", sent.message()));
+    const absl::Status unsent = AnswerNotSent(sent);
     // Counted before the caller can hear it.
     if (served.count_unsent) served.count_unsent(endpoint, unsent);
     Answer(reply, unsent, {});
