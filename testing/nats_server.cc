@@ -131,6 +131,10 @@ std::string NatsServer::url() const {
   return absl::StrCat("nats://127.0.0.1:", options_.port);
 }
 
+std::string NatsServer::store_dir() const {
+  return options_.jetstream ? dir_ + "/jetstream" : std::string();
+}
+
 absl::Status NatsServer::Launch() {
   const std::string config = dir_ + "/nats-server.conf";
   const std::string log = dir_ + "/nats-server.log";
@@ -153,6 +157,12 @@ absl::Status NatsServer::Launch() {
           << "\n  listen: 127.0.0.1:"
           << (options_.cluster_port == 0 ? -1 : options_.cluster_port)
           << "\n  routes: [" << absl::StrJoin(routes, ", ") << "]\n}\n";
+    }
+    if (options_.jetstream) {
+      // Small limits: a test's streams are small, and the defaults reserve
+      // a share of the machine's memory and disk.
+      out << "jetstream {\n  store_dir: \"" << store_dir()
+          << "\"\n  max_memory_store: 256MB\n  max_file_store: 1GB\n}\n";
     }
     out << options_.extra_config << "\n";
     if (!out) return absl::InternalError("cannot write " + config);

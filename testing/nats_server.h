@@ -10,8 +10,10 @@
 // restarted on the same port (reconnect tests), killed (SIGKILL) or frozen
 // (SIGSTOP, a server that stops answering but keeps its TCP connections)
 // for fault tests, and given configuration of its own (users, permissions,
-// TLS). `NatsCluster` starts several servers routed to each other
-// (failover tests).
+// TLS) or JetStream (`jetstream = true`, its store in the fixture's own
+// directory: kept across Stop, Kill and Restart, so persistence can be
+// tested; removed with the server). `NatsCluster` starts several servers routed
+// to each other (failover tests).
 //
 //   MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start());
 //   ConnectionOptions options{.servers = {server->url()}};
@@ -51,6 +53,9 @@ struct NatsServerOptions {
   std::string cluster_name;
   int cluster_port = 0;
   std::vector<int> route_ports;
+  // Enables JetStream (nats-server -js) with its store_dir in dir()/jetstream.
+  // The store outlives Stop, Kill and Restart and goes with the fixture.
+  bool jetstream = false;
 };
 
 // NatsServer
@@ -72,6 +77,8 @@ class NatsServer {
   // A directory for the test's files (certificates), removed with the
   // server.
   const std::string& dir() const { return dir_; }
+  // JetStream's store directory (NatsServerOptions::jetstream), or "".
+  std::string store_dir() const;
   bool running() const { return pid_ > 0; }
 
   // Stops the server (SIGTERM, then SIGKILL after a grace period). Clients

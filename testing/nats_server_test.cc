@@ -102,6 +102,46 @@ TEST(NatsServerTest, ClusterOfThreeRoutesMessagesBetweenServers) {
   EXPECT_EQ(got.Snapshot().front(), "across");
 }
 
+std::string Ask(Connection& conn, absl::string_view subject,
+                absl::string_view body) {
+  auto answer = conn.Request(subject, body, {}, absl::Now() + absl::Seconds(5));
+  if (!answer.ok()) return std::string(answer.status().message());
+  return std::string(nats::Body(answer->get()));
+}
+
+TEST(NatsServerTest, JetStreamStoresAcrossKillAndRestart) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start({.jetstream = true}));
+  EXPECT_THAT(server->store_dir(), StartsWith(server->dir()));
+  {
+    MN_ASSERT_OK_AND_ASSIGN(auto conn, ConnectOnce(server->url()));
+    EXPECT_THAT(Ask(*conn, "$JS.API.STREAM.CREATE.T",
+                    R"({"name":"T","subjects":["t.>"],"storage":"file"})"),
+                HasSubstr(R"("name":"T")"));
+    EXPECT_THAT(Ask(*conn, "t.x", "kept"), HasSubstr(R"("seq":1)"));
+  }
+  ASSERT_THAT(server->Kill(), IsOk());
+  ASSERT_THAT(server->Restart(), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto conn, ConnectOnce(server->url()));
+  // The server recovers the stream from its store after it accepts clients.
+  std::string info;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        info = Ask(*conn, "$JS.API.STREAM.INFO.T", "");
+        return info.find(R"("messages":1)") != std::string::npos;
+      },
+      absl::Seconds(10), "the stored message after the restart"))
+      << info;
+}
+
+TEST(NatsServerTest, NoJetStreamUnlessAsked) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start());
+  EXPECT_EQ(server->store_dir(), "");
+  MN_ASSERT_OK_AND_ASSIGN(auto conn, ConnectOnce(server->url()));
+  EXPECT_THAT(
+      conn->Request("$JS.API.INFO", "", {}, absl::Now() + absl::Seconds(5)),
+      StatusIs(absl::StatusCode::kUnavailable));
+}
+
 TEST(NatsServerTest, MissingBinaryFailsWithInstallHint) {
   setenv("NATS_SERVER_BIN", "/nonexistent/nats-server", 1);
   auto server = NatsServer::Start();
