@@ -257,6 +257,12 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
   }
 }
 
+absl::StatusOr<std::unique_ptr<ClientStream>> Client::StreamRaw(
+    absl::string_view service, absl::string_view endpoint,
+    StreamOptions options) {
+  return absl::UnimplementedError("streams are not wired yet");
+}
+
 size_t Client::IdleSockets() const { return pool_->Idle(); }
 ClientStats Client::stats() const {
   return {.calls = calls_.load(),

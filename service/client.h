@@ -52,6 +52,7 @@
 #include "service/codec.h"
 #include "service/context.h"
 #include "service/selector.h"
+#include "service/stream.h"
 #include "status/status_macros.h"
 #include "transport/transport.h"
 
@@ -76,6 +77,18 @@ struct CallOptions {
   Metadata metadata;
   // The request's encoding for typed calls; empty: the client's.
   std::string content_type;
+};
+
+// A stream's options (stream.h).
+struct StreamOptions {
+  // The stream's deadline or timeout (for the whole stream; zero timeout:
+  // the client's), retries before the server accepted it, selector,
+  // filters, metadata (on the opening frame; the handler's Context has
+  // them) and content type (typed streams).
+  CallOptions call;
+  // What this end holds received and unread; zero fields: the client's
+  // (ClientOptions::stream_window).
+  StreamWindow window = {.messages = 0, .bytes = 0};
 };
 
 // A call as client wrappers see it: where it goes and the message, whose
@@ -127,6 +140,10 @@ struct ClientOptions {
   // node still exists (transport DialOptions::probe_interval).
   absl::Duration probe_interval = absl::Seconds(1);
 
+  // What a stream's client end holds received and unread, unless the
+  // stream says (StreamOptions::window).
+  StreamWindow stream_window;
+
   // Threads that run asynchronous calls (CallAsync); more wait.
   int async_threads = 4;
 
@@ -141,6 +158,7 @@ struct ClientStats {
   int64_t calls = 0;    // CallRaw and typed calls made
   int64_t retries = 0;  // attempts after a call's first
   int64_t evicted = 0;  // nodes dropped from the cache after failing
+  int64_t streams = 0;  // streams opened (accepted by a server)
 };
 
 // Client
@@ -187,6 +205,24 @@ class Client {
                                                Req request,
                                                CallOptions options = {});
 
+  // Opens a stream to `endpoint` of `service` (stream.h), a stream
+  // endpoint (Server::HandleStream): looks the service up, picks a node
+  // and waits for it to accept, retrying another node as Call does until
+  // one did (never after). Headers and metadata as for CallRaw; the
+  // opening frame carries options.call.metadata and Content-Type.
+  // Unimplemented for an endpoint registered without "stream": "true" or a
+  // NATS Service API node (no streams there); else as Call.
+  absl::StatusOr<std::unique_ptr<ClientStream>> StreamRaw(
+      absl::string_view service, absl::string_view endpoint,
+      StreamOptions options = {});
+
+  // A typed stream: Req and Resp are protobuf messages, encoded with
+  // options.call.content_type (empty: the client's).
+  template <typename Req, typename Resp>
+  absl::StatusOr<ClientStreamOf<Req, Resp>> Stream(absl::string_view service,
+                                                   absl::string_view endpoint,
+                                                   StreamOptions options = {});
+
   // Publishes `message` to `topic` through the broker, encoded with
   // `content_type` (empty: the client's), with headers Content-Type,
   // Micro-Topic and `metadata`.
@@ -214,6 +250,12 @@ class Client {
   // Looks up, selects, calls and retries. The call's headers are set on
   // `request`'s message (CallRaw without wrappers hands its own: no copy).
   absl::StatusOr<Message> Run(CallRequest& request, const CallOptions& options);
+  // Run's loop for any attempt: `attempt(node, versions, path,
+  // &node_failed)` returns a StatusOr; the loop selects, evicts and
+  // retries around it (client.cc).
+  template <typename Attempt>
+  auto Attempts(const CallRequest& request, const CallOptions& options,
+                Attempt&& attempt);
   // The way to `node`, by its protocol.
   service_internal::CallPath& PathTo(const registry::Node& node) const;
   absl::Status RunAsync(concurrency::Task task);
@@ -241,6 +283,7 @@ class Client {
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> evicted_{0};
+  std::atomic<int64_t> streams_{0};
   // Last: destroyed (and its tasks run) first.
   std::unique_ptr<concurrency::ThreadPool> async_pool_;
 };
@@ -265,6 +308,21 @@ absl::StatusOr<Resp> Client::Call(absl::string_view service,
   Resp response;
   MN_RETURN_IF_ERROR(codec->Unmarshal(answer.body, &response));
   return response;
+}
+
+template <typename Req, typename Resp>
+absl::StatusOr<ClientStreamOf<Req, Resp>> Client::Stream(
+    absl::string_view service, absl::string_view endpoint,
+    StreamOptions options) {
+  MN_ASSIGN_OR_RETURN(
+      const Codec* codec,
+      CodecFor(options.call.content_type.empty()
+                   ? absl::string_view(options_.content_type)
+                   : absl::string_view(options.call.content_type)));
+  options.call.content_type = std::string(codec->content_type());
+  MN_ASSIGN_OR_RETURN(std::unique_ptr<ClientStream> raw,
+                      StreamRaw(service, endpoint, std::move(options)));
+  return ClientStreamOf<Req, Resp>(std::move(raw), codec);
 }
 
 template <typename Req, typename Resp>

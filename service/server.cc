@@ -282,6 +282,14 @@ absl::Status Server::Handle(absl::string_view endpoint, Handler handler,
   return absl::OkStatus();
 }
 
+absl::Status Server::HandleStream(absl::string_view endpoint,
+                                  StreamHandler handler,
+                                  EndpointOptions options) {
+  MN_RETURN_IF_ERROR(ValidateEndpointName(endpoint));
+  if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  return absl::UnimplementedError("streams are not wired yet");
+}
+
 absl::Status Server::SubscribeRaw(absl::string_view topic,
                                   MessageCallback callback,
                                   SubscriberOptions options) {

@@ -71,6 +71,7 @@
 #include "service/codec.h"
 #include "service/context.h"
 #include "service/describe.h"
+#include "service/stream.h"
 #include "status/status_macros.h"
 #include "transport/transport.h"
 
@@ -163,7 +164,17 @@ struct ServerOptions {
   absl::Duration register_ttl = absl::Seconds(90);
   absl::Duration register_interval = absl::Seconds(30);
 
+  // Wraps the unary handlers (Handle), not stream handlers.
   std::vector<HandlerWrapper> wrappers;
+
+  // Streams (HandleStream, stream.h): what the handler's end holds
+  // received and unread; and how many streams are open at once, each
+  // holding a thread of the server's stream pool for its handler's life
+  // (started as needed). An open beyond is refused ResourceExhausted (a
+  // refusal, kRefusedHeader "overloaded"). Never on the listener's
+  // handler threads: those only route a stream's frames.
+  StreamWindow stream_window;
+  int max_streams = 64;
 
   // Other ways in to the endpoints, started and stopped with the server
   // (service/nats adds the NATS Service API). Each serves one server.
@@ -186,6 +197,10 @@ struct ServerStats {
   int64_t requests = 0;    // answered, errors included
   int64_t errors = 0;      // answered with an error
   int64_t overloaded = 0;  // refused with ResourceExhausted, queue full
+  int64_t streams = 0;     // streams accepted
+  // Streams Stop cancelled at its deadline (their handlers' Contexts are
+  // Cancelled, their callers' Recv returns Cancelled).
+  int64_t streams_cancelled_at_stop = 0;
 };
 
 // The requests one endpoint's handler ran for, however they came.
@@ -280,6 +295,22 @@ class Server {
   absl::Status Handle(
       absl::string_view endpoint,
       std::function<absl::Status(Context&, const Req&, Resp*)> handler,
+      EndpointOptions options = {});
+
+  // Serves streams opened on `endpoint` (Client::StreamRaw): `handler`
+  // runs once per stream, on the server's stream pool (max_streams).
+  // Registered with endpoint metadata "stream": "true" (go-micro's); not
+  // offered on the NATS Service API, which has no streams. A plain Call to
+  // it is InvalidArgument. As Handle otherwise.
+  absl::Status HandleStream(absl::string_view endpoint, StreamHandler handler,
+                            EndpointOptions options = {});
+
+  // A typed stream handler: Req and Resp are protobuf messages, decoded
+  // and encoded with the stream's Content-Type.
+  template <typename Req, typename Resp>
+  absl::Status HandleStream(
+      absl::string_view endpoint,
+      std::function<absl::Status(Context&, ServerStreamOf<Req, Resp>&)> handler,
       EndpointOptions options = {});
 
   // Delivers broker messages on `topic` (wildcards allowed) to `callback`;
@@ -406,6 +437,27 @@ absl::Status Server::Handle(
               std::string(codec->content_type());
         }
         return absl::OkStatus();
+      },
+      std::move(options));
+}
+
+template <typename Req, typename Resp>
+absl::Status Server::HandleStream(
+    absl::string_view endpoint,
+    std::function<absl::Status(Context&, ServerStreamOf<Req, Resp>&)> handler,
+    EndpointOptions options) {
+  if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  if (!options.request) options.request = DescribeMessage(*Req::descriptor());
+  if (!options.response) {
+    options.response = DescribeMessage(*Resp::descriptor());
+  }
+  return HandleStream(
+      endpoint,
+      [handler = std::move(handler)](Context& ctx,
+                                     ServerStream& raw) -> absl::Status {
+        MN_ASSIGN_OR_RETURN(const Codec* codec, CodecFor(ctx.content_type()));
+        ServerStreamOf<Req, Resp> stream(raw, codec);
+        return handler(ctx, stream);
       },
       std::move(options));
 }
