@@ -81,6 +81,52 @@ Vars MethodVars(const MethodDescriptor* method) {
           {"response_full", method->output_type()->full_name()}};
 }
 
+// What an rpc is: unary, or which way it streams.
+enum class Kind { kUnary, kServerStreaming, kClientStreaming, kBidi };
+
+Kind KindOf(const MethodDescriptor* method) {
+  if (method->client_streaming()) {
+    return method->server_streaming() ? Kind::kBidi : Kind::kClientStreaming;
+  }
+  return method->server_streaming() ? Kind::kServerStreaming : Kind::kUnary;
+}
+
+bool Streams(const FileDescriptor* file) {
+  for (int i = 0; i < file->service_count(); ++i) {
+    for (int j = 0; j < file->service(i)->method_count(); ++j) {
+      if (KindOf(file->service(i)->method(j)) != Kind::kUnary) return true;
+    }
+  }
+  return false;
+}
+
+// What is written per rpc, by its kind. Only `unary` is needed: a kind
+// without its own template (empty) is written with `unary`'s.
+struct ByKind {
+  std::string unary;
+  std::string server_streaming;
+  std::string client_streaming;
+  std::string bidi;
+
+  const char* For(const MethodDescriptor* method) const {
+    const std::string* chosen = &unary;
+    switch (KindOf(method)) {
+      case Kind::kUnary:
+        break;
+      case Kind::kServerStreaming:
+        chosen = &server_streaming;
+        break;
+      case Kind::kClientStreaming:
+        chosen = &client_streaming;
+        break;
+      case Kind::kBidi:
+        chosen = &bidi;
+        break;
+    }
+    return (chosen->empty() ? unary : *chosen).c_str();
+  }
+};
+
 void OpenNamespaces(Printer& p, const FileDescriptor* file) {
   for (const std::string& ns : Namespaces(file)) {
     p.Print("namespace $ns$ {\n", "ns", ns);
@@ -96,13 +142,13 @@ void CloseNamespaces(Printer& p, const FileDescriptor* file) {
 }
 
 // `head` (with $service$ and $full$, the service's full name), then
-// `method` once per rpc with MethodVars, then `tail`: the shape of every
-// block the generator writes per service.
+// `method` (its kind's) once per rpc with MethodVars, then `tail`: the
+// shape of every block the generator writes per service.
 void PrintPerMethod(Printer& p, const ServiceDescriptor* service,
-                    const char* head, const char* method, const char* tail) {
+                    const char* head, const ByKind& method, const char* tail) {
   p.Print(head, "service", service->name(), "full", service->full_name());
   for (int i = 0; i < service->method_count(); ++i) {
-    p.Print(MethodVars(service->method(i)), method);
+    p.Print(MethodVars(service->method(i)), method.For(service->method(i)));
   }
   p.Print(tail);
 }
@@ -115,11 +161,11 @@ void PrintNames(Printer& p, const ServiceDescriptor* service) {
       "struct $service$Names {\n"
       "  static constexpr char kFullName[] = \"$full$\";\n"
       "  static constexpr char kName[] = \"$service$\";\n",
-      "  static constexpr char k$method$[] = \"$service$.$method$\";\n"
-      "  static constexpr char k$method$RequestType[] = "
-      "\"$request_full$\";\n"
-      "  static constexpr char k$method$ResponseType[] = "
-      "\"$response_full$\";\n",
+      {"  static constexpr char k$method$[] = \"$service$.$method$\";\n"
+       "  static constexpr char k$method$RequestType[] = "
+       "\"$request_full$\";\n"
+       "  static constexpr char k$method$ResponseType[] = "
+       "\"$response_full$\";\n"},
       "};\n\n");
 }
 
@@ -131,16 +177,23 @@ void PrintServiceComment(Printer& p, const ServiceDescriptor* service) {
 
 // An abstract class: the service's comment, then `head` (the class's own
 // comment, its name line and virtual destructor), then per rpc its comment
-// and `method` (pure virtuals), all with MethodVars.
+// and `method` (its kind's: pure virtuals), all with MethodVars.
 void PrintInterface(Printer& p, const ServiceDescriptor* service,
-                    const char* head, const char* method) {
+                    const char* head, const ByKind& method) {
   PrintServiceComment(p, service);
   p.Print(head, "service", service->name());
   for (int i = 0; i < service->method_count(); ++i) {
     p.Print("\n$comment$", "comment", Comment(service->method(i), "  "));
-    p.Print(MethodVars(service->method(i)), method);
+    p.Print(MethodVars(service->method(i)), method.For(service->method(i)));
   }
   p.Print("};\n\n");
+}
+
+// The typed stream of a streaming rpc, named $method$Stream in the class
+// that declares it; `stream_class`: ClientStreamOf or ServerStreamOf.
+std::string StreamAlias(absl::string_view stream_class) {
+  return absl::StrCat("  using $method$Stream = ::micro_nats::service::",
+                      stream_class, "<\n      $request$, $response$>;\n");
 }
 
 void PrintClient(Printer& p, const ServiceDescriptor* service) {
@@ -151,16 +204,43 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
       "class $service$ClientInterface {\n"
       " public:\n"
       "  virtual ~$service$ClientInterface() = default;\n",
-      "  virtual absl::StatusOr<$response$> $method$(\n"
-      "      const $request$& request,\n"
-      "      ::micro_nats::service::CallOptions options = {}) = 0;\n"
-      "  // $method$ on the client's async pool; `done` gets the "
-      "answer.\n"
-      "  virtual void $method$Async(\n"
-      "      const $request$& request,\n"
-      "      ::micro_nats::service::CallOptions options,\n"
-      "      std::function<void(absl::StatusOr<$response$>)> done) = "
-      "0;\n");
+      {.unary = "  virtual absl::StatusOr<$response$> $method$(\n"
+                "      const $request$& request,\n"
+                "      ::micro_nats::service::CallOptions options = {}) = 0;\n"
+                "  // $method$ on the client's async pool; `done` gets the "
+                "answer.\n"
+                "  virtual void $method$Async(\n"
+                "      const $request$& request,\n"
+                "      ::micro_nats::service::CallOptions options,\n"
+                "      std::function<void(absl::StatusOr<$response$>)> done) = "
+                "0;\n",
+       .server_streaming = absl::StrCat(
+           StreamAlias("ClientStreamOf"),
+           "  // Sends `request` and half-closes: Recv the responses until\n"
+           "  // OutOfRange (the end) or another error (the handler's).\n"
+           "  virtual absl::StatusOr<$method$Stream> $method$(\n"
+           "      const $request$& request,\n"
+           "      ::micro_nats::service::StreamOptions options = {}) = 0;\n"),
+       .client_streaming = absl::StrCat(
+           StreamAlias("ClientStreamOf"),
+           "  // Opens the stream: Send the requests, then CloseAndRecv the\n"
+           "  // response.\n"
+           "  virtual absl::StatusOr<$method$Stream> $method$(\n"
+           "      ::micro_nats::service::StreamOptions options = {}) = 0;\n"),
+       .bidi = absl::StrCat(
+           StreamAlias("ClientStreamOf"),
+           "  // Opens the stream: Send and Recv (from two threads if need "
+           "be),\n"
+           "  // CloseSend after the last request.\n"
+           "  virtual absl::StatusOr<$method$Stream> $method$(\n"
+           "      ::micro_nats::service::StreamOptions options = {}) = 0;\n")});
+  const char* open_stream =
+      "\n"
+      "  absl::StatusOr<$method$Stream> $method$(\n"
+      "      ::micro_nats::service::StreamOptions options = {}) override {\n"
+      "    return client_.Stream<$request$, $response$>(\n"
+      "        service_, $service$Names::k$method$, std::move(options));\n"
+      "  }\n";
   PrintPerMethod(
       p, service,
       "// Calls $service$ through a micro-nats client: lookup, selection,\n"
@@ -172,25 +252,44 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
       "  $service$Client(::micro_nats::service::Client& client, "
       "std::string service)\n"
       "      : client_(client), service_(std::move(service)) {}\n",
-      "\n"
-      "  absl::StatusOr<$response$> $method$(\n"
-      "      const $request$& request,\n"
-      "      ::micro_nats::service::CallOptions options = {}) override "
-      "{\n"
-      "    return client_.Call<$request$, $response$>(\n"
-      "        service_, $service$Names::k$method$, request, "
-      "std::move(options));\n"
-      "  }\n"
-      "  void $method$Async(\n"
-      "      const $request$& request,\n"
-      "      ::micro_nats::service::CallOptions options,\n"
-      "      std::function<void(absl::StatusOr<$response$>)> done) "
-      "override {\n"
-      "    client_.CallAsync<$request$, $response$>(\n"
-      "        service_, $service$Names::k$method$, request, "
-      "std::move(options),\n"
-      "        std::move(done));\n"
-      "  }\n",
+      {.unary =
+           "\n"
+           "  absl::StatusOr<$response$> $method$(\n"
+           "      const $request$& request,\n"
+           "      ::micro_nats::service::CallOptions options = {}) override "
+           "{\n"
+           "    return client_.Call<$request$, $response$>(\n"
+           "        service_, $service$Names::k$method$, request, "
+           "std::move(options));\n"
+           "  }\n"
+           "  void $method$Async(\n"
+           "      const $request$& request,\n"
+           "      ::micro_nats::service::CallOptions options,\n"
+           "      std::function<void(absl::StatusOr<$response$>)> done) "
+           "override {\n"
+           "    client_.CallAsync<$request$, $response$>(\n"
+           "        service_, $service$Names::k$method$, request, "
+           "std::move(options),\n"
+           "        std::move(done));\n"
+           "  }\n",
+       .server_streaming =
+           "\n"
+           "  absl::StatusOr<$method$Stream> $method$(\n"
+           "      const $request$& request,\n"
+           "      ::micro_nats::service::StreamOptions options = {}) override "
+           "{\n"
+           "    absl::StatusOr<$method$Stream> stream =\n"
+           "        client_.Stream<$request$, $response$>(\n"
+           "            service_, $service$Names::k$method$, "
+           "std::move(options));\n"
+           "    if (!stream.ok()) return stream;\n"
+           "    absl::Status sent = stream->Send(request);\n"
+           "    if (sent.ok()) sent = stream->CloseSend();\n"
+           "    if (!sent.ok()) return sent;\n"
+           "    return stream;\n"
+           "  }\n",
+       .client_streaming = open_stream,
+       .bidi = open_stream},
       "\n"
       " private:\n"
       "  ::micro_nats::service::Client& client_;\n"
@@ -199,16 +298,41 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
 }
 
 void PrintHandler(Printer& p, const ServiceDescriptor* service) {
-  PrintInterface(p, service,
-                 "// What a server of $service$ implements; register it with\n"
-                 "// Register$service$Handler.\n"
-                 "class $service$Handler {\n"
-                 " public:\n"
-                 "  virtual ~$service$Handler() = default;\n",
-                 "  virtual absl::Status $method$(\n"
-                 "      ::micro_nats::service::Context& ctx,\n"
-                 "      const $request$& request,\n"
-                 "      $response$* response) = 0;\n");
+  PrintInterface(
+      p, service,
+      "// What a server of $service$ implements; register it with\n"
+      "// Register$service$Handler.\n"
+      "class $service$Handler {\n"
+      " public:\n"
+      "  virtual ~$service$Handler() = default;\n",
+      {.unary = "  virtual absl::Status $method$(\n"
+                "      ::micro_nats::service::Context& ctx,\n"
+                "      const $request$& request,\n"
+                "      $response$* response) = 0;\n",
+       .server_streaming = absl::StrCat(
+           StreamAlias("ServerStreamOf"),
+           "  // `request` is the caller's; Send the responses on `stream`.\n"
+           "  // What this returns ends the stream.\n"
+           "  virtual absl::Status $method$(\n"
+           "      ::micro_nats::service::Context& ctx,\n"
+           "      const $request$& request,\n"
+           "      $method$Stream& stream) = 0;\n"),
+       .client_streaming = absl::StrCat(
+           StreamAlias("ServerStreamOf"),
+           "  // Recv the requests until OutOfRange (the caller is done);\n"
+           "  // `response` is sent when this returns OK.\n"
+           "  virtual absl::Status $method$(\n"
+           "      ::micro_nats::service::Context& ctx,\n"
+           "      $method$Stream& stream,\n"
+           "      $response$* response) = 0;\n"),
+       .bidi = absl::StrCat(
+           StreamAlias("ServerStreamOf"),
+           "  // Recv requests and Send responses; what this returns ends "
+           "the\n"
+           "  // stream.\n"
+           "  virtual absl::Status $method$(\n"
+           "      ::micro_nats::service::Context& ctx,\n"
+           "      $method$Stream& stream) = 0;\n")});
   p.Print(
       "// Registers every endpoint of $service$ on `server` (before its "
       "Start),\n"
@@ -220,42 +344,95 @@ void PrintHandler(Printer& p, const ServiceDescriptor* service) {
       "service", service->name());
 }
 
+// Registration of one rpc: `registered` is the call that registers it
+// (Handle or HandleStream) with its endpoint and handler.
+std::string Register(absl::string_view registered) {
+  return absl::StrCat("  if (absl::Status status = ", registered,
+                      "      !status.ok()) {\n"
+                      "    return status;\n"
+                      "  }\n");
+}
+
 void PrintRegister(Printer& p, const ServiceDescriptor* service) {
   PrintPerMethod(
       p, service,
       "absl::Status Register$service$Handler(::micro_nats::service::Server& "
       "server,\n"
       "                                     $service$Handler& handler) {\n",
-      "  if (absl::Status status = server.Handle<$request$, "
-      "$response$>(\n"
-      "          $service$Names::k$method$,\n"
-      "          [&handler](::micro_nats::service::Context& ctx,\n"
-      "                     const $request$& request,\n"
-      "                     $response$* response) {\n"
-      "            return handler.$method$(ctx, request, response);\n"
-      "          });\n"
-      "      !status.ok()) {\n"
-      "    return status;\n"
-      "  }\n",
+      {.unary = Register(
+           "server.Handle<$request$, $response$>(\n"
+           "          $service$Names::k$method$,\n"
+           "          [&handler](::micro_nats::service::Context& ctx,\n"
+           "                     const $request$& request,\n"
+           "                     $response$* response) {\n"
+           "            return handler.$method$(ctx, request, response);\n"
+           "          });\n"),
+       // The one request is read here, so the handler only Sends.
+       .server_streaming = Register(
+           "server.HandleStream<$request$, $response$>(\n"
+           "          $service$Names::k$method$,\n"
+           "          [&handler](::micro_nats::service::Context& ctx,\n"
+           "                     $service$Handler::$method$Stream& stream)\n"
+           "              -> absl::Status {\n"
+           "            absl::StatusOr<$request$> request = stream.Recv();\n"
+           "            if (absl::IsOutOfRange(request.status())) {\n"
+           "              return absl::InvalidArgumentError(\n"
+           "                  \"$service$.$method$ takes a request: the "
+           "stream ended without one\");\n"
+           "            }\n"
+           "            if (!request.ok()) return request.status();\n"
+           "            return handler.$method$(ctx, *request, stream);\n"
+           "          });\n"),
+       .client_streaming = Register(
+           "server.HandleStream<$request$, $response$>(\n"
+           "          $service$Names::k$method$,\n"
+           "          [&handler](::micro_nats::service::Context& ctx,\n"
+           "                     $service$Handler::$method$Stream& stream)\n"
+           "              -> absl::Status {\n"
+           "            $response$ response;\n"
+           "            absl::Status handled = handler.$method$(ctx, stream, "
+           "&response);\n"
+           "            if (!handled.ok()) return handled;\n"
+           "            return stream.Send(response);\n"
+           "          });\n"),
+       .bidi = Register(
+           "server.HandleStream<$request$, $response$>(\n"
+           "          $service$Names::k$method$,\n"
+           "          [&handler](::micro_nats::service::Context& ctx,\n"
+           "                     $service$Handler::$method$Stream& stream) {\n"
+           "            return handler.$method$(ctx, stream);\n"
+           "          });\n")},
       "  return absl::OkStatus();\n}\n\n");
 }
 
 void PrintMock(Printer& p, const ServiceDescriptor* service) {
+  const char* open_stream =
+      "  MOCK_METHOD(absl::StatusOr<$method$Stream>, $method$,\n"
+      "              (::micro_nats::service::StreamOptions options), "
+      "(override));\n";
   PrintPerMethod(
       p, service,
       "// A gmock of $service$ClientInterface.\n"
       "class Mock$service$Client : public $service$ClientInterface {\n"
       " public:\n",
-      "  MOCK_METHOD(absl::StatusOr<$response$>, $method$,\n"
-      "              (const $request$& request,\n"
-      "               ::micro_nats::service::CallOptions options),\n"
-      "              (override));\n"
-      "  MOCK_METHOD(void, $method$Async,\n"
-      "              (const $request$& request,\n"
-      "               ::micro_nats::service::CallOptions options,\n"
-      "               std::function<void(absl::StatusOr<$response$>)> "
-      "done),\n"
-      "              (override));\n",
+      {.unary =
+           "  MOCK_METHOD(absl::StatusOr<$response$>, $method$,\n"
+           "              (const $request$& request,\n"
+           "               ::micro_nats::service::CallOptions options),\n"
+           "              (override));\n"
+           "  MOCK_METHOD(void, $method$Async,\n"
+           "              (const $request$& request,\n"
+           "               ::micro_nats::service::CallOptions options,\n"
+           "               std::function<void(absl::StatusOr<$response$>)> "
+           "done),\n"
+           "              (override));\n",
+       .server_streaming =
+           "  MOCK_METHOD(absl::StatusOr<$method$Stream>, $method$,\n"
+           "              (const $request$& request,\n"
+           "               ::micro_nats::service::StreamOptions options),\n"
+           "              (override));\n",
+       .client_streaming = open_stream,
+       .bidi = open_stream},
       "};\n\n");
 }
 
@@ -297,35 +474,23 @@ bool MicroGenerator::Generate(
                           parameter, "'");
     return false;
   }
-  for (int i = 0; i < file->service_count(); ++i) {
-    const ServiceDescriptor* service = file->service(i);
-    for (int j = 0; j < service->method_count(); ++j) {
-      const MethodDescriptor* method = service->method(j);
-      if (method->client_streaming() || method->server_streaming()) {
-        *error = absl::StrCat(
-            "rpc ", service->full_name(), ".", method->name(),
-            " is streaming: micro-nats services do not stream (yet); make it "
-            "unary or move it to a service not generated by "
-            "protoc-gen-micro-cpp");
-        return false;
-      }
-    }
-  }
   const std::string base = Base(file);
   const std::string header = base + ".micro.h";
-  WriteFile(context, file, header, Guard(file, "_MICRO_H"),
-            absl::StrCat("#include <functional>\n"
-                         "#include <string>\n"
-                         "#include <utility>\n"
-                         "\n"
-                         "#include \"absl/status/status.h\"\n"
-                         "#include \"absl/status/statusor.h\"\n"
-                         "#include \"",
-                         base,
-                         ".pb.h\"\n"
-                         "#include \"service/client.h\"\n"
-                         "#include \"service/server.h\"\n"),
-            {PrintNames, PrintClient, PrintHandler});
+  WriteFile(
+      context, file, header, Guard(file, "_MICRO_H"),
+      absl::StrCat("#include <functional>\n"
+                   "#include <string>\n"
+                   "#include <utility>\n"
+                   "\n"
+                   "#include \"absl/status/status.h\"\n"
+                   "#include \"absl/status/statusor.h\"\n"
+                   "#include \"",
+                   base,
+                   ".pb.h\"\n"
+                   "#include \"service/client.h\"\n"
+                   "#include \"service/server.h\"\n",
+                   Streams(file) ? "#include \"service/stream.h\"\n" : ""),
+      {PrintNames, PrintClient, PrintHandler});
   WriteFile(context, file, base + ".micro.cc", "",
             absl::StrCat("#include \"", header, "\"\n"), {PrintRegister});
   WriteFile(context, file, base + ".micro_mock.h", Guard(file, "_MICRO_MOCK_H"),

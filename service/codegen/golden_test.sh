@@ -3,7 +3,7 @@
 # must equal its golden copy (the argument after it). To update the goldens
 # after a deliberate change:
 #   bazel build //service/codegen:all && \
-#     for f in shop nopkg; do for e in micro.h micro.cc micro_mock.h; do \
+#     for f in shop nopkg streaming; do for e in micro.h micro.cc micro_mock.h; do \
 #       cp bazel-bin/service/codegen/testdata/$f.$e \
 #          service/codegen/testdata/$f.$e.golden; done; done
 set -euo pipefail
