@@ -95,6 +95,19 @@ class Socket {
   // Closes this end and tells the peer. Idempotent.
   virtual absl::Status Close() = 0;
 
+  // For a MessageHandler that keeps its socket beyond its calls (a
+  // service stream): `on_end` is called once when the socket ends other
+  // than by this end's Close — its peer closed or vanished, it overflowed,
+  // it was reaped idle, the listener closed — with why; at once, on this
+  // thread, when it ended already. It runs on the thread that ended the
+  // socket: it must not block. Unimplemented on other sockets (a client's,
+  // an AcceptHandler's: their Recv says it).
+  virtual absl::Status NotifyOnEnd(
+      std::function<void(const absl::Status& why)> on_end) {
+    return absl::UnimplementedError(
+        "NotifyOnEnd is for sockets a MessageHandler serves");
+  }
+
   // This end's address and the peer's. For a client socket the remote
   // address is the listener's address.
   virtual std::string LocalAddress() const = 0;

@@ -35,6 +35,8 @@ bool InboundQueue::Push(Message message) {
   bool overflowed = false;
   bool wake = false;
   std::shared_ptr<const std::function<void()>> on_ready;
+  std::function<void(const absl::Status&)> on_finish;
+  absl::Status finished;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_locally_ || !finished_.ok()) return false;
@@ -50,6 +52,8 @@ bool InboundQueue::Push(Message message) {
                                   " bytes arrived unread"));
       sendable_.store(false, std::memory_order_release);
       overflowed = true;
+      on_finish.swap(on_finish_);
+      finished = Unshared(finished_);
     } else {
       pending_bytes_ += bytes;
       messages_.push_back(std::move(message));
@@ -61,23 +65,44 @@ bool InboundQueue::Push(Message message) {
   // After the lock: the waiter it wakes does not then wait for it. The
   // queue outlives this (its pusher holds it).
   if (wake) cv_.notify_all();
+  if (on_finish) on_finish(finished);
   if (on_ready != nullptr && *on_ready) (*on_ready)();
   return overflowed;
 }
 
 void InboundQueue::Finish(absl::Status why) {
+  std::function<void(const absl::Status&)> on_finish;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!finished_.ok()) return;
-    finished_ = std::move(why);
+    finished_ = Unshared(why);
     sendable_.store(false, std::memory_order_release);
     cv_.notify_all();
+    on_finish.swap(on_finish_);
   }
+  if (on_finish) on_finish(why);
   NotifyReady();
+}
+
+void InboundQueue::SetOnFinish(
+    std::function<void(const absl::Status&)> on_finish) {
+  absl::Status finished;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Ended first, then closed (the listener closes an ended socket): it
+    // ended all the same.
+    if (finished_.ok()) {
+      if (!closed_locally_) on_finish_ = std::move(on_finish);
+      return;
+    }
+    finished = Unshared(finished_);
+  }
+  on_finish(finished);
 }
 
 void InboundQueue::CloseLocal() {
   std::lock_guard<std::mutex> lock(mu_);
+  on_finish_ = nullptr;  // this end's own Close is not an end to tell
   closed_locally_ = true;
   sendable_.store(false, std::memory_order_release);
   messages_.clear();
@@ -242,8 +267,18 @@ class ForwardingSocket : public Socket {
 // handler) unless the handler holds the socket (the Accept adapter).
 class HandlerSocket : public ForwardingSocket<std::unique_ptr<Socket>> {
  public:
-  HandlerSocket(std::unique_ptr<Socket> socket, bool may_recv)
-      : ForwardingSocket(std::move(socket)), may_recv_(may_recv) {}
+  HandlerSocket(std::unique_ptr<Socket> socket,
+                std::shared_ptr<InboundQueue> inbound, bool may_recv)
+      : ForwardingSocket(std::move(socket)),
+        inbound_(std::move(inbound)),
+        may_recv_(may_recv) {}
+
+  absl::Status NotifyOnEnd(
+      std::function<void(const absl::Status&)> on_end) override {
+    if (may_recv_) return Socket::NotifyOnEnd(std::move(on_end));
+    inbound_->SetOnFinish(std::move(on_end));
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<Message> Recv(absl::Time deadline) override {
     if (may_recv_) return socket_->Recv(deadline);
@@ -253,6 +288,7 @@ class HandlerSocket : public ForwardingSocket<std::unique_ptr<Socket>> {
   }
 
  private:
+  const std::shared_ptr<InboundQueue> inbound_;
   const bool may_recv_;
 };
 
@@ -684,8 +720,8 @@ void ListenerCore::OnReady(const std::string& key) {
 
 std::shared_ptr<Socket> ListenerCore::SharedSocket(Entry& entry) {
   if (entry.shared == nullptr) {
-    entry.shared = std::make_shared<HandlerSocket>(std::move(entry.socket),
-                                                   holds_sockets_);
+    entry.shared = std::make_shared<HandlerSocket>(
+        std::move(entry.socket), entry.inbound, holds_sockets_);
     entry.calls = concurrency::SerialQueue::Create(pool_);
     entry.call = std::make_shared<const SocketCall>(
         SocketCall{weak_from_this(), entry.shared, entry.inbound});

@@ -71,6 +71,11 @@ class InboundQueue {
   // the queue finishes: how a listener learns a socket has work.
   void SetOnReady(std::function<void()> on_ready);
 
+  // Called once (outside the queue's lock) when the queue finishes, with
+  // why; at once when it did already; never after CloseLocal
+  // (Socket::NotifyOnEnd).
+  void SetOnFinish(std::function<void(const absl::Status&)> on_finish);
+
   // Marks the socket as used now. Several times per message, and only
   // idle reaping (timeouts of seconds) reads it: the coarse clock.
   void Touch() {
@@ -105,6 +110,7 @@ class InboundQueue {
   // Not closed locally nor finished: Send's check without the lock.
   std::atomic<bool> sendable_{true};
   std::shared_ptr<const std::function<void()>> on_ready_;  // guarded by mu_
+  std::function<void(const absl::Status&)> on_finish_;     // guarded by mu_
   std::atomic<int64_t> last_activity_ns_;
 };
 

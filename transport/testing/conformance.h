@@ -18,6 +18,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -722,6 +723,80 @@ TEST_P(TransportConformanceTest, MessageHandlerSocketRefusesRecvAndCanClose) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_TRUE(Eventually([&] { return (*listener)->OpenSockets() == 0; }, kWait,
                          "closed socket forgotten"));
+}
+
+// A message handler that keeps its socket (a service stream) hears when it
+// ends: its client closed, it was reaped idle, the listener closed; not
+// after its own Close. Registered after the end, it hears at once.
+TEST_P(TransportConformanceTest, MessageHandlerSocketTellsItsEnd) {
+  Collector<absl::Status> ended;
+  std::mutex mu;
+  std::vector<std::shared_ptr<Socket>> kept;  // guarded by mu
+  auto listener = server_->Listen("", {.idle_timeout = absl::Seconds(1)});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(
+      (*listener)->AcceptMessages([&](const std::shared_ptr<Socket>& socket,
+                                      Message m) {
+        if (m.body == "close yourself") {
+          EXPECT_THAT(socket->NotifyOnEnd([&](const absl::Status&) {
+            ended.Add(absl::InternalError("told of its own Close"));
+          }),
+                      IsOk());
+          socket->Close().IgnoreError();
+          return;
+        }
+        EXPECT_THAT(
+            socket->NotifyOnEnd([&, body = m.body](const absl::Status& why) {
+              ended.Add(absl::Status(why.code(), body));
+            }),
+            IsOk());
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          kept.push_back(socket);
+        }
+        socket->Send({.body = "kept"}).IgnoreError();
+      }),
+      IsOk());
+  auto closing = Dial((*listener)->Address());
+  auto idle = Dial((*listener)->Address());
+  auto own = Dial((*listener)->Address());
+  ASSERT_THAT(closing->Send({.body = "closing"}), IsOk());
+  ASSERT_THAT(closing->Recv(Deadline()), IsOk());
+  ASSERT_THAT(own->Send({.body = "close yourself"}), IsOk());
+  EXPECT_THAT(own->Recv(Deadline()), StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_THAT(closing->Close(), IsOk());
+  ASSERT_TRUE(ended.WaitForCount(1, kWait));
+  EXPECT_THAT(ended.Snapshot()[0],
+              StatusIs(absl::StatusCode::kOutOfRange, "closing"));
+  // Reaped idle (about a second).
+  ASSERT_THAT(idle->Send({.body = "idle"}), IsOk());
+  ASSERT_THAT(idle->Recv(Deadline()), IsOk());
+  ASSERT_TRUE(ended.WaitForCount(2, kWait));
+  EXPECT_THAT(ended.Snapshot()[1],
+              StatusIs(absl::StatusCode::kOutOfRange, "idle"));
+  // Ended already: told at once.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_THAT(kept[0]->NotifyOnEnd([&](const absl::Status& why) {
+      ended.Add(absl::Status(why.code(), "late"));
+    }),
+                IsOk());
+  }
+  ASSERT_TRUE(ended.WaitForCount(3, kWait));
+  EXPECT_THAT(ended.Snapshot()[2],
+              StatusIs(absl::StatusCode::kOutOfRange, "late"));
+  // The listener closes with one left.
+  auto last = Dial((*listener)->Address());
+  ASSERT_THAT(last->Send({.body = "last"}), IsOk());
+  ASSERT_THAT(last->Recv(Deadline()), IsOk());
+  ASSERT_THAT((*listener)->Close(), IsOk());
+  ASSERT_TRUE(ended.WaitForCount(4, kWait));
+  EXPECT_THAT(ended.Snapshot()[3],
+              StatusIs(absl::StatusCode::kOutOfRange, "last"));
+  EXPECT_EQ(ended.Snapshot().size(), 4u);  // nothing of its own Close
+  std::lock_guard<std::mutex> lock(mu);
+  kept.clear();
 }
 
 // 1,000 client sockets, each used once and left open, on one listener:
