@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
 
@@ -144,6 +145,35 @@ absl::Status ValidateStreams(const std::vector<StreamConfig>& streams) {
     }
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// Whether every subject `inner` matches is matched by `outer` (both may have
+// wildcards).
+bool Covers(absl::string_view outer, absl::string_view inner) {
+  std::vector<absl::string_view> a = absl::StrSplit(outer, '.');
+  std::vector<absl::string_view> b = absl::StrSplit(inner, '.');
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == ">") return i < b.size();
+    if (i >= b.size()) return false;
+    if (b[i] == ">") return false;
+    if (a[i] == "*") continue;
+    if (a[i] != b[i]) return false;
+  }
+  return a.size() == b.size();
+}
+
+}  // namespace
+
+const StreamConfig* StreamFor(const std::vector<StreamConfig>& streams,
+                              absl::string_view topic) {
+  for (const StreamConfig& stream : streams) {
+    for (const std::string& subject : stream.subjects) {
+      if (Covers(subject, topic)) return &stream;
+    }
+  }
+  return nullptr;
 }
 
 absl::Duration BackoffFor(const ConsumeOptions& options, int delivery_count) {

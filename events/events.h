@@ -254,6 +254,10 @@ absl::Status ValidatePublish(absl::string_view topic, const Message& message,
 absl::Status ValidateConsume(absl::string_view topic, const Handler& handler,
                              const ConsumeOptions& options);
 absl::Status ValidateStreams(const std::vector<StreamConfig>& streams);
+// The stream of `streams` that holds every topic `topic` (a pattern) can
+// match, or null.
+const StreamConfig* StreamFor(const std::vector<StreamConfig>& streams,
+                              absl::string_view topic);
 // The delay before redelivery after the `delivery_count`-th delivery
 // failed.
 absl::Duration BackoffFor(const ConsumeOptions& options, int delivery_count);
