@@ -116,12 +116,18 @@ TEST_F(NatsStreamTest, AServerProcessKilledMidStreamIsUnavailableByProbe) {
       }
     }
   } reaper{victim};
+  bool exited = false;
   ASSERT_TRUE(Eventually(
       [&] {
+        if (waitpid(victim, nullptr, WNOHANG) == victim) {
+          victim = -1;  // reaped: it failed to serve (its stderr says)
+          return exited = true;
+        }
         auto found = caller->registry().GetService(kVictim);
         return found.ok() && !found->empty() && !(*found)[0].nodes.empty();
       },
       absl::Seconds(30), "the victim registered"));
+  ASSERT_FALSE(exited) << "the victim exited";
   MN_ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<ClientStream> stream,
       caller->client().StreamRaw(kVictim, kVictimSource,

@@ -619,7 +619,9 @@ TEST_P(StreamTest, TheHandlerReturningWakesAClientHeldInSend) {
 
 TEST_P(StreamTest, AStreamsDeadlineEndsItWithDeadlineExceededOnBothSides) {
   ASSERT_NE(StartStreamer(), nullptr);
-  const absl::Duration timeout = absl::Milliseconds(500);
+  // Long enough for the first echo under a sanitizer.
+  const absl::Duration timeout = ::micro_nats::testing::UnderSanitizers(
+      absl::Milliseconds(500), absl::Seconds(2));
   StreamOptions options = Options();
   options.call.timeout = timeout;
   const absl::Time opened = absl::Now();
