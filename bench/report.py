@@ -80,6 +80,10 @@ KEY_FIGURES = {
         "scatter-gather p50 / raw nats.c, 64 instances", ("<=", 1.30)),
     "memory_call_p50_us_16B": (
         "memory-stack Call p50, 16 B (µs, not a ratio)", ("<=", 2.0)),
+    "stream_rate_vs_raw_1KiB": (
+        "stream chunks/s / raw nats.c acked every window, 1 KiB", None),
+    "stream_rate_vs_grpc_1KiB": (
+        "stream chunks/s / gRPC C++ server streaming, 1 KiB", None),
     "call_p50_vs_natsgo_micro_16B_1": (
         "service Call p50 / nats.go micro, 16 B, 1 caller", None),
     "call_rate_vs_natsgo_micro_16B_64": (
@@ -493,6 +497,57 @@ def fanout_section(rows):
     return "\n".join(parts)
 
 
+# The stream stacks (BM_StreamPaired/STACK_vs_BASE).
+STREAM_NAMES = {
+    "raw": "raw nats.c, acked every window",
+    "grpc": "gRPC C++ server streaming",
+    "service": "micro-nats stream",
+}
+
+
+def bytes_per_s(value):
+    return f"{value / (1 << 20):.3g} MiB/s" if value else ""
+
+
+def stream_section(rows):
+    rows = [r for r in rows if r["family"] == "BM_StreamPaired"]
+    if not rows:
+        return ""
+    lines = []
+    for r in sorted(rows, key=lambda r: (r["params"].get("bytes", 0),
+                                         r["case"])):
+        stack, _, base = r["case"].partition("_vs_")
+        cells = [size(r["params"].get("bytes")),
+                 STREAM_NAMES.get(stack, stack), STREAM_NAMES.get(base, base)]
+        error = error_of(r)
+        if error:
+            lines.append(cells + [error] + [""] * 6)
+            continue
+        counter = f"rate_vs_{base}"
+        q1, q3 = r.get(counter + "_q1"), r.get(counter + "_q3")
+        lines.append(cells + [
+            num(r.get("stack_per_s")) + "/s",
+            bytes_per_s(r.get("stack_bytes_per_s")),
+            num(r.get("base_per_s")) + "/s",
+            bytes_per_s(r.get("base_bytes_per_s")),
+            ratio(r, counter), iqr(q1, q3),
+            spread_note(r.get(counter), q1, q3)])
+    return (
+        "## Streams\n\n"
+        "A server stream: one request, then chunks of the given size read "
+        "to the end (2,000 a stream, 200 at 64 KiB; a round opens streams "
+        "one after another). Raw nats.c sends them to the caller's inbox "
+        "and never runs more than a window past the reader's last ack (the "
+        "reader acks every window: the micro-nats stream's default window, "
+        "64 chunks or 1 MiB); gRPC is a server-streaming call over loopback "
+        "TCP (HTTP/2's flow control). Each pair ran side by side, "
+        "alternating rounds: chunks/s and bytes/s are each side's median "
+        "over rounds, the ratio the median per-round ratio of chunks/s.\n\n" +
+        table(["size", "stack", "baseline", "stack chunks/s", "stack bytes/s",
+               "base chunks/s", "base bytes/s", "ratio", "IQR", "note"],
+              lines))
+
+
 def best_discovery(rows):
     """Per K: (the fastest cold setting that found all K in >= 99.9 % of
     its lookups, go-micro's row)."""
@@ -663,6 +718,7 @@ def main(argv):
         paired_section(rows),
         request_text,
         fanout_section(rows),
+        stream_section(rows),
         discovery_text,
         generic_section(rows, {
             "BM_Request", "BM_FanOut", "BM_ScatterGather", "BM_ColdLookup",

@@ -50,12 +50,13 @@ done
 # (paired ones run their rounds: --rounds). Discovery needs many lookups per
 # setting to tell 99.9 % from 99 %.
 if [ "$mode" = quick ]; then
-  benches=(request_bench:0.4 fanout_bench:0.3 broker_bench:0.3
-           service_bench:0.3 discovery_bench:1)
+  benches=(request_bench:0.4 fanout_bench:0.3 stream_bench:0.3
+           broker_bench:0.3 service_bench:0.3 discovery_bench:1)
   rounds="${rounds:-20}"
 else
   benches=(request_bench:2 fanout_bench:2 broker_bench:2 discovery_bench:10
-           transport_bench:2 registry_bench:2 service_bench:2 srv_bench:2)
+           stream_bench:2 transport_bench:2 registry_bench:2 service_bench:2
+           srv_bench:2)
   rounds="${rounds:-40}"
 fi
 
