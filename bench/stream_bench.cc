@@ -5,11 +5,12 @@
 // machine, in one run:
 //
 //   raw     nats.c sending the chunks to the caller's inbox with flow
-//           control: the receiver (a thread reading a synchronous
-//           subscription, as Recv reads) acks every W chunks, and the
-//           sender never runs more than W chunks past the last ack. W is
-//           the window a micro-nats stream gives its reader at that size
-//           (StreamWindow's default: 64 messages or 1 MiB). The floor.
+//           control: the sender never runs more than W chunks past the
+//           reader's last ack, and the reader (a thread reading a
+//           synchronous subscription, as Recv reads) acks every W/2, as a
+//           micro-nats stream returns credit. W is the window a micro-nats
+//           stream gives its reader at that size (ClientOptions'
+//           stream_window: 64 messages or 1 MiB). The floor.
 //   grpc    a gRPC C++ server-streaming call over loopback TCP (Debian's
 //           gRPC; its flow control is HTTP/2's): what a C++ user would
 //           pick instead.
@@ -57,6 +58,9 @@
 #include "bench/stream_bench.pb.h"
 #include "benchmark/benchmark.h"
 #include "concurrency/wait.h"
+#include "service/nats/nats_service.h"
+#include "service/stream.h"
+#include "status/status_macros.h"
 
 namespace micro_nats {
 namespace {
@@ -95,8 +99,10 @@ StreamChunk ChunkOf(int64_t bytes) {
 // The window, in chunks of `bytes`, that a micro-nats stream's reader has
 // by default: the raw floor's.
 int64_t WindowOf(int64_t bytes) {
-  // StreamWindow's default (service/stream.h): 64 messages, 1 MiB.
-  return std::max<int64_t>(1, std::min<int64_t>(64, (1 << 20) / bytes));
+  const service::StreamWindow window = service::ClientOptions().stream_window;
+  return std::max<int64_t>(
+      1, std::min(static_cast<int64_t>(window.messages),
+                  static_cast<int64_t>(window.bytes) / bytes));
 }
 
 // --- raw: nats.c with an ack every window ---
@@ -152,7 +158,7 @@ class RawStream {
       const bool whole = natsMsg_GetDataLength(msg) == bytes_;
       natsMsg_Destroy(msg);
       if (!whole) return absl::DataLossError("a chunk of the wrong size");
-      if (read % window_ == 0 && read < count_) {
+      if (read % ack_every_ == 0 && read < count_) {
         const Frame ack{.stream = stream_, .count = read};
         natsConnection_Publish(client_, ack_subject_.c_str(), &ack,
                                sizeof(ack));
@@ -193,6 +199,7 @@ class RawStream {
       : bytes_(static_cast<int>(bytes)),
         count_(ChunksPerStream(bytes)),
         window_(WindowOf(bytes)),
+        ack_every_(std::max<int64_t>(1, window_ / 2)),
         body_(bytes, 'x') {}
 
   static bool Parse(natsMsg* msg, Frame* frame) {
@@ -260,6 +267,11 @@ class RawStream {
   const int bytes_;
   const int64_t count_;
   const int64_t window_;
+  // The reader acks every half window, as a micro-nats stream's reader
+  // returns credit (service/internal/stream_core.h): acked only per whole
+  // window, the sender would stall a round trip each window, which the
+  // stream does not.
+  const int64_t ack_every_;
   const std::string body_;
   std::string open_subject_, ack_subject_, inbox_subject_;
   natsConnection* server_ = nullptr;
@@ -359,6 +371,111 @@ class GrpcStream {
   std::unique_ptr<bench::StreamBench::Stub> stub_;
 };
 
+// --- service: a micro-nats stream on the NATS stack ---
+
+class ServiceStream {
+ public:
+  static constexpr const char* kEndpoint = "Chunks.Read";
+
+  static absl::StatusOr<std::unique_ptr<ServiceStream>> Start(int64_t bytes) {
+    auto fixture = std::unique_ptr<ServiceStream>(new ServiceStream(bytes));
+    // A name of its own per fixture: the last benchmark's service may
+    // still be deregistering.
+    static std::atomic<int> fixtures{0};
+    fixture->name_ = absl::StrCat("bench-stream-", fixtures.fetch_add(1));
+    auto server =
+        service::NewNatsService({.servers = {bench::ServerUrl()},
+                                 .identity = {.name = fixture->name_}});
+    service::NatsServiceOptions caller_options = {
+        .servers = {bench::ServerUrl()},
+        .identity = {.name = "bench-stream-caller"}};
+    if (bench::SmokeRun()) {
+      // Maybe under a sanitizer on a busy machine: a lookup may take
+      // longer than the registry's 100 ms to hear the service.
+      caller_options.registry.timeout = absl::Seconds(2);
+      caller_options.registry.idle_gap = absl::Milliseconds(100);
+    }
+    auto caller = service::NewNatsService(std::move(caller_options));
+    if (!server.ok()) return server.status();
+    if (!caller.ok()) return caller.status();
+    fixture->server_ = std::move(server).value();
+    fixture->caller_ = std::move(caller).value();
+    absl::Status handled =
+        fixture->server_->server().HandleStream<StreamRequest, StreamChunk>(
+            kEndpoint, Serve);
+    if (!handled.ok()) return handled;
+    if (absl::Status started = fixture->server_->Start(); !started.ok()) {
+      return started;
+    }
+    // Until the registration is heard the lookup finds nothing: asked
+    // again, for a while. The first stream also opens the caller's way in.
+    const absl::Time deadline = absl::Now() + WaitLimit();
+    absl::StatusOr<int64_t> first = fixture->ReadStream();
+    while (absl::IsNotFound(first.status()) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+      first = fixture->ReadStream();
+    }
+    if (!first.ok()) return first.status();
+    return fixture;
+  }
+
+  absl::StatusOr<int64_t> ReadStream() {
+    auto stream = caller_->client().Stream<StreamRequest, StreamChunk>(
+        name_, kEndpoint, {.call = {.timeout = WaitLimit()}});
+    if (!stream.ok()) return stream.status();
+    MN_RETURN_IF_ERROR(stream->Send(request_));
+    MN_RETURN_IF_ERROR(stream->CloseSend());
+    int64_t read = 0;
+    bool whole = true;
+    for (;;) {
+      absl::StatusOr<StreamChunk> chunk = stream->Recv();
+      if (absl::IsOutOfRange(chunk.status())) break;  // ended cleanly
+      if (!chunk.ok()) return chunk.status();
+      ++read;
+      whole = whole && chunk->ByteSizeLong() == bytes_;
+    }
+    if (!whole || read != request_.count()) {
+      return absl::DataLossError(absl::StrCat("stream: ", read, " chunks of ",
+                                              request_.count(), " whole"));
+    }
+    return read;
+  }
+
+  ~ServiceStream() {
+    if (server_ != nullptr) {
+      server_->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
+    }
+  }
+
+ private:
+  explicit ServiceStream(int64_t bytes) : bytes_(static_cast<size_t>(bytes)) {
+    request_.set_count(ChunksPerStream(bytes));
+    request_.set_bytes(bytes);
+  }
+
+  // The handler: the chunks asked for, each Send waiting for the window.
+  static absl::Status Serve(
+      service::Context&,
+      service::ServerStreamOf<StreamRequest, StreamChunk>& stream) {
+    MN_ASSIGN_OR_RETURN(const StreamRequest request, stream.Recv());
+    if (request.count() < 0 || request.count() > kMaxChunks ||
+        request.bytes() < 2 || request.bytes() > kMaxChunkBytes) {
+      return absl::InvalidArgumentError("bad request");
+    }
+    const StreamChunk chunk = ChunkOf(request.bytes());
+    for (int64_t i = 0; i < request.count(); ++i) {
+      MN_RETURN_IF_ERROR(stream.Send(chunk));
+    }
+    return absl::OkStatus();
+  }
+
+  const size_t bytes_;
+  StreamRequest request_;
+  std::string name_;
+  std::unique_ptr<service::Service> server_;
+  std::unique_ptr<service::Service> caller_;
+};
+
 // --- Paired rounds ---
 
 // Streams read one after another for `duration` (one at least): chunks
@@ -443,6 +560,10 @@ void RegisterPaired(const std::string& name, const char* baseline,
 
 const bool registered = [] {
   benchmark::AddCustomContext("grpc", grpc::Version());
+  RegisterPaired<RawStream, ServiceStream>("service_vs_raw", "raw",
+                                           "stream_rate_vs_raw_");
+  RegisterPaired<GrpcStream, ServiceStream>("service_vs_grpc", "grpc",
+                                            "stream_rate_vs_grpc_");
   // What gRPC's stream costs against the floor.
   RegisterPaired<RawStream, GrpcStream>("grpc_vs_raw", "raw", nullptr);
   return true;
