@@ -1,0 +1,843 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "events/jetstream/jetstream_events.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "concurrency/scheduler.h"
+#include "concurrency/thread_pool.h"
+#include "nats/message.h"
+#include "nats/status.h"
+#include "status/error_sink.h"
+#include "status/status_macros.h"
+#include "subject/subject.h"
+
+namespace micro_nats::events {
+namespace {
+
+// A pull whose expiry passed this long ago with no word from the server
+// was lost (a restart): the consumer pulls again.
+constexpr absl::Duration kLostPullGrace = absl::Seconds(1);
+
+absl::Status JsStatus(natsStatus s, jsErrCode code, absl::string_view what) {
+  if (s == NATS_OK) return absl::OkStatus();
+  const std::string context =
+      code != 0 ? absl::StrCat(what, " (JetStream error ", code, ")")
+                : std::string(what);
+  if (code == JSStreamNotFoundErr || code == JSConsumerNotFoundErr) {
+    return absl::NotFoundError(context);
+  }
+  if (code == JSConsumerNameExistErr || code == JSConsumerExistingActiveErr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(context, ": it exists with other settings"));
+  }
+  if (s == NATS_TIMEOUT) return absl::DeadlineExceededError(context);
+  return nats::FromNatsStatus(s, context);
+}
+
+int64_t Millis(absl::Duration d) {
+  return std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
+}
+
+StreamConfig FromJs(const jsStreamConfig& c) {
+  StreamConfig out;
+  out.name = c.Name != nullptr ? c.Name : "";
+  for (int i = 0; i < c.SubjectsLen; ++i) {
+    if (c.Subjects[i] != nullptr) out.subjects.push_back(c.Subjects[i]);
+  }
+  out.storage = c.Storage == js_MemoryStorage ? StreamConfig::Storage::kMemory
+                                              : StreamConfig::Storage::kFile;
+  out.max_messages = std::max<int64_t>(0, c.MaxMsgs);
+  out.max_bytes = std::max<int64_t>(0, c.MaxBytes);
+  out.max_age = absl::Nanoseconds(c.MaxAge);
+  out.replicas = static_cast<int>(c.Replicas);
+  out.duplicate_window = absl::Nanoseconds(c.Duplicates);
+  return out;
+}
+
+// nats.c 3.4.1 writes a start time's fraction of a second without its
+// leading zeros (.037 s goes out as .37 s), so a time whose fraction is
+// under 0.1 s would start the group up to 0.9 s late, skipping events. Such
+// a time goes to the server as its whole second (earlier: nothing skipped),
+// and the consumer acknowledges unhandled what came before the time asked
+// (Puller::skip_before_).
+absl::Time StartTimeForServer(absl::Time t) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  int64_t fraction = ns % 1000000000;
+  if (fraction < 0) fraction += 1000000000;
+  if (fraction != 0 && fraction < 100000000) {
+    return absl::FromUnixNanos(ns - fraction);
+  }
+  return t;
+}
+
+// `start` as the server keeps it.
+Start ForServer(Start start) {
+  if (start.kind == Start::Kind::kTime) {
+    start.time = StartTimeForServer(start.time);
+  }
+  return start;
+}
+
+Start StartOf(const jsConsumerConfig& c) {
+  switch (c.DeliverPolicy) {
+    case js_DeliverAll:
+      return Start::All();
+    case js_DeliverNew:
+      return Start::New();
+    case js_DeliverByStartSequence:
+      return Start::AtSequence(c.OptStartSeq);
+    case js_DeliverByStartTime:
+      return Start::AtTime(absl::FromUnixNanos(c.OptStartTime));
+    default:
+      return Start{};  // a policy we never set: differs from any start
+  }
+}
+
+// What an event's reply subject says of it:
+//   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>
+// or, with a domain and an account hash after ACK, 12 tokens and more.
+struct AckInfo {
+  absl::string_view stream;
+  absl::string_view consumer;
+  int delivered = 0;
+  uint64_t sequence = 0;
+  absl::Time timestamp;
+};
+
+bool ParseAckSubject(absl::string_view reply, AckInfo& info) {
+  if (reply.size() > kMaxSubjectLength) return false;
+  std::vector<absl::string_view> t = absl::StrSplit(reply, '.');
+  size_t at;
+  if (t.size() == 9) {
+    at = 2;
+  } else if (t.size() >= 12) {
+    at = 4;
+  } else {
+    return false;
+  }
+  if (t[0] != "$JS" || t[1] != "ACK") return false;
+  uint64_t delivered = 0;
+  uint64_t cseq = 0;
+  int64_t ns = 0;
+  if (!absl::SimpleAtoi(t[at + 2], &delivered) ||
+      !absl::SimpleAtoi(t[at + 3], &info.sequence) ||
+      !absl::SimpleAtoi(t[at + 4], &cseq) ||
+      !absl::SimpleAtoi(t[at + 5], &ns)) {
+    return false;
+  }
+  if (delivered < 1 || delivered > INT_MAX || info.sequence < 1 || ns < 0) {
+    return false;
+  }
+  info.stream = t[at];
+  info.consumer = t[at + 1];
+  info.delivered = static_cast<int>(delivered);
+  info.timestamp = absl::FromUnixNanos(ns);
+  return true;
+}
+
+class Core;
+
+// One consumer: a pull consumer's member in this process.
+class Puller : public std::enable_shared_from_this<Puller> {
+ public:
+  Puller(std::shared_ptr<Core> core, std::string stream, std::string consumer,
+         std::string topic, Handler handler, ConsumeOptions options,
+         bool ephemeral);
+
+  absl::Status Start();
+  // On nats.c's delivery thread: never blocks.
+  void OnMessage(natsMsg* msg);
+  // The retry timer: pulls again when the last pull was lost (or all were,
+  // after a reconnect).
+  void Tick(absl::Time now, bool reconnected);
+  absl::Status Stop(absl::Time deadline);
+  ConsumerStats Stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    ConsumerStats stats = stats_;
+    stats.in_flight = in_flight_;
+    return stats;
+  }
+
+ private:
+  void Pull();
+  void Run(Event event, std::string reply);
+  void Reply(const std::string& reply, absl::string_view body);
+  void BadInput(absl::string_view why);
+  void Report(const absl::Status& status);
+
+  const std::shared_ptr<Core> core_;
+  const std::string stream_;
+  const std::string consumer_;
+  const std::string topic_;
+  const Handler handler_;
+  const ConsumeOptions options_;
+  const bool ephemeral_;
+  const std::string next_subject_;
+  std::string inbox_;
+  std::unique_ptr<nats::Subscription> subscription_;
+  // Events stored before this were never asked for (StartTimeForServer):
+  // acknowledged, not handled.
+  const absl::Time skip_before_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;      // guarded by mu_
+  bool pull_open_ = false;    // guarded by mu_
+  int remaining_ = 0;         // asked for, not yet come; guarded by mu_
+  absl::Time pull_deadline_;  // guarded by mu_
+  int in_flight_ = 0;         // guarded by mu_
+  ConsumerStats stats_;       // guarded by mu_
+};
+
+// What an Events and its consumers share.
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(std::shared_ptr<nats::Connection> connection,
+       JetStreamEventsOptions options)
+      : connection_(std::move(connection)),
+        options_(std::move(options)),
+        pool_(std::make_shared<concurrency::ThreadPool>(
+            std::max(1, options_.events.handler_threads))) {}
+
+  ~Core() {
+    tick_.Cancel();
+    if (listener_ != 0) connection_->RemoveReconnectListener(listener_);
+    if (js_ != nullptr) jsCtx_Destroy(js_);
+  }
+
+  absl::Status Init() {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = Millis(options_.api_timeout);
+    MN_RETURN_IF_ERROR(nats::FromNatsStatus(
+        natsConnection_JetStream(&js_, connection_->get(), &jo), "JetStream"));
+    jsAccountInfo* account = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetAccountInfo(&account, js_, &jo, &code);
+    if (account != nullptr) jsAccountInfo_Destroy(account);
+    if (s == NATS_NO_RESPONDERS || code == JSNotEnabledErr ||
+        code == JSNotEnabledForAccountErr) {
+      return absl::FailedPreconditionError(
+          "the NATS server has no JetStream: start nats-server with -js (or "
+          "a jetstream {} block in its configuration)");
+    }
+    MN_RETURN_IF_ERROR(JsStatus(s, code, "JetStream account info"));
+    for (const StreamConfig& stream : options_.events.streams) {
+      MN_RETURN_IF_ERROR(EnsureStream(stream));
+    }
+    std::weak_ptr<Core> weak = weak_from_this();
+    tick_ = concurrency::Scheduler::Default().Every(
+        options_.retry_interval, [weak] {
+          if (auto core = weak.lock()) core->Tick();
+        });
+    listener_ = connection_->AddReconnectListener([weak] {
+      if (auto core = weak.lock()) {
+        core->reconnected_.store(true);
+        core->tick_.RunSoon();
+      }
+    });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Publish(absl::string_view topic,
+                                   const Message& message,
+                                   const PublishOptions& options) {
+    MN_RETURN_IF_ERROR(
+        ValidatePublish(topic, message, options_.events.max_event_bytes));
+    // Built by //nats: the topic and every header pass its checks.
+    MN_ASSIGN_OR_RETURN(
+        nats::NatsMsgPtr msg,
+        nats::BuildMessage(topic, "", message.headers, message.body));
+    const absl::Time now = absl::Now();
+    const absl::Time deadline = options.deadline == absl::InfiniteFuture()
+                                    ? now + options_.events.publish_timeout
+                                    : options.deadline;
+    if (deadline <= now) {
+      return absl::DeadlineExceededError("publish deadline passed");
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = Millis(deadline - now);
+    if (!options.dedup_id.empty()) po.MsgId = options.dedup_id.c_str();
+    jsPubAck* ack = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s = js_PublishMsg(&ack, js_, msg.get(), &po, &code);
+    if (s != NATS_OK) {
+      if (s == NATS_NO_RESPONDERS) {
+        if (StreamFor(options_.events.streams, topic) == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("no stream holds topic ", topic));
+        }
+        return absl::UnavailableError(absl::StrCat(
+            "the stream of ", topic, " does not answer (JetStream starting?)"));
+      }
+      return JsStatus(s, code, absl::StrCat("publish to ", topic));
+    }
+    const uint64_t seq = ack->Sequence;
+    jsPubAck_Destroy(ack);
+    return seq;
+  }
+
+  absl::StatusOr<std::unique_ptr<Consumer>> Consume(absl::string_view topic,
+                                                    Handler handler,
+                                                    ConsumeOptions options);
+
+  void Report(const absl::Status& status) {
+    ReportError(options_.events.on_error, {"events"}, status);
+  }
+
+  void Remove(const Puller* puller) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pullers_.erase(std::remove_if(pullers_.begin(), pullers_.end(),
+                                  [&](const std::weak_ptr<Puller>& p) {
+                                    auto locked = p.lock();
+                                    return locked == nullptr ||
+                                           locked.get() == puller;
+                                  }),
+                   pullers_.end());
+  }
+
+  jsOptions ApiOptions(absl::Time deadline) const {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = Millis(std::min(deadline - absl::Now(), options_.api_timeout));
+    return jo;
+  }
+
+  nats::Connection& connection() { return *connection_; }
+  jsCtx* js() { return js_; }
+  concurrency::ThreadPool& pool() { return *pool_; }
+  const JetStreamEventsOptions& options() const { return options_; }
+
+ private:
+  absl::Status EnsureStream(const StreamConfig& wanted) {
+    jsOptions jo = ApiOptions(absl::InfiniteFuture());
+    jsStreamInfo* info = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s =
+        js_GetStreamInfo(&info, js_, wanted.name.c_str(), &jo, &code);
+    if (s == NATS_OK) {
+      std::vector<std::string> diffs =
+          StreamDifferences(wanted, FromJs(*info->Config));
+      jsStreamInfo_Destroy(info);
+      if (!diffs.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "stream ", wanted.name, " exists with other settings (",
+            absl::StrJoin(diffs, "; "), "); it was left as it is"));
+      }
+      return absl::OkStatus();
+    }
+    if (s != NATS_NOT_FOUND && code != JSStreamNotFoundErr) {
+      return JsStatus(s, code, absl::StrCat("stream ", wanted.name));
+    }
+    std::vector<const char*> subjects;
+    for (const std::string& subject : wanted.subjects) {
+      subjects.push_back(subject.c_str());
+    }
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = wanted.name.c_str();
+    cfg.Subjects = subjects.data();
+    cfg.SubjectsLen = static_cast<int>(subjects.size());
+    cfg.Storage = wanted.storage == StreamConfig::Storage::kMemory
+                      ? js_MemoryStorage
+                      : js_FileStorage;
+    cfg.MaxMsgs = wanted.max_messages > 0 ? wanted.max_messages : -1;
+    cfg.MaxBytes = wanted.max_bytes > 0 ? wanted.max_bytes : -1;
+    cfg.MaxAge = absl::ToInt64Nanoseconds(wanted.max_age);
+    cfg.Replicas = wanted.replicas;
+    cfg.Duplicates = absl::ToInt64Nanoseconds(wanted.duplicate_window);
+    s = js_AddStream(&info, js_, &cfg, &jo, &code);
+    if (info != nullptr) jsStreamInfo_Destroy(info);
+    return JsStatus(s, code, absl::StrCat("create stream ", wanted.name));
+  }
+
+  void Tick() {
+    const bool reconnected = reconnected_.exchange(false);
+    std::vector<std::shared_ptr<Puller>> pullers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& weak : pullers_) {
+        if (auto p = weak.lock()) pullers.push_back(std::move(p));
+      }
+    }
+    const absl::Time now = absl::Now();
+    for (const auto& p : pullers) p->Tick(now, reconnected);
+  }
+
+  const std::shared_ptr<nats::Connection> connection_;
+  const JetStreamEventsOptions options_;
+  const std::shared_ptr<concurrency::ThreadPool> pool_;
+  jsCtx* js_ = nullptr;
+  std::atomic<bool> reconnected_{false};
+  uint64_t listener_ = 0;
+
+  std::mutex mu_;
+  std::vector<std::weak_ptr<Puller>> pullers_;  // guarded by mu_
+
+  concurrency::ScheduledTask tick_;
+};
+
+Puller::Puller(std::shared_ptr<Core> core, std::string stream,
+               std::string consumer, std::string topic, Handler handler,
+               ConsumeOptions options, bool ephemeral)
+    : core_(std::move(core)),
+      stream_(std::move(stream)),
+      consumer_(std::move(consumer)),
+      topic_(std::move(topic)),
+      handler_(std::move(handler)),
+      options_(std::move(options)),
+      ephemeral_(ephemeral),
+      next_subject_(
+          absl::StrCat("$JS.API.CONSUMER.MSG.NEXT.", stream_, ".", consumer_)),
+      skip_before_(options_.start.kind == Start::Kind::kTime
+                       ? options_.start.time
+                       : absl::InfinitePast()) {}
+
+absl::Status Puller::Start() {
+  inbox_ = core_->connection().Inbox();
+  std::weak_ptr<Puller> weak = weak_from_this();
+  MN_ASSIGN_OR_RETURN(subscription_,
+                      core_->connection().Subscribe(
+                          inbox_,
+                          [weak](natsMsg* msg) {
+                            if (auto self = weak.lock()) self->OnMessage(msg);
+                          },
+                          {.on_error =
+                               [weak](const absl::Status& status) {
+                                 if (auto self = weak.lock())
+                                   self->Report(status);
+                               },
+                           .run_on = nats::HandlerThread::kDeliveryThread}));
+  // The server must know the inbox before the first pull names it.
+  MN_RETURN_IF_ERROR(core_->connection().Flush(core_->options().api_timeout));
+  Pull();
+  return absl::OkStatus();
+}
+
+void Puller::Pull() {
+  int batch = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ || pull_open_) return;
+    batch = options_.max_in_flight - in_flight_;
+    if (batch <= 0) return;
+    pull_open_ = true;
+    remaining_ = batch;
+    pull_deadline_ = absl::Now() + core_->options().pull_expiry;
+  }
+  const std::string request =
+      absl::StrCat("{\"batch\":", batch, ",\"expires\":",
+                   absl::ToInt64Nanoseconds(core_->options().pull_expiry), "}");
+  absl::Status sent =
+      core_->connection().Publish(next_subject_, request, inbox_, {});
+  if (!sent.ok()) {
+    // The retry timer pulls again.
+    std::lock_guard<std::mutex> lock(mu_);
+    pull_open_ = false;
+    remaining_ = 0;
+  }
+}
+
+void Puller::Tick(absl::Time now, bool reconnected) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pull_open_ && (reconnected || now > pull_deadline_ + kLostPullGrace)) {
+      pull_open_ = false;
+      remaining_ = 0;
+    }
+  }
+  Pull();
+}
+
+void Puller::OnMessage(natsMsg* msg) {
+  const absl::string_view reply = nats::Reply(msg);
+  if (reply.empty()) {
+    const char* status = nullptr;
+    if (natsMsgHeader_Get(msg, "Status", &status) != NATS_OK ||
+        status == nullptr) {
+      BadInput("a message with neither a reply subject nor a status");
+      return;
+    }
+    const absl::string_view code = status;
+    if (code == "100") return;  // idle heartbeat
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pull_open_ = false;
+      remaining_ = 0;
+    }
+    if (code == "408" || code == "404") {
+      Pull();  // expired: ask again at once
+    } else {
+      // Refused (409: a limit, the consumer deleted; 503: no JetStream
+      // now): the retry timer asks again.
+      const char* description = nullptr;
+      natsMsgHeader_Get(msg, "Description", &description);
+      Report(absl::UnavailableError(absl::StrCat(
+          "pull from ", stream_, "/", consumer_,
+          " refused: ", code.substr(0, 3), " ",
+          absl::string_view(description != nullptr ? description : "")
+              .substr(0, 100))));
+    }
+    return;
+  }
+  AckInfo info;
+  if (!ParseAckSubject(reply, info) || info.stream != stream_ ||
+      info.consumer != consumer_) {
+    BadInput("a reply subject that is not this consumer's ack subject");
+    return;
+  }
+  const absl::string_view topic = nats::Subject(msg);
+  if (!ValidateSubject(topic, SubjectKind::kConcrete).ok() ||
+      !SubjectMatches(topic_, topic)) {
+    BadInput("an event of a topic this consumer does not consume");
+    return;
+  }
+  const std::string ack(reply);
+  const absl::string_view body = nats::Body(msg);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (remaining_ > 0 && --remaining_ == 0) pull_open_ = false;
+  }
+  if (static_cast<int64_t>(body.size()) >
+      core_->options().events.max_event_bytes) {
+    // Never handled here, and redelivering it would not change that.
+    Reply(ack, "+TERM");
+    BadInput(absl::StrCat("event #", info.sequence, " of ", body.size(),
+                          " bytes is over max_event_bytes: terminated"));
+    Pull();
+    return;
+  }
+  if (info.timestamp < skip_before_) {
+    Reply(ack, "+ACK");
+    Pull();
+    return;
+  }
+  int invalid = 0;
+  Event event{.topic = std::string(topic),
+              .sequence = info.sequence,
+              .timestamp = info.timestamp,
+              .delivery_count = info.delivered,
+              .headers = nats::ReadHeaders(msg, &invalid),
+              .body = std::string(body)};
+  if (invalid > 0) {
+    BadInput(absl::StrCat("event #", info.sequence, ": ", invalid,
+                          " invalid headers left out"));
+  }
+  bool extra = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ || in_flight_ >= options_.max_in_flight) {
+      extra = true;  // a pull we thought lost came after all
+    } else {
+      ++in_flight_;
+      ++stats_.delivered;
+      stats_.max_in_flight_seen =
+          std::max<int64_t>(stats_.max_in_flight_seen, in_flight_);
+    }
+  }
+  if (extra) {
+    Reply(ack, "-NAK");  // at once to another member, or to us later
+    return;
+  }
+  absl::Status scheduled = core_->pool().Schedule(
+      [self = shared_from_this(), event = std::move(event), ack]() mutable {
+        self->Run(std::move(event), std::move(ack));
+      });
+  if (!scheduled.ok()) {
+    Reply(ack, "-NAK");
+    Report(scheduled);
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
+  }
+  Pull();
+}
+
+void Puller::Run(Event event, std::string reply) {
+  // Tells the server the event is in progress while the handler runs, so a
+  // handler longer than ack_wait keeps it.
+  concurrency::ScheduledTask progress = concurrency::Scheduler::Default().Every(
+      options_.ack_wait / 2,
+      [self = shared_from_this(), reply] { self->Reply(reply, "+WPI"); });
+  const absl::Status status = CallHandler(handler_, event);
+  progress.Cancel();
+  bool acked = false;
+  bool dead = false;
+  if (status.ok()) {
+    Reply(reply, "+ACK");
+    acked = true;
+  } else {
+    Report(absl::Status(
+        status.code(),
+        absl::StrCat("handler of ", event.topic, " #", event.sequence,
+                     " (delivery ", event.delivery_count,
+                     "): ", status.message())));
+    absl::Duration delay = BackoffFor(options_, event.delivery_count);
+    if (event.delivery_count >= options_.max_deliveries) {
+      absl::StatusOr<uint64_t> sent =
+          core_->Publish(DeadLetterTopic(options_, event.topic),
+                         DeadLetter(event, status), {});
+      if (sent.ok()) {
+        Reply(reply, "+ACK");
+        dead = true;
+      } else {
+        Report(absl::Status(
+            sent.status().code(),
+            absl::StrCat("dead letter of ", event.topic, " #", event.sequence,
+                         " not stored (kept "
+                         "for another try): ",
+                         sent.status().message())));
+      }
+    }
+    if (!dead) {
+      Reply(reply, absl::StrCat("-NAK {\"delay\":",
+                                absl::ToInt64Nanoseconds(delay), "}"));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    if (acked) ++stats_.acked;
+    if (!status.ok()) ++stats_.failed;
+    if (dead) ++stats_.dead_lettered;
+    cv_.notify_all();
+  }
+  Pull();
+}
+
+void Puller::Reply(const std::string& reply, absl::string_view body) {
+  absl::Status sent = core_->connection().Publish(reply, body, "", {});
+  if (!sent.ok()) {
+    // The server redelivers after ack_wait: reported, not lost.
+    Report(absl::Status(sent.code(), absl::StrCat("ack ", body.substr(0, 4),
+                                                  ": ", sent.message())));
+  }
+}
+
+void Puller::BadInput(absl::string_view why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.bad_input;
+  }
+  Report(absl::InvalidArgumentError(absl::StrCat(
+      "dropped bad input from NATS on ", stream_, "/", consumer_, ": ", why)));
+}
+
+void Puller::Report(const absl::Status& status) { core_->Report(status); }
+
+absl::Status Puller::Stop(absl::Time deadline) {
+  bool done = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopped_) return absl::OkStatus();
+    stopped_ = true;
+    done = cv_.wait_until(
+        lock,
+        absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Hours(24))),
+        [&] { return in_flight_ == 0; });
+  }
+  if (subscription_ != nullptr) subscription_->Unsubscribe().IgnoreError();
+  core_->Remove(this);
+  if (ephemeral_) {
+    jsOptions jo = core_->ApiOptions(deadline);
+    jsErrCode code = static_cast<jsErrCode>(0);
+    js_DeleteConsumer(core_->js(), stream_.c_str(), consumer_.c_str(), &jo,
+                      &code);
+  }
+  if (!done) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("consumer of ", topic_,
+                     ": handlers still running (their events "
+                     "come again after ack_wait)"));
+  }
+  return absl::OkStatus();
+}
+
+class JetStreamConsumer : public Consumer {
+ public:
+  JetStreamConsumer(std::shared_ptr<Puller> puller, std::string topic,
+                    std::string group)
+      : puller_(std::move(puller)),
+        topic_(std::move(topic)),
+        group_(std::move(group)) {}
+  ~JetStreamConsumer() override {
+    Stop(absl::Now() + absl::Seconds(1)).IgnoreError();
+  }
+  const std::string& topic() const override { return topic_; }
+  const std::string& group() const override { return group_; }
+  absl::Status Stop(absl::Time deadline) override {
+    return puller_->Stop(deadline);
+  }
+  ConsumerStats stats() const override { return puller_->Stats(); }
+
+ private:
+  const std::shared_ptr<Puller> puller_;
+  const std::string topic_;
+  const std::string group_;
+};
+
+absl::StatusOr<std::unique_ptr<Consumer>> Core::Consume(
+    absl::string_view topic, Handler handler, ConsumeOptions options) {
+  MN_RETURN_IF_ERROR(ValidateConsume(topic, handler, options));
+  const StreamConfig* stream = StreamFor(options_.events.streams, topic);
+  if (stream == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no stream holds topic ", topic));
+  }
+  jsOptions jo = ApiOptions(absl::InfiniteFuture());
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const bool ephemeral = options.group.empty();
+  std::string consumer_name = options.group;
+  bool exists = false;
+  if (!ephemeral) {
+    jsConsumerInfo* info = nullptr;
+    natsStatus s = js_GetConsumerInfo(&info, js_, stream->name.c_str(),
+                                      options.group.c_str(), &jo, &code);
+    if (s == NATS_OK) {
+      exists = true;
+      const jsConsumerConfig& c = *info->Config;
+      std::vector<std::string> diffs;
+      const std::string filter =
+          c.FilterSubject != nullptr ? c.FilterSubject : "";
+      if (filter != topic) {
+        diffs.push_back(
+            absl::StrCat("topic: ", topic, " wanted, ", filter, " found"));
+      }
+      const Start found = StartOf(c);
+      if (options.start.kind != Start::Kind::kUnset &&
+          !(ForServer(options.start) == found)) {
+        diffs.push_back(absl::StrCat("start: ", DescribeStart(options.start),
+                                     " wanted, ", DescribeStart(found),
+                                     " found"));
+      }
+      if (absl::Nanoseconds(c.AckWait) != options.ack_wait) {
+        diffs.push_back(absl::StrCat(
+            "ack_wait: ", absl::FormatDuration(options.ack_wait), " wanted, ",
+            absl::FormatDuration(absl::Nanoseconds(c.AckWait)), " found"));
+      }
+      jsConsumerInfo_Destroy(info);
+      if (!diffs.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "group ", options.group, " exists with other settings (",
+            absl::StrJoin(diffs, "; "), ")"));
+      }
+    } else if (s != NATS_NOT_FOUND && code != JSConsumerNotFoundErr) {
+      return JsStatus(s, code, absl::StrCat("group ", options.group));
+    }
+  }
+  if (!exists) {
+    if (options.start.kind == Start::Kind::kUnset) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "group ", options.group,
+          " is new: say where it starts (Start::New, All, AtSequence or "
+          "AtTime)"));
+    }
+    const std::string filter(topic);
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    if (!ephemeral) cc.Durable = options.group.c_str();
+    switch (options.start.kind) {
+      case Start::Kind::kNew:
+        cc.DeliverPolicy = js_DeliverNew;
+        break;
+      case Start::Kind::kSequence:
+        cc.DeliverPolicy = js_DeliverByStartSequence;
+        cc.OptStartSeq = options.start.sequence;
+        break;
+      case Start::Kind::kTime:
+        cc.DeliverPolicy = js_DeliverByStartTime;
+        cc.OptStartTime =
+            absl::ToUnixNanos(StartTimeForServer(options.start.time));
+        break;
+      default:
+        cc.DeliverPolicy = js_DeliverAll;
+    }
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = absl::ToInt64Nanoseconds(options.ack_wait);
+    cc.MaxDeliver = -1;  // counted here: the dead letter is ours
+    cc.FilterSubject = filter.c_str();
+    if (ephemeral) {
+      // Gone this long after its last pull, if Stop never deleted it.
+      cc.InactiveThreshold = absl::ToInt64Nanoseconds(
+          std::max(absl::Seconds(30), 3 * options_.pull_expiry));
+    }
+    jsConsumerInfo* info = nullptr;
+    natsStatus s =
+        js_AddConsumer(&info, js_, stream->name.c_str(), &cc, &jo, &code);
+    if (s == NATS_OK && info != nullptr && info->Name != nullptr) {
+      consumer_name = info->Name;
+    }
+    if (info != nullptr) jsConsumerInfo_Destroy(info);
+    MN_RETURN_IF_ERROR(JsStatus(
+        s, code,
+        absl::StrCat("create group ", ephemeral ? "(ephemeral)" : options.group,
+                     " on ", stream->name)));
+  }
+  auto puller = std::make_shared<Puller>(
+      shared_from_this(), stream->name, consumer_name, std::string(topic),
+      std::move(handler), options, ephemeral);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pullers_.push_back(puller);
+  }
+  absl::Status started = puller->Start();
+  if (!started.ok()) {
+    puller->Stop(absl::Now() + absl::Seconds(1)).IgnoreError();
+    return started;
+  }
+  return std::unique_ptr<Consumer>(std::make_unique<JetStreamConsumer>(
+      std::move(puller), std::string(topic), options.group));
+}
+
+class JetStreamEvents : public Events {
+ public:
+  explicit JetStreamEvents(std::shared_ptr<Core> core)
+      : core_(std::move(core)) {}
+
+  absl::StatusOr<uint64_t> Publish(absl::string_view topic,
+                                   const Message& message,
+                                   const PublishOptions& options) override {
+    return core_->Publish(topic, message, options);
+  }
+  absl::StatusOr<std::unique_ptr<Consumer>> Consume(
+      absl::string_view topic, Handler handler,
+      ConsumeOptions options) override {
+    return core_->Consume(topic, std::move(handler), std::move(options));
+  }
+
+ private:
+  const std::shared_ptr<Core> core_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Events>> NewJetStreamEvents(
+    std::shared_ptr<nats::Connection> connection,
+    JetStreamEventsOptions options) {
+  if (connection == nullptr) {
+    return absl::InvalidArgumentError("connection is null");
+  }
+  MN_RETURN_IF_ERROR(ValidateStreams(options.events.streams));
+  if (options.pull_expiry < absl::Milliseconds(100) ||
+      options.retry_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "pull_expiry must be >= 100ms and retry_interval positive");
+  }
+  auto core = std::make_shared<Core>(std::move(connection), std::move(options));
+  MN_RETURN_IF_ERROR(core->Init());
+  return std::unique_ptr<Events>(std::make_unique<JetStreamEvents>(core));
+}
+
+}  // namespace micro_nats::events
