@@ -1,22 +1,26 @@
 // Copyright 2026 The micro-nats Authors.
 //
 // micro: the command-line tool for services on NATS — list, describe, call,
-// publish, subscribe, watch, health and stats, for go-micro and micro-nats
-// services (the NATS registry) and NATS Service API services (`$SRV`).
+// stream, publish, subscribe, watch, health and stats, for go-micro and
+// micro-nats services (the NATS registry) and NATS Service API services
+// (`$SRV`; they have no streams).
 //
 //   micro services
 //   micro call greeter Greeter.Hello '{"name": "x"}'
+//   micro stream greeter Greeter.Repeat '{"name": "x", "times": 3}'
 //
 // `micro help` lists the commands; `micro COMMAND --help` explains one.
 // Every network wait has a deadline (--timeout); exit code 0 on success, 1
 // when the command failed, 2 for bad usage.
 
 #include <nats/nats.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -28,10 +32,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -61,10 +69,12 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM client private key (mutual TLS)");
 ABSL_FLAG(bool, json, false, "print JSON instead of a table");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
-          "the longest any network wait takes (lookups, calls, pings)");
+          "the longest any network wait takes (lookups, calls, pings, a "
+          "whole stream)");
 ABSL_FLAG(std::vector<std::string>, metadata, {},
-          "call: k=v pairs sent as headers (comma-separated)");
-ABSL_FLAG(std::string, version, "", "call: only instances of this version");
+          "call, stream: k=v pairs sent as headers (comma-separated)");
+ABSL_FLAG(std::string, version, "",
+          "call, stream: only instances of this version");
 ABSL_FLAG(std::vector<std::string>, header, {},
           "publish: k=v headers (comma-separated)");
 ABSL_FLAG(std::string, queue, "", "subscribe: join this queue group");
@@ -341,6 +351,81 @@ int Describe(const std::vector<std::string>& args) {
   return 0;
 }
 
+// `text` as compact JSON, or InvalidArgument saying where it is not JSON.
+absl::StatusOr<std::string> ParseJson(const std::string& text) {
+  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded()) return parsed.dump();
+  // Parse again to learn where it went wrong.
+  try {
+    Json again = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not valid JSON: at byte ", e.byte, ": ", e.what()));
+  }
+  return absl::InvalidArgumentError("not valid JSON");
+}
+
+// What `call` and `stream` print when the service answered with an error,
+// or could not be reached: "<what> failed: CODE: detail".
+int Failed(const char* what, const absl::Status& status) {
+  return Fail(absl::StrCat(what,
+                           " failed: ", absl::StatusCodeToString(status.code()),
+                           ": ", status.message()));
+}
+
+// A JSON message to send (Content-Type set).
+service::Message JsonMessage(std::string body) {
+  service::Message message{.body = std::move(body)};
+  message.headers["Content-Type"] = "application/json";
+  return message;
+}
+
+// The answer's body as JSON on one line (`indent` -1) or indented; as
+// text when it is not JSON. Escaped for the terminal either way.
+std::string ShownBody(const std::string& body, int indent) {
+  Json json = Json::parse(body, nullptr, false);
+  if (json.is_discarded()) return TerminalSafe(body);
+  return json.dump(indent, ' ', /*ensure_ascii=*/true,
+                   Json::error_handler_t::replace);
+}
+
+// The options of --timeout, --metadata and --version, for `call` and
+// `stream`; InvalidArgument for bad --metadata.
+absl::StatusOr<service::CallOptions> CallOptionsFromFlags() {
+  MN_ASSIGN_OR_RETURN(auto metadata,
+                      Pairs(absl::GetFlag(FLAGS_metadata), "metadata"));
+  service::CallOptions options{.timeout = absl::GetFlag(FLAGS_timeout)};
+  options.metadata = std::move(metadata);
+  options.content_type = "application/json";
+  if (!absl::GetFlag(FLAGS_version).empty()) {
+    options.filters.push_back(
+        service::FilterVersion(absl::GetFlag(FLAGS_version)));
+  }
+  return options;
+}
+
+// A caller on `conn` finding services in go-micro's registry (or, with
+// kServiceApi, on the NATS Service API), speaking JSON.
+absl::StatusOr<std::unique_ptr<service::Service>> Caller(
+    std::shared_ptr<nats::Connection> conn,
+    service::NatsServiceOptions::Discovery discovery =
+        service::NatsServiceOptions::Discovery::kMicroRegistry) {
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  const absl::Duration lookup = std::min(timeout, absl::Seconds(1));
+  service::NatsServiceOptions options{
+      .identity = {.name = "micro-cli"},
+      .connection = std::move(conn),
+      .discovery = discovery,
+      .client = {.timeout = timeout, .content_type = "application/json"}};
+  if (discovery == service::NatsServiceOptions::Discovery::kServiceApi) {
+    options.srv_registry.timeout = lookup;
+  } else {
+    options.registry.timeout = lookup;
+    options.service_api.enabled = false;
+  }
+  return service::NewNatsService(std::move(options));
+}
+
 int Call(const std::vector<std::string>& args) {
   if (args.size() < 2 || args.size() > 3) {
     return Usage("call takes a service, an endpoint and a JSON body");
@@ -352,65 +437,188 @@ int Call(const std::vector<std::string>& args) {
     body.assign(std::istreambuf_iterator<char>(std::cin),
                 std::istreambuf_iterator<char>());
   }
-  Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    // Parse again to learn where it went wrong.
-    try {
-      Json again = Json::parse(body);
-    } catch (const Json::parse_error& e) {
-      return Fail(absl::StrCat("the body is not valid JSON: at byte ", e.byte,
-                               ": ", e.what()));
-    }
-    return Fail("the body is not valid JSON");
+  auto parsed = ParseJson(body);
+  if (!parsed.ok()) {
+    return Fail(absl::StrCat("the body is ", parsed.status().message()));
   }
-  auto metadata = Pairs(absl::GetFlag(FLAGS_metadata), "metadata");
-  if (!metadata.ok()) return Usage(std::string(metadata.status().message()));
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  auto options = CallOptionsFromFlags();
+  if (!options.ok()) return Usage(std::string(options.status().message()));
   auto conn = Connect();
   if (!conn.ok()) return Fail(std::string(conn.status().message()));
-  auto service = service::NewNatsService(
-      {.identity = {.name = "micro-cli"},
-       .connection = *conn,
-       .registry = {.timeout = std::min(timeout, absl::Seconds(1))},
-       .client = {.timeout = timeout, .content_type = "application/json"},
-       .service_api = {.enabled = false}});
+  auto service = Caller(*conn);
   if (!service.ok()) return Fail(std::string(service.status().message()));
-  service::CallOptions options{.timeout = timeout};
-  options.metadata = *metadata;
-  if (!absl::GetFlag(FLAGS_version).empty()) {
-    options.filters.push_back(
-        service::FilterVersion(absl::GetFlag(FLAGS_version)));
-  }
-  service::Message request{.body = parsed.dump()};
-  request.headers["Content-Type"] = "application/json";
+  const service::Message request = JsonMessage(*std::move(parsed));
   auto answer =
-      (*service)->client().CallRaw(args[0], args[1], request, options);
+      (*service)->client().CallRaw(args[0], args[1], request, *options);
   if (absl::IsNotFound(answer.status()) &&
       absl::StrContains(answer.status().message(), "not found")) {
     // Not in go-micro's registry: perhaps a NATS Service API service.
-    auto srv_service = service::NewNatsService(
-        {.identity = {.name = "micro-cli"},
-         .connection = *conn,
-         .discovery = service::NatsServiceOptions::Discovery::kServiceApi,
-         .srv_registry = {.timeout = std::min(timeout, absl::Seconds(1))},
-         .client = {.timeout = timeout, .content_type = "application/json"}});
+    auto srv_service =
+        Caller(*conn, service::NatsServiceOptions::Discovery::kServiceApi);
     if (srv_service.ok()) {
       auto again =
-          (*srv_service)->client().CallRaw(args[0], args[1], request, options);
+          (*srv_service)->client().CallRaw(args[0], args[1], request, *options);
       if (!absl::IsNotFound(again.status()) ||
           !absl::StrContains(again.status().message(), "' not found")) {
         answer = std::move(again);
       }
     }
   }
-  if (!answer.ok()) {
-    return Fail(absl::StrCat(
-        "call failed: ", absl::StatusCodeToString(answer.status().code()), ": ",
-        answer.status().message()));
+  if (!answer.ok()) return Failed("call", answer.status());
+  std::cout << ShownBody(answer->body, 2) << "\n";
+  return 0;
+}
+
+// Lines of standard input as they come: Next waits for one only until a
+// deadline, so the caller can see SIGINT and the stream's end meanwhile.
+class InputLines {
+ public:
+  enum class Got { kLine, kNotYet, kEnd };
+
+  // One line (without its newline) into `line`; kNotYet when none came by
+  // `until`; kEnd after the last. ResourceExhausted for a line over
+  // kMaxLine bytes.
+  absl::StatusOr<Got> Next(absl::Time until, std::string* line) {
+    for (;;) {
+      if (size_t end = buffer_.find('\n'); end != std::string::npos) {
+        line->assign(buffer_, 0, end);
+        buffer_.erase(0, end + 1);
+        return Got::kLine;
+      }
+      if (buffer_.size() > kMaxLine) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "a line of standard input is over ", kMaxLine, " bytes"));
+      }
+      if (ended_) {
+        if (buffer_.empty()) return Got::kEnd;
+        *line = std::move(buffer_);
+        buffer_.clear();
+        return Got::kLine;
+      }
+      const absl::Duration left =
+          std::max(until - absl::Now(), absl::ZeroDuration());
+      pollfd input{.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+      const int ready =
+          poll(&input, 1, static_cast<int>(absl::ToInt64Milliseconds(left)));
+      if (ready == 0 || (ready < 0 && errno == EINTR)) return Got::kNotYet;
+      if (ready < 0) return absl::ErrnoToStatus(errno, "poll standard input");
+      char chunk[1 << 16];
+      const ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) return Got::kNotYet;
+      if (n < 0) return absl::ErrnoToStatus(errno, "read standard input");
+      if (n == 0) ended_ = true;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
   }
-  Json reply = Json::parse(answer->body, nullptr, false);
-  std::cout << (reply.is_discarded() ? TerminalSafe(answer->body) : Dump(reply))
-            << "\n";
+
+ private:
+  static constexpr size_t kMaxLine = 16 << 20;
+  std::string buffer_;
+  bool ended_ = false;
+};
+
+// How often the stream's loops look at SIGINT.
+constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
+
+// Prints each response of `stream` as a line of JSON until its end: OK
+// when it ended cleanly, else what ended it. SIGINT cancels it.
+absl::Status PrintResponses(service::ClientStream& stream) {
+  for (;;) {
+    if (interrupted) {
+      stream.Cancel();
+      return absl::CancelledError("interrupted");
+    }
+    absl::StatusOr<service::Message> response =
+        stream.Recv(absl::Now() + kPollInterval);
+    if (response.ok()) {
+      std::cout << ShownBody(response->body, -1) << std::endl;
+      continue;
+    }
+    if (absl::IsOutOfRange(response.status())) return absl::OkStatus();
+    if (absl::IsDeadlineExceeded(response.status()) &&
+        absl::Now() < stream.deadline()) {
+      continue;  // only this wait's
+    }
+    return response.status();
+  }
+}
+
+// Sends the requests: `bodies`, or each line of standard input when
+// `from_input`; returns what stopped it early (OK: all were sent).
+// `ended` says the stream ended (stop reading input).
+absl::Status SendRequests(service::ClientStream& stream,
+                          const std::vector<std::string>& bodies,
+                          bool from_input, const std::atomic<bool>& ended) {
+  if (!from_input) {
+    for (const std::string& body : bodies) {
+      MN_RETURN_IF_ERROR(stream.Send(JsonMessage(body)));
+    }
+    return absl::OkStatus();
+  }
+  InputLines input;
+  std::string line;
+  for (int number = 1; !interrupted && !ended; ++number) {
+    MN_ASSIGN_OR_RETURN(InputLines::Got got,
+                        input.Next(absl::Now() + kPollInterval, &line));
+    if (got == InputLines::Got::kEnd) break;
+    if (got == InputLines::Got::kNotYet ||
+        absl::StripAsciiWhitespace(line).empty()) {
+      --number;
+      continue;
+    }
+    auto parsed = ParseJson(line);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number, " of standard input is ",
+                       parsed.status().message()));
+    }
+    MN_RETURN_IF_ERROR(stream.Send(JsonMessage(*std::move(parsed))));
+  }
+  return absl::OkStatus();
+}
+
+int Stream(const std::vector<std::string>& args) {
+  if (args.size() < 2) {
+    return Usage("stream takes a service, an endpoint and JSON requests");
+  }
+  const bool from_input =
+      args.size() == 2 || (args.size() == 3 && args[2] == "-");
+  std::vector<std::string> bodies;
+  for (size_t i = 2; !from_input && i < args.size(); ++i) {
+    auto parsed = ParseJson(args[i]);
+    if (!parsed.ok()) {
+      return Fail(
+          absl::StrCat("request ", i - 1, " is ", parsed.status().message()));
+    }
+    bodies.push_back(*std::move(parsed));
+  }
+  auto options = CallOptionsFromFlags();
+  if (!options.ok()) return Usage(std::string(options.status().message()));
+  auto conn = Connect();
+  if (!conn.ok()) return Fail(std::string(conn.status().message()));
+  auto service = Caller(*conn);
+  if (!service.ok()) return Fail(std::string(service.status().message()));
+  // --timeout bounds the whole stream, as it does a call.
+  auto stream = (*service)->client().StreamRaw(args[0], args[1],
+                                               {.call = *std::move(options)});
+  if (!stream.ok()) return Failed("stream", stream.status());
+  // Responses are printed as they come, while requests are still sent:
+  // a peer answering each request could otherwise fill both windows.
+  std::atomic<bool> ended{false};
+  absl::Status received;
+  std::thread printer([&] {
+    received = PrintResponses(**stream);
+    ended = true;
+  });
+  absl::Status sent = SendRequests(**stream, bodies, from_input, ended);
+  // Half-closed, not cancelled, whatever stopped the sending: the
+  // responses to what was sent are still printed, and when the handler
+  // failed, that is what Recv reports.
+  (*stream)->CloseSend().IgnoreError();
+  printer.join();
+  if (!received.ok()) return Failed("stream", received);
+  // OutOfRange: the handler returned OK before reading every request.
+  if (!sent.ok() && !absl::IsOutOfRange(sent)) return Failed("stream", sent);
   return 0;
 }
 
@@ -619,6 +827,11 @@ const std::vector<Command>& Commands() {
        "call an endpoint with a JSON body (from stdin when absent or -); "
        "--timeout, --metadata k=v, --version",
        Call},
+      {"stream", "NAME ENDPOINT ['{json}'...|-]",
+       "open a stream: send each JSON request (each line of stdin when none "
+       "or -), half-close, print each response as a line of JSON until the "
+       "end; --timeout bounds the whole stream; --metadata k=v, --version",
+       Stream},
       {"publish", "TOPIC PAYLOAD", "publish a message; --header k=v", Publish},
       {"subscribe", "TOPIC",
        "print messages on TOPIC (wildcards allowed); --queue, --count, "
@@ -643,7 +856,7 @@ void PrintHelp() {
                "usage: micro COMMAND [ARGS] [--server URL[,URL]] [flags]\n\n"
                "commands:\n";
   for (const Command& c : Commands()) {
-    std::cout << absl::StrFormat("  %-10s %-28s %s\n", c.name, c.args, c.help);
+    std::cout << absl::StrFormat("  %-10s %-32s %s\n", c.name, c.args, c.help);
   }
   std::cout << "\nconnection: --server (default $MICRO_NATS_ADDRESS, else "
                "nats://127.0.0.1:4222), --user/--password, --token,\n"
