@@ -11,10 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "concurrency/coarse_clock.h"
+#include "concurrency/scheduler.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
 #include "service/internal/call_path.h"
 #include "service/internal/socket_pool.h"
+#include "service/internal/stream_core.h"
 #include "service/retry.h"
 #include "srv/protocol.h"
 #include "status/status_macros.h"
@@ -167,10 +169,17 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
   return Run(copy, options);
 }
 
-absl::StatusOr<Message> Client::Run(CallRequest& request,
-                                    const CallOptions& options) {
-  MN_RETURN_IF_ERROR(registry::ValidateServiceName(request.service));
-  ++calls_;
+template <typename Attempt>
+auto Client::Attempts(const CallRequest& request, const CallOptions& options,
+                      Attempt&& try_node) {
+  using Result = decltype(try_node(
+      std::declval<const registry::Node&>(),
+      std::declval<const std::vector<registry::Service>&>(),
+      std::declval<service_internal::CallPath&>(), std::declval<bool*>()));
+  if (absl::Status valid = registry::ValidateServiceName(request.service);
+      !valid.ok()) {
+    return Result(valid);
+  }
   // Only a timeout's text reads it: a tick's precision is enough, and a
   // precise read costs ~85 ns here (coarse_clock.h).
   const absl::Time start = concurrency::CoarseNow();
@@ -195,7 +204,7 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
     // entry, not this answer, which stays valid for this attempt.
     absl::StatusOr<std::shared_ptr<const registry::CachedLookup>> lookup =
         registry_->LookupShared(request.service, options.deadline);
-    absl::StatusOr<Message> result;
+    Result result{absl::UnknownError("no attempt")};
     // Retried: a node that failed the call (a transport failure, or its
     // own refusal), or a registry that could not be asked. Never a
     // handler's status.
@@ -205,11 +214,11 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
       if (absl::IsNotFound(lookup.status())) {
         // Gone after its nodes failed this call: say what failed.
         if (!failed.empty()) {
-          return Decorate(last, absl::StrCat(what(), " failed after ", attempt,
-                                             " attempts: "));
+          return Result(Decorate(last, absl::StrCat(what(), " failed after ",
+                                                    attempt, " attempts: ")));
         }
-        return absl::NotFoundError(
-            absl::StrCat("service '", request.service, "' not found"));
+        return Result(absl::NotFoundError(
+            absl::StrCat("service '", request.service, "' not found")));
       }
       result = lookup.status();
       retryable = IsRetryable(result.status());
@@ -219,17 +228,16 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
       static thread_local std::vector<const registry::Node*> nodes;
       CandidateNodes((*lookup)->services, options.filters, failed, &nodes);
       if (nodes.empty()) {
-        if (!failed.empty()) return last;
-        return absl::NotFoundError(
+        if (!failed.empty()) return Result(last);
+        return Result(absl::NotFoundError(
             absl::StrCat("service '", request.service,
-                         "' has no node that matches the call's filters"));
+                         "' has no node that matches the call's filters")));
       }
       size_t index = selector.SelectIndex(request.service, nodes);
       if (index >= nodes.size()) index = 0;  // a selector's bug
       const registry::Node& node = *nodes[index];
       service_internal::CallPath& path = PathTo(node);
-      result = path.Call(node, (*lookup)->services, &request, options.deadline,
-                         &node_failed);
+      result = try_node(node, (*lookup)->services, path, &node_failed);
       if (node_failed) {
         failed.insert(node.id);
         ++evicted_;
@@ -241,33 +249,208 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
     if (result.ok()) return result;
     last = result.status();
     if (absl::IsDeadlineExceeded(last) || absl::Now() >= options.deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
+      return Result(absl::DeadlineExceededError(absl::StrCat(
           what(), " timed out after ",
           absl::FormatDuration(
               absl::Trunc(absl::Now() - start, absl::Microseconds(1))),
-          " (", attempt + 1, attempt == 0 ? " attempt" : " attempts", ")"));
+          " (", attempt + 1, attempt == 0 ? " attempt" : " attempts", ")")));
     }
     if (!retryable || attempt >= options.retries) {
       if (retryable && attempt > 0) {
-        return Decorate(last, absl::StrCat(what(), " failed after ",
-                                           attempt + 1, " attempts: "));
+        return Result(Decorate(last, absl::StrCat(what(), " failed after ",
+                                                  attempt + 1, " attempts: ")));
       }
-      return last;
+      return Result(last);
     }
   }
 }
 
+absl::StatusOr<Message> Client::Run(CallRequest& request,
+                                    const CallOptions& options) {
+  ++calls_;
+  return Attempts(request, options,
+                  [&](const registry::Node& node,
+                      const std::vector<registry::Service>& versions,
+                      service_internal::CallPath& path, bool* node_failed) {
+                    return path.Call(node, versions, &request, options.deadline,
+                                     node_failed);
+                  });
+}
+
+namespace {
+
+// The client's end of a stream: its StreamCore, and the keepalive.
+class ClientStreamImpl : public ClientStream {
+ public:
+  ClientStreamImpl(std::shared_ptr<service_internal::StreamCore> core,
+                   absl::Duration keepalive)
+      : core_(std::move(core)) {
+    if (keepalive > absl::ZeroDuration()) {
+      // On the process timer, not a thread of the stream's: pings while
+      // nothing else is sent, so the server's idle reaping spares the
+      // stream while this end lives; and ends it at its deadline.
+      keepalive_ = concurrency::Scheduler::Default().Every(
+          keepalive, [weak = std::weak_ptr<service_internal::StreamCore>(core_),
+                      keepalive] {
+            if (auto core = weak.lock()) core->Ping(keepalive);
+          });
+    }
+  }
+  ~ClientStreamImpl() override {
+    keepalive_.Cancel();
+    core_->Abort(absl::CancelledError("the stream was destroyed"),
+                 /*tell_peer=*/true);
+  }
+
+  absl::Status Send(Message message, absl::Time deadline) override {
+    return core_->Send(std::move(message), deadline);
+  }
+  absl::Status CloseSend() override { return core_->CloseSend(); }
+  absl::StatusOr<Message> Recv(absl::Time deadline) override {
+    return core_->Recv(deadline);
+  }
+  void Cancel() override {
+    core_->Abort(absl::CancelledError("the stream was cancelled"),
+                 /*tell_peer=*/true);
+  }
+  absl::Time deadline() const override { return core_->deadline(); }
+
+ private:
+  const std::shared_ptr<service_internal::StreamCore> core_;
+  concurrency::ScheduledTask keepalive_;
+};
+
+// The registry's word on `endpoint` of the version that has `node`: an
+// error when it lists the endpoint, not as a stream.
+absl::Status CheckStreamEndpoint(const registry::Node& node,
+                                 const std::vector<registry::Service>& versions,
+                                 const std::string& service,
+                                 const std::string& endpoint) {
+  for (const registry::Service& version : versions) {
+    if (std::none_of(
+            version.nodes.begin(), version.nodes.end(),
+            [&](const registry::Node& n) { return n.id == node.id; })) {
+      continue;
+    }
+    for (const registry::Endpoint& e : version.endpoints) {
+      if (e.name != endpoint) continue;
+      auto it = e.metadata.find("stream");
+      if (it == e.metadata.end() || it->second != "true") {
+        return absl::UnimplementedError(absl::StrCat(
+            "endpoint '", endpoint, "' of service '", service,
+            "' is not a stream endpoint: call it with Call, not Stream"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ClientStream>> Client::StreamRaw(
     absl::string_view service, absl::string_view endpoint,
     StreamOptions options) {
-  return absl::UnimplementedError("streams are not wired yet");
+  CallOptions& call = options.call;
+  if (call.deadline == absl::InfiniteFuture()) {
+    call.deadline = concurrency::DeadlineIn(
+        call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout);
+  }
+  if (call.retries < 0) call.retries = options_.retries;
+  MN_ASSIGN_OR_RETURN(
+      const StreamWindow window,
+      service_internal::ResolveWindow(options.window, options_.stream_window));
+  CallRequest request{std::string(service), std::string(endpoint), Message()};
+  request.message.headers = std::move(call.metadata);
+  if (!call.content_type.empty()) {
+    MN_RETURN_IF_ERROR(CodecFor(call.content_type).status());
+    request.message.headers[kContentTypeHeader] = call.content_type;
+  }
+  MN_RETURN_IF_ERROR(
+      service_internal::CheckUserHeaders(request.message.headers));
+  absl::StatusOr<std::unique_ptr<ClientStream>> stream =
+      Attempts(request, call,
+               [&](const registry::Node& node,
+                   const std::vector<registry::Service>& versions,
+                   service_internal::CallPath&, bool* node_failed) {
+                 return OpenStream(node, versions, request, call.deadline,
+                                   window, node_failed);
+               });
+  if (stream.ok()) ++streams_;
+  return stream;
+}
+
+absl::StatusOr<std::unique_ptr<ClientStream>> Client::OpenStream(
+    const registry::Node& node, const std::vector<registry::Service>& versions,
+    const CallRequest& request, absl::Time deadline, StreamWindow window,
+    bool* node_failed) {
+  *node_failed = false;
+  if (IsNatsMicro(node)) {
+    return absl::UnimplementedError(
+        absl::StrCat("node ", node.id,
+                     " is a NATS Service API instance: ADR-32 has no streams"));
+  }
+  MN_RETURN_IF_ERROR(
+      CheckStreamEndpoint(node, versions, request.service, request.endpoint));
+  absl::StatusOr<std::unique_ptr<transport::Socket>> socket =
+      pool_->Dial(node.address, deadline);
+  if (!socket.ok()) {
+    *node_failed = IsRetryable(socket.status());  // nobody listens there
+    return socket.status();
+  }
+  CallRequest open = request;  // the next attempt's stays as it was
+  service_internal::SetCallHeaders(service_internal::NewCallId(),
+                                   options_.content_type, deadline, &open);
+  service_internal::SetKind(&open.message.headers,
+                            service_internal::FrameKind::kOpen);
+  service_internal::SetWindow(&open.message.headers, window);
+  absl::Status sent = (*socket)->Send(std::move(open.message));
+  absl::StatusOr<Message> answer =
+      sent.ok() ? (*socket)->Recv(deadline) : absl::StatusOr<Message>(sent);
+  if (!answer.ok()) {
+    (*socket)->Close().IgnoreError();
+    return service_internal::AttemptFailure(
+        node, answer.status(), "it accepted the stream", node_failed);
+  }
+  auto fail = [&](absl::Status why) {
+    (*socket)->Close().IgnoreError();
+    return why;
+  };
+  if (absl::Status error =
+          service_internal::AnswerError(answer->headers, false, node_failed);
+      !error.ok()) {
+    return fail(error);
+  }
+  absl::StatusOr<service_internal::FrameKind> kind =
+      service_internal::KindOf(answer->headers);
+  if (!kind.ok() || *kind != service_internal::FrameKind::kAccept) {
+    return fail(absl::UnimplementedError(absl::StrCat(
+        "node ", node.id, " did not accept a stream on '", request.endpoint,
+        "' (", kind.ok() ? FrameKindName(*kind) : kind.status().message(),
+        "): not a stream endpoint, or a server without streams")));
+  }
+  absl::StatusOr<StreamWindow> peer =
+      service_internal::ParseWindow(answer->headers);
+  absl::StatusOr<absl::Duration> keepalive =
+      service_internal::ParseKeepalive(answer->headers);
+  if (!peer.ok() || !keepalive.ok()) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "node ", node.id, " accepted a stream with a bad header: ",
+        (!peer.ok() ? peer.status() : keepalive.status()).message())));
+  }
+  auto core = std::make_shared<service_internal::StreamCore>(
+      service_internal::StreamCore::Role::kClient,
+      std::shared_ptr<transport::Socket>(std::move(socket).value()), window,
+      *peer, deadline, request.service);
+  return std::unique_ptr<ClientStream>(
+      std::make_unique<ClientStreamImpl>(std::move(core), *keepalive));
 }
 
 size_t Client::IdleSockets() const { return pool_->Idle(); }
 ClientStats Client::stats() const {
   return {.calls = calls_.load(),
           .retries = retries_.load(),
-          .evicted = evicted_.load()};
+          .evicted = evicted_.load(),
+          .streams = streams_.load()};
 }
 
 absl::Status Client::RunAsync(concurrency::Task task) {

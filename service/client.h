@@ -250,12 +250,18 @@ class Client {
   // Looks up, selects, calls and retries. The call's headers are set on
   // `request`'s message (CallRaw without wrappers hands its own: no copy).
   absl::StatusOr<Message> Run(CallRequest& request, const CallOptions& options);
-  // Run's loop for any attempt: `attempt(node, versions, path,
-  // &node_failed)` returns a StatusOr; the loop selects, evicts and
-  // retries around it (client.cc).
+  // Run's loop for any kind of attempt: `try_node(node, versions, path,
+  // &node_failed)` returns a StatusOr; the loop looks up, selects, evicts
+  // and retries around it (client.cc). Calls and streams share it.
   template <typename Attempt>
   auto Attempts(const CallRequest& request, const CallOptions& options,
-                Attempt&& attempt);
+                Attempt&& try_node);
+  // One attempt to open a stream on `node` (client.cc).
+  absl::StatusOr<std::unique_ptr<ClientStream>> OpenStream(
+      const registry::Node& node,
+      const std::vector<registry::Service>& versions,
+      const CallRequest& request, absl::Time deadline, StreamWindow window,
+      bool* node_failed);
   // The way to `node`, by its protocol.
   service_internal::CallPath& PathTo(const registry::Node& node) const;
   absl::Status RunAsync(concurrency::Task task);

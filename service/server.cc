@@ -15,6 +15,7 @@
 #include "concurrency/wait.h"
 #include "service/errors.h"
 #include "service/internal/call_path.h"
+#include "service/internal/stream_core.h"
 #include "status/error_sink.h"
 #include "status/guarded.h"
 
@@ -154,7 +155,7 @@ struct Server::SubscriberGate {
   std::unique_ptr<broker::Subscriber> orphan;  // guarded by mu
 };
 
-struct Server::Core {
+struct Server::Core : std::enable_shared_from_this<Server::Core> {
   struct Counters {
     std::atomic<int64_t> requests{0};
     std::atomic<int64_t> errors{0};
@@ -166,6 +167,7 @@ struct Server::Core {
     Handler handler;  // wrapped
     EndpointOptions options;
     std::unique_ptr<Counters> counters = std::make_unique<Counters>();
+    StreamHandler stream_handler;  // set for a stream endpoint only
   };
 
   explicit Core(ServerOptions server_options)
@@ -175,6 +177,22 @@ struct Server::Core {
                  Message request);
   void OnOverload(const std::shared_ptr<transport::Socket>& socket,
                   const Message& request);
+  // A frame of a stream's (Micro-Stream): to its stream, or an open.
+  void OnStreamFrame(const std::shared_ptr<transport::Socket>& socket,
+                     Message frame);
+  void OpenStream(const std::shared_ptr<transport::Socket>& socket,
+                  Message open);
+  // Runs a stream's handler (on the stream pool) and ends the stream.
+  void RunStream(const std::shared_ptr<service_internal::StreamCore>& stream,
+                 const std::string& endpoint_name, Message open,
+                 absl::Time arrived);
+  // A stream is over (or never started): forgets it.
+  void StreamDone(const transport::Socket* socket);
+  // The status a handler that threw becomes (and its report).
+  absl::Status Threw(absl::string_view endpoint_name,
+                     const absl::Status& thrown);
+  // Counts one call of an endpoint's (a request or a stream).
+  void Count(Counters& counters, absl::Time start, const absl::Status& status);
   // Answers `request` for `endpoint_name` into `response` (an error as
   // ErrorAnswer) and returns the handler's status.
   absl::Status Serve(absl::string_view endpoint_name, const Message& request,
@@ -207,6 +225,20 @@ struct Server::Core {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> errors{0};
   std::atomic<int64_t> overloaded{0};
+
+  // Streams. has_streams and stream_window are set before Start; a server
+  // without stream endpoints looks at no frame's Micro-Stream header.
+  bool has_streams = false;
+  StreamWindow stream_window;
+  std::shared_ptr<concurrency::ThreadPool> stream_pool;  // set by Start
+  // Open streams (counted as in_flight is, so Stop sees one or the other).
+  std::atomic<int> open_streams{0};
+  std::mutex streams_mu;
+  std::map<const transport::Socket*,
+           std::shared_ptr<service_internal::StreamCore>>
+      streams;  // guarded by streams_mu
+  std::atomic<int64_t> streams_opened{0};
+  std::atomic<int64_t> streams_cancelled{0};
 };
 
 Server::Server(ServerOptions options,
@@ -246,6 +278,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
         "listen.on_overload and listen.on_error are the server's own (it "
         "answers overload itself; use ServerOptions::on_error)");
   }
+  if (options.max_streams < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_streams must be >= 1, not ", options.max_streams));
+  }
+  MN_ASSIGN_OR_RETURN(
+      options.stream_window,
+      service_internal::ResolveWindow(options.stream_window, StreamWindow{}));
   if (options.register_ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("register_ttl must be above zero, not ",
@@ -287,7 +326,23 @@ absl::Status Server::HandleStream(absl::string_view endpoint,
                                   EndpointOptions options) {
   MN_RETURN_IF_ERROR(ValidateEndpointName(endpoint));
   if (!handler) return absl::InvalidArgumentError("the handler is empty");
-  return absl::UnimplementedError("streams are not wired yet");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "HandleStream('", endpoint, "') after Start: register handlers first"));
+  }
+  // go-micro's mark of a stream endpoint.
+  options.metadata["stream"] = "true";
+  Core::Endpoint entry{.options = std::move(options)};
+  entry.stream_handler = std::move(handler);
+  auto [unused, added] =
+      core_->endpoints.emplace(std::string(endpoint), std::move(entry));
+  if (!added) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("endpoint '", endpoint, "' has a handler already"));
+  }
+  core_->has_streams = true;
+  return absl::OkStatus();
 }
 
 absl::Status Server::SubscribeRaw(absl::string_view topic,
@@ -331,6 +386,10 @@ absl::Status Server::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     if (started_) return absl::FailedPreconditionError("Start was called");
     started_ = true;
+  }
+  if (core_->has_streams) {
+    core_->stream_pool =
+        std::make_shared<concurrency::ThreadPool>(options_.max_streams);
   }
   transport::ListenOptions listen = options_.listen;
   listen.on_overload =
@@ -451,12 +510,32 @@ absl::Status Server::Stop(absl::Time deadline) {
   int still_running = 0;
   {
     std::unique_lock<std::mutex> lock(core_->mu);
-    if (!concurrency::WaitUntil(core_->drained, lock, deadline,
-                                [&] { return core_->in_flight == 0; })) {
+    if (!concurrency::WaitUntil(core_->drained, lock, deadline, [&] {
+          return core_->in_flight == 0 && core_->open_streams == 0;
+        })) {
       still_running = core_->in_flight;
     }
   }
   if (still_running > 0 || callbacks_running > 0) core_->gave_up->store(true);
+  // Streams still open at the deadline are cancelled: their handlers'
+  // Contexts say so, their callers hear it.
+  int64_t streams_cancelled = 0;
+  {
+    std::vector<std::shared_ptr<service_internal::StreamCore>> open;
+    {
+      std::lock_guard<std::mutex> lock(core_->streams_mu);
+      for (const auto& [socket, stream] : core_->streams) {
+        open.push_back(stream);
+      }
+    }
+    const absl::Status why = absl::CancelledError(
+        absl::StrCat("service '", options_.identity.name,
+                     "' stopped: the stream was open at its Stop deadline"));
+    for (const auto& stream : open) {
+      if (stream->Abort(why, /*tell_peer=*/true)) ++streams_cancelled;
+    }
+    core_->streams_cancelled += streams_cancelled;
+  }
   for (Subscription& sub : subscriptions) {
     std::lock_guard<std::mutex> lock(sub.gate->mu);
     skipped += sub.gate->skipped;
@@ -469,11 +548,14 @@ absl::Status Server::Stop(absl::Time deadline) {
   absl::Status shutdown =
       listener_ == nullptr ? absl::OkStatus() : listener_->Shutdown(deadline);
   absl::Status result;
-  if (still_running > 0 || callbacks_running > 0) {
-    result = absl::DeadlineExceededError(
-        absl::StrCat("service '", options_.identity.name, "' stopped with ",
-                     still_running, " requests and ", callbacks_running,
-                     " subscriber callbacks still running"));
+  if (still_running > 0 || callbacks_running > 0 || streams_cancelled > 0) {
+    result = absl::DeadlineExceededError(absl::StrCat(
+        "service '", options_.identity.name, "' stopped with ", still_running,
+        " requests and ", callbacks_running,
+        " subscriber callbacks still running",
+        streams_cancelled > 0 ? absl::StrCat(", and cancelled ",
+                                             streams_cancelled, " open streams")
+                              : ""));
   } else if (!shutdown.ok()) {
     result = shutdown;
   } else {
@@ -498,7 +580,8 @@ ServedService Server::Served() const {
                        .metadata = options_.identity.metadata,
                        .started = core_->started};
   for (const auto& [name, endpoint] : core_->endpoints) {
-    served.endpoints.push_back({name, endpoint.options});
+    served.endpoints.push_back(
+        {name, endpoint.options, static_cast<bool>(endpoint.stream_handler)});
   }
   served.serve = [core = core_](absl::string_view endpoint,
                                 const Message& request, Message* response) {
@@ -546,11 +629,21 @@ std::vector<EndpointStats> Server::endpoint_stats() const {
 ServerStats Server::stats() const {
   return {.requests = core_->requests.load(),
           .errors = core_->errors.load(),
-          .overloaded = core_->overloaded.load()};
+          .overloaded = core_->overloaded.load(),
+          .streams = core_->streams_opened.load(),
+          .streams_cancelled_at_stop = core_->streams_cancelled.load()};
 }
 
 void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
                              Message request) {
+  if (has_streams) {
+    static const std::string* const kStream =
+        new std::string(service_internal::kStreamHeader);
+    if (request.headers.count(*kStream) != 0) {
+      OnStreamFrame(socket, std::move(request));
+      return;
+    }
+  }
   const absl::Time arrived = absl::Now();
   ++in_flight;
   Message response;
@@ -633,6 +726,11 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
         "service '", options.identity.name, "' has no endpoint '",
         absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
   }
+  if (it->second.stream_handler) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "endpoint '", it->first, "' of service '", options.identity.name,
+        "' is a stream endpoint: open it with Client::Stream, not Call"));
+  }
   MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, arrived));
   // `arrived` is when this request was taken (OnRequest, Served's serve):
   // one clock read serves the check and the processing time.
@@ -648,19 +746,7 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
   if (absl::Status thrown =
           Guarded([&] { status = it->second.handler(ctx, request, response); });
       !thrown.ok()) {
-    // The text may hold what the caller must not see (paths, data, other
-    // callers'): it stays in the log, under an id the caller gets.
-    const std::string error_id = NewErrorId();
-    Report(absl::InternalError(absl::StrCat("the handler of '", endpoint_name,
-                                            "' threw (error id ", error_id,
-                                            "): ", thrown.message())));
-    status = options.expose_handler_exceptions
-                 ? absl::InternalError(
-                       absl::StrCat("the handler of '", endpoint_name,
-                                    "' threw: ", thrown.message()))
-                 : absl::InternalError(absl::StrCat(
-                       "the handler of '", endpoint_name, "' failed; error id ",
-                       error_id, " (the service's log has its text)"));
+    status = Threw(endpoint_name, thrown);
   }
   if (status.ok()) {
     for (auto& [key, value] : ctx.response_metadata()) {
@@ -671,7 +757,29 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     // an error saying so (OnRequest, the frontends), so the caller does not
     // wait out its deadline.
   }
-  Counters& counters = *it->second.counters;
+  Count(*it->second.counters, start, status);
+  return status;
+}
+
+absl::Status Server::Core::Threw(absl::string_view endpoint_name,
+                                 const absl::Status& thrown) {
+  // The text may hold what the caller must not see (paths, data, other
+  // callers'): it stays in the log, under an id the caller gets.
+  const std::string error_id = NewErrorId();
+  Report(absl::InternalError(absl::StrCat("the handler of '", endpoint_name,
+                                          "' threw (error id ", error_id,
+                                          "): ", thrown.message())));
+  return options.expose_handler_exceptions
+             ? absl::InternalError(absl::StrCat("the handler of '",
+                                                endpoint_name,
+                                                "' threw: ", thrown.message()))
+             : absl::InternalError(absl::StrCat(
+                   "the handler of '", endpoint_name, "' failed; error id ",
+                   error_id, " (the service's log has its text)"));
+}
+
+void Server::Core::Count(Counters& counters, absl::Time start,
+                         const absl::Status& status) {
   counters.processing_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
   ++counters.requests;
   if (!status.ok()) {
@@ -679,7 +787,199 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     std::lock_guard<std::mutex> lock(counters.mu);
     counters.last_error = status.ToString();
   }
-  return status;
+}
+
+namespace {
+
+// The handler's end of a stream.
+class ServerStreamImpl : public ServerStream {
+ public:
+  explicit ServerStreamImpl(service_internal::StreamCore& core) : core_(core) {}
+  absl::StatusOr<Message> Recv(absl::Time deadline) override {
+    return core_.Recv(deadline);
+  }
+  absl::Status Send(Message message, absl::Time deadline) override {
+    return core_.Send(std::move(message), deadline);
+  }
+
+ private:
+  service_internal::StreamCore& core_;
+};
+
+}  // namespace
+
+void Server::Core::OnStreamFrame(
+    const std::shared_ptr<transport::Socket>& socket, Message frame) {
+  std::shared_ptr<service_internal::StreamCore> stream;
+  {
+    std::lock_guard<std::mutex> lock(streams_mu);
+    if (auto it = streams.find(socket.get()); it != streams.end()) {
+      stream = it->second;
+    }
+  }
+  if (stream != nullptr) {
+    stream->OnFrame(std::move(frame));
+    return;
+  }
+  absl::StatusOr<service_internal::FrameKind> kind =
+      service_internal::KindOf(frame.headers);
+  if (kind.ok() && *kind == service_internal::FrameKind::kOpen) {
+    OpenStream(socket, std::move(frame));
+    return;
+  }
+  // A frame for no stream of ours: its stream ended (and the frame was on
+  // its way), or the peer is confused. Either way the socket is done.
+  if (kind.ok() && *kind != service_internal::FrameKind::kCancel) {
+    Message end = service_internal::Frame(service_internal::FrameKind::kEnd);
+    end.headers[kErrorHeader] = ErrorToJson(
+        absl::InvalidArgumentError(absl::StrCat(
+            "a stream frame ('", service_internal::FrameKindName(*kind),
+            "') on a socket with no open stream")),
+        options.identity.name);
+    socket->Send(std::move(end)).IgnoreError();
+  } else if (!kind.ok()) {
+    socket->Send(ErrorAnswer(frame, kind.status(), "", options.identity.name))
+        .IgnoreError();
+  }
+  socket->Close().IgnoreError();
+}
+
+void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
+                              Message open) {
+  const absl::Time arrived = absl::Now();
+  // Counted before stopping is read, as in_flight: Stop sees one or the
+  // other.
+  ++open_streams;
+  const std::string& endpoint_name = HeaderOr(open, kEndpointHeader);
+  auto refuse = [&](const absl::Status& why, absl::string_view refusal) {
+    ++requests;
+    ++errors;
+    socket->Send(ErrorAnswer(open, why, refusal, options.identity.name))
+        .IgnoreError();
+    StreamDone(nullptr);
+  };
+  if (stopping) {
+    refuse(absl::UnavailableError(absl::StrCat(
+               "service '", options.identity.name, "' is stopping")),
+           "stopping");
+    return;
+  }
+  auto it = endpoints.find(endpoint_name);
+  if (it == endpoints.end()) {
+    refuse(
+        absl::NotFoundError(absl::StrCat(
+            "service '", options.identity.name, "' has no endpoint '",
+            absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'")),
+        "no-endpoint");
+    return;
+  }
+  if (!it->second.stream_handler) {
+    refuse(absl::UnimplementedError(absl::StrCat(
+               "endpoint '", it->first, "' of service '", options.identity.name,
+               "' is not a stream endpoint: call it with Call, not Stream")),
+           "");
+    return;
+  }
+  if (open_streams > options.max_streams) {
+    ++overloaded;
+    refuse(absl::ResourceExhaustedError(absl::StrCat(
+               "service '", options.identity.name,
+               "' is overloaded: ", options.max_streams, " streams are open")),
+           "overloaded");
+    return;
+  }
+  absl::StatusOr<absl::Time> deadline = DeadlineFrom(open, arrived);
+  absl::StatusOr<StreamWindow> peer =
+      deadline.ok() ? service_internal::ParseWindow(open.headers)
+                    : absl::StatusOr<StreamWindow>(deadline.status());
+  if (!peer.ok()) {
+    refuse(peer.status(), "");
+    return;
+  }
+  if (arrived >= *deadline) {
+    refuse(absl::DeadlineExceededError(
+               "the caller's deadline passed before the stream was opened"),
+           "");
+    return;
+  }
+  auto stream = std::make_shared<service_internal::StreamCore>(
+      service_internal::StreamCore::Role::kServer, socket, stream_window, *peer,
+      *deadline, options.identity.name);
+  {
+    std::lock_guard<std::mutex> lock(streams_mu);
+    streams[socket.get()] = stream;
+  }
+  Message accept =
+      service_internal::Frame(service_internal::FrameKind::kAccept);
+  service_internal::SetWindow(&accept.headers, stream_window);
+  const absl::Duration idle = options.listen.idle_timeout;
+  if (idle > absl::ZeroDuration() && idle != absl::InfiniteDuration()) {
+    // The client pings a few times per idle timeout, so the listener's
+    // reaper spares a stream whose client lives (and ends one whose
+    // client vanished).
+    accept.headers[service_internal::kStreamKeepaliveHeader] =
+        absl::StrCat(absl::ToInt64Nanoseconds(idle / 3));
+  }
+  CopyId(open, &accept);
+  absl::Status sent = socket->Send(std::move(accept));
+  if (sent.ok()) {
+    // The client went away, was reaped, the listener closed: the handler's
+    // Context says Cancelled. At once when it ended already.
+    sent =
+        socket->NotifyOnEnd([weak = std::weak_ptr<service_internal::StreamCore>(
+                                 stream)](const absl::Status& why) {
+          if (auto alive = weak.lock()) alive->OnSocketEnd(why);
+        });
+  }
+  if (sent.ok()) {
+    ++streams_opened;
+    sent = stream_pool->Schedule([self = shared_from_this(), stream,
+                                  name = it->first, open = std::move(open),
+                                  arrived]() mutable {
+      self->RunStream(stream, name, std::move(open), arrived);
+    });
+  }
+  if (!sent.ok()) {
+    stream->Abort(absl::ResourceExhaustedError(absl::StrCat(
+                      "the stream could not start: ", sent.message())),
+                  /*tell_peer=*/true);
+    StreamDone(socket.get());
+  }
+}
+
+void Server::Core::RunStream(
+    const std::shared_ptr<service_internal::StreamCore>& stream,
+    const std::string& endpoint_name, Message open, absl::Time arrived) {
+  auto it = endpoints.find(endpoint_name);  // there: OpenStream found it
+  service_internal::StripStreamHeaders(&open.headers);
+  const std::string content_type = HeaderOr(open, kContentTypeHeader);
+  Context ctx(options.identity.name, endpoint_name, content_type,
+              stream->deadline(), std::move(open.headers),
+              stream->failed_flag());
+  ServerStreamImpl raw(*stream);
+  absl::Status status;
+  if (absl::Status thrown =
+          Guarded([&] { status = it->second.stream_handler(ctx, raw); });
+      !thrown.ok()) {
+    status = Threw(endpoint_name, thrown);
+  }
+  Count(*it->second.counters, arrived, status);
+  ++requests;
+  if (!status.ok()) ++errors;
+  stream->Finish(status, ctx.response_metadata());
+  // The socket is closed: nothing more comes for it.
+  StreamDone(stream->socket());
+}
+
+void Server::Core::StreamDone(const transport::Socket* socket) {
+  if (socket != nullptr) {
+    std::lock_guard<std::mutex> lock(streams_mu);
+    streams.erase(socket);
+  }
+  if (--open_streams == 0 && stopping) {
+    std::lock_guard<std::mutex> lock(mu);
+    drained.notify_all();
+  }
 }
 
 void Server::Core::CountUnsent(absl::string_view endpoint_name,

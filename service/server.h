@@ -223,6 +223,9 @@ struct ServedService {
   struct Endpoint {
     std::string name;
     EndpointOptions options;
+    // A stream endpoint (HandleStream): served on the transport only
+    // (`serve` refuses it).
+    bool stream = false;
   };
   std::vector<Endpoint> endpoints;
   // Handles `request` for `endpoint` as a call through the transport is

@@ -100,7 +100,8 @@ class Socket {
   // than by this end's Close — its peer closed or vanished, it overflowed,
   // it was reaped idle, the listener closed — with why; at once, on this
   // thread, when it ended already. It runs on the thread that ended the
-  // socket: it must not block. Unimplemented on other sockets (a client's,
+  // socket (it must not block), maybe before the handler got the messages
+  // that came before the end. Unimplemented on other sockets (a client's,
   // an AcceptHandler's: their Recv says it).
   virtual absl::Status NotifyOnEnd(
       std::function<void(const absl::Status& why)> on_end) {

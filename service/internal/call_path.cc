@@ -16,17 +16,6 @@
 namespace micro_nats::service::service_internal {
 namespace {
 
-// 15 hex digits (60 random bits): short enough to stay in std::string's
-// inline buffer, and only answers on one socket are told apart by it.
-std::string NewCallId() {
-  static thread_local absl::BitGen gen;
-  uint64_t bits = absl::Uniform<uint64_t>(gen);
-  std::string id(15, '0');
-  for (int i = 14; i >= 0; --i, bits >>= 4)
-    id[i] = "0123456789abcdef"[bits & 15];
-  return id;
-}
-
 const std::string* FindHeader(const Headers& headers, const std::string& name) {
   auto it = headers.find(name);
   return it == headers.end() ? nullptr : &it->second;
@@ -118,18 +107,12 @@ class SocketCallPath : public CallPath {
       }
       (*socket)->Close().IgnoreError();
       const absl::Status& failure = answer.status();
-      if (absl::IsInvalidArgument(failure)) return failure;  // too large
-      if (absl::IsDeadlineExceeded(failure)) return failure;
-      if (absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure)) {
-        if (reused && tries == 0) continue;
-        *node_failed = true;
-        return absl::UnavailableError(absl::StrCat(
-            "node ", node.id, " ended the connection before it answered"));
+      if ((absl::IsOutOfRange(failure) ||
+           absl::IsFailedPrecondition(failure)) &&
+          reused && tries == 0) {
+        continue;
       }
-      if (absl::IsResourceExhausted(failure)) return failure;  // full listener
-      *node_failed = true;
-      return absl::UnavailableError(
-          absl::StrCat("node ", node.id, ": ", failure.message()));
+      return AttemptFailure(node, failure, "it answered", node_failed);
     }
   }
 
@@ -211,6 +194,32 @@ class SubjectCallPath : public CallPath {
 };
 
 }  // namespace
+
+// 15 hex digits (60 random bits): short enough to stay in std::string's
+// inline buffer, and only answers on one socket are told apart by it.
+std::string NewCallId() {
+  static thread_local absl::BitGen gen;
+  uint64_t bits = absl::Uniform<uint64_t>(gen);
+  std::string id(15, '0');
+  for (int i = 14; i >= 0; --i, bits >>= 4)
+    id[i] = "0123456789abcdef"[bits & 15];
+  return id;
+}
+
+absl::Status AttemptFailure(const registry::Node& node,
+                            const absl::Status& failure,
+                            absl::string_view before, bool* node_failed) {
+  if (absl::IsInvalidArgument(failure)) return failure;  // too large
+  if (absl::IsDeadlineExceeded(failure)) return failure;
+  if (absl::IsResourceExhausted(failure)) return failure;  // full listener
+  *node_failed = true;
+  if (absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure)) {
+    return absl::UnavailableError(absl::StrCat(
+        "node ", node.id, " ended the connection before ", before));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("node ", node.id, ": ", failure.message()));
+}
 
 void SetHeader(Headers* headers, absl::string_view name,
                absl::string_view value) {

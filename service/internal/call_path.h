@@ -75,6 +75,18 @@ void SetHeader(Headers* headers, absl::string_view name,
 // message that was sent and is not read again.
 void ReclaimCallHeaders(Headers* headers);
 
+// What a transport failure of an attempt on `node` (its socket's Send or
+// Recv said `failure`) is for the caller, `*node_failed` set when the node
+// failed the call (retry.h): a bad message, a deadline and a full listener
+// are the caller's; a socket the node ended or lost is Unavailable.
+// `before` says before what ("it answered").
+absl::Status AttemptFailure(const registry::Node& node,
+                            const absl::Status& failure,
+                            absl::string_view before, bool* node_failed);
+
+// A new call id (Micro-Id): 15 hex digits.
+std::string NewCallId();
+
 // The error an answer's headers say (go-micro's Micro-Error, or the NATS
 // Service API's Nats-Service-Error when `service_api_errors`), or OK.
 // `*node_failed` when it is the server's own retryable refusal

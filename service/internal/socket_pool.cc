@@ -42,6 +42,11 @@ absl::StatusOr<std::unique_ptr<transport::Socket>> SocketPool::Acquire(
     }
   }
   *reused = false;
+  return Dial(address, deadline);
+}
+
+absl::StatusOr<std::unique_ptr<transport::Socket>> SocketPool::Dial(
+    const std::string& address, absl::Time deadline) {
   // No handshake: the socket opens with the request itself, one round trip.
   return transport_->Dial(
       address, {.timeout = std::max(absl::ZeroDuration(),

@@ -51,6 +51,11 @@ class SocketPool {
   // its first message. What Dial says when that fails.
   absl::StatusOr<std::unique_ptr<transport::Socket>> Acquire(
       const std::string& address, absl::Time deadline, bool* reused);
+  // A new socket to `address`, dialled without a handshake by `deadline`
+  // (it opens with its first message), for the caller alone: a stream's,
+  // never released to the pool.
+  absl::StatusOr<std::unique_ptr<transport::Socket>> Dial(
+      const std::string& address, absl::Time deadline);
   // Keeps `socket`, which answered cleanly, for the next call to `address`.
   // Also closes sockets idle past idle_timeout (at most once per
   // idle_timeout), so those of addresses no call picks any more go too.

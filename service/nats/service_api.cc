@@ -236,6 +236,9 @@ class ServiceApi : public Frontend {
     const std::string prefix =
         st.options.group.empty() ? "" : absl::StrCat(st.options.group, ".");
     for (const ServedService::Endpoint& e : st.served.endpoints) {
+      // ADR-32 has no streams: stream endpoints are served on the
+      // transport only.
+      if (e.stream) continue;
       ApiEndpoint endpoint{
           .name = e.name,
           .info = {.name = srv::ToName(e.name),

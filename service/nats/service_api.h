@@ -15,6 +15,9 @@
 //     without Content-Type is JSON. An error answer carries
 //     Nats-Service-Error / Nats-Service-Error-Code and go-micro's
 //     Micro-Error.
+//   - leaves stream endpoints (Server::HandleStream) out: ADR-32 has no
+//     streams, so they are neither served nor listed in INFO; callers
+//     reach them through the registry and the transport (Client::Stream).
 //
 // ADR-32 names are [A-Za-z0-9_-]: a service or endpoint name with other
 // characters is shown with '_' for them ("Greeter.Hello" is endpoint
