@@ -67,7 +67,7 @@ inline constexpr absl::string_view kStreamHeaderPrefix = "Micro-Stream";
 inline constexpr uint64_t kMaxWindowMessages = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxWindowBytes = uint64_t{1} << 40;
 // The keepalive interval a server may ask for.
-inline constexpr absl::Duration kMinKeepalive = absl::Milliseconds(100);
+inline constexpr absl::Duration kMinKeepalive = absl::Milliseconds(10);
 
 enum class FrameKind {
   kOpen,
