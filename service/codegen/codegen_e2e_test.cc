@@ -10,14 +10,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/codegen/stacks_test_base.h"
 #include "service/codegen/testdata/nopkg.micro.h"
 #include "service/codegen/testdata/shop.micro.h"
 #include "service/codegen/testdata/shop.micro_mock.h"
-#include "service/memory/memory_service.h"
-#include "service/nats/nats_service.h"
-#include "service/nats/testing/nats_services.h"
 #include "status/status_matchers.h"
-#include "testing/nats_server.h"
 
 namespace micro_test::shop::v1 {
 namespace {
@@ -66,16 +63,12 @@ class Pinger : public ::PingerHandler {
   }
 };
 
-class CodegenEndToEndTest : public ::testing::TestWithParam<bool> {
+class CodegenEndToEndTest
+    : public ::micro_nats::service::codegen_testing::StacksTest {
  protected:
   void SetUp() override {
-    if (GetParam()) {
-      auto nats = ::micro_nats::testing::NatsServer::Start();
-      ASSERT_THAT(nats, IsOk());
-      nats_ = std::move(nats).value();
-    } else {
-      network_ = ::micro_nats::service::NewMemoryNetwork();
-    }
+    StacksTest::SetUp();
+    if (HasFatalFailure()) return;
     server_ = NewService("shop");
     caller_ = NewService("shopper");
     ASSERT_TRUE(server_ && caller_);
@@ -85,23 +78,6 @@ class CodegenEndToEndTest : public ::testing::TestWithParam<bool> {
     ASSERT_THAT(server_->Start(), IsOk());
   }
 
-  std::unique_ptr<Service> NewService(const std::string& name) {
-    absl::StatusOr<std::unique_ptr<Service>> service;
-    if (GetParam()) {
-      ::micro_nats::service::NatsServiceOptions options{
-          .servers = {nats_->url()}, .identity = {.name = name}};
-      ::micro_nats::service::WidenLookupWindows(options);
-      service = ::micro_nats::service::NewNatsService(std::move(options));
-    } else {
-      service = ::micro_nats::service::NewMemoryService(
-          {.identity = {.name = name}, .network = network_});
-    }
-    EXPECT_THAT(service, IsOk());
-    return service.ok() ? std::move(service).value() : nullptr;
-  }
-
-  std::unique_ptr<::micro_nats::testing::NatsServer> nats_;
-  std::shared_ptr<::micro_nats::service::MemoryNetwork> network_;
   Shop shop_;
   Pinger pinger_;
   std::unique_ptr<Service> server_;
@@ -170,9 +146,7 @@ TEST_P(CodegenEndToEndTest, EndpointsAreRegisteredWithTheirTypes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stacks, CodegenEndToEndTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "Nats" : "Memory";
-                         });
+                         CodegenEndToEndTest::StackName);
 
 // Code under test that depends on the client interface, as a user's would.
 std::string CheapestName(CatalogClientInterface& catalog) {

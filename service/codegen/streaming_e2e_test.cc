@@ -13,13 +13,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/codegen/stacks_test_base.h"
 #include "service/codegen/testdata/streaming.micro.h"
 #include "service/codegen/testdata/streaming.micro_mock.h"
-#include "service/memory/memory_service.h"
-#include "service/nats/nats_service.h"
-#include "service/nats/testing/nats_services.h"
 #include "status/status_matchers.h"
-#include "testing/nats_server.h"
 
 namespace micro_test::chat {
 namespace {
@@ -103,16 +100,12 @@ std::pair<std::vector<std::string>, absl::Status> ReadAll(Stream& stream) {
   }
 }
 
-class StreamingEndToEndTest : public ::testing::TestWithParam<bool> {
+class StreamingEndToEndTest
+    : public ::micro_nats::service::codegen_testing::StacksTest {
  protected:
   void SetUp() override {
-    if (GetParam()) {
-      auto nats = ::micro_nats::testing::NatsServer::Start();
-      ASSERT_THAT(nats, IsOk());
-      nats_ = std::move(nats).value();
-    } else {
-      network_ = ::micro_nats::service::NewMemoryNetwork();
-    }
+    StacksTest::SetUp();
+    if (HasFatalFailure()) return;
     server_ = NewService("chat");
     caller_ = NewService("chatter");
     ASSERT_TRUE(server_ && caller_);
@@ -121,23 +114,6 @@ class StreamingEndToEndTest : public ::testing::TestWithParam<bool> {
     chat_ = std::make_unique<ChatClient>(caller_->client(), "chat");
   }
 
-  std::unique_ptr<Service> NewService(const std::string& name) {
-    absl::StatusOr<std::unique_ptr<Service>> service;
-    if (GetParam()) {
-      ::micro_nats::service::NatsServiceOptions options{
-          .servers = {nats_->url()}, .identity = {.name = name}};
-      ::micro_nats::service::WidenLookupWindows(options);
-      service = ::micro_nats::service::NewNatsService(std::move(options));
-    } else {
-      service = ::micro_nats::service::NewMemoryService(
-          {.identity = {.name = name}, .network = network_});
-    }
-    EXPECT_THAT(service, IsOk());
-    return service.ok() ? std::move(service).value() : nullptr;
-  }
-
-  std::unique_ptr<::micro_nats::testing::NatsServer> nats_;
-  std::shared_ptr<::micro_nats::service::MemoryNetwork> network_;
   Room room_;
   std::unique_ptr<Service> server_;
   std::unique_ptr<Service> caller_;
@@ -230,9 +206,7 @@ TEST_P(StreamingEndToEndTest, StreamEndpointsAreRegisteredAsStreams) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stacks, StreamingEndToEndTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "Nats" : "Memory";
-                         });
+                         StreamingEndToEndTest::StackName);
 
 // A stream that answers with what it was given, then OutOfRange: what a
 // test hands a mock client to return.
