@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,9 +52,11 @@
 #include "bench/callers.h"
 #include "bench/echo.grpc.pb.h"
 #include "bench/echo.pb.h"
+#include "bench/grpc_loopback.h"
 #include "bench/nats_bench.h"
 #include "bench/natsgo/natsgo_micro.h"
 #include "bench/paired.h"
+#include "bench/service_pair.h"
 #include "benchmark/benchmark.h"
 #include "nats/connection.h"
 #include "service/nats/nats_service.h"
@@ -222,18 +225,10 @@ class Grpc {
 
   static absl::StatusOr<std::unique_ptr<Grpc>> Start(int64_t bytes) {
     auto fixture = std::unique_ptr<Grpc>(new Grpc(bytes));
-    int port = 0;
-    grpc::ServerBuilder builder;
-    // Port 0: a free loopback port, as the nats-server fixture's.
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&fixture->service_);
-    fixture->server_ = builder.BuildAndStart();
-    if (fixture->server_ == nullptr || port == 0) {
-      return absl::UnavailableError("the gRPC server did not start");
-    }
-    fixture->stub_ = bench::Echo::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    auto grpc = bench::GrpcLoopback::Start(&fixture->service_);
+    if (!grpc.ok()) return grpc.status();
+    fixture->grpc_.emplace(std::move(grpc).value());
+    fixture->stub_ = bench::Echo::NewStub(fixture->grpc_->channel());
     return fixture;
   }
 
@@ -241,19 +236,12 @@ class Grpc {
     return std::make_unique<Caller>(stub_.get(), &request_);
   }
 
-  ~Grpc() {
-    stub_.reset();
-    if (server_ != nullptr) {
-      server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    }
-  }
-
  private:
   explicit Grpc(int64_t bytes) : request_(RequestOf(bytes)) {}
 
   const EchoRequest request_;
   EchoGrpcService service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::optional<bench::GrpcLoopback> grpc_;  // after service_, before stub_
   std::unique_ptr<bench::Echo::Stub> stub_;
 };
 
@@ -348,63 +336,34 @@ class FullStack {
 
   static absl::StatusOr<std::unique_ptr<FullStack>> Start(int64_t bytes) {
     auto fixture = std::unique_ptr<FullStack>(new FullStack(bytes));
-    auto server = service::NewNatsService(
-        {.servers = {bench::ServerUrl()}, .identity = {.name = "bench-echo"}});
-    service::NatsServiceOptions caller_options = {
-        .servers = {bench::ServerUrl()}, .identity = {.name = "bench-caller"}};
-    if (bench::SmokeRun()) {
-      // A smoke run, maybe under a sanitizer on a busy machine: an evicted
-      // node's lookup may take longer than the registry's 100 ms to hear
-      // the echo service (a real run keeps the defaults).
-      caller_options.registry.timeout = absl::Seconds(2);
-      caller_options.registry.idle_gap = absl::Milliseconds(100);
-    }
-    auto caller = service::NewNatsService(std::move(caller_options));
-    if (!server.ok()) return server.status();
-    if (!caller.ok()) return caller.status();
-    fixture->server_ = std::move(server).value();
-    fixture->caller_ = std::move(caller).value();
-    absl::Status handled =
-        fixture->server_->server().Handle<EchoRequest, EchoReply>(
-            "Echo.Call", [](service::Context&, const EchoRequest& request,
-                            EchoReply* reply) {
-              reply->set_body(request.body());
-              return absl::OkStatus();
-            });
-    if (!handled.ok()) return handled;
-    if (absl::Status started = fixture->server_->Start(); !started.ok()) {
-      return started;
-    }
-    // Looks the service up and opens a socket: callers start warm. Until
-    // the registration is heard (slow under sanitizers on a busy machine)
-    // the lookup finds nothing: asked again, for a while.
-    Caller first(fixture->caller_.get(), &fixture->request_);
-    const absl::Time deadline = absl::Now() + kFirstCallTimeout;
-    absl::Status called = first.Call();
-    while (absl::IsNotFound(called) && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
-      called = first.Call();
-    }
+    auto pair = bench::ServicePair::Start(
+        "bench-echo", "bench-caller", [](service::Server& server) {
+          return server.Handle<EchoRequest, EchoReply>(
+              "Echo.Call", [](service::Context&, const EchoRequest& request,
+                              EchoReply* reply) {
+                reply->set_body(request.body());
+                return absl::OkStatus();
+              });
+        });
+    if (!pair.ok()) return pair.status();
+    fixture->services_.emplace(std::move(pair).value());
+    // Looks the service up and opens a socket: callers start warm.
+    Caller first(fixture->services_->caller.get(), &fixture->request_);
+    absl::Status called = bench::UntilFound(absl::Now() + kFirstCallTimeout,
+                                            [&first] { return first.Call(); });
     if (!called.ok()) return called;
     return fixture;
   }
 
   absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
-    return std::make_unique<Caller>(caller_.get(), &request_);
-  }
-
-  ~FullStack() {
-    if (server_ != nullptr) {
-      server_->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
-    }
+    return std::make_unique<Caller>(services_->caller.get(), &request_);
   }
 
  private:
   explicit FullStack(int64_t bytes) : request_(RequestOf(bytes)) {}
 
   const EchoRequest request_;
-  std::unique_ptr<service::Service> server_;
-  std::unique_ptr<service::Service> caller_;
+  std::optional<bench::ServicePair> services_;
 };
 
 // Each stack alone: RunCallers sets the percentile and calls_per_s

@@ -43,6 +43,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,13 +53,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/grpc_loopback.h"
 #include "bench/nats_bench.h"
 #include "bench/paired.h"
+#include "bench/service_pair.h"
 #include "bench/stream_bench.grpc.pb.h"
 #include "bench/stream_bench.pb.h"
 #include "benchmark/benchmark.h"
 #include "concurrency/wait.h"
-#include "service/nats/nats_service.h"
 #include "service/stream.h"
 #include "status/status_macros.h"
 
@@ -312,18 +314,10 @@ class GrpcStream {
  public:
   static absl::StatusOr<std::unique_ptr<GrpcStream>> Start(int64_t bytes) {
     auto fixture = std::unique_ptr<GrpcStream>(new GrpcStream(bytes));
-    int port = 0;
-    grpc::ServerBuilder builder;
-    // Port 0: a free loopback port, as the nats-server fixture's.
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&fixture->service_);
-    fixture->server_ = builder.BuildAndStart();
-    if (fixture->server_ == nullptr || port == 0) {
-      return absl::UnavailableError("the gRPC server did not start");
-    }
-    fixture->stub_ = bench::StreamBench::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    auto grpc = bench::GrpcLoopback::Start(&fixture->service_);
+    if (!grpc.ok()) return grpc.status();
+    fixture->grpc_.emplace(std::move(grpc).value());
+    fixture->stub_ = bench::StreamBench::NewStub(fixture->grpc_->channel());
     return fixture;
   }
 
@@ -350,13 +344,6 @@ class GrpcStream {
     return read;
   }
 
-  ~GrpcStream() {
-    stub_.reset();
-    if (server_ != nullptr) {
-      server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    }
-  }
-
  private:
   explicit GrpcStream(int64_t bytes) : bytes_(static_cast<size_t>(bytes)) {
     request_.set_count(ChunksPerStream(bytes));
@@ -367,7 +354,7 @@ class GrpcStream {
   StreamRequest request_;
   StreamChunk chunk_;  // read into, reused
   ChunkService service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::optional<bench::GrpcLoopback> grpc_;  // after service_, before stub_
   std::unique_ptr<bench::StreamBench::Stub> stub_;
 };
 
@@ -383,45 +370,24 @@ class ServiceStream {
     // still be deregistering.
     static std::atomic<int> fixtures{0};
     fixture->name_ = absl::StrCat("bench-stream-", fixtures.fetch_add(1));
-    auto server =
-        service::NewNatsService({.servers = {bench::ServerUrl()},
-                                 .identity = {.name = fixture->name_}});
-    service::NatsServiceOptions caller_options = {
-        .servers = {bench::ServerUrl()},
-        .identity = {.name = "bench-stream-caller"}};
-    if (bench::SmokeRun()) {
-      // Maybe under a sanitizer on a busy machine: a lookup may take
-      // longer than the registry's 100 ms to hear the service.
-      caller_options.registry.timeout = absl::Seconds(2);
-      caller_options.registry.idle_gap = absl::Milliseconds(100);
-    }
-    auto caller = service::NewNatsService(std::move(caller_options));
-    if (!server.ok()) return server.status();
-    if (!caller.ok()) return caller.status();
-    fixture->server_ = std::move(server).value();
-    fixture->caller_ = std::move(caller).value();
-    absl::Status handled =
-        fixture->server_->server().HandleStream<StreamRequest, StreamChunk>(
-            kEndpoint, Serve);
-    if (!handled.ok()) return handled;
-    if (absl::Status started = fixture->server_->Start(); !started.ok()) {
-      return started;
-    }
-    // Until the registration is heard the lookup finds nothing: asked
-    // again, for a while. The first stream also opens the caller's way in.
-    const absl::Time deadline = absl::Now() + WaitLimit();
-    absl::StatusOr<int64_t> first = fixture->ReadStream();
-    while (absl::IsNotFound(first.status()) && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
-      first = fixture->ReadStream();
-    }
+    auto pair = bench::ServicePair::Start(
+        fixture->name_, "bench-stream-caller", [](service::Server& server) {
+          return server.HandleStream<StreamRequest, StreamChunk>(kEndpoint,
+                                                                 Serve);
+        });
+    if (!pair.ok()) return pair.status();
+    fixture->services_.emplace(std::move(pair).value());
+    // The first stream also opens the caller's way in.
+    absl::StatusOr<int64_t> first = bench::UntilFound(
+        absl::Now() + WaitLimit(), [&] { return fixture->ReadStream(); });
     if (!first.ok()) return first.status();
     return fixture;
   }
 
   absl::StatusOr<int64_t> ReadStream() {
-    auto stream = caller_->client().Stream<StreamRequest, StreamChunk>(
-        name_, kEndpoint, {.call = {.timeout = WaitLimit()}});
+    auto stream =
+        services_->caller->client().Stream<StreamRequest, StreamChunk>(
+            name_, kEndpoint, {.call = {.timeout = WaitLimit()}});
     if (!stream.ok()) return stream.status();
     MN_RETURN_IF_ERROR(stream->Send(request_));
     MN_RETURN_IF_ERROR(stream->CloseSend());
@@ -439,12 +405,6 @@ class ServiceStream {
                                               request_.count(), " whole"));
     }
     return read;
-  }
-
-  ~ServiceStream() {
-    if (server_ != nullptr) {
-      server_->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
-    }
   }
 
  private:
@@ -472,8 +432,7 @@ class ServiceStream {
   const size_t bytes_;
   StreamRequest request_;
   std::string name_;
-  std::unique_ptr<service::Service> server_;
-  std::unique_ptr<service::Service> caller_;
+  std::optional<bench::ServicePair> services_;
 };
 
 // --- Paired rounds ---
