@@ -204,7 +204,7 @@ auto Client::Attempts(const CallRequest& request, const CallOptions& options,
     // entry, not this answer, which stays valid for this attempt.
     absl::StatusOr<std::shared_ptr<const registry::CachedLookup>> lookup =
         registry_->LookupShared(request.service, options.deadline);
-    Result result{absl::UnknownError("no attempt")};
+    Result result;  // default: no allocation (a call's hot path)
     // Retried: a node that failed the call (a transport failure, or its
     // own refusal), or a registry that could not be asked. Never a
     // handler's status.

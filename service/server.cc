@@ -297,52 +297,48 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
 Server::~Server() { Stop(absl::Now() + absl::Seconds(10)).IgnoreError(); }
 
-absl::Status Server::Handle(absl::string_view endpoint, Handler handler,
-                            EndpointOptions options) {
+template <typename Make>
+absl::Status Server::AddEndpoint(absl::string_view method,
+                                 absl::string_view endpoint, Make make) {
   MN_RETURN_IF_ERROR(ValidateEndpointName(endpoint));
-  if (!handler) return absl::InvalidArgumentError("the handler is empty");
   std::lock_guard<std::mutex> lock(mu_);
   if (started_) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "Handle('", endpoint, "') after Start: register handlers first"));
+        method, "('", endpoint, "') after Start: register handlers first"));
   }
-  // The first wrapper is the outermost.
-  for (auto it = options_.wrappers.rbegin(); it != options_.wrappers.rend();
-       ++it) {
-    handler = (*it)(std::move(handler));
-  }
-  auto [unused, added] = core_->endpoints.emplace(
-      std::string(endpoint),
-      Core::Endpoint{std::move(handler), std::move(options)});
-  if (!added) {
+  if (core_->endpoints.count(endpoint) != 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("endpoint '", endpoint, "' has a handler already"));
   }
+  core_->endpoints.emplace(std::string(endpoint), make());
   return absl::OkStatus();
+}
+
+absl::Status Server::Handle(absl::string_view endpoint, Handler handler,
+                            EndpointOptions options) {
+  if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  return AddEndpoint("Handle", endpoint, [&] {
+    // The first wrapper is the outermost.
+    for (auto it = options_.wrappers.rbegin(); it != options_.wrappers.rend();
+         ++it) {
+      handler = (*it)(std::move(handler));
+    }
+    return Core::Endpoint{std::move(handler), std::move(options)};
+  });
 }
 
 absl::Status Server::HandleStream(absl::string_view endpoint,
                                   StreamHandler handler,
                                   EndpointOptions options) {
-  MN_RETURN_IF_ERROR(ValidateEndpointName(endpoint));
   if (!handler) return absl::InvalidArgumentError("the handler is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  if (started_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "HandleStream('", endpoint, "') after Start: register handlers first"));
-  }
-  // go-micro's mark of a stream endpoint.
-  options.metadata["stream"] = "true";
-  Core::Endpoint entry{.options = std::move(options)};
-  entry.stream_handler = std::move(handler);
-  auto [unused, added] =
-      core_->endpoints.emplace(std::string(endpoint), std::move(entry));
-  if (!added) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("endpoint '", endpoint, "' has a handler already"));
-  }
-  core_->has_streams = true;
-  return absl::OkStatus();
+  return AddEndpoint("HandleStream", endpoint, [&] {
+    // go-micro's mark of a stream endpoint.
+    options.metadata["stream"] = "true";
+    Core::Endpoint entry{.options = std::move(options)};
+    entry.stream_handler = std::move(handler);
+    core_->has_streams = true;
+    return entry;
+  });
 }
 
 absl::Status Server::SubscribeRaw(absl::string_view topic,

@@ -370,6 +370,13 @@ class Server {
   // began.
   struct SubscriberGate;
 
+  // Registers `endpoint` (for `method`: Handle, HandleStream) with the
+  // entry `make()` returns, once the name is valid, free and Start has
+  // not run (server.cc).
+  template <typename Make>
+  absl::Status AddEndpoint(absl::string_view method, absl::string_view endpoint,
+                           Make make);
+
   // Renews the registration (on the process scheduler, every
   // register_interval).
   void Reregister();
@@ -411,16 +418,25 @@ class Server {
 
 // --- Implementation details of the templates ---
 
+namespace service_internal {
+// Describes a typed endpoint's request and response for the registry,
+// unless the options do.
+template <typename Req, typename Resp>
+void DescribeEndpoint(EndpointOptions& options) {
+  if (!options.request) options.request = DescribeMessage(*Req::descriptor());
+  if (!options.response) {
+    options.response = DescribeMessage(*Resp::descriptor());
+  }
+}
+}  // namespace service_internal
+
 template <typename Req, typename Resp>
 absl::Status Server::Handle(
     absl::string_view endpoint,
     std::function<absl::Status(Context&, const Req&, Resp*)> handler,
     EndpointOptions options) {
   if (!handler) return absl::InvalidArgumentError("the handler is empty");
-  if (!options.request) options.request = DescribeMessage(*Req::descriptor());
-  if (!options.response) {
-    options.response = DescribeMessage(*Resp::descriptor());
-  }
+  service_internal::DescribeEndpoint<Req, Resp>(options);
   return Handle(
       endpoint,
       [handler = std::move(handler)](Context& ctx, const Message& request,
@@ -450,10 +466,7 @@ absl::Status Server::HandleStream(
     std::function<absl::Status(Context&, ServerStreamOf<Req, Resp>&)> handler,
     EndpointOptions options) {
   if (!handler) return absl::InvalidArgumentError("the handler is empty");
-  if (!options.request) options.request = DescribeMessage(*Req::descriptor());
-  if (!options.response) {
-    options.response = DescribeMessage(*Resp::descriptor());
-  }
+  service_internal::DescribeEndpoint<Req, Resp>(options);
   return HandleStream(
       endpoint,
       [handler = std::move(handler)](Context& ctx,

@@ -75,7 +75,11 @@ namespace micro_nats::service {
 
 // What one end of a stream holds received and not yet read. The peer's
 // Send waits beyond it. A single message larger than `bytes` still passes
-// when nothing else is unread (else it could never be sent).
+// when nothing else is unread (else it could never be sent), and so does
+// one while less than half of `bytes` is unread (the reader returns
+// credit per half window): an end holds at most `messages` messages and
+// `bytes` plus one message. Each field 1 to 2^20 messages, 1 to 2^40
+// bytes.
 struct StreamWindow {
   size_t messages = 64;
   size_t bytes = 1 << 20;  // MessageSize of each
@@ -87,7 +91,11 @@ struct StreamWindow {
 //
 // Send and Recv may be called from different threads, each from one thread
 // at a time; Cancel from any thread. Destroying a stream that has not
-// ended cancels it.
+// ended cancels it. No thread is the stream's: whichever call waits reads
+// its socket. While it is open, the client pings the server a few times
+// per the server's idle timeout (on the process timer), so the server's
+// idle reaping spares it however long both ends wait, and ends it once
+// this process is gone.
 class ClientStream {
  public:
   virtual ~ClientStream() = default;
@@ -98,7 +106,8 @@ class ClientStream {
   // the stream's own deadline passed). FailedPrecondition after CloseSend;
   // Cancelled after Cancel; once the handler returned, its status (OK
   // as OutOfRange: nobody reads any more); InvalidArgument for a message
-  // the transport refuses (too large, a bad header).
+  // the transport refuses (too large, a bad header) or one with a
+  // `Micro-Stream*` header (the stream's own).
   virtual absl::Status Send(Message message,
                             absl::Time deadline = absl::InfiniteFuture()) = 0;
 
@@ -132,12 +141,15 @@ class ServerStream {
   // The next request, waiting until `deadline` or the stream's. OutOfRange
   // once the client half-closed and everything it sent was read;
   // Cancelled when the client cancelled or vanished, or the server's Stop
-  // passed its deadline; DeadlineExceeded at `deadline` or the stream's.
+  // passed its deadline; DeadlineExceeded at `deadline` or the stream's;
+  // ResourceExhausted or InvalidArgument when the client broke the
+  // protocol (sent beyond the window, a bad frame: the stream ended).
   virtual absl::StatusOr<Message> Recv(
       absl::Time deadline = absl::InfiniteFuture()) = 0;
 
-  // Sends one response. Waits while the client's window is full, until
-  // `deadline` or the stream's; Cancelled as Recv.
+  // Sends one response (its headers go with it). Waits while the
+  // client's window is full, until `deadline` or the stream's; Cancelled
+  // as Recv; InvalidArgument as ClientStream::Send.
   virtual absl::Status Send(Message message,
                             absl::Time deadline = absl::InfiniteFuture()) = 0;
 };
