@@ -20,10 +20,13 @@
 // fails, naked again: never dropped).
 //
 // Everything the server sends is checked: the reply subject's shape, its
-// numbers and its stream and consumer names; headers (//nats ReadHeaders);
-// the body's size (EventsOptions::max_event_bytes: an oversized event is
-// terminated and reported, not handled). What fails is counted as
-// bad_input and reported, never handled nor acked.
+// numbers and its stream and consumer names (nats-server itself refuses a
+// client's publish with a reply under $JS.ACK, so a forged ack subject is
+// stopped twice); the topic against the consumer's; headers (//nats
+// ReadHeaders: invalid ones are left out and counted); the body's size
+// (EventsOptions::max_event_bytes: an oversized event is terminated and
+// reported, never handled). A message that fails is counted as bad_input
+// and reported, neither handled nor acked.
 //
 // The server must run JetStream (nats-server -js); NewJetStreamEvents says
 // so otherwise.

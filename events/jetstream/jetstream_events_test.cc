@@ -119,5 +119,59 @@ TEST(JetStreamEventsTest, ManyConsumersStartNoThreads) {
   EXPECT_LE(micro_nats::testing::ThreadCount(), before + 2);
 }
 
+TEST(JetStreamEventsTest, ForgedMessagesOnTheInboxAreCountedNotHandled) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start({.jetstream = true}));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto connection, nats::Connection::Connect({.servers = {server->url()}}));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto forger, nats::Connection::Connect({.servers = {server->url()}}));
+  // The forger learns the consumer's inbox from its pull requests.
+  micro_nats::testing::Collector<std::string> inboxes;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto spy,
+      forger->Subscribe("$JS.API.CONSUMER.MSG.NEXT.S.g", [&](natsMsg* msg) {
+        inboxes.Add(std::string(nats::Reply(msg)));
+      }));
+  ASSERT_THAT(forger->Flush(absl::Seconds(2)), IsOk());
+  std::vector<absl::Status> errors;
+  std::mutex mu;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto events,
+      NewJetStreamEvents(
+          connection,
+          {.events = {.streams = {{.name = "S", .subjects = {"s.>"}}},
+                      .max_event_bytes = 64,
+                      .on_error = [&](const absl::Status& status) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        errors.push_back(status);
+                      }}}));
+  micro_nats::testing::Collector<std::string> got;
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto consumer, events->Consume("s.>",
+                                     [&](const Event& e) {
+                                       got.Add(e.body);
+                                       return absl::OkStatus();
+                                     },
+                                     {.group = "g", .start = Start::All()}));
+  ASSERT_TRUE(inboxes.WaitForCount(1, absl::Seconds(5)));
+  const std::string inbox = inboxes.Snapshot()[0];
+  // No reply, no status; a reply that is no ack subject. (A client's
+  // publish with a reply under $JS.ACK, to forge one, the server itself
+  // refuses: nats-server 2.9 reserves them.)
+  ASSERT_THAT(forger->Publish(inbox, "a"), IsOk());
+  ASSERT_THAT(forger->Publish(inbox, "b", "reply.x", {}), IsOk());
+  ASSERT_THAT(forger->Flush(absl::Seconds(2)), IsOk());
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] { return consumer->stats().bad_input == 2; }, absl::Seconds(5),
+      "two bad inputs"));
+  // Real events still flow.
+  ASSERT_THAT(events->Publish("s.x", {.body = "real"}).status(), IsOk());
+  ASSERT_TRUE(got.WaitForCount(1, absl::Seconds(5)));
+  EXPECT_THAT(got.Snapshot(), ::testing::ElementsAre("real"));
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_THAT(errors[0].message(), HasSubstr("dropped bad input"));
+}
+
 }  // namespace
 }  // namespace micro_nats::events
