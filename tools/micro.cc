@@ -337,6 +337,10 @@ int Describe(const std::vector<std::string>& args) {
           it != e.metadata.end()) {
         std::cout << " (subject " << TerminalSafe(it->second) << ")";
       }
+      if (auto it = e.metadata.find("stream");
+          it != e.metadata.end() && it->second == "true") {
+        std::cout << " (stream)";
+      }
       std::cout << "\n";
       if (e.request) {
         std::cout << "      request " << TerminalSafe(e.request->type) << "\n"
@@ -574,6 +578,10 @@ absl::Status SendRequests(service::ClientStream& stream,
     }
     MN_RETURN_IF_ERROR(stream.Send(JsonMessage(*std::move(parsed))));
   }
+  if (interrupted) {
+    stream.Cancel();
+    return absl::CancelledError("interrupted");
+  }
   return absl::OkStatus();
 }
 
@@ -616,6 +624,8 @@ int Stream(const std::vector<std::string>& args) {
   // failed, that is what Recv reports.
   (*stream)->CloseSend().IgnoreError();
   printer.join();
+  if (!received.ok() && interrupted)
+    return Fail("stream cancelled: interrupted");
   if (!received.ok()) return Failed("stream", received);
   // OutOfRange: the handler returned OK before reading every request.
   if (!sent.ok() && !absl::IsOutOfRange(sent)) return Failed("stream", sent);
@@ -820,8 +830,8 @@ const std::vector<Command>& Commands() {
       {"services", "",
        "registered services: name, versions, instances [--json]", Services},
       {"describe", "NAME",
-       "versions, instances (id, address, metadata), endpoints and their "
-       "request/response fields",
+       "versions, instances (id, address, metadata), endpoints (streams "
+       "marked) and their request/response fields",
        Describe},
       {"call", "NAME ENDPOINT ['{json}'|-]",
        "call an endpoint with a JSON body (from stdin when absent or -); "
