@@ -1,9 +1,12 @@
 // Copyright 2026 The micro-nats Authors.
 //
-// The greeter client: calls Greeter.Hello and prints the answers.
+// The greeter client: calls Greeter.Hello and prints the answers; with
+// --stream N, opens one Greeter.Repeat stream and prints its N replies as
+// they come.
 //
 //   bazel run //examples/greeter:client -- --server nats://127.0.0.1:4222
 //   bazel run //examples/greeter:client -- --memory   # server in-process
+//   bazel run //examples/greeter:client -- --memory --stream 5
 
 #include <cstdio>
 #include <memory>
@@ -25,8 +28,44 @@ ABSL_FLAG(bool, memory, false,
 ABSL_FLAG(std::string, name, "world", "who to greet");
 ABSL_FLAG(int, count, 3, "calls to make");
 ABSL_FLAG(bool, json, false, "send the requests as JSON");
+ABSL_FLAG(int, stream, 0,
+          "instead of calls: one Greeter.Repeat stream of this many replies");
 
 using micro_nats::service::Service;
+
+namespace {
+
+// Greeter.Repeat: prints each reply as it comes; 0 when the stream ended
+// cleanly.
+int Stream(greeter::GreeterClient& greeter, const std::string& content_type) {
+  greeter::RepeatRequest request;
+  request.set_name(absl::GetFlag(FLAGS_name));
+  request.set_times(absl::GetFlag(FLAGS_stream));
+  const absl::Time start = absl::Now();
+  auto stream =
+      greeter.Repeat(request, {.call = {.content_type = content_type}});
+  if (!stream.ok()) {
+    std::printf("error: %s\n", stream.status().ToString().c_str());
+    return 1;
+  }
+  for (;;) {
+    absl::StatusOr<greeter::HelloReply> reply = stream->Recv();
+    if (absl::IsOutOfRange(reply.status())) break;  // the end
+    if (!reply.ok()) {
+      std::printf("error: %s\n", reply.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("%s (from %s)\n", reply->message().c_str(),
+                reply->served_by().c_str());
+  }
+  std::printf("stream ended after %s\n",
+              absl::FormatDuration(
+                  absl::Trunc(absl::Now() - start, absl::Microseconds(1)))
+                  .c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -62,16 +101,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   greeter::GreeterClient greeter((*client)->client(), greeter::kServiceName);
+  const std::string content_type =
+      absl::GetFlag(FLAGS_json) ? "application/json" : "";
+  if (absl::GetFlag(FLAGS_stream) > 0) return Stream(greeter, content_type);
   greeter::HelloRequest request;
   request.set_name(absl::GetFlag(FLAGS_name));
   int failures = 0;
   for (int i = 0; i < absl::GetFlag(FLAGS_count); ++i) {
     const absl::Time start = absl::Now();
     absl::StatusOr<greeter::HelloReply> reply =
-        (*client)->client().Call<greeter::HelloRequest, greeter::HelloReply>(
-            greeter::kServiceName, greeter::kHelloEndpoint, request,
-            {.content_type =
-                 absl::GetFlag(FLAGS_json) ? "application/json" : ""});
+        greeter.Hello(request, {.content_type = content_type});
     const absl::Duration took = absl::Now() - start;
     if (reply.ok()) {
       std::printf("%s (from %s, %s)\n", reply->message().c_str(),

@@ -50,9 +50,12 @@ namespace srv = ::micro_nats::srv;
 
 constexpr absl::Duration kWait = absl::Seconds(5);
 
-// Records the metadata names every call arrived with.
-class RecordingGreeter : public GreeterHandler {
+// Records the metadata names every Hello arrived with (the streams are the
+// greeter's own).
+class RecordingGreeter : public Greeter {
  public:
+  RecordingGreeter() : Greeter("real") {}
+
   absl::Status Hello(micro_nats::service::Context& ctx,
                      const HelloRequest& request, HelloReply* reply) override {
     {

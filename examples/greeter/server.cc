@@ -1,6 +1,7 @@
 // Copyright 2026 The micro-nats Authors.
 //
-// The greeter server: serves Greeter.Hello on NATS until SIGINT/SIGTERM.
+// The greeter server: serves Greeter.Hello, and the streams Greeter.Repeat
+// and Greeter.Chat, on NATS until SIGINT/SIGTERM.
 //
 //   bazel run //examples/greeter:server -- --server nats://127.0.0.1:4222
 
