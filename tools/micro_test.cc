@@ -171,7 +171,8 @@ TEST_F(MicroCliTest, DescribeShowsInstancesAndFields) {
   EXPECT_THAT(
       r.out,
       AllOf(HasSubstr("service greeter, version 1.0.0"),
-            HasSubstr("Greeter.Hello"), HasSubstr("request HelloRequest"),
+            HasSubstr("Greeter.Hello\n"), HasSubstr("Greeter.Repeat (stream)"),
+            HasSubstr("request HelloRequest"), HasSubstr("times int32"),
             HasSubstr("name string"), HasSubstr("served_by string"),
             HasSubstr("protocol=micro-nats")));
 }
@@ -201,6 +202,73 @@ TEST_F(MicroCliTest, CallErrorsSayCodeAndDetail) {
   Result bad_json = Micro(R"(call greeter Greeter.Hello '{"name": ')");
   EXPECT_EQ(bad_json.exit_code, 1);
   EXPECT_THAT(bad_json.err, HasSubstr("not valid JSON: at byte 10"));
+}
+
+// One greeter reply as `micro stream` prints it: a line of compact JSON.
+std::string ReplyLine(const std::string& message) {
+  return absl::StrCat(R"(\{"message":")", message,
+                      R"(","served_by":"greeter-[0-9a-f]+"\})");
+}
+
+TEST_F(MicroCliTest, StreamPrintsEachResponseAsALine) {
+  Result r =
+      Micro(R"(stream greeter Greeter.Repeat '{"name": "cli", "times": 3}')");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, MatchesRegex(absl::StrCat(
+                         ReplyLine("Hello cli \\(1 of 3\\)"), "\n",
+                         ReplyLine("Hello cli \\(2 of 3\\)"), "\n",
+                         ReplyLine("Hello cli \\(3 of 3\\)"), "\n")));
+  EXPECT_EQ(r.err, "");
+
+  // Each argument is a request on the one stream (bidirectional here).
+  Result args =
+      Micro(R"(stream greeter Greeter.Chat '{"name": "x"}' '{"name": "y"}')");
+  EXPECT_EQ(args.exit_code, 0) << args.err;
+  EXPECT_THAT(args.out, MatchesRegex(absl::StrCat(ReplyLine("Hello x"), "\n",
+                                                  ReplyLine("Hello y"), "\n")));
+
+  // Without: each line of standard input (blank ones skipped).
+  Result lines = Micro("stream greeter Greeter.Chat",
+                       "{\"name\": \"a\"}\n\n{\"name\": \"b\"}");
+  EXPECT_EQ(lines.exit_code, 0) << lines.err;
+  EXPECT_THAT(lines.out,
+              MatchesRegex(absl::StrCat(ReplyLine("Hello a"), "\n",
+                                        ReplyLine("Hello b"), "\n")));
+}
+
+TEST_F(MicroCliTest, StreamErrorsSayCodeAndDetail) {
+  // The handler's error, before any response.
+  Result refused =
+      Micro(R"(stream greeter Greeter.Repeat '{"name": "n", "times": 1001}')");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_THAT(refused.err, HasSubstr("stream failed: INVALID_ARGUMENT: times "
+                                     "is 1001: from 0 to 1000"));
+  // After some: those are printed first.
+  Result midway =
+      Micro(R"(stream greeter Greeter.Chat '{"name": "m"}' '{"name": ""}')");
+  EXPECT_EQ(midway.exit_code, 1);
+  EXPECT_THAT(midway.out, MatchesRegex(ReplyLine("Hello m") + "\n"));
+  EXPECT_THAT(midway.err, HasSubstr("stream failed: INVALID_ARGUMENT: say who "
+                                    "to greet: name is empty"));
+  Result bad_line =
+      Micro("stream greeter Greeter.Chat", "{\"name\": \"ok\"}\n{\"name\": \n");
+  EXPECT_EQ(bad_line.exit_code, 1);
+  EXPECT_THAT(bad_line.out, MatchesRegex(ReplyLine("Hello ok") + "\n"));
+  EXPECT_THAT(bad_line.err,
+              HasSubstr("line 2 of standard input is not valid JSON"));
+  Result bad_arg =
+      Micro(R"(stream greeter Greeter.Chat '{"name": "a"}' '{"name"')");
+  EXPECT_EQ(bad_arg.exit_code, 1);
+  EXPECT_THAT(bad_arg.err, HasSubstr("request 2 is not valid JSON: at byte"));
+  Result unknown = Micro(R"(stream nobody Any.Thing '{}')");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(
+      unknown.err,
+      HasSubstr("stream failed: NOT_FOUND: service 'nobody' not found"));
+  Result unary = Micro(R"(stream greeter Greeter.Hello '{"name": "u"}')");
+  EXPECT_EQ(unary.exit_code, 1);
+  EXPECT_THAT(unary.err, HasSubstr("stream failed: "));
 }
 
 TEST_F(MicroCliTest, PublishReachesSubscribeWithHeaders) {
@@ -336,7 +404,9 @@ TEST_F(MicroCliTest, ClearErrorsForBadUse) {
       {"services --timeout=soon", kFailed, {"timeout"}},
       {"publish t x --header novalue", 2, {"--header wants k=v"}},
       {"call --help", 0, {"usage: micro call NAME ENDPOINT"}},
-      {"help", 0, {"services", "describe", "subscribe", "stats"}},
+      {"stream --help", 0, {"usage: micro stream NAME ENDPOINT"}},
+      {"stream greeter", 2, {"stream takes a service, an endpoint"}},
+      {"help", 0, {"services", "describe", "stream", "subscribe", "stats"}},
   };
   for (const Use& use : uses) {
     SCOPED_TRACE(use.args);
