@@ -813,6 +813,40 @@ TEST_P(StreamTest, CallsGoOnWhileAStreamIsStalled) {
   EXPECT_TRUE(EndsOf(kCount).empty()) << "the stream is still open";
 }
 
+TEST_P(StreamTest, AStreamWaitingLongerThanTheIdleTimeoutIsNotReaped) {
+  // The listener reaps sockets idle for 300 ms; a stream whose ends wait
+  // on each other for many times that lives on.
+  const absl::Duration idle = absl::Milliseconds(300);
+  ServerOptions options;
+  options.listen.idle_timeout = idle;
+  ASSERT_NE(StartStreamer(std::move(options)), nullptr);
+  // The handler waits in Recv, the client in Recv.
+  MN_ASSERT_OK_AND_ASSIGN(ItemClientStream waiting, Open(kEcho));
+  ASSERT_THAT(waiting.Send(Item(0)), IsOk());
+  ASSERT_THAT(waiting.Recv(absl::Now() + kWait), IsOk());
+  EXPECT_THAT(waiting.Recv(absl::Now() + 5 * idle).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_THAT(waiting.Send(Item(1)), IsOk());
+  EXPECT_THAT(waiting.Recv(absl::Now() + kWait),
+              IsOkAndHolds(::testing::Property(&StreamItem::seq, 1)));
+  // The handler held in Send (window full), the client in neither call:
+  // the passing time is what is tested, not a synchronisation.
+  constexpr int kItems = 100;
+  MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stalled,
+                          Open(kCount, Options({.messages = 4})));
+  StreamItem request;
+  request.set_count(kItems);
+  ASSERT_THAT(stalled.Send(request), IsOk());
+  ASSERT_THAT(stalled.CloseSend(), IsOk());
+  ASSERT_TRUE(Eventually([&] { return sent_.load() >= 4; }, kWait,
+                         "the handler filled the window"));
+  absl::SleepFor(5 * idle);
+  std::vector<int64_t> seqs;
+  EXPECT_THAT(ReadAll(stalled, &seqs), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_TRUE(InOrder(seqs, kItems));
+  EXPECT_TRUE(ends_.Snapshot().empty()) << ends_.Snapshot()[0].status;
+}
+
 // --- The server's refusals ---
 
 TEST_P(StreamTest, AnUnknownStreamEndpointIsNotFoundNamingIt) {
