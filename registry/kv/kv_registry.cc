@@ -70,6 +70,7 @@ struct Decoded {
   bool has_sequence = false;
   uint64_t consumer_sequence = 0;
   uint64_t pending = 0;
+  uint64_t stream_sequence = 0;
   uint64_t last_consumer = 0;  // a heartbeat's
   std::string key;             // empty when unreadable
   ReplicaEntry entry;
@@ -93,9 +94,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
   }
 
   absl::Status Init() {
-    jsOptions opts;
-    jsOptions_Init(&opts);
-    opts.Wait = Millis(options_.request_timeout);
+    jsOptions opts = ApiOptions();
     return nats::FromNatsStatus(
         natsConnection_JetStream(&js_, conn_->get(), &opts),
         "JetStream context");
@@ -106,9 +105,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
     std::lock_guard<std::mutex> lock(bucket_mu_);
     if (kv_.load() != nullptr) return absl::OkStatus();
     MN_RETURN_IF_ERROR(fatal());
-    jsOptions opts;
-    jsOptions_Init(&opts);
-    opts.Wait = Millis(options_.request_timeout);
+    jsOptions opts = ApiOptions();
     jsStreamInfo* info = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s = js_GetStreamInfo(&info, js_, stream_.c_str(), &opts, &err);
@@ -165,6 +162,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
       generation = ++generation_;
       loading_.emplace(options_.max_entries);
       loading_refused_ = false;
+      loading_applied_ = 0;
       expected_sequence_ = 1;
       syncing_ = true;
       last_activity_ = absl::Now();
@@ -204,9 +202,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
     config.Heartbeat = absl::ToInt64Nanoseconds(options_.heartbeat);
     config.InactiveThreshold = absl::ToInt64Nanoseconds(
         std::max(absl::Seconds(10), 3 * options_.heartbeat));
-    jsOptions opts;
-    jsOptions_Init(&opts);
-    opts.Wait = Millis(options_.request_timeout);
+    jsOptions opts = ApiOptions();
     jsConsumerInfo* info = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s =
@@ -274,9 +270,13 @@ class KvState : public std::enable_shared_from_this<KvState> {
           events = target.Remove(decoded.key);  // deleted, or unreadable
         }
         if (loading_.has_value()) {
+          loading_applied_ =
+              std::max(loading_applied_, decoded.stream_sequence);
           if (decoded.pending == 0) FinishLoadLocked();
         } else {
+          applied_ = std::max(applied_, decoded.stream_sequence);
           hub_.Publish(events);
+          applied_cv_.notify_all();
         }
       }
     }
@@ -360,10 +360,15 @@ class KvState : public std::enable_shared_from_this<KvState> {
     return view;
   }
 
-  // The keys of one version (Deregister without nodes).
+  // The keys of one version (Deregister without nodes), once the replica
+  // has what this client wrote (within load_wait: a value of ours that the
+  // bucket no longer has never comes).
   absl::StatusOr<std::vector<std::string>> KeysOf(const Service& service) {
     std::unique_lock<std::mutex> lock(mu_);
     MN_RETURN_IF_ERROR(AwaitLoadLocked(lock));
+    const uint64_t written = written_.load();
+    concurrency::WaitUntil(applied_cv_, lock, absl::Now() + options_.load_wait,
+                           [&] { return closed_ || applied_ >= written; });
     return live_.KeysOf(service.name, service.version);
   }
 
@@ -378,6 +383,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
     jsPubAck* ack = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s = js_PublishMsg(&ack, js_, msg.get(), &opts, &err);
+    if (s == NATS_OK && ack != nullptr) Wrote(ack->Sequence);
     jsPubAck_Destroy(ack);
     return Reached(s, absl::StrCat("register '", key, "' in bucket '",
                                    options_.bucket, "'"));
@@ -391,9 +397,23 @@ class KvState : public std::enable_shared_from_this<KvState> {
   }
 
   WatchHub& hub() { return hub_; }
+
+  // JetStream API calls wait request_timeout.
+  jsOptions ApiOptions() const {
+    jsOptions opts;
+    jsOptions_Init(&opts);
+    opts.Wait = Millis(options_.request_timeout);
+    return opts;
+  }
   const KvRegistryOptions& options() const { return options_; }
 
  private:
+  void Wrote(uint64_t sequence) {
+    uint64_t seen = written_.load();
+    while (seen < sequence && !written_.compare_exchange_weak(seen, sequence)) {
+    }
+  }
+
   // Unavailable for a server that did not answer in time.
   static absl::Status Reached(natsStatus s, absl::string_view context) {
     absl::Status status = nats::FromNatsStatus(s, context);
@@ -470,7 +490,8 @@ class KvState : public std::enable_shared_from_this<KvState> {
     d.has_sequence = true;
     d.consumer_sequence = meta->Sequence.Consumer;
     d.pending = meta->NumPending;
-    d.entry.revision = meta->Sequence.Stream;
+    d.stream_sequence = meta->Sequence.Stream;
+    d.entry.revision = d.stream_sequence;
     const absl::Time stamp = absl::FromUnixNanos(meta->Timestamp);
     jsMsgMetaData_Destroy(meta);
 
@@ -567,6 +588,8 @@ class KvState : public std::enable_shared_from_this<KvState> {
   }
 
   void FinishLoadLocked() {
+    applied_ = std::max(applied_, loading_applied_);
+    applied_cv_.notify_all();
     hub_.Publish(live_.ReplaceWith(std::move(*loading_), absl::Now()));
     loading_.reset();
     live_refused_ = loading_refused_;
@@ -616,15 +639,21 @@ class KvState : public std::enable_shared_from_this<KvState> {
   bool loading_refused_ = false;     // guarded by mu_
   uint64_t generation_ = 0;          // guarded by mu_
   uint64_t expected_sequence_ = 1;   // guarded by mu_
-  bool loaded_once_ = false;         // guarded by mu_
-  bool syncing_ = true;              // guarded by mu_: stale until loaded
-  bool resync_queued_ = false;       // guarded by mu_
-  bool failed_ = false;              // guarded by mu_
-  bool closed_ = false;              // guarded by mu_
-  absl::Time retry_at_;              // guarded by mu_
-  absl::Time last_activity_;         // guarded by mu_
-  absl::Status last_error_;          // guarded by mu_
-  absl::Status fatal_;               // guarded by mu_
+  // The last stream sequence the replica has (and a resync's values have),
+  // and the last this client wrote: read-your-writes for KeysOf.
+  uint64_t applied_ = 0;          // guarded by mu_
+  uint64_t loading_applied_ = 0;  // guarded by mu_
+  std::atomic<uint64_t> written_{0};
+  std::condition_variable applied_cv_;
+  bool loaded_once_ = false;    // guarded by mu_
+  bool syncing_ = true;         // guarded by mu_: stale until loaded
+  bool resync_queued_ = false;  // guarded by mu_
+  bool failed_ = false;         // guarded by mu_
+  bool closed_ = false;         // guarded by mu_
+  absl::Time retry_at_;         // guarded by mu_
+  absl::Time last_activity_;    // guarded by mu_
+  absl::Status last_error_;     // guarded by mu_
+  absl::Status fatal_;          // guarded by mu_
   std::unique_ptr<nats::Subscription> subscription_;  // guarded by mu_
   const std::shared_ptr<concurrency::SerialQueue> queue_;
 };

@@ -229,19 +229,40 @@ TEST_F(KvRegistryTest, MalformedOversizedAndMismatchedValuesAreSkipped) {
 
 TEST_F(KvRegistryTest, ExpiryIsJudgedByEveryReaderFromTheTimestamp) {
   auto registrar = NewRegistry();
+  const absl::Duration ttl = absl::Milliseconds(300);
+  const absl::Time registered = absl::Now();
   ASSERT_THAT(registrar->Register(MakeService("brief", "1", {MakeNode("b")}),
-                                  {.ttl = absl::Milliseconds(300)}),
+                                  {.ttl = ttl}),
               IsOk());
   ASSERT_THAT(registrar->Register(MakeService("stays", "1", {MakeNode("s")})),
               IsOk());
   ASSERT_TRUE(Eventually(
-      [&] { return absl::IsNotFound(registrar->GetService("brief").status()); },
+      [&] {
+        return registrar->GetService("stays").ok() &&
+               absl::Now() - registered > ttl &&
+               absl::IsNotFound(registrar->GetService("brief").status());
+      },
       kWait, "brief expired at the registrar's replica"));
   // The bucket still holds the value (no per-key TTL in nats-server 2.9);
   // a client that starts now judges it expired all the same.
   auto late = NewRegistry();
   EXPECT_THAT(late->GetService("brief"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(late->GetService("stays"), IsOk());
+}
+
+TEST_F(KvRegistryTest, DeregisteringAVersionSeesThisClientsOwnWrites) {
+  auto registrar = NewRegistry();
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_THAT(registrar->Register(MakeService(
+                    "quick", "1", {MakeNode("q1"), MakeNode("q2")})),
+                IsOk());
+    // At once: the replica may not have the values yet; Deregister waits
+    // until it has what this client wrote.
+    ASSERT_THAT(registrar->Deregister(MakeService("quick", "1", {})), IsOk());
+  }
+  auto fresh = NewRegistry();
+  EXPECT_THAT(fresh->GetService("quick"),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(KvRegistryTest, OutageAnswersFromTheReplicaAsStale) {
