@@ -29,11 +29,11 @@
 // MessageSize of the user's message, without the Micro-Stream headers)
 // and returns credit as its user reads, once half a window was read. A
 // sender sends while WindowAdmits what it sent and was not credited; a
-// receiver that is sent more than WindowAdmits of what it holds unread
-// ends the stream (ResourceExhausted), so a hostile peer cannot grow its
-// memory. Every number from the peer is parsed bounded; an unknown kind, a
-// frame out of place, or a credit beyond what was sent ends the stream
-// (InvalidArgument).
+// receiver that is sent more than WindowAdmits of what it received and
+// did not credit ends the stream (ResourceExhausted), so a hostile peer
+// cannot grow its memory. Every number from the peer is parsed bounded; an
+// unknown kind, a frame out of place, or a credit beyond what was sent ends the
+// stream (InvalidArgument).
 
 #ifndef MICRO_NATS_SERVICE_INTERNAL_STREAM_CORE_H_
 #define MICRO_NATS_SERVICE_INTERNAL_STREAM_CORE_H_
@@ -162,7 +162,7 @@ class RecvWindow {
  public:
   explicit RecvWindow(StreamWindow own) : own_(own) {}
   // A message of `size` arrived. ResourceExhausted when the peer sent
-  // beyond the window (the stream ends).
+  // beyond the window it was credited (the stream ends).
   absl::Status Arrived(uint64_t size);
   // The user read a message of `size`: true when credit is due (half a
   // window read since the last), with the cumulative counts in `*credit`.

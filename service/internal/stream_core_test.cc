@@ -384,5 +384,57 @@ TEST_F(StreamCoreTest, TheEndCarriesTheHandlersErrorAfterItsMessages) {
   EXPECT_TRUE(client->Ended());
 }
 
+// A hostile server: beyond the client's window, or a frame a server never
+// sends. The client ends the stream and tells it (cancel).
+TEST(HostileServerTest, TheClientEndsTheStreamAndSaysWhy) {
+  struct Case {
+    std::vector<Message> frames;
+    absl::StatusCode code;
+  };
+  Message big_credit = Frame(FrameKind::kCredit);
+  SetCounts(&big_credit.headers, {.messages = 5, .bytes = 5});
+  for (Case c : std::vector<Case>{
+           {{Msg("1"), Msg("2"), Msg("3")},
+            absl::StatusCode::kResourceExhausted},
+           {{Frame(FrameKind::kHalfClose)}, absl::StatusCode::kInvalidArgument},
+           {{Frame(FrameKind::kAccept)}, absl::StatusCode::kInvalidArgument},
+           {{big_credit}, absl::StatusCode::kInvalidArgument},
+           {{Message{.body = "plain"}}, absl::StatusCode::kInvalidArgument}}) {
+    auto transport = transport::NewMemoryTransport();
+    auto listener = transport->Listen("");
+    ASSERT_THAT(listener, IsOk());
+    ::micro_nats::testing::Collector<std::string> heard;
+    ASSERT_THAT(
+        (*listener)->AcceptMessages(
+            [&](const std::shared_ptr<transport::Socket>& socket,
+                Message frame) {
+              auto kind = KindOf(frame.headers);
+              if (kind.ok() && *kind == FrameKind::kMsg) return;
+              heard.Add(kind.ok() ? std::string(FrameKindName(*kind)) : "?");
+              if (!kind.ok() || *kind != FrameKind::kOpen) return;
+              for (const Message& m : c.frames) {
+                socket->Send(m).IgnoreError();
+              }
+            }),
+        IsOk());
+    auto socket = transport->Dial((*listener)->Address());
+    ASSERT_THAT(socket, IsOk());
+    ASSERT_THAT((*socket)->Send(Frame(FrameKind::kOpen)), IsOk());
+    StreamCore client(StreamCore::Role::kClient,
+                      std::shared_ptr<transport::Socket>(std::move(*socket)),
+                      {.messages = 2, .bytes = 1 << 20},
+                      {.messages = 1, .bytes = 1 << 20}, absl::InfiniteFuture(),
+                      "test");
+    // The second Send waits for credit, reading the server's frames
+    // (nobody reads the messages: they queue, up to the window).
+    ASSERT_THAT(client.Send({.body = "a"}, Deadline()), IsOk());
+    EXPECT_THAT(client.Send({.body = "b"}, Deadline()), StatusIs(c.code));
+    EXPECT_THAT(client.Recv(Deadline()), StatusIs(c.code));
+    EXPECT_TRUE(client.Ended());
+    ASSERT_TRUE(heard.WaitForCount(2, kWait));
+    EXPECT_EQ(heard.Snapshot()[1], "cancel");
+  }
+}
+
 }  // namespace
 }  // namespace micro_nats::service::service_internal
