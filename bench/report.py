@@ -514,8 +514,10 @@ def stream_section(rows):
     if not rows:
         return ""
     lines = []
+    # Per size: micro-nats against raw, against gRPC, then gRPC against raw.
     for r in sorted(rows, key=lambda r: (r["params"].get("bytes", 0),
-                                         r["case"])):
+                                         not r["case"].startswith("service"),
+                                         r["case"].endswith("grpc"))):
         stack, _, base = r["case"].partition("_vs_")
         cells = [size(r["params"].get("bytes")),
                  STREAM_NAMES.get(stack, stack), STREAM_NAMES.get(base, base)]
