@@ -12,8 +12,9 @@
 gives
   - `:greeter_micro`, a cc_library with `greeter.micro.h` (per service: a
     names struct, `GreeterClient`, `GreeterHandler`,
-    `RegisterGreeterHandler`) on top of the protobuf messages (its own
-    cc_proto_library of the same proto_library);
+    `RegisterGreeterHandler`; `stream` rpcs of each kind get stream
+    methods, see service/codegen/generator.h) on top of the protobuf
+    messages (its own cc_proto_library of the same proto_library);
   - `:greeter_micro_mock`, testonly, with `greeter.micro_mock.h`
     (`MockGreeterClient`).
 
