@@ -166,6 +166,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
       expected_sequence_ = 1;
       syncing_ = true;
       last_activity_ = absl::Now();
+      last_resync_ = last_activity_;
       old = std::move(subscription_);
     }
     // The old consumer goes with its subscription (its inactivity
@@ -299,8 +300,11 @@ class KvState : public std::enable_shared_from_this<KvState> {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_ || resync_queued_) return;
     const absl::Time now = absl::Now();
-    if (failed_) {
-      if (now >= retry_at_) RequestResyncLocked();
+    if (failed_ || deferred_) {
+      if (now >= retry_at_) {
+        deferred_ = false;
+        RequestResyncLocked();
+      }
     } else if (now - last_activity_ > 3 * options_.heartbeat) {
       RequestResyncLocked();
     }
@@ -579,11 +583,22 @@ class KvState : public std::enable_shared_from_this<KvState> {
   void RequestResyncLocked() {
     if (closed_) return;
     syncing_ = true;
-    if (resync_queued_) return;
+    if (resync_queued_ || deferred_) return;
+    const absl::Time now = absl::Now();
+    // At most one resync per retry_interval: a consumer that keeps losing
+    // messages does not get a new consumer per loss; the watchdog starts
+    // the deferred one.
+    if (now - last_resync_ < options_.retry_interval) {
+      deferred_ = true;
+      retry_at_ = last_resync_ + options_.retry_interval;
+      return;
+    }
     resync_queued_ = true;
     std::shared_ptr<KvState> self = shared_from_this();
     if (!queue_->Schedule([self] { self->Resync(); }).ok()) {
-      resync_queued_ = false;  // the watchdog asks again
+      resync_queued_ = false;
+      deferred_ = true;
+      retry_at_ = now + options_.retry_interval;
     }
   }
 
@@ -649,11 +664,13 @@ class KvState : public std::enable_shared_from_this<KvState> {
   bool syncing_ = true;         // guarded by mu_: stale until loaded
   bool resync_queued_ = false;  // guarded by mu_
   bool failed_ = false;         // guarded by mu_
-  bool closed_ = false;         // guarded by mu_
-  absl::Time retry_at_;         // guarded by mu_
-  absl::Time last_activity_;    // guarded by mu_
-  absl::Status last_error_;     // guarded by mu_
-  absl::Status fatal_;          // guarded by mu_
+  bool deferred_ = false;       // guarded by mu_: a resync to start
+  absl::Time last_resync_ = absl::InfinitePast();     // guarded by mu_
+  bool closed_ = false;                               // guarded by mu_
+  absl::Time retry_at_;                               // guarded by mu_
+  absl::Time last_activity_;                          // guarded by mu_
+  absl::Status last_error_;                           // guarded by mu_
+  absl::Status fatal_;                                // guarded by mu_
   std::unique_ptr<nats::Subscription> subscription_;  // guarded by mu_
   const std::shared_ptr<concurrency::SerialQueue> queue_;
 };

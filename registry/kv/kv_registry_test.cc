@@ -290,6 +290,35 @@ TEST_F(KvRegistryTest, OutageAnswersFromTheReplicaAsStale) {
       kWait, "complete again after the restart"));
 }
 
+TEST_F(KvRegistryTest, MissedHeartbeatsMakeTheReplicaStaleUntilItResyncs) {
+  auto registrar = NewRegistry();
+  auto observer = NewRegistry();
+  ASSERT_THAT(registrar->Register(MakeService("hb", "1", {MakeNode("h")})),
+              IsOk());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto found = observer->Find("hb");
+        return found.ok() && found->complete;
+      },
+      kWait, "hb visible"));
+  // A frozen server keeps its TCP connections: only the consumer's
+  // heartbeats (every 500 ms here) say it is gone, before NATS's pings do.
+  ASSERT_THAT(server_->Pause(), IsOk());
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto found = observer->Find("hb");
+        return found.ok() && !found->complete;
+      },
+      kWait, "stale once heartbeats stop"));
+  ASSERT_THAT(server_->Resume(), IsOk());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto found = observer->Find("hb");
+        return found.ok() && found->complete;
+      },
+      kWait, "complete again"));
+}
+
 TEST_F(KvRegistryTest, ServerRestartResynchronisesReplicas) {
   auto registrar = NewRegistry();
   auto observer = NewRegistry();
