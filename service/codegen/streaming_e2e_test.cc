@@ -147,6 +147,18 @@ TEST_P(StreamingEndToEndTest, ServerStreamingEndsWithTheHandlersError) {
                             "the room keeps 10 lines"));
 }
 
+TEST_P(StreamingEndToEndTest, ServerStreamingWithoutARequestIsRefused) {
+  // A raw caller that half-closes without sending: the generated
+  // registration answers for the handler, which never runs.
+  auto raw = caller_->client().StreamRaw("chat", ChatNames::kHistory);
+  ASSERT_THAT(raw, IsOk());
+  ASSERT_THAT((*raw)->CloseSend(), IsOk());
+  EXPECT_THAT((*raw)->Recv(absl::Now() + absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "Chat.History takes a request: the stream ended "
+                       "without one"));
+}
+
 TEST_P(StreamingEndToEndTest, ClientStreamingAnswersOnceAfterTheLast) {
   auto stream = chat_->Tally();
   ASSERT_THAT(stream, IsOk());
