@@ -218,7 +218,6 @@ TEST_F(MicroCliTest, StreamPrintsEachResponseAsALine) {
                          ReplyLine("Hello cli \\(1 of 3\\)"), "\n",
                          ReplyLine("Hello cli \\(2 of 3\\)"), "\n",
                          ReplyLine("Hello cli \\(3 of 3\\)"), "\n")));
-  EXPECT_EQ(r.err, "");
 
   // Each argument is a request on the one stream (bidirectional here).
   Result args =
