@@ -6,6 +6,7 @@
 #include <atomic>
 #include <climits>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -172,7 +173,12 @@ class Puller : public std::enable_shared_from_this<Puller> {
 
  private:
   void Pull();
-  void Run(Event event, std::string reply);
+  void Run(Event event, uint64_t token);
+  // The progress timer: tells the server of every event whose handler has
+  // run a quarter of ack_wait that it is in progress ("+WPI"), every
+  // ack_wait / 2, so a handler longer than ack_wait keeps its event, and a
+  // short one costs no timer of its own.
+  void SendProgress();
   void Reply(const std::string& reply, absl::string_view body);
   void BadInput(absl::string_view why);
   void Report(const absl::Status& status);
@@ -199,6 +205,13 @@ class Puller : public std::enable_shared_from_this<Puller> {
   absl::Time pull_deadline_;  // guarded by mu_
   int in_flight_ = 0;         // guarded by mu_
   ConsumerStats stats_;       // guarded by mu_
+  struct Running {
+    std::string reply;
+    absl::Time since;
+  };
+  uint64_t next_token_ = 0;              // guarded by mu_
+  std::map<uint64_t, Running> running_;  // guarded by mu_
+  concurrency::ScheduledTask progress_;  // last: cancelled first
 };
 
 // What an Events and its consumers share.
@@ -421,6 +434,10 @@ absl::Status Puller::Start() {
                                    self->Report(status);
                                },
                            .run_on = nats::HandlerThread::kDeliveryThread}));
+  progress_ =
+      concurrency::Scheduler::Default().Every(options_.ack_wait / 2, [weak] {
+        if (auto self = weak.lock()) self->SendProgress();
+      });
   // The server must know the inbox before the first pull names it.
   MN_RETURN_IF_ERROR(core_->connection().Flush(core_->options().api_timeout));
   Pull();
@@ -433,7 +450,12 @@ void Puller::Pull() {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_ || pull_open_) return;
     batch = options_.max_in_flight - in_flight_;
-    if (batch <= 0) return;
+    // Half the bound at least (or all of it when idle): a pull per few
+    // events would cost a round trip each.
+    if (batch <= 0 ||
+        (in_flight_ > 0 && batch < (options_.max_in_flight + 1) / 2)) {
+      return;
+    }
     pull_open_ = true;
     remaining_ = batch;
     pull_deadline_ = absl::Now() + core_->options().pull_expiry;
@@ -537,6 +559,7 @@ void Puller::OnMessage(natsMsg* msg) {
                           " invalid headers left out"));
   }
   bool extra = false;
+  uint64_t token = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_ || in_flight_ >= options_.max_in_flight) {
@@ -546,6 +569,8 @@ void Puller::OnMessage(natsMsg* msg) {
       ++stats_.delivered;
       stats_.max_in_flight_seen =
           std::max<int64_t>(stats_.max_in_flight_seen, in_flight_);
+      token = ++next_token_;
+      running_.emplace(token, Running{ack, absl::Now()});
     }
   }
   if (extra) {
@@ -553,27 +578,41 @@ void Puller::OnMessage(natsMsg* msg) {
     return;
   }
   absl::Status scheduled = core_->pool().Schedule(
-      [self = shared_from_this(), event = std::move(event), ack]() mutable {
-        self->Run(std::move(event), std::move(ack));
+      [self = shared_from_this(), event = std::move(event), token]() mutable {
+        self->Run(std::move(event), token);
       });
   if (!scheduled.ok()) {
     Reply(ack, "-NAK");
     Report(scheduled);
     std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(token);
     --in_flight_;
     cv_.notify_all();
   }
   Pull();
 }
 
-void Puller::Run(Event event, std::string reply) {
-  // Tells the server the event is in progress while the handler runs, so a
-  // handler longer than ack_wait keeps it.
-  concurrency::ScheduledTask progress = concurrency::Scheduler::Default().Every(
-      options_.ack_wait / 2,
-      [self = shared_from_this(), reply] { self->Reply(reply, "+WPI"); });
+void Puller::SendProgress() {
+  std::vector<std::string> replies;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time started_before = absl::Now() - options_.ack_wait / 4;
+    for (const auto& [token, running] : running_) {
+      if (running.since <= started_before) replies.push_back(running.reply);
+    }
+  }
+  for (const std::string& reply : replies) Reply(reply, "+WPI");
+}
+
+void Puller::Run(Event event, uint64_t token) {
   const absl::Status status = CallHandler(handler_, event);
-  progress.Cancel();
+  std::string reply;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = running_.find(token);
+    reply = std::move(it->second.reply);
+    running_.erase(it);
+  }
   bool acked = false;
   bool dead = false;
   if (status.ok()) {
