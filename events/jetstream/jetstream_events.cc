@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "concurrency/scheduler.h"
 #include "concurrency/thread_pool.h"
+#include "events/internal/forwarding.h"
 #include "nats/message.h"
 #include "nats/status.h"
 #include "status/error_sink.h"
@@ -705,29 +706,6 @@ absl::Status Puller::Stop(absl::Time deadline) {
   return absl::OkStatus();
 }
 
-class JetStreamConsumer : public Consumer {
- public:
-  JetStreamConsumer(std::shared_ptr<Puller> puller, std::string topic,
-                    std::string group)
-      : puller_(std::move(puller)),
-        topic_(std::move(topic)),
-        group_(std::move(group)) {}
-  ~JetStreamConsumer() override {
-    Stop(absl::Now() + absl::Seconds(1)).IgnoreError();
-  }
-  const std::string& topic() const override { return topic_; }
-  const std::string& group() const override { return group_; }
-  absl::Status Stop(absl::Time deadline) override {
-    return puller_->Stop(deadline);
-  }
-  ConsumerStats stats() const override { return puller_->Stats(); }
-
- private:
-  const std::shared_ptr<Puller> puller_;
-  const std::string topic_;
-  const std::string group_;
-};
-
 absl::StatusOr<std::unique_ptr<Consumer>> Core::Consume(
     absl::string_view topic, Handler handler, ConsumeOptions options) {
   MN_RETURN_IF_ERROR(ValidateConsume(topic, handler, options));
@@ -836,29 +814,10 @@ absl::StatusOr<std::unique_ptr<Consumer>> Core::Consume(
     puller->Stop(absl::Now() + absl::Seconds(1)).IgnoreError();
     return started;
   }
-  return std::unique_ptr<Consumer>(std::make_unique<JetStreamConsumer>(
-      std::move(puller), std::string(topic), options.group));
+  return std::unique_ptr<Consumer>(
+      std::make_unique<events_internal::ForwardingConsumer<Puller>>(
+          std::move(puller), std::string(topic), options.group));
 }
-
-class JetStreamEvents : public Events {
- public:
-  explicit JetStreamEvents(std::shared_ptr<Core> core)
-      : core_(std::move(core)) {}
-
-  absl::StatusOr<uint64_t> Publish(absl::string_view topic,
-                                   const Message& message,
-                                   const PublishOptions& options) override {
-    return core_->Publish(topic, message, options);
-  }
-  absl::StatusOr<std::unique_ptr<Consumer>> Consume(
-      absl::string_view topic, Handler handler,
-      ConsumeOptions options) override {
-    return core_->Consume(topic, std::move(handler), std::move(options));
-  }
-
- private:
-  const std::shared_ptr<Core> core_;
-};
 
 }  // namespace
 
@@ -876,7 +835,8 @@ absl::StatusOr<std::unique_ptr<Events>> NewJetStreamEvents(
   }
   auto core = std::make_shared<Core>(std::move(connection), std::move(options));
   MN_RETURN_IF_ERROR(core->Init());
-  return std::unique_ptr<Events>(std::make_unique<JetStreamEvents>(core));
+  return std::unique_ptr<Events>(
+      std::make_unique<events_internal::ForwardingEvents<Core>>(core));
 }
 
 }  // namespace micro_nats::events

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "concurrency/thread_pool.h"
+#include "events/internal/forwarding.h"
 #include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
@@ -378,8 +379,6 @@ class State : public std::enable_shared_from_this<State> {
     ReportError(options_.events.on_error, {"events"}, status);
   }
 
-  friend class MemoryConsumer;
-
   const MemoryEventsOptions options_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
   std::shared_ptr<concurrency::Scheduler> scheduler_;
@@ -394,30 +393,14 @@ class State : public std::enable_shared_from_this<State> {
   bool closed_ = false;                                   // guarded by mu_
 };
 
-class MemoryConsumer : public Consumer {
- public:
-  MemoryConsumer(std::shared_ptr<State> state, std::shared_ptr<Member> member,
-                 std::string topic, std::string group)
-      : state_(std::move(state)),
-        member_(std::move(member)),
-        topic_(std::move(topic)),
-        group_(std::move(group)) {}
-  ~MemoryConsumer() override {
-    Stop(absl::Now() + absl::Seconds(1)).IgnoreError();
+// A consumer's handle on its member of a group.
+struct MemberHandle {
+  absl::Status Stop(absl::Time deadline) {
+    return state->Stop(member, deadline);
   }
-
-  const std::string& topic() const override { return topic_; }
-  const std::string& group() const override { return group_; }
-  absl::Status Stop(absl::Time deadline) override {
-    return state_->Stop(member_, deadline);
-  }
-  ConsumerStats stats() const override { return state_->Stats(*member_); }
-
- private:
-  const std::shared_ptr<State> state_;
-  const std::shared_ptr<Member> member_;
-  const std::string topic_;
-  const std::string group_;
+  ConsumerStats Stats() const { return state->Stats(*member); }
+  std::shared_ptr<State> state;
+  std::shared_ptr<Member> member;
 };
 
 absl::StatusOr<std::unique_ptr<Consumer>> State::Consume(
@@ -502,8 +485,10 @@ absl::StatusOr<std::unique_ptr<Consumer>> State::Consume(
   it->second->members.push_back(member);
   Pump(*it->second);
   return std::unique_ptr<Consumer>(
-      std::make_unique<MemoryConsumer>(shared_from_this(), std::move(member),
-                                       std::string(topic), options.group));
+      std::make_unique<events_internal::ForwardingConsumer<MemberHandle>>(
+          std::make_shared<MemberHandle>(
+              MemberHandle{shared_from_this(), std::move(member)}),
+          std::string(topic), options.group));
 }
 
 absl::Status State::Stop(const std::shared_ptr<Member>& member,
@@ -544,34 +529,14 @@ absl::Status State::Stop(const std::shared_ptr<Member>& member,
   return absl::OkStatus();
 }
 
-class MemoryEvents : public Events {
- public:
-  explicit MemoryEvents(std::shared_ptr<State> state)
-      : state_(std::move(state)) {}
-  ~MemoryEvents() override { state_->Close(); }
-
-  absl::StatusOr<uint64_t> Publish(absl::string_view topic,
-                                   const Message& message,
-                                   const PublishOptions& options) override {
-    return state_->Publish(topic, message, options);
-  }
-  absl::StatusOr<std::unique_ptr<Consumer>> Consume(
-      absl::string_view topic, Handler handler,
-      ConsumeOptions options) override {
-    return state_->Consume(topic, std::move(handler), std::move(options));
-  }
-
- private:
-  const std::shared_ptr<State> state_;
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Events>> NewMemoryEvents(
     MemoryEventsOptions options) {
   MN_RETURN_IF_ERROR(ValidateStreams(options.events.streams));
-  return std::unique_ptr<Events>(std::make_unique<MemoryEvents>(
-      std::make_shared<State>(std::move(options))));
+  return std::unique_ptr<Events>(
+      std::make_unique<events_internal::ForwardingEvents<State>>(
+          std::make_shared<State>(std::move(options))));
 }
 
 }  // namespace micro_nats::events

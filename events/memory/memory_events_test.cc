@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 
+#include "events/internal/forwarding.h"
 #include "events/testing/conformance.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -27,25 +28,6 @@ using ::micro_nats::events::testing::EventsEnvironment;
 
 // Several "processes" share one in-process instance, as they share one
 // JetStream server.
-class SharedEvents : public Events {
- public:
-  explicit SharedEvents(std::shared_ptr<Events> events)
-      : events_(std::move(events)) {}
-  absl::StatusOr<uint64_t> Publish(absl::string_view topic,
-                                   const Message& message,
-                                   const PublishOptions& options) override {
-    return events_->Publish(topic, message, options);
-  }
-  absl::StatusOr<std::unique_ptr<Consumer>> Consume(
-      absl::string_view topic, Handler handler,
-      ConsumeOptions options) override {
-    return events_->Consume(topic, std::move(handler), std::move(options));
-  }
-
- private:
-  std::shared_ptr<Events> events_;
-};
-
 class MemoryEnvironment : public EventsEnvironment {
  public:
   absl::StatusOr<std::unique_ptr<Events>> NewEvents(
@@ -55,7 +37,8 @@ class MemoryEnvironment : public EventsEnvironment {
                           NewMemoryEvents({.events = std::move(options)}));
       shared_ = std::move(events);
     }
-    return std::unique_ptr<Events>(std::make_unique<SharedEvents>(shared_));
+    return std::unique_ptr<Events>(
+        std::make_unique<events_internal::ForwardingEvents<Events>>(shared_));
   }
   bool shares_streams() const override { return false; }
 
