@@ -805,14 +805,15 @@ absl::StatusOr<std::unique_ptr<Consumer>> Core::Consume(
   auto puller = std::make_shared<Puller>(
       shared_from_this(), stream->name, consumer_name, std::string(topic),
       std::move(handler), options, ephemeral);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    pullers_.push_back(puller);
-  }
   absl::Status started = puller->Start();
   if (!started.ok()) {
     puller->Stop(absl::Now() + absl::Seconds(1)).IgnoreError();
     return started;
+  }
+  {
+    // The retry timer sees it once it has its inbox.
+    std::lock_guard<std::mutex> lock(mu_);
+    pullers_.push_back(puller);
   }
   return std::unique_ptr<Consumer>(
       std::make_unique<events_internal::ForwardingConsumer<Puller>>(
