@@ -317,6 +317,10 @@ KvWorld& World() {
       std::abort();
     }
     w->server = std::move(server).value();
+    // The clients stay (their threads may run to the end), but the server
+    // process and its store go at exit.
+    static KvWorld* at_exit = w;
+    std::atexit([] { at_exit->server.reset(); });
     for (natsConnection** nc : {&w->raw, &w->raw_responder}) {
       natsOptions* opts = nullptr;
       if (natsOptions_Create(&opts) != NATS_OK ||
