@@ -129,6 +129,12 @@ inline StreamItem Item(int64_t seq, const std::string& text = "") {
   return item;
 }
 
+using ::micro_nats::testing::Eventually;
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::IsOkAndHolds;
+using ::micro_nats::testing::StatusIs;
+using ::testing::HasSubstr;
+
 class StreamTest : public ::testing::TestWithParam<StreamBackend> {
  protected:
   static constexpr char kService[] = "streamer";
@@ -360,6 +366,27 @@ class StreamTest : public ::testing::TestWithParam<StreamBackend> {
     return ::testing::AssertionSuccess();
   }
 
+  // Asks a kCount stream for `count` items of `size` bytes of padding,
+  // and half-closes.
+  static absl::Status Ask(ItemClientStream& stream, int count, int size = 0) {
+    StreamItem request;
+    request.set_count(count);
+    request.set_size(size);
+    MN_RETURN_IF_ERROR(stream.Send(request));
+    return stream.CloseSend();
+  }
+
+  // Reads 0 ... count-1, then a clean end (OutOfRange).
+  static ::testing::AssertionResult ReadsInOrder(ItemClientStream& stream,
+                                                 size_t count) {
+    std::vector<int64_t> seqs;
+    if (absl::Status end = ReadAll(stream, &seqs); !absl::IsOutOfRange(end)) {
+      return ::testing::AssertionFailure()
+             << "ended with " << end << " after " << seqs.size();
+    }
+    return InOrder(seqs, count);
+  }
+
   // The first error of a stream opened on `endpoint` and given one item
   // (opening, Send, CloseSend or the first Recv); OK when the item came
   // back (kEcho).
@@ -390,6 +417,17 @@ class StreamTest : public ::testing::TestWithParam<StreamBackend> {
         "the handler filled the window");
   }
 
+  // The first handler end is `endpoint`'s, Cancelled with its Context
+  // saying so, within Prompt() of `since`.
+  void ExpectCancelledEnd(absl::string_view endpoint, absl::Time since) {
+    ASSERT_TRUE(ends_.WaitForCount(1, kWait));
+    const HandlerEnd end = ends_.Snapshot()[0];
+    EXPECT_EQ(end.endpoint, endpoint);
+    EXPECT_THAT(end.status, StatusIs(absl::StatusCode::kCancelled));
+    EXPECT_TRUE(end.cancelled) << "the handler's Context";
+    EXPECT_LT(end.at - since, Prompt());
+  }
+
   // The ends of handlers on `endpoint` so far.
   std::vector<HandlerEnd> EndsOf(absl::string_view endpoint) const {
     std::vector<HandlerEnd> of;
@@ -410,12 +448,6 @@ class StreamTest : public ::testing::TestWithParam<StreamBackend> {
   std::atomic<int64_t> sent_{0};
 };
 
-using ::micro_nats::testing::Eventually;
-using ::micro_nats::testing::IsOk;
-using ::micro_nats::testing::IsOkAndHolds;
-using ::micro_nats::testing::StatusIs;
-using ::testing::HasSubstr;
-
 // --- The three kinds, typed and raw, in order ---
 
 TEST_P(StreamTest, ServerStreamingTypedArrivesInOrder) {
@@ -423,13 +455,8 @@ TEST_P(StreamTest, ServerStreamingTypedArrivesInOrder) {
   ASSERT_NE(server, nullptr);
   constexpr int kItems = 1000;
   MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stream, Open(kCount));
-  StreamItem request;
-  request.set_count(kItems);
-  ASSERT_THAT(stream.Send(request), IsOk());
-  ASSERT_THAT(stream.CloseSend(), IsOk());
-  std::vector<int64_t> seqs;
-  EXPECT_THAT(ReadAll(stream, &seqs), StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_TRUE(InOrder(seqs, kItems));
+  ASSERT_THAT(Ask(stream, kItems), IsOk());
+  EXPECT_TRUE(ReadsInOrder(stream, kItems));
   // The handler's Recv after the one request: OutOfRange (half-closed).
   ASSERT_TRUE(half_closed_.WaitForCount(1, kWait));
   EXPECT_THAT(half_closed_.Snapshot()[0],
@@ -584,12 +611,7 @@ TEST_P(StreamTest, ClientCancelReachesAHandlerWaitingInRecv) {
   ASSERT_THAT(stream.Recv(absl::Now() + kWait), IsOk());  // handler in Recv
   const absl::Time cancelled = absl::Now();
   stream.Cancel();
-  ASSERT_TRUE(ends_.WaitForCount(1, kWait));
-  const HandlerEnd end = ends_.Snapshot()[0];
-  EXPECT_EQ(end.endpoint, kEcho);
-  EXPECT_THAT(end.status, StatusIs(absl::StatusCode::kCancelled));
-  EXPECT_TRUE(end.cancelled) << "the handler's Context";
-  EXPECT_LT(end.at - cancelled, Prompt());
+  ExpectCancelledEnd(kEcho, cancelled);
   EXPECT_THAT(stream.Recv(absl::Now() + kWait).status(),
               StatusIs(absl::StatusCode::kCancelled));
   EXPECT_THAT(stream.Send(Item(1)), StatusIs(absl::StatusCode::kCancelled));
@@ -604,12 +626,7 @@ TEST_P(StreamTest, ClientCancelReachesAHandlerWaitingInSend) {
   ASSERT_TRUE(Stall(stream, 4));
   const absl::Time cancelled = absl::Now();
   stream.Cancel();
-  ASSERT_TRUE(ends_.WaitForCount(1, kWait));
-  const HandlerEnd end = ends_.Snapshot()[0];
-  EXPECT_EQ(end.endpoint, kCount);
-  EXPECT_THAT(end.status, StatusIs(absl::StatusCode::kCancelled));
-  EXPECT_TRUE(end.cancelled) << "the handler's Context";
-  EXPECT_LT(end.at - cancelled, Prompt());
+  ExpectCancelledEnd(kCount, cancelled);
   EXPECT_THAT(stream.Recv(absl::Now() + kWait).status(),
               StatusIs(absl::StatusCode::kCancelled));
 }
@@ -729,11 +746,7 @@ TEST_P(StreamTest, TenThousandItemsThroughAWindowOf16) {
   const Rss rss_before = ReadRss();
   MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stream,
                           Open(kCount, Options({.messages = kWindow})));
-  StreamItem request;
-  request.set_count(kItems);
-  request.set_size(kPadding);
-  ASSERT_THAT(stream.Send(request), IsOk());
-  ASSERT_THAT(stream.CloseSend(), IsOk());
+  ASSERT_THAT(Ask(stream, kItems, kPadding), IsOk());
   // Nobody reads: the handler's Send waits once the window is full.
   ASSERT_TRUE(Eventually([&] { return sent_.load() >= 1; }, kWait,
                          "the handler sending"));
@@ -785,13 +798,8 @@ TEST_P(StreamTest, AFastStreamCompletesBesideAStalledOne) {
   // Same client, same server, while the slow one is held.
   constexpr int kItems = 2000;
   MN_ASSERT_OK_AND_ASSIGN(ItemClientStream fast, Open(kCount));
-  StreamItem request;
-  request.set_count(kItems);
-  ASSERT_THAT(fast.Send(request), IsOk());
-  ASSERT_THAT(fast.CloseSend(), IsOk());
-  std::vector<int64_t> seqs;
-  EXPECT_THAT(ReadAll(fast, &seqs), StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_TRUE(InOrder(seqs, kItems));
+  ASSERT_THAT(Ask(fast, kItems), IsOk());
+  EXPECT_TRUE(ReadsInOrder(fast, kItems));
   EXPECT_TRUE(EndsOf(kCount).empty()) << "the slow stream is still open";
   slow.Cancel();
   ASSERT_TRUE(ends_.WaitForCount(1, kWait));
@@ -834,16 +842,11 @@ TEST_P(StreamTest, AStreamWaitingLongerThanTheIdleTimeoutIsNotReaped) {
   constexpr int kItems = 100;
   MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stalled,
                           Open(kCount, Options({.messages = 4})));
-  StreamItem request;
-  request.set_count(kItems);
-  ASSERT_THAT(stalled.Send(request), IsOk());
-  ASSERT_THAT(stalled.CloseSend(), IsOk());
+  ASSERT_THAT(Ask(stalled, kItems), IsOk());
   ASSERT_TRUE(Eventually([&] { return sent_.load() >= 4; }, kWait,
                          "the handler filled the window"));
   absl::SleepFor(5 * idle);
-  std::vector<int64_t> seqs;
-  EXPECT_THAT(ReadAll(stalled, &seqs), StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_TRUE(InOrder(seqs, kItems));
+  EXPECT_TRUE(ReadsInOrder(stalled, kItems));
   EXPECT_TRUE(ends_.Snapshot().empty()) << ends_.Snapshot()[0].status;
 }
 
@@ -909,10 +912,7 @@ TEST_P(StreamTest, StopCancelsOpenStreamsAtItsDeadlineAndSaysHowMany) {
   EXPECT_THAT(stopped, StatusIs(absl::StatusCode::kDeadlineExceeded,
                                 ::testing::ContainsRegex("\\b1\\b.*stream")));
   EXPECT_LT(absl::Now() - start, grace + Prompt());
-  ASSERT_TRUE(ends_.WaitForCount(1, kWait));
-  const HandlerEnd end = ends_.Snapshot()[0];
-  EXPECT_THAT(end.status, StatusIs(absl::StatusCode::kCancelled));
-  EXPECT_TRUE(end.cancelled) << "the handler's Context";
+  ExpectCancelledEnd(kEcho, start + grace);
   EXPECT_EQ(server->server().stats().streams_cancelled_at_stop, 1);
   // The client hears of it rather than waiting for its deadline.
   absl::Status ended = stream.Recv(absl::Now() + kWait).status();
