@@ -211,13 +211,38 @@ TEST_F(KvRegistryTest, MalformedOversizedAndMismatchedValuesAreSkipped) {
   put("other.1.z",
       R"({"name":"liar","version":"1","nodes":[{"id":"z","address":"a"}]})");
   put("not=a=key", R"({"name":"n"})");
+  // Well-formed values with headers no registry writes.
+  auto put_with = [&](const std::string& key, const char* header,
+                      const char* value) {
+    const std::string subject = "$KV.micro-registry." + key;
+    const std::string body =
+        absl::StrCat(R"({"name":")", key.substr(0, key.find('.')),
+                     R"(","version":"1","nodes":[{"id":"h","address":"a"}]})");
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(),
+                             static_cast<int>(body.size())),
+              NATS_OK);
+    ASSERT_EQ(natsMsgHeader_Set(msg, header, value), NATS_OK);
+    jsPubAck* ack = nullptr;
+    EXPECT_EQ(js_PublishMsg(&ack, js, msg, nullptr, nullptr), NATS_OK);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(msg);
+  };
+  put_with("ttlword.1.h", "Micro-Nats-Ttl", "soon");
+  put_with("ttlneg.1.h", "Micro-Nats-Ttl", "-5");
+  put_with("oddop.1.h", "KV-Operation", "SWAP");
   auto registrar = NewRegistry();
   ASSERT_THAT(registrar->Register(MakeService("good", "1", {MakeNode("g")})),
               IsOk());
   ASSERT_TRUE(Eventually([&] { return observer->GetService("good").ok(); },
                          kWait, "good visible"));
-  EXPECT_TRUE(Eventually([&] { return bad.Count() >= 4; }, kWait,
-                         "four values reported"));
+  EXPECT_TRUE(Eventually([&] { return bad.Count() >= 7; }, kWait,
+                         "seven values reported"));
+  for (const char* name : {"ttlword", "ttlneg", "oddop"}) {
+    EXPECT_THAT(observer->GetService(name),
+                StatusIs(absl::StatusCode::kNotFound))
+        << name;
+  }
   EXPECT_THAT(observer->GetService("bad"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(observer->GetService("liar"),
