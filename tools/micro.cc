@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -430,6 +431,36 @@ absl::StatusOr<std::unique_ptr<service::Service>> Caller(
   return service::NewNatsService(std::move(options));
 }
 
+// What `call` and `stream` start from: the flags' options, a connection
+// and a caller on it.
+struct Calling {
+  service::CallOptions options;
+  std::shared_ptr<nats::Connection> conn;
+  std::unique_ptr<service::Service> caller;
+};
+
+// Calling, or nullopt with the exit code in `exit_code` (said why).
+std::optional<Calling> StartCalling(int* exit_code) {
+  auto options = CallOptionsFromFlags();
+  if (!options.ok()) {
+    *exit_code = Usage(std::string(options.status().message()));
+    return std::nullopt;
+  }
+  auto conn = Connect();
+  if (!conn.ok()) {
+    *exit_code = Fail(std::string(conn.status().message()));
+    return std::nullopt;
+  }
+  auto caller = Caller(*conn);
+  if (!caller.ok()) {
+    *exit_code = Fail(std::string(caller.status().message()));
+    return std::nullopt;
+  }
+  return Calling{.options = *std::move(options),
+                 .conn = *std::move(conn),
+                 .caller = *std::move(caller)};
+}
+
 int Call(const std::vector<std::string>& args) {
   if (args.size() < 2 || args.size() > 3) {
     return Usage("call takes a service, an endpoint and a JSON body");
@@ -445,23 +476,21 @@ int Call(const std::vector<std::string>& args) {
   if (!parsed.ok()) {
     return Fail(absl::StrCat("the body is ", parsed.status().message()));
   }
-  auto options = CallOptionsFromFlags();
-  if (!options.ok()) return Usage(std::string(options.status().message()));
-  auto conn = Connect();
-  if (!conn.ok()) return Fail(std::string(conn.status().message()));
-  auto service = Caller(*conn);
-  if (!service.ok()) return Fail(std::string(service.status().message()));
+  int exit_code = 0;
+  std::optional<Calling> calling = StartCalling(&exit_code);
+  if (!calling) return exit_code;
   const service::Message request = JsonMessage(*std::move(parsed));
-  auto answer =
-      (*service)->client().CallRaw(args[0], args[1], request, *options);
+  auto answer = calling->caller->client().CallRaw(args[0], args[1], request,
+                                                  calling->options);
   if (absl::IsNotFound(answer.status()) &&
       absl::StrContains(answer.status().message(), "not found")) {
     // Not in go-micro's registry: perhaps a NATS Service API service.
-    auto srv_service =
-        Caller(*conn, service::NatsServiceOptions::Discovery::kServiceApi);
+    auto srv_service = Caller(
+        calling->conn, service::NatsServiceOptions::Discovery::kServiceApi);
     if (srv_service.ok()) {
-      auto again =
-          (*srv_service)->client().CallRaw(args[0], args[1], request, *options);
+      auto again = (*srv_service)
+                       ->client()
+                       .CallRaw(args[0], args[1], request, calling->options);
       if (!absl::IsNotFound(again.status()) ||
           !absl::StrContains(again.status().message(), "' not found")) {
         answer = std::move(again);
@@ -600,15 +629,12 @@ int Stream(const std::vector<std::string>& args) {
     }
     bodies.push_back(*std::move(parsed));
   }
-  auto options = CallOptionsFromFlags();
-  if (!options.ok()) return Usage(std::string(options.status().message()));
-  auto conn = Connect();
-  if (!conn.ok()) return Fail(std::string(conn.status().message()));
-  auto service = Caller(*conn);
-  if (!service.ok()) return Fail(std::string(service.status().message()));
+  int exit_code = 0;
+  std::optional<Calling> calling = StartCalling(&exit_code);
+  if (!calling) return exit_code;
   // --timeout bounds the whole stream, as it does a call.
-  auto stream = (*service)->client().StreamRaw(args[0], args[1],
-                                               {.call = *std::move(options)});
+  auto stream = calling->caller->client().StreamRaw(
+      args[0], args[1], {.call = std::move(calling->options)});
   if (!stream.ok()) return Failed("stream", stream.status());
   // Responses are printed as they come, while requests are still sent:
   // a peer answering each request could otherwise fill both windows.
