@@ -58,6 +58,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "async_threads must be >= 1, not ", options.async_threads));
   }
+  MN_ASSIGN_OR_RETURN(
+      options.stream_window,
+      service_internal::ResolveWindow(options.stream_window, StreamWindow{}));
   if (options.socket_idle_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("socket_idle_timeout must be above zero, not ",

@@ -169,8 +169,9 @@ class Client {
   // Checks the options once. InvalidArgument for a missing registry or
   // transport (the broker is optional: no Publish without), a content_type
   // with no codec, a timeout that is not above zero, negative retries or
-  // backoff, async_threads below 1, or a socket_idle_timeout that is not
-  // above zero.
+  // backoff, async_threads below 1, a socket_idle_timeout that is not
+  // above zero, or a stream_window beyond its bounds (stream.h; a zero
+  // field takes StreamWindow's default).
   static absl::StatusOr<std::unique_ptr<Client>> Create(
       ClientOptions options,
       std::shared_ptr<registry::CachingRegistry> registry,

@@ -274,7 +274,9 @@ class Server {
   // invalid name, version or id, a missing registry or transport (the
   // broker is optional: no subscribers without), listen.handler_threads
   // below 1 without an executor, listen.on_overload or listen.on_error set,
-  // or a register_ttl that is not above zero.
+  // max_streams below 1, a stream_window beyond its bounds (stream.h; a
+  // zero field takes StreamWindow's default), or a register_ttl that is not
+  // above zero.
   static absl::StatusOr<std::unique_ptr<Server>> Create(
       ServerOptions options, std::shared_ptr<registry::Registry> registry,
       std::shared_ptr<transport::Transport> transport,
