@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "events/jetstream/jetstream_events.h"
+#include "events/testing/gate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
@@ -34,6 +35,7 @@
 namespace micro_nats::events {
 namespace {
 
+using ::micro_nats::events::testing::Gate;
 using ::micro_nats::testing::Collector;
 using ::micro_nats::testing::Eventually;
 using ::micro_nats::testing::IsOk;
@@ -377,9 +379,7 @@ TEST(EventsFaultTest, ASlowConsumerHoldsNoMoreThanItsBound) {
   MN_ASSERT_OK_AND_ASSIGN(
       auto events,
       NewJetStreamEvents(conn, {.events = {.streams = Streams()}}));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate gate;
   std::atomic<int> running{0};
   MN_ASSERT_OK_AND_ASSIGN(
       auto consumer,
@@ -387,8 +387,7 @@ TEST(EventsFaultTest, ASlowConsumerHoldsNoMoreThanItsBound) {
           "ev.>",
           [&](const Event&) {
             ++running;
-            std::unique_lock<std::mutex> lock(mu);
-            cv.wait(lock, [&] { return release; });
+            gate.Wait();
             return absl::OkStatus();
           },
           {.group = "slow", .start = Start::All(), .max_in_flight = 4}));
@@ -404,11 +403,7 @@ TEST(EventsFaultTest, ASlowConsumerHoldsNoMoreThanItsBound) {
   const ConsumerStats blocked = consumer->stats();
   EXPECT_EQ(blocked.in_flight, 4);
   EXPECT_EQ(blocked.delivered, 4);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.Open();
   ASSERT_TRUE(Eventually([&] { return consumer->stats().acked == kEvents; },
                          absl::Seconds(60), "all handled"));
   const ConsumerStats stats = consumer->stats();

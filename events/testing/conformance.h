@@ -30,6 +30,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "events/events.h"
+#include "events/testing/gate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status/status_matchers.h"
@@ -421,17 +422,14 @@ TEST_P(EventsConformanceTest, APoisonEventDoesNotStopThoseAfterIt) {
 }
 
 TEST_P(EventsConformanceTest, EventsInFlightStayWithinTheBound) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+  Gate gate;
   std::atomic<int> running{0};
   MN_ASSERT_OK_AND_ASSIGN(
       auto consumer,
       events_->Consume("ev.a",
                        [&](const Event&) {
                          ++running;
-                         std::unique_lock<std::mutex> lock(mu);
-                         cv.wait(lock, [&] { return release; });
+                         gate.Wait();
                          return absl::OkStatus();
                        },
                        {.start = Start::All(), .max_in_flight = 2}));
@@ -439,11 +437,7 @@ TEST_P(EventsConformanceTest, EventsInFlightStayWithinTheBound) {
   ASSERT_TRUE(micro_nats::testing::Eventually(
       [&] { return running.load() == 2; }, kWait, "two running"));
   EXPECT_EQ(consumer->stats().in_flight, 2);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.Open();
   ASSERT_TRUE(micro_nats::testing::Eventually(
       [&] { return consumer->stats().acked == 10; }, kWait, "all acked"));
   EXPECT_EQ(consumer->stats().max_in_flight_seen, 2);
