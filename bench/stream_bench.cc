@@ -10,7 +10,7 @@
 //           synchronous subscription, as Recv reads) acks every W/2, as a
 //           micro-nats stream returns credit. W is the window a micro-nats
 //           stream gives its reader at that size (ClientOptions'
-//           stream_window: 64 messages or 1 MiB). The floor.
+//           stream_window: 1024 messages or 1 MiB). The floor.
 //   grpc    a gRPC C++ server-streaming call over loopback TCP (Debian's
 //           gRPC; its flow control is HTTP/2's): what a C++ user would
 //           pick instead.

@@ -914,7 +914,7 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
     // reaper spares a stream whose client lives (and ends one whose
     // client vanished).
     accept.headers[service_internal::kStreamKeepaliveHeader] =
-        absl::StrCat(absl::ToInt64Nanoseconds(idle / 3));
+        absl::StrCat(absl::ToInt64Nanoseconds(idle / 4));
   }
   CopyId(open, &accept);
   absl::Status sent = socket->Send(std::move(accept));

@@ -80,8 +80,12 @@ namespace micro_nats::service {
 // credit per half window): an end holds at most `messages` messages and
 // `bytes` plus one message. Each field 1 to 2^20 messages, 1 to 2^40
 // bytes.
+//
+// The default lets small messages flow without a credit round trip every
+// few dozen (gRPC's byte-counted window keeps thousands of 16 B messages
+// in flight); memory stays bounded by `bytes`.
 struct StreamWindow {
-  size_t messages = 64;
+  size_t messages = 1024;
   size_t bytes = 1 << 20;  // MessageSize of each
 
   friend bool operator==(const StreamWindow&, const StreamWindow&) = default;
