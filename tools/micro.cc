@@ -50,6 +50,7 @@
 #include "absl/time/time.h"
 #include "nats/connection.h"
 #include "nats/message.h"
+#include "registry/kv/kv_registry.h"
 #include "registry/nats/nats_registry.h"
 #include "registry/srv/srv_registry.h"
 #include "service/nats/nats_service.h"
@@ -83,6 +84,12 @@ ABSL_FLAG(int, count, 0,
           "subscribe, watch: stop after this many (0: until interrupted)");
 ABSL_FLAG(absl::Duration, duration, absl::InfiniteDuration(),
           "subscribe, watch: stop after this long");
+ABSL_FLAG(std::string, registry, "nats",
+          "where micro-nats and go-micro services register: nats (broadcast, "
+          "go-micro's NATS registry) or kv (a JetStream key-value bucket, "
+          "registry/kv)");
+ABSL_FLAG(std::string, bucket, "micro-registry",
+          "--registry kv: the key-value bucket");
 
 namespace micro_nats::tools {
 namespace {
@@ -170,7 +177,35 @@ absl::StatusOr<std::map<std::string, std::string>> Pairs(
   return out;
 }
 
-// A lookup's registries: go-micro's and the NATS Service API.
+// True for --registry kv; InvalidArgument for a value that is neither.
+absl::StatusOr<bool> KvRegistryFlag() {
+  const std::string registry = absl::GetFlag(FLAGS_registry);
+  if (registry == "kv") return true;
+  if (registry == "nats") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--registry is nats or kv, not '", registry, "'"));
+}
+
+// The registry of --registry on `conn`: broadcast lookups wait at most a
+// second for answers; a key-value replica waits up to --timeout for its
+// initial values (Unavailable without JetStream, never "no services").
+absl::StatusOr<std::unique_ptr<registry::Registry>> OpenRegistry(
+    std::shared_ptr<nats::Connection> conn) {
+  MN_ASSIGN_OR_RETURN(const bool kv, KvRegistryFlag());
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (kv) {
+    return registry::NewKvRegistry(
+        std::move(conn),
+        {.bucket = absl::GetFlag(FLAGS_bucket),
+         .request_timeout = std::min(timeout, absl::Seconds(2)),
+         .load_wait = timeout});
+  }
+  return registry::NewNatsRegistry(
+      std::move(conn), {.timeout = std::min(timeout, absl::Seconds(1))});
+}
+
+// A lookup's registries: go-micro's (or the key-value bucket) and the NATS
+// Service API.
 struct Registries {
   std::shared_ptr<nats::Connection> conn;
   std::unique_ptr<registry::Registry> micro;
@@ -184,7 +219,7 @@ absl::StatusOr<Registries> OpenRegistries() {
   r.conn = *conn;
   const absl::Duration timeout =
       std::min(absl::GetFlag(FLAGS_timeout), absl::Seconds(1));
-  auto micro = registry::NewNatsRegistry(r.conn, {.timeout = timeout});
+  auto micro = OpenRegistry(r.conn);
   if (!micro.ok()) return micro.status();
   r.micro = std::move(micro).value();
   auto srv = registry::NewSrvRegistry(r.conn, {.timeout = timeout});
@@ -264,7 +299,8 @@ int Services(const std::vector<std::string>& args) {
     Row& row = rows[s.name];
     row.versions.insert(s.version.empty() ? "-" : s.version);
     for (const auto& n : s.nodes) row.ids.insert(n.id);
-    row.sources.insert("registry");
+    row.sources.insert(absl::GetFlag(FLAGS_registry) == "kv" ? "kv"
+                                                             : "registry");
   }
   if (srv.ok()) {
     for (const auto& s : *srv) {
@@ -899,6 +935,8 @@ void PrintHelp() {
                "  --inbox_prefix, --tls-ca/--tls-cert/--tls-key; every wait is "
                "bounded by "
                "--timeout (5s).\n"
+               "registry: --registry nats (default: go-micro's broadcast "
+               "registry) or kv (--bucket, default micro-registry).\n"
                "micro COMMAND --help explains one command.\n";
 }
 

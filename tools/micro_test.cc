@@ -26,6 +26,8 @@
 #include "gtest/gtest.h"
 #include "nats/connection.h"
 #include "nats/message.h"
+#include "registry/kv/kv_registry.h"
+#include "registry/registry.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
 #include "testing/sync.h"
@@ -66,7 +68,8 @@ struct Result {
 class MicroCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto server = NatsServer::Start();
+    // JetStream for --registry kv and `micro events`.
+    auto server = NatsServer::Start({.jetstream = true});
     ASSERT_THAT(server, ::micro_nats::testing::IsOk());
     server_ = std::move(server).value().release();
     // The greeter example, as a user would run it.
@@ -384,6 +387,44 @@ TEST_F(MicroCliTest, WatchSeesANewInstanceComeAndGo) {
   }
 }
 
+TEST_F(MicroCliTest, KvRegistryListsDescribesAndWatches) {
+  auto conn = nats::Connection::Connect({.servers = {server_->url()}});
+  ASSERT_THAT(conn, ::micro_nats::testing::IsOk());
+  auto kv = registry::NewKvRegistry(*conn);
+  ASSERT_THAT(kv, ::micro_nats::testing::IsOk());
+  registry::Service service{.name = "kvsvc", .version = "2.0.0"};
+  service.nodes.push_back({.id = "kvsvc-1", .address = "_INBOX.kvsvc"});
+  service.endpoints.push_back({.name = "Kv.Get"});
+  Result listed;
+  Result described;
+  Result broadcast;
+  Result watched = MicroWhile(
+      "watch kvsvc --registry kv --count 2 --duration 20s", "watching kvsvc",
+      [&](const std::string& out) {
+        ASSERT_THAT((*kv)->Register(service), ::micro_nats::testing::IsOk());
+        EXPECT_TRUE(::micro_nats::testing::Eventually(
+            [&] { return Slurp(out).find("create ") != std::string::npos; },
+            absl::Seconds(15), "the create"));
+        listed = Micro("services --registry kv");
+        described = Micro("describe kvsvc --registry=kv");
+        broadcast = Micro("services");
+        ASSERT_THAT((*kv)->Deregister(service), ::micro_nats::testing::IsOk());
+      });
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out,
+              MatchesRegex("(.|\n)*kvsvc +2\\.0\\.0 +1 +kv\n(.|\n)*"));
+  EXPECT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_THAT(described.out,
+              AllOf(HasSubstr("service kvsvc, version 2.0.0"),
+                    HasSubstr("kvsvc-1  _INBOX.kvsvc"), HasSubstr("Kv.Get")));
+  // Key-value registrations are not answered by broadcast discovery.
+  EXPECT_EQ(broadcast.exit_code, 0) << broadcast.err;
+  EXPECT_THAT(broadcast.out, ::testing::Not(HasSubstr("kvsvc")));
+  EXPECT_EQ(watched.exit_code, 0) << watched.err;
+  EXPECT_EQ(watched.out,
+            "create kvsvc 2.0.0 kvsvc-1\ndelete kvsvc 2.0.0 kvsvc-1\n");
+}
+
 TEST_F(MicroCliTest, ClearErrorsForBadUse) {
   // Each use, its exit code (kFailed: any but 0) and what it says: on
   // stderr when it fails, on stdout when it succeeds (help).
@@ -405,6 +446,7 @@ TEST_F(MicroCliTest, ClearErrorsForBadUse) {
       {"call --help", 0, {"usage: micro call NAME ENDPOINT"}},
       {"stream --help", 0, {"usage: micro stream NAME ENDPOINT"}},
       {"stream greeter", 2, {"stream takes a service, an endpoint"}},
+      {"services --registry etcd", kFailed, {"--registry is nats or kv"}},
       {"help", 0, {"services", "describe", "stream", "subscribe", "stats"}},
   };
   for (const Use& use : uses) {
