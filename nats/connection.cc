@@ -528,10 +528,16 @@ namespace {
 
 // The subject nats-server named in a refused subscription ('Permissions
 // Violation for Subscription to "x"'), or "" for any other error.
-std::string RefusedSubscription(natsConnection* nc) {
-  const char* text = nullptr;
-  if (nc == nullptr) return "";
-  natsConnection_GetLastError(nc, &text);
+//
+// nats.c hands the asynchronous error callback its own copy of the
+// server's text as this thread's last error (nats_GetLastError): read that.
+// The connection's last error (natsConnection_GetLastError) is a pointer
+// into a buffer nats.c's reader thread rewrites, under a lock we cannot
+// take, when the next error comes: reading it here raced with a burst of
+// refusals (TSan, authorization_test), and could name the wrong subject.
+std::string RefusedSubscription() {
+  natsStatus ignored = NATS_OK;
+  const char* text = nats_GetLastError(&ignored);
   if (text == nullptr) return "";
   constexpr absl::string_view kMarker = "Subscription to \"";
   const absl::string_view error(text);
@@ -552,7 +558,7 @@ void Connection::RouteError(natsConnection* nc, natsSubscription* sub,
   if (sub == nullptr && err == NATS_NOT_PERMITTED) {
     // nats.c reports a refused subscription without its natsSubscription:
     // find it by the subject the server named, so its own on_error hears.
-    const std::string refused = RefusedSubscription(nc);
+    const std::string refused = RefusedSubscription();
     std::vector<std::function<void(const absl::Status&)>> callbacks;
     if (!refused.empty()) {
       std::lock_guard<std::mutex> lock(mu_);
