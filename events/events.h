@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,34 @@ class Consumer {
   virtual ConsumerStats stats() const = 0;
 };
 
+// The state of the stream holding a topic and, when asked, of a group:
+// what `micro events info` shows.
+struct GroupInfo {
+  std::string name;
+  // Events of the group's topic not yet delivered to it.
+  int64_t pending = 0;
+  // Delivered and not yet acknowledged (handlers running, and events
+  // waiting for their redelivery after a failure).
+  int64_t in_flight = 0;
+  // Of those in flight, the ones delivered more than once.
+  int64_t redelivered = 0;
+  // Every event up to this stream sequence is acknowledged.
+  uint64_t ack_floor = 0;
+};
+
+struct TopicInfo {
+  std::string stream;  // the stream holding the topic
+  uint64_t first_sequence = 0;
+  uint64_t last_sequence = 0;
+  int64_t messages = 0;  // stored now, whatever their topic
+  int64_t bytes = 0;
+  // Events stored under the topic's default dead-letter topic ("dead." +
+  // topic); 0 when no stream holds it.
+  int64_t dead_lettered = 0;
+  // Set when Info was asked about a group.
+  std::optional<GroupInfo> group;
+};
+
 // A stream: the events of a topic space, stored.
 struct StreamConfig {
   // Letters, digits, '-' and '_'.
@@ -246,6 +275,12 @@ class Events {
   // holds `topic`.
   virtual absl::StatusOr<std::unique_ptr<Consumer>> Consume(
       absl::string_view topic, Handler handler, ConsumeOptions options) = 0;
+
+  // The state of the stream holding `topic` (wildcards allowed) and, when
+  // `group` is not empty, of that durable group. NotFound when no stream
+  // holds `topic` or the group does not exist.
+  virtual absl::StatusOr<TopicInfo> Info(absl::string_view topic,
+                                         absl::string_view group = "") = 0;
 };
 
 // Checks shared by every backend.

@@ -15,7 +15,7 @@
 
 namespace micro_nats::events::events_internal {
 
-// Core: Publish and Consume as Events has them, and maybe Close(), called
+// Core: Publish, Consume and Info as Events has them, and maybe Close(), called
 // when the Events is destroyed.
 template <typename Core>
 class ForwardingEvents : public Events {
@@ -35,6 +35,10 @@ class ForwardingEvents : public Events {
       absl::string_view topic, Handler handler,
       ConsumeOptions options) override {
     return core_->Consume(topic, std::move(handler), std::move(options));
+  }
+  absl::StatusOr<TopicInfo> Info(absl::string_view topic,
+                                 absl::string_view group) override {
+    return core_->Info(topic, group);
   }
 
  private:

@@ -308,6 +308,9 @@ class Core : public std::enable_shared_from_this<Core> {
                                                     Handler handler,
                                                     ConsumeOptions options);
 
+  absl::StatusOr<TopicInfo> Info(absl::string_view topic,
+                                 absl::string_view group);
+
   void Report(const absl::Status& status) {
     ReportError(options_.events.on_error, {"events"}, status);
   }
@@ -820,7 +823,102 @@ absl::StatusOr<std::unique_ptr<Consumer>> Core::Consume(
           std::move(puller), std::string(topic), options.group));
 }
 
+absl::StatusOr<TopicInfo> Core::Info(absl::string_view topic,
+                                     absl::string_view group) {
+  MN_RETURN_IF_ERROR(ValidateSubject(topic, SubjectKind::kPattern, "topic"));
+  const StreamConfig* stream = StreamFor(options_.events.streams, topic);
+  if (stream == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no stream holds topic ", topic));
+  }
+  const absl::Time deadline = absl::Now() + options_.api_timeout;
+  TopicInfo info{.stream = stream->name};
+  {
+    jsOptions jo = ApiOptions(deadline);
+    jsStreamInfo* si = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetStreamInfo(&si, js_, stream->name.c_str(), &jo, &code);
+    MN_RETURN_IF_ERROR(
+        JsStatus(s, code, absl::StrCat("stream ", stream->name)));
+    info.first_sequence = si->State.FirstSeq;
+    info.last_sequence = si->State.LastSeq;
+    info.messages = static_cast<int64_t>(si->State.Msgs);
+    info.bytes = static_cast<int64_t>(si->State.Bytes);
+    jsStreamInfo_Destroy(si);
+  }
+  // Dead letters: the per-subject counts of the stream holding them.
+  const std::string dead = DeadLetterTopic({}, topic);
+  if (const StreamConfig* dead_stream =
+          StreamFor(options_.events.streams, dead);
+      dead_stream != nullptr) {
+    jsOptions jo = ApiOptions(deadline);
+    jo.Stream.Info.SubjectsFilter = dead.c_str();
+    jsStreamInfo* si = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s =
+        js_GetStreamInfo(&si, js_, dead_stream->name.c_str(), &jo, &code);
+    MN_RETURN_IF_ERROR(
+        JsStatus(s, code, absl::StrCat("stream ", dead_stream->name)));
+    if (si->State.Subjects != nullptr) {
+      for (int i = 0; i < si->State.Subjects->Count; ++i) {
+        info.dead_lettered +=
+            static_cast<int64_t>(si->State.Subjects->List[i].Msgs);
+      }
+    }
+    jsStreamInfo_Destroy(si);
+  }
+  if (group.empty()) return info;
+  const std::string name(group);
+  jsOptions jo = ApiOptions(deadline);
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetConsumerInfo(&ci, js_, stream->name.c_str(),
+                                    name.c_str(), &jo, &code);
+  if (s == NATS_NOT_FOUND || code == JSConsumerNotFoundErr) {
+    return absl::NotFoundError(absl::StrCat("group ", name, " of stream ",
+                                            stream->name, " not found"));
+  }
+  MN_RETURN_IF_ERROR(JsStatus(s, code, absl::StrCat("group ", name)));
+  info.group = GroupInfo{.name = name,
+                         .pending = static_cast<int64_t>(ci->NumPending),
+                         .in_flight = ci->NumAckPending,
+                         .redelivered = ci->NumRedelivered,
+                         .ack_floor = ci->AckFloor.Stream};
+  jsConsumerInfo_Destroy(ci);
+  return info;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<StreamConfig>> JetStreamStreams(
+    nats::Connection& connection, absl::Duration timeout) {
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = Millis(timeout);
+  jsCtx* js = nullptr;
+  MN_RETURN_IF_ERROR(nats::FromNatsStatus(
+      natsConnection_JetStream(&js, connection.get(), &jo), "JetStream"));
+  jsStreamInfoList* list = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = js_Streams(&list, js, &jo, &code);
+  std::vector<StreamConfig> out;
+  if (s == NATS_OK) {
+    for (int i = 0; i < list->Count; ++i) {
+      if (list->List[i] != nullptr && list->List[i]->Config != nullptr) {
+        out.push_back(FromJs(*list->List[i]->Config));
+      }
+    }
+    jsStreamInfoList_Destroy(list);
+  }
+  jsCtx_Destroy(js);
+  // No stream at all is NATS_NOT_FOUND: an empty list.
+  if (s == NATS_NOT_FOUND) return out;
+  if (s == NATS_NO_RESPONDERS) {
+    return absl::FailedPreconditionError(
+        "the NATS server has no JetStream: start nats-server with -js");
+  }
+  MN_RETURN_IF_ERROR(JsStatus(s, code, "list streams"));
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<Events>> NewJetStreamEvents(
     std::shared_ptr<nats::Connection> connection,

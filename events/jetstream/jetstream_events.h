@@ -35,6 +35,7 @@
 #define MICRO_NATS_EVENTS_JETSTREAM_JETSTREAM_EVENTS_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -61,6 +62,13 @@ struct JetStreamEventsOptions {
 absl::StatusOr<std::unique_ptr<Events>> NewJetStreamEvents(
     std::shared_ptr<nats::Connection> connection,
     JetStreamEventsOptions options = {});
+
+// The configuration of every stream on the server behind `connection`, as
+// found: for a tool that declares the streams a service made, whatever
+// their settings (EventsOptions::streams). FailedPrecondition without
+// JetStream.
+absl::StatusOr<std::vector<StreamConfig>> JetStreamStreams(
+    nats::Connection& connection, absl::Duration timeout);
 
 }  // namespace micro_nats::events
 

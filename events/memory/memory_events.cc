@@ -127,6 +127,56 @@ class State : public std::enable_shared_from_this<State> {
 
   absl::Status Stop(const std::shared_ptr<Member>& member, absl::Time deadline);
 
+  absl::StatusOr<TopicInfo> Info(absl::string_view topic,
+                                 absl::string_view group_name) {
+    MN_RETURN_IF_ERROR(ValidateSubject(topic, SubjectKind::kPattern, "topic"));
+    std::lock_guard<std::mutex> lock(mu_);
+    Stream* stream = StreamOf(topic);
+    if (stream == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no stream holds topic ", topic));
+    }
+    TopicInfo info{.stream = stream->config.name,
+                   .first_sequence = stream->first_seq(),
+                   .last_sequence = stream->last_seq,
+                   .messages = static_cast<int64_t>(stream->log.size()),
+                   .bytes = stream->bytes};
+    const std::string dead = DeadLetterTopic({}, topic);
+    for (const auto& s : streams_) {
+      for (const Stored& stored : s->log) {
+        if (SubjectMatches(dead, stored.topic)) ++info.dead_lettered;
+      }
+    }
+    if (group_name.empty()) return info;
+    auto it = groups_.find(absl::StrCat(stream->config.name, "/", group_name));
+    if (it == groups_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("group ", group_name, " of stream ", stream->config.name,
+                       " not found"));
+    }
+    const Group& group = *it->second;
+    GroupInfo g{.name = group.name,
+                .in_flight = static_cast<int64_t>(group.pending.size())};
+    for (const auto& [seq, pending] : group.pending) {
+      if (pending.deliveries > 1) ++g.redelivered;
+    }
+    for (uint64_t seq = std::max(group.next, stream->first_seq());
+         seq <= stream->last_seq; ++seq) {
+      const Stored* stored = stream->Find(seq);
+      if (stored != nullptr && SubjectMatches(group.topic, stored->topic)) {
+        ++g.pending;
+      }
+    }
+    // Everything below the first event delivered and not acknowledged, or
+    // below the next one to look at.
+    uint64_t floor = group.next - 1;
+    if (!group.pending.empty()) {
+      floor = std::min(floor, group.pending.begin()->first - 1);
+    }
+    g.ack_floor = floor;
+    info.group = std::move(g);
+    return info;
+  }
+
   ConsumerStats Stats(const Member& member) {
     std::lock_guard<std::mutex> lock(mu_);
     ConsumerStats stats = member.stats;

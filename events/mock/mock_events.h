@@ -40,6 +40,8 @@ class MockEvents : public Events {
               (absl::string_view topic, Handler handler,
                ConsumeOptions options),
               (override));
+  MOCK_METHOD(absl::StatusOr<TopicInfo>, Info,
+              (absl::string_view topic, absl::string_view group), (override));
 
  private:
   uint64_t next_sequence_ = 0;

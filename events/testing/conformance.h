@@ -398,6 +398,70 @@ TEST_P(EventsConformanceTest, AfterMaxDeliveriesTheEventIsDeadLetteredOnce) {
   EXPECT_EQ(stats.acked, 0);
 }
 
+TEST_P(EventsConformanceTest, InfoShowsTheStreamAGroupAndItsDeadLetters) {
+  EXPECT_THAT(events_->Info("nostream.x"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(events_->Info("ev.i", "nobody"),
+              StatusIs(absl::StatusCode::kNotFound));
+  Gate gate;
+  std::atomic<bool> a_held{false};
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto consumer,
+      events_->Consume("ev.i",
+                       [&](const Event& e) -> absl::Status {
+                         if (e.body == "poison") {
+                           return absl::InternalError("poison");
+                         }
+                         // "a" fails once, then is held: in flight and
+                         // redelivered.
+                         if (e.body == "a" && e.delivery_count == 1) {
+                           return absl::UnavailableError("once");
+                         }
+                         if (e.body == "a") a_held = true;
+                         gate.Wait();
+                         return absl::OkStatus();
+                       },
+                       {.group = "info",
+                        .start = Start::All(),
+                        .max_deliveries = 2,
+                        .backoff = {absl::Milliseconds(10)},
+                        .max_in_flight = 1}));
+  const uint64_t poison = MustPublish("ev.i", "poison");
+  const uint64_t a = MustPublish("ev.i", "a");
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] { return a_held.load() && consumer->stats().dead_lettered == 1; },
+      kWait, "poison dead-lettered, a held"));
+  // Not delivered while "a" holds the only place in flight.
+  MustPublish("ev.i", "b");
+  const uint64_t last = MustPublish("ev.i", "c");
+  MN_ASSERT_OK_AND_ASSIGN(TopicInfo info, events_->Info("ev.i", "info"));
+  EXPECT_EQ(info.stream, "EV");
+  EXPECT_LE(info.first_sequence, poison);
+  EXPECT_EQ(info.last_sequence, last);
+  EXPECT_GE(info.messages, 4);
+  EXPECT_GT(info.bytes, 0);
+  EXPECT_EQ(info.dead_lettered, 1);
+  ASSERT_TRUE(info.group.has_value());
+  EXPECT_EQ(info.group->name, "info");
+  EXPECT_EQ(info.group->pending, 2);  // b and c
+  EXPECT_EQ(info.group->in_flight, 1);
+  EXPECT_EQ(info.group->redelivered, 1);
+  EXPECT_EQ(info.group->ack_floor, poison);
+  EXPECT_LT(poison, a);
+  gate.Open();
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] {
+        auto now = events_->Info("ev.i", "info");
+        return now.ok() && now->group->pending == 0 &&
+               now->group->in_flight == 0 && now->group->ack_floor == last;
+      },
+      kWait, "all acknowledged"));
+  // Without a group: the stream alone.
+  MN_ASSERT_OK_AND_ASSIGN(info, events_->Info("ev.i"));
+  EXPECT_FALSE(info.group.has_value());
+  EXPECT_EQ(info.last_sequence, last);
+}
+
 TEST_P(EventsConformanceTest, APoisonEventDoesNotStopThoseAfterIt) {
   micro_nats::testing::Collector<Seen> good;
   MN_ASSERT_OK_AND_ASSIGN(
