@@ -38,7 +38,8 @@ absl::Status Decorate(const absl::Status& status, absl::string_view prefix) {
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     ClientOptions options, std::shared_ptr<registry::CachingRegistry> registry,
     std::shared_ptr<transport::Transport> transport,
-    std::shared_ptr<broker::Broker> broker) {
+    std::shared_ptr<broker::Broker> broker,
+    std::shared_ptr<events::Events> events) {
   if (registry == nullptr || transport == nullptr) {
     return absl::InvalidArgumentError(
         "a client needs a registry and a transport");
@@ -68,17 +69,19 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
   }
   return std::unique_ptr<Client>(
       new Client(std::move(options), std::move(registry), std::move(transport),
-                 std::move(broker)));
+                 std::move(broker), std::move(events)));
 }
 
 Client::Client(ClientOptions options,
                std::shared_ptr<registry::CachingRegistry> registry,
                std::shared_ptr<transport::Transport> transport,
-               std::shared_ptr<broker::Broker> broker)
+               std::shared_ptr<broker::Broker> broker,
+               std::shared_ptr<events::Events> events)
     : options_(std::move(options)),
       registry_(std::move(registry)),
       transport_(std::move(transport)),
       broker_(std::move(broker)),
+      events_(std::move(events)),
       selector_(options_.selector != nullptr ? options_.selector
                                              : NewRoundRobinSelector()),
       pool_(std::make_shared<service_internal::SocketPool>(
@@ -480,6 +483,36 @@ absl::Status Client::PublishRaw(absl::string_view topic, Message message) {
   }
   message.headers[kTopicHeader] = std::string(topic);
   return broker_->Publish(topic, message);
+}
+
+absl::StatusOr<uint64_t> Client::EmitMessage(
+    absl::string_view topic, const google::protobuf::Message& message,
+    EmitOptions options) {
+  MN_ASSIGN_OR_RETURN(const Codec* codec,
+                      CodecFor(options.content_type.empty()
+                                   ? absl::string_view(options_.content_type)
+                                   : absl::string_view(options.content_type)));
+  Message out;
+  MN_ASSIGN_OR_RETURN(out.body, codec->Marshal(message));
+  out.headers = std::move(options.metadata);
+  out.headers[kContentTypeHeader] = std::string(codec->content_type());
+  return EmitRaw(topic, std::move(out), options);
+}
+
+absl::StatusOr<uint64_t> Client::EmitRaw(absl::string_view topic,
+                                         Message message,
+                                         const EmitOptions& options) {
+  if (events_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Emit('", topic,
+        "'): this client has no events (a NATS service gets them with "
+        "NatsServiceOptions::events, on a nats-server with JetStream: "
+        "nats-server -js)"));
+  }
+  message.headers[kTopicHeader] = std::string(topic);
+  return events_->Publish(
+      topic, message,
+      {.deadline = options.deadline, .dedup_id = options.dedup_id});
 }
 
 }  // namespace micro_nats::service

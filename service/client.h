@@ -48,6 +48,7 @@
 #include "absl/time/time.h"
 #include "broker/broker.h"
 #include "concurrency/thread_pool.h"
+#include "events/events.h"
 #include "registry/cache/cache.h"
 #include "service/codec.h"
 #include "service/context.h"
@@ -89,6 +90,20 @@ struct StreamOptions {
   // What this end holds received and unread; zero fields: the client's
   // (ClientOptions::stream_window).
   StreamWindow window = {.messages = 0, .bytes = 0};
+};
+
+// An event's options (Client::Emit).
+struct EmitOptions {
+  // Sent as the event's headers (besides Content-Type and Micro-Topic).
+  Metadata metadata;
+  // The encoding of typed events; empty: the client's.
+  std::string content_type;
+  // When to stop waiting for the stream to store it; InfiniteFuture: the
+  // events' publish_timeout from now.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Non-empty: an Emit with the same id within the stream's duplicate
+  // window is stored once (its sequence comes back again).
+  std::string dedup_id;
 };
 
 // A call as client wrappers see it: where it goes and the message, whose
@@ -167,7 +182,8 @@ struct ClientStats {
 class Client {
  public:
   // Checks the options once. InvalidArgument for a missing registry or
-  // transport (the broker is optional: no Publish without), a content_type
+  // transport (the broker is optional: no Publish without; so are events:
+  // no Emit without), a content_type
   // with no codec, a timeout that is not above zero, negative retries or
   // backoff, async_threads below 1, a socket_idle_timeout that is not
   // above zero, or a stream_window beyond its bounds (stream.h; a zero
@@ -176,7 +192,8 @@ class Client {
       ClientOptions options,
       std::shared_ptr<registry::CachingRegistry> registry,
       std::shared_ptr<transport::Transport> transport,
-      std::shared_ptr<broker::Broker> broker);
+      std::shared_ptr<broker::Broker> broker,
+      std::shared_ptr<events::Events> events = nullptr);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
   // Waits for asynchronous calls already started.
@@ -233,6 +250,22 @@ class Client {
                        absl::string_view content_type = "");
   absl::Status PublishRaw(absl::string_view topic, Message message);
 
+  // Stores a durable event (events.h) on `topic`, encoded with
+  // options.content_type (empty: the client's), with headers Content-Type,
+  // Micro-Topic and options.metadata, and returns its sequence once the
+  // stream stored it. FailedPrecondition without events (a NATS service
+  // gets them with NatsServiceOptions::events); else what
+  // events::Events::Publish says (NotFound when no stream holds `topic`,
+  // DeadlineExceeded: it may still be stored, see dedup_id).
+  template <typename M>
+  absl::StatusOr<uint64_t> Emit(absl::string_view topic, const M& message,
+                                EmitOptions options = {}) {
+    return EmitMessage(topic, message, std::move(options));
+  }
+  // `message` as it is: its headers and body (set Content-Type there).
+  absl::StatusOr<uint64_t> EmitRaw(absl::string_view topic, Message message,
+                                   const EmitOptions& options = {});
+
   // Sockets kept idle now, over every node.
   size_t IdleSockets() const;
 
@@ -243,7 +276,12 @@ class Client {
   Client(ClientOptions options,
          std::shared_ptr<registry::CachingRegistry> registry,
          std::shared_ptr<transport::Transport> transport,
-         std::shared_ptr<broker::Broker> broker);
+         std::shared_ptr<broker::Broker> broker,
+         std::shared_ptr<events::Events> events);
+
+  absl::StatusOr<uint64_t> EmitMessage(absl::string_view topic,
+                                       const google::protobuf::Message& message,
+                                       EmitOptions options);
 
   // The innermost CallFunc: copies the request for Run.
   absl::StatusOr<Message> Invoke(const CallRequest& request,
@@ -281,6 +319,7 @@ class Client {
   const std::shared_ptr<registry::CachingRegistry> registry_;
   const std::shared_ptr<transport::Transport> transport_;
   const std::shared_ptr<broker::Broker> broker_;
+  const std::shared_ptr<events::Events> events_;
   const std::shared_ptr<Selector> selector_;
   CallFunc call_;  // Invoke inside the wrappers
 

@@ -82,10 +82,13 @@ absl::StatusOr<absl::Time> DeadlineFrom(const Message& request,
 }
 
 // A header's value, or "" when absent.
-const std::string& HeaderOr(const Message& message, const char* name) {
+const std::string& HeaderOr(const Headers& headers, const char* name) {
   static const std::string* const kEmpty = new std::string;
-  auto it = message.headers.find(name);
-  return it == message.headers.end() ? *kEmpty : it->second;
+  auto it = headers.find(name);
+  return it == headers.end() ? *kEmpty : it->second;
+}
+const std::string& HeaderOr(const Message& message, const char* name) {
+  return HeaderOr(message.headers, name);
 }
 
 // Gives an answer the request's Micro-Id, so the caller can match it.
@@ -244,18 +247,21 @@ struct Server::Core : std::enable_shared_from_this<Server::Core> {
 Server::Server(ServerOptions options,
                std::shared_ptr<registry::Registry> registry,
                std::shared_ptr<transport::Transport> transport,
-               std::shared_ptr<broker::Broker> broker)
+               std::shared_ptr<broker::Broker> broker,
+               std::shared_ptr<events::Events> events)
     : frontends_(TakeFrontends(options)),
       core_(std::make_shared<Core>(std::move(options))),
       options_(core_->options),
       registry_(std::move(registry)),
       transport_(std::move(transport)),
-      broker_(std::move(broker)) {}
+      broker_(std::move(broker)),
+      events_(std::move(events)) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     ServerOptions options, std::shared_ptr<registry::Registry> registry,
     std::shared_ptr<transport::Transport> transport,
-    std::shared_ptr<broker::Broker> broker) {
+    std::shared_ptr<broker::Broker> broker,
+    std::shared_ptr<events::Events> events) {
   if (registry == nullptr || transport == nullptr) {
     return absl::InvalidArgumentError(
         "a server needs a registry and a transport");
@@ -292,7 +298,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   }
   return std::unique_ptr<Server>(
       new Server(std::move(options), std::move(registry), std::move(transport),
-                 std::move(broker)));
+                 std::move(broker), std::move(events)));
 }
 
 Server::~Server() { Stop(absl::Now() + absl::Seconds(10)).IgnoreError(); }
@@ -377,6 +383,34 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
   return absl::OkStatus();
 }
 
+absl::Status Server::ConsumeRaw(absl::string_view topic, EventCallback callback,
+                                ConsumerOptions options) {
+  if (!callback) return absl::InvalidArgumentError("the callback is empty");
+  if (events_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Consume('", topic,
+        "'): this server has no events (a NATS service gets them with "
+        "NatsServiceOptions::events, on a nats-server with JetStream: "
+        "nats-server -js)"));
+  }
+  events::Handler handler = [core = core_, callback = std::move(callback)](
+                                const events::Event& event) {
+    Context ctx(Context::Borrowed(), core->options.identity.name, event.topic,
+                HeaderOr(event.headers, kContentTypeHeader),
+                absl::InfiniteFuture(), event.headers, core->gave_up);
+    return callback(ctx, event);
+  };
+  MN_RETURN_IF_ERROR(events::ValidateConsume(topic, handler, options));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Consume('", topic, "') after Start: consume first"));
+  }
+  pending_consumers_.push_back(
+      {std::string(topic), std::move(handler), std::move(options)});
+  return absl::OkStatus();
+}
+
 absl::Status Server::Start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -408,6 +442,20 @@ absl::Status Server::Start() {
     subscribers_.push_back({std::move(pending.gate), std::move(subscriber)});
   }
   pending_subscriptions_.clear();
+  for (PendingConsumer& pending : pending_consumers_) {
+    absl::StatusOr<std::unique_ptr<events::Consumer>> consumer =
+        events_->Consume(pending.topic, std::move(pending.handler),
+                         std::move(pending.options));
+    if (!consumer.ok()) {
+      return absl::Status(
+          consumer.status().code(),
+          absl::StrCat("consuming '", pending.topic,
+                       "' failed: ", consumer.status().message()));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    consumers_.push_back(std::move(consumer).value());
+  }
+  pending_consumers_.clear();
   core_->started = absl::Now();
   for (const std::shared_ptr<Frontend>& frontend : frontends_) {
     if (frontend == nullptr) continue;
@@ -503,6 +551,19 @@ absl::Status Server::Stop(absl::Time deadline) {
     }
     if (done != nullptr) done->Unsubscribe().IgnoreError();
   }
+  // Consumers: each takes no more events and waits for its callbacks by
+  // the deadline; those still running finish on their own, and their
+  // events come again (never acknowledged for them).
+  std::vector<std::unique_ptr<events::Consumer>> consumers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    consumers.swap(consumers_);
+  }
+  int consumers_late = 0;
+  for (std::unique_ptr<events::Consumer>& consumer : consumers) {
+    if (!consumer->Stop(deadline).ok()) ++consumers_late;
+  }
+  consumers.clear();
   int still_running = 0;
   {
     std::unique_lock<std::mutex> lock(core_->mu);
@@ -512,7 +573,9 @@ absl::Status Server::Stop(absl::Time deadline) {
       still_running = core_->in_flight;
     }
   }
-  if (still_running > 0 || callbacks_running > 0) core_->gave_up->store(true);
+  if (still_running > 0 || callbacks_running > 0 || consumers_late > 0) {
+    core_->gave_up->store(true);
+  }
   // Streams still open at the deadline are cancelled: their handlers'
   // Contexts say so, their callers hear it.
   int64_t streams_cancelled = 0;
@@ -544,11 +607,16 @@ absl::Status Server::Stop(absl::Time deadline) {
   absl::Status shutdown =
       listener_ == nullptr ? absl::OkStatus() : listener_->Shutdown(deadline);
   absl::Status result;
-  if (still_running > 0 || callbacks_running > 0 || streams_cancelled > 0) {
+  if (still_running > 0 || callbacks_running > 0 || streams_cancelled > 0 ||
+      consumers_late > 0) {
     result = absl::DeadlineExceededError(absl::StrCat(
         "service '", options_.identity.name, "' stopped with ", still_running,
         " requests and ", callbacks_running,
         " subscriber callbacks still running",
+        consumers_late > 0
+            ? absl::StrCat(", ", consumers_late,
+                           " event consumers with callbacks still running")
+            : "",
         streams_cancelled > 0 ? absl::StrCat(", and cancelled ",
                                              streams_cancelled, " open streams")
                               : ""));

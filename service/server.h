@@ -63,10 +63,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/broker.h"
 #include "concurrency/scheduler.h"
+#include "events/events.h"
 #include "registry/registry.h"
 #include "service/codec.h"
 #include "service/context.h"
@@ -109,6 +111,19 @@ struct SubscriberOptions {
   // Non-empty: one subscriber of the queue group gets each message.
   std::string queue;
 };
+
+// Called with each durable event of a consumer (Server::ConsumeRaw); its
+// context's endpoint is the event's topic, its metadata the event's
+// headers. OK acknowledges the event (after the call); an error or an
+// exception has it delivered again after the backoff, and dead-lettered
+// with the reason at max_deliveries (events.h).
+using EventCallback =
+    std::function<absl::Status(Context& ctx, const events::Event& event)>;
+
+// A consumer's group, start, max_deliveries, backoff, ack_wait,
+// max_in_flight and dead-letter topic (events.h ConsumeOptions). A new
+// group needs a start: none is picked silently.
+using ConsumerOptions = events::ConsumeOptions;
 
 class Frontend;
 
@@ -272,7 +287,8 @@ class Server {
  public:
   // Checks the options once; Start does not again. InvalidArgument for an
   // invalid name, version or id, a missing registry or transport (the
-  // broker is optional: no subscribers without), listen.handler_threads
+  // broker is optional: no subscribers without; so are events: no
+  // consumers without), listen.handler_threads
   // below 1 without an executor, listen.on_overload or listen.on_error set,
   // max_streams below 1, a stream_window beyond its bounds (stream.h; a
   // zero field takes StreamWindow's default), or a register_ttl that is not
@@ -280,7 +296,8 @@ class Server {
   static absl::StatusOr<std::unique_ptr<Server>> Create(
       ServerOptions options, std::shared_ptr<registry::Registry> registry,
       std::shared_ptr<transport::Transport> transport,
-      std::shared_ptr<broker::Broker> broker);
+      std::shared_ptr<broker::Broker> broker,
+      std::shared_ptr<events::Events> events = nullptr);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   // Stops with a 10 s deadline when still running.
@@ -332,7 +349,27 @@ class Server {
       std::function<absl::Status(Context&, const M&)> callback,
       SubscriberOptions options = {});
 
-  // Listens, subscribes, registers, and starts re-registering.
+  // Consumes the durable events of `topic` (wildcards allowed) with
+  // `callback` from Start to Stop (events.h: at-least-once, acknowledged
+  // after the callback returned OK). FailedPrecondition without events
+  // (ServiceOptions::events; NewNatsService's NatsServiceOptions::events)
+  // or after Start; InvalidArgument for bad options (events::
+  // ValidateConsume). Start fails with what the events say of the group
+  // (a new group without a start, one that exists with other settings).
+  absl::Status ConsumeRaw(absl::string_view topic, EventCallback callback,
+                          ConsumerOptions options);
+
+  // A typed consumer, decoding with the event's Content-Type (absent:
+  // protobuf). An event that does not decode is the callback's error
+  // (InvalidArgument): retried, then dead-lettered with the reason, never
+  // dropped.
+  template <typename M>
+  absl::Status Consume(absl::string_view topic,
+                       std::function<absl::Status(Context&, const M&)> callback,
+                       ConsumerOptions options);
+
+  // Listens, subscribes, starts the consumers, registers, and starts
+  // re-registering.
   // FailedPrecondition when called again; else whatever the blocks say.
   absl::Status Start();
 
@@ -340,9 +377,12 @@ class Server {
   // so callers try another node), ends the subscriptions (a message that
   // comes meanwhile is not delivered; their count is reported), lets
   // requests and subscriber callbacks running finish until `deadline`,
-  // then ends the listener. Every wait is bounded by `deadline`: past it,
+  // then ends the listener. Consumers take no more events and their
+  // running callbacks are waited for (their events acknowledged or
+  // redelivered as usual). Every wait is bounded by `deadline`: past it,
   // the contexts of what still runs are Cancelled and Stop returns
-  // DeadlineExceeded saying how many requests and callbacks still ran;
+  // DeadlineExceeded saying how many requests and callbacks still ran
+  // (a consumer's events whose callbacks still ran come again elsewhere);
   // those finish on their own (a subscription whose callback still runs
   // ends when it returns). Idempotent; a concurrent call waits for the
   // first (by its own deadline) and returns its result.
@@ -362,7 +402,8 @@ class Server {
   // Options as Create checked them and filled in (version, id).
   Server(ServerOptions options, std::shared_ptr<registry::Registry> registry,
          std::shared_ptr<transport::Transport> transport,
-         std::shared_ptr<broker::Broker> broker);
+         std::shared_ptr<broker::Broker> broker,
+         std::shared_ptr<events::Events> events);
 
   // What request and message handlers use, shared with them: a handler
   // still running after an overdue Stop and the listener's close_timeout
@@ -392,6 +433,7 @@ class Server {
   const std::shared_ptr<registry::Registry> registry_;
   const std::shared_ptr<transport::Transport> transport_;
   const std::shared_ptr<broker::Broker> broker_;
+  const std::shared_ptr<events::Events> events_;
 
   mutable std::mutex mu_;
   // stopped_ set (ends other Stops).
@@ -411,7 +453,14 @@ class Server {
     std::shared_ptr<SubscriberGate> gate;
     std::unique_ptr<broker::Subscriber> subscriber;
   };
-  std::vector<Subscription> subscribers_;                     // guarded by mu_
+  std::vector<Subscription> subscribers_;  // guarded by mu_
+  struct PendingConsumer {
+    std::string topic;
+    events::Handler handler;
+    ConsumerOptions options;
+  };
+  std::vector<PendingConsumer> pending_consumers_;            // before Start
+  std::vector<std::unique_ptr<events::Consumer>> consumers_;  // guarded by mu_
   std::unique_ptr<transport::Listener> listener_;             // set by Start
   std::vector<std::shared_ptr<Frontend>> started_frontends_;  // mu_
   // Last: cancelled first (Stop cancels it too).
@@ -493,6 +542,37 @@ absl::Status Server::Subscribe(
         MN_ASSIGN_OR_RETURN(const Codec* codec, CodecFor(ctx.content_type()));
         M decoded;
         MN_RETURN_IF_ERROR(codec->Unmarshal(message.body, &decoded));
+        return callback(ctx, decoded);
+      },
+      std::move(options));
+}
+
+template <typename M>
+absl::Status Server::Consume(
+    absl::string_view topic,
+    std::function<absl::Status(Context&, const M&)> callback,
+    ConsumerOptions options) {
+  if (!callback) return absl::InvalidArgumentError("the callback is empty");
+  return ConsumeRaw(
+      topic,
+      [callback = std::move(callback)](
+          Context& ctx, const events::Event& event) -> absl::Status {
+        // An event that cannot be read is an error, not a drop: it is
+        // retried, then dead-lettered saying why.
+        absl::StatusOr<const Codec*> codec = CodecFor(ctx.content_type());
+        if (!codec.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("event ", event.sequence, " of '", event.topic,
+                           "': ", codec.status().message()));
+        }
+        M decoded;
+        if (absl::Status read = (*codec)->Unmarshal(event.body, &decoded);
+            !read.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("event ", event.sequence, " of '", event.topic,
+                           "' does not decode as ",
+                           M::descriptor()->full_name(), ": ", read.message()));
+        }
         return callback(ctx, decoded);
       },
       std::move(options));

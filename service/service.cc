@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
   }
   std::unique_ptr<Service> service(new Service);
   service->registry_ = std::move(options.registry);
+  service->events_ = options.events;
   if (options.scatter_wire != nullptr) {
     if (!options.scatter.on_error) {
       options.scatter.on_error = options.server.on_error;
@@ -72,11 +73,12 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(
   MN_ASSIGN_OR_RETURN(
       service->client_,
       Client::Create(std::move(options.client), service->registry_,
-                     options.transport, options.broker));
+                     options.transport, options.broker, options.events));
   MN_ASSIGN_OR_RETURN(
       service->server_,
       Server::Create(std::move(options.server), service->registry_,
-                     std::move(options.transport), std::move(options.broker)));
+                     std::move(options.transport), std::move(options.broker),
+                     std::move(options.events)));
   return service;
 }
 
@@ -84,6 +86,7 @@ Service::~Service() {
   server_.reset();  // stops: deregisters while the registry is up
   scatter_.reset();
   client_.reset();
+  events_.reset();  // after the server's consumers stopped
   registry_.reset();
 }
 

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/broker.h"
+#include "events/events.h"
 #include "registry/cache/cache.h"
 #include "registry/registry.h"
 #include "service/client.h"
@@ -48,6 +49,10 @@ struct ServiceOptions {
   std::shared_ptr<registry::CachingRegistry> registry;  // required
   std::shared_ptr<transport::Transport> transport;      // required
   std::shared_ptr<broker::Broker> broker;  // optional: no pub/sub without
+  // Durable events (events.h) for Server::Consume and Client::Emit;
+  // optional: neither without. The server stops its consumers before it
+  // lets go of them.
+  std::shared_ptr<events::Events> events;
 
   // The server's options and the client's. An identity field set both
   // above and in server.identity must agree (MergeIdentity).
@@ -85,6 +90,9 @@ class Service {
   const std::string& name() const { return server_->name(); }
   // The caching registry the client looks services up in.
   registry::CachingRegistry& registry() { return *registry_; }
+  // The durable events the server consumes and the client emits; null
+  // when the service has none.
+  const std::shared_ptr<events::Events>& events() const { return events_; }
 
   absl::Status Start() { return server_->Start(); }
   absl::Status Stop(absl::Time deadline) { return server_->Stop(deadline); }
@@ -93,6 +101,7 @@ class Service {
   Service() = default;
 
   std::shared_ptr<registry::CachingRegistry> registry_;
+  std::shared_ptr<events::Events> events_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<Scatter> scatter_;
   std::unique_ptr<Server> server_;  // stopped first

@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "events/memory/memory_events.h"
 #include "registry/memory/memory_registry.h"
 #include "service/memory/scatter_wire.h"
 #include "status/status_macros.h"
@@ -23,6 +24,9 @@ std::shared_ptr<MemoryNetwork> NewMemoryNetwork() {
   network->transport = transport::NewMemoryTransport();
   network->bus = broker::NewMemoryBus();
   network->scatter = NewMemoryScatterWire();
+  // Its threads start with the first event; with no streams given it
+  // cannot fail.
+  network->events = events::NewMemoryEvents().value();
   return network;
 }
 
@@ -39,6 +43,9 @@ absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(
                           .registry = network->registry,
                           .transport = network->transport,
                           .broker = broker::NewMemoryBroker({}, network->bus),
+                          .events = options.events != nullptr
+                                        ? std::move(options.events)
+                                        : network->events,
                           .server = std::move(options.server),
                           .client = std::move(options.client),
                           .scatter_wire = network->scatter,

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/memory/memory_broker.h"
+#include "events/events.h"
 #include "registry/cache/cache.h"
 #include "service/service.h"
 #include "transport/transport.h"
@@ -37,6 +38,9 @@ struct MemoryNetwork {
   std::shared_ptr<transport::Transport> transport;
   std::shared_ptr<broker::MemoryBus> bus;
   std::shared_ptr<ScatterWire> scatter;  // scatter_wire.h
+  // Durable events (events/memory: one stream holds every topic; the
+  // dead letters of "t" go to "dead.t" there too).
+  std::shared_ptr<events::Events> events;
 };
 
 std::shared_ptr<MemoryNetwork> NewMemoryNetwork();
@@ -50,6 +54,9 @@ struct MemoryServiceOptions {
   ServerOptions server;
   ClientOptions client;
   ScatterConfig scatter;  // service/scatter.h
+  // What Server::Consume and Client::Emit use; null: the network's.
+  // (events/memory NewMemoryEvents on a fake clock, for backoffs in tests.)
+  std::shared_ptr<events::Events> events;
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(

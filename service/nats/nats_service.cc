@@ -43,6 +43,46 @@ class LookupOnly : public registry::Registry {
   const std::unique_ptr<registry::Registry> target_;
 };
 
+// Registers in a key-value bucket and in go-micro's broadcast registry at
+// once, and looks up in the bucket only: go-micro peers find the service
+// by broadcast, and its own lookups stay local and complete.
+class KvAndBroadcast : public registry::Registry {
+ public:
+  KvAndBroadcast(std::unique_ptr<registry::Registry> kv,
+                 std::unique_ptr<registry::Registry> broadcast)
+      : kv_(std::move(kv)), broadcast_(std::move(broadcast)) {}
+  // Both are tried whatever the other said; the bucket's error first.
+  absl::Status Register(const registry::Service& service,
+                        registry::RegisterOptions options) override {
+    absl::Status kv = kv_->Register(service, options);
+    absl::Status broadcast = broadcast_->Register(service, options);
+    return kv.ok() ? broadcast : kv;
+  }
+  absl::Status Deregister(const registry::Service& service) override {
+    absl::Status kv = kv_->Deregister(service);
+    absl::Status broadcast = broadcast_->Deregister(service);
+    return kv.ok() ? broadcast : kv;
+  }
+  absl::StatusOr<std::vector<registry::Service>> GetService(
+      absl::string_view name) override {
+    return kv_->GetService(name);
+  }
+  absl::StatusOr<registry::LookupResult> Find(absl::string_view name) override {
+    return kv_->Find(name);
+  }
+  absl::StatusOr<std::vector<registry::Service>> ListServices() override {
+    return kv_->ListServices();
+  }
+  absl::StatusOr<std::unique_ptr<registry::Watcher>> Watch(
+      registry::WatchOptions options) override {
+    return kv_->Watch(std::move(options));
+  }
+
+ private:
+  const std::unique_ptr<registry::Registry> kv_;
+  const std::unique_ptr<registry::Registry> broadcast_;
+};
+
 // The client's way to NATS Service API nodes: a NATS request. Holds the
 // connection weakly: the service keeps it alive, and a client that outlives
 // it gets Unavailable.
@@ -100,9 +140,38 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
         std::unique_ptr<registry::Registry> srv,
         registry::NewSrvRegistry(connection, options.srv_registry));
     registry = std::make_shared<LookupOnly>(std::move(srv));
+  } else if (options.discovery == NatsServiceOptions::Discovery::kKeyValue) {
+    MN_ASSIGN_OR_RETURN(
+        std::unique_ptr<registry::Registry> kv,
+        registry::NewKvRegistry(connection, std::move(options.kv_registry)));
+    if (options.register_broadcast) {
+      MN_ASSIGN_OR_RETURN(
+          std::unique_ptr<registry::Registry> broadcast,
+          registry::NewNatsRegistry(connection, options.registry));
+      registry =
+          std::make_shared<KvAndBroadcast>(std::move(kv), std::move(broadcast));
+    } else {
+      registry = std::move(kv);
+    }
   } else {
     MN_ASSIGN_OR_RETURN(
         registry, registry::NewNatsRegistry(connection, options.registry));
+  }
+  std::shared_ptr<events::Events> events;
+  if (options.events.has_value()) {
+    if (!options.events->events.on_error) {
+      options.events->events.on_error = options.server.on_error;
+    }
+    absl::StatusOr<std::unique_ptr<events::Events>> made =
+        events::NewJetStreamEvents(connection, std::move(*options.events));
+    if (!made.ok()) {
+      return absl::Status(
+          made.status().code(),
+          absl::StrCat("service '", options.identity.name,
+                       "' asks for events (NatsServiceOptions::events): ",
+                       made.status().message()));
+    }
+    events = std::move(made).value();
   }
   if (options.client.request_reply == nullptr) {
     options.client.request_reply =
@@ -134,6 +203,7 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
                           .registry = std::move(cached),
                           .transport = std::move(transport),
                           .broker = std::move(broker),
+                          .events = std::move(events),
                           .server = std::move(options.server),
                           .client = std::move(options.client),
                           .scatter_wire = std::move(scatter_wire),

@@ -14,6 +14,17 @@
 // this one and it sees them. The service also speaks the NATS Service API
 // (service_api.h), so `nats micro ls` and the nats.go/nats.js micro
 // clients see and call it.
+//
+// On a nats-server with JetStream (nats-server -js) a service can also use
+// a key-value bucket for discovery (Discovery::kKeyValue, registry/kv) and
+// durable events (`events`: Server::Consume, Client::Emit):
+//
+//   NewNatsService({.identity = {.name = "billing"},
+//                   .discovery = NatsServiceOptions::Discovery::kKeyValue,
+//                   .events = events::JetStreamEventsOptions{
+//                       .events = {.streams = {
+//                           {.name = "ORDERS", .subjects = {"orders.>"}},
+//                           {.name = "DEAD", .subjects = {"dead.>"}}}}}});
 
 #ifndef MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_
 #define MICRO_NATS_SERVICE_NATS_NATS_SERVICE_H_
@@ -23,8 +34,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/optional.h"
 #include "broker/nats/nats_broker.h"
+#include "events/jetstream/jetstream_events.h"
 #include "nats/connection.h"
+#include "registry/kv/kv_registry.h"
 #include "registry/nats/nats_registry.h"
 #include "registry/srv/srv_registry.h"
 #include "service/nats/scatter_wire.h"
@@ -56,10 +70,21 @@ struct NatsServiceOptions {
   //     watch and no TTL: the client's cache then keeps what it found for
   //     `cache.node_ttl` (or until a call to a node fails). This service
   //     is then found through its own `$SRV` answers (service_api must be
-  //     enabled).
-  enum class Discovery { kMicroRegistry, kServiceApi };
+  //     enabled);
+  //   - kKeyValue: a JetStream key-value bucket (registry/kv, options
+  //     `kv_registry`): each client keeps a local replica fed by a watch,
+  //     so lookups are local and complete. Needs nats-server -js. The
+  //     service registers there, and also in go-micro's NATS registry
+  //     while `register_broadcast` holds, so go-micro peers (and this
+  //     library with kMicroRegistry) find it too; lookups use the bucket
+  //     only.
+  // The NATS Service API (ADR-32 tools, `nats micro ls`) sees the service
+  // whatever the discovery, while service_api is enabled.
+  enum class Discovery { kMicroRegistry, kServiceApi, kKeyValue };
   Discovery discovery = Discovery::kMicroRegistry;
   registry::NatsRegistryOptions registry;
+  registry::KvRegistryOptions kv_registry;
+  bool register_broadcast = true;
   registry::SrvRegistryOptions srv_registry;
   broker::NatsBrokerOptions broker;
   registry::CacheOptions cache;
@@ -73,6 +98,13 @@ struct NatsServiceOptions {
   // the server's.
   ScatterConfig scatter;
   NatsScatterOptions scatter_wire;
+  // Durable events on JetStream (Server::Consume, Client::Emit): the
+  // streams to create or check (a stream holding the dead-letter topics
+  // too, "dead.>" by default), pull and API timeouts. Unset: no events,
+  // and the service needs no JetStream. Set on a server without JetStream:
+  // NewNatsService is FailedPrecondition saying to run nats-server -js.
+  // Its events.on_error defaults to the server's.
+  absl::optional<events::JetStreamEventsOptions> events;
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
