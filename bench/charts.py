@@ -1,10 +1,11 @@
 # Copyright 2026 The micro-nats Authors.
 """The report's SVG charts (bench/report.py draws them through write()).
 
-Four charts, each from rows report.py has already read: request latency
+Five charts, each from rows report.py has already read: request latency
 percentiles and throughput against callers (BM_Request), fan-out rate and
-latency against subscribers (BM_FanOut), and the discovery sweep
-(BM_ColdLookup). Needs Debian's python3-matplotlib; without it write() says
+latency against subscribers (BM_FanOut), the discovery sweep
+(BM_ColdLookup), and key-value discovery against K (BM_KvNewClient,
+BM_KvVisible). Needs Debian's python3-matplotlib; without it write() says
 why the charts were skipped instead of failing the report.
 """
 
@@ -47,6 +48,8 @@ def write(out_dir, requests, rows, best, *, request_names, complete_pct,
     _discovery_chart(plt, save,
                      [r for r in rows if r["family"] == "BM_ColdLookup"],
                      best, complete_pct)
+    _kv_chart(plt, save, [r for r in rows if r["family"] in
+                          ("BM_KvNewClient", "BM_KvVisible")])
     return written, None
 
 
@@ -155,3 +158,46 @@ def _discovery_chart(plt, save, cold, best, complete_pct):
                  "that", fontsize=8)
     save(fig, "discovery.svg", "Discovery sweep: latency against "
          "completeness")
+
+
+def _kv_chart(plt, save, kv):
+    """Against K (as measured): the time a new client takes to have all K,
+    KV and the broadcast census default; and registration-to-visible, KV
+    p50 and p99 beside a raw round trip. Bars: the rounds' IQR."""
+    if not kv:
+        return
+    fig, (load_ax, vis_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
+
+    def line(ax, family, key, label, scale=1.0, spread=True, **style):
+        points = sorted((int(r.get("K", r["params"].get("K", 0))), r)
+                        for r in kv if r["family"] == family and r.get(key))
+        if not points:
+            return
+        ks = [k for k, _ in points]
+        ys = [r[key] / scale for _, r in points]
+        errors = None
+        if spread and all(f"{key}_q1" in r and f"{key}_q3" in r
+                          for _, r in points):
+            errors = [[max(0, y - r[f"{key}_q1"] / scale)
+                       for y, (_, r) in zip(ys, points)],
+                      [max(0, r[f"{key}_q3"] / scale - y)
+                       for y, (_, r) in zip(ys, points)]]
+        ax.errorbar(ks, ys, yerr=errors, marker="o", capsize=3, label=label,
+                    **style)
+
+    line(load_ax, "BM_KvNewClient", "stack_p50_us", "key-value", 1000)
+    line(load_ax, "BM_KvNewClient", "base_p50_us", "broadcast census", 1000)
+    line(vis_ax, "BM_KvVisible", "stack_p50_us", "key-value p50")
+    line(vis_ax, "BM_KvVisible", "visible_p99_us", "key-value p99",
+         spread=False, linestyle="--")
+    line(vis_ax, "BM_KvVisible", "base_p50_us", "raw nats.c round trip p50")
+    for ax in (load_ax, vis_ax):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("instances K (log)")
+        ax.legend(fontsize=7)
+    load_ax.set_ylabel("ms (log)")
+    load_ax.set_title("new client until it has all K")
+    vis_ax.set_ylabel("µs (log)")
+    vis_ax.set_title("registration to visible at another client")
+    save(fig, "kv_discovery.svg", "Key-value discovery against K")

@@ -88,7 +88,26 @@ KEY_FIGURES = {
         "service Call p50 / nats.go micro, 16 B, 1 caller", None),
     "call_rate_vs_natsgo_micro_16B_64": (
         "service calls/s / nats.go micro, 16 B, 64 callers", None),
+    # Issues 28 and 29 give no targets.
+    "events_publish_rate_vs_raw": (
+        "durable sync publishes/s / raw nats.c JetStream, 16 B", None),
+    "events_consume_rate_vs_raw": (
+        "durable consume events/s / raw nats.c JetStream pull", None),
+    "kv_visible_p50_vs_raw_rtt": (
+        "KV registration-to-visible p50 / raw nats.c round trip, K = 100",
+        None),
+    "kv_initial_load_ms_10000": (
+        "KV new client until it has all 10,000 (ms, not a ratio)", None),
 }
+
+
+def unit_of(name):
+    """A key figure's unit: µs or ms when its name says so, else a ratio."""
+    if re.search(r"_us(_|$)", name):
+        return " µs"
+    if re.search(r"_ms(_|$)", name):
+        return " ms"
+    return "×"
 
 
 # --- Reading ---
@@ -188,7 +207,11 @@ OPS = {"<=": "≤", ">=": "≥"}
 def iqr(q1, q3, unit="×"):
     if q1 is None or q3 is None:
         return ""
-    return f"{q1:.2f}–{q3:.2f}{unit}"
+    if unit != "×":  # a time: three significant digits
+        return f"{q1:.3g}–{q3:.3g}{unit}"
+    # Two decimals, or two significant digits below 0.01 (not 0.00).
+    return "–".join(f"{v:.2f}" if abs(v) >= 0.01 else f"{v:.2g}"
+                    for v in (q1, q3)) + unit
 
 
 def table(header, rows):
@@ -550,6 +573,123 @@ def stream_section(rows):
               lines))
 
 
+def rate_spread(row, side):
+    """A side's rate, median over rounds with its quartiles."""
+    median = row.get(f"{side}_per_s")
+    if not median:
+        return ""
+    q1, q3 = row.get(f"{side}_per_s_q1"), row.get(f"{side}_per_s_q3")
+    spread = f" ({num(q1)}–{num(q3)})" if q1 and q3 else ""
+    return f"{num(median)}/s{spread}"
+
+
+def events_section(rows):
+    rows = [r for r in rows
+            if r["family"] in ("BM_PairedDurablePublish", "BM_PairedConsume")]
+    if not rows:
+        return ""
+    lines = []
+    publish = "BM_PairedDurablePublish"
+    for r in sorted(rows, key=lambda r: (r["family"] != publish,
+                                         r["params"].get("bytes", 0))):
+        what = ("sync durable publish, " + size(r["params"].get("bytes"))
+                if r["family"] == publish
+                else "consume a 2,000-event backlog, acked")
+        error = error_of(r)
+        if error:
+            lines.append([what, error] + [""] * 4)
+            continue
+        q1, q3 = r.get("rate_vs_raw_q1"), r.get("rate_vs_raw_q3")
+        lines.append([what, rate_spread(r, "stack"), rate_spread(r, "base"),
+                      ratio(r, "rate_vs_raw"), iqr(q1, q3),
+                      spread_note(r.get("rate_vs_raw"), q1, q3)])
+    return (
+        "## Events (JetStream)\n\n"
+        "Durable events (`//events` on JetStream) against raw nats.c "
+        "JetStream doing the same, on a nats-server of the bench's own "
+        "(`-js`, file store). Publish: one at a time, each waiting for the "
+        "stream's ack (`Events::Publish` vs `js_Publish`). Consume: each "
+        "round stores a 2,000-event backlog, then a new durable consumer "
+        "takes it all, acking each, timed from its creation to the last "
+        "event (`Events::Consume`, 64 in flight, vs `js_PullSubscribe` with "
+        "`Fetch` of 64 and `natsMsg_Ack`). Each pair alternated rounds: "
+        "events/s are each side's median over rounds (its quartiles in "
+        "brackets), the ratio the median per-round ratio.\n\n" +
+        table(["what", "micro-nats events/s", "raw JetStream events/s",
+               "ratio", "IQR", "note"], lines))
+
+
+def instances_of(row):
+    """K as measured (a smoke run shrinks 10,000 to 1,000)."""
+    return int(row.get("K", row["params"].get("K", 0)))
+
+
+def kv_section(rows):
+    kv = {f: {r["params"].get("K"): r for r in rows if r["family"] == f}
+          for f in ("BM_KvNewClient", "BM_KvLookup", "BM_KvVisible")}
+    if not any(kv.values()):
+        return ""
+
+    def spread(row, counter):
+        q1, q3 = row.get(counter + "_q1"), row.get(counter + "_q3")
+        return [ratio(row, counter), iqr(q1, q3),
+                spread_note(row.get(counter), q1, q3)]
+
+    def rows_of(family, width, cells):
+        lines = []
+        for _, r in sorted(kv[family].items()):
+            error = error_of(r)
+            lines.append([f"{instances_of(r):,}"] +
+                         ([error] + [""] * (width - 2) if error else cells(r)))
+        return lines
+
+    parts = [
+        "## Key-value discovery\n",
+        "The registry on a JetStream key-value bucket (`//registry/kv`: "
+        "each client keeps a local replica fed by a KV watch) beside "
+        "broadcast discovery's census default, K instances of one service "
+        "registered both ways on one nats-server of the bench's own "
+        "(`-js`; the broadcast ones over 10 registrar connections; a bucket "
+        "per K). Each pair alternated rounds (the ratio: median per-round "
+        "ratio KV / baseline, with its IQR).\n",
+        "\n### Time to the complete set\n\n"
+        "A new client (its connection made beforehand) until it has all K: "
+        "KV makes its watcher and loads the initial values; broadcast looks "
+        "up until one lookup found all K. Replica: the memory one loaded "
+        "KV client holds (malloc'd bytes, nats.c's included).\n\n" +
+        table(["K", "KV", "KV IQR", "broadcast census", "KV ×census", "IQR",
+               "note", "replica"],
+              rows_of("BM_KvNewClient", 8, lambda r: [
+                  f"{r.get('load_ms', 0):.3g} ms",
+                  iqr(r.get("load_ms_q1"), r.get("load_ms_q3"), " ms"),
+                  us(r.get("base_p50_us"))] + spread(r, "p50_vs_census") +
+                  ["" if r.get("replica_kib") is None else
+                   f"{r['replica_kib']:,.0f} KiB"])),
+        "\n### Lookup\n\n"
+        "A loaded KV client's lookup is local and complete; the census "
+        "default's is a broadcast every time (cold, no cache); complete: "
+        "the share of those broadcast lookups that found all K.\n\n" +
+        table(["K", "KV p50", "KV lookups/s", "census p50", "census complete",
+               "KV ×census p50", "IQR", "note"],
+              rows_of("BM_KvLookup", 8, lambda r: [
+                  us(r.get("stack_p50_us")), num(r.get("stack_per_s")) + "/s",
+                  us(r.get("base_p50_us")),
+                  f"{r.get('census_complete_pct', 0):.1f} %"] +
+                  spread(r, "p50_vs_census"))),
+        "\n### Registration to visible\n\n"
+        "A registration changed at one client until another client's "
+        "watcher has it, against a raw nats.c request/reply round trip "
+        "(send-asap). p50: median over rounds of each round's p50; p99 "
+        "over every change of the run.\n\n" +
+        table(["K", "KV p50", "KV p99", "raw round trip p50", "KV ×raw",
+               "IQR", "note"],
+              rows_of("BM_KvVisible", 7, lambda r: [
+                  us(r.get("stack_p50_us")), us(r.get("visible_p99_us")),
+                  us(r.get("base_p50_us"))] + spread(r, "p50_vs_raw"))),
+    ]
+    return "\n".join(parts)
+
+
 def best_discovery(rows):
     """Per K: (the fastest cold setting that found all K in >= 99.9 % of
     its lookups, go-micro's row)."""
@@ -655,19 +795,21 @@ def key_figures(found):
     lines = []
     for name, (what, target) in KEY_FIGURES.items():
         median, q1, q3 = found.get(name, (None, None, None))
-        microseconds = name.endswith("_us_16B")
-        unit = " µs" if microseconds else "×"
+        unit = unit_of(name)
         value = "not run" if median is None else (
-            f"{median:.3g} µs" if microseconds else f"{median:.2f}×")
+            f"{median:.2f}×" if unit == "×" else f"{median:.3g}{unit}")
         lines.append([
             what, f"`{name}`", value, iqr(q1, q3, unit),
             "" if median is None else spread_note(
-                median, q1, q3, target, is_ratio=not microseconds),
+                median, q1, q3, target, is_ratio=unit == "×"),
             "" if target is None else f"{OPS[target[0]]} {target[1]:.2f}"])
     for name in sorted(n for n in found if n not in KEY_FIGURES):
         median, q1, q3 = found[name]
-        lines.append([name, f"`{name}`", f"{median:.2f}×", iqr(q1, q3),
-                      spread_note(median, q1, q3), ""])
+        unit = unit_of(name)
+        lines.append([name, f"`{name}`",
+                      f"{median:.2f}×" if unit == "×" else
+                      f"{median:.3g}{unit}", iqr(q1, q3, unit),
+                      spread_note(median, q1, q3, is_ratio=unit == "×"), ""])
     return ("## Key figures\n\n"
             "Paired medians (see Paired comparisons) with their interquartile "
             "range; OUT/key_figures.json has the same numbers.\n\n" +
@@ -721,7 +863,9 @@ def main(argv):
         request_text,
         fanout_section(rows),
         stream_section(rows),
+        events_section(rows),
         discovery_text,
+        kv_section(rows),
         generic_section(rows, {
             "BM_Request", "BM_FanOut", "BM_ScatterGather", "BM_ColdLookup",
             "BM_WarmLookup", "BM_RawNatsFirstAnswer"}),
