@@ -21,6 +21,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -42,12 +44,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "events/events.h"
+#include "events/jetstream/jetstream_events.h"
 #include "nats/connection.h"
 #include "nats/message.h"
 #include "registry/kv/kv_registry.h"
@@ -56,6 +61,7 @@
 #include "service/nats/nats_service.h"
 #include "srv/protocol.h"
 #include "status/status_macros.h"
+#include "subject/subject.h"
 #include "tools/internal/terminal.h"
 
 ABSL_FLAG(std::string, server, "",
@@ -81,15 +87,31 @@ ABSL_FLAG(std::vector<std::string>, header, {},
           "publish: k=v headers (comma-separated)");
 ABSL_FLAG(std::string, queue, "", "subscribe: join this queue group");
 ABSL_FLAG(int, count, 0,
-          "subscribe, watch: stop after this many (0: until interrupted)");
+          "subscribe, watch, events consume: stop after this many (0: until "
+          "interrupted)");
 ABSL_FLAG(absl::Duration, duration, absl::InfiniteDuration(),
-          "subscribe, watch: stop after this long");
+          "subscribe, watch, events consume: stop after this long");
 ABSL_FLAG(std::string, registry, "nats",
           "where micro-nats and go-micro services register: nats (broadcast, "
           "go-micro's NATS registry) or kv (a JetStream key-value bucket, "
           "registry/kv)");
 ABSL_FLAG(std::string, bucket, "micro-registry",
           "--registry kv: the key-value bucket");
+ABSL_FLAG(std::string, group, "",
+          "events consume: the durable group (empty: an ephemeral consumer); "
+          "events info: the group to show");
+ABSL_FLAG(std::string, start, "",
+          "events consume: where a new group starts: new, all, seq:N or "
+          "time:RFC3339 (an existing group resumes; required for a new one)");
+ABSL_FLAG(absl::Duration, ack_wait, absl::Seconds(30),
+          "events consume: the group's ack wait (must be the group's)");
+ABSL_FLAG(std::string, stream, "",
+          "events: declare this stream (with --subjects; created when "
+          "missing); empty: use the server's streams holding the topic");
+ABSL_FLAG(std::vector<std::string>, subjects, {},
+          "events: the subjects of --stream (comma-separated)");
+ABSL_FLAG(std::string, dedup_id, "",
+          "events publish: de-duplication id (Nats-Msg-Id)");
 
 namespace micro_nats::tools {
 namespace {
@@ -887,6 +909,259 @@ int Stats(const std::vector<std::string>& args) {
   return 0;
 }
 
+// --- micro events: durable events on JetStream (events/) -----------------
+
+// --start as a Start; unset when empty.
+absl::StatusOr<events::Start> StartFromFlag() {
+  const std::string start = absl::GetFlag(FLAGS_start);
+  if (start.empty()) return events::Start{};
+  if (start == "new") return events::Start::New();
+  if (start == "all") return events::Start::All();
+  if (absl::StartsWith(start, "seq:")) {
+    uint64_t seq = 0;
+    if (absl::SimpleAtoi(start.substr(4), &seq) && seq > 0) {
+      return events::Start::AtSequence(seq);
+    }
+  } else if (absl::StartsWith(start, "time:")) {
+    absl::Time time;
+    std::string error;
+    if (absl::ParseTime(absl::RFC3339_full, start.substr(5), &time, &error)) {
+      return events::Start::AtTime(time);
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--start is new, all, seq:N (N >= 1) or time:RFC3339, not '",
+                   start, "'"));
+}
+
+// The streams to declare for `topic`: --stream with --subjects, or the
+// server's streams (as they are) holding the topic and its dead letters.
+absl::StatusOr<std::vector<events::StreamConfig>> StreamsFor(
+    nats::Connection& conn, const std::string& topic) {
+  if (!absl::GetFlag(FLAGS_stream).empty()) {
+    if (absl::GetFlag(FLAGS_subjects).empty()) {
+      return absl::InvalidArgumentError("--stream needs --subjects");
+    }
+    return std::vector<events::StreamConfig>{
+        {.name = absl::GetFlag(FLAGS_stream),
+         .subjects = absl::GetFlag(FLAGS_subjects)}};
+  }
+  MN_ASSIGN_OR_RETURN(
+      std::vector<events::StreamConfig> found,
+      events::JetStreamStreams(
+          conn, std::min(absl::GetFlag(FLAGS_timeout), absl::Seconds(5))));
+  std::vector<events::StreamConfig> wanted;
+  bool holds_topic = false;
+  for (events::StreamConfig& config : found) {
+    const std::vector<events::StreamConfig> one = {config};
+    const bool topic_here = events::StreamFor(one, topic) != nullptr;
+    holds_topic = holds_topic || topic_here;
+    if (topic_here ||
+        events::StreamFor(one, events::DeadLetterTopic({}, topic)) != nullptr) {
+      wanted.push_back(std::move(config));
+    }
+  }
+  if (!holds_topic) {
+    return absl::NotFoundError(
+        absl::StrCat("no stream holds topic ", topic,
+                     ": declare one with --stream NAME --subjects PATTERN"));
+  }
+  return wanted;
+}
+
+// Events on a new connection, for `topic`; `on_error` gets asynchronous
+// errors (handler results and dropped input).
+struct EventsSession {
+  std::shared_ptr<nats::Connection> conn;
+  std::unique_ptr<events::Events> events;
+};
+
+absl::StatusOr<EventsSession> OpenEvents(
+    const std::string& topic,
+    std::function<void(const absl::Status&)> on_error = nullptr) {
+  MN_RETURN_IF_ERROR(ValidateSubject(topic, SubjectKind::kPattern, "topic"));
+  EventsSession session;
+  MN_ASSIGN_OR_RETURN(session.conn, Connect());
+  MN_ASSIGN_OR_RETURN(std::vector<events::StreamConfig> streams,
+                      StreamsFor(*session.conn, topic));
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  MN_ASSIGN_OR_RETURN(
+      session.events,
+      events::NewJetStreamEvents(
+          session.conn, {.events = {.streams = std::move(streams),
+                                    .publish_timeout = timeout,
+                                    .handler_threads = 1,
+                                    .on_error = std::move(on_error)},
+                         .api_timeout = std::min(timeout, absl::Seconds(5))}));
+  return session;
+}
+
+int EventsPublish(const std::vector<std::string>& args) {
+  if (args.size() != 2) {
+    return Usage("events publish takes a topic and a JSON body (or -)");
+  }
+  auto headers = Pairs(absl::GetFlag(FLAGS_header), "header");
+  if (!headers.ok()) return Usage(std::string(headers.status().message()));
+  std::string body = args[1];
+  if (body == "-") {
+    body.assign(std::istreambuf_iterator<char>(std::cin),
+                std::istreambuf_iterator<char>());
+  }
+  auto parsed = ParseJson(body);
+  if (!parsed.ok()) {
+    return Fail(absl::StrCat("the body is ", parsed.status().message()));
+  }
+  auto session = OpenEvents(args[0]);
+  if (!session.ok()) return Fail(std::string(session.status().message()));
+  service::Message message = JsonMessage(*std::move(parsed));
+  for (auto& [k, v] : *headers) message.headers[k] = v;
+  auto seq = session->events->Publish(
+      args[0], message, {.dedup_id = absl::GetFlag(FLAGS_dedup_id)});
+  if (!seq.ok()) return Failed("publish", seq.status());
+  std::cout << "stored " << args[0] << " as sequence " << *seq << "\n";
+  return 0;
+}
+
+// One event as a line: sequence, delivery count, topic, body (JSON on one
+// line, or text), escaped for the terminal.
+std::string EventLine(const events::Event& e) {
+  if (absl::GetFlag(FLAGS_json)) {
+    Json line = {{"sequence", e.sequence},
+                 {"delivery_count", e.delivery_count},
+                 {"topic", e.topic},
+                 {"timestamp", absl::FormatTime(absl::RFC3339_full, e.timestamp,
+                                                absl::UTCTimeZone())},
+                 {"headers", e.headers}};
+    Json body = Json::parse(e.body, nullptr, false);
+    line["body"] = body.is_discarded() ? Json(e.body) : body;
+    return line.dump(-1, ' ', /*ensure_ascii=*/true,
+                     Json::error_handler_t::replace);
+  }
+  return absl::StrCat(e.sequence, " ", e.delivery_count, " ",
+                      TerminalSafe(e.topic), " ", ShownBody(e.body, -1));
+}
+
+int EventsConsume(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("events consume takes a topic");
+  auto start = StartFromFlag();
+  if (!start.ok()) return Usage(std::string(start.status().message()));
+  const int count = absl::GetFlag(FLAGS_count);
+  // Printed lines; past --count the handler hands the event back (a nak,
+  // redelivered at once to the group) rather than print it.
+  struct Printed {
+    std::mutex mu;
+    std::condition_variable cv;
+    int lines = 0;
+    bool stopping = false;
+  };
+  auto printed = std::make_shared<Printed>();
+  const absl::Status kHandedBack =
+      absl::UnavailableError("micro events consume: stopping");
+  auto session = OpenEvents(args[0], [kHandedBack](const absl::Status& s) {
+    if (!absl::StrContains(s.message(), kHandedBack.message())) {
+      std::cerr << "micro: " << TerminalSafe(s.ToString()) << std::endl;
+    }
+  });
+  if (!session.ok()) return Fail(std::string(session.status().message()));
+  auto consumer = session->events->Consume(
+      args[0],
+      [printed, count, kHandedBack](const events::Event& e) -> absl::Status {
+        std::unique_lock<std::mutex> lock(printed->mu);
+        if (printed->stopping || (count > 0 && printed->lines >= count)) {
+          // Held until the consumer stops, so it is handed back once, not
+          // taken again meanwhile.
+          printed->cv.wait_for(lock, std::chrono::seconds(5),
+                               [&] { return printed->stopping; });
+          return kHandedBack;
+        }
+        // Acknowledged when this returns: after the line is out.
+        std::cout << EventLine(e) << std::endl;
+        ++printed->lines;
+        printed->cv.notify_all();
+        return absl::OkStatus();
+      },
+      {.group = absl::GetFlag(FLAGS_group),
+       .start = *start,
+       // Its handler fails only to hand an event back: never dead-letter.
+       .max_deliveries = INT_MAX,
+       .backoff = {},
+       .ack_wait = absl::GetFlag(FLAGS_ack_wait),
+       // One at a time, in the stream's order.
+       .max_in_flight = 1});
+  if (!consumer.ok()) return Failed("consume", consumer.status());
+  std::cerr << "consuming " << args[0]
+            << (absl::GetFlag(FLAGS_group).empty()
+                    ? std::string(" (ephemeral)")
+                    : absl::StrCat(" as group ", absl::GetFlag(FLAGS_group)))
+            << "\n";
+  const absl::Time end = absl::Now() + absl::GetFlag(FLAGS_duration);
+  {
+    std::unique_lock<std::mutex> lock(printed->mu);
+    while (!interrupted && absl::Now() < end &&
+           (count == 0 || printed->lines < count)) {
+      const absl::Time until =
+          std::min(end, absl::Now() + absl::Milliseconds(200));
+      printed->cv.wait_for(lock,
+                           absl::ToChronoNanoseconds(until - absl::Now()));
+    }
+    printed->stopping = true;
+    printed->cv.notify_all();
+  }
+  absl::Status stopped =
+      (*consumer)->Stop(absl::Now() + absl::GetFlag(FLAGS_timeout));
+  if (!stopped.ok()) return Failed("stop", stopped);
+  return 0;
+}
+
+int EventsInfo(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("events info takes a topic");
+  auto session = OpenEvents(args[0]);
+  if (!session.ok()) return Fail(std::string(session.status().message()));
+  auto info = session->events->Info(args[0], absl::GetFlag(FLAGS_group));
+  if (!info.ok()) return Failed("info", info.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    Json out = {{"stream", info->stream},
+                {"first_sequence", info->first_sequence},
+                {"last_sequence", info->last_sequence},
+                {"messages", info->messages},
+                {"bytes", info->bytes},
+                {"dead_lettered", info->dead_lettered}};
+    if (info->group) {
+      out["group"] = {{"name", info->group->name},
+                      {"pending", info->group->pending},
+                      {"in_flight", info->group->in_flight},
+                      {"redelivered", info->group->redelivered},
+                      {"ack_floor", info->group->ack_floor}};
+    }
+    std::cout << Dump(out) << "\n";
+    return 0;
+  }
+  std::cout << "stream " << TerminalSafe(info->stream) << ": " << info->messages
+            << " events, " << info->bytes << " bytes, sequences "
+            << info->first_sequence << ".." << info->last_sequence << "\n"
+            << "dead-lettered ("
+            << TerminalSafe(events::DeadLetterTopic({}, args[0]))
+            << "): " << info->dead_lettered << "\n";
+  if (info->group) {
+    std::cout << "group " << TerminalSafe(info->group->name) << ": pending "
+              << info->group->pending << ", in flight "
+              << info->group->in_flight << ", redelivered "
+              << info->group->redelivered << ", acknowledged up to "
+              << info->group->ack_floor << "\n";
+  }
+  return 0;
+}
+
+int Events(const std::vector<std::string>& args) {
+  const std::vector<std::string> rest =
+      args.empty() ? args
+                   : std::vector<std::string>(args.begin() + 1, args.end());
+  if (!args.empty() && args[0] == "publish") return EventsPublish(rest);
+  if (!args.empty() && args[0] == "consume") return EventsConsume(rest);
+  if (!args.empty() && args[0] == "info") return EventsInfo(rest);
+  return Usage("events takes publish, consume or info");
+}
+
 const std::vector<Command>& Commands() {
   static const auto* const kCommands = new std::vector<Command>{
       {"services", "",
@@ -919,6 +1194,15 @@ const std::vector<Command>& Commands() {
        "per-endpoint requests, errors and processing times ($SRV.STATS) "
        "[--json]",
        Stats},
+      {"events", "publish|consume|info TOPIC ...",
+       "durable events on JetStream: publish TOPIC '{json}'|- (prints the "
+       "sequence; --header, --dedup_id); consume TOPIC --group G --start "
+       "new|all|seq:N|time:RFC3339 (a line per event: sequence, delivery "
+       "count, topic, body; acknowledged once printed; --count, --duration, "
+       "--ack_wait); info TOPIC [--group G] (stream, dead letters, group: "
+       "pending, in flight, redelivered). Streams: the server's holding "
+       "TOPIC, or --stream NAME --subjects P,...",
+       Events},
   };
   return *kCommands;
 }

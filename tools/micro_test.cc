@@ -425,6 +425,82 @@ TEST_F(MicroCliTest, KvRegistryListsDescribesAndWatches) {
             "create kvsvc 2.0.0 kvsvc-1\ndelete kvsvc 2.0.0 kvsvc-1\n");
 }
 
+TEST_F(MicroCliTest, EventsPublishConsumeAndInfo) {
+  // The first publish declares the stream; the others find it on the
+  // server.
+  Result r = Micro(
+      "events publish evt.a '{\"n\": 1}' --stream EVT --subjects 'evt.>'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "stored evt.a as sequence 1\n");
+  r = Micro("events publish evt.a - --header K=v", "{\"n\": 2}\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "stored evt.a as sequence 2\n");
+  r = Micro("events publish evt.b '\"text\"'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "stored evt.b as sequence 3\n");
+  // A durable group from the start: two, then it resumes where it left.
+  r = Micro("events consume 'evt.*' --group g --start all --count 2");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1 1 evt.a {\"n\":1}\n2 1 evt.a {\"n\":2}\n");
+  EXPECT_THAT(r.err, HasSubstr("consuming evt.* as group g"));
+  r = Micro("events info 'evt.*' --group g");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              MatchesRegex("stream EVT: 3 events, [0-9]+ bytes, sequences "
+                           "1\\.\\.3\n"
+                           "dead-lettered \\(dead\\.evt\\.\\*\\): 0\n"
+                           "group g: pending 1, in flight 0, redelivered 0, "
+                           "acknowledged up to 2\n"));
+  r = Micro("events consume 'evt.*' --group g --count 1 --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(
+      r.out,
+      AllOf(HasSubstr("\"sequence\":3"), HasSubstr("\"delivery_count\":1"),
+            HasSubstr("\"body\":\"text\""), HasSubstr("\"topic\":\"evt.b\"")));
+  // An ephemeral consumer from a sequence sees the header too.
+  r = Micro("events consume evt.a --start seq:2 --count 1 --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              AllOf(HasSubstr("\"sequence\":2"), HasSubstr("\"K\":\"v\"")));
+  // Dead letters of the topic: what its dead-letter topic stores.
+  r = Micro(
+      "events publish dead.evt.a '{}' --stream EVDEAD --subjects 'dead.evt.>'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Micro("events info evt.a --group g --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(
+      r.out,
+      AllOf(HasSubstr("\"dead_lettered\": 1"), HasSubstr("\"pending\": 0"),
+            HasSubstr("\"ack_floor\": 3"), HasSubstr("\"last_sequence\": 3")));
+}
+
+TEST_F(MicroCliTest, EventsErrorsSayWhy) {
+  struct Use {
+    std::string args;
+    int exit_code;
+    std::string says;
+  };
+  ASSERT_EQ(Micro("events publish erx.a '{}' --stream ERX --subjects 'erx.>'")
+                .exit_code,
+            0);
+  const Use uses[] = {
+      {"events", 2, "events takes publish, consume or info"},
+      {"events publish nostream.a '{}'", 1, "no stream holds topic nostream.a"},
+      {"events publish erx.a 'not json'", 1, "not valid JSON"},
+      {"events publish 'erx.*' '{}'", 1, "topic"},
+      {"events consume erx.a --group fresh", 1, "say where it starts"},
+      {"events consume erx.a --group g --start seq:0", 2, "--start is new"},
+      {"events info erx.a --group nobody", 1, "group nobody"},
+      {"events publish erx.a '{}' --stream X", 1, "--stream needs --subjects"},
+  };
+  for (const Use& use : uses) {
+    SCOPED_TRACE(use.args);
+    Result r = Micro(use.args);
+    EXPECT_EQ(r.exit_code, use.exit_code) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(use.says));
+  }
+}
+
 TEST_F(MicroCliTest, ClearErrorsForBadUse) {
   // Each use, its exit code (kFailed: any but 0) and what it says: on
   // stderr when it fails, on stdout when it succeeds (help).
