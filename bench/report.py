@@ -868,7 +868,10 @@ def main(argv):
         kv_section(rows),
         generic_section(rows, {
             "BM_Request", "BM_FanOut", "BM_ScatterGather", "BM_ColdLookup",
-            "BM_WarmLookup", "BM_RawNatsFirstAnswer"}),
+            "BM_WarmLookup", "BM_RawNatsFirstAnswer",
+            # Their own sections show their errors too.
+            "BM_PairedDurablePublish", "BM_PairedConsume", "BM_KvNewClient",
+            "BM_KvLookup", "BM_KvVisible"}),
     ]
     if args.out:
         written, skipped = charts.write(
