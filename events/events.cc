@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -190,10 +191,17 @@ std::string DeadLetterTopic(const ConsumeOptions& options,
 }
 
 Message DeadLetter(const Event& event, const absl::Status& reason) {
-  Message message{.headers = event.headers, .body = event.body};
-  // A dedup id would make the dead-letter stream drop a second dead letter
-  // of an event re-published with the same id.
-  message.headers.erase(std::string(kDedupIdHeader));
+  Message message{.body = event.body};
+  // Headers under Nats- are JetStream's instructions for the publish, not
+  // the event's data: a dedup id (Nats-Msg-Id) would make the dead-letter
+  // stream drop a second dead letter of an event re-published with the same
+  // id, and a publish expectation (Nats-Expected-Stream, -Last-Sequence, ...)
+  // that held for the event fails on the dead-letter stream, so the event
+  // would be refused there and redelivered for ever.
+  for (const auto& [name, value] : event.headers) {
+    if (absl::StartsWithIgnoreCase(name, "Nats-")) continue;
+    message.headers.emplace(name, value);
+  }
   // The reason is text of the handler's: keep it a valid header value.
   std::string text(reason.message().substr(0, 200));
   for (char& c : text) {

@@ -173,5 +173,55 @@ TEST(JetStreamEventsTest, ForgedMessagesOnTheInboxAreCountedNotHandled) {
   EXPECT_THAT(errors[0].message(), HasSubstr("dropped bad input"));
 }
 
+TEST(JetStreamEventsTest, AnEventWithPublishExpectationsIsDeadLettered) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start({.jetstream = true}));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto connection, nats::Connection::Connect({.servers = {server->url()}}));
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto events,
+      NewJetStreamEvents(
+          connection, {.events = {.streams = {
+                                      {.name = "S", .subjects = {"s.>"}},
+                                      {.name = "DEAD", .subjects = {"dead.>"}},
+                                  }}}));
+  ASSERT_THAT(events->Publish("s.x", {.body = "first"}).status(), IsOk());
+  // Held on S (its last sequence is 1), not on DEAD (empty): a dead letter
+  // that kept it would be refused there.
+  MN_ASSERT_OK_AND_ASSIGN(
+      const uint64_t seq,
+      events->Publish(
+          "s.x", {.headers = {{"Nats-Expected-Last-Sequence", "1"}, {"K", "v"}},
+                  .body = "poison"}));
+  ASSERT_EQ(seq, 2u);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto consumer,
+      events->Consume("s.x",
+                      [](const Event& e) {
+                        return e.body == "poison"
+                                   ? absl::InternalError("cannot parse")
+                                   : absl::OkStatus();
+                      },
+                      {.group = "g",
+                       .start = Start::All(),
+                       .max_deliveries = 2,
+                       .backoff = {absl::Milliseconds(10)}}));
+  micro_nats::testing::Collector<Headers> dead;
+  MN_ASSERT_OK_AND_ASSIGN(auto dead_consumer,
+                          events->Consume("dead.>",
+                                          [&](const Event& e) {
+                                            dead.Add(e.headers);
+                                            return absl::OkStatus();
+                                          },
+                                          {.start = Start::All()}));
+  ASSERT_TRUE(dead.WaitForCount(1, absl::Seconds(5)));
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] { return consumer->stats().dead_lettered == 1; }, absl::Seconds(5),
+      "counted"));
+  const Headers d = dead.Snapshot()[0];
+  EXPECT_EQ(d.count("Nats-Expected-Last-Sequence"), 0u);
+  EXPECT_EQ(d.at("K"), "v");
+  EXPECT_EQ(d.at(std::string(kOriginalSequenceHeader)), "2");
+}
+
 }  // namespace
 }  // namespace micro_nats::events
