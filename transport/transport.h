@@ -103,6 +103,8 @@ class Socket {
   // socket (it must not block), maybe before the handler got the messages
   // that came before the end. Unimplemented on other sockets (a client's,
   // an AcceptHandler's: their Recv says it).
+  // Registering it also marks the socket as kept: from then on its
+  // messages are never load-shed (ListenOptions::max_waiting_messages).
   virtual absl::Status NotifyOnEnd(
       std::function<void(const absl::Status& why)> on_end) {
     return absl::UnimplementedError(
@@ -223,6 +225,13 @@ struct ListenOptions {
   // `on_overload` instead of waiting, on the thread that delivered it; that
   // handler must not block (it typically sends a short "busy" answer). 0 or
   // no on_overload: messages wait, however many.
+  // Kept sockets (whose handler registered Socket::NotifyOnEnd, as a
+  // service stream does) are exempt: their messages always wait, in order,
+  // and do not count toward this cap, so a stream's frames are never
+  // dropped and a flowing stream does not make other calls be shed. What
+  // they hold is bounded by the socket's max_pending (and a stream's
+  // window). A message that came before the handler registered it (a
+  // stream's open) may still be shed.
   size_t max_waiting_messages = 0;
   MessageHandler on_overload;
 

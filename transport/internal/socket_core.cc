@@ -276,6 +276,8 @@ class HandlerSocket : public ForwardingSocket<std::unique_ptr<Socket>> {
   absl::Status NotifyOnEnd(
       std::function<void(const absl::Status&)> on_end) override {
     if (may_recv_) return Socket::NotifyOnEnd(std::move(on_end));
+    // Before SetOnFinish, so the handler's next messages are never shed.
+    inbound_->MarkKept();
     inbound_->SetOnFinish(std::move(on_end));
     return absl::OkStatus();
   }
@@ -730,7 +732,10 @@ std::shared_ptr<Socket> ListenerCore::SharedSocket(Entry& entry) {
 }
 
 bool ListenerCore::Overloaded(Entry& entry) {
-  if (!handler_ || holds_sockets_ || !on_overload_ ||
+  // A kept socket's messages (a stream's frames) always queue, in order:
+  // shedding one would break its stream, and its memory is bounded by the
+  // stream's window and the socket's PendingLimits.
+  if (!handler_ || holds_sockets_ || !on_overload_ || entry.inbound->kept() ||
       max_waiting_messages_ == 0 || waiting_calls_ < max_waiting_messages_) {
     return false;
   }
@@ -747,7 +752,10 @@ void ListenerCore::Serve(const std::string& key, Entry& entry,
     entry.started = true;
   }
   ++tasks_;
-  waiting_calls_.fetch_add(1, std::memory_order_relaxed);
+  // A kept socket's calls do not count: a flowing stream must not make
+  // other sockets' calls be shed.
+  const bool counted = !entry.inbound->kept();
+  if (counted) waiting_calls_.fetch_add(1, std::memory_order_relaxed);
   if (holds_sockets_ && tasks_ > max_calls_ && !told_sockets_wait_) {
     // Its client waits, maybe past its deadline, with no word of why.
     told_sockets_wait_ = true;
@@ -758,10 +766,18 @@ void ListenerCore::Serve(const std::string& key, Entry& entry,
         "listener")));
   }
   SharedSocket(entry);
-  // One pointer: the task is stored in place, not allocated.
-  concurrency::Task call = [call = entry.call]() {
-    if (auto core = call->core.lock()) core->RunMessageCall(*call);
-  };
+  // One pointer: the task is stored in place, not allocated (hence two
+  // lambdas rather than a captured flag).
+  concurrency::Task call;
+  if (counted) {
+    call = [call = entry.call]() {
+      if (auto core = call->core.lock()) core->RunMessageCall(*call, true);
+    };
+  } else {
+    call = [call = entry.call]() {
+      if (auto core = call->core.lock()) core->RunMessageCall(*call, false);
+    };
+  }
   // A blocking handler never runs on the thread that delivered its first
   // message (a memory sender would wait for it), except a leader's, which
   // hands the wire over before it waits.
@@ -773,16 +789,16 @@ void ListenerCore::Serve(const std::string& key, Entry& entry,
     if (run_here != nullptr && (inline_here || leading_core == this) &&
         deferred_.empty() &&
         ActiveCalls() - 1 < max_calls_) {  // this one aside
-      *run_here = {entry.calls, std::move(call)};
+      *run_here = {entry.calls, std::move(call), counted};
       return;
     }
-    deferred_.push_back({entry.calls, std::move(call)});
+    deferred_.push_back({entry.calls, std::move(call), counted});
     PumpDeferred();
     return;
   }
   absl::Status scheduled = entry.calls->Schedule(std::move(call));
   if (scheduled.ok()) return;
-  waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
+  if (counted) waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
   // No thread to run it on: the socket ends, and its client hears. Both
   // after mu_ is released: the queue's Finish calls OnReady, and dropping
   // the socket tells the backend, which calls Remove.
@@ -805,19 +821,19 @@ void ListenerCore::PumpDeferred() {
       // The call is dropped: its socket's client sees no answer until its
       // own deadline; say why.
       --tasks_;
-      waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
+      if (next.counted) waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
       ReportLocked(absl::ResourceExhaustedError(
           absl::StrCat("no thread to run a call: ", scheduled.message())));
     }
   }
 }
 
-void ListenerCore::RunMessageCall(const SocketCall& call) {
+void ListenerCore::RunMessageCall(const SocketCall& call, bool counted) {
   const std::shared_ptr<Socket>& socket = call.socket;
   InboundQueue* const inbound = call.inbound.get();
   const CallFrame frame{this, call_frames};
   call_frames = &frame;
-  waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
+  if (counted) waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
   EnterCall();
   absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
   if (message.ok()) {

@@ -76,6 +76,11 @@ class InboundQueue {
   // (Socket::NotifyOnEnd).
   void SetOnFinish(std::function<void(const absl::Status&)> on_finish);
 
+  // The socket's handler keeps it (it registered Socket::NotifyOnEnd): its
+  // messages are never load-shed nor counted as waiting (ListenOptions).
+  void MarkKept() { kept_.store(true, std::memory_order_release); }
+  bool kept() const { return kept_.load(std::memory_order_acquire); }
+
   // Marks the socket as used now. Several times per message, and only
   // idle reaping (timeouts of seconds) reads it: the coarse clock.
   void Touch() {
@@ -109,6 +114,7 @@ class InboundQueue {
   std::atomic<int> working_{0};   // BeginWork - EndWork
   // Not closed locally nor finished: Send's check without the lock.
   std::atomic<bool> sendable_{true};
+  std::atomic<bool> kept_{false};                          // MarkKept
   std::shared_ptr<const std::function<void()>> on_ready_;  // guarded by mu_
   std::function<void(const absl::Status&)> on_finish_;     // guarded by mu_
   std::atomic<int64_t> last_activity_ns_;
@@ -265,6 +271,7 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   struct Deferred {
     std::shared_ptr<concurrency::SerialQueue> calls;
     concurrency::Task call;
+    bool counted = true;  // in waiting_calls_ (not a kept socket's)
   };
   // Runs a message call routed by this thread, in place (in its turn).
   void RunHere(Deferred call);
@@ -312,8 +319,9 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   int ActiveCalls() const {
     return tasks_ - static_cast<int>(deferred_.size());
   }
-  // The task that handles the next message of a socket.
-  void RunMessageCall(const SocketCall& call);
+  // The task that handles the next message of a socket; `counted`: it is
+  // in waiting_calls_.
+  void RunMessageCall(const SocketCall& call, bool counted);
   void TaskDone();
   // To on_error, else the error sink; mu_ not held (on_error may call this
   // listener).
@@ -360,7 +368,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   int tasks_ = 0;  // mu_: handler tasks not finished
   // Accept: a socket waited for a handler thread (reported once).
   bool told_sockets_wait_ = false;  // mu_
-  // Message calls not started (load shedding reads it under mu_).
+  // Message calls not started, but for kept sockets' (load shedding reads
+  // it under mu_).
   std::atomic<size_t> waiting_calls_{0};
   // Inline handlers: the calls waiting for a slot, oldest first. The
   // others of tasks_ run or are handed to the pool (ActiveCalls(), at most

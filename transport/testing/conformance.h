@@ -1032,6 +1032,68 @@ TEST_P(TransportConformanceTest, MessagesBeyondTheWaitingCapGoToOnOverload) {
               IsOkAndHolds(::testing::Field(&Message::body, "done:again")));
 }
 
+TEST_P(TransportConformanceTest, AKeptSocketsMessagesAreNeverShedNorCounted) {
+  // One thread, held by "block"; at most one message may wait. A socket
+  // whose handler registered NotifyOnEnd (kept) gets every message, in
+  // order, however many wait; they do not fill the cap either, so one
+  // other message still waits and only the next is shed.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> shed{0};
+  Collector<std::string> started;
+  auto listener = server_->Listen(
+      "", {.handler_threads = 1,
+           .max_waiting_messages = 1,
+           .on_overload = [&](const std::shared_ptr<Socket>& socket,
+                              Message message) {
+             shed.fetch_add(1);
+             socket->Send({.body = "busy:" + message.body}).IgnoreError();
+           }});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(
+      (*listener)->AcceptMessages([&](const std::shared_ptr<Socket>& socket,
+                                      Message message) {
+        started.Add(message.body);
+        if (message.body == "keep") {
+          EXPECT_THAT(socket->NotifyOnEnd([](const absl::Status&) {}), IsOk());
+        }
+        if (message.body == "block") released.wait();
+        socket->Send({.body = "done:" + message.body}).IgnoreError();
+      }),
+      IsOk());
+  auto kept = Dial((*listener)->Address());
+  auto blocker = Dial((*listener)->Address());
+  auto waiter = Dial((*listener)->Address());
+  auto other = Dial((*listener)->Address());
+  ASSERT_TRUE(kept && blocker && waiter && other);
+  ASSERT_THAT(kept->Send({.body = "keep"}), IsOk());
+  ASSERT_THAT(kept->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:keep")));
+  ASSERT_THAT(blocker->Send({.body = "block"}), IsOk());
+  ASSERT_TRUE(started.WaitForCount(2, absl::Seconds(10)));
+  // One client's messages reach the listener in the order sent (both
+  // backends), so all of these wait behind "block" in this order.
+  constexpr int kKept = 100;
+  for (int i = 0; i < kKept; ++i) {
+    ASSERT_THAT(kept->Send({.body = absl::StrCat("k", i)}), IsOk());
+  }
+  ASSERT_THAT(waiter->Send({.body = "wait"}), IsOk());
+  ASSERT_THAT(other->Send({.body = "shed"}), IsOk());
+  EXPECT_THAT(other->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "busy:shed")));
+  release.set_value();
+  EXPECT_THAT(blocker->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:block")));
+  for (int i = 0; i < kKept; ++i) {
+    ASSERT_THAT(kept->Recv(Deadline()),
+                IsOkAndHolds(::testing::Field(&Message::body,
+                                              absl::StrCat("done:k", i))));
+  }
+  EXPECT_THAT(waiter->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:wait")));
+  EXPECT_EQ(shed.load(), 1);
+}
+
 TEST_P(TransportConformanceTest, ASocketBeyondTheCapIsRefusedAtOnce) {
   auto listener = MessageEchoListener(*server_, {.max_sockets = 3});
   ASSERT_NE(listener, nullptr);
