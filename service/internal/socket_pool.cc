@@ -46,12 +46,14 @@ absl::StatusOr<std::unique_ptr<transport::Socket>> SocketPool::Acquire(
 }
 
 absl::StatusOr<std::unique_ptr<transport::Socket>> SocketPool::Dial(
-    const std::string& address, absl::Time deadline) {
+    const std::string& address, absl::Time deadline,
+    transport::PendingLimits max_pending) {
   // No handshake: the socket opens with the request itself, one round trip.
   return transport_->Dial(
       address, {.timeout = std::max(absl::ZeroDuration(),
                                     concurrency::Remaining(deadline)),
                 .handshake = false,
+                .max_pending = max_pending,
                 .probe_interval = options_.probe_interval});
 }
 

@@ -53,9 +53,11 @@ class SocketPool {
       const std::string& address, absl::Time deadline, bool* reused);
   // A new socket to `address`, dialled without a handshake by `deadline`
   // (it opens with its first message), for the caller alone: a stream's,
-  // never released to the pool.
+  // never released to the pool. `max_pending` bounds its unread backlog
+  // (a stream's: its window, service_internal::StreamPendingLimits).
   absl::StatusOr<std::unique_ptr<transport::Socket>> Dial(
-      const std::string& address, absl::Time deadline);
+      const std::string& address, absl::Time deadline,
+      transport::PendingLimits max_pending = {});
   // Keeps `socket`, which answered cleanly, for the next call to `address`.
   // Also closes sockets idle past idle_timeout (at most once per
   // idle_timeout), so those of addresses no call picks any more go too.

@@ -186,18 +186,27 @@ absl::Status SendWindow::Credit(Counts consumed) {
 }
 
 absl::Status RecvWindow::Arrived(uint64_t size) {
-  if (!WindowAdmits(own_, received_.messages - read_.messages,
-                    received_.bytes - read_.bytes, size)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the peer sent beyond the stream's window (",
-                     own_.messages, " messages, ", own_.bytes,
-                     " bytes): ", received_.messages - read_.messages,
-                     " messages and ", received_.bytes - read_.bytes,
-                     " bytes unread, and ", size, " more bytes came"));
+  // Against what we told the peer, not what our user read: reads not yet
+  // credited do not entitle it to more.
+  const uint64_t messages = received_.messages - credited_.messages;
+  const uint64_t bytes = received_.bytes - credited_.bytes;
+  if (!WindowAdmits(own_, messages, bytes, size)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the peer sent beyond the stream's window (", own_.messages,
+        " messages, ", own_.bytes, " bytes): ", messages, " messages and ",
+        bytes, " bytes not credited, and ", size, " more bytes came"));
   }
   ++received_.messages;
   received_.bytes += size;
   return absl::OkStatus();
+}
+
+transport::PendingLimits StreamPendingLimits(StreamWindow window) {
+  const uint64_t frames = window.messages + kStreamControlFrames;
+  return {
+      .messages = static_cast<size_t>(frames),
+      .bytes = static_cast<size_t>(window.bytes + 2 * kStreamLargestMessage +
+                                   frames * kStreamFrameOverhead)};
 }
 
 bool RecvWindow::Read(uint64_t size, Counts* credit) {
@@ -335,7 +344,11 @@ void StreamCore::OnFrameLocked(Message frame, Message* reply, bool* close) {
 
 bool StreamCore::FailLocked(const absl::Status& why, bool tell_peer,
                             Message* reply) {
-  if (!failed_.ok() || finished_) return false;
+  // The client's stream ended with the server's end: nothing to cancel.
+  if (!failed_.ok() || finished_ ||
+      (role_ == Role::kClient && !recv_end_.ok())) {
+    return false;
+  }
   failed_ = why;
   failed_flag_->store(true);
   inbound_.clear();  // nobody reads them now
@@ -478,6 +491,10 @@ absl::Status StreamCore::Send(Message message, absl::Time deadline) {
   for (;;) {
     if (!failed_.ok()) return failed_;
     if (role_ == Role::kClient && !recv_end_.ok()) return recv_end_;
+    if (send_closed_) {
+      return absl::OutOfRangeError(
+          "the server ended the stream: Recv reads the rest and its end");
+    }
     if (half_closed_) {
       return absl::FailedPreconditionError("Send after CloseSend");
     }
@@ -496,30 +513,31 @@ absl::Status StreamCore::Send(Message message, absl::Time deadline) {
   if (sent.ok()) return sent;
   lock.lock();
   send_window_.Unsent(size);
-  return SendFailed(lock, sent);
+  return SendFailed(lock, sent, until);
 }
 
 absl::Status StreamCore::SendFailed(std::unique_lock<std::mutex>& lock,
-                                    const absl::Status& sent) {
+                                    const absl::Status& sent,
+                                    absl::Time until) {
   // Too large, a bad header: this message, not the stream.
   if (absl::IsInvalidArgument(sent)) return sent;
   if (role_ == Role::kClient) {
-    // The server ended the stream: its end frame waits on the socket.
-    for (int frames = 0; frames < 1024 && failed_.ok() && recv_end_.ok();
-         ++frames) {
-      if (reading_) {
-        if (!Wait(lock, absl::Now() + absl::Seconds(1))) break;
-      } else {
-        ReadOne(lock, absl::InfinitePast());
-      }
+    // The socket ended under us: the server ended the stream, its
+    // responses and end frame wait on the socket (or it vanished, which
+    // the socket's Recv says). Not this end's failure: the send side
+    // closes, and Recv reads on to the end as usual. The end's word, if it
+    // comes by the caller's deadline, is Send's too; what is read
+    // meanwhile queues for Recv (the window bounds it).
+    send_closed_ = true;
+    Changed();
+    while (failed_.ok() && recv_end_.ok()) {
+      if (!Wait(lock, until) && absl::Now() >= until) break;
     }
     if (!failed_.ok()) return failed_;
     if (!recv_end_.ok()) return recv_end_;
-    Message unused;
-    FailLocked(absl::UnavailableError(
-                   absl::StrCat("the stream's socket ended: ", sent.message())),
-               false, &unused);
-    return failed_;
+    return absl::OutOfRangeError(
+        absl::StrCat("the server ended the stream (", sent.message(),
+                     "): Recv reads the rest and its end"));
   }
   Message unused;
   FailLocked(absl::CancelledError(
@@ -534,7 +552,8 @@ absl::Status StreamCore::CloseSend() {
     if (half_closed_) return absl::OkStatus();
     if (!failed_.ok()) return failed_;
     half_closed_ = true;
-    if (!recv_end_.ok()) return absl::OkStatus();  // nobody reads any more
+    // Nobody reads any more, or the socket is ending: the end says the rest.
+    if (!recv_end_.ok() || send_closed_) return absl::OkStatus();
   }
   absl::Status sent = SendFrame(Frame(FrameKind::kHalfClose));
   // A server that ended meanwhile: its end says the rest.
@@ -591,7 +610,12 @@ void StreamCore::Ping(absl::Duration interval) {
   if (Ended()) return;
   const int64_t last = last_sent_ns_.load(std::memory_order_relaxed);
   if (NowNanos() - last < absl::ToInt64Nanoseconds(interval) / 2) return;
-  SendFrame(Frame(FrameKind::kPing)).IgnoreError();
+  // A Send under way is activity, and may block (a full buffer): the
+  // process timer must not wait for it.
+  std::unique_lock<std::mutex> sending(send_mu_, std::try_to_lock);
+  if (!sending.owns_lock()) return;
+  socket_->Send(Frame(FrameKind::kPing)).IgnoreError();
+  last_sent_ns_.store(NowNanos(), std::memory_order_relaxed);
 }
 
 }  // namespace micro_nats::service::service_internal

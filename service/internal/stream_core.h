@@ -66,8 +66,19 @@ inline constexpr absl::string_view kStreamHeaderPrefix = "Micro-Stream";
 // Windows a peer may advertise (and we may be configured with).
 inline constexpr uint64_t kMaxWindowMessages = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxWindowBytes = uint64_t{1} << 40;
-// The keepalive interval a server may ask for.
-inline constexpr absl::Duration kMinKeepalive = absl::Milliseconds(10);
+// The keepalive interval a server may ask for: a hostile server cannot
+// make each stream ping more than 10 times a second on the process timer.
+// Servers ask for a quarter of their idle timeout, so idle timeouts down
+// to ~300 ms keep live streams (1 s would need idle timeouts of seconds).
+inline constexpr absl::Duration kMinKeepalive = absl::Milliseconds(100);
+
+// The largest single message a stream socket's backlog allows for beyond
+// the window (WindowAdmits lets one message of any size in; nats-server
+// recommends max_payload up to 8 MB, the memory transport allows 1 MiB),
+// and what each frame's own headers may add.
+inline constexpr uint64_t kStreamLargestMessage = uint64_t{8} << 20;
+inline constexpr uint64_t kStreamControlFrames = 64;
+inline constexpr uint64_t kStreamFrameOverhead = 256;
 
 enum class FrameKind {
   kOpen,
@@ -111,6 +122,15 @@ void SetCounts(Headers* headers, Counts counts);
 // The keepalive an accept asks for (zero: none); InvalidArgument for a bad
 // number. Bounded below by kMinKeepalive.
 absl::StatusOr<absl::Duration> ParseKeepalive(const Headers& headers);
+
+// The transport backlog (PendingLimits) of a stream socket whose end
+// advertised `window`: an honest peer never has more unread at the
+// transport than the window's messages plus a few credits and its end
+// (kStreamControlFrames), nor more bytes than the window, one message
+// beyond it and the end's trailer (kStreamLargestMessage each) and the
+// frames' headers. Beyond, the transport ends the socket before anything
+// is decoded (ResourceExhausted).
+transport::PendingLimits StreamPendingLimits(StreamWindow window);
 
 // Drops our headers, leaving the user's.
 void StripStreamHeaders(Headers* headers);
@@ -162,7 +182,9 @@ class RecvWindow {
  public:
   explicit RecvWindow(StreamWindow own) : own_(own) {}
   // A message of `size` arrived. ResourceExhausted when the peer sent
-  // beyond the window it was credited (the stream ends).
+  // beyond the window past what we credited it (told it we read): an
+  // honest sender never does, however promptly our user reads, so a flood
+  // is caught even while the reader keeps up (the stream ends).
   absl::Status Arrived(uint64_t size);
   // The user read a message of `size`: true when credit is due (half a
   // window read since the last), with the cumulative counts in `*credit`.
@@ -212,15 +234,17 @@ class StreamCore {
   // The client's half-close. Idempotent.
   absl::Status CloseSend();
 
-  // Ends the stream now with `why` unless it ended: tells the peer (the
-  // client a cancel, the server an end with `why`) when `tell_peer`, and
-  // closes the socket. True when this call ended it.
+  // Ends the stream now with `why` unless it ended (the client's: also
+  // once the server's end was read): tells the peer (the client a cancel,
+  // the server an end with `why`) when `tell_peer`, and closes the socket.
+  // True when this call ended it.
   bool Abort(const absl::Status& why, bool tell_peer);
   // The server's handler returned `status`: sends the end (with
   // `trailer` headers) unless the stream ended already, and closes.
   void Finish(const absl::Status& status, const Metadata& trailer);
   // The client's keepalive: a ping, unless something was sent within
-  // `interval`.
+  // `interval` or a Send is under way (that is activity too; the process
+  // timer this runs on never waits for a Send).
   void Ping(absl::Duration interval);
 
   // Whether the stream ended (the server's end: failed or finished; the
@@ -249,9 +273,10 @@ class StreamCore {
   bool FailLocked(const absl::Status& why, bool tell_peer, Message* reply);
   // Sends a frame (under send_mu_), outside mu_.
   absl::Status SendFrame(Message frame);
-  // Send's frame did not go (`sent`): what Send returns; mu_ held.
+  // Send's frame did not go (`sent`): what Send returns, looking for the
+  // server's end until `until`; mu_ held.
   absl::Status SendFailed(std::unique_lock<std::mutex>& lock,
-                          const absl::Status& sent);
+                          const absl::Status& sent, absl::Time until);
   // Recv or Send timed out at `until`: DeadlineExceeded, ending the
   // client's stream at its own deadline; mu_ held.
   absl::Status TimedOut(std::unique_lock<std::mutex>& lock, absl::Time until,
@@ -287,10 +312,13 @@ class StreamCore {
   // Recv returns it once inbound_ is read.
   absl::Status recv_end_;
   bool half_closed_ = false;  // mu_: this end's CloseSend
-  bool finished_ = false;     // mu_: the server sent its end
-  bool reading_ = false;      // mu_: a client thread reads the socket
-  uint64_t generation_ = 0;   // mu_: Changed() count
-  std::mutex send_mu_;        // one sender on the socket at a time
+  // mu_: the client's socket refused a Send (the server ended the
+  // stream): nothing more is sent, Recv reads on to the end.
+  bool send_closed_ = false;
+  bool finished_ = false;    // mu_: the server sent its end
+  bool reading_ = false;     // mu_: a client thread reads the socket
+  uint64_t generation_ = 0;  // mu_: Changed() count
+  std::mutex send_mu_;       // one sender on the socket at a time
   std::atomic<int64_t> last_sent_ns_{0};
 };
 

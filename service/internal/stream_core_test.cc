@@ -134,6 +134,9 @@ TEST(FrameTest, WindowsAndCountsAreBoundedNumbers) {
               ::micro_nats::testing::IsOkAndHolds(absl::ZeroDuration()));
   EXPECT_THAT(ParseKeepalive({{kStreamKeepaliveHeader, "1"}}),
               ::micro_nats::testing::IsOkAndHolds(kMinKeepalive));
+  // A hostile server asking for 100 Hz pings gets 10 Hz at most.
+  EXPECT_THAT(ParseKeepalive({{kStreamKeepaliveHeader, "10000000"}}),
+              ::micro_nats::testing::IsOkAndHolds(absl::Milliseconds(100)));
   EXPECT_THAT(ParseKeepalive({{kStreamKeepaliveHeader, "99999999999999999"}}),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
@@ -382,6 +385,66 @@ TEST_F(StreamCoreTest, TheEndCarriesTheHandlersErrorAfterItsMessages) {
   EXPECT_THAT(client->Recv(Deadline()),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no more")));
   EXPECT_TRUE(client->Ended());
+  // Destroying it now ends nothing: no cancel, the end stays the word.
+  EXPECT_FALSE(client->Abort(absl::CancelledError("destroyed"), true));
+  EXPECT_FALSE(client->failed_flag()->load());
+  EXPECT_THAT(client->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no more")));
+}
+
+TEST_F(StreamCoreTest, ASendRefusedByTheServersEndLosesNoResponse) {
+  // More frames wait on the socket than the client's window of default
+  // size (1024) holds: a Send that finds the socket closed must leave them
+  // all, and the handler's OK, to Recv.
+  constexpr int kResponses = 1024 + 10;
+  auto client = OpenClient({.messages = 2048, .bytes = 1 << 20});
+  for (int i = 0; i < kResponses; ++i) {
+    ASSERT_THAT(server()->Send({.body = absl::StrCat(i)}, Deadline()), IsOk());
+  }
+  server()->Finish(absl::OkStatus(), {});
+  EXPECT_THAT(client->Send({.body = "late"}, Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(client->Send({.body = "later"}, Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(client->CloseSend(), IsOk());
+  for (int i = 0; i < kResponses; ++i) {
+    auto m = client->Recv(Deadline());
+    ASSERT_THAT(m, IsOk()) << i;
+    ASSERT_EQ(m->body, absl::StrCat(i));
+  }
+  EXPECT_THAT(client->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_FALSE(client->failed_flag()->load());
+}
+
+TEST_F(StreamCoreTest, ASendBlockedByTheWindowEndsWithTheServersEnd) {
+  // The client waits in Send (the server's window is full, its handler
+  // does not read); the handler sends, returns OK: Send says the end,
+  // Recv reads every response, then OutOfRange.
+  server_window_ = {.messages = 2, .bytes = 1 << 20};
+  constexpr int kResponses = 16 + 10;
+  auto client = OpenClient({.messages = 64, .bytes = 1 << 20});
+  ASSERT_THAT(client->Send({.body = "0"}, Deadline()), IsOk());
+  ASSERT_THAT(client->Send({.body = "1"}, Deadline()), IsOk());
+  std::thread handler([&] {
+    for (int i = 0; i < kResponses; ++i) {
+      ASSERT_THAT(server()->Send({.body = absl::StrCat(i)}, Deadline()),
+                  IsOk());
+    }
+    server()->Finish(absl::OkStatus(), {});
+  });
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(client->Send({.body = "blocked"}, Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_LT(absl::Now() - start, kWait / 2);
+  handler.join();
+  for (int i = 0; i < kResponses; ++i) {
+    auto m = client->Recv(Deadline());
+    ASSERT_THAT(m, IsOk()) << i;
+    ASSERT_EQ(m->body, absl::StrCat(i));
+  }
+  EXPECT_THAT(client->Recv(Deadline()),
+              StatusIs(absl::StatusCode::kOutOfRange));
 }
 
 // A hostile server: beyond the client's window, or a frame a server never
@@ -434,6 +497,87 @@ TEST(HostileServerTest, TheClientEndsTheStreamAndSaysWhy) {
     ASSERT_TRUE(heard.WaitForCount(2, kWait));
     EXPECT_EQ(heard.Snapshot()[1], "cancel");
   }
+}
+
+// A scripted server: on the open, sends `frames`; the first refused
+// send's status goes to `refused`.
+struct ScriptedServer {
+  explicit ScriptedServer(std::vector<Message> frames)
+      : transport(transport::NewMemoryTransport()) {
+    auto l = transport->Listen("");
+    EXPECT_THAT(l, IsOk());
+    listener = std::move(l).value();
+    EXPECT_THAT(listener->AcceptMessages(
+                    [this, frames = std::move(frames)](
+                        const std::shared_ptr<transport::Socket>& socket,
+                        Message frame) {
+                      auto kind = KindOf(frame.headers);
+                      if (!kind.ok() || *kind != FrameKind::kOpen) return;
+                      for (const Message& m : frames) {
+                        absl::Status sent = socket->Send(m);
+                        if (!sent.ok()) {
+                          refused.Add(sent);
+                          return;
+                        }
+                      }
+                    }),
+                IsOk());
+  }
+  std::unique_ptr<StreamCore> Client(StreamWindow own, StreamWindow peer,
+                                     transport::DialOptions options = {}) {
+    auto socket = transport->Dial(listener->Address(), options);
+    EXPECT_THAT(socket, IsOk());
+    EXPECT_THAT((*socket)->Send(Frame(FrameKind::kOpen)), IsOk());
+    return std::make_unique<StreamCore>(
+        StreamCore::Role::kClient,
+        std::shared_ptr<transport::Socket>(std::move(*socket)), own, peer,
+        absl::InfiniteFuture(), "test");
+  }
+  std::unique_ptr<transport::Transport> transport;
+  std::unique_ptr<transport::Listener> listener;
+  ::micro_nats::testing::Collector<absl::Status> refused;
+};
+
+TEST(HostileServerTest, AFloodIsCaughtWhileTheClientReadsPromptly) {
+  // Window 4: the client read one (credit is due at two, so none was
+  // told); a fifth beyond what it credited ends the stream, however few
+  // are unread.
+  ScriptedServer server({Msg("1"), Msg("2"), Msg("3"), Msg("4"), Msg("5")});
+  auto client = server.Client({.messages = 4, .bytes = 1 << 20},
+                              {.messages = 1, .bytes = 1 << 20});
+  ASSERT_THAT(client->Send({.body = "a"}, Deadline()), IsOk());
+  auto first = client->Recv(Deadline());
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->body, "1");
+  // Waiting for credit, the client reads the rest.
+  EXPECT_THAT(client->Send({.body = "b"}, Deadline()),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("not credited")));
+}
+
+TEST(HostileServerTest, TheTransportEndsAFloodBeforeItIsRead) {
+  const StreamWindow window{.messages = 4, .bytes = 1 << 20};
+  const transport::PendingLimits limits = StreamPendingLimits(window);
+  EXPECT_EQ(limits.messages, 4 + kStreamControlFrames);
+  EXPECT_GE(limits.bytes, window.bytes + kStreamLargestMessage);
+  EXPECT_LT(limits.bytes, size_t{64} << 20);  // the transport's default
+  std::vector<Message> flood(limits.messages + 2, Msg("x"));
+  ScriptedServer server(flood);
+  auto client = server.Client(window, {.messages = 1, .bytes = 1 << 20},
+                              {.max_pending = limits});
+  // Nobody reads: the client's transport ends the socket at its limit,
+  // and the server hears it closed.
+  ASSERT_TRUE(server.refused.WaitForCount(1, kWait));
+  EXPECT_THAT(server.refused.Snapshot()[0],
+              StatusIs(absl::StatusCode::kOutOfRange));
+  // What was queued before the limit reads (it was sent within credit,
+  // read promptly), then the transport's word.
+  absl::StatusOr<Message> m;
+  size_t read = 0;
+  while ((m = client->Recv(Deadline())).ok()) ++read;
+  EXPECT_LE(read, limits.messages);
+  EXPECT_THAT(
+      m, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("unread")));
 }
 
 }  // namespace
