@@ -482,6 +482,10 @@ absl::StatusOr<std::unique_ptr<service::Service>> Caller(
       .client = {.timeout = timeout, .content_type = "application/json"}};
   if (discovery == service::NatsServiceOptions::Discovery::kServiceApi) {
     options.srv_registry.timeout = lookup;
+  } else if (discovery == service::NatsServiceOptions::Discovery::kKeyValue) {
+    options.kv_registry.bucket = absl::GetFlag(FLAGS_bucket);
+    options.kv_registry.load_wait = timeout;
+    options.service_api.enabled = false;
   } else {
     options.registry.timeout = lookup;
     options.service_api.enabled = false;
@@ -509,7 +513,14 @@ std::optional<Calling> StartCalling(int* exit_code) {
     *exit_code = Fail(std::string(conn.status().message()));
     return std::nullopt;
   }
-  auto caller = Caller(*conn);
+  auto kv = KvRegistryFlag();
+  if (!kv.ok()) {
+    *exit_code = Usage(std::string(kv.status().message()));
+    return std::nullopt;
+  }
+  auto caller = Caller(
+      *conn, *kv ? service::NatsServiceOptions::Discovery::kKeyValue
+                 : service::NatsServiceOptions::Discovery::kMicroRegistry);
   if (!caller.ok()) {
     *exit_code = Fail(std::string(caller.status().message()));
     return std::nullopt;

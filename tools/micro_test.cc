@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -87,12 +88,12 @@ class MicroCliTest : public ::testing::Test {
 
   // A greeter server process on this nats-server; its pid, 0 when it did
   // not start.
-  static pid_t StartGreeter() {
+  static pid_t StartGreeter(std::vector<std::string> flags = {}) {
     const std::string binary = Runfile("examples/greeter/server");
-    const std::string url = server_->url();
-    std::vector<char*> argv = {const_cast<char*>(binary.c_str()),
-                               const_cast<char*>("--server"),
-                               const_cast<char*>(url.c_str()), nullptr};
+    flags.insert(flags.begin(), {binary, "--server", server_->url()});
+    std::vector<char*> argv;
+    for (std::string& flag : flags) argv.push_back(flag.data());
+    argv.push_back(nullptr);
     pid_t pid = 0;
     if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) !=
         0) {
@@ -111,8 +112,10 @@ class MicroCliTest : public ::testing::Test {
   // Runs `micro <args> --server <url>` (a shell command line), with
   // `input` on stdin.
   // `base`: where its output goes (base.out, base.err); empty: a new name.
+  // `binary` false: `args` names the program itself.
   static Result Micro(const std::string& args, const std::string& input = "",
-                      bool with_server = true, std::string base = "") {
+                      bool with_server = true, std::string base = "",
+                      bool binary = true) {
     static std::atomic<int> counter{0};
     if (base.empty()) base = absl::StrCat(TmpDir(), "/micro_", ++counter);
     {
@@ -120,7 +123,7 @@ class MicroCliTest : public ::testing::Test {
       in << input;
     }
     const std::string command = absl::StrCat(
-        "timeout 30 ", Runfile("tools/micro"), " ", args,
+        "timeout 30 ", binary ? Runfile("tools/micro") + " " : "", args,
         with_server ? absl::StrCat(" --server ", server_->url()) : "", " <",
         base, ".in >", base, ".out 2>", base, ".err");
     const int status = std::system(command.c_str());
@@ -423,6 +426,49 @@ TEST_F(MicroCliTest, KvRegistryListsDescribesAndWatches) {
   EXPECT_EQ(watched.exit_code, 0) << watched.err;
   EXPECT_EQ(watched.out,
             "create kvsvc 2.0.0 kvsvc-1\ndelete kvsvc 2.0.0 kvsvc-1\n");
+}
+
+TEST_F(MicroCliTest, AGreeterWithKeyValueDiscoveryIsListedCalledAndStreamed) {
+  const pid_t kv_greeter =
+      StartGreeter({"--registry", "kv", "--version", "2.0.0"});
+  ASSERT_GT(kv_greeter, 0);
+  Result called;
+  EXPECT_TRUE(::micro_nats::testing::Eventually(
+      [&] {
+        called = Micro(
+            "call greeter Greeter.Hello '{\"name\": \"kv\"}' --registry kv "
+            "--version 2.0.0");
+        return called.exit_code == 0;
+      },
+      absl::Seconds(10), "a call through key-value discovery"));
+  EXPECT_THAT(called.out, HasSubstr("Hello kv"));
+  // Found in the bucket (and, as every greeter, through $SRV).
+  Result listed = Micro("services --registry kv");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out,
+              MatchesRegex("(.|\n)*greeter +1\\.0\\.0,2\\.0\\.0 +2 +\\$SRV,kv\n"
+                           "(.|\n)*"));
+  Result streamed = Micro(
+      "stream greeter Greeter.Repeat '{\"name\": \"x\", \"times\": 3}' "
+      "--registry kv --version 2.0.0");
+  EXPECT_EQ(streamed.exit_code, 0) << streamed.err;
+  EXPECT_EQ(std::count(streamed.out.begin(), streamed.out.end(), '\n'), 3)
+      << streamed.out;
+  // The greeter client finds it the same way.
+  Result client = Micro(absl::StrCat(Runfile("examples/greeter/client"),
+                                     " --registry kv --count 1 --name c"),
+                        "", true, "", /*binary=*/false);
+  EXPECT_EQ(client.exit_code, 0) << client.out << client.err;
+  EXPECT_THAT(client.out, HasSubstr("Hello c"));
+  StopGreeter(kv_greeter);
+  // Deregistered from the bucket when it stops.
+  EXPECT_TRUE(::micro_nats::testing::Eventually(
+      [&] {
+        Result r = Micro("describe greeter --registry kv");
+        return r.exit_code == 0 &&
+               r.out.find("version 2.0.0") == std::string::npos;
+      },
+      absl::Seconds(10), "the kv greeter gone"));
 }
 
 TEST_F(MicroCliTest, EventsPublishConsumeAndInfo) {

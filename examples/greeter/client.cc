@@ -23,6 +23,9 @@
 
 ABSL_FLAG(std::string, server, "nats://127.0.0.1:4222",
           "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, registry, "nats",
+          "discovery: nats (go-micro's broadcast registry) or kv (a JetStream "
+          "key-value bucket; nats-server -js)");
 ABSL_FLAG(bool, memory, false,
           "run a greeter server in this process, on the memory stack");
 ABSL_FLAG(std::string, name, "world", "who to greet");
@@ -92,8 +95,18 @@ int main(int argc, char** argv) {
   } else {
     std::vector<std::string> servers =
         absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
+    using Discovery = micro_nats::service::NatsServiceOptions::Discovery;
+    const std::string registry = absl::GetFlag(FLAGS_registry);
+    if (registry != "nats" && registry != "kv") {
+      std::fprintf(stderr, "--registry is nats or kv, not '%s'\n",
+                   registry.c_str());
+      return 2;
+    }
     client = micro_nats::service::NewNatsService(
-        {.servers = servers, .identity = {.name = "greeter-client"}});
+        {.servers = servers,
+         .identity = {.name = "greeter-client"},
+         .discovery = registry == "kv" ? Discovery::kKeyValue
+                                       : Discovery::kMicroRegistry});
   }
   if (!client.ok()) {
     std::fprintf(stderr, "greeter client: %s\n",

@@ -19,6 +19,9 @@
 
 ABSL_FLAG(std::string, server, "nats://127.0.0.1:4222",
           "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, registry, "nats",
+          "discovery: nats (go-micro's broadcast registry) or kv (a JetStream "
+          "key-value bucket; nats-server -js)");
 ABSL_FLAG(std::string, version, "1.0.0", "the version to register");
 
 namespace {
@@ -32,10 +35,21 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::vector<std::string> servers =
       absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
+  using Discovery = micro_nats::service::NatsServiceOptions::Discovery;
+  const std::string registry = absl::GetFlag(FLAGS_registry);
+  if (registry != "nats" && registry != "kv") {
+    std::fprintf(stderr, "greeter: --registry is nats or kv, not '%s'\n",
+                 registry.c_str());
+    return 2;
+  }
+  // With kv it registers in the bucket and, for go-micro peers, also
+  // answers broadcast discovery (register_broadcast).
   auto service = micro_nats::service::NewNatsService(
       {.servers = servers,
        .identity = {.name = greeter::kServiceName,
-                    .version = absl::GetFlag(FLAGS_version)}});
+                    .version = absl::GetFlag(FLAGS_version)},
+       .discovery = registry == "kv" ? Discovery::kKeyValue
+                                     : Discovery::kMicroRegistry});
   if (!service.ok()) {
     std::fprintf(stderr, "greeter: %s\n", service.status().ToString().c_str());
     return 1;
