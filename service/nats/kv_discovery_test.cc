@@ -92,6 +92,15 @@ TEST_F(KvDiscoveryTest, FoundByKeyValueAndBroadcastClients) {
   ASSERT_THAT(pong, IsOk());
   EXPECT_EQ(pong->text(), "hello kv");
 
+  // And a client of the NATS Service API (ADR-32), through its $SRV
+  // answers.
+  MN_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Service> srv_caller,
+      NewService("srv-caller", NatsServiceOptions::Discovery::kServiceApi));
+  pong = Hello(*srv_caller);
+  ASSERT_THAT(pong, IsOk());
+  EXPECT_EQ(pong->text(), "hello kv");
+
   // The bucket holds its node, as any key-value reader sees it.
   MN_ASSERT_OK_AND_ASSIGN(
       std::shared_ptr<nats::Connection> connection,
@@ -129,6 +138,21 @@ TEST_F(KvDiscoveryTest, KeyValueOnly) {
                  NatsServiceOptions::Discovery::kMicroRegistry));
   EXPECT_THAT(Hello(*broadcast_caller), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(greeter->Stop(absl::Now() + absl::Seconds(5)), IsOk());
+}
+
+// Key-value discovery on a server without JetStream: Start says what it
+// needs (Unavailable: JetStream may come back).
+TEST(KvDiscoveryWithoutJetStreamTest, SaysSo) {
+  MN_ASSERT_OK_AND_ASSIGN(std::unique_ptr<NatsServer> server,
+                          NatsServer::Start());
+  absl::StatusOr<std::unique_ptr<Service>> greeter =
+      NewNatsService({.servers = {server->url()},
+                      .identity = {.name = "greeter"},
+                      .discovery = NatsServiceOptions::Discovery::kKeyValue});
+  ASSERT_THAT(greeter, IsOk());
+  absl::Status started = (*greeter)->Start();
+  EXPECT_THAT(started, StatusIs(absl::StatusCode::kUnavailable,
+                                ::testing::HasSubstr("nats-server -js")));
 }
 
 }  // namespace

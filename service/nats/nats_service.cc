@@ -43,24 +43,28 @@ class LookupOnly : public registry::Registry {
   const std::unique_ptr<registry::Registry> target_;
 };
 
-// Registers in a key-value bucket and in go-micro's broadcast registry at
-// once, and looks up in the bucket only: go-micro peers find the service
-// by broadcast, and its own lookups stay local and complete.
-class KvAndBroadcast : public registry::Registry {
+// Key-value discovery: registers in the bucket and, when `broadcast` is
+// set, in go-micro's broadcast registry too (go-micro peers find the
+// service so), and looks up in the bucket only (local and complete).
+class KvDiscovery : public registry::Registry {
  public:
-  KvAndBroadcast(std::unique_ptr<registry::Registry> kv,
-                 std::unique_ptr<registry::Registry> broadcast)
+  KvDiscovery(std::unique_ptr<registry::Registry> kv,
+              std::unique_ptr<registry::Registry> broadcast)
       : kv_(std::move(kv)), broadcast_(std::move(broadcast)) {}
   // Both are tried whatever the other said; the bucket's error first.
   absl::Status Register(const registry::Service& service,
                         registry::RegisterOptions options) override {
-    absl::Status kv = kv_->Register(service, options);
-    absl::Status broadcast = broadcast_->Register(service, options);
+    absl::Status kv = Hint(kv_->Register(service, options));
+    absl::Status broadcast = broadcast_ == nullptr
+                                 ? absl::OkStatus()
+                                 : broadcast_->Register(service, options);
     return kv.ok() ? broadcast : kv;
   }
   absl::Status Deregister(const registry::Service& service) override {
-    absl::Status kv = kv_->Deregister(service);
-    absl::Status broadcast = broadcast_->Deregister(service);
+    absl::Status kv = Hint(kv_->Deregister(service));
+    absl::Status broadcast = broadcast_ == nullptr
+                                 ? absl::OkStatus()
+                                 : broadcast_->Deregister(service);
     return kv.ok() ? broadcast : kv;
   }
   absl::StatusOr<std::vector<registry::Service>> GetService(
@@ -79,8 +83,18 @@ class KvAndBroadcast : public registry::Registry {
   }
 
  private:
+  // The bucket out of reach may be a server without JetStream (nats.c's
+  // "no responders"): say what it needs. The code stays: it may pass.
+  static absl::Status Hint(const absl::Status& status) {
+    if (!absl::IsUnavailable(status)) return status;
+    return absl::UnavailableError(absl::StrCat(
+        "key-value discovery (NatsServiceOptions::Discovery::kKeyValue) "
+        "needs JetStream (nats-server -js): ",
+        status.message()));
+  }
+
   const std::unique_ptr<registry::Registry> kv_;
-  const std::unique_ptr<registry::Registry> broadcast_;
+  const std::unique_ptr<registry::Registry> broadcast_;  // may be null
 };
 
 // The client's way to NATS Service API nodes: a NATS request. Holds the
@@ -144,15 +158,13 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
     MN_ASSIGN_OR_RETURN(
         std::unique_ptr<registry::Registry> kv,
         registry::NewKvRegistry(connection, std::move(options.kv_registry)));
+    std::unique_ptr<registry::Registry> broadcast;
     if (options.register_broadcast) {
       MN_ASSIGN_OR_RETURN(
-          std::unique_ptr<registry::Registry> broadcast,
-          registry::NewNatsRegistry(connection, options.registry));
-      registry =
-          std::make_shared<KvAndBroadcast>(std::move(kv), std::move(broadcast));
-    } else {
-      registry = std::move(kv);
+          broadcast, registry::NewNatsRegistry(connection, options.registry));
     }
+    registry =
+        std::make_shared<KvDiscovery>(std::move(kv), std::move(broadcast));
   } else {
     MN_ASSIGN_OR_RETURN(
         registry, registry::NewNatsRegistry(connection, options.registry));

@@ -73,7 +73,8 @@ struct NatsServiceOptions {
   //     enabled);
   //   - kKeyValue: a JetStream key-value bucket (registry/kv, options
   //     `kv_registry`): each client keeps a local replica fed by a watch,
-  //     so lookups are local and complete. Needs nats-server -js. The
+  //     so lookups are local and complete. Needs nats-server -js (Start
+  //     is Unavailable saying so when the bucket is out of reach). The
   //     service registers there, and also in go-micro's NATS registry
   //     while `register_broadcast` holds, so go-micro peers (and this
   //     library with kMicroRegistry) find it too; lookups use the bucket
