@@ -97,9 +97,12 @@ struct StreamWindow {
 // at a time; Cancel from any thread. Destroying a stream that has not
 // ended cancels it. No thread is the stream's: whichever call waits reads
 // its socket. While it is open, the client pings the server a few times
-// per the server's idle timeout (on the process timer), so the server's
-// idle reaping spares it however long both ends wait, and ends it once
-// this process is gone.
+// per the server's idle timeout (on the process timer; at most every
+// 100 ms, and never while a Send is under way), so the server's idle
+// reaping spares it however long both ends wait (idle timeouts from about
+// 300 ms), and ends it once this process is gone. Its socket holds at most
+// the window plus a few frames unread (the transport ends it beyond,
+// ResourceExhausted), whatever the server sends.
 class ClientStream {
  public:
   virtual ~ClientStream() = default;
@@ -109,9 +112,11 @@ class ClientStream {
   // (DeadlineExceeded: this message was not sent; the stream goes on unless
   // the stream's own deadline passed). FailedPrecondition after CloseSend;
   // Cancelled after Cancel; once the handler returned, its status (OK
-  // as OutOfRange: nobody reads any more); InvalidArgument for a message
-  // the transport refuses (too large, a bad header) or one with a
-  // `Micro-Stream*` header (the stream's own).
+  // as OutOfRange: nobody reads any more), or OutOfRange when its end is
+  // not read yet by `deadline` — either way the send side is closed, and
+  // Recv still returns every response before the end; InvalidArgument for
+  // a message the transport refuses (too large, a bad header) or one with
+  // a `Micro-Stream*` header (the stream's own).
   virtual absl::Status Send(Message message,
                             absl::Time deadline = absl::InfiniteFuture()) = 0;
 

@@ -662,6 +662,34 @@ TEST_P(StreamTest, TheHandlerReturningWakesAClientHeldInSend) {
   EXPECT_LT(absl::Now() - start, Prompt());
 }
 
+TEST_P(StreamTest, SendsAfterTheHandlerReturnedLoseNoResponse) {
+  // The handler sends 10 more than the default window's 1024 (all unread:
+  // the client's window is larger) and returns OK. The client's Sends then
+  // find the socket closed: they say the end and fail nothing; Recv reads
+  // every response, then OutOfRange.
+  constexpr int kItems = 1024 + 10;
+  ASSERT_NE(StartStreamer(), nullptr);
+  MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stream,
+                          Open(kCount, Options({.messages = 2048})));
+  StreamItem request;
+  request.set_count(kItems);
+  ASSERT_THAT(stream.Send(request), IsOk());
+  ASSERT_TRUE(Eventually([&] { return sent_.load() >= kItems; }, kWait,
+                         "the handler sent every item"));
+  // The handler's Recv takes this one, and it returns.
+  ASSERT_THAT(stream.Send(Item(0)), IsOk());
+  ASSERT_TRUE(half_closed_.WaitForCount(1, kWait));
+  // Within the server's window (1024, two sent): each goes at once until
+  // the socket's end is seen.
+  absl::Status sent;
+  for (int i = 1; i < 1000; ++i) {
+    sent = stream.Send(Item(i), absl::Now() + kWait);
+    if (!sent.ok()) break;
+  }
+  EXPECT_THAT(sent, StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_TRUE(ReadsInOrder(stream, kItems));
+}
+
 // --- Deadline ---
 
 TEST_P(StreamTest, AStreamsDeadlineEndsItWithDeadlineExceededOnBothSides) {
@@ -939,6 +967,72 @@ TEST_P(StreamTest, StreamEndpointsAreMarkedInTheRegistry) {
   }
   ASSERT_EQ(metadata.count(kUnary), 1u);
   EXPECT_EQ(metadata[kUnary].count("stream"), 0u);
+}
+
+TEST_P(StreamTest, AStreamKeepsFlowingWhileCallsAreShed) {
+  // Two handler threads, held by stalled calls; four more calls wait and
+  // the next are shed (overloaded). A client stream's frames queue behind
+  // them all the same: none is shed (it would end the stream), and once
+  // the calls are released every item arrives, in order.
+  constexpr int kThreads = 2;
+  constexpr int kWaiting = 4;
+  constexpr int kShed = 2;
+  constexpr int kItems = 300;
+  ::micro_nats::testing::Collector<int> stalled;
+  ::micro_nats::testing::Collector<int> go;
+  ServerOptions options;
+  options.listen.handler_threads = kThreads;
+  options.listen.max_waiting_messages = kWaiting;
+  options.stream_window = {.messages = 2 * kItems, .bytes = 1 << 20};
+  options.wrappers = {[&](Handler next) -> Handler {
+    return [&, next](Context& ctx, const Message& request, Message* response) {
+      if (request.body == "stall") {
+        stalled.Add(1);
+        go.WaitForCount(1, kWait);
+      }
+      return next(ctx, request, response);
+    };
+  }};
+  Service* server = StartStreamer(std::move(options));
+  ASSERT_NE(server, nullptr);
+  MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stream, Open(kSum));
+  ::micro_nats::testing::Collector<absl::Status> answers;
+  std::vector<std::thread> callers;
+  auto call = [&] {
+    callers.emplace_back([&] {
+      answers.Add(
+          caller_->client()
+              .CallRaw(kService, kUnary, {.body = "stall"}, {.timeout = kWait})
+              .status());
+    });
+  };
+  for (int i = 0; i < kThreads; ++i) call();
+  const bool all_stalled = stalled.WaitForCount(kThreads, kWait);
+  // With every thread held, the next kWaiting wait and the rest are shed.
+  for (int i = 0; all_stalled && i < kWaiting + kShed; ++i) call();
+  const bool shed = answers.WaitForCount(kShed, kWait);
+  for (int i = 0; all_stalled && shed && i < kItems; ++i) {
+    EXPECT_THAT(stream.Send(Item(i), absl::Now() + kWait), IsOk()) << i;
+  }
+  go.Add(1);
+  for (std::thread& caller : callers) caller.join();
+  ASSERT_TRUE(all_stalled);
+  ASSERT_TRUE(shed);
+  absl::StatusOr<StreamItem> total = stream.CloseAndRecv(absl::Now() + kWait);
+  ASSERT_THAT(total, IsOk());
+  EXPECT_EQ(total->count(), kItems);
+  EXPECT_EQ(total->text(), "in order");
+  // Only the calls beyond the cap were shed, never a frame.
+  EXPECT_EQ(server->server().stats().overloaded, kShed);
+  int exhausted = 0;
+  for (const absl::Status& answer : answers.Snapshot()) {
+    if (absl::IsResourceExhausted(answer)) {
+      ++exhausted;
+    } else {
+      EXPECT_THAT(answer, IsOk());
+    }
+  }
+  EXPECT_EQ(exhausted, kShed);
 }
 
 }  // namespace micro_nats::service
