@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -42,6 +43,28 @@ using registry_internal::WatchHub;
 constexpr char kTtlHeader[] = "Micro-Nats-Ttl";  // milliseconds
 constexpr char kOperationHeader[] = "KV-Operation";
 constexpr char kLastConsumerHeader[] = "Nats-Last-Consumer";
+// Room beside max_value_bytes in the bucket's max value size (the server's
+// limit counts headers too): what Register writes is a TTL header.
+constexpr int64_t kHeaderRoom = 1024;
+// Beside max_entries in the watch's pending limit: updates that come while
+// the initial values wait.
+constexpr size_t kPendingSlack = 1024;
+
+int PendingLimit(const KvRegistryOptions& options) {
+  if (options.max_pending_msgs > 0) return options.max_pending_msgs;
+  return static_cast<int>(std::min<size_t>(options.max_entries + kPendingSlack,
+                                           std::numeric_limits<int>::max()));
+}
+
+int32_t MaxValueSize(const KvRegistryOptions& options) {
+  return static_cast<int32_t>(std::min<int64_t>(
+      static_cast<int64_t>(options.max_value_bytes) + kHeaderRoom,
+      std::numeric_limits<int32_t>::max()));
+}
+
+int64_t BucketMaxBytes(const KvRegistryOptions& options) {
+  return options.bucket_max_bytes > 0 ? options.bucket_max_bytes : -1;
+}
 
 int64_t Millis(absl::Duration d) {
   return std::max<int64_t>(
@@ -85,7 +108,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
         stream_(absl::StrCat("KV_", options_.bucket)),
         prefix_(absl::StrCat("$KV.", options_.bucket, ".")),
         hub_(options_.watch_buffer),
-        live_(options_.max_entries),
+        live_(options_.max_entries, options_.max_replica_bytes),
         queue_(concurrency::SerialQueue::Create(SharedPool())) {}
 
   ~KvState() {
@@ -133,6 +156,8 @@ class KvState : public std::enable_shared_from_this<KvState> {
                                ? js_MemoryStorage
                                : js_FileStorage;
       config.Replicas = options_.replicas;
+      config.MaxValueSize = MaxValueSize(options_);
+      config.MaxBytes = BucketMaxBytes(options_);
       s = js_CreateKeyValue(&kv, js_, &config);
     }
     if (s != NATS_OK) {
@@ -160,7 +185,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
       resync_queued_ = false;
       if (closed_) return;
       generation = ++generation_;
-      loading_.emplace(options_.max_entries);
+      loading_.emplace(options_.max_entries, options_.max_replica_bytes);
       loading_refused_ = false;
       loading_applied_ = 0;
       expected_sequence_ = 1;
@@ -189,7 +214,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
                                   self->bad_.Report(status);
                                 }
                               },
-                          .max_pending_msgs = options_.max_pending_msgs,
+                          .max_pending_msgs = PendingLimit(options_),
                           .run_on = nats::HandlerThread::kDeliveryThread});
     if (!subscription.ok()) return Failed(subscription.status());
 
@@ -247,7 +272,11 @@ class KvState : public std::enable_shared_from_this<KvState> {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || generation != generation_) return;
-      last_activity_ = now;
+      // Only what the consumer sent is a sign of life: not a message that
+      // anyone could publish to the inbox.
+      if (decoded.kind != Decoded::kBad || decoded.has_sequence) {
+        last_activity_ = now;
+      }
       if (decoded.kind == Decoded::kHeartbeat) {
         // The server sent more than came: lost on the way.
         if (decoded.last_consumer >= expected_sequence_) RequestResyncLocked();
@@ -285,7 +314,8 @@ class KvState : public std::enable_shared_from_this<KvState> {
     if (refused) {
       bad_.Report(absl::ResourceExhaustedError(absl::StrCat(
           "the registry's replica of bucket '", options_.bucket, "' is full (",
-          options_.max_entries, " keys): a registration was left out")));
+          options_.max_entries, " keys or ", options_.max_replica_bytes,
+          " bytes of values): a registration was left out")));
     }
   }
 
@@ -465,6 +495,14 @@ class KvState : public std::enable_shared_from_this<KvState> {
       out.push_back(absl::StrCat("storage ", name(config.Storage),
                                  " (asked: ", name(storage), ")"));
     }
+    if (config.MaxMsgSize != MaxValueSize(options_)) {
+      out.push_back(absl::StrCat("max value size ", config.MaxMsgSize,
+                                 " (asked: ", MaxValueSize(options_), ")"));
+    }
+    if (config.MaxBytes != BucketMaxBytes(options_)) {
+      out.push_back(absl::StrCat("max-bytes ", config.MaxBytes,
+                                 " (asked: ", BucketMaxBytes(options_), ")"));
+    }
     if (config.Replicas != options_.replicas) {
       out.push_back(absl::StrCat("replicas ", config.Replicas,
                                  " (asked: ", options_.replicas, ")"));
@@ -476,7 +514,15 @@ class KvState : public std::enable_shared_from_this<KvState> {
     Decoded d;
     if (nats::Reply(msg).empty()) {
       // The consumer's idle heartbeat (a status message: no body, no
-      // reply), with the last sequence it sent.
+      // reply, status 100), with the last sequence it sent.
+      const char* status = nullptr;
+      if (natsMsgHeader_Get(msg, "Status", &status) != NATS_OK ||
+          status == nullptr || absl::string_view(status) != "100") {
+        d.why = absl::InvalidArgumentError(
+            "a message on the registry watch with neither a reply nor the "
+            "status of a heartbeat");
+        return d;
+      }
       d.kind = Decoded::kHeartbeat;
       const Headers headers = nats::ReadHeaders(msg);
       auto last = headers.find(kLastConsumerHeader);
@@ -573,6 +619,7 @@ class KvState : public std::enable_shared_from_this<KvState> {
       lifetime = std::min(lifetime, options_.max_age);
     }
     d.kind = Decoded::kPut;
+    d.entry.bytes = body.size();
     d.entry.service = *std::move(service);
     d.entry.expires = lifetime == absl::InfiniteDuration()
                           ? absl::InfiniteFuture()
@@ -802,9 +849,19 @@ absl::Status ValidateOptions(const KvRegistryOptions& options) {
   if (options.max_age < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("KvRegistryOptions.max_age is negative");
   }
-  if (options.max_entries == 0 || options.max_value_bytes == 0) {
+  if (options.max_entries == 0 || options.max_value_bytes == 0 ||
+      options.max_replica_bytes == 0) {
     return absl::InvalidArgumentError(
-        "KvRegistryOptions.max_entries and max_value_bytes must be positive");
+        "KvRegistryOptions.max_entries, max_replica_bytes and "
+        "max_value_bytes must be positive");
+  }
+  if (options.max_pending_msgs < 0 ||
+      (options.max_pending_msgs > 0 &&
+       static_cast<size_t>(options.max_pending_msgs) < options.max_entries)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KvRegistryOptions.max_pending_msgs ", options.max_pending_msgs,
+        " is below max_entries (", options.max_entries,
+        "): the initial load alone could overflow it"));
   }
   return absl::OkStatus();
 }

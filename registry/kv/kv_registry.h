@@ -39,12 +39,46 @@
 //     that finds nothing in a stale replica is Unavailable. NotFound from
 //     a live replica is confirmed by a round trip to the server first.
 //   - Bounded: values over max_value_bytes, values that do not parse or do
-//     not match their key, and keys past max_entries are skipped and
-//     reported (on_bad_input, with counts); a replica that refused keys is
-//     not complete.
-//   - The bucket is created when missing (replicas, storage, max-age and a
-//     history of 1) and checked when present: one with other settings is
-//     FailedPrecondition naming each difference.
+//     not match their key, and keys past max_entries or max_replica_bytes
+//     are skipped and reported (on_bad_input, with counts); a replica that
+//     refused keys is not complete.
+//   - The bucket is created when missing (replicas, storage, max-age, max
+//     value size, max-bytes and a history of 1) and checked when present:
+//     one with other settings is FailedPrecondition naming each difference.
+//
+// Trust: every client allowed to publish to `$KV.<bucket>.>` is trusted by
+// every reader. By default that is every client of the NATS account, and
+// such a client can:
+//   - register a node under any service name with an address of its own (a
+//     well-formed value matching its key passes every check), so callers'
+//     requests, and the credentials in their metadata, go to it;
+//   - overwrite a real node's key with its own address (the real node takes
+//     it back at its next renewal: flapping), or delete any key (the node
+//     is hidden until its next renewal);
+//   - fill the bucket, and so every replica, to max_entries or
+//     max_replica_bytes with junk keys: later registrations are refused on
+//     every client (their nodes hidden, Find incomplete, lookups NotFound
+//     or Unavailable);
+//   - publish to a replica's deliver inbox (learnable from its consumer
+//     request): such messages are bad input, but one forging a heartbeat
+//     (`Status: 100`) hides a dead consumer from the watchdog, and one
+//     naming a later sequence forces a resync (at most one per
+//     retry_interval).
+// So restrict writes with NATS permissions: only services may publish
+// `$KV.<bucket>.>` (and only the JetStream API calls they need), and
+// readers only subscribe and make their consumer, e.g. for the default
+// bucket:
+//   services: publish: ["$KV.micro-registry.>", "$JS.API.>"]
+//             subscribe: ["_INBOX.>"]
+//   clients:  publish: ["$JS.API.STREAM.INFO.KV_micro-registry",
+//                       "$JS.API.CONSUMER.CREATE.KV_micro-registry",
+//                       "$JS.API.CONSUMER.CREATE.KV_micro-registry.>"]
+//             subscribe: ["_INBOX.>"]
+//             (and deny publish "$KV.micro-registry.>")
+// Per-service prefixes ("$KV.micro-registry.orders.>") narrow a
+// service to its own keys (key.h spells the name). Broadcast discovery
+// (registry/nats) is open to the same through its query and watch
+// subjects.
 //
 // Conformance (registry/testing): every case, with no capability flag set
 // off; watch events of a resync are the difference, not each change missed.
@@ -88,13 +122,22 @@ struct KvRegistryOptions {
   // the registry.
   absl::Duration sweep_interval = absl::Seconds(1);
   concurrency::Scheduler* scheduler = nullptr;
-  // Keys the replica holds, and the largest value read (or written).
+  // Keys the replica holds, the sum of their values' sizes, and the largest
+  // value read (or written). The bucket is made with a max value size of
+  // max_value_bytes (plus room for the headers this registry writes).
   size_t max_entries = 100000;
+  size_t max_replica_bytes = 64 << 20;
   size_t max_value_bytes = 64 << 10;
+  // The bucket's max-bytes (what the server stores: values with their keys,
+  // headers and per-message overhead; a put past it is refused); 0: none.
+  int64_t bucket_max_bytes = int64_t{128} << 20;
   // Endpoints of one value: more, and the value is skipped.
   size_t max_endpoints = 256;
   // Messages of the watch that may wait undelivered; past it they are
-  // dropped and a resync follows. 0: the connection's default.
+  // dropped and a resync follows. The initial load alone is up to
+  // max_entries messages sent at once (the consumer has no flow control),
+  // so 0 means max_entries + 1024, and a smaller value is InvalidArgument.
+  // (Their bytes are bounded by the bucket's max-bytes.)
   int max_pending_msgs = 0;
   // Events a watcher may have waiting before it is told it fell behind.
   size_t watch_buffer = 1024;

@@ -13,10 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nats/connection.h"
+#include "nats/message.h"
 #include "registry/testing/conformance.h"
 #include "status/status_matchers.h"
 #include "testing/nats_server.h"
@@ -207,7 +209,9 @@ TEST_F(KvRegistryTest, MalformedOversizedAndMismatchedValuesAreSkipped) {
     jsPubAck_Destroy(ack);
   };
   put("bad.1.x", "{not json");
-  put("big.1.y", std::string(8192, ' '));
+  // Within the bucket's max value size (max_value_bytes and room for
+  // headers), over max_value_bytes.
+  put("big.1.y", std::string(4608, ' '));
   put("other.1.z",
       R"({"name":"liar","version":"1","nodes":[{"id":"z","address":"a"}]})");
   put("not=a=key", R"({"name":"n"})");
@@ -231,7 +235,8 @@ TEST_F(KvRegistryTest, MalformedOversizedAndMismatchedValuesAreSkipped) {
   put_with("ttlword.1.h", "Micro-Nats-Ttl", "soon");
   put_with("ttlneg.1.h", "Micro-Nats-Ttl", "-5");
   put_with("oddop.1.h", "KV-Operation", "SWAP");
-  auto registrar = NewRegistry();
+  options.on_bad_input = nullptr;
+  auto registrar = NewRegistry(options);
   ASSERT_THAT(registrar->Register(MakeService("good", "1", {MakeNode("g")})),
               IsOk());
   ASSERT_TRUE(Eventually([&] { return observer->GetService("good").ok(); },
@@ -478,6 +483,167 @@ TEST_F(KvRegistryTest, RacingRegistrationsLeaveEveryReplicaEqualToTheBucket) {
   done = true;
   for (auto& r : readers) r.join();
   EXPECT_GT(lookups.load(), 0);
+}
+
+TEST_F(KvRegistryTest, AReplyLessMessageWithoutHeartbeatStatusIsBadInput) {
+  auto registrar = NewRegistry();
+  ASSERT_THAT(registrar->Register(MakeService("x", "1", {MakeNode("x")})),
+              IsOk());
+  // The forger learns the replica's deliver inbox from its consumer
+  // request (the registrar's was made before the spy listens).
+  auto forger = ConnectTo(*server_);
+  ASSERT_THAT(forger, IsOk());
+  micro_nats::testing::Collector<std::string> inboxes;
+  auto spy =
+      (*forger)->Subscribe("$JS.API.CONSUMER.CREATE.>", [&](natsMsg* msg) {
+        const std::string body(nats::Body(msg));
+        const std::string field = R"("deliver_subject":")";
+        const size_t at = body.find(field);
+        if (at == std::string::npos) return;
+        const size_t start = at + field.size();
+        inboxes.Add(body.substr(start, body.find('"', start) - start));
+      });
+  ASSERT_THAT(spy, IsOk());
+  ASSERT_THAT((*forger)->Flush(absl::Seconds(2)), IsOk());
+  BadCounter bad;
+  KvRegistryOptions options = TestOptions();
+  options.on_bad_input = bad.Callback();
+  auto observer = NewRegistry(options);
+  ASSERT_NE(observer, nullptr);
+  ASSERT_TRUE(inboxes.WaitForCount(1, kWait));
+  const std::string inbox = inboxes.Snapshot()[0];
+  // The consumer's real heartbeats (delivered to the inbox itself; values
+  // keep their own subject).
+  micro_nats::testing::Collector<int> heartbeats;
+  auto beats = (*forger)->Subscribe(inbox, [&](natsMsg* msg) {
+    const char* status = nullptr;
+    if (nats::Reply(msg).empty() &&
+        natsMsgHeader_Get(msg, "Status", &status) == NATS_OK &&
+        absl::string_view(status) == "100") {
+      heartbeats.Add(1);
+    }
+  });
+  ASSERT_THAT(beats, IsOk());
+  ASSERT_THAT((*forger)->Publish(inbox, "alive"), IsOk());
+  ASSERT_TRUE(Eventually([&] { return bad.Count() == 1; }, kWait,
+                         "the forged message reported"));
+  {
+    std::lock_guard<std::mutex> lock(bad.mu);
+    EXPECT_THAT(bad.last, HasSubstr("heartbeat"));
+  }
+  // The consumer's real heartbeats are no bad input.
+  ASSERT_TRUE(heartbeats.WaitForCount(2, kWait));
+  EXPECT_EQ(bad.Count(), 1u);
+  EXPECT_THAT(observer->Find("x"), IsOk());
+}
+
+TEST_F(KvRegistryTest, BucketIsMadeWithMaxValueSizeAndMaxBytes) {
+  ASSERT_NE(NewRegistry(), nullptr);
+  auto conn = ConnectTo(*server_);
+  ASSERT_THAT(conn, IsOk());
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, (*conn)->get(), nullptr), NATS_OK);
+  jsStreamInfo* info = nullptr;
+  ASSERT_EQ(js_GetStreamInfo(&info, js, "KV_micro-registry", nullptr, nullptr),
+            NATS_OK);
+  EXPECT_EQ(info->Config->MaxMsgSize, (64 << 10) + 1024);
+  EXPECT_EQ(info->Config->MaxBytes, int64_t{128} << 20);
+  jsStreamInfo_Destroy(info);
+  jsCtx_Destroy(js);
+  KvRegistryOptions other = TestOptions();
+  other.bucket_max_bytes = 1 << 20;
+  other.max_value_bytes = 1 << 10;
+  auto registry = NewKvRegistry(*conn, other);
+  ASSERT_THAT(registry, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(registry.status().message(), HasSubstr("max-bytes 134217728"));
+  EXPECT_THAT(registry.status().message(), HasSubstr("max value size 66560"));
+  KvRegistryOptions few = TestOptions();
+  few.max_entries = 100;
+  few.max_pending_msgs = 50;
+  EXPECT_THAT(NewKvRegistry(*conn, few),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(KvRegistryTest, PastTheReplicasByteBudgetItRefusesAndIsIncomplete) {
+  auto registrar = NewRegistry();
+  ASSERT_THAT(registrar->Register(MakeService("one", "1", {MakeNode("n")})),
+              IsOk());
+  // The size of one value, read from the bucket.
+  auto conn = ConnectTo(*server_);
+  ASSERT_THAT(conn, IsOk());
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, (*conn)->get(), nullptr), NATS_OK);
+  kvStore* kv = nullptr;
+  ASSERT_EQ(js_KeyValue(&kv, js, "micro-registry"), NATS_OK);
+  kvEntry* entry = nullptr;
+  ASSERT_EQ(kvStore_Get(&entry, kv, "one.1.n"), NATS_OK);
+  const size_t size = kvEntry_ValueLen(entry);
+  kvEntry_Destroy(entry);
+  kvStore_Destroy(kv);
+  jsCtx_Destroy(js);
+
+  BadCounter bad;
+  KvRegistryOptions options = TestOptions();
+  options.max_replica_bytes = size + size / 2;  // one value, not two
+  options.on_bad_input = bad.Callback();
+  auto observer = NewRegistry(options);
+  ASSERT_NE(observer, nullptr);
+  auto found = observer->Find("one");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_TRUE(found->complete);
+  ASSERT_THAT(registrar->Register(MakeService("two", "1", {MakeNode("n")})),
+              IsOk());
+  ASSERT_TRUE(Eventually([&] { return bad.Count() == 1; }, kWait,
+                         "the second value refused"));
+  {
+    std::lock_guard<std::mutex> lock(bad.mu);
+    EXPECT_THAT(bad.last, HasSubstr("bytes of values"));
+  }
+  EXPECT_THAT(observer->GetService("two"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  found = observer->Find("one");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_FALSE(found->complete);
+}
+
+TEST_F(KvRegistryTest, ABucketLargerThanTheConnectionsPendingLimitLoads) {
+  auto writer = ConnectTo(*server_);
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_NE(NewRegistry(), nullptr);  // makes the bucket
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, (*writer)->get(), nullptr), NATS_OK);
+  constexpr int kKeys = 500;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string subject = absl::StrCat("$KV.micro-registry.s", i, ".1.n");
+    const std::string body = absl::StrCat(
+        R"({"name":"s)", i,
+        R"(","version":"1","nodes":[{"id":"n","address":"a.b"}]})");
+    jsPubAck* ack = nullptr;
+    ASSERT_EQ(js_Publish(&ack, js, subject.c_str(), body.data(),
+                         static_cast<int>(body.size()), nullptr, nullptr),
+              NATS_OK);
+    jsPubAck_Destroy(ack);
+  }
+  jsCtx_Destroy(js);
+  // A connection whose subscriptions hold one message each by default: the
+  // initial values, sent at once, overflow that unless the watch sizes its
+  // own limit for max_entries.
+  auto conn = nats::Connection::Connect(
+      {.servers = {server_->url()}, .max_pending_msgs_per_subscription = 1});
+  ASSERT_THAT(conn, IsOk());
+  BadCounter bad;
+  KvRegistryOptions options = TestOptions();
+  options.max_entries = 1000;
+  options.on_bad_input = bad.Callback();
+  auto observer = NewKvRegistry(*conn, options);
+  ASSERT_THAT(observer, IsOk());
+  auto all = (*observer)->ListServices();
+  ASSERT_THAT(all, IsOk());
+  EXPECT_THAT(*all, SizeIs(kKeys));
+  auto found = (*observer)->Find("s7");
+  ASSERT_THAT(found, IsOk());
+  EXPECT_TRUE(found->complete);
+  EXPECT_EQ(bad.Count(), 0u);
 }
 
 }  // namespace

@@ -14,6 +14,11 @@ std::vector<Event> Replica::Put(const std::string& key, ReplicaEntry entry,
   *refused = false;
   if (entry.expires <= now) return Remove(key);
   auto it = entries_.find(key);
+  const size_t others = bytes_ - (it == entries_.end() ? 0 : it->second.bytes);
+  if (entry.bytes > max_bytes_ || others > max_bytes_ - entry.bytes) {
+    *refused = true;
+    return Remove(key);
+  }
   if (it == entries_.end()) {
     if (entries_.size() >= max_entries_) {
       *refused = true;
@@ -21,11 +26,13 @@ std::vector<Event> Replica::Put(const std::string& key, ReplicaEntry entry,
     }
     const bool other = VersionHasOther(entry.service, key);
     Service service = entry.service;
+    bytes_ += entry.bytes;
     entries_.emplace(key, std::move(entry));
     return {Event{other ? EventType::kUpdate : EventType::kCreate,
                   std::move(service)}};
   }
   const bool same = it->second.service == entry.service;
+  bytes_ = others + entry.bytes;
   it->second = std::move(entry);
   if (same) return {};  // a renewal
   return {Event{EventType::kUpdate, it->second.service}};
@@ -35,6 +42,7 @@ std::vector<Event> Replica::Remove(const std::string& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return {};
   Event event{EventType::kDelete, std::move(it->second.service)};
+  bytes_ -= it->second.bytes;
   entries_.erase(it);
   return {std::move(event)};
 }
@@ -45,6 +53,7 @@ std::vector<Event> Replica::Expire(absl::Time now) {
     if (it->second.expires <= now) {
       events.push_back(
           Event{EventType::kDelete, std::move(it->second.service)});
+      bytes_ -= it->second.bytes;
       it = entries_.erase(it);
     } else {
       ++it;
@@ -59,11 +68,16 @@ std::vector<Event> Replica::ReplaceWith(Replica fresh, absl::Time now) {
     if (fresh.entries_.count(it->first) == 0) {
       events.push_back(
           Event{EventType::kDelete, std::move(it->second.service)});
+      bytes_ -= it->second.bytes;
       it = entries_.erase(it);
     } else {
       ++it;
     }
   }
+  // Every key left is overwritten below: count only the fresh values (what
+  // `fresh` accepted fits), whatever order they come in.
+  for (auto& [key, entry] : entries_) entry.bytes = 0;
+  bytes_ = 0;
   for (auto& [key, entry] : fresh.entries_) {
     bool refused = false;
     for (Event& event : Put(key, std::move(entry), now, &refused)) {

@@ -71,6 +71,45 @@ TEST(ReplicaTest, CapRefusesNewKeys) {
   EXPECT_EQ(replica.size(), 1u);
 }
 
+TEST(ReplicaTest, ByteBudgetRefusesWhatWouldPassIt) {
+  Replica replica(10, /*max_bytes=*/100);
+  auto sized = [](ReplicaEntry e, size_t bytes) {
+    e.bytes = bytes;
+    return e;
+  };
+  bool refused = false;
+  replica.Put("s.1.a", sized(EntryOf("s", "1", "a", 1), 60), kNow, &refused);
+  EXPECT_FALSE(refused);
+  // A new key past the budget is left out.
+  EXPECT_TRUE(
+      replica.Put("s.1.b", sized(EntryOf("s", "1", "b", 2), 50), kNow, &refused)
+          .empty());
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(replica.size(), 1u);
+  EXPECT_EQ(replica.bytes(), 60u);
+  replica.Put("s.1.b", sized(EntryOf("s", "1", "b", 3), 40), kNow, &refused);
+  EXPECT_FALSE(refused);
+  EXPECT_EQ(replica.bytes(), 100u);
+  // A key whose new value does not fit loses its old one.
+  auto events = replica.Put("s.1.a", sized(EntryOf("s", "1", "a", 4), 61), kNow,
+                            &refused);
+  EXPECT_TRUE(refused);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, EventType::kDelete);
+  EXPECT_EQ(replica.bytes(), 40u);
+  EXPECT_TRUE(replica.Remove("s.1.b").size() == 1);
+  EXPECT_EQ(replica.bytes(), 0u);
+  // Replacing counts only the fresh values, whatever their order.
+  replica.Put("s.1.a", sized(EntryOf("s", "1", "a", 5), 10), kNow, &refused);
+  replica.Put("s.1.b", sized(EntryOf("s", "1", "b", 6), 90), kNow, &refused);
+  Replica fresh(10, 100);
+  fresh.Put("s.1.a", sized(EntryOf("s", "1", "a", 7), 90), kNow, &refused);
+  fresh.Put("s.1.b", sized(EntryOf("s", "1", "b", 8), 10), kNow, &refused);
+  replica.ReplaceWith(std::move(fresh), kNow);
+  EXPECT_EQ(replica.size(), 2u);
+  EXPECT_EQ(replica.bytes(), 100u);
+}
+
 TEST(ReplicaTest, ReplaceWithGivesTheDifference) {
   Replica replica(10);
   PutEntry(replica, EntryOf("s", "1", "a", 1));
