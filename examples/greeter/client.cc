@@ -17,6 +17,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "examples/greeter/discovery_flag.h"
 #include "examples/greeter/greeter.h"
 #include "service/memory/memory_service.h"
 #include "service/nats/nats_service.h"
@@ -95,18 +96,16 @@ int main(int argc, char** argv) {
   } else {
     std::vector<std::string> servers =
         absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
-    using Discovery = micro_nats::service::NatsServiceOptions::Discovery;
-    const std::string registry = absl::GetFlag(FLAGS_registry);
-    if (registry != "nats" && registry != "kv") {
-      std::fprintf(stderr, "--registry is nats or kv, not '%s'\n",
-                   registry.c_str());
+    auto discovery = greeter::DiscoveryFromFlag(absl::GetFlag(FLAGS_registry));
+    if (!discovery.ok()) {
+      std::fprintf(stderr, "greeter client: %s\n",
+                   discovery.status().ToString().c_str());
       return 2;
     }
     client = micro_nats::service::NewNatsService(
         {.servers = servers,
          .identity = {.name = "greeter-client"},
-         .discovery = registry == "kv" ? Discovery::kKeyValue
-                                       : Discovery::kMicroRegistry});
+         .discovery = *discovery});
   }
   if (!client.ok()) {
     std::fprintf(stderr, "greeter client: %s\n",

@@ -14,6 +14,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "examples/greeter/discovery_flag.h"
 #include "examples/greeter/greeter.h"
 #include "service/nats/nats_service.h"
 
@@ -35,21 +36,17 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::vector<std::string> servers =
       absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
-  using Discovery = micro_nats::service::NatsServiceOptions::Discovery;
-  const std::string registry = absl::GetFlag(FLAGS_registry);
-  if (registry != "nats" && registry != "kv") {
-    std::fprintf(stderr, "greeter: --registry is nats or kv, not '%s'\n",
-                 registry.c_str());
+  auto discovery = greeter::DiscoveryFromFlag(absl::GetFlag(FLAGS_registry));
+  if (!discovery.ok()) {
+    std::fprintf(stderr, "greeter: %s\n",
+                 discovery.status().ToString().c_str());
     return 2;
   }
-  // With kv it registers in the bucket and, for go-micro peers, also
-  // answers broadcast discovery (register_broadcast).
   auto service = micro_nats::service::NewNatsService(
       {.servers = servers,
        .identity = {.name = greeter::kServiceName,
                     .version = absl::GetFlag(FLAGS_version)},
-       .discovery = registry == "kv" ? Discovery::kKeyValue
-                                     : Discovery::kMicroRegistry});
+       .discovery = *discovery});
   if (!service.ok()) {
     std::fprintf(stderr, "greeter: %s\n", service.status().ToString().c_str());
     return 1;
