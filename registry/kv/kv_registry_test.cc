@@ -135,6 +135,29 @@ class KvRegistryTest : public ::testing::Test {
     return ids;
   }
 
+  // The value of `key` in the default bucket, read with nats.c's KV API;
+  // empty (and a failure) when there is none.
+  std::string ValueIn(const std::string& key) {
+    auto conn = ConnectTo(*server_);
+    EXPECT_THAT(conn, IsOk());
+    if (!conn.ok()) return "";
+    jsCtx* js = nullptr;
+    kvStore* kv = nullptr;
+    kvEntry* entry = nullptr;
+    std::string value;
+    if (natsConnection_JetStream(&js, (*conn)->get(), nullptr) == NATS_OK &&
+        js_KeyValue(&kv, js, "micro-registry") == NATS_OK &&
+        kvStore_Get(&entry, kv, key.c_str()) == NATS_OK) {
+      value.assign(kvEntry_ValueString(entry),
+                   static_cast<size_t>(kvEntry_ValueLen(entry)));
+    }
+    EXPECT_FALSE(value.empty()) << key;
+    kvEntry_Destroy(entry);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    return value;
+  }
+
   std::unique_ptr<NatsServer> server_;
 };
 
@@ -145,21 +168,10 @@ TEST_F(KvRegistryTest, ValueIsGoMicroJsonWithOneNodeUnderAnEscapedKey) {
       registry->Register(MakeService("go.micro.greeter", "1.0",
                                      {MakeNode("n_1"), MakeNode("n2")})),
       IsOk());
-  auto conn = ConnectTo(*server_);
-  ASSERT_THAT(conn, IsOk());
-  jsCtx* js = nullptr;
-  ASSERT_EQ(natsConnection_JetStream(&js, (*conn)->get(), nullptr), NATS_OK);
-  kvStore* kv = nullptr;
-  ASSERT_EQ(js_KeyValue(&kv, js, "micro-registry"), NATS_OK);
-  kvEntry* entry = nullptr;
-  ASSERT_EQ(kvStore_Get(&entry, kv, "go=micro=greeter.1=0.n_5F1"), NATS_OK);
-  const std::string value(kvEntry_ValueString(entry));
+  const std::string value = ValueIn("go=micro=greeter.1=0.n_5F1");
   EXPECT_THAT(value, HasSubstr(R"("name":"go.micro.greeter")"));
   EXPECT_THAT(value, HasSubstr(R"("id":"n_1")"));
   EXPECT_THAT(value, ::testing::Not(HasSubstr(R"("id":"n2")")));
-  kvEntry_Destroy(entry);
-  kvStore_Destroy(kv);
-  jsCtx_Destroy(js);
 }
 
 TEST_F(KvRegistryTest, FindIsCompleteFromTheReplica) {
@@ -568,19 +580,8 @@ TEST_F(KvRegistryTest, PastTheReplicasByteBudgetItRefusesAndIsIncomplete) {
   auto registrar = NewRegistry();
   ASSERT_THAT(registrar->Register(MakeService("one", "1", {MakeNode("n")})),
               IsOk());
-  // The size of one value, read from the bucket.
-  auto conn = ConnectTo(*server_);
-  ASSERT_THAT(conn, IsOk());
-  jsCtx* js = nullptr;
-  ASSERT_EQ(natsConnection_JetStream(&js, (*conn)->get(), nullptr), NATS_OK);
-  kvStore* kv = nullptr;
-  ASSERT_EQ(js_KeyValue(&kv, js, "micro-registry"), NATS_OK);
-  kvEntry* entry = nullptr;
-  ASSERT_EQ(kvStore_Get(&entry, kv, "one.1.n"), NATS_OK);
-  const size_t size = kvEntry_ValueLen(entry);
-  kvEntry_Destroy(entry);
-  kvStore_Destroy(kv);
-  jsCtx_Destroy(js);
+  const size_t size = ValueIn("one.1.n").size();
+  ASSERT_GT(size, 0u);
 
   BadCounter bad;
   KvRegistryOptions options = TestOptions();
