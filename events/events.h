@@ -35,6 +35,15 @@
 // Backends: events/memory (in-process, the same semantics on an injectable
 // clock), events/jetstream (NATS JetStream), events/mock (gmock).
 // events/testing holds the conformance suite every backend passes.
+//
+// Trust (JetStream): any client allowed to publish to a stream's subjects
+// (by default every client of the NATS account) can publish events under
+// any topic there, with any headers and body, and handlers see them as
+// the real thing; one allowed the JetStream API can also delete, purge or
+// reconfigure the streams and consumers. Forged messages on a consumer's
+// inbox are counted as bad input, not handled. Restrict who publishes
+// each stream's subjects (and `$JS.API.>`) with NATS permissions; a
+// handler that acts on an event's identity authenticates its body.
 
 #ifndef MICRO_NATS_EVENTS_EVENTS_H_
 #define MICRO_NATS_EVENTS_EVENTS_H_
@@ -299,8 +308,8 @@ absl::Duration BackoffFor(const ConsumeOptions& options, int delivery_count);
 // The dead-letter topic for an event of `topic`.
 std::string DeadLetterTopic(const ConsumeOptions& options,
                             absl::string_view topic);
-// `event`'s message as dead-lettered: its headers plus the reason, the
-// count, its topic and sequence.
+// `event`'s message as dead-lettered: its headers but JetStream's own
+// (Nats-*), plus the reason, the count, its topic and sequence.
 Message DeadLetter(const Event& event, const absl::Status& reason);
 // The handler's result; an exception becomes Internal naming it.
 absl::Status CallHandler(const Handler& handler, const Event& event);
