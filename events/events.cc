@@ -78,6 +78,12 @@ std::vector<std::string> StreamDifferences(const StreamConfig& wanted,
   return diffs;
 }
 
+absl::Time PublishDeadline(const PublishOptions& options,
+                           absl::Duration publish_timeout, absl::Time now) {
+  return options.deadline == absl::InfiniteFuture() ? now + publish_timeout
+                                                    : options.deadline;
+}
+
 absl::Status ValidatePublish(absl::string_view topic, const Message& message,
                              int64_t max_event_bytes) {
   MN_RETURN_IF_ERROR(ValidateSubject(topic, SubjectKind::kConcrete, "topic"));

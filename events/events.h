@@ -105,6 +105,15 @@ struct PublishOptions {
   std::string dedup_id;
 };
 
+// Called once for each PublishAsync that returned OK, with the event's
+// stream sequence or why it is not known to be stored: DeadlineExceeded
+// when the stream did not acknowledge it by PublishOptions::deadline (it
+// may still be stored: publish again with the same dedup_id to store it
+// once), NotFound, Unavailable... Runs on the backend's handler pool, so
+// calls may run concurrently and out of order; a slow `done` holds its
+// slot of max_publish_in_flight, never the connection's reader.
+using PublishDone = std::function<void(absl::StatusOr<uint64_t> sequence)>;
+
 // Where a new group (or an ephemeral consumer) starts. An existing group
 // resumes where it left off; a Start given for it must be the one it was
 // created with (FailedPrecondition otherwise, naming both).
@@ -251,6 +260,10 @@ struct EventsOptions {
   // never changed silently. Publish to a topic no stream holds: NotFound.
   std::vector<StreamConfig> streams;
   absl::Duration publish_timeout = absl::Seconds(5);
+  // Asynchronous publishes sent and not yet acknowledged (or acknowledged
+  // and their `done` not yet returned), at least 1; PublishAsync waits for
+  // room past it.
+  int max_publish_in_flight = 256;
   // Threads running handlers, shared by every consumer of this Events.
   int handler_threads = 4;
   // Bodies over this are refused by Publish and dropped (counted as
@@ -277,6 +290,23 @@ class Events {
       absl::string_view topic, const Message& message,
       const PublishOptions& options = {}) = 0;
 
+  // Sends `message` to be stored under `topic` and returns at once (once
+  // it is sent), without waiting for the stream; `done` gets the sequence
+  // (or the error) later. While max_publish_in_flight are unacknowledged it
+  // waits for room until options.deadline (DeadlineExceeded, not sent). An
+  // error returned means nothing was sent and `done` is not called:
+  // InvalidArgument as Publish's (and for an empty `done`). Events of one
+  // Events are stored in the order their PublishAsync calls returned.
+  // Errors found only after sending (NotFound on JetStream) go to `done`.
+  virtual absl::Status PublishAsync(absl::string_view topic,
+                                    const Message& message,
+                                    const PublishOptions& options,
+                                    PublishDone done) = 0;
+
+  // Waits until every PublishAsync so far has had its `done` return:
+  // DeadlineExceeded (naming how many are left) past `deadline`.
+  virtual absl::Status FlushPublishes(absl::Time deadline) = 0;
+
   // Starts consuming `topic` (wildcards allowed) with `handler`.
   // InvalidArgument for bad options, a new group or an ephemeral consumer
   // without a start; FailedPrecondition when the group exists with other
@@ -293,6 +323,11 @@ class Events {
 };
 
 // Checks shared by every backend.
+//
+// When a publish gives up: options.deadline, or publish_timeout from `now`
+// when that is InfiniteFuture.
+absl::Time PublishDeadline(const PublishOptions& options,
+                           absl::Duration publish_timeout, absl::Time now);
 absl::Status ValidatePublish(absl::string_view topic, const Message& message,
                              int64_t max_event_bytes);
 absl::Status ValidateConsume(absl::string_view topic, const Handler& handler,

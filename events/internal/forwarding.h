@@ -15,7 +15,8 @@
 
 namespace micro_nats::events::events_internal {
 
-// Core: Publish, Consume and Info as Events has them, and maybe Close(), called
+// Core: Publish, PublishAsync, FlushPublishes, Consume and Info as Events
+// has them, and maybe Close(), called
 // when the Events is destroyed.
 template <typename Core>
 class ForwardingEvents : public Events {
@@ -30,6 +31,14 @@ class ForwardingEvents : public Events {
                                    const Message& message,
                                    const PublishOptions& options) override {
     return core_->Publish(topic, message, options);
+  }
+  absl::Status PublishAsync(absl::string_view topic, const Message& message,
+                            const PublishOptions& options,
+                            PublishDone done) override {
+    return core_->PublishAsync(topic, message, options, std::move(done));
+  }
+  absl::Status FlushPublishes(absl::Time deadline) override {
+    return core_->FlushPublishes(deadline);
   }
   absl::StatusOr<std::unique_ptr<Consumer>> Consume(
       absl::string_view topic, Handler handler,

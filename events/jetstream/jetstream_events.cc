@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "concurrency/scheduler.h"
 #include "concurrency/thread_pool.h"
 #include "events/internal/forwarding.h"
+#include "events/internal/publish_window.h"
 #include "nats/message.h"
 #include "nats/status.h"
 #include "status/error_sink.h"
@@ -149,6 +151,16 @@ bool ParseAckSubject(absl::string_view reply, AckInfo& info) {
   return true;
 }
 
+// Publish options for a publish given `wait` for its ack.
+jsPubOptions PubOptions(const PublishOptions& options, absl::Duration wait) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = Millis(wait);
+  // nats.c adds it as the Nats-Msg-Id header while the call runs.
+  if (!options.dedup_id.empty()) po.MsgId = options.dedup_id.c_str();
+  return po;
+}
+
 class Core;
 
 // One consumer: a pull consumer's member in this process.
@@ -223,9 +235,12 @@ class Core : public std::enable_shared_from_this<Core> {
       : connection_(std::move(connection)),
         options_(std::move(options)),
         pool_(std::make_shared<concurrency::ThreadPool>(
-            std::max(1, options_.events.handler_threads))) {}
+            std::max(1, options_.events.handler_threads))),
+        window_(std::make_shared<events_internal::PublishWindow>(
+            std::max(1, options_.events.max_publish_in_flight))) {}
 
   ~Core() {
+    CloseAsync();
     tick_.Cancel();
     if (listener_ != 0) connection_->RemoveReconnectListener(listener_);
     if (js_ != nullptr) jsCtx_Destroy(js_);
@@ -248,6 +263,14 @@ class Core : public std::enable_shared_from_this<Core> {
           "a jetstream {} block in its configuration)");
     }
     MN_RETURN_IF_ERROR(JsStatus(s, code, "JetStream account info"));
+    // A context of its own for PublishAsync: its ack handler and no bound
+    // of nats.c's (window_ is the bound, with a deadline per call).
+    jsOptions ao = jo;
+    ao.PublishAsync.AckHandler = &Core::OnAsyncAck;
+    ao.PublishAsync.AckHandlerClosure = this;
+    MN_RETURN_IF_ERROR(nats::FromNatsStatus(
+        natsConnection_JetStream(&async_js_, connection_->get(), &ao),
+        "JetStream (async publish)"));
     for (const StreamConfig& stream : options_.events.streams) {
       MN_RETURN_IF_ERROR(EnsureStream(stream));
     }
@@ -265,6 +288,84 @@ class Core : public std::enable_shared_from_this<Core> {
     return absl::OkStatus();
   }
 
+  // nats.c's ack handler: on its reply thread, or its timeout timer's
+  // message; never blocks (the result goes to the pool). `msg` is ours.
+  static void OnAsyncAck(jsCtx*, natsMsg* msg, jsPubAck* ack,
+                         jsPubAckErr* error, void* closure) {
+    static_cast<Core*>(closure)->AsyncAcked(msg, ack, error);
+    natsMsg_Destroy(msg);
+  }
+
+  void AsyncAcked(natsMsg* msg, jsPubAck* ack, jsPubAckErr* error) {
+    PublishDone done;
+    {
+      std::lock_guard<std::mutex> lock(async_mu_);
+      auto it = pending_.find(msg);
+      if (it == pending_.end()) return;  // taken back by CloseAsync
+      done = std::move(it->second);
+      pending_.erase(it);
+    }
+    const char* subject = natsMsg_GetSubject(msg);
+    const absl::string_view topic = subject != nullptr ? subject : "";
+    absl::StatusOr<uint64_t> result;
+    if (ack != nullptr && ack->Sequence >= 1) {
+      result = ack->Sequence;
+    } else if (ack != nullptr) {
+      result = absl::InternalError(absl::StrCat(
+          "publish to ", topic, ": the stream acknowledged sequence 0"));
+    } else if (error != nullptr) {
+      result = PublishError(error->Err, error->ErrCode, topic);
+    } else {
+      result = absl::InternalError(
+          absl::StrCat("publish to ", topic, ": neither ack nor error"));
+    }
+    window_->Finish(*pool_, std::move(done), std::move(result));
+  }
+
+  // Takes back what is still unacknowledged (its `done` gets Cancelled),
+  // waits for a running OnAsyncAck, then destroys the context, so no ack
+  // handler runs once Core is gone.
+  void CloseAsync() {
+    bool used;
+    {
+      std::lock_guard<std::mutex> lock(async_mu_);
+      async_closed_ = true;
+      used = async_used_;
+    }
+    if (async_js_ == nullptr) return;
+    natsMsgList unacked = {nullptr, 0};
+    // Only once used: nats.c 3.4.1 makes its pending map on the first
+    // async publish and reads it unchecked here.
+    if (used && js_PublishAsyncGetPendingList(&unacked, async_js_) == NATS_OK) {
+      for (int i = 0; i < unacked.Count; ++i) {
+        PublishDone done;
+        {
+          std::lock_guard<std::mutex> lock(async_mu_);
+          auto it = pending_.find(unacked.Msgs[i]);
+          if (it != pending_.end()) {
+            done = std::move(it->second);
+            pending_.erase(it);
+          }
+        }
+        if (done) {
+          window_->Finish(
+              *pool_, std::move(done),
+              absl::CancelledError(
+                  "events closed before the stream acknowledged the event "
+                  "(it may still be stored: see dedup_id)"));
+        }
+      }
+      natsMsgList_Destroy(&unacked);
+    }
+    // nats.c counts a handler call as pending until it returns.
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 1000;
+    js_PublishAsyncComplete(async_js_, &po);
+    jsCtx_Destroy(async_js_);
+    async_js_ = nullptr;
+  }
+
   absl::StatusOr<uint64_t> Publish(absl::string_view topic,
                                    const Message& message,
                                    const PublishOptions& options) {
@@ -275,38 +376,96 @@ class Core : public std::enable_shared_from_this<Core> {
         nats::NatsMsgPtr msg,
         nats::BuildMessage(topic, "", message.headers, message.body));
     const absl::Time now = absl::Now();
-    const absl::Time deadline = options.deadline == absl::InfiniteFuture()
-                                    ? now + options_.events.publish_timeout
-                                    : options.deadline;
+    const absl::Time deadline =
+        PublishDeadline(options, options_.events.publish_timeout, now);
     if (deadline <= now) {
       return absl::DeadlineExceededError("publish deadline passed");
     }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = Millis(deadline - now);
-    if (!options.dedup_id.empty()) po.MsgId = options.dedup_id.c_str();
+    jsPubOptions po = PubOptions(options, deadline - now);
     jsPubAck* ack = nullptr;
     jsErrCode code = static_cast<jsErrCode>(0);
     natsStatus s = js_PublishMsg(&ack, js_, msg.get(), &po, &code);
-    if (s != NATS_OK) {
-      if (s == NATS_NO_RESPONDERS) {
-        if (StreamFor(options_.events.streams, topic) == nullptr) {
-          return absl::NotFoundError(
-              absl::StrCat("no stream holds topic ", topic));
-        }
-        return absl::UnavailableError(absl::StrCat(
-            "the stream of ", topic, " does not answer (JetStream starting?)"));
-      }
-      return JsStatus(s, code, absl::StrCat("publish to ", topic));
-    }
+    if (s != NATS_OK) return PublishError(s, code, topic);
     const uint64_t seq = ack->Sequence;
     jsPubAck_Destroy(ack);
     return seq;
   }
 
+  // The event goes out with a reply subject of nats.c's async context;
+  // its ack (parsed by nats.c, as js_PublishMsg's) or nats.c's timeout
+  // comes to OnAsyncAck on that context's reply thread (one per Events,
+  // started by the first PublishAsync), which only hands the result to
+  // the pool.
+  absl::Status PublishAsync(absl::string_view topic, const Message& message,
+                            const PublishOptions& options, PublishDone done) {
+    if (!done) return absl::InvalidArgumentError("PublishAsync needs a done");
+    MN_RETURN_IF_ERROR(
+        ValidatePublish(topic, message, options_.events.max_event_bytes));
+    MN_ASSIGN_OR_RETURN(
+        nats::NatsMsgPtr msg,
+        nats::BuildMessage(topic, "", message.headers, message.body));
+    const absl::Time deadline =
+        PublishDeadline(options, options_.events.publish_timeout, absl::Now());
+    MN_RETURN_IF_ERROR(window_->Acquire(deadline));
+    const absl::Time now = absl::Now();
+    if (deadline <= now) {
+      window_->Release();
+      return absl::DeadlineExceededError("publish deadline passed");
+    }
+    jsPubOptions po = PubOptions(options, deadline - now);
+    natsMsg* raw = msg.release();
+    {
+      // Before sending: the ack may come before js_PublishMsgAsync returns.
+      std::lock_guard<std::mutex> lock(async_mu_);
+      if (async_closed_) {
+        natsMsg_Destroy(raw);
+        window_->Release();
+        return absl::FailedPreconditionError("events closed");
+      }
+      pending_.emplace(raw, std::move(done));
+      async_used_ = true;
+    }
+    const natsStatus s = js_PublishMsgAsync(async_js_, &raw, &po);
+    if (s != NATS_OK) {
+      // Not sent (nats.c gave the message back): no ack will come.
+      {
+        std::lock_guard<std::mutex> lock(async_mu_);
+        pending_.erase(raw);
+      }
+      natsMsg_Destroy(raw);
+      window_->Release();
+      return PublishError(s, static_cast<jsErrCode>(0), topic);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status FlushPublishes(absl::Time deadline) {
+    return window_->Flush(deadline);
+  }
+
   absl::StatusOr<std::unique_ptr<Consumer>> Consume(absl::string_view topic,
                                                     Handler handler,
                                                     ConsumeOptions options);
+
+  // A failed publish of `topic` (sync or async) as a Status.
+  absl::Status PublishError(natsStatus s, jsErrCode code,
+                            absl::string_view topic) const {
+    if (s == NATS_NO_RESPONDERS) {
+      if (StreamFor(options_.events.streams, topic) == nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat("no stream holds topic ", topic));
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "the stream of ", topic, " does not answer (JetStream starting?)"));
+    }
+    if (s == NATS_TIMEOUT) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "publish to ", topic,
+          ": no ack from the stream by the deadline; the event may still be "
+          "stored (publish again with the same dedup_id to store it once)"));
+    }
+    return JsStatus(s, code, absl::StrCat("publish to ", topic));
+  }
 
   absl::StatusOr<TopicInfo> Info(absl::string_view topic,
                                  absl::string_view group);
@@ -397,6 +556,14 @@ class Core : public std::enable_shared_from_this<Core> {
   const std::shared_ptr<nats::Connection> connection_;
   const JetStreamEventsOptions options_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
+  const std::shared_ptr<events_internal::PublishWindow> window_;
+  jsCtx* async_js_ = nullptr;  // set by Init
+  std::mutex async_mu_;
+  bool async_closed_ = false;  // guarded by async_mu_
+  bool async_used_ = false;    // guarded by async_mu_
+  // Sent by PublishAsync, not yet acknowledged: nats.c hands the message
+  // back with its ack.
+  std::unordered_map<natsMsg*, PublishDone> pending_;  // guarded by async_mu_
   jsCtx* js_ = nullptr;
   std::atomic<bool> reconnected_{false};
   uint64_t listener_ = 0;

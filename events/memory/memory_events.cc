@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "concurrency/thread_pool.h"
 #include "events/internal/forwarding.h"
+#include "events/internal/publish_window.h"
 #include "status/error_sink.h"
 #include "status/status_macros.h"
 #include "subject/subject.h"
@@ -93,7 +94,9 @@ class State : public std::enable_shared_from_this<State> {
   explicit State(MemoryEventsOptions options)
       : options_(std::move(options)),
         pool_(std::make_shared<concurrency::ThreadPool>(
-            std::max(1, options_.events.handler_threads))) {
+            std::max(1, options_.events.handler_threads))),
+        window_(std::make_shared<events_internal::PublishWindow>(
+            std::max(1, options_.events.max_publish_in_flight))) {
     scheduler_ = options_.scheduler;
     if (scheduler_ == nullptr) {
       scheduler_ = std::make_shared<concurrency::Scheduler>(
@@ -119,6 +122,28 @@ class State : public std::enable_shared_from_this<State> {
     Held held(*this);
     if (closed_) return absl::FailedPreconditionError("events closed");
     return PublishLocked(topic, message, options.dedup_id);
+  }
+
+  // Stored at once; only `done` waits for the pool (and holds the slot).
+  absl::Status PublishAsync(absl::string_view topic, const Message& message,
+                            const PublishOptions& options, PublishDone done) {
+    if (!done) return absl::InvalidArgumentError("PublishAsync needs a done");
+    MN_RETURN_IF_ERROR(
+        ValidatePublish(topic, message, options_.events.max_event_bytes));
+    // Real time: the deadline bounds a real wait, whatever the clock.
+    MN_RETURN_IF_ERROR(window_->Acquire(PublishDeadline(
+        options, options_.events.publish_timeout, absl::Now())));
+    absl::StatusOr<uint64_t> sequence = Publish(topic, message, options);
+    if (!sequence.ok()) {
+      window_->Release();
+      return sequence.status();
+    }
+    window_->Finish(*pool_, std::move(done), std::move(sequence));
+    return absl::OkStatus();
+  }
+
+  absl::Status FlushPublishes(absl::Time deadline) {
+    return window_->Flush(deadline);
   }
 
   absl::StatusOr<std::unique_ptr<Consumer>> Consume(absl::string_view topic,
@@ -431,6 +456,7 @@ class State : public std::enable_shared_from_this<State> {
 
   const MemoryEventsOptions options_;
   const std::shared_ptr<concurrency::ThreadPool> pool_;
+  const std::shared_ptr<events_internal::PublishWindow> window_;
   std::shared_ptr<concurrency::Scheduler> scheduler_;
   std::vector<StreamConfig> configs_;  // streams_[i]'s
 

@@ -32,6 +32,12 @@ class MemoryEnvironment : public EventsEnvironment {
  public:
   absl::StatusOr<std::unique_ptr<Events>> NewEvents(
       EventsOptions options) override {
+    // The publish bound is a process's, not the medium's: such an Events
+    // gets an instance of its own (it sees no other's events).
+    if (options.max_publish_in_flight !=
+        EventsOptions{}.max_publish_in_flight) {
+      return NewMemoryEvents({.events = std::move(options)});
+    }
     if (shared_ == nullptr) {
       MN_ASSIGN_OR_RETURN(auto events,
                           NewMemoryEvents({.events = std::move(options)}));

@@ -13,6 +13,13 @@ MockEvents::MockEvents() {
                             const PublishOptions&) -> absl::StatusOr<uint64_t> {
         return ++next_sequence_;
       });
+  ON_CALL(*this, PublishAsync(_, _, _, _))
+      .WillByDefault([this](absl::string_view, const Message&,
+                            const PublishOptions&, PublishDone done) {
+        done(++next_sequence_);
+        return absl::OkStatus();
+      });
+  ON_CALL(*this, FlushPublishes(_)).WillByDefault(Return(absl::OkStatus()));
   ON_CALL(*this, Consume(_, _, _))
       .WillByDefault([](absl::string_view, Handler, ConsumeOptions)
                          -> absl::StatusOr<std::unique_ptr<Consumer>> {

@@ -28,7 +28,8 @@ class MockConsumer : public Consumer {
 
 class MockEvents : public Events {
  public:
-  // By default Publish returns sequence 1, 2, 3... and Consume a
+  // By default Publish returns sequence 1, 2, 3... (PublishAsync gives it
+  // to `done` before returning), FlushPublishes succeeds and Consume a
   // MockConsumer whose Stop succeeds.
   MockEvents();
 
@@ -36,6 +37,11 @@ class MockEvents : public Events {
               (absl::string_view topic, const Message& message,
                const PublishOptions& options),
               (override));
+  MOCK_METHOD(absl::Status, PublishAsync,
+              (absl::string_view topic, const Message& message,
+               const PublishOptions& options, PublishDone done),
+              (override));
+  MOCK_METHOD(absl::Status, FlushPublishes, (absl::Time deadline), (override));
   MOCK_METHOD(absl::StatusOr<std::unique_ptr<Consumer>>, Consume,
               (absl::string_view topic, Handler handler,
                ConsumeOptions options),

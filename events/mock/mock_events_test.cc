@@ -72,5 +72,18 @@ TEST(MockEventsTest, ATestCanDriveTheHandler) {
   EXPECT_EQ(billed, 1);
 }
 
+TEST(MockEventsTest, PublishAsyncGivesTheNextSequenceToDoneByDefault) {
+  NiceMock<MockEvents> events;
+  ASSERT_THAT(events.Publish("orders.created", {.body = "1"}, {}),
+              IsOkAndHolds(1));
+  absl::StatusOr<uint64_t> got = absl::UnknownError("not called");
+  ASSERT_THAT(events.PublishAsync(
+                  "orders.created", {.body = "2"}, {},
+                  [&](absl::StatusOr<uint64_t> seq) { got = std::move(seq); }),
+              IsOk());
+  EXPECT_THAT(got, IsOkAndHolds(2));
+  EXPECT_THAT(events.FlushPublishes(absl::Now()), IsOk());
+}
+
 }  // namespace
 }  // namespace micro_nats::events

@@ -610,6 +610,119 @@ TEST_P(EventsConformanceTest, StoredEventsAndGroupsOutliveARestart) {
   }
 }
 
+// What PublishAsync's `done` calls gave, by call.
+class AsyncResults {
+ public:
+  explicit AsyncResults(int n) : results_(n), calls_(n, 0) {}
+  PublishDone For(int i) {
+    return [this, i](absl::StatusOr<uint64_t> sequence) {
+      std::lock_guard<std::mutex> lock(mu_);
+      results_[i] = std::move(sequence);
+      ++calls_[i];
+    };
+  }
+  std::vector<absl::StatusOr<uint64_t>> results() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_;
+  }
+  std::vector<int> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<absl::StatusOr<uint64_t>> results_;
+  std::vector<int> calls_;
+};
+
+TEST_P(EventsConformanceTest, PublishAsyncStoresInCallOrderAndCallsDoneOnce) {
+  constexpr int kCount = 50;
+  AsyncResults got(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_THAT(events_->PublishAsync("ev.a", {.body = absl::StrCat(i)}, {},
+                                      got.For(i)),
+                IsOk());
+  }
+  ASSERT_THAT(events_->FlushPublishes(absl::Now() + kWait), IsOk());
+  EXPECT_THAT(got.calls(), ::testing::Each(1));
+  std::vector<absl::StatusOr<uint64_t>> results = got.results();
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_THAT(results[i], IsOkAndHolds(static_cast<uint64_t>(i + 1)))
+        << "publish " << i;
+  }
+  // Stored as sent: a consumer of all sees the bodies in that order.
+  micro_nats::testing::Collector<Seen> seen;
+  auto consumer =
+      Record("ev.a", seen, {.start = Start::All(), .max_in_flight = 1});
+  ASSERT_TRUE(seen.WaitForCount(kCount, kWait));
+  std::vector<Seen> events = seen.Snapshot();
+  for (int i = 0; i < kCount; ++i) EXPECT_EQ(events[i].body, absl::StrCat(i));
+}
+
+TEST_P(EventsConformanceTest, PublishAsyncWaitsForRoomUntilItsDeadline) {
+  auto events = env_->NewEvents(
+      {.streams = ConformanceStreams(), .max_publish_in_flight = 2});
+  ASSERT_TRUE(events.ok()) << events.status();
+  // After the events: opened (by its destructor) before they are destroyed.
+  Gate gate;
+  AsyncResults got(4);
+  auto held = [&](int i) {
+    PublishDone record = got.For(i);
+    return [&gate, record](absl::StatusOr<uint64_t> sequence) {
+      gate.Wait();  // its slot stays taken meanwhile
+      record(std::move(sequence));
+    };
+  };
+  ASSERT_THAT((*events)->PublishAsync("ev.a", {.body = "0"}, {}, held(0)),
+              IsOk());
+  ASSERT_THAT((*events)->PublishAsync("ev.a", {.body = "1"}, {}, held(1)),
+              IsOk());
+  const absl::Time start = absl::Now();
+  EXPECT_THAT((*events)->PublishAsync(
+                  "ev.a", {.body = "2"},
+                  {.deadline = start + absl::Milliseconds(200)}, got.For(2)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(190));
+  EXPECT_THAT((*events)->FlushPublishes(absl::Now() + absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  gate.Open();
+  ASSERT_THAT((*events)->FlushPublishes(absl::Now() + kWait), IsOk());
+  // The refused one was never sent: the next takes sequence 3.
+  ASSERT_THAT((*events)->PublishAsync("ev.a", {.body = "3"}, {}, got.For(3)),
+              IsOk());
+  ASSERT_THAT((*events)->FlushPublishes(absl::Now() + kWait), IsOk());
+  EXPECT_THAT(got.calls(), ::testing::ElementsAre(1, 1, 0, 1));
+  std::vector<absl::StatusOr<uint64_t>> results = got.results();
+  EXPECT_THAT(results[0], IsOkAndHolds(1));
+  EXPECT_THAT(results[1], IsOkAndHolds(2));
+  EXPECT_THAT(results[3], IsOkAndHolds(3));
+}
+
+TEST_P(EventsConformanceTest, PublishAsyncRefusesWhatCannotBeStored) {
+  AsyncResults got(5);
+  EXPECT_THAT(events_->PublishAsync("ev.*", {.body = "1"}, {}, got.For(0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(events_->PublishAsync("ev.a", {.headers = {{"Bad", "a\r\nX: y"}}},
+                                    {}, got.For(1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(events_->PublishAsync("ev.a", {.body = "1"}, {}, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // No stream: said at once where the backend knows, else to `done`.
+  absl::Status nowhere =
+      events_->PublishAsync("nowhere.x", {.body = "1"}, {}, got.For(2));
+  ASSERT_THAT(events_->FlushPublishes(absl::Now() + kWait), IsOk());
+  if (nowhere.ok()) {
+    EXPECT_THAT(got.results()[2], StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(got.calls(), ::testing::ElementsAre(0, 0, 1, 0, 0));
+  } else {
+    EXPECT_THAT(nowhere, StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(got.calls(), ::testing::Each(0));
+  }
+  // Nothing was stored by them.
+  EXPECT_THAT(events_->Publish("ev.a", {.body = "ok"}), IsOkAndHolds(1));
+}
+
 }  // namespace micro_nats::events::testing
 
 #endif  // MICRO_NATS_EVENTS_TESTING_CONFORMANCE_H_
