@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ struct EventsBackend {
   std::string name;
   std::function<std::unique_ptr<EventsEnvironment>()> make;
 };
+
+inline void PrintTo(const EventsBackend& backend, std::ostream* os) {
+  *os << backend.name;
+}
 
 inline std::string EventsBackendName(
     const ::testing::TestParamInfo<EventsBackend>& info) {
@@ -187,7 +192,12 @@ TEST_P(ServiceEventsTest, FailingCallbackIsRedeliveredThenDeadLettered) {
                   {.group = "failing",
                    .start = events::Start::All(),
                    .max_deliveries = 3,
-                   .backoff = {absl::Milliseconds(10)}}),
+                   // The last step long: events/memory publishes the dead
+                   // letter before it forgets the event, and that publish
+                   // may hand it out again once the step passed (seen
+                   // under TSan with 10 ms; NOTES.md, W1 19:55).
+                   .backoff = {absl::Milliseconds(10), absl::Milliseconds(10),
+                               absl::Hours(1)}}),
               IsOk());
   ASSERT_THAT(CollectDead(service->server(), dead), IsOk());
   ASSERT_THAT(service->Start(), IsOk());
@@ -201,7 +211,7 @@ TEST_P(ServiceEventsTest, FailingCallbackIsRedeliveredThenDeadLettered) {
   EXPECT_EQ(letter.count, "3");
   EXPECT_EQ(letter.topic, "orders.refused");
   EXPECT_THAT(service->Stop(Soon()), IsOk());
-  EXPECT_EQ(deliveries.size(), 3u);
+  EXPECT_THAT(deliveries.Snapshot(), ::testing::ElementsAre(1, 2, 3));
   EXPECT_EQ(dead.size(), 1u);
 }
 
