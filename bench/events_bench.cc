@@ -7,6 +7,10 @@
 //
 //   publish: one durable publish at a time, each waiting for the stream's
 //     ack (js_Publish vs Events::Publish);
+//   publish_async: a run of durable publishes with at most 256 unacknowledged
+//     (js_PublishAsync on a context with PublishAsync.MaxPending 256, then
+//     js_PublishAsyncComplete, vs Events::PublishAsync with
+//     max_publish_in_flight 256, then FlushPublishes);
 //   consume: a durable pull consumer taking a backlog of events, acking
 //     each (js_PullSubscribe + natsSubscription_Fetch of 64 + natsMsg_Ack vs
 //     Events::Consume with max_in_flight 64).
@@ -53,26 +57,32 @@ struct Raw {
     if (js != nullptr) jsCtx_Destroy(js);
     if (nc != nullptr) natsConnection_Destroy(nc);
   }
-  bool Connect() {
+  // max_pending > 0: js_PublishAsync waits while that many are in flight.
+  bool Connect(int max_pending = 0) {
     natsOptions* opts = nullptr;
     if (natsOptions_Create(&opts) != NATS_OK) return false;
     natsOptions_SetURL(opts, JetStreamServer().url().c_str());
     natsOptions_SetSendAsap(opts, true);
     natsStatus s = natsConnection_Connect(&nc, opts);
     natsOptions_Destroy(opts);
-    return s == NATS_OK &&
-           natsConnection_JetStream(&js, nc, nullptr) == NATS_OK;
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = max_pending;
+    jo.PublishAsync.StallWait = 30000;
+    return s == NATS_OK && natsConnection_JetStream(&js, nc, &jo) == NATS_OK;
   }
 };
 
-absl::StatusOr<std::unique_ptr<events::Events>> Ours() {
+absl::StatusOr<std::unique_ptr<events::Events>> Ours(
+    int max_publish_in_flight = 256) {
   auto conn = nats::Connection::Connect({.servers = {JetStreamServer().url()}});
   if (!conn.ok()) return conn.status();
   // A bound on the store: rounds add up.
   return events::NewJetStreamEvents(
       *conn, {.events = {.streams = {{.name = "BENCH",
                                       .subjects = {"bench.>"},
-                                      .max_messages = 2000000}}}});
+                                      .max_messages = 2000000}},
+                         .max_publish_in_flight = max_publish_in_flight}});
 }
 
 void BM_PairedDurablePublish(benchmark::State& state) {
@@ -115,6 +125,68 @@ BENCHMARK(BM_PairedDurablePublish)
     ->ArgName("bytes")
     ->Arg(16)
     ->Arg(1024)
+    ->Apply(bench::AsPaired);
+
+constexpr int kAsyncInFlight = 256;
+
+// Each round publishes a run of events with at most kAsyncInFlight
+// unacknowledged; the clock runs from the first send to the last ack.
+void BM_PairedDurablePublishAsync(benchmark::State& state) {
+  const int count = bench::GetPairedFlags().smoke ? 500 : 5000;
+  Raw raw;
+  auto ours = Ours(kAsyncInFlight);
+  if (!raw.Connect(kAsyncInFlight) || !ours.ok()) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  const std::string body(state.range(0), 'x');
+  const events::Message message{.body = body};
+  bench::Side baseline = [&]() -> absl::StatusOr<bench::Round> {
+    const absl::Time start = absl::Now();
+    for (int i = 0; i < count; ++i) {
+      if (js_PublishAsync(raw.js, "bench.async.raw", body.data(),
+                          static_cast<int>(body.size()), nullptr) != NATS_OK) {
+        return absl::UnavailableError("js_PublishAsync failed");
+      }
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 30000;
+    if (js_PublishAsyncComplete(raw.js, &po) != NATS_OK) {
+      return absl::DeadlineExceededError("not all acknowledged");
+    }
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    return bench::Round{.ops = count, .per_s = count / seconds};
+  };
+  bench::Side stack = [&]() -> absl::StatusOr<bench::Round> {
+    std::atomic<int> failed{0};
+    const absl::Time start = absl::Now();
+    for (int i = 0; i < count; ++i) {
+      MN_RETURN_IF_ERROR((*ours)->PublishAsync(
+          "bench.async.ours", message, {},
+          [&failed](absl::StatusOr<uint64_t> seq) {
+            if (!seq.ok()) failed.fetch_add(1, std::memory_order_relaxed);
+          }));
+    }
+    MN_RETURN_IF_ERROR((*ours)->FlushPublishes(start + absl::Seconds(30)));
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (failed.load() != 0) {
+      return absl::UnavailableError(
+          absl::StrCat(failed.load(), " async publishes failed"));
+    }
+    return bench::Round{.ops = count, .per_s = count / seconds};
+  };
+  bench::RunPaired(
+      state, baseline, stack,
+      {.baseline = "raw",
+       .figures = bench::kRate,
+       .keys = {{"events_publish_async_rate_vs_raw", "rate_vs_raw"}},
+       .label = "async durable publish, 256 in flight"})
+      .IgnoreError();  // reported by RunPaired
+}
+BENCHMARK(BM_PairedDurablePublishAsync)
+    ->ArgName("bytes")
+    ->Arg(16)
     ->Apply(bench::AsPaired);
 
 // Publishes `count` events to `subject` without waiting for each ack (the

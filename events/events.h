@@ -109,9 +109,12 @@ struct PublishOptions {
 // stream sequence or why it is not known to be stored: DeadlineExceeded
 // when the stream did not acknowledge it by PublishOptions::deadline (it
 // may still be stored: publish again with the same dedup_id to store it
-// once), NotFound, Unavailable... Runs on the backend's handler pool, so
-// calls may run concurrently and out of order; a slow `done` holds its
-// slot of max_publish_in_flight, never the connection's reader.
+// once), NotFound, Unavailable, Cancelled (the Events was destroyed
+// first). Never on the caller's thread nor the connection's reader: on
+// JetStream on the thread that takes this Events' acks (one per Events; a
+// slow `done` delays the acks after it), in memory on its handler pool.
+// Calls may run concurrently; a `done` holds its slot of
+// max_publish_in_flight until it returns.
 using PublishDone = std::function<void(absl::StatusOr<uint64_t> sequence)>;
 
 // Where a new group (or an ephemeral consumer) starts. An existing group

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +36,11 @@ class PublishWindow : public std::enable_shared_from_this<PublishWindow> {
   // gives back the slot. Never blocks.
   void Finish(concurrency::ThreadPool& pool, PublishDone done,
               absl::StatusOr<uint64_t> result);
+  // Calls done(result) here, then gives back the slot.
+  void FinishHere(PublishDone done, absl::StatusOr<uint64_t> result) {
+    done(std::move(result));
+    Release();
+  }
   // Waits until no slot is taken: DeadlineExceeded naming how many are.
   absl::Status Flush(absl::Time deadline);
 

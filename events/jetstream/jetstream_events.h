@@ -6,16 +6,18 @@
 // durable pull consumers, an ephemeral consumer is an ephemeral pull
 // consumer deleted when it stops. Publish is nats.c's js_PublishMsg on the
 // shared Connection (messages built by //nats, so subjects and headers pass
-// its checks). Consumers pull: each asks the server for at most as many
-// events as it has room for (ConsumeOptions::max_in_flight, less those in
-// flight), on one inbox subscription of the shared Connection: messages
-// come off the wire on nats.c's shared delivery threads and handlers run on
-// one bounded pool per Events. No thread per consumer, and no blocking
-// fetch holding a thread. Acks, naks with delay ("-NAK {"delay":ns}"),
-// in-progress ("+WPI", every ack_wait / 2 while a handler runs) go to the
-// event's reply subject. Redeliveries are counted by the server (the
-// delivery count in the reply subject) and the dead letter is ours:
-// the consumer's MaxDeliver is unlimited, and at max_deliveries the event
+// its checks); PublishAsync is js_PublishMsgAsync on a JetStream context of
+// its own, whose acks (parsed by nats.c as js_PublishMsg's, a timeout per
+// event) come on one reply thread per Events, where `done` runs. Consumers
+// pull: each asks the server for at most as many events as it has room for
+// (ConsumeOptions::max_in_flight, less those in flight), on one inbox
+// subscription of the shared Connection: messages come off the wire on nats.c's
+// shared delivery threads and handlers run on one bounded pool per Events. No
+// thread per consumer, and no blocking fetch holding a thread. Acks, naks with
+// delay ("-NAK {"delay":ns}"), in-progress ("+WPI", every ack_wait / 2 while a
+// handler runs) go to the event's reply subject. Redeliveries are counted by
+// the server (the delivery count in the reply subject) and the dead letter is
+// ours: the consumer's MaxDeliver is unlimited, and at max_deliveries the event
 // is published to its dead-letter topic, then acked (or, if that publish
 // fails, naked again: never dropped).
 //
