@@ -561,9 +561,16 @@ absl::Status Server::Stop(absl::Time deadline) {
   }
   int consumers_late = 0;
   for (std::unique_ptr<events::Consumer>& consumer : consumers) {
-    if (!consumer->Stop(deadline).ok()) ++consumers_late;
+    if (consumer->Stop(deadline).ok()) {
+      consumer.reset();
+      continue;
+    }
+    // Its destructor would wait for the callback again: kept until the
+    // server goes, so this Stop returns by its deadline.
+    ++consumers_late;
+    std::lock_guard<std::mutex> lock(mu_);
+    late_consumers_.push_back(std::move(consumer));
   }
-  consumers.clear();
   int still_running = 0;
   {
     std::unique_lock<std::mutex> lock(core_->mu);

@@ -461,6 +461,9 @@ class Server {
   };
   std::vector<PendingConsumer> pending_consumers_;            // before Start
   std::vector<std::unique_ptr<events::Consumer>> consumers_;  // guarded by mu_
+  // Consumers whose callbacks ran past Stop's deadline: destroyed with the
+  // server (a consumer's destructor waits for them once more).
+  std::vector<std::unique_ptr<events::Consumer>> late_consumers_;  // mu_
   std::unique_ptr<transport::Listener> listener_;             // set by Start
   std::vector<std::shared_ptr<Frontend>> started_frontends_;  // mu_
   // Last: cancelled first (Stop cancels it too).

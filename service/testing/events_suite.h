@@ -18,8 +18,10 @@
 #ifndef MICRO_NATS_SERVICE_TESTING_EVENTS_SUITE_H_
 #define MICRO_NATS_SERVICE_TESTING_EVENTS_SUITE_H_
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -253,6 +255,41 @@ TEST_P(ServiceEventsTest, UndecodableEventIsDeadLetteredNotDropped) {
   EXPECT_EQ(letter.count, "2");
   EXPECT_EQ(letter.topic, "orders.garbled");
   EXPECT_THAT(service->Stop(Soon()), IsOk());
+}
+
+// Stop waits for a running callback only until its deadline, says so,
+// and the event comes again (never acknowledged for that callback).
+TEST_P(ServiceEventsTest, StopIsBoundedByItsDeadline) {
+  std::unique_ptr<Service> service = NewService("billing");
+  ASSERT_NE(service, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  ::micro_nats::testing::Collector<int> started;
+  ASSERT_THAT(service->server().ConsumeRaw(
+                  "orders.>",
+                  [&](Context&, const events::Event& event) {
+                    started.Add(event.delivery_count);
+                    std::unique_lock<std::mutex> lock(mu);
+                    cv.wait(lock, [&] { return open; });
+                    return absl::OkStatus();
+                  },
+                  {.group = "slow", .start = events::Start::All()}),
+              IsOk());
+  ASSERT_THAT(service->Start(), IsOk());
+  ASSERT_THAT(service->client().Emit("orders.created", Ping()), IsOk());
+  ASSERT_TRUE(started.WaitForCount(1, absl::Seconds(10)));
+  const absl::Time before = absl::Now();
+  EXPECT_THAT(service->Stop(before + absl::Milliseconds(200)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       ::testing::HasSubstr("1 event consumers")));
+  EXPECT_LT(absl::Now() - before, absl::Seconds(2));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  service.reset();  // the late consumer goes with the server
 }
 
 // Consume's checks come at once; a group's start is never picked.
