@@ -1121,6 +1121,10 @@ int EventsConsume(const std::vector<std::string>& args) {
   absl::Status stopped =
       (*consumer)->Stop(absl::Now() + absl::GetFlag(FLAGS_timeout));
   if (!stopped.ok()) return Failed("stop", stopped);
+  // The last acknowledgement and the hand-back reach the server before the
+  // connection goes (else the group waits ack_wait for them).
+  absl::Status flushed = session->conn->Flush(absl::GetFlag(FLAGS_timeout));
+  if (!flushed.ok()) return Failed("stop", flushed);
   return 0;
 }
 

@@ -495,14 +495,16 @@ TEST_F(MicroCliTest, EventsPublishConsumeAndInfo) {
               MatchesRegex("stream EVT: 3 events, [0-9]+ bytes, sequences "
                            "1\\.\\.3\n"
                            "dead-lettered \\(dead\\.evt\\.\\*\\): 0\n"
-                           "group g: pending 1, in flight 0, redelivered 0, "
-                           "acknowledged up to 2\n"));
+                           "group g: pending (1, in flight 0|0, in flight 1), "
+                           "redelivered 0, acknowledged up to 2\n"));
+  // Event 3 may have reached that consumer after its count and been handed
+  // back (in flight until the nak lands, then delivered a second time).
   r = Micro("events consume 'evt.*' --group g --count 1 --json");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(
-      r.out,
-      AllOf(HasSubstr("\"sequence\":3"), HasSubstr("\"delivery_count\":1"),
-            HasSubstr("\"body\":\"text\""), HasSubstr("\"topic\":\"evt.b\"")));
+  EXPECT_THAT(r.out, AllOf(HasSubstr("\"sequence\":3"),
+                           MatchesRegex(".*\"delivery_count\":[12],.*\n"),
+                           HasSubstr("\"body\":\"text\""),
+                           HasSubstr("\"topic\":\"evt.b\"")));
   // An ephemeral consumer from a sequence sees the header too.
   r = Micro("events consume evt.a --start seq:2 --count 1 --json");
   EXPECT_EQ(r.exit_code, 0) << r.err;
