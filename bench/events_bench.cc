@@ -127,6 +127,25 @@ BENCHMARK(BM_PairedDurablePublish)
     ->Arg(1024)
     ->Apply(bench::AsPaired);
 
+// Publishes `count` events of `body` to `subject` with js_PublishAsync (as
+// many in flight as raw.js allows), then waits for every ack.
+absl::Status RawPublishAsync(Raw& raw, const char* subject,
+                             absl::string_view body, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (js_PublishAsync(raw.js, subject, body.data(),
+                        static_cast<int>(body.size()), nullptr) != NATS_OK) {
+      return absl::UnavailableError("js_PublishAsync failed");
+    }
+  }
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = 30000;
+  if (js_PublishAsyncComplete(raw.js, &po) != NATS_OK) {
+    return absl::DeadlineExceededError("not all acknowledged");
+  }
+  return absl::OkStatus();
+}
+
 constexpr int kAsyncInFlight = 256;
 
 // Each round publishes a run of events with at most kAsyncInFlight
@@ -143,18 +162,7 @@ void BM_PairedDurablePublishAsync(benchmark::State& state) {
   const events::Message message{.body = body};
   bench::Side baseline = [&]() -> absl::StatusOr<bench::Round> {
     const absl::Time start = absl::Now();
-    for (int i = 0; i < count; ++i) {
-      if (js_PublishAsync(raw.js, "bench.async.raw", body.data(),
-                          static_cast<int>(body.size()), nullptr) != NATS_OK) {
-        return absl::UnavailableError("js_PublishAsync failed");
-      }
-    }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 30000;
-    if (js_PublishAsyncComplete(raw.js, &po) != NATS_OK) {
-      return absl::DeadlineExceededError("not all acknowledged");
-    }
+    MN_RETURN_IF_ERROR(RawPublishAsync(raw, "bench.async.raw", body, count));
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     return bench::Round{.ops = count, .per_s = count / seconds};
   };
@@ -189,23 +197,6 @@ BENCHMARK(BM_PairedDurablePublishAsync)
     ->Arg(16)
     ->Apply(bench::AsPaired);
 
-// Publishes `count` events to `subject` without waiting for each ack (the
-// backlog a consume round takes).
-absl::Status Backlog(Raw& raw, const char* subject, int count) {
-  for (int i = 0; i < count; ++i) {
-    if (js_PublishAsync(raw.js, subject, "event", 5, nullptr) != NATS_OK) {
-      return absl::UnavailableError("js_PublishAsync failed");
-    }
-  }
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = 30000;
-  if (js_PublishAsyncComplete(raw.js, &po) != NATS_OK) {
-    return absl::DeadlineExceededError("backlog not stored");
-  }
-  return absl::OkStatus();
-}
-
 // The stream's next sequence.
 absl::StatusOr<uint64_t> NextSequence(Raw& raw) {
   jsStreamInfo* info = nullptr;
@@ -232,7 +223,8 @@ void BM_PairedConsume(benchmark::State& state) {
   int round = 0;
   bench::Side baseline = [&]() -> absl::StatusOr<bench::Round> {
     MN_ASSIGN_OR_RETURN(uint64_t first, NextSequence(raw));
-    MN_RETURN_IF_ERROR(Backlog(raw, "bench.consume.raw", backlog));
+    MN_RETURN_IF_ERROR(
+        RawPublishAsync(raw, "bench.consume.raw", "event", backlog));
     const std::string durable = absl::StrCat("raw", ++round);
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -265,7 +257,8 @@ void BM_PairedConsume(benchmark::State& state) {
   };
   bench::Side stack = [&]() -> absl::StatusOr<bench::Round> {
     MN_ASSIGN_OR_RETURN(uint64_t first, NextSequence(raw));
-    MN_RETURN_IF_ERROR(Backlog(raw, "bench.consume.ours", backlog));
+    MN_RETURN_IF_ERROR(
+        RawPublishAsync(raw, "bench.consume.ours", "event", backlog));
     std::mutex mu;
     std::condition_variable cv;
     int handled = 0;
