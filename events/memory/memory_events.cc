@@ -429,20 +429,30 @@ class State : public std::enable_shared_from_this<State> {
             absl::StrCat("handler of ", event.topic, " #", event.sequence,
                          " (delivery ", event.delivery_count,
                          "): ", status.message())));
-        it->second.holder = nullptr;
-        it->second.due =
+        const absl::Time due =
             now + BackoffFor(member->options, event.delivery_count);
         if (event.delivery_count >= member->options.max_deliveries) {
+          // Still held while its dead letter is published: the publish
+          // pumps every group of the stream, this one too, which must not
+          // hand the event out again meanwhile.
           absl::StatusOr<uint64_t> dead =
               PublishLocked(DeadLetterTopic(member->options, event.topic),
                             DeadLetter(event, status), "");
+          auto held_it = group.pending.find(event.sequence);
           if (dead.ok()) {
-            group.pending.erase(event.sequence);
+            if (held_it != group.pending.end()) group.pending.erase(held_it);
             ++member->stats.dead_lettered;
           } else {
             // Kept, and tried again after the backoff: never dropped.
+            if (held_it != group.pending.end()) {
+              held_it->second.holder = nullptr;
+              held_it->second.due = due;
+            }
             errors.push_back(dead.status());
           }
+        } else {
+          it->second.holder = nullptr;
+          it->second.due = due;
         }
       }
       Pump(group);

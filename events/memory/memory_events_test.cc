@@ -119,6 +119,29 @@ TEST_F(FakeClockTest, RedeliveryWaitsForEachBackoffStepExactly) {
   EXPECT_EQ(calls.load(), 4);
 }
 
+TEST_F(FakeClockTest, TheLastDeliveryIsNotHandedOutAgainWhileItIsDeadLettered) {
+  // No backoff: the event is due again at once. Its dead letter is
+  // published into the same stream, which pumps this group: the event must
+  // still be held then, or a 4th delivery of 3 would start.
+  std::atomic<int> calls{0};
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto consumer,
+      events_->Consume(
+          "a",
+          [&](const Event&) {
+            ++calls;
+            return absl::UnavailableError("no");
+          },
+          {.start = Start::All(), .max_deliveries = 3, .backoff = {}}));
+  ASSERT_THAT(events_->Publish("a", {.body = "x"}), IsOkAndHolds(1));
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] { return consumer->stats().dead_lettered == 1; }, absl::Seconds(10),
+      "dead-lettered"));
+  Advance(absl::Hours(1));
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(consumer->stats().delivered, 3);
+}
+
 TEST_F(FakeClockTest, StartAtTimeAndRetentionByAgeFollowTheClock) {
   ASSERT_THAT(events_->Publish("a", {.body = "1"}), IsOkAndHolds(1));
   Advance(absl::Seconds(10));
