@@ -398,7 +398,10 @@ absl::StatusOr<std::unique_ptr<ClientStream>> Client::OpenStream(
   MN_RETURN_IF_ERROR(
       CheckStreamEndpoint(node, versions, request.service, request.endpoint));
   absl::StatusOr<std::unique_ptr<transport::Socket>> socket =
-      pool_->Dial(node.address, deadline);
+      pool_->Dial(node.address, deadline,
+                  // The window bounds what the server may leave unread:
+                  // beyond, the transport ends the stream undecoded.
+                  service_internal::StreamPendingLimits(window));
   if (!socket.ok()) {
     *node_failed = IsRetryable(socket.status());  // nobody listens there
     return socket.status();

@@ -288,6 +288,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("max_streams must be >= 1, not ", options.max_streams));
   }
+  if (options.max_stream_duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_stream_duration must be above zero, not ",
+                     absl::FormatDuration(options.max_stream_duration)));
+  }
   MN_ASSIGN_OR_RETURN(
       options.stream_window,
       service_internal::ResolveWindow(options.stream_window, StreamWindow{}));
@@ -960,6 +965,10 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
     return;
   }
   absl::StatusOr<absl::Time> deadline = DeadlineFrom(open, arrived);
+  // No Timeout (or a long one) holds a stream slot no longer than this.
+  if (deadline.ok()) {
+    *deadline = std::min(*deadline, arrived + options.max_stream_duration);
+  }
   absl::StatusOr<StreamWindow> peer =
       deadline.ok() ? service_internal::ParseWindow(open.headers)
                     : absl::StatusOr<StreamWindow>(deadline.status());

@@ -188,8 +188,15 @@ struct ServerOptions {
   // (started as needed). An open beyond is refused ResourceExhausted (a
   // refusal, kRefusedHeader "overloaded"). Never on the listener's
   // handler threads: those only route a stream's frames.
+  // max_streams is also the budget any client can exhaust (by opening
+  // streams and keeping them alive: it pings as asked), so each stream's
+  // life is bounded too: max_stream_duration, or the client's Timeout when
+  // sooner (a stream opened without one gets this). At its end the
+  // handler's Context, Recv and Send say DeadlineExceeded, and the client
+  // reads that as the stream's end. InfiniteDuration: the client's alone.
   StreamWindow stream_window;
   int max_streams = 64;
+  absl::Duration max_stream_duration = absl::Hours(1);
 
   // Other ways in to the endpoints, started and stopped with the server
   // (service/nats adds the NATS Service API). Each serves one server.
@@ -290,7 +297,8 @@ class Server {
   // broker is optional: no subscribers without; so are events: no
   // consumers without), listen.handler_threads
   // below 1 without an executor, listen.on_overload or listen.on_error set,
-  // max_streams below 1, a stream_window beyond its bounds (stream.h; a
+  // max_streams below 1, max_stream_duration not above zero, a
+  // stream_window beyond its bounds (stream.h; a
   // zero field takes StreamWindow's default), or a register_ttl that is not
   // above zero.
   static absl::StatusOr<std::unique_ptr<Server>> Create(

@@ -692,6 +692,25 @@ TEST_P(StreamTest, SendsAfterTheHandlerReturnedLoseNoResponse) {
 
 // --- Deadline ---
 
+TEST_P(StreamTest, TheServerBoundsAStreamsLife) {
+  // The client asks for kLong; the server allows 300 ms: its handler's
+  // Recv says DeadlineExceeded then, and so does the client's end, long
+  // before the client's own deadline.
+  ServerOptions options;
+  options.max_stream_duration = absl::Milliseconds(300);
+  ASSERT_NE(StartStreamer(std::move(options)), nullptr);
+  MN_ASSERT_OK_AND_ASSIGN(ItemClientStream stream, Open(kEcho));
+  const absl::Time start = absl::Now();
+  ASSERT_THAT(stream.Send(Item(0)), IsOk());
+  ASSERT_THAT(stream.Recv(absl::Now() + kWait), IsOk());
+  EXPECT_THAT(stream.Recv(absl::Now() + kWait).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_LT(absl::Now() - start, Prompt());
+  ASSERT_TRUE(ends_.WaitForCount(1, kWait));
+  EXPECT_THAT(ends_.Snapshot()[0].status,
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 TEST_P(StreamTest, AStreamsDeadlineEndsItWithDeadlineExceededOnBothSides) {
   ASSERT_NE(StartStreamer(), nullptr);
   // Long enough for the first echo under a sanitizer.
