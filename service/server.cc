@@ -1001,16 +1001,16 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
         absl::StrCat(absl::ToInt64Nanoseconds(idle / 4));
   }
   CopyId(open, &accept);
-  absl::Status sent = socket->Send(std::move(accept));
-  if (sent.ok()) {
-    // The client went away, was reaped, the listener closed: the handler's
-    // Context says Cancelled. At once when it ended already.
-    sent =
-        socket->NotifyOnEnd([weak = std::weak_ptr<service_internal::StreamCore>(
-                                 stream)](const absl::Status& why) {
-          if (auto alive = weak.lock()) alive->OnSocketEnd(why);
-        });
-  }
+  // The client went away, was reaped, the listener closed: the handler's
+  // Context says Cancelled. At once when it ended already. Before the
+  // accept: from then on the socket is kept, so no frame the client sends
+  // on hearing the accept can be load-shed (transport.h).
+  absl::Status sent =
+      socket->NotifyOnEnd([weak = std::weak_ptr<service_internal::StreamCore>(
+                               stream)](const absl::Status& why) {
+        if (auto alive = weak.lock()) alive->OnSocketEnd(why);
+      });
+  if (sent.ok()) sent = socket->Send(std::move(accept));
   if (sent.ok()) {
     ++streams_opened;
     sent = stream_pool->Schedule([self = shared_from_this(), stream,
