@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "concurrency/scheduler.h"
 #include "concurrency/thread_pool.h"
+#include "concurrency/wait.h"
 #include "events/internal/forwarding.h"
 #include "events/internal/publish_window.h"
 #include "nats/message.h"
@@ -48,10 +49,6 @@ absl::Status JsStatus(natsStatus s, jsErrCode code, absl::string_view what) {
   }
   if (s == NATS_TIMEOUT) return absl::DeadlineExceededError(context);
   return nats::FromNatsStatus(s, context);
-}
-
-int64_t Millis(absl::Duration d) {
-  return std::max<int64_t>(1, absl::ToInt64Milliseconds(d));
 }
 
 StreamConfig FromJs(const jsStreamConfig& c) {
@@ -155,7 +152,7 @@ bool ParseAckSubject(absl::string_view reply, AckInfo& info) {
 jsPubOptions PubOptions(const PublishOptions& options, absl::Duration wait) {
   jsPubOptions po;
   jsPubOptions_Init(&po);
-  po.MaxWait = Millis(wait);
+  po.MaxWait = concurrency::ApiTimeoutMillis(wait);
   // nats.c adds it as the Nats-Msg-Id header while the call runs.
   if (!options.dedup_id.empty()) po.MsgId = options.dedup_id.c_str();
   return po;
@@ -249,7 +246,7 @@ class Core : public std::enable_shared_from_this<Core> {
   absl::Status Init() {
     jsOptions jo;
     jsOptions_Init(&jo);
-    jo.Wait = Millis(options_.api_timeout);
+    jo.Wait = concurrency::ApiTimeoutMillis(options_.api_timeout);
     MN_RETURN_IF_ERROR(nats::FromNatsStatus(
         natsConnection_JetStream(&js_, connection_->get(), &jo), "JetStream"));
     jsAccountInfo* account = nullptr;
@@ -492,7 +489,8 @@ class Core : public std::enable_shared_from_this<Core> {
   jsOptions ApiOptions(absl::Time deadline) const {
     jsOptions jo;
     jsOptions_Init(&jo);
-    jo.Wait = Millis(std::min(deadline - absl::Now(), options_.api_timeout));
+    jo.Wait = concurrency::ApiTimeoutMillis(
+        std::min(deadline - absl::Now(), options_.api_timeout));
     return jo;
   }
 
@@ -1064,7 +1062,7 @@ absl::StatusOr<std::vector<StreamConfig>> JetStreamStreams(
     nats::Connection& connection, absl::Duration timeout) {
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.Wait = Millis(timeout);
+  jo.Wait = concurrency::ApiTimeoutMillis(timeout);
   jsCtx* js = nullptr;
   MN_RETURN_IF_ERROR(nats::FromNatsStatus(
       natsConnection_JetStream(&js, connection.get(), &jo), "JetStream"));
