@@ -24,8 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "registry/registry.h"
 
 namespace micro_nats::service {
@@ -73,6 +75,22 @@ class Selector {
   // built-in selectors override it to pick without copying.
   virtual size_t SelectIndex(absl::string_view service,
                              const std::vector<const registry::Node*>& nodes);
+
+  // Told by the client around each attempt on the node it picked, so a
+  // selector can weigh nodes by what it sees (the latency-aware one does;
+  // round robin and random ignore them). Called from every calling
+  // thread; must not block.
+  struct AttemptResult {
+    absl::Duration latency;  // from Started to Finished
+    absl::Status status;     // the attempt's (a handler's error included)
+    // The node failed the attempt (unreachable, ended the socket, refused
+    // as stopping or overloaded, no answer by the deadline): a handler's
+    // error is not one.
+    bool node_failed = false;
+  };
+  virtual void Started(absl::string_view service, const registry::Node& node) {}
+  virtual void Finished(absl::string_view service, const registry::Node& node,
+                        const AttemptResult& result) {}
 };
 
 std::shared_ptr<Selector> NewRoundRobinSelector();
