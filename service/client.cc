@@ -24,6 +24,9 @@
 namespace micro_nats::service {
 namespace {
 
+// Hedged attempts beyond the first a policy may ask for.
+constexpr int kMaxHedges = 4;
+
 bool IsNatsMicro(const registry::Node& node) {
   auto it = node.metadata.find(srv::kProtocolMetadata);
   return it != node.metadata.end() && it->second == srv::kNatsMicroProtocol;
@@ -31,6 +34,71 @@ bool IsNatsMicro(const registry::Node& node) {
 
 absl::Status Decorate(const absl::Status& status, absl::string_view prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+bool Hedges(const HedgePolicy& hedge) {
+  return hedge.delay > absl::ZeroDuration() || hedge.after_p95;
+}
+
+absl::Status CheckHedge(const HedgePolicy& hedge, absl::string_view where) {
+  if (hedge.delay < absl::ZeroDuration() || hedge.max_extra < 0 ||
+      hedge.max_extra > kMaxHedges) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": a hedge's delay must not be negative and max_extra must be "
+        "in [0, ",
+        kMaxHedges, "], not ", absl::FormatDuration(hedge.delay), " and ",
+        hedge.max_extra));
+  }
+  return absl::OkStatus();
+}
+
+// The options Create checks beyond the basics: the resilience ones.
+absl::Status CheckResilience(const ClientOptions& options) {
+  const RetryBudget& budget = options.retry_budget;
+  if (!(budget.ratio >= 0 && budget.ratio <= 1000) ||
+      budget.min_per_second < 0 || budget.window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "retry_budget: ratio must be in [0, 1000], min_per_second >= 0 and "
+        "window above zero, not ",
+        budget.ratio, ", ", budget.min_per_second, " and ",
+        absl::FormatDuration(budget.window)));
+  }
+  const CircuitBreakerOptions& breaker = options.circuit_breaker;
+  if (breaker.enabled &&
+      (breaker.consecutive_failures < 1 || !(breaker.failure_ratio > 0) ||
+       breaker.failure_ratio > 1 || breaker.min_calls < 1 ||
+       breaker.window <= absl::ZeroDuration() ||
+       breaker.cool_down <= absl::ZeroDuration() ||
+       breaker.max_cool_down < breaker.cool_down ||
+       breaker.half_open_calls < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "circuit_breaker: consecutive_failures, min_calls and half_open_calls "
+        "must be >= 1, failure_ratio in (0, 1], window and cool_down above "
+        "zero, max_cool_down >= cool_down; not ",
+        breaker.consecutive_failures, ", ", breaker.min_calls, ", ",
+        breaker.half_open_calls, ", ", breaker.failure_ratio, ", ",
+        absl::FormatDuration(breaker.window), ", ",
+        absl::FormatDuration(breaker.cool_down), ", ",
+        absl::FormatDuration(breaker.max_cool_down)));
+  }
+  for (const auto& [name, policy] : options.policies) {
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          "policies: a policy needs an endpoint name (\"<service>.<endpoint>\" "
+          "or \"<endpoint>\")");
+    }
+    const std::string where = absl::StrCat("policies[\"", name, "\"]");
+    MN_RETURN_IF_ERROR(CheckHedge(policy.hedge, where));
+    if (Hedges(policy.hedge) && policy.idempotent.has_value() &&
+        !*policy.idempotent) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where,
+                       ": hedges a non-idempotent endpoint (hedging sends the "
+                       "same request twice)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -67,6 +135,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
         absl::StrCat("socket_idle_timeout must be above zero, not ",
                      absl::FormatDuration(options.socket_idle_timeout)));
   }
+  MN_RETURN_IF_ERROR(CheckResilience(options));
   return std::unique_ptr<Client>(
       new Client(std::move(options), std::move(registry), std::move(transport),
                  std::move(broker), std::move(events)));
@@ -461,6 +530,8 @@ ClientStats Client::stats() const {
           .evicted = evicted_.load(),
           .streams = streams_.load()};
 }
+
+std::vector<NodeHealth> Client::node_health() const { return {}; }
 
 absl::Status Client::RunAsync(concurrency::Task task) {
   return async_pool_->Schedule(std::move(task));

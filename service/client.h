@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,12 +47,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "broker/broker.h"
 #include "concurrency/thread_pool.h"
 #include "events/events.h"
 #include "registry/cache/cache.h"
 #include "service/codec.h"
 #include "service/context.h"
+#include "service/observer.h"
 #include "service/selector.h"
 #include "service/stream.h"
 #include "status/status_macros.h"
@@ -63,6 +66,29 @@ namespace service_internal {
 class CallPath;
 class SocketPool;
 }  // namespace service_internal
+
+// Hedged calls (opt-in; idempotent endpoints only): when no answer came
+// after a delay, the same request goes to another node as well; the first
+// OK answer wins and the others are abandoned. Each hedge takes a retry
+// budget token (RetryBudget).
+struct HedgePolicy {
+  // Zero (and !after_p95): no hedging.
+  absl::Duration delay = absl::ZeroDuration();
+  // The delay is the endpoint's observed p95 (`delay` until the client saw
+  // enough answers of it).
+  bool after_p95 = false;
+  // Hedged attempts beyond the first.
+  int max_extra = 1;
+};
+
+// What the client knows of an endpoint (ClientOptions::policies).
+struct EndpointPolicy {
+  // Whether a call that may have reached a handler is retried (retry.h).
+  // Unset: the registry's word (endpoint metadata "idempotent": "true").
+  absl::optional<bool> idempotent;
+  // Idempotent endpoints only: else the call is InvalidArgument.
+  HedgePolicy hedge;
+};
 
 struct CallOptions {
   // When the caller stops waiting. InfiniteFuture: `timeout` from now.
@@ -78,6 +104,14 @@ struct CallOptions {
   Metadata metadata;
   // The request's encoding for typed calls; empty: the client's.
   std::string content_type;
+  // Whether the call may be retried after it may have reached a handler
+  // (retry.h); wins over the policy and the registry.
+  absl::optional<bool> idempotent;
+  // Wins over the endpoint's policy.
+  absl::optional<HedgePolicy> hedge;
+  // A call made inside a handler ends by the handler's deadline at the
+  // latest (min of its own and Context::Current()'s).
+  bool inherit_deadline = true;
 };
 
 // A stream's options (stream.h).
@@ -136,6 +170,35 @@ class RequestReply {
                                           absl::Time deadline) = 0;
 };
 
+// Bounds retries and hedges per client to a share of its calls, so an
+// overloaded service sees at most ~(1 + ratio) times the call rate: a token
+// bucket that each call fills by `ratio` and each retry or hedge empties by
+// one, holding at most ratio x the calls of a `window` (and at least the
+// floor). None left: the call returns its last error (counted).
+struct RetryBudget {
+  double ratio = 0.1;
+  // Tokens a second whatever the calls, so a quiet client can still retry.
+  int min_per_second = 10;
+  absl::Duration window = absl::Seconds(10);
+};
+
+// A breaker per node: failures (a node that failed the attempt, a deadline,
+// an overloaded refusal, a handler's Internal, Unavailable or Unknown) in a
+// row, or as a share of the calls of a window, open it; while open, calls
+// leave the node out; after a cool-down (jittered, doubling up to
+// max_cool_down while it keeps failing) `half_open_calls` trial calls go
+// there; success closes it, a failure opens it again.
+struct CircuitBreakerOptions {
+  bool enabled = true;
+  int consecutive_failures = 5;
+  double failure_ratio = 0.5;
+  int min_calls = 20;  // in the window, before the ratio counts
+  absl::Duration window = absl::Seconds(10);
+  absl::Duration cool_down = absl::Milliseconds(500);
+  absl::Duration max_cool_down = absl::Seconds(30);
+  int half_open_calls = 1;
+};
+
 struct ClientOptions {
   absl::Duration timeout = absl::Seconds(5);
   int retries = 2;
@@ -167,13 +230,34 @@ struct ClientOptions {
   // endpoint's subject, not dialled. service/nats sets it; null, calling
   // such a node is Unimplemented.
   std::shared_ptr<RequestReply> request_reply;
+
+  // By "<service>.<endpoint>", else by "<endpoint>".
+  std::map<std::string, EndpointPolicy> policies;
+  RetryBudget retry_budget;
+  CircuitBreakerOptions circuit_breaker;
+  // Told about every call, stream, publish and emit (observer.h); null:
+  // none.
+  std::shared_ptr<Observer> observer;
 };
 
 struct ClientStats {
-  int64_t calls = 0;    // CallRaw and typed calls made
-  int64_t retries = 0;  // attempts after a call's first
-  int64_t evicted = 0;  // nodes dropped from the cache after failing
-  int64_t streams = 0;  // streams opened (accepted by a server)
+  int64_t calls = 0;             // CallRaw and typed calls made
+  int64_t retries = 0;           // attempts after a call's first
+  int64_t evicted = 0;           // nodes dropped from the cache after failing
+  int64_t streams = 0;           // streams opened (accepted by a server)
+  int64_t budget_exhausted = 0;  // retries and hedges the budget refused
+  int64_t outcome_unknown = 0;   // non-idempotent calls failed after delivery
+  int64_t hedges = 0;            // hedged attempts sent
+  int64_t hedge_wins = 0;        // calls a hedged attempt answered
+  int64_t breaker_opened = 0;    // times a node's breaker opened
+};
+
+// A node's circuit breaker as the client sees it (Client::node_health).
+struct NodeHealth {
+  std::string service;
+  std::string node_id;
+  enum class Breaker { kClosed, kOpen, kHalfOpen } breaker = Breaker::kClosed;
+  int64_t failures = 0;  // in a row
 };
 
 // Client
@@ -270,6 +354,8 @@ class Client {
   size_t IdleSockets() const;
 
   ClientStats stats() const;
+  // The nodes the client's breakers track (those called lately).
+  std::vector<NodeHealth> node_health() const;
 
  private:
   // Options as Create checked them.
