@@ -145,4 +145,9 @@ std::shared_ptr<Selector> NewRandomSelector() {
   return std::make_shared<RandomSelector>();
 }
 
+// Placeholder until the latency-aware selector lands (next commit).
+std::shared_ptr<Selector> NewLatencyAwareSelector(LatencyAwareOptions) {
+  return std::make_shared<RoundRobinSelector>();
+}
+
 }  // namespace micro_nats::service

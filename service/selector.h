@@ -7,7 +7,9 @@
 // already failed this call, and lets a Selector pick one:
 //   - round robin (the default) rotates per service across calls, so
 //     successive calls from one client spread over every node;
-//   - random picks uniformly.
+//   - random picks uniformly;
+//   - latency-aware (NewLatencyAwareSelector) prefers faster, less loaded
+//     nodes and ejects outliers for a while (see LatencyAwareOptions).
 //
 //   client.Call<Req, Resp>("greeter", "Greeter.Hello", req,
 //                          {.filters = {FilterVersion("2.0.0")}});
@@ -95,6 +97,42 @@ class Selector {
 
 std::shared_ptr<Selector> NewRoundRobinSelector();
 std::shared_ptr<Selector> NewRandomSelector();
+
+// Latency-aware selection: power of two choices (two candidates drawn at
+// random, the lower score wins) on score = weighted latency x (attempts in
+// flight + 1), per (service, node id), learnt from Started/Finished. A node
+// without samples scores the median of its peers' (so it gets tried), as
+// does one without a sample for `probe_after` (so a recovered node is seen
+// again). Outlier ejection: a node whose weighted latency exceeds
+// `ejection_factor` x the median of its peers' (each with `min_samples`),
+// or whose recent share of node failures is at least `ejection_error_share`
+// while its peers' median is under half of that, is skipped for
+// `ejection_time` (x the times it was ejected in a row, up to
+// `max_ejection_time`), then comes back with its samples forgotten. At most
+// `max_ejected_share` of a service's nodes are ejected at once, and never
+// all: when every candidate of a call is ejected, they are all eligible.
+// A handler's error is a latency sample, not a failure.
+struct LatencyAwareOptions {
+  // Weight of the newest sample in the moving averages (0..1].
+  double decay = 0.2;
+  double ejection_factor = 5.0;
+  double ejection_error_share = 0.5;
+  int min_samples = 10;
+  absl::Duration ejection_time = absl::Seconds(10);
+  absl::Duration max_ejection_time = absl::Minutes(5);
+  double max_ejected_share = 0.5;
+  absl::Duration probe_after = absl::Seconds(1);
+  // State bounds: a node not selected or told about for `forget_after` is
+  // forgotten; at most `max_nodes` per service and `max_services` are
+  // tracked (others are picked by load alone).
+  absl::Duration forget_after = absl::Minutes(5);
+  int max_nodes = 1024;
+  int max_services = 1024;
+  // The clock (tests inject a fake one); null: absl::Now.
+  std::function<absl::Time()> now;
+};
+std::shared_ptr<Selector> NewLatencyAwareSelector(
+    LatencyAwareOptions options = {});
 
 }  // namespace micro_nats::service
 
