@@ -51,6 +51,13 @@ inline constexpr char kRefusedHeader[] = "Micro-Refused";
 // Context
 //
 // One per call, used by one handler thread at a time.
+class Context;
+
+namespace service_internal {
+// The Context of the handler running on this thread (Context::Current).
+inline thread_local const Context* current_context = nullptr;
+}  // namespace service_internal
+
 class Context {
  public:
   Context(std::string service, std::string endpoint, std::string content_type,
@@ -73,17 +80,20 @@ class Context {
   Context(Borrowed, const std::string& service, const std::string& endpoint,
           const std::string& content_type, absl::Time deadline,
           const Metadata& metadata,
-          std::shared_ptr<const std::atomic<bool>> server_gave_up)
+          std::shared_ptr<const std::atomic<bool>> server_gave_up,
+          absl::Duration queued = absl::ZeroDuration())
       : service_(&service),
         endpoint_(&endpoint),
         content_type_(&content_type),
         metadata_(&metadata),
         deadline_(deadline),
+        queued_(queued),
         server_gave_up_(std::move(server_gave_up)) {}
 
   Context(const Context& other)
       : Context(other.service(), other.endpoint(), other.content_type(),
                 other.deadline(), other.metadata(), other.server_gave_up_) {
+    queued_ = other.queued_;
     response_metadata_ = other.response_metadata_;
   }
   Context& operator=(const Context& other) {
@@ -95,6 +105,7 @@ class Context {
       content_type_ = &owned_->content_type;
       metadata_ = &owned_->metadata;
       deadline_ = copy.deadline_;
+      queued_ = copy.queued_;
       server_gave_up_ = std::move(copy.server_gave_up_);
       response_metadata_ = std::move(copy.response_metadata_);
     }
@@ -106,8 +117,23 @@ class Context {
   const std::string& endpoint() const { return *endpoint_; }
   const std::string& content_type() const { return *content_type_; }
 
-  // When the caller stops waiting (InfiniteFuture when it did not say).
+  // When the caller stops waiting (InfiniteFuture when it did not say):
+  // its Timeout counted from when the request arrived, so the time it
+  // waited for a handler thread is spent already.
   absl::Time deadline() const { return deadline_; }
+
+  // How long the request waited between arriving (taken off the wire, or
+  // queued for a handler thread) and its handler starting. Measured on the
+  // coarse clock: a tick (1-4 ms) either way.
+  absl::Duration queued() const { return queued_; }
+
+  // The Context of the handler running on this thread (a unary handler,
+  // a stream handler, a subscriber or consumer callback), else null. A call
+  // a handler makes on its thread takes its deadline from it (client.h
+  // CallOptions::inherit_deadline). A handler that runs inside another's
+  // call (the memory transport runs a nested call inline) is Current for
+  // its call; the outer one is again once it returns.
+  static const Context* Current() { return service_internal::current_context; }
 
   // The request's headers: the caller's metadata and go-micro's Micro-*.
   const Metadata& metadata() const { return *metadata_; }
@@ -143,9 +169,27 @@ class Context {
   const std::string* content_type_;
   const Metadata* metadata_;
   absl::Time deadline_;
+  absl::Duration queued_ = absl::ZeroDuration();
   Metadata response_metadata_;
   std::shared_ptr<const std::atomic<bool>> server_gave_up_;
 };
+
+namespace service_internal {
+// Makes `ctx` Context::Current() on this thread for the scope's life, and
+// the one before it Current again after.
+class CurrentContextScope {
+ public:
+  explicit CurrentContextScope(const Context* ctx) : outer_(current_context) {
+    current_context = ctx;
+  }
+  CurrentContextScope(const CurrentContextScope&) = delete;
+  CurrentContextScope& operator=(const CurrentContextScope&) = delete;
+  ~CurrentContextScope() { current_context = outer_; }
+
+ private:
+  const Context* const outer_;
+};
+}  // namespace service_internal
 
 }  // namespace micro_nats::service
 

@@ -470,6 +470,7 @@ absl::Status Server::Start() {
   }
   MN_RETURN_IF_ERROR(
       registry_->Register(registration(), {.ttl = options_.register_ttl}));
+  ready_.store(true, std::memory_order_release);
   if (options_.register_interval > absl::ZeroDuration() &&
       options_.register_interval != absl::InfiniteDuration()) {
     reregister_ = concurrency::Scheduler::Default().Every(
@@ -506,6 +507,9 @@ absl::Status Server::Stop(absl::Time deadline) {
     stopping_ = true;
     cv_.notify_all();
   }
+  // Not ready before anything goes: a readiness probe turns callers away
+  // while the node still serves.
+  ready_.store(false, std::memory_order_release);
   core_->stopping = true;
   reregister_.Cancel();  // waits out a renewal in progress
   // Callers stop picking this node; requests still coming get Unavailable.
@@ -662,6 +666,11 @@ ServedService Server::Served() const {
   served.serve = [core = core_](absl::string_view endpoint,
                                 const Message& request, Message* response) {
     return core->Serve(endpoint, request, absl::Now(), response);
+  };
+  served.serve_since = [core = core_](absl::string_view endpoint,
+                                      const Message& request,
+                                      absl::Time arrived, Message* response) {
+    return core->Serve(endpoint, request, arrived, response);
   };
   served.stats = [core = core_] { return core->Stats(); };
   served.count_overload = [core = core_] {

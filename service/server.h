@@ -73,6 +73,7 @@
 #include "service/codec.h"
 #include "service/context.h"
 #include "service/describe.h"
+#include "service/observer.h"
 #include "service/stream.h"
 #include "status/status_macros.h"
 #include "transport/transport.h"
@@ -105,6 +106,15 @@ struct EndpointOptions {
   // fill these from the protobuf types).
   absl::optional<registry::Value> request;
   absl::optional<registry::Value> response;
+  // Handlers of this endpoint running at once, however the calls come
+  // (transport, frontends); 0: no limit but the server's. A call beyond is
+  // refused ResourceExhausted (kRefusedHeader "overloaded": clients try
+  // another node) and counted as ServerStats::overloaded.
+  int max_concurrency = 0;
+  // Running it twice has the effect of running it once: clients may retry
+  // it after it may have reached a handler, and hedge it (client.h).
+  // Published as endpoint metadata "idempotent": "true".
+  bool idempotent = false;
 };
 
 struct SubscriberOptions {
@@ -213,6 +223,12 @@ struct ServerOptions {
   // Unset: the process error sink (status/error_sink.h) as "service", with
   // the service's name.
   std::function<void(const absl::Status&)> on_error;
+
+  // Told of every call handled (observer.h): unary calls, streams,
+  // subscriber deliveries and consumer deliveries, on the thread that runs
+  // the handler, refusals included; and of requests refused overloaded or
+  // dropped expired (Count). Null: none (one null check per call).
+  std::shared_ptr<Observer> observer;
 };
 
 struct ServerStats {
@@ -223,6 +239,9 @@ struct ServerStats {
   // Streams Stop cancelled at its deadline (their handlers' Contexts are
   // Cancelled, their callers' Recv returns Cancelled).
   int64_t streams_cancelled_at_stop = 0;
+  // Requests (and stream opens) whose caller's deadline passed while they
+  // waited for a handler thread: answered DeadlineExceeded, not run.
+  int64_t expired_in_queue = 0;
 };
 
 // The requests one endpoint's handler ran for, however they came.
@@ -258,6 +277,14 @@ struct ServedService {
   std::function<absl::Status(absl::string_view endpoint, const Message& request,
                              Message* response)>
       serve;
+  // As serve, for a request that arrived at `arrived` (a frontend that
+  // queues requests for a pool of its own stamps them as it takes them, so
+  // the caller's deadline counts the wait: one that passed meanwhile is
+  // answered DeadlineExceeded without running the handler). The coarse
+  // clock will do (concurrency::CoarseNow).
+  std::function<absl::Status(absl::string_view endpoint, const Message& request,
+                             absl::Time arrived, Message* response)>
+      serve_since;
   // The endpoints' counters now.
   std::function<std::vector<EndpointStats>()> stats;
   // Counts a request the frontend refused because too many waited, as the
@@ -403,6 +430,9 @@ class Server {
   // The registry entry this server registers (one node: this one).
   registry::Service registration() const;
   ServerStats stats() const;
+  // True from Start's registration until Stop begins (before Stop
+  // deregisters or stops the frontends): what a readiness probe says.
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
   // Per endpoint, in name order.
   std::vector<EndpointStats> endpoint_stats() const;
 
@@ -446,10 +476,11 @@ class Server {
   mutable std::mutex mu_;
   // stopped_ set (ends other Stops).
   std::condition_variable cv_;
-  bool started_ = false;      // guarded by mu_
-  bool stopping_ = false;     // guarded by mu_
-  bool stopped_ = false;      // guarded by mu_
-  absl::Status stop_result_;  // guarded by mu_: once stopped_
+  bool started_ = false;            // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  bool stopped_ = false;            // guarded by mu_
+  std::atomic<bool> ready_{false};  // ready()
+  absl::Status stop_result_;        // guarded by mu_: once stopped_
   struct PendingSubscription {
     std::string topic;
     broker::Handler handler;
