@@ -14,6 +14,8 @@ The system libraries are presented under their upstream names and labels:
     @com_github_google_benchmark//:benchmark, :benchmark_main
     @nats_c//:nats
     @com_github_nlohmann_json//:json
+    @com_github_jupp0r_prometheus_cpp//core, //pull
+    @civetweb//:civetweb                                (C and C++ API)
     @com_github_grpc_grpc//:grpc++, :grpc_cpp_plugin   (benchmarks only)
 """
 
@@ -91,6 +93,32 @@ def micro_nats_dependencies():
         build_file = Label("//third_party:nlohmann_json.BUILD"),
         required = ["/usr/include/nlohmann/json.hpp"],
         packages = "nlohmann-json3-dev",
+    )
+
+    # Metrics (//metrics): prometheus-cpp 1.0.1's core (registry, metric
+    # types, text format) and its pull library; the HTTP endpoint is
+    # civetweb's, which prometheus-cpp's pull library is built on.
+    _maybe(
+        system_library,
+        "com_github_jupp0r_prometheus_cpp",
+        build_file = Label("//third_party:prometheus_cpp.BUILD"),
+        package_build_files = {
+            Label("//third_party:prometheus_cpp_core.BUILD"): "core",
+            Label("//third_party:prometheus_cpp_pull.BUILD"): "pull",
+        },
+        required = [
+            "/usr/include/prometheus/registry.h",
+            "/usr/include/prometheus/text_serializer.h",
+            "/usr/include/prometheus/exposer.h",
+        ],
+        packages = "prometheus-cpp-dev",
+    )
+    _maybe(
+        system_library,
+        "civetweb",
+        build_file = Label("//third_party:civetweb.BUILD"),
+        required = ["/usr/include/CivetServer.h", "/usr/include/civetweb.h"],
+        packages = "libcivetweb-dev",
     )
 
     # gRPC C++: only the benchmarks' baseline (what a C++ user would pick

@@ -17,6 +17,8 @@ def _system_library_impl(ctx):
     ctx.template("BUILD", ctx.attr.build_file)
     for src, dst in ctx.attr.symlinks.items():
         ctx.symlink(src, dst)
+    for build_file, package in ctx.attr.package_build_files.items():
+        ctx.template(package + "/BUILD", build_file)
 
 system_library = repository_rule(
     implementation = _system_library_impl,
@@ -25,6 +27,11 @@ system_library = repository_rule(
         "required": attr.string_list(doc = "Files the Debian packages must provide."),
         "packages": attr.string(doc = "Debian packages to install when files are missing."),
         "symlinks": attr.string_dict(doc = "System file -> path inside the repository."),
+        "package_build_files": attr.label_keyed_string_dict(
+            allow_files = True,
+            doc = "BUILD file -> package inside the repository, for upstream " +
+                  "labels outside the root package (@repo//core).",
+        ),
     },
     local = True,
 )

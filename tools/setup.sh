@@ -13,15 +13,16 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config python3 openssl
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libprotobuf-dev libprotoc-dev protobuf-compiler libnats-dev nats-server
-  nlohmann-json3-dev
+  nlohmann-json3-dev prometheus-cpp-dev libcivetweb-dev
   # The benchmarks' gRPC baseline, nats.go micro baseline (bench/natsgo, built
   # offline in GOPATH mode) and the report's charts.
   libgrpc++-dev protobuf-compiler-grpc python3-matplotlib
   golang-go golang-github-nats-io-go-nats-dev
 )
 if [ "${1:-}" != "--bench" ]; then
-  # Tests only: the format check and ADR-32 schema validation.
-  PACKAGES+=(clang-format python3-jsonschema)
+  # Tests only: the format check, ADR-32 schema validation and the
+  # Prometheus text-format parser (metrics tests).
+  PACKAGES+=(clang-format python3-jsonschema python3-prometheus-client)
 fi
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES+=(clang-14 libclang-rt-14-dev)

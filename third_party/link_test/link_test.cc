@@ -2,9 +2,16 @@
 //
 // Proves each system library links under its upstream label.
 
+#include <CivetServer.h>
 #include <nats/nats.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
@@ -74,6 +81,31 @@ TEST(LinkTest, GoogleBenchmark) {
 TEST(LinkTest, NatsC) {
   EXPECT_THAT(std::string(nats_GetVersion()), ::testing::StartsWith("3."));
   EXPECT_STREQ(natsStatus_GetText(NATS_TIMEOUT), "Timeout");
+}
+
+TEST(LinkTest, PrometheusCpp) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildCounter()
+      .Name("link_test_total")
+      .Help("proves prometheus-cpp links")
+      .Register(*registry)
+      .Add({{"k", "v"}})
+      .Increment(2);
+  EXPECT_THAT(prometheus::TextSerializer().Serialize(registry->Collect()),
+              HasSubstr("link_test_total{k=\"v\"} 2"));
+  // The pull library (and civetweb beneath it): an exposer on a free port.
+  prometheus::Exposer exposer("127.0.0.1:0");
+  exposer.RegisterCollectable(registry);
+  ASSERT_EQ(exposer.GetListeningPorts().size(), 1u);
+  EXPECT_GT(exposer.GetListeningPorts()[0], 0);
+}
+
+TEST(LinkTest, Civetweb) {
+  std::vector<std::string> options = {"listening_ports", "127.0.0.1:0",
+                                      "num_threads", "1"};
+  CivetServer server(options);
+  ASSERT_EQ(server.getListeningPorts().size(), 1u);
+  EXPECT_GT(server.getListeningPorts()[0], 0);
 }
 
 }  // namespace
