@@ -64,8 +64,11 @@ absl::StatusOr<Json> ParseObject(
         absl::StrCat("a ", VerbName(verb), " answer of ", text.size(),
                      " bytes (the limit is ", kMaxResponseBytes, ")"));
   }
-  std::string top_key;    // the field being parsed at the top level
-  std::string inner_key;  // the field being parsed in an endpoint
+  std::string top_key;      // the field being parsed at the top level
+  std::string inner_key;    // the field being parsed in an endpoint
+  std::string data_key;     // ... in an endpoint's `data`
+  std::string latency_key;  // ... in its `latency`
+  size_t elements = 0;      // of the latency array being parsed
   size_t endpoints = 0;
   size_t skipped_endpoints = 0;
   // nlohmann's callback can skip a value but not stop the parse: past the
@@ -83,6 +86,8 @@ absl::StatusOr<Json> ParseObject(
       case Event::key:
         if (depth == 1) top_key = parsed.get<std::string>();
         if (depth == 3) inner_key = parsed.get<std::string>();
+        if (depth == 4) data_key = parsed.get<std::string>();
+        if (depth == 5) latency_key = parsed.get<std::string>();
         return true;
       case Event::object_start:
       case Event::array_start:
@@ -101,10 +106,25 @@ absl::StatusOr<Json> ParseObject(
             ++endpoints;
             return true;
           case 3:
-            return object && top_key == "endpoints" && inner_key == "metadata";
+            return object && top_key == "endpoints" &&
+                   (inner_key == "metadata" || inner_key == "data");
+          case 4:  // data.latency
+            return object && top_key == "endpoints" && inner_key == "data" &&
+                   data_key == "latency";
+          case 5:  // data.latency.le_ns, .counts
+            if (object || top_key != "endpoints" || inner_key != "data" ||
+                data_key != "latency" ||
+                (latency_key != "le_ns" && latency_key != "counts")) {
+              return false;
+            }
+            elements = 0;
+            return true;
           default:
             return false;
         }
+      case Event::value:
+        // One past the limit is kept, so reading sees there were too many.
+        return depth != 6 || ++elements <= kMaxLatencyBuckets + 1;
       default:
         return true;
     }
@@ -181,15 +201,14 @@ std::string StringField(const Json& json, const char* key) {
 // A counter or duration: saturated at int64's range. A peer's 1e300 (or an
 // integer too long for 64 bits, which JSON reads as a float) converted as
 // it is would be undefined behaviour (UBSan, //fuzz:srv_protocol_fuzzer).
-int64_t IntegerField(const Json& json, const char* key) {
-  auto it = json.find(key);
-  if (it == json.end() || !it->is_number()) return 0;
-  if (it->is_number_unsigned()) {
+int64_t IntegerValue(const Json& json) {
+  if (!json.is_number()) return 0;
+  if (json.is_number_unsigned()) {
     return static_cast<int64_t>(std::min<uint64_t>(
-        it->get<uint64_t>(), std::numeric_limits<int64_t>::max()));
+        json.get<uint64_t>(), std::numeric_limits<int64_t>::max()));
   }
-  if (it->is_number_integer()) return it->get<int64_t>();
-  const double value = it->get<double>();
+  if (json.is_number_integer()) return json.get<int64_t>();
+  const double value = json.get<double>();
   if (std::isnan(value)) return 0;
   // 2^63 is exact as a double; anything at or past it saturates.
   if (value >= 9223372036854775808.0) {
@@ -199,6 +218,11 @@ int64_t IntegerField(const Json& json, const char* key) {
     return std::numeric_limits<int64_t>::min();
   }
   return static_cast<int64_t>(value);
+}
+
+int64_t IntegerField(const Json& json, const char* key) {
+  auto it = json.find(key);
+  return it == json.end() ? 0 : IntegerValue(*it);
 }
 
 Metadata MetadataField(const Json& json) {
@@ -258,6 +282,70 @@ absl::StatusOr<std::pair<Json, Identity>> ParseListing(
   return std::pair{std::move(json), std::move(identity)};
 }
 
+Json LatencyJson(const LatencyData& latency) {
+  Json below = Json::array();
+  Json counts = Json::array();
+  for (const LatencyData::Bucket& bucket : latency.buckets) {
+    below.push_back(absl::ToInt64Nanoseconds(bucket.below));
+    counts.push_back(bucket.count);
+  }
+  return Json{{"count", latency.count},
+              {"sum_ns", absl::ToInt64Nanoseconds(latency.sum)},
+              {"p50_ns", absl::ToInt64Nanoseconds(latency.p50)},
+              {"p90_ns", absl::ToInt64Nanoseconds(latency.p90)},
+              {"p99_ns", absl::ToInt64Nanoseconds(latency.p99)},
+              {"le_ns", std::move(below)},
+              {"counts", std::move(counts)},
+              {"over", latency.over}};
+}
+
+// An endpoint's `data.latency`, when there is one and it is well formed:
+// hostile input, so every number is checked before it is believed.
+absl::optional<LatencyData> ReadLatency(const Json& endpoint) {
+  auto data = endpoint.find("data");
+  if (data == endpoint.end() || !data->is_object()) return absl::nullopt;
+  auto found = data->find("latency");
+  if (found == data->end() || !found->is_object()) return absl::nullopt;
+  const Json& json = *found;
+  auto below = json.find("le_ns");
+  auto counts = json.find("counts");
+  if (below == json.end() || counts == json.end() || !below->is_array() ||
+      !counts->is_array() || below->size() != counts->size() ||
+      below->size() > kMaxLatencyBuckets) {
+    return absl::nullopt;
+  }
+  LatencyData latency{.count = IntegerField(json, "count"),
+                      .sum = absl::Nanoseconds(IntegerField(json, "sum_ns")),
+                      .p50 = absl::Nanoseconds(IntegerField(json, "p50_ns")),
+                      .p90 = absl::Nanoseconds(IntegerField(json, "p90_ns")),
+                      .p99 = absl::Nanoseconds(IntegerField(json, "p99_ns")),
+                      .over = IntegerField(json, "over")};
+  if (latency.count < 0 || latency.over < 0 ||
+      latency.sum < absl::ZeroDuration() ||
+      latency.p50 < absl::ZeroDuration() || latency.p90 < latency.p50 ||
+      latency.p99 < latency.p90) {
+    return absl::nullopt;
+  }
+  int64_t total = latency.over;
+  for (size_t i = 0; i < below->size(); ++i) {
+    LatencyData::Bucket bucket{
+        .below = absl::Nanoseconds(IntegerValue((*below)[i])),
+        .count = IntegerValue((*counts)[i])};
+    if (!(*below)[i].is_number() || !(*counts)[i].is_number() ||
+        bucket.below <= (latency.buckets.empty()
+                             ? absl::ZeroDuration()
+                             : latency.buckets.back().below) ||
+        bucket.count <= 0 ||
+        bucket.count > std::numeric_limits<int64_t>::max() - total) {
+      return absl::nullopt;
+    }
+    total += bucket.count;
+    latency.buckets.push_back(bucket);
+  }
+  if (total != latency.count) return absl::nullopt;
+  return latency;
+}
+
 EndpointStats ReadEndpointStats(const Json& json) {
   return {.name = StringField(json, "name"),
           .subject = StringField(json, "subject"),
@@ -268,7 +356,8 @@ EndpointStats ReadEndpointStats(const Json& json) {
           .processing_time =
               absl::Nanoseconds(IntegerField(json, "processing_time")),
           .average_processing_time =
-              absl::Nanoseconds(IntegerField(json, "average_processing_time"))};
+              absl::Nanoseconds(IntegerField(json, "average_processing_time")),
+          .latency = ReadLatency(json)};
 }
 
 const std::regex& SemverRegex() {
@@ -330,7 +419,7 @@ std::string EncodeStats(const StatsResponse& stats) {
   Json json = IdentityJson(kStatsType, stats.identity);
   Json endpoints = Json::array();
   for (const EndpointStats& e : stats.endpoints) {
-    endpoints.push_back(
+    Json& endpoint = endpoints.emplace_back(
         Json{{"name", e.name},
              {"subject", e.subject},
              {"queue_group", e.queue_group},
@@ -340,6 +429,9 @@ std::string EncodeStats(const StatsResponse& stats) {
              {"processing_time", absl::ToInt64Nanoseconds(e.processing_time)},
              {"average_processing_time",
               absl::ToInt64Nanoseconds(e.average_processing_time)}});
+    if (e.latency.has_value()) {
+      endpoint["data"] = Json{{"latency", LatencyJson(*e.latency)}};
+    }
   }
   json["endpoints"] = std::move(endpoints);
   json["started"] =

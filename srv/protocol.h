@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 
 namespace micro_nats::srv {
 
@@ -97,6 +98,41 @@ struct InfoResponse {
   friend bool operator==(const InfoResponse&, const InfoResponse&) = default;
 };
 
+// An endpoint's latency distribution: micro-nats' own STATS `data` (ADR-32
+// lets an endpoint's `data` be any JSON; other libraries send none). On the
+// wire, durations in nanoseconds as ADR-32's are:
+//
+//   "data": {"latency": {"count": 1000, "sum_ns": 84000000,
+//            "p50_ns": 71000, "p90_ns": 120000, "p99_ns": 410000,
+//            "le_ns": [65536, 81920, ...], "counts": [12, 950, ...],
+//            "over": 0}}
+//
+// `le_ns` and `counts` list the non-empty buckets of the server's fixed
+// log-spaced buckets (service/latency_histogram.h): counts[i] values below
+// le_ns[i] and not below the bucket before it's bound; `over` counts the
+// values past the last bound. Instances of one service share the bounds, so
+// their counts add up.
+struct LatencyData {
+  struct Bucket {
+    absl::Duration below;
+    int64_t count = 0;
+    friend bool operator==(const Bucket&, const Bucket&) = default;
+  };
+  int64_t count = 0;
+  absl::Duration sum;
+  absl::Duration p50;
+  absl::Duration p90;
+  absl::Duration p99;
+  std::vector<Bucket> buckets;  // ascending by `below`, counts > 0
+  int64_t over = 0;
+
+  friend bool operator==(const LatencyData&, const LatencyData&) = default;
+};
+
+// Buckets kept when reading latency data from the network: more, and the
+// endpoint's latency is left out (the rest of its stats are kept).
+inline constexpr size_t kMaxLatencyBuckets = 256;
+
 struct EndpointStats {
   std::string name;
   std::string subject;
@@ -107,6 +143,9 @@ struct EndpointStats {
   absl::Duration processing_time;
   // processing_time / num_requests; zero without requests.
   absl::Duration average_processing_time;
+  // In `data` when set. Decoding leaves it unset when the answer has none,
+  // or one that is not well formed (see LatencyData).
+  absl::optional<LatencyData> latency;
 
   friend bool operator==(const EndpointStats&, const EndpointStats&) = default;
 };
@@ -149,7 +188,9 @@ struct DecodeReport {
 // spaces, CR or LF), whose name is empty or not printable, or whose queue
 // group is not printable, is dropped and counted in `report`: such a
 // subject must never reach a caller (it would be written into NATS's
-// protocol line).
+// protocol line). An endpoint's latency `data` with more than
+// kMaxLatencyBuckets buckets, negative numbers, bounds out of order, or
+// counts that do not add up is left out (the endpoint is kept).
 absl::StatusOr<Identity> DecodePing(absl::string_view json);
 absl::StatusOr<InfoResponse> DecodeInfo(absl::string_view json,
                                         const DecodeLimits& limits = {},

@@ -19,6 +19,7 @@ using ::micro_nats::testing::IsOkAndHolds;
 using ::micro_nats::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Identity Greeter() {
   return {.name = "greeter",
@@ -53,6 +54,28 @@ StatsResponse GreeterStats() {
                .average_processing_time = absl::Nanoseconds(2000000000000)}}};
 }
 
+// GreeterStats with a latency distribution in `data`.
+StatsResponse GreeterStatsWithLatency() {
+  StatsResponse stats = GreeterStats();
+  stats.endpoints[0].latency = LatencyData{
+      .count = 3,
+      .sum = absl::Microseconds(250),
+      .p50 = absl::Microseconds(70),
+      .p90 = absl::Microseconds(110),
+      .p99 = absl::Microseconds(119),
+      .buckets = {{.below = absl::Nanoseconds(81920), .count = 2},
+                  {.below = absl::Nanoseconds(122880), .count = 1}}};
+  return stats;
+}
+
+// A STATS answer whose one endpoint's `data` is `data`.
+std::string StatsWithData(absl::string_view data) {
+  return absl::StrCat(
+      R"({"type":"io.nats.micro.v1.stats_response","name":"g","id":"i",)",
+      R"("version":"1.0.0","started":"2026-11-28T12:00:00Z","endpoints":[)",
+      R"({"name":"e","subject":"g.e","num_requests":1,"data":)", data, "}]}");
+}
+
 TEST(ControlSubjectTest, ThreeLevels) {
   EXPECT_EQ(ControlSubject(Verb::kPing), "$SRV.PING");
   EXPECT_EQ(ControlSubject(Verb::kInfo, "greeter"), "$SRV.INFO.greeter");
@@ -67,6 +90,101 @@ TEST(EncodeTest, V1AnswersRoundTrip) {
               IsOkAndHolds(GreeterInfo()));
   EXPECT_THAT(DecodeStats(EncodeStats(GreeterStats())),
               IsOkAndHolds(GreeterStats()));
+}
+
+TEST(EncodeTest, LatencyDataRoundTripsAndMatchesTheSchema) {
+  const std::string json = EncodeStats(GreeterStatsWithLatency());
+  EXPECT_THAT(json, HasSubstr(R"("data":{"latency":{"count":3,)"));
+  EXPECT_THAT(json, HasSubstr(R"("le_ns":[81920,122880])"));
+  EXPECT_THAT(json, HasSubstr(R"("p99_ns":119000)"));
+  EXPECT_THAT(DecodeStats(json), IsOkAndHolds(GreeterStatsWithLatency()));
+  EXPECT_THAT(testing::CheckAgainstSchema(Verb::kStats, json), IsOk());
+  // Without latency there is no `data`.
+  EXPECT_THAT(EncodeStats(GreeterStats()), Not(HasSubstr("\"data\"")));
+}
+
+TEST(DecodeTest, LatencyDataThatIsNotWellFormedIsLeftOut) {
+  const std::string good =
+      R"({"latency":{"count":3,"sum_ns":9,"p50_ns":1,"p90_ns":2,"p99_ns":3,)"
+      R"("le_ns":[1024,2048],"counts":[1,1],"over":1}})";
+  auto decoded = DecodeStats(StatsWithData(good));
+  ASSERT_THAT(decoded, IsOk());
+  ASSERT_EQ(decoded->endpoints.size(), 1u);
+  ASSERT_TRUE(decoded->endpoints[0].latency.has_value());
+  EXPECT_EQ(decoded->endpoints[0].latency->over, 1);
+  EXPECT_EQ(decoded->endpoints[0].latency->buckets.size(), 2u);
+
+  for (const char* bad : {
+           // counts that do not add up to count
+           R"({"latency":{"count":9,"le_ns":[1024],"counts":[1]}})",
+           // bounds out of order, or repeated
+           R"({"latency":{"count":2,"le_ns":[2048,1024],"counts":[1,1]}})",
+           R"({"latency":{"count":2,"le_ns":[1024,1024],"counts":[1,1]}})",
+           // negative numbers
+           R"({"latency":{"count":1,"le_ns":[-5],"counts":[1]}})",
+           R"({"latency":{"count":0,"le_ns":[1024],"counts":[-1]}})",
+           R"({"latency":{"count":0,"p50_ns":-1,"le_ns":[],"counts":[]}})",
+           // percentiles out of order
+           R"({"latency":{"count":0,"p50_ns":5,"p90_ns":1,"le_ns":[],)"
+           R"("counts":[]}})",
+           // arrays of different lengths, or missing, or not numbers
+           R"({"latency":{"count":1,"le_ns":[1024,2048],"counts":[1]}})",
+           R"({"latency":{"count":1,"counts":[1]}})",
+           R"({"latency":{"count":1,"le_ns":["1024"],"counts":[1]}})",
+           R"({"latency":{"count":1,"le_ns":[[1024]],"counts":[1]}})",
+           // counts whose sum wraps int64
+           R"({"latency":{"count":1,"le_ns":[1,2],)"
+           R"("counts":[9223372036854775807,2]}})",
+           R"({"latency":[1,2]})",
+           R"("fast")",
+       }) {
+    auto stats = DecodeStats(StatsWithData(bad));
+    ASSERT_THAT(stats, IsOk()) << bad;
+    ASSERT_EQ(stats->endpoints.size(), 1u) << bad;
+    EXPECT_EQ(stats->endpoints[0].num_requests, 1) << bad;
+    EXPECT_FALSE(stats->endpoints[0].latency.has_value()) << bad;
+  }
+}
+
+// A peer's `data` is parsed only as far as the latency shape goes: more
+// buckets than kMaxLatencyBuckets are not held, other nesting is skipped.
+TEST(DecodeTest, LatencyDataIsBoundedWhileParsing) {
+  std::string below = "[";
+  std::string counts = "[";
+  for (int i = 1; i <= 100000; ++i) {
+    absl::StrAppend(&below, i == 1 ? "" : ",", i);
+    absl::StrAppend(&counts, i == 1 ? "" : ",", 1);
+  }
+  below += "]";
+  counts += "]";
+  auto flood = DecodeStats(
+      StatsWithData(absl::StrCat(R"({"latency":{"count":100000,"le_ns":)",
+                                 below, R"(,"counts":)", counts, "}}")));
+  ASSERT_THAT(flood, IsOk());
+  ASSERT_EQ(flood->endpoints.size(), 1u);
+  EXPECT_FALSE(flood->endpoints[0].latency.has_value());
+
+  // Exactly the limit is read.
+  std::string at_limit_below = "[";
+  std::string at_limit_counts = "[";
+  for (size_t i = 1; i <= kMaxLatencyBuckets; ++i) {
+    absl::StrAppend(&at_limit_below, i == 1 ? "" : ",", i);
+    absl::StrAppend(&at_limit_counts, i == 1 ? "" : ",", 1);
+  }
+  auto full = DecodeStats(StatsWithData(absl::StrCat(
+      R"({"latency":{"count":)", kMaxLatencyBuckets, R"(,"le_ns":)",
+      at_limit_below, R"(],"counts":)", at_limit_counts, "]}}")));
+  ASSERT_THAT(full, IsOk());
+  ASSERT_TRUE(full->endpoints[0].latency.has_value());
+  EXPECT_EQ(full->endpoints[0].latency->buckets.size(), kMaxLatencyBuckets);
+
+  const std::string deep = absl::StrCat(
+      R"({"other":)", std::string(100000, '['), std::string(100000, ']'),
+      R"(,"latency":{"count":1,"le_ns":[1024],"counts":[1],"x":{"y":[1]}}})");
+  auto shallow = DecodeStats(StatsWithData(deep));
+  ASSERT_THAT(shallow, IsOk());
+  ASSERT_TRUE(shallow->endpoints[0].latency.has_value());
+  EXPECT_EQ(shallow->endpoints[0].latency->count, 1);
 }
 
 TEST(EncodeTest, NumbersAreJsonNumbersAndTypesAreSet) {
