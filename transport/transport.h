@@ -133,6 +133,20 @@ using AcceptHandler = std::function<void(std::unique_ptr<Socket> socket)>;
 using MessageHandler =
     std::function<void(const std::shared_ptr<Socket>& socket, Message message)>;
 
+namespace transport_internal {
+// What MessageArrived returns on this thread (set by the listeners).
+inline thread_local absl::Time message_arrived = absl::InfinitePast();
+}  // namespace transport_internal
+
+// In a MessageHandler's call: when its message arrived at the listener
+// (taken off the wire, or sent on memory, and queued for a handler
+// thread), so a server can count the time it waited. Read on the coarse
+// clock (concurrency/coarse_clock.h: up to a tick early), so measure the
+// wait against another coarse read. InfinitePast outside such a call.
+inline absl::Time MessageArrived() {
+  return transport_internal::message_arrived;
+}
+
 // Listener
 //
 // Thread-safe.

@@ -56,8 +56,10 @@ bool InboundQueue::Push(Message message) {
       finished = Unshared(finished_);
     } else {
       pending_bytes_ += bytes;
-      messages_.push_back(std::move(message));
-      Touch();
+      // One clock read: the idle stamp and the message's arrival.
+      const int64_t now = absl::ToUnixNanos(concurrency::CoarseNow());
+      messages_.push_back({std::move(message), now});
+      TouchAt(now);
     }
     wake = waiting_ > 0 || overflowed;
     on_ready = on_ready_;  // one lock per message, not two
@@ -110,7 +112,8 @@ void InboundQueue::CloseLocal() {
   cv_.notify_all();
 }
 
-absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
+absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline,
+                                          absl::Time* arrived) {
   std::unique_lock<std::mutex> lock(mu_);
   auto ready = [this] {
     return closed_locally_ || !messages_.empty() || !finished_.ok();
@@ -132,7 +135,10 @@ absl::StatusOr<Message> InboundQueue::Pop(absl::Time deadline) {
     return absl::FailedPreconditionError("socket is closed");
   }
   if (!messages_.empty()) {
-    Message message = std::move(messages_.front());
+    Message message = std::move(messages_.front().message);
+    if (arrived != nullptr) {
+      *arrived = absl::FromUnixNanos(messages_.front().arrived_ns);
+    }
     messages_.pop_front();
     pending_bytes_ -= MessageSize(message);
     Touch();
@@ -835,12 +841,19 @@ void ListenerCore::RunMessageCall(const SocketCall& call, bool counted) {
   call_frames = &frame;
   if (counted) waiting_calls_.fetch_sub(1, std::memory_order_relaxed);
   EnterCall();
-  absl::StatusOr<Message> message = inbound->Pop(absl::InfinitePast());
+  absl::Time arrived = absl::InfinitePast();
+  absl::StatusOr<Message> message =
+      inbound->Pop(absl::InfinitePast(), &arrived);
   if (message.ok()) {
     inbound->BeginWork();
+    // What MessageArrived says in the call; a call run inside it (memory,
+    // inline) sets its own, and this one's is back after.
+    const absl::Time outer = message_arrived;
+    message_arrived = arrived;
     // handler_ is set before the first call is scheduled and never again.
     absl::Status error =
         Guarded([&] { handler_(socket, std::move(message).value()); });
+    message_arrived = outer;
     inbound->EndWork();
     if (!error.ok()) {
       Report(absl::InternalError(absl::StrCat(

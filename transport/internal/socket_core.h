@@ -61,8 +61,10 @@ class InboundQueue {
   void CloseLocal();
 
   // The next message, waiting until `deadline` (InfinitePast: only what is
-  // there now).
-  absl::StatusOr<Message> Pop(absl::Time deadline);
+  // there now). `*arrived`, when given, is set to when it was queued
+  // (coarse clock).
+  absl::StatusOr<Message> Pop(absl::Time deadline,
+                              absl::Time* arrived = nullptr);
 
   // OK while messages can still be sent to the peer; otherwise why not.
   absl::Status SendableStatus() const;
@@ -83,9 +85,9 @@ class InboundQueue {
 
   // Marks the socket as used now. Several times per message, and only
   // idle reaping (timeouts of seconds) reads it: the coarse clock.
-  void Touch() {
-    last_activity_ns_.store(absl::ToUnixNanos(concurrency::CoarseNow()),
-                            std::memory_order_relaxed);
+  void Touch() { TouchAt(absl::ToUnixNanos(concurrency::CoarseNow())); }
+  void TouchAt(int64_t now_ns) {
+    last_activity_ns_.store(now_ns, std::memory_order_relaxed);
   }
 
   // Idle reaping. A handler working on this socket brackets the work with
@@ -106,12 +108,18 @@ class InboundQueue {
   const PendingLimits limits_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Message> messages_;  // guarded by mu_
-  size_t pending_bytes_ = 0;      // guarded by mu_; of messages_
-  absl::Status finished_;         // guarded by mu_; non-OK once finished
-  bool closed_locally_ = false;   // guarded by mu_
-  int waiting_ = 0;               // guarded by mu_: callers blocked in Pop
-  std::atomic<int> working_{0};   // BeginWork - EndWork
+  struct Queued {
+    Message message;
+    // When it was queued, on the coarse clock (the idle stamp's read):
+    // what transport::MessageArrived says to its handler.
+    int64_t arrived_ns;
+  };
+  std::deque<Queued> messages_;  // guarded by mu_
+  size_t pending_bytes_ = 0;     // guarded by mu_; of messages_
+  absl::Status finished_;        // guarded by mu_; non-OK once finished
+  bool closed_locally_ = false;  // guarded by mu_
+  int waiting_ = 0;              // guarded by mu_: callers blocked in Pop
+  std::atomic<int> working_{0};  // BeginWork - EndWork
   // Not closed locally nor finished: Send's check without the lock.
   std::atomic<bool> sendable_{true};
   std::atomic<bool> kept_{false};                          // MarkKept

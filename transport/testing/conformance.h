@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "concurrency/coarse_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "status/status_matchers.h"
@@ -1030,6 +1032,53 @@ TEST_P(TransportConformanceTest, MessagesBeyondTheWaitingCapGoToOnOverload) {
   ASSERT_THAT(third->Send({.body = "again"}), IsOk());
   EXPECT_THAT(third->Recv(Deadline()),
               IsOkAndHolds(::testing::Field(&Message::body, "done:again")));
+}
+
+TEST_P(TransportConformanceTest, MessageArrivedSaysWhenAQueuedMessageCame) {
+  // One thread, held by the first message while the second waits for it:
+  // the second's call sees when it arrived, the wait before it ran
+  // included.
+  EXPECT_EQ(MessageArrived(), absl::InfinitePast());  // not in a call
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  Collector<std::string> started;
+  std::mutex mu;
+  absl::Time second_arrived = absl::InfinitePast();
+  absl::Time second_started;
+  auto listener = server_->Listen("", {.handler_threads = 1});
+  ASSERT_THAT(listener, IsOk());
+  ASSERT_THAT(
+      (*listener)->AcceptMessages(
+          [&](const std::shared_ptr<Socket>& socket, Message message) {
+            if (message.body == "second") {
+              std::lock_guard<std::mutex> lock(mu);
+              second_arrived = MessageArrived();
+              second_started = concurrency::CoarseNow();
+            }
+            started.Add(message.body);
+            if (message.body == "first") released.wait();
+            socket->Send({.body = "done:" + message.body}).IgnoreError();
+          }),
+      IsOk());
+  auto first = Dial((*listener)->Address());
+  auto second = Dial((*listener)->Address());
+  ASSERT_TRUE(first && second);
+  ASSERT_THAT(first->Send({.body = "first"}), IsOk());
+  ASSERT_TRUE(started.WaitForCount(1, absl::Seconds(10)));
+  const absl::Time sent = concurrency::CoarseNow();
+  ASSERT_THAT(second->Send({.body = "second"}), IsOk());
+  // The wait being measured, not a synchronisation: "second" arrives long
+  // before it ends.
+  absl::SleepFor(absl::Milliseconds(300));
+  release.set_value();
+  EXPECT_THAT(second->Recv(Deadline()),
+              IsOkAndHolds(::testing::Field(&Message::body, "done:second")));
+  EXPECT_THAT(first->Recv(Deadline()), IsOk());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_NE(second_arrived, absl::InfinitePast());
+  EXPECT_GE(second_arrived, sent);
+  EXPECT_GE(second_started - second_arrived, absl::Milliseconds(100));
+  EXPECT_EQ(MessageArrived(), absl::InfinitePast());
 }
 
 TEST_P(TransportConformanceTest, AKeptSocketsMessagesAreNeverShedNorCounted) {
