@@ -50,6 +50,8 @@ const TraceContext* CurrentContext();
 // Makes `context` this thread's current one until destroyed (then the one
 // before): for code that starts a trace of its own and wants the calls it
 // makes inside to join it. `context` must outlive the scope.
+// Scopes on one thread nest; one that ends out of order is unlinked where
+// it is, so the others stay right.
 class ContextScope {
  public:
   explicit ContextScope(const TraceContext* context);
@@ -57,8 +59,18 @@ class ContextScope {
   ContextScope(const ContextScope&) = delete;
   ContextScope& operator=(const ContextScope&) = delete;
 
+  // A link in this thread's chain of current contexts.
+  struct Link {
+    const TraceContext* context = nullptr;
+    Link* previous = nullptr;
+  };
+  // Makes `link->context` current on this thread / takes it out of this
+  // thread's chain (the observer's server spans use these directly).
+  static void Push(Link* link);
+  static void Pop(Link* link);
+
  private:
-  const TraceContext* const previous_;
+  Link link_;
 };
 
 // What came in that the observer refused or trimmed.
