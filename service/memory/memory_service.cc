@@ -39,6 +39,12 @@ absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(
   // The caller's thread runs the handler while the server has room: a call
   // costs no thread hand-off.
   options.server.listen.inline_handlers = true;
+  if (options.observer != nullptr) {
+    options.server.observer = CombineObservers(
+        {std::move(options.server.observer), options.observer});
+    options.client.observer = CombineObservers(
+        {std::move(options.client.observer), options.observer});
+  }
   return Service::Create({.identity = std::move(options.identity),
                           .registry = network->registry,
                           .transport = network->transport,

@@ -27,6 +27,7 @@
 #include "broker/memory/memory_broker.h"
 #include "events/events.h"
 #include "registry/cache/cache.h"
+#include "service/observer.h"
 #include "service/service.h"
 #include "transport/transport.h"
 
@@ -57,6 +58,10 @@ struct MemoryServiceOptions {
   // What Server::Consume and Client::Emit use; null: the network's.
   // (events/memory NewMemoryEvents on a fake clock, for backoffs in tests.)
   std::shared_ptr<events::Events> events;
+  // Told about every call the server handles and the client makes
+  // (service/observer.h): metrics::NewMetricsObserver, tracing's...
+  // Combined with server.observer and client.observer when those are set.
+  std::shared_ptr<Observer> observer;
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewMemoryService(

@@ -3,10 +3,14 @@
 #include "service/nats/nats_service.h"
 
 #include <google/protobuf/descriptor.h>
+#include <nats/nats.h>
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "metrics/http_server.h"
+#include "metrics/observer.h"
+#include "metrics/service_metrics.h"
 #include "nats/message.h"
 #include "status/status_macros.h"
 #include "transport/nats/nats_transport.h"
@@ -121,6 +125,47 @@ class NatsRequestReply : public RequestReply {
   const std::weak_ptr<nats::Connection> connection_;
 };
 
+// The connection's own counts, read at scrape time (nats.c's statistics).
+metrics::Collector ConnectionCollector(std::weak_ptr<nats::Connection> weak,
+                                       std::string service) {
+  return [weak = std::move(weak),
+          service = std::move(service)](std::vector<metrics::Sample>* out) {
+    std::shared_ptr<nats::Connection> connection = weak.lock();
+    if (connection == nullptr) return;
+    auto add = [&](const char* name, const char* help,
+                   metrics::Sample::Type type, double value) {
+      out->push_back({.name = name,
+                      .help = help,
+                      .type = type,
+                      .labels = {{"rpc_service", service}},
+                      .value = value});
+    };
+    constexpr auto kCounter = metrics::Sample::Type::kCounter;
+    add("nats_connection_connected",
+        "1 while the NATS connection is up, else 0.",
+        metrics::Sample::Type::kGauge, connection->IsConnected() ? 1 : 0);
+    natsStatistics* stats = nullptr;
+    if (natsStatistics_Create(&stats) != NATS_OK) return;
+    uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0,
+             reconnects = 0;
+    if (natsConnection_GetStats(connection->get(), stats) == NATS_OK &&
+        natsStatistics_GetCounts(stats, &in_msgs, &in_bytes, &out_msgs,
+                                 &out_bytes, &reconnects) == NATS_OK) {
+      add("nats_connection_received_messages_total",
+          "Messages the connection received.", kCounter, in_msgs);
+      add("nats_connection_received_bytes_total",
+          "Payload bytes the connection received.", kCounter, in_bytes);
+      add("nats_connection_sent_messages_total",
+          "Messages the connection sent.", kCounter, out_msgs);
+      add("nats_connection_sent_bytes_total",
+          "Payload bytes the connection sent.", kCounter, out_bytes);
+      add("nats_connection_reconnects_total",
+          "Times the connection reconnected.", kCounter, reconnects);
+    }
+    natsStatistics_Destroy(stats);
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
@@ -130,6 +175,9 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
       options.identity,
       MergeIdentity(std::move(options.identity), options.server.identity));
   MN_RETURN_IF_ERROR(registry::ValidateServiceName(options.identity.name));
+  if (!options.metrics_address.empty()) {
+    MN_RETURN_IF_ERROR(metrics::ValidateHttpAddress(options.metrics_address));
+  }
   // Protobuf makes its descriptor pool on first use; made here, before the
   // connection starts threads, its creation is ordered before their use of
   // it in a way ThreadSanitizer can see (libprotobuf is not instrumented).
@@ -210,16 +258,50 @@ absl::StatusOr<std::unique_ptr<Service>> NewNatsService(
   MN_ASSIGN_OR_RETURN(std::shared_ptr<registry::CachingRegistry> cached,
                       registry::CachingRegistry::Create(
                           std::move(registry), std::move(options.cache)));
+  // Metrics: the HTTP endpoint is a frontend of the server, which keeps
+  // it for the service's life.
+  std::shared_ptr<metrics::ServiceMetrics> service_metrics;
+  std::shared_ptr<Observer> metrics_observer;
+  if (!options.metrics_address.empty()) {
+    std::weak_ptr<nats::Connection> weak = connection;
+    MN_ASSIGN_OR_RETURN(
+        service_metrics,
+        metrics::ServiceMetrics::Create(
+            {.address = options.metrics_address,
+             .metrics = std::move(options.metrics),
+             .ready = [weak]() -> absl::Status {
+               std::shared_ptr<nats::Connection> c = weak.lock();
+               if (c == nullptr || !c->IsConnected()) {
+                 return absl::UnavailableError("the NATS connection is down");
+               }
+               return absl::OkStatus();
+             },
+             .collectors = {
+                 ConnectionCollector(weak, options.identity.name)}}));
+    metrics_observer = service_metrics->observer();
+    options.server.frontends.push_back(service_metrics);
+  } else if (options.metrics != nullptr) {
+    metrics_observer = metrics::NewMetricsObserver(std::move(options.metrics));
+  }
+  std::shared_ptr<Observer> observer =
+      CombineObservers({std::move(options.observer), metrics_observer});
+  options.server.observer =
+      CombineObservers({std::move(options.server.observer), observer});
+  options.client.observer =
+      CombineObservers({std::move(options.client.observer), observer});
   // The blocks hold the connection they run on: nothing else keeps it.
-  return Service::Create({.identity = std::move(options.identity),
-                          .registry = std::move(cached),
-                          .transport = std::move(transport),
-                          .broker = std::move(broker),
-                          .events = std::move(events),
-                          .server = std::move(options.server),
-                          .client = std::move(options.client),
-                          .scatter_wire = std::move(scatter_wire),
-                          .scatter = std::move(options.scatter)});
+  MN_ASSIGN_OR_RETURN(std::unique_ptr<Service> service,
+                      Service::Create({.identity = std::move(options.identity),
+                                       .registry = std::move(cached),
+                                       .transport = std::move(transport),
+                                       .broker = std::move(broker),
+                                       .events = std::move(events),
+                                       .server = std::move(options.server),
+                                       .client = std::move(options.client),
+                                       .scatter_wire = std::move(scatter_wire),
+                                       .scatter = std::move(options.scatter)}));
+  if (service_metrics != nullptr) service_metrics->Attach(service.get());
+  return service;
 }
 
 }  // namespace micro_nats::service

@@ -37,12 +37,14 @@
 #include "absl/types/optional.h"
 #include "broker/nats/nats_broker.h"
 #include "events/jetstream/jetstream_events.h"
+#include "metrics/prometheus.h"
 #include "nats/connection.h"
 #include "registry/kv/kv_registry.h"
 #include "registry/nats/nats_registry.h"
 #include "registry/srv/srv_registry.h"
 #include "service/nats/scatter_wire.h"
 #include "service/nats/service_api.h"
+#include "service/observer.h"
 #include "service/service.h"
 
 namespace micro_nats::service {
@@ -106,6 +108,23 @@ struct NatsServiceOptions {
   // NewNatsService is FailedPrecondition saying to run nats-server -js.
   // Its events.on_error defaults to the server's.
   absl::optional<events::JetStreamEventsOptions> events;
+
+  // Metrics and health over HTTP (metrics/service_metrics.h), e.g.
+  // "127.0.0.1:9464": GET /metrics (Prometheus text: every call's rpc_*
+  // and messaging_* families, metrics/observer.h, and the service's and
+  // the connection's stats), /healthz, and /readyz (200 from registration
+  // until Stop begins, while the NATS connection is up; else 503 with the
+  // reason). Empty: none. A bad address is InvalidArgument; one that
+  // cannot be listened on, Unavailable.
+  std::string metrics_address;
+  // Where the metrics are kept; null: a new registry. Give your own to add
+  // families of yours, or to serve it yourself (it is a
+  // prometheus::Collectable) without metrics_address.
+  std::shared_ptr<metrics::PrometheusMetrics> metrics;
+  // Told about every call the server handles and the client makes
+  // (service/observer.h) besides the metrics: tracing's, say. Combined
+  // with server.observer and client.observer when those are set too.
+  std::shared_ptr<Observer> observer;
 };
 
 absl::StatusOr<std::unique_ptr<Service>> NewNatsService(

@@ -1,0 +1,162 @@
+// Copyright 2026 The micro-nats Authors.
+
+#include "metrics/service_metrics.h"
+
+#include <utility>
+
+#include "metrics/observer.h"
+
+namespace micro_nats::metrics {
+namespace {
+
+void Add(std::vector<Sample>* out, const std::string& service,
+         Sample::Type type, const char* name, const char* help, double value) {
+  out->push_back({.name = name,
+                  .help = help,
+                  .type = type,
+                  .labels = {{"rpc_service", service}},
+                  .value = value});
+}
+
+constexpr Sample::Type kCounter = Sample::Type::kCounter;
+constexpr Sample::Type kGauge = Sample::Type::kGauge;
+
+}  // namespace
+
+ServiceMetrics::ServiceMetrics(ServiceMetricsOptions options)
+    : options_(std::move(options)),
+      metrics_(options_.metrics != nullptr ? options_.metrics
+                                           : NewPrometheusMetrics()),
+      observer_(NewMetricsObserver(metrics_)) {}
+
+ServiceMetrics::~ServiceMetrics() {
+  // Scrapes end before the collectors (and what they read) go.
+  http_.reset();
+  collectors_.clear();
+}
+
+absl::StatusOr<std::shared_ptr<ServiceMetrics>> ServiceMetrics::Create(
+    ServiceMetricsOptions options) {
+  std::shared_ptr<ServiceMetrics> made(new ServiceMetrics(std::move(options)));
+  for (Collector& collector : made->options_.collectors) {
+    made->collectors_.push_back(made->metrics_->AddCollector(collector));
+  }
+  ServiceMetrics* self = made.get();
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      HttpServer::Start({.address = made->options_.address,
+                         .metrics = [self] { return self->metrics_->Text(); },
+                         .ready = [self] { return self->Ready(); }});
+  if (!http.ok()) return http.status();
+  made->http_ = std::move(http).value();
+  return made;
+}
+
+void ServiceMetrics::Attach(service::Service* service) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    service_ = service;
+  }
+  collectors_.push_back(metrics_->AddCollector(
+      [this](std::vector<Sample>* out) { CollectServer(out); }));
+  // The client and the registry outlive the server, which holds this.
+  collectors_.push_back(metrics_->AddCollector([service](
+                                                   std::vector<Sample>* out) {
+    const std::string& name = service->name();
+    const service::ClientStats client = service->client().stats();
+    Add(out, name, kCounter, "micro_client_calls_total",
+        "Calls the client made (ClientStats).", client.calls);
+    Add(out, name, kCounter, "micro_client_retries_total",
+        "Attempts after a call's first (ClientStats).", client.retries);
+    Add(out, name, kCounter, "micro_client_evicted_total",
+        "Nodes dropped from the cache after failing (ClientStats).",
+        client.evicted);
+    Add(out, name, kCounter, "micro_client_streams_total",
+        "Streams opened (ClientStats).", client.streams);
+    Add(out, name, kCounter, "micro_client_budget_exhausted_total",
+        "Retries and hedges the retry budget refused (ClientStats).",
+        client.budget_exhausted);
+    Add(out, name, kCounter, "micro_client_outcome_unknown_total",
+        "Non-idempotent calls failed after delivery (ClientStats).",
+        client.outcome_unknown);
+    Add(out, name, kCounter, "micro_client_hedges_total",
+        "Hedged attempts sent (ClientStats).", client.hedges);
+    Add(out, name, kCounter, "micro_client_hedge_wins_total",
+        "Calls a hedged attempt answered (ClientStats).", client.hedge_wins);
+    Add(out, name, kCounter, "micro_client_breaker_opened_total",
+        "Times a node's circuit breaker opened (ClientStats).",
+        client.breaker_opened);
+    const registry::CacheStats cache = service->registry().stats();
+    Add(out, name, kCounter, "micro_registry_lookups_total",
+        "Lookups in the registry cache (CacheStats).", cache.lookups);
+    Add(out, name, kCounter, "micro_registry_cache_hits_total",
+        "Lookups answered without asking the registry (CacheStats).",
+        cache.from_cache);
+    Add(out, name, kCounter, "micro_registry_backend_queries_total",
+        "Queries sent to the registry (CacheStats).", cache.backend_queries);
+    Add(out, name, kCounter, "micro_registry_joined_queries_total",
+        "Lookups answered by another lookup's query (CacheStats).",
+        cache.joined_queries);
+    Add(out, name, kCounter, "micro_registry_timed_out_total",
+        "Lookups whose deadline came first (CacheStats).", cache.timed_out);
+    Add(out, name, kGauge, "micro_registry_cached_services",
+        "Service names the registry cache holds.",
+        static_cast<double>(service->registry().CachedNames()));
+  }));
+}
+
+void ServiceMetrics::CollectServer(std::vector<Sample>* out) {
+  service::ServerStats stats;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (service_ == nullptr) return;
+    stats = serving_ ? service_->server().stats() : last_server_;
+    name = service_->name();
+  }
+  Add(out, name, kCounter, "micro_server_requests_total",
+      "Requests the server answered, errors included (ServerStats).",
+      stats.requests);
+  Add(out, name, kCounter, "micro_server_errors_total",
+      "Requests answered with an error (ServerStats).", stats.errors);
+  Add(out, name, kCounter, "micro_server_overloaded_total",
+      "Requests refused because the server was full (ServerStats).",
+      stats.overloaded);
+  Add(out, name, kCounter, "micro_server_expired_in_queue_total",
+      "Requests whose deadline passed while queued (ServerStats).",
+      stats.expired_in_queue);
+  Add(out, name, kCounter, "micro_server_streams_total",
+      "Streams accepted (ServerStats).", stats.streams);
+  Add(out, name, kCounter, "micro_server_streams_cancelled_at_stop_total",
+      "Streams Stop cancelled at its deadline (ServerStats).",
+      stats.streams_cancelled_at_stop);
+}
+
+absl::Status ServiceMetrics::Ready() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (service_ == nullptr || !serving_) {
+      return absl::UnavailableError(stopped_once_ ? "stopped" : "not started");
+    }
+    if (!service_->server().ready()) {
+      return absl::UnavailableError("not registered, or stopping");
+    }
+  }
+  return options_.ready ? options_.ready() : absl::OkStatus();
+}
+
+absl::Status ServiceMetrics::Start(service::ServedService) {
+  std::lock_guard<std::mutex> lock(mu_);
+  serving_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ServiceMetrics::Stop(absl::Time) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (serving_ && service_ != nullptr)
+    last_server_ = service_->server().stats();
+  serving_ = false;
+  stopped_once_ = true;
+  return absl::OkStatus();
+}
+
+}  // namespace micro_nats::metrics

@@ -1,0 +1,106 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// service_metrics.h: a service's metrics and health on HTTP for its whole
+// life (http_server.h): /metrics with the observer's families and, read at
+// each scrape, the stats the service keeps anyway (ServerStats,
+// ClientStats, the registry cache's CacheStats, and any collectors given:
+// service/nats adds the NATS connection's); /healthz; /readyz, ready only
+// from the server's registration until its Stop begins (Server::ready())
+// and while `ready` says OK (service/nats: the connection is up).
+//
+// It is a server Frontend, so the server it serves keeps it, and it learns
+// when the server starts and stops:
+//
+//   MN_ASSIGN_OR_RETURN(auto metrics, ServiceMetrics::Create(
+//                                         {.address = "127.0.0.1:9464"}));
+//   options.server.frontends.push_back(metrics);
+//   options.server.observer = metrics->observer();
+//   options.client.observer = metrics->observer();
+//   MN_ASSIGN_OR_RETURN(auto service, Service::Create(std::move(options)));
+//   metrics->Attach(service.get());
+//
+// (NewNatsService does this for NatsServiceOptions::metrics_address.)
+
+#ifndef MICRO_NATS_METRICS_SERVICE_METRICS_H_
+#define MICRO_NATS_METRICS_SERVICE_METRICS_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "metrics/http_server.h"
+#include "metrics/metrics.h"
+#include "metrics/prometheus.h"
+#include "service/observer.h"
+#include "service/server.h"
+#include "service/service.h"
+
+namespace micro_nats::metrics {
+
+struct ServiceMetricsOptions {
+  // Where /metrics, /healthz and /readyz are served (http_server.h).
+  std::string address;
+  // Null: a new one. Give one to add families of your own.
+  std::shared_ptr<PrometheusMetrics> metrics;
+  // Readiness besides the server's; OK: ready. Null: none.
+  std::function<absl::Status()> ready;
+  // Read at each scrape, besides the service's stats.
+  std::vector<Collector> collectors;
+};
+
+// ServiceMetrics
+//
+// Thread-safe.
+class ServiceMetrics : public service::Frontend {
+ public:
+  // Listens at once. InvalidArgument for a bad address; Unavailable when
+  // it cannot listen there.
+  static absl::StatusOr<std::shared_ptr<ServiceMetrics>> Create(
+      ServiceMetricsOptions options);
+  ~ServiceMetrics() override;
+
+  const std::shared_ptr<PrometheusMetrics>& metrics() const { return metrics_; }
+  // NewMetricsObserver(metrics()): give it to the server and the client.
+  const std::shared_ptr<service::Observer>& observer() const {
+    return observer_;
+  }
+  int port() const { return http_->port(); }
+
+  // Reads `service`'s stats and readiness from now on. Once, right after
+  // Service::Create, with the service whose server holds this frontend:
+  // the server keeps this, so it goes before the client and the registry
+  // it reads.
+  void Attach(service::Service* service);
+
+  absl::Status Start(service::ServedService served) override;
+  absl::Status Stop(absl::Time deadline) override;
+
+ private:
+  explicit ServiceMetrics(ServiceMetricsOptions options);
+  absl::Status Ready();
+  void CollectServer(std::vector<Sample>* out);
+
+  ServiceMetricsOptions options_;
+  std::shared_ptr<PrometheusMetrics> metrics_;
+  std::shared_ptr<service::Observer> observer_;
+
+  // The server is read only between Start and Stop: Stop runs in the
+  // server's destructor too, before its members go. After Stop its last
+  // stats are shown.
+  std::mutex mu_;
+  service::Service* service_ = nullptr;  // mu_
+  bool serving_ = false;                 // mu_
+  bool stopped_once_ = false;            // mu_
+  service::ServerStats last_server_;     // mu_
+
+  std::vector<std::unique_ptr<CollectorHandle>> collectors_;
+  std::unique_ptr<HttpServer> http_;  // last: stopped first
+};
+
+}  // namespace micro_nats::metrics
+
+#endif  // MICRO_NATS_METRICS_SERVICE_METRICS_H_
