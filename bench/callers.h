@@ -253,6 +253,12 @@ class CallerGroup {
     return round;
   }
 
+  // The last round's call latencies, every caller's (in no order), for
+  // percentiles beyond the p50.
+  const std::vector<absl::Duration>& samples() const {
+    return inline_caller_ != nullptr ? loop_.samples() : merged_;
+  }
+
   ~CallerGroup() {
     {
       std::lock_guard<std::mutex> lock(mu_);

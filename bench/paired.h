@@ -178,6 +178,10 @@ class TimedLoop {
     return round;
   }
 
+  // The last round's call latencies (in no order), for percentiles beyond
+  // the p50.
+  const std::vector<absl::Duration>& samples() const { return samples_; }
+
  private:
   std::vector<absl::Duration> samples_;
 };

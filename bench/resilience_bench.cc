@@ -1,0 +1,349 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// resilience_bench: calls to a service of three instances on one
+// nats-server, one of them slow, by selection policy (issue 26).
+//
+// The slow instance's handler sleeps kSlowExtra (2 ms) before answering,
+// while a healthy one answers at once (a call's p50 is ~0.1-0.2 ms here:
+// the slow node answers 10-20x later). Callers (4 threads, one client)
+// call in rounds; BM_SlowNode interleaves, round by round:
+//
+//   healthy         all three healthy, round robin: the reference
+//   round_robin     the slow node on, round robin (today's default)
+//   latency_aware   the slow node on, NewLatencyAwareSelector
+//   hedged          the slow node on, latency-aware + HedgePolicy (after the
+//                   endpoint's p95, 1 ms before it has one); while the
+//                   client does not hedge (ClientStats::hedges stays 0) the
+//                   side is left out and the label says so
+//
+// each side first in turn, after an uncounted warm-up round of each (where
+// the latency-aware selectors learn). Counters, per policy side S:
+// S_p50_us, S_p99_us (over every counted call of the side), S_p50_vs_healthy
+// and S_p99_vs_healthy (medians of per-round ratios, with _q1/_q3); and the
+// key figure slow_node_p99_vs_healthy: the best policy's p99_vs_healthy.
+//
+// BM_PairedHealthySelection pairs latency-aware with round robin on three
+// healthy instances (p50 and rate, paired.h): whether latency-aware can be
+// the client's default.
+//
+//   bazel run -c opt //bench:resilience_bench -- --benchmark_filter=SlowNode
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "bench/callers.h"
+#include "bench/nats_bench.h"
+#include "bench/paired.h"
+#include "benchmark/benchmark.h"
+#include "examples/greeter/greeter.pb.h"
+#include "service/client.h"
+#include "service/nats/nats_service.h"
+#include "service/selector.h"
+
+namespace micro_nats {
+namespace {
+
+using greeter::HelloReply;
+using greeter::HelloRequest;
+
+constexpr char kService[] = "bench-resilience";
+constexpr int kInstances = 3;
+// What the slow instance adds to each call.
+constexpr absl::Duration kSlowExtra = absl::Milliseconds(2);
+
+// The call CallerGroup's callers make this round; set between rounds
+// (RunRound's lock publishes it to them).
+struct RoundOp {
+  std::function<absl::Status()> call;
+};
+
+// CallerGroup's fixture: every caller makes the round's call.
+struct OpFixture {
+  // The RoundOp the next Start hands its callers.
+  static RoundOp*& Pending() {
+    static RoundOp* op = nullptr;
+    return op;
+  }
+  static absl::StatusOr<std::unique_ptr<OpFixture>> Start(int64_t) {
+    auto fixture = std::make_unique<OpFixture>();
+    fixture->op = Pending();
+    return fixture;
+  }
+  struct Caller {
+    RoundOp* op;
+    absl::Status Call() { return op->call(); }
+  };
+  absl::StatusOr<std::unique_ptr<Caller>> NewCaller() {
+    return std::make_unique<Caller>(Caller{op});
+  }
+  RoundOp* op = nullptr;
+};
+
+// Three instances of kService (each answering with its index) and a
+// caller; instance kInstances - 1 sleeps kSlowExtra while slow.
+class Instances {
+ public:
+  static absl::StatusOr<std::unique_ptr<Instances>> Start() {
+    auto instances = std::unique_ptr<Instances>(new Instances);
+    for (int i = 0; i < kInstances; ++i) {
+      auto server = service::NewNatsService(
+          {.servers = {bench::ServerUrl()}, .identity = {.name = kService}});
+      if (!server.ok()) return server.status();
+      const bool slowable = i == kInstances - 1;
+      std::atomic<bool>* slow = &instances->slow_;
+      absl::Status handled =
+          (*server)->server().Handle<HelloRequest, HelloReply>(
+              "Echo.Call", [i, slowable, slow](service::Context&,
+                                               const HelloRequest& request,
+                                               HelloReply* reply) {
+                if (slowable && slow->load(std::memory_order_relaxed)) {
+                  absl::SleepFor(kSlowExtra);
+                }
+                reply->set_message(absl::StrCat(i, request.name()));
+                return absl::OkStatus();
+              });
+      if (!handled.ok()) return handled;
+      if (absl::Status started = (*server)->Start(); !started.ok()) {
+        return started;
+      }
+      instances->servers_.push_back(std::move(server).value());
+    }
+    auto caller = service::NewNatsService(
+        {.servers = {bench::ServerUrl()},
+         .identity = {.name = "bench-resilience-caller"}});
+    if (!caller.ok()) return caller.status();
+    instances->caller_ = std::move(caller).value();
+    if (absl::Status all = instances->UntilAllAnswer(); !all.ok()) return all;
+    return instances;
+  }
+
+  ~Instances() {
+    for (auto& server : servers_) {
+      server->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
+    }
+  }
+
+  void SetSlow(bool slow) { slow_.store(slow, std::memory_order_relaxed); }
+
+  absl::Status Call(const service::CallOptions& options) {
+    return caller_->client()
+        .Call<HelloRequest, HelloReply>(kService, "Echo.Call", request_,
+                                        options)
+        .status();
+  }
+
+  service::Client& client() { return caller_->client(); }
+
+ private:
+  Instances() { request_.set_name("0123456789abcd"); }  // 16 B encoded
+
+  // Until round robin reaches every instance (the registrations heard),
+  // up to 30 s.
+  absl::Status UntilAllAnswer() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    auto round_robin = service::NewRoundRobinSelector();
+    std::set<char> answered;
+    absl::Status last;
+    while (absl::Now() < deadline) {
+      auto reply = caller_->client().Call<HelloRequest, HelloReply>(
+          kService, "Echo.Call", request_, {.selector = round_robin});
+      if (reply.ok()) {
+        answered.insert(reply->message()[0]);
+        if (answered.size() == kInstances) return absl::OkStatus();
+      } else if (!absl::IsNotFound(reply.status())) {
+        return reply.status();
+      } else {
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+      last = reply.status();
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("only ", answered.size(), " of ", kInstances,
+                     " instances answered in 30 s; last: ", last.ToString()));
+  }
+
+  std::atomic<bool> slow_{false};
+  HelloRequest request_;
+  std::vector<std::unique_ptr<service::Service>> servers_;
+  std::unique_ptr<service::Service> caller_;
+};
+
+// The q-quantile of a round's latencies, in µs (reorders them).
+double QuantileUs(std::vector<absl::Duration>& samples, double q) {
+  if (samples.empty()) return 0;
+  const size_t at =
+      std::min(samples.size() - 1, static_cast<size_t>(q * samples.size()));
+  std::nth_element(samples.begin(), samples.begin() + at, samples.end());
+  return absl::ToDoubleMicroseconds(samples[at]);
+}
+
+// One side of BM_SlowNode: how its calls are made, and what its rounds
+// measured.
+struct PolicySide {
+  std::string name;
+  bool slow = true;  // the slow instance on during its rounds
+  service::CallOptions options;
+  bool skipped = false;
+  std::vector<double> p50_us, p99_us;  // per counted round
+  std::vector<absl::Duration> all;     // every counted call
+};
+
+void BM_SlowNode(benchmark::State& state) {
+  const int callers = static_cast<int>(state.range(0));
+  auto instances = Instances::Start();
+  if (!instances.ok()) {
+    state.SkipWithError(instances.status().ToString().c_str());
+    return;
+  }
+  Instances& nodes = **instances;
+  RoundOp op;
+  OpFixture::Pending() = &op;
+  auto group = bench::CallerGroup<OpFixture>::Start(0, callers);
+  if (!group.ok()) {
+    state.SkipWithError(group.status().ToString().c_str());
+    return;
+  }
+  service::HedgePolicy hedge{.delay = absl::Milliseconds(1), .after_p95 = true};
+  std::vector<PolicySide> sides(4);
+  sides[0].name = "healthy";
+  sides[0].slow = false;
+  sides[0].options.selector = service::NewRoundRobinSelector();
+  sides[1].name = "round_robin";
+  sides[1].options.selector = service::NewRoundRobinSelector();
+  sides[2].name = "latency_aware";
+  sides[2].options.selector = service::NewLatencyAwareSelector();
+  sides[3].name = "hedged";
+  sides[3].options.selector = service::NewLatencyAwareSelector();
+  sides[3].options.idempotent = true;
+  sides[3].options.hedge = hedge;
+
+  const absl::Duration round = bench::RoundTime(absl::Milliseconds(100));
+  const int rounds = bench::GetPairedFlags().rounds;
+  absl::Status failed;
+  for (auto _ : state) {
+    // Round -1 warms every side up (the selectors learn) and is not
+    // counted.
+    for (int r = -1; r < rounds && failed.ok(); ++r) {
+      for (size_t k = 0; k < sides.size() && failed.ok(); ++k) {
+        PolicySide& side = sides[(k + std::max(r, 0)) % sides.size()];
+        if (side.skipped) continue;
+        const int64_t hedges_before = nodes.client().stats().hedges;
+        nodes.SetSlow(side.slow);
+        op.call = [&nodes, &side] { return nodes.Call(side.options); };
+        absl::StatusOr<bench::Round> measured = (*group)->RunRound(round);
+        if (!measured.ok()) {
+          failed = absl::Status(
+              measured.status().code(),
+              absl::StrCat(side.name, ": ", measured.status().message()));
+          break;
+        }
+        if (side.options.hedge.has_value() && r < 0 &&
+            nodes.client().stats().hedges == hedges_before) {
+          side.skipped = true;  // the client does not hedge yet
+          continue;
+        }
+        if (r < 0) continue;
+        std::vector<absl::Duration> samples = (*group)->samples();
+        side.all.insert(side.all.end(), samples.begin(), samples.end());
+        side.p50_us.push_back(QuantileUs(samples, 0.5));
+        side.p99_us.push_back(QuantileUs(samples, 0.99));
+      }
+    }
+  }
+  nodes.SetSlow(false);
+  if (!failed.ok()) {
+    state.SkipWithError(failed.ToString().c_str());
+    return;
+  }
+  const PolicySide& healthy = sides[0];
+  std::string best;
+  bench::Spread best_p99;
+  std::string label;
+  for (PolicySide& side : sides) {
+    if (side.skipped) {
+      absl::StrAppend(&label, " ", side.name,
+                      ":skipped(the client does not hedge yet)");
+      continue;
+    }
+    state.counters[side.name + "_p50_us"] = QuantileUs(side.all, 0.5);
+    state.counters[side.name + "_p99_us"] = QuantileUs(side.all, 0.99);
+    if (&side == &healthy) continue;
+    std::vector<double> p50_ratios, p99_ratios;
+    for (size_t i = 0; i < side.p50_us.size(); ++i) {
+      if (healthy.p50_us[i] > 0) {
+        p50_ratios.push_back(side.p50_us[i] / healthy.p50_us[i]);
+      }
+      if (healthy.p99_us[i] > 0) {
+        p99_ratios.push_back(side.p99_us[i] / healthy.p99_us[i]);
+      }
+    }
+    const bench::Spread p50 = bench::SpreadOf(p50_ratios);
+    const bench::Spread p99 = bench::SpreadOf(p99_ratios);
+    bench::internal::SetSpread(state, side.name + "_p50_vs_healthy", p50);
+    bench::internal::SetSpread(state, side.name + "_p99_vs_healthy", p99);
+    if (best.empty() || p99.median < best_p99.median) {
+      best = side.name;
+      best_p99 = p99;
+    }
+  }
+  bench::internal::SetSpread(state, "best_p99_vs_healthy", best_p99);
+  state.counters["rounds"] = static_cast<double>(healthy.p50_us.size());
+  state.counters["slow_extra_us"] = absl::ToDoubleMicroseconds(kSlowExtra);
+  state.SetLabel(absl::StrCat(
+      "key:slow_node_p99_vs_healthy=best_p99_vs_healthy best:", best, label));
+}
+BENCHMARK(BM_SlowNode)->ArgName("callers")->Arg(4)->Apply(bench::AsPaired);
+
+// Latency-aware against round robin with every instance healthy: p50 and
+// rate, paired.
+void BM_PairedHealthySelection(benchmark::State& state) {
+  const int callers = static_cast<int>(state.range(0));
+  auto instances = Instances::Start();
+  if (!instances.ok()) {
+    state.SkipWithError(instances.status().ToString().c_str());
+    return;
+  }
+  Instances& nodes = **instances;
+  RoundOp op;
+  OpFixture::Pending() = &op;
+  auto group = bench::CallerGroup<OpFixture>::Start(0, callers);
+  if (!group.ok()) {
+    state.SkipWithError(group.status().ToString().c_str());
+    return;
+  }
+  const service::CallOptions round_robin = {
+      .selector = service::NewRoundRobinSelector()};
+  const service::CallOptions latency_aware = {
+      .selector = service::NewLatencyAwareSelector()};
+  const absl::Duration round = bench::RoundTime();
+  auto side = [&](const service::CallOptions& options) -> bench::Side {
+    return [&nodes, &op, &group, &options, round] {
+      op.call = [&nodes, &options] { return nodes.Call(options); };
+      return (*group)->RunRound(round);
+    };
+  };
+  bench::RunPaired(state, side(round_robin), side(latency_aware),
+                   {.baseline = "round_robin",
+                    .figures = bench::kP50 | bench::kRate,
+                    .label = "latency_aware_vs_round_robin_healthy"})
+      .IgnoreError();  // reported by RunPaired
+}
+BENCHMARK(BM_PairedHealthySelection)
+    ->ArgName("callers")
+    ->Arg(1)
+    ->Arg(4)
+    ->Apply(bench::AsPaired);
+
+}  // namespace
+}  // namespace micro_nats
