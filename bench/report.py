@@ -101,6 +101,13 @@ KEY_FIGURES = {
         None),
     "kv_initial_load_ms_10000": (
         "KV new client until it has all 10,000 (ms, not a ratio)", None),
+    # Issue 26: "p99 stays near the healthy nodes'" (no number given).
+    "slow_node_p99_vs_healthy": (
+        "call p99, one of 3 instances slow (+2 ms), best selection policy / "
+        "all healthy", None),
+    # Issue 27.
+    "call_p50_observed_vs_plain_16B_1": (
+        "service Call p50 with observers / without, 16 B, 1 caller", None),
 }
 
 
@@ -630,6 +637,85 @@ def events_section(rows):
                "ratio", "IQR", "note"], lines))
 
 
+# BM_SlowNode's sides (resilience_bench), in the order the table shows them.
+SLOW_NODE_SIDES = {
+    "healthy": "all healthy, round robin (the reference)",
+    "round_robin": "one slow, round robin",
+    "latency_aware": "one slow, latency-aware",
+    "hedged": "one slow, latency-aware + hedging (after p95)",
+}
+
+
+def resilience_section(rows):
+    slow = [r for r in rows if r["family"] == "BM_SlowNode"]
+    healthy = [r for r in rows if r["family"] == "BM_PairedHealthySelection"]
+    if not slow and not healthy:
+        return ""
+    parts = ["## Resilience: a slow instance\n"]
+    for r in slow:
+        error = error_of(r)
+        callers = r["params"].get("callers", "?")
+        if error:
+            parts.append(f"callers {callers}: {error}\n")
+            continue
+        lines = []
+        for side, what in SLOW_NODE_SIDES.items():
+            if f"{side}_p50_us" not in r:
+                lines.append([what, "not run: " + (
+                    "the client does not hedge yet" if side == "hedged"
+                    else "?")] + [""] * 5)
+                continue
+            cells = [what, us(r.get(f"{side}_p50_us")),
+                     us(r.get(f"{side}_p99_us"))]
+            for figure in ("p50", "p99"):
+                counter = f"{side}_{figure}_vs_healthy"
+                if counter in r:
+                    cells += [ratio(r, counter),
+                              iqr(r.get(counter + "_q1"),
+                                  r.get(counter + "_q3"))]
+                else:
+                    cells += ["", ""]
+            lines.append(cells)
+        best = re.search(r"best:(\w+)", r.get("label", ""))
+        extra = r.get("slow_extra_us")
+        parts.append(
+            f"Three instances of an echo service on one nats-server, one of "
+            f"them slow (its handler sleeps {us(extra)} per call; a healthy "
+            f"one answers at once), {callers} callers on one client calling "
+            "in rounds; the sides alternate round by round in one process "
+            "(each first in turn, after an uncounted warm-up where the "
+            "latency-aware selectors learn). p50 and p99: over every counted "
+            "call of the side; ×healthy: median of per-round ratios to the "
+            "all-healthy reference, with its IQR. `slow_node_p99_vs_healthy` "
+            "is the best policy's p99 ×healthy"
+            + (f" (here: {best.group(1)})" if best else "") + ".\n\n" +
+            table(["side", "p50", "p99", "p50 ×healthy", "IQR",
+                   "p99 ×healthy", "IQR"], lines))
+    if healthy:
+        lines = []
+        for r in sorted(healthy, key=lambda r: r["params"].get("callers", 0)):
+            cells = [r["params"].get("callers")]
+            error = error_of(r)
+            if error:
+                lines.append(cells + [error] + [""] * 5)
+                continue
+            for figure in ("p50", "rate"):
+                counter = f"{figure}_vs_round_robin"
+                q1, q3 = r.get(counter + "_q1"), r.get(counter + "_q3")
+                cells += [ratio(r, counter), iqr(q1, q3)]
+            cells.append(spread_note(r.get("p50_vs_round_robin"),
+                                     r.get("p50_vs_round_robin_q1"),
+                                     r.get("p50_vs_round_robin_q3")))
+            lines.append(cells)
+        parts.append(
+            "\nAll three healthy: latency-aware selection against round "
+            "robin, paired (latency-aware becomes the client's default if it "
+            "is at least as good).\n\n" +
+            table(["callers", "p50 ×round robin", "IQR", "rate ×round robin",
+                   "IQR", "note (p50)"], lines))
+    return "\n".join(parts)
+
+
 def instances_of(row):
     """K as measured (a smoke run shrinks 10,000 to 1,000)."""
     return int(row.get("K", row["params"].get("K", 0)))
@@ -875,6 +961,7 @@ def main(argv):
         fanout_section(rows),
         stream_section(rows),
         events_section(rows),
+        resilience_section(rows),
         discovery_text,
         kv_section(rows),
         generic_section(rows, {
@@ -882,7 +969,7 @@ def main(argv):
             "BM_WarmLookup", "BM_RawNatsFirstAnswer",
             # Their own sections show their errors too.
             "BM_PairedDurablePublish", "BM_PairedConsume", "BM_KvNewClient",
-            "BM_KvLookup", "BM_KvVisible"}),
+            "BM_KvLookup", "BM_KvVisible", "BM_SlowNode"}),
     ]
     if args.out:
         written, skipped = charts.write(

@@ -273,7 +273,7 @@ void BM_SlowNode(benchmark::State& state) {
   for (PolicySide& side : sides) {
     if (side.skipped) {
       absl::StrAppend(&label, " ", side.name,
-                      ":skipped(the client does not hedge yet)");
+                      ":not_run(the_client_does_not_hedge)");
       continue;
     }
     state.counters[side.name + "_p50_us"] = QuantileUs(side.all, 0.5);
