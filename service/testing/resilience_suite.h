@@ -285,8 +285,7 @@ TEST_P(ResilienceTest, DISABLED_AnEndpointMarkedIdempotentIsRetriedByItsMark) {
 // One of three nodes 200 ms slow: round robin sends it a third of the
 // calls (its p99 is the slow node's); the latency-aware selector learns to
 // avoid it, and its p99 stays near an all-healthy run's.
-TEST_P(ResilienceTest,
-       DISABLED_ASlowNodeBarelyMovesTheP99WithLatencyAwareSelection) {
+TEST_P(ResilienceTest, ASlowNodeBarelyMovesTheP99WithLatencyAwareSelection) {
   constexpr absl::Duration kSlow = absl::Milliseconds(200);
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
@@ -308,16 +307,19 @@ TEST_P(ResilienceTest,
   faults_.Delay("lat-2", kSlow);
   const absl::Duration round_robin =
       Percentile(run(NewRoundRobinSelector(), 0, 30), 0.99);
+  const int64_t slow_before = faults_.executions("lat-2");
   std::vector<absl::Duration> aware_runs =
       run(NewLatencyAwareSelector(), 20, 500);
+  const int64_t slow_ran = faults_.executions("lat-2") - slow_before;
   const absl::Duration aware = Percentile(aware_runs, 0.99);
   std::printf(
       "[ resilience ] %s: one of three nodes %s slow: p99 healthy %s, round "
-      "robin %s, latency-aware %s (p50 %s); slow node ran %lld of the calls\n",
+      "robin %s, latency-aware %s (p50 %s; the slow node ran %lld of its 520 "
+      "calls)\n",
       GetParam().name.c_str(), Ms(kSlow).c_str(), Ms(healthy).c_str(),
       Ms(round_robin).c_str(), Ms(aware).c_str(),
       Ms(Percentile(aware_runs, 0.5)).c_str(),
-      static_cast<long long>(faults_.executions("lat-2")));
+      static_cast<long long>(slow_ran));
   EXPECT_GE(round_robin, kSlow);  // the fault bites without the selector
   EXPECT_LT(aware, healthy + kSlow / 2);
 }
@@ -375,7 +377,7 @@ TEST_P(ResilienceTest, DISABLED_AFailingNodeIsCutOffByItsBreaker) {
 // 1.1x the calls made.
 TEST_P(ResilienceTest, DISABLED_AnOverloadedServiceSeesAboutItsCallRate) {
   constexpr absl::Duration kBusy = absl::Milliseconds(20);
-  constexpr int kCallers = 8;
+  constexpr int kCallers = 16;
   // The floor is for quiet clients; lowered so the ratio decides at this
   // test's modest call rate. Breakers off: the budget alone bounds it.
   Service* caller =
@@ -383,11 +385,11 @@ TEST_P(ResilienceTest, DISABLED_AnOverloadedServiceSeesAboutItsCallRate) {
                  .circuit_breaker = {.enabled = false}});
   ASSERT_NE(caller, nullptr);
   ASSERT_TRUE(StartNodes(*caller, "busy", 3,
-                         {.max_concurrency = 4, .idempotent = true}));
+                         {.max_concurrency = 8, .idempotent = true}));
   for (int i = 1; i <= 3; ++i) faults_.Delay(absl::StrCat("busy-", i), kBusy);
   const ClientStats before = caller->client().stats();
   std::atomic<int> calls{0}, failed{0};
-  const absl::Time end = absl::Now() + absl::Seconds(2);
+  const absl::Time end = absl::Now() + absl::Seconds(3);
   std::vector<std::thread> threads;
   for (int t = 0; t < kCallers; ++t) {
     threads.emplace_back([&] {
@@ -429,7 +431,7 @@ TEST_P(ResilienceTest, DISABLED_AnOverloadedServiceSeesAboutItsCallRate) {
 // Hedging: an idempotent endpoint with one slow node answers in about the
 // fast node's time; a non-idempotent one is not hedged at all.
 TEST_P(ResilienceTest, DISABLED_AHedgedCallAnswersInTheFastNodesTime) {
-  constexpr absl::Duration kSlow = absl::Milliseconds(300);
+  constexpr absl::Duration kSlow = absl::Milliseconds(500);
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
   ASSERT_TRUE(StartNodes(*caller, "hedge", 2, {.idempotent = true}));
@@ -531,8 +533,10 @@ TEST_P(ResilienceTest, DISABLED_AHandlersDeadlineCountsItsQueueing) {
   faults_.Release();
   absl::StatusOr<Pong> pong = second.get();
   ASSERT_THAT(pong, IsOk());
+  // Not counted, it would see about all 10 s; counted, 300 ms less (the
+  // request arrived a little after the hold began: half of it is safe).
   EXPECT_LE(pong->deadline_left_ms(),
-            absl::ToInt64Milliseconds(kTimeout - absl::Milliseconds(300)));
+            absl::ToInt64Milliseconds(kTimeout - absl::Milliseconds(150)));
   EXPECT_GT(pong->deadline_left_ms(), 0);
   EXPECT_THAT(first.get(), StatusIs(absl::StatusCode::kUnavailable));
 }
