@@ -12,11 +12,15 @@
 # slower), and a paired comparison runs 3 short rounds (--benchmark_min_time
 # below 0.05, nats_bench_main).
 #
-#   smoke_test.sh BENCH_BINARY REPORT_PY [EXPECTED_CHARTS]
+#   smoke_test.sh BENCH_BINARY REPORT_PY [EXPECTED_CHARTS] [BASELINE]
+#
+# BASELINE: the ratio counter's baseline it must report (default raw:
+# `_vs_raw=`); resilience_bench compares policies, so `_vs_healthy`.
 set -uo pipefail
 binary="$1"
 report="$2"
 charts="${3:-0}"
+baseline="${4:-raw}"
 dir="${TEST_TMPDIR:-$(mktemp -d)}"
 json="$dir/bench.json"
 args=(--benchmark_min_time=0.001 --benchmark_out="$json")
@@ -43,8 +47,8 @@ while read -r name; do
   [ -n "$name" ] || continue
   grep -qF "\"name\": \"$name\"" "$json" || fail "$name did not report"
 done <<<"$listed"
-grep -q "_vs_raw=" <<<"$output" ||
-  fail "no figure reported against its raw nats.c baseline"
+grep -q "_vs_${baseline}=" <<<"$output" ||
+  fail "no figure reported against its baseline (_vs_${baseline})"
 # Debian's python3, which has python3-matplotlib (tools/setup.sh).
 /usr/bin/python3 "$report" --out "$dir/report" "$json" ||
   fail "report.py failed"

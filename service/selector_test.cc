@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -320,6 +321,36 @@ TEST_F(LatencyAwareTest, SelectCopiesPickTheSame) {
   for (int i = 0; i < 20; ++i) {
     const std::string id = selector->Select("s", nodes).id;
     EXPECT_TRUE(id == "a" || id == "b" || id == "c") << id;
+  }
+}
+
+TEST(LatencyAwareThreadsTest, CallersOnManyThreadsShareOneSelector) {
+  // The real clock; under TSan this checks the selector's locking.
+  auto selector = NewLatencyAwareSelector(
+      {.min_samples = 5, .ejection_time = absl::Milliseconds(1)});
+  const std::vector<Node> nodes = {{.id = "a"}, {.id = "b"}, {.id = "c"}};
+  const std::vector<const Node*> pointers = {&nodes[0], &nodes[1], &nodes[2]};
+  std::vector<std::thread> threads;
+  std::vector<std::map<std::string, int>> picked(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const size_t index = selector->SelectIndex(t % 2 ? "s" : "t", pointers);
+        ASSERT_LT(index, pointers.size());
+        const Node& node = *pointers[index];
+        ++picked[t][node.id];
+        selector->Started("s", node);
+        // c is slow and fails now and then: ejected and back, repeatedly.
+        const bool c = node.id == "c";
+        selector->Finished("s", node,
+                           {.latency = c ? Millis(10) : Millis(1),
+                            .node_failed = c && i % 3 == 0});
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const auto& counts : picked) {
+    EXPECT_GT(counts.count("a") + counts.count("b"), 0u);
   }
 }
 
