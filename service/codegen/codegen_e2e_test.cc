@@ -1,12 +1,17 @@
 // Copyright 2026 The micro-nats Authors.
 //
 // Generated clients call generated handlers, on the memory stack and on
-// NATS: every rpc of the test protos, sync and async. And the generated
-// gmock client stands in for a real one.
+// NATS: every rpc of the test protos, sync and async, idempotent methods
+// marked at both ends. And the generated gmock client stands in for a real
+// one.
 
 #include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -143,6 +148,65 @@ TEST_P(CodegenEndToEndTest, EndpointsAreRegisteredWithTheirTypes) {
   EXPECT_EQ(request_types[CatalogNames::kGet], "Id");
   EXPECT_EQ(request_types[OrdersNames::kPlace], "Order");
   EXPECT_EQ(request_types[::PingerNames::kPing], "PingRequest");
+}
+
+// The .proto's idempotency_level reaches both ends: Catalog's methods
+// (NO_SIDE_EFFECTS, IDEMPOTENT) are registered idempotent, which the
+// registry publishes for every client, and the generated client's calls
+// say so unless the caller did; Orders.Place is neither.
+TEST_P(CodegenEndToEndTest, IdempotentMethodsAreMarkedAtBothEnds) {
+  auto versions = caller_->registry().Lookup("shop");
+  ASSERT_THAT(versions, IsOk());
+  ASSERT_EQ(versions->services.size(), 1u);
+  std::map<std::string, std::string> idempotent;
+  for (const auto& endpoint : versions->services[0].endpoints) {
+    auto it = endpoint.metadata.find("idempotent");
+    idempotent[endpoint.name] =
+        it == endpoint.metadata.end() ? "(none)" : it->second;
+  }
+  EXPECT_EQ(idempotent[CatalogNames::kList], "true");
+  EXPECT_EQ(idempotent[CatalogNames::kGet], "true");
+  EXPECT_EQ(idempotent[OrdersNames::kPlace], "(none)");
+  EXPECT_EQ(idempotent[::PingerNames::kPing], "(none)");
+
+  // What each call's options said, as the client's wrappers see them.
+  std::mutex mu;
+  std::vector<std::pair<std::string, absl::optional<bool>>> seen;
+  ::micro_nats::service::ClientOptions client;
+  client.wrappers.push_back([&](::micro_nats::service::CallFunc next) {
+    return [&, next](const ::micro_nats::service::CallRequest& request,
+                     const ::micro_nats::service::CallOptions& options) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        seen.emplace_back(request.endpoint, options.idempotent);
+      }
+      return next(request, options);
+    };
+  });
+  std::unique_ptr<Service> caller = NewService("marked", std::move(client));
+  ASSERT_NE(caller, nullptr);
+  CatalogClient catalog(caller->client(), "shop");
+  OrdersClient orders(caller->client(), "shop");
+  ListRequest list;
+  list.set_limit(1);
+  ASSERT_THAT(catalog.List(list), IsOk());
+  // The caller's word wins.
+  ASSERT_THAT(catalog.List(list, {.idempotent = false}), IsOk());
+  std::promise<absl::StatusOr<ListResponse>> answered;
+  catalog.ListAsync(list, {}, [&](absl::StatusOr<ListResponse> response) {
+    answered.set_value(std::move(response));
+  });
+  ASSERT_THAT(answered.get_future().get(), IsOk());
+  Order order;
+  ASSERT_THAT(orders.Place(order), IsOk());
+
+  std::lock_guard<std::mutex> lock(mu);
+  using Seen = std::pair<std::string, absl::optional<bool>>;
+  EXPECT_THAT(seen,
+              ::testing::ElementsAre(Seen{CatalogNames::kList, true},
+                                     Seen{CatalogNames::kList, false},
+                                     Seen{CatalogNames::kList, true},
+                                     Seen{OrdersNames::kPlace, absl::nullopt}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stacks, CodegenEndToEndTest, ::testing::Bool(),

@@ -4,6 +4,7 @@
 
 #include <google/protobuf/compiler/cpp/names.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/printer.h>
 #include <google/protobuf/io/zero_copy_stream.h>
 
@@ -72,13 +73,34 @@ std::string Comment(const Descriptor* descriptor, absl::string_view indent) {
   return out;
 }
 
+// Whether the .proto marks `method` idempotent: option idempotency_level
+// NO_SIDE_EFFECTS or IDEMPOTENT.
+bool Idempotent(const MethodDescriptor* method) {
+  return method->options().idempotency_level() !=
+         google::protobuf::MethodOptions::IDEMPOTENCY_UNKNOWN;
+}
+
 Vars MethodVars(const MethodDescriptor* method) {
-  return {{"method", method->name()},
-          {"service", method->service()->name()},
-          {"request", Qualified(method->input_type())},
-          {"response", Qualified(method->output_type())},
-          {"request_full", method->input_type()->full_name()},
-          {"response_full", method->output_type()->full_name()}};
+  const bool idempotent = Idempotent(method);
+  return {
+      {"method", method->name()},
+      {"service", method->service()->name()},
+      {"request", Qualified(method->input_type())},
+      {"response", Qualified(method->output_type())},
+      {"request_full", method->input_type()->full_name()},
+      {"response_full", method->output_type()->full_name()},
+      // A client call of an idempotent rpc says so, unless its caller
+      // did: it may then be retried after it may have reached a
+      // handler, and hedged (service/retry.h).
+      {"mark_call", idempotent ? "    // Idempotent (the .proto's "
+                                 "idempotency_level) unless the caller says.\n"
+                                 "    if (!options.idempotent.has_value()) "
+                                 "options.idempotent = true;\n"
+                               : ""},
+      // Its endpoint is registered idempotent (published as endpoint
+      // metadata "idempotent": "true", for every client to read).
+      {"endpoint_options",
+       idempotent ? ",\n          {.idempotent = true}" : ""}};
 }
 
 // What an rpc is: unary, or which way it streams.
@@ -258,6 +280,7 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
            "      const $request$& request,\n"
            "      ::micro_nats::service::CallOptions options = {}) override "
            "{\n"
+           "$mark_call$"
            "    return client_.Call<$request$, $response$>(\n"
            "        service_, $service$Names::k$method$, request, "
            "std::move(options));\n"
@@ -267,6 +290,7 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
            "      ::micro_nats::service::CallOptions options,\n"
            "      std::function<void(absl::StatusOr<$response$>)> done) "
            "override {\n"
+           "$mark_call$"
            "    client_.CallAsync<$request$, $response$>(\n"
            "        service_, $service$Names::k$method$, request, "
            "std::move(options),\n"
@@ -366,7 +390,7 @@ void PrintRegister(Printer& p, const ServiceDescriptor* service) {
            "                     const $request$& request,\n"
            "                     $response$* response) {\n"
            "            return handler.$method$(ctx, request, response);\n"
-           "          });\n"),
+           "          }$endpoint_options$);\n"),
        // The one request is read here, so the handler only Sends.
        .server_streaming = Register(
            "server.HandleStream<$request$, $response$>(\n"
@@ -382,7 +406,7 @@ void PrintRegister(Printer& p, const ServiceDescriptor* service) {
            "            }\n"
            "            if (!request.ok()) return request.status();\n"
            "            return handler.$method$(ctx, *request, stream);\n"
-           "          });\n"),
+           "          }$endpoint_options$);\n"),
        .client_streaming = Register(
            "server.HandleStream<$request$, $response$>(\n"
            "          $service$Names::k$method$,\n"
@@ -394,14 +418,14 @@ void PrintRegister(Printer& p, const ServiceDescriptor* service) {
            "&response);\n"
            "            if (!handled.ok()) return handled;\n"
            "            return stream.Send(response);\n"
-           "          });\n"),
+           "          }$endpoint_options$);\n"),
        .bidi = Register(
            "server.HandleStream<$request$, $response$>(\n"
            "          $service$Names::k$method$,\n"
            "          [&handler](::micro_nats::service::Context& ctx,\n"
            "                     $service$Handler::$method$Stream& stream) {\n"
            "            return handler.$method$(ctx, stream);\n"
-           "          });\n")},
+           "          }$endpoint_options$);\n")},
       "  return absl::OkStatus();\n}\n\n");
 }
 

@@ -39,18 +39,21 @@ class StacksTest : public ::testing::TestWithParam<bool> {
     }
   }
 
-  // A service named `name` on this test's stack; null (and a failure)
-  // when it could not be made.
-  std::unique_ptr<Service> NewService(const std::string& name) {
+  // A service named `name` on this test's stack, its client made with
+  // `client`; null (and a failure) when it could not be made.
+  std::unique_ptr<Service> NewService(const std::string& name,
+                                      ClientOptions client = {}) {
     absl::StatusOr<std::unique_ptr<Service>> service;
     if (GetParam()) {
       NatsServiceOptions options{.servers = {nats_->url()},
-                                 .identity = {.name = name}};
+                                 .identity = {.name = name},
+                                 .client = std::move(client)};
       WidenLookupWindows(options);
       service = NewNatsService(std::move(options));
     } else {
-      service =
-          NewMemoryService({.identity = {.name = name}, .network = network_});
+      service = NewMemoryService({.identity = {.name = name},
+                                  .network = network_,
+                                  .client = std::move(client)});
     }
     EXPECT_THAT(service, ::micro_nats::testing::IsOk());
     return service.ok() ? std::move(service).value() : nullptr;
