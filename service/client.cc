@@ -3,6 +3,7 @@
 #include "service/client.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -15,6 +16,9 @@
 #include "concurrency/wait.h"
 #include "service/errors.h"
 #include "service/internal/call_path.h"
+#include "service/internal/circuit_breaker.h"
+#include "service/internal/hedge.h"
+#include "service/internal/retry_budget.h"
 #include "service/internal/socket_pool.h"
 #include "service/internal/stream_core.h"
 #include "service/retry.h"
@@ -153,16 +157,25 @@ Client::Client(ClientOptions options,
       events_(std::move(events)),
       selector_(options_.selector != nullptr ? options_.selector
                                              : NewRoundRobinSelector()),
+      selector_hooks_(options_.selector != nullptr),
       pool_(std::make_shared<service_internal::SocketPool>(
           transport_,
           service_internal::SocketPoolOptions{
               .max_idle_per_address = options_.max_idle_sockets_per_node,
               .idle_timeout = options_.socket_idle_timeout,
               .probe_interval = options_.probe_interval})),
-      socket_path_(
-          service_internal::NewSocketCallPath(pool_, options_.content_type)),
+      socket_path_(service_internal::NewSocketCallPath(
+          pool_, options_.content_type, options_.probe_interval)),
       subject_path_(service_internal::NewSubjectCallPath(
           options_.request_reply, options_.content_type)),
+      budget_(std::make_unique<service_internal::RetryBudgetCore>(
+          options_.retry_budget.ratio, options_.retry_budget.min_per_second,
+          options_.retry_budget.window)),
+      breakers_(options_.circuit_breaker.enabled
+                    ? std::make_unique<service_internal::CircuitBreakers>(
+                          options_.circuit_breaker)
+                    : nullptr),
+      latencies_(std::make_unique<service_internal::EndpointLatencies>()),
       async_pool_(
           std::make_unique<concurrency::ThreadPool>(options_.async_threads)) {
   call_ = [this](const CallRequest& request, const CallOptions& options) {
@@ -176,6 +189,7 @@ Client::Client(ClientOptions options,
 
 Client::~Client() {
   async_pool_.reset();  // runs the calls already scheduled
+  hedge_pool_.reset();  // abandoned hedges end (their sockets are closed)
 }
 
 service_internal::CallPath& Client::PathTo(const registry::Node& node) const {
@@ -199,6 +213,12 @@ absl::StatusOr<Message> Client::CallMessage(absl::string_view service,
                                        ? options.timeout
                                        : options_.timeout;
     options.deadline = concurrency::DeadlineIn(timeout);
+  }
+  if (options.inherit_deadline) {
+    // Inside a handler: no later than its caller waits.
+    if (const Context* handler = Context::Current(); handler != nullptr) {
+      options.deadline = std::min(options.deadline, handler->deadline());
+    }
   }
   if (options.retries < 0) options.retries = options_.retries;
   for (auto& [key, value] : options.metadata) {
@@ -244,17 +264,145 @@ absl::StatusOr<Message> Client::Invoke(const CallRequest& request,
   return Run(copy, options);
 }
 
-template <typename Attempt>
+const EndpointPolicy* Client::PolicyFor(absl::string_view service,
+                                        absl::string_view endpoint) const {
+  if (options_.policies.empty()) return nullptr;
+  auto it = options_.policies.find(absl::StrCat(service, ".", endpoint));
+  if (it == options_.policies.end()) {
+    it = options_.policies.find(std::string(endpoint));
+  }
+  return it == options_.policies.end() ? nullptr : &it->second;
+}
+
+const HedgePolicy* Client::HedgeFor(const CallRequest& request,
+                                    const CallOptions& options) const {
+  if (options.hedge.has_value()) {
+    return Hedges(*options.hedge) ? &*options.hedge : nullptr;
+  }
+  const EndpointPolicy* policy = PolicyFor(request.service, request.endpoint);
+  return policy != nullptr && Hedges(policy->hedge) ? &policy->hedge : nullptr;
+}
+
+bool Client::Idempotent(const CallRequest& request, const CallOptions& options,
+                        const registry::Node& node,
+                        const std::vector<registry::Service>& versions) const {
+  if (options.idempotent.has_value()) return *options.idempotent;
+  if (const EndpointPolicy* policy =
+          PolicyFor(request.service, request.endpoint);
+      policy != nullptr && policy->idempotent.has_value()) {
+    return *policy->idempotent;
+  }
+  return service_internal::EndpointIdempotent(node, versions, request.endpoint);
+}
+
+void Client::Count(Counter counter, absl::string_view service, int64_t n) {
+  if (options_.observer != nullptr) {
+    options_.observer->Count(counter, service, n);
+  }
+}
+
+concurrency::ThreadPool& Client::HedgePool() {
+  std::call_once(hedge_pool_once_, [this] {
+    // Its own, so hedged calls made from CallAsync tasks never wait for a
+    // thread of the pool they hold.
+    hedge_pool_ =
+        std::make_unique<concurrency::ThreadPool>(options_.async_threads * 2);
+  });
+  return *hedge_pool_;
+}
+
+absl::StatusOr<const registry::Node*> Client::Pick(
+    const CallRequest& request, const CallOptions& options,
+    const std::vector<registry::Service>& versions, Selector& selector,
+    const std::set<std::string>& failed, const absl::Status& last) {
+  // Refilled on every pick; a nested call on this thread (a handler run
+  // inline by the path) refills it only after the node was taken.
+  static thread_local std::vector<const registry::Node*> nodes;
+  CandidateNodes(versions, options.filters, failed, &nodes);
+  if (nodes.empty()) {
+    if (!failed.empty()) return last;
+    return absl::NotFoundError(
+        absl::StrCat("service '", request.service,
+                     "' has no node that matches the call's filters"));
+  }
+  if (breakers_ == nullptr || !breakers_->Tracking()) {
+    // Every breaker closed: no lock, no copy.
+    size_t index = selector.SelectIndex(request.service, nodes);
+    if (index >= nodes.size()) index = 0;  // a selector's bug
+    return nodes[index];
+  }
+  const size_t candidates = nodes.size();
+  {
+    // Nodes the registry no longer lists are forgotten.
+    std::vector<std::string> live;
+    for (const registry::Service& version : versions) {
+      for (const registry::Node& node : version.nodes) live.push_back(node.id);
+    }
+    std::sort(live.begin(), live.end());
+    breakers_->Retain(request.service, live);
+  }
+  std::set<std::string> exclude = failed;
+  breakers_->Exclude(request.service, &exclude);
+  for (;;) {
+    CandidateNodes(versions, options.filters, exclude, &nodes);
+    if (nodes.empty()) {
+      if (!failed.empty()) return last;
+      return absl::UnavailableError(
+          absl::StrCat("circuit breakers open on all ", candidates,
+                       " nodes of '", request.service, "'"));
+    }
+    size_t index = selector.SelectIndex(request.service, nodes);
+    if (index >= nodes.size()) index = 0;
+    const registry::Node* node = nodes[index];
+    if (breakers_->Admit(request.service, node->id)) return node;
+    exclude.insert(node->id);  // opened, or its trials taken, meanwhile
+  }
+}
+
+void Client::AttemptEnded(const CallRequest& request,
+                          const registry::Node& node, Selector& selector,
+                          bool hooks, absl::Time started,
+                          const absl::Status& status,
+                          const service_internal::Attempt& attempt,
+                          bool abandoned) {
+  if (hooks) {
+    selector.Finished(request.service, node,
+                      {.latency = absl::Now() - started,
+                       .status = status,
+                       .node_failed = attempt.node_failed && !abandoned});
+  }
+  if (breakers_ != nullptr) {
+    const service_internal::BreakerOutcome outcome =
+        abandoned ? service_internal::BreakerOutcome::kNeutral
+        : service_internal::IsBreakerFailure(status, attempt.node_failed)
+            ? service_internal::BreakerOutcome::kFailure
+            : service_internal::BreakerOutcome::kSuccess;
+    if (breakers_->Record(request.service, node.id, outcome)) {
+      ++breaker_opened_;
+      Count(Counter::kBreakerOpened, request.service);
+    }
+  }
+  if (attempt.node_failed && !abandoned) {
+    ++evicted_;
+    Count(Counter::kEvicted, request.service);
+    registry_->Evict(request.service, node.id);
+    PathTo(node).Forget(node);
+  }
+}
+
+template <typename AttemptFn>
 auto Client::Attempts(const CallRequest& request, const CallOptions& options,
-                      Attempt&& try_node) {
-  using Result = decltype(try_node(
-      std::declval<const registry::Node&>(),
-      std::declval<const std::vector<registry::Service>&>(),
-      std::declval<service_internal::CallPath&>(), std::declval<bool*>()));
+                      ObservationScope* scope, AttemptFn&& try_node) {
+  using Result =
+      decltype(try_node(std::declval<const registry::Node&>(),
+                        std::declval<const std::vector<registry::Service>&>(),
+                        std::declval<service_internal::CallPath&>(),
+                        std::declval<service_internal::Attempt*>()));
   if (absl::Status valid = registry::ValidateServiceName(request.service);
       !valid.ok()) {
     return Result(valid);
   }
+  budget_->Deposit();
   // Only a timeout's text reads it: a tick's precision is enough, and a
   // precise read costs ~85 ns here (coarse_clock.h).
   const absl::Time start = concurrency::CoarseNow();
@@ -264,11 +412,22 @@ auto Client::Attempts(const CallRequest& request, const CallOptions& options,
   };
   Selector& selector =
       options.selector != nullptr ? *options.selector : *selector_;
+  const bool hooks = Hooks(options);
   std::set<std::string> failed;  // node ids, this call
   absl::Status last;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
+      if (!budget_->TryWithdraw()) {
+        // Retrying now would add load to a service that may be drowning.
+        ++budget_exhausted_;
+        Count(Counter::kBudgetExhausted, request.service);
+        return Result(
+            Decorate(last, absl::StrCat(what(),
+                                        " failed (not retried: the client's "
+                                        "retry budget is spent): ")));
+      }
       ++retries_;
+      Count(Counter::kRetry, request.service);
       absl::BitGen gen;  // only when retrying: seeding one costs
       const absl::Duration wait =
           std::min(Backoff(attempt, options_.backoff, gen),
@@ -280,10 +439,9 @@ auto Client::Attempts(const CallRequest& request, const CallOptions& options,
     absl::StatusOr<std::shared_ptr<const registry::CachedLookup>> lookup =
         registry_->LookupShared(request.service, options.deadline);
     Result result;  // default: no allocation (a call's hot path)
-    // Retried: a node that failed the call (a transport failure, or its
-    // own refusal), or a registry that could not be asked. Never a
-    // handler's status.
-    bool node_failed = false;
+    // Retried: a node that failed the call before it reached a handler (a
+    // transport failure, or its own refusal), after only when idempotent,
+    // or a registry that could not be asked. Never a handler's status.
     bool retryable = false;
     if (!lookup.ok()) {
       if (absl::IsNotFound(lookup.status())) {
@@ -298,28 +456,43 @@ auto Client::Attempts(const CallRequest& request, const CallOptions& options,
       result = lookup.status();
       retryable = IsRetryable(result.status());
     } else {
-      // Refilled on every attempt; a nested call on this thread (a handler
-      // run inline by the path) refills it only after `node` was taken.
-      static thread_local std::vector<const registry::Node*> nodes;
-      CandidateNodes((*lookup)->services, options.filters, failed, &nodes);
-      if (nodes.empty()) {
-        if (!failed.empty()) return Result(last);
-        return Result(absl::NotFoundError(
-            absl::StrCat("service '", request.service,
-                         "' has no node that matches the call's filters")));
-      }
-      size_t index = selector.SelectIndex(request.service, nodes);
-      if (index >= nodes.size()) index = 0;  // a selector's bug
-      const registry::Node& node = *nodes[index];
+      const std::vector<registry::Service>& versions = (*lookup)->services;
+      absl::StatusOr<const registry::Node*> picked =
+          Pick(request, options, versions, selector, failed, last);
+      if (!picked.ok()) return Result(picked.status());
+      const registry::Node& node = **picked;
       service_internal::CallPath& path = PathTo(node);
-      result = try_node(node, (*lookup)->services, path, &node_failed);
-      if (node_failed) {
-        failed.insert(node.id);
-        ++evicted_;
-        registry_->Evict(request.service, node.id);
-        path.Forget(node);
+      service_internal::Attempt state;
+      state.idempotent = options.idempotent;
+      if (!state.idempotent.has_value()) {
+        if (const EndpointPolicy* policy =
+                PolicyFor(request.service, request.endpoint)) {
+          state.idempotent = policy->idempotent;
+        }
       }
-      retryable = node_failed;
+      absl::Time started;
+      if (hooks) {
+        selector.Started(request.service, node);
+        started = absl::Now();
+      }
+      result = try_node(node, versions, path, &state);
+      AttemptEnded(request, node, selector, hooks, started, result.status(),
+                   state, /*abandoned=*/false);
+      if (scope != nullptr) scope->Attempt(node.id, result.status());
+      if (state.node_failed) {
+        failed.insert(node.id);
+        if (state.maybe_delivered &&
+            !Idempotent(request, options, node, versions)) {
+          // It may have run: running it again could do it twice.
+          ++outcome_unknown_;
+          Count(Counter::kOutcomeUnknown, request.service);
+          return Result(absl::UnavailableError(absl::StrCat(
+              what(), ": ", result.status().message(),
+              "; outcome unknown (not retried: the endpoint is not "
+              "idempotent)")));
+        }
+      }
+      retryable = state.node_failed;
     }
     if (result.ok()) return result;
     last = result.status();
@@ -343,13 +516,202 @@ auto Client::Attempts(const CallRequest& request, const CallOptions& options,
 absl::StatusOr<Message> Client::Run(CallRequest& request,
                                     const CallOptions& options) {
   ++calls_;
-  return Attempts(request, options,
-                  [&](const registry::Node& node,
-                      const std::vector<registry::Service>& versions,
-                      service_internal::CallPath& path, bool* node_failed) {
-                    return path.Call(node, versions, &request, options.deadline,
-                                     node_failed);
-                  });
+  // Built only with an observer: a scope's default status allocates.
+  std::optional<ObservationScope> scope;
+  if (options_.observer != nullptr) {
+    scope.emplace(options_.observer->ClientCall(
+        CallKind::kUnary, request.service, request.endpoint,
+        &request.message.headers));
+  }
+  ObservationScope* const observed = scope.has_value() ? &*scope : nullptr;
+  absl::StatusOr<Message> answer;
+  if (const HedgePolicy* hedge = HedgeFor(request, options); hedge != nullptr) {
+    answer = RunHedged(request, options, *hedge, observed);
+  } else {
+    answer = Attempts(request, options, observed,
+                      [&](const registry::Node& node,
+                          const std::vector<registry::Service>& versions,
+                          service_internal::CallPath& path,
+                          service_internal::Attempt* attempt) {
+                        return path.Call(node, versions, &request,
+                                         options.deadline, attempt);
+                      });
+  }
+  if (observed != nullptr) observed->set_status(answer.status());
+  return answer;
+}
+
+absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
+                                          const CallOptions& options,
+                                          const HedgePolicy& hedge,
+                                          ObservationScope* scope) {
+  if (absl::Status valid = registry::ValidateServiceName(request.service);
+      !valid.ok()) {
+    return valid;
+  }
+  budget_->Deposit();
+  const absl::Time start = concurrency::CoarseNow();
+  auto what = [&] {
+    return absl::StrCat("call to ", request.service, ".", request.endpoint);
+  };
+  absl::StatusOr<std::shared_ptr<const registry::CachedLookup>> lookup =
+      registry_->LookupShared(request.service, options.deadline);
+  if (!lookup.ok()) {
+    if (absl::IsNotFound(lookup.status())) {
+      return absl::NotFoundError(
+          absl::StrCat("service '", request.service, "' not found"));
+    }
+    return lookup.status();
+  }
+  const std::shared_ptr<const registry::CachedLookup> versions = *lookup;
+  // The tasks may outlive this call (an abandoned hedge ends later).
+  const std::shared_ptr<Selector> selector =
+      options.selector != nullptr ? options.selector : selector_;
+  const bool hooks = Hooks(options);
+  const std::string latency_key =
+      hedge.after_p95 ? absl::StrCat(request.service, ".", request.endpoint)
+                      : std::string();
+  auto race = std::make_shared<service_internal::HedgeRace>();
+  race->set_observation(scope);
+
+  std::set<std::string> used;  // nodes this call went to
+  absl::Status last = absl::UnavailableError("no attempt ended");
+  enum class Launched { kStarted, kNoNode, kNoBudget };
+  // Starts an attempt on a node not used yet, on the hedge pool; `token`:
+  // it is a retry or a hedge, which the budget must allow.
+  auto launch = [&](bool token, absl::Status* why) {
+    absl::StatusOr<const registry::Node*> picked =
+        Pick(request, options, versions->services, *selector, used, last);
+    if (!picked.ok()) {
+      *why = picked.status();
+      return Launched::kNoNode;
+    }
+    const registry::Node& node = **picked;
+    auto release = [&] {  // a breaker trial Pick took, unused
+      if (breakers_ != nullptr) {
+        breakers_->Record(request.service, node.id,
+                          service_internal::BreakerOutcome::kNeutral);
+      }
+    };
+    if (used.empty() &&
+        !Idempotent(request, options, node, versions->services)) {
+      release();
+      *why = absl::InvalidArgumentError(absl::StrCat(
+          what(), ": hedging sends the request twice, and endpoint '",
+          request.service, ".", request.endpoint,
+          "' is not idempotent (EndpointOptions::idempotent on its server, or "
+          "CallOptions or EndpointPolicy::idempotent)"));
+      return Launched::kNoNode;
+    }
+    if (token && !budget_->TryWithdraw()) {
+      release();
+      ++budget_exhausted_;
+      Count(Counter::kBudgetExhausted, request.service);
+      return Launched::kNoBudget;
+    }
+    used.insert(node.id);
+    int index = 0;
+    service_internal::AttemptCancel* cancel = race->Start(&index);
+    if (cancel == nullptr) {
+      release();
+      return Launched::kNoNode;
+    }
+    auto task = [this, race, versions, selector, hooks, latency_key, cancel,
+                 index, node = node, copy = request,
+                 deadline = options.deadline]() mutable {
+      service_internal::Attempt state;
+      state.idempotent = true;
+      state.cancel = cancel;
+      if (hooks) selector->Started(copy.service, node);
+      const absl::Time started = absl::Now();
+      absl::StatusOr<Message> result =
+          PathTo(node).Call(node, versions->services, &copy, deadline, &state);
+      const bool abandoned = !result.ok() && cancel->cancelled();
+      AttemptEnded(copy, node, *selector, hooks, started, result.status(),
+                   state, abandoned);
+      if (result.ok() && !latency_key.empty()) {
+        latencies_->Record(latency_key, absl::Now() - started);
+      }
+      if (!abandoned) race->ReportAttempt(node.id, result.status());
+      race->Finish(index, std::move(result), state.node_failed);
+    };
+    if (absl::Status scheduled = HedgePool().Schedule(std::move(task));
+        !scheduled.ok()) {
+      release();
+      race->Finish(index, scheduled, /*node_failed=*/false);
+    }
+    return Launched::kStarted;
+  };
+
+  absl::Status why;
+  if (launch(/*token=*/false, &why) != Launched::kStarted) {
+    race->Close().IgnoreError();
+    return why;
+  }
+  absl::Duration delay = hedge.delay;
+  if (hedge.after_p95) {
+    // Before the endpoint has a p95: `delay`, or none when zero.
+    delay = latencies_->P95(latency_key, hedge.delay);
+    if (delay <= absl::ZeroDuration()) delay = absl::InfiniteDuration();
+  }
+  int extra = 0;
+  int retries_left = options.retries;
+  absl::Time next_hedge = absl::Now() + delay;
+  absl::Status refused;  // why the call was not retried, when it was not
+  for (;;) {
+    const bool may_hedge = extra < hedge.max_extra;
+    race->Wait(may_hedge ? std::min(next_hedge, options.deadline)
+                         : options.deadline);
+    const service_internal::HedgeRace::View view = race->view();
+    if (view.won || absl::Now() >= options.deadline) break;
+    if (view.running == 0) {
+      // Every attempt failed: retry a node's failure (the endpoint is
+      // idempotent), never a handler's answer.
+      last = view.last_error;
+      if (!view.last_node_failed || retries_left <= 0) break;
+      --retries_left;
+      const Launched launched = launch(/*token=*/true, &why);
+      if (launched == Launched::kNoBudget) {
+        refused = absl::UnavailableError("the client's retry budget is spent");
+        break;
+      }
+      if (launched != Launched::kStarted) break;
+      ++retries_;
+      Count(Counter::kRetry, request.service);
+      continue;
+    }
+    if (may_hedge && absl::Now() >= next_hedge) {
+      const Launched launched = launch(/*token=*/true, &why);
+      if (launched == Launched::kStarted) {
+        ++extra;
+        ++hedges_;
+        Count(Counter::kHedge, request.service);
+        next_hedge = absl::Now() + delay;
+      } else {
+        extra = hedge.max_extra;  // no other node, or no budget: wait
+      }
+    }
+  }
+  absl::StatusOr<Message> answer = race->Close();
+  const service_internal::HedgeRace::View view = race->view();
+  if (answer.ok()) {
+    if (view.winner > 0 && extra > 0) ++hedge_wins_;
+    return answer;
+  }
+  if (absl::Now() >= options.deadline ||
+      absl::IsDeadlineExceeded(answer.status())) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        what(), " timed out after ",
+        absl::FormatDuration(
+            absl::Trunc(absl::Now() - start, absl::Microseconds(1))),
+        " (", view.started, view.started == 1 ? " attempt" : " attempts", ")"));
+  }
+  if (!refused.ok()) {
+    return Decorate(answer.status(),
+                    absl::StrCat(what(), " failed (not retried: ",
+                                 refused.message(), "): "));
+  }
+  return answer.status();
 }
 
 namespace {
@@ -375,6 +737,19 @@ class ClientStreamImpl : public ClientStream {
     keepalive_.Cancel();
     core_->Abort(absl::CancelledError("the stream was destroyed"),
                  /*tell_peer=*/true);
+    if (observation_.has_value()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!ended_) {
+        observation_->set_status(
+            absl::CancelledError("the stream was destroyed before its end"));
+      }
+    }
+  }
+
+  // The stream's observation, ended with the stream (kStream: from the
+  // open to the end).
+  void Observe(ObservationScope scope) {
+    observation_.emplace(std::move(scope));
   }
 
   absl::Status Send(Message message, absl::Time deadline) override {
@@ -382,17 +757,37 @@ class ClientStreamImpl : public ClientStream {
   }
   absl::Status CloseSend() override { return core_->CloseSend(); }
   absl::StatusOr<Message> Recv(absl::Time deadline) override {
-    return core_->Recv(deadline);
+    absl::StatusOr<Message> received = core_->Recv(deadline);
+    if (!received.ok() && observation_.has_value() &&
+        !absl::IsDeadlineExceeded(received.status())) {
+      // OutOfRange: the server ended it cleanly.
+      Ended(absl::IsOutOfRange(received.status()) ? absl::OkStatus()
+                                                  : received.status());
+    }
+    return received;
   }
   void Cancel() override {
     core_->Abort(absl::CancelledError("the stream was cancelled"),
                  /*tell_peer=*/true);
+    if (observation_.has_value()) {
+      Ended(absl::CancelledError("the stream was cancelled"));
+    }
   }
   absl::Time deadline() const override { return core_->deadline(); }
 
  private:
+  void Ended(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return;
+    ended_ = true;
+    observation_->set_status(std::move(status));
+  }
+
   const std::shared_ptr<service_internal::StreamCore> core_;
   concurrency::ScheduledTask keepalive_;
+  std::optional<ObservationScope> observation_;  // set before use
+  std::mutex mu_;
+  bool ended_ = false;  // guarded by mu_
 };
 
 // The registry's word on `endpoint` of the version that has `node`: an
@@ -442,15 +837,36 @@ absl::StatusOr<std::unique_ptr<ClientStream>> Client::StreamRaw(
   }
   MN_RETURN_IF_ERROR(
       service_internal::CheckUserHeaders(request.message.headers));
-  absl::StatusOr<std::unique_ptr<ClientStream>> stream =
-      Attempts(request, call,
-               [&](const registry::Node& node,
-                   const std::vector<registry::Service>& versions,
-                   service_internal::CallPath&, bool* node_failed) {
-                 return OpenStream(node, versions, request, call.deadline,
-                                   window, node_failed);
-               });
-  if (stream.ok()) ++streams_;
+  if (call.inherit_deadline) {
+    if (const Context* handler = Context::Current(); handler != nullptr) {
+      call.deadline = std::min(call.deadline, handler->deadline());
+    }
+  }
+  std::optional<ObservationScope> scope;
+  if (options_.observer != nullptr) {
+    // The opening frame's headers: what it adds travels with the open.
+    scope.emplace(options_.observer->ClientCall(
+        CallKind::kStream, request.service, request.endpoint,
+        &request.message.headers));
+  }
+  // Nothing is sent again after the server accepted (the handler runs
+  // from then on): a stream's attempts are all before delivery.
+  absl::StatusOr<std::unique_ptr<ClientStream>> stream = Attempts(
+      request, call, scope.has_value() ? &*scope : nullptr,
+      [&](const registry::Node& node,
+          const std::vector<registry::Service>& versions,
+          service_internal::CallPath&, service_internal::Attempt* attempt) {
+        return OpenStream(node, versions, request, call.deadline, window,
+                          &attempt->node_failed);
+      });
+  if (stream.ok()) {
+    ++streams_;
+    if (scope.has_value()) {
+      static_cast<ClientStreamImpl&>(**stream).Observe(std::move(*scope));
+    }
+  } else if (scope.has_value()) {
+    scope->set_status(stream.status());
+  }
   return stream;
 }
 
@@ -528,10 +944,18 @@ ClientStats Client::stats() const {
   return {.calls = calls_.load(),
           .retries = retries_.load(),
           .evicted = evicted_.load(),
-          .streams = streams_.load()};
+          .streams = streams_.load(),
+          .budget_exhausted = budget_exhausted_.load(),
+          .outcome_unknown = outcome_unknown_.load(),
+          .hedges = hedges_.load(),
+          .hedge_wins = hedge_wins_.load(),
+          .breaker_opened = breaker_opened_.load()};
 }
 
-std::vector<NodeHealth> Client::node_health() const { return {}; }
+std::vector<NodeHealth> Client::node_health() const {
+  if (breakers_ == nullptr) return {};
+  return breakers_->Health();
+}
 
 absl::Status Client::RunAsync(concurrency::Task task) {
   return async_pool_->Schedule(std::move(task));
@@ -556,7 +980,12 @@ absl::Status Client::PublishRaw(absl::string_view topic, Message message) {
     return absl::FailedPreconditionError("this client has no broker");
   }
   message.headers[kTopicHeader] = std::string(topic);
-  return broker_->Publish(topic, message);
+  if (options_.observer == nullptr) return broker_->Publish(topic, message);
+  ObservationScope scope(options_.observer->ClientCall(
+      CallKind::kMessage, "", topic, &message.headers));
+  absl::Status published = broker_->Publish(topic, message);
+  scope.set_status(published);
+  return published;
 }
 
 absl::StatusOr<uint64_t> Client::EmitMessage(
@@ -584,9 +1013,16 @@ absl::StatusOr<uint64_t> Client::EmitRaw(absl::string_view topic,
         "nats-server -js)"));
   }
   message.headers[kTopicHeader] = std::string(topic);
-  return events_->Publish(
+  std::optional<ObservationScope> scope;
+  if (options_.observer != nullptr) {
+    scope.emplace(options_.observer->ClientCall(CallKind::kEvent, "", topic,
+                                                &message.headers));
+  }
+  absl::StatusOr<uint64_t> stored = events_->Publish(
       topic, message,
       {.deadline = options.deadline, .dedup_id = options.dedup_id});
+  if (scope.has_value()) scope->set_status(stored.status());
+  return stored;
 }
 
 }  // namespace micro_nats::service

@@ -15,17 +15,31 @@
 // Micro-Id, Content-Type, and Timeout: the time left, so the server knows
 // the deadline); the caller's metadata travels as headers too.
 //
-// Failures (retry.h): a node that failed the call — unreachable, ended the
-// socket, or refused it as stopping (the server marks its own refusals) —
-// is evicted from the cache and the call tries another one, up to
-// `retries` more times, within the deadline. A handler's error, even
-// Unavailable, is not retried: the handler ran.
+// Failures (retry.h): a node that failed the call before it reached a
+// handler — unreachable, or refused it as stopping (the server marks its
+// own refusals) — is evicted from the cache and the call tries another
+// one, up to `retries` more times, within the deadline and the retry
+// budget. One that may have failed after a handler took the request (the
+// socket ended, the node vanished) is tried again only for an idempotent
+// endpoint; otherwise the caller gets Unavailable "outcome unknown". A
+// handler's error, even Unavailable, is not retried: the handler ran.
+//
+// Resilience (issue 26): a circuit breaker per node leaves out nodes that
+// keep failing (CircuitBreakerOptions; node_health() shows them); hedged
+// calls (HedgePolicy, idempotent endpoints only) send the request to a
+// second node when the first is slow; a call made inside a handler ends by
+// the handler's deadline (CallOptions::inherit_deadline); an Observer
+// (observer.h) is told about every call, attempt and side count.
+//
 // What the caller sees:
 //   NotFound          no such service, or no endpoint of that name
 //   DeadlineExceeded  no answer in time (the message says how long it was)
-//   InvalidArgument   the server could not read the request, or it is bad
+//   InvalidArgument   the server could not read the request, or it is bad;
+//                     a hedged call to an endpoint that is not idempotent
 //   ResourceExhausted the server is overloaded
-//   Unavailable       no node answered (after the retries)
+//   Unavailable       no node answered (after the retries), the outcome is
+//                     unknown (not idempotent), or every node's breaker is
+//                     open
 //   anything else     what the handler returned
 
 #ifndef MICRO_NATS_SERVICE_CLIENT_H_
@@ -39,6 +53,8 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,7 +79,11 @@
 namespace micro_nats::service {
 
 namespace service_internal {
+struct Attempt;
 class CallPath;
+class CircuitBreakers;
+class EndpointLatencies;
+class RetryBudgetCore;
 class SocketPool;
 }  // namespace service_internal
 
@@ -376,11 +396,50 @@ class Client {
   // `request`'s message (CallRaw without wrappers hands its own: no copy).
   absl::StatusOr<Message> Run(CallRequest& request, const CallOptions& options);
   // Run's loop for any kind of attempt: `try_node(node, versions, path,
-  // &node_failed)` returns a StatusOr; the loop looks up, selects, evicts
-  // and retries around it (client.cc). Calls and streams share it.
-  template <typename Attempt>
+  // attempt)` returns a StatusOr; the loop looks up, selects, evicts,
+  // counts and retries around it (client.cc). Calls and streams share it.
+  // `scope`: the call's observation, or null.
+  template <typename AttemptFn>
   auto Attempts(const CallRequest& request, const CallOptions& options,
-                Attempt&& try_node);
+                ObservationScope* scope, AttemptFn&& try_node);
+  // A node for the next attempt: the candidates the filters keep, minus
+  // `failed` and nodes whose breaker is open, as `selector` picks; the
+  // breaker admitted it. `last`: what to return when every node failed.
+  absl::StatusOr<const registry::Node*> Pick(
+      const CallRequest& request, const CallOptions& options,
+      const std::vector<registry::Service>& versions, Selector& selector,
+      const std::set<std::string>& failed, const absl::Status& last);
+  // After an attempt on `node`: the selector's Finished (when `hooks`),
+  // the breaker, the observation, the eviction of a node that failed.
+  // `abandoned`: a hedge's loser (counts for nothing).
+  void AttemptEnded(const CallRequest& request, const registry::Node& node,
+                    Selector& selector, bool hooks, absl::Time started,
+                    const absl::Status& status,
+                    const service_internal::Attempt& attempt, bool abandoned);
+  // A hedged call (client.cc): attempts on the hedge pool, the first OK
+  // answer wins.
+  absl::StatusOr<Message> RunHedged(CallRequest& request,
+                                    const CallOptions& options,
+                                    const HedgePolicy& hedge,
+                                    ObservationScope* scope);
+  // options.policies' entry for the call, or null.
+  const EndpointPolicy* PolicyFor(absl::string_view service,
+                                  absl::string_view endpoint) const;
+  // The hedging the call asks for (options, then policy), or null.
+  const HedgePolicy* HedgeFor(const CallRequest& request,
+                              const CallOptions& options) const;
+  // Whether the call may be sent again after it may have reached a handler
+  // on `node`: options, policy, then the registry.
+  bool Idempotent(const CallRequest& request, const CallOptions& options,
+                  const registry::Node& node,
+                  const std::vector<registry::Service>& versions) const;
+  void Count(Counter counter, absl::string_view service, int64_t n = 1);
+  // Selector hooks (and their clock reads) are skipped for the client's
+  // own round robin, which ignores them.
+  bool Hooks(const CallOptions& options) const {
+    return options.selector != nullptr || selector_hooks_;
+  }
+  concurrency::ThreadPool& HedgePool();
   // One attempt to open a stream on `node` (client.cc).
   absl::StatusOr<std::unique_ptr<ClientStream>> OpenStream(
       const registry::Node& node,
@@ -407,7 +466,8 @@ class Client {
   const std::shared_ptr<broker::Broker> broker_;
   const std::shared_ptr<events::Events> events_;
   const std::shared_ptr<Selector> selector_;
-  CallFunc call_;  // Invoke inside the wrappers
+  const bool selector_hooks_;  // a selector of the caller's: tell it
+  CallFunc call_;              // Invoke inside the wrappers
 
   const std::shared_ptr<service_internal::SocketPool> pool_;
   const std::unique_ptr<service_internal::CallPath> socket_path_;
@@ -416,6 +476,18 @@ class Client {
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> evicted_{0};
   std::atomic<int64_t> streams_{0};
+  std::atomic<int64_t> budget_exhausted_{0};
+  std::atomic<int64_t> outcome_unknown_{0};
+  std::atomic<int64_t> hedges_{0};
+  std::atomic<int64_t> hedge_wins_{0};
+  std::atomic<int64_t> breaker_opened_{0};
+  const std::unique_ptr<service_internal::RetryBudgetCore> budget_;
+  // Null when disabled.
+  const std::unique_ptr<service_internal::CircuitBreakers> breakers_;
+  const std::unique_ptr<service_internal::EndpointLatencies> latencies_;
+  // Made on the first hedged call; its tasks end before the rest goes.
+  std::once_flag hedge_pool_once_;
+  std::unique_ptr<concurrency::ThreadPool> hedge_pool_;
   // Last: destroyed (and its tasks run) first.
   std::unique_ptr<concurrency::ThreadPool> async_pool_;
 };

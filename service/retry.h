@@ -4,12 +4,34 @@
 // first.
 //
 // Only failures that say the request was not served by a live node are
-// retried, on another node: Unavailable from the client's own side (NATS
-// "no responders", a node that vanished mid-call, a socket that ended
-// before its answer) or from a server's own refusal, marked as such on the
-// wire (kRefusedHeader: stopping). An error the handler returned — even
-// Unavailable: the handler ran, and may not be idempotent — a deadline, an
-// overloaded server (ResourceExhausted) are the caller's to see.
+// retried, on another node, and the node is evicted from the cache. Which
+// depends on whether the request may have reached a handler:
+//
+//   never reached one      NATS "no responders", a node nobody listens at
+//   (retried)              (dial or socket acquire failed), a Send that
+//                          failed before the request left, a server's own
+//                          refusal marked on the wire (kRefusedHeader:
+//                          stopping), a registry that could not be asked
+//   may have reached one   the socket ended, or a probe found the node
+//   (retried only when     gone, after the request was sent
+//   the call is idempotent)
+//
+// Idempotent: CallOptions::idempotent, else ClientOptions::policies'
+// "<service>.<endpoint>" or "<endpoint>" entry, else the registry's
+// endpoint metadata "idempotent": "true" of the version holding the node (a
+// server publishes it from EndpointOptions::idempotent), else not. A call
+// that is not comes back Unavailable saying "outcome unknown" (counted:
+// ClientStats::outcome_unknown): it may or may not have run, once.
+//
+// An error the handler returned — even Unavailable: the handler ran — a
+// deadline, an overloaded server (ResourceExhausted) are the caller's to
+// see. A stream is retried only before the server accepted it (its handler
+// runs from then on).
+//
+// Every retry (and hedge) takes a token of the client's retry budget
+// (ClientOptions::retry_budget): with none left the call returns its last
+// error, saying so (ClientStats::budget_exhausted), so an overloaded service
+// sees at most ~(1 + ratio) times the calls made.
 //
 // The waits double from `base`, each drawn from [half, all] of its step
 // (jitter, so retries from many callers spread out), and never run past the

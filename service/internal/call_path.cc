@@ -9,6 +9,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "concurrency/coarse_clock.h"
 #include "service/errors.h"
 #include "service/retry.h"
 #include "srv/protocol.h"
@@ -56,18 +57,26 @@ absl::Status SendKeeping(transport::Socket& socket, Message* message) {
   return sent;
 }
 
+// What the coarse clock may lag (coarse_clock.h).
+constexpr absl::Duration kCoarseTick = absl::Milliseconds(4);
+
 class SocketCallPath : public CallPath {
  public:
-  SocketCallPath(std::shared_ptr<SocketPool> pool, std::string content_type)
-      : pool_(std::move(pool)), content_type_(std::move(content_type)) {}
+  SocketCallPath(std::shared_ptr<SocketPool> pool, std::string content_type,
+                 absl::Duration probe_interval)
+      : pool_(std::move(pool)),
+        content_type_(std::move(content_type)),
+        probe_interval_(probe_interval) {}
 
   absl::StatusOr<Message> Call(const registry::Node& node,
-                               const std::vector<registry::Service>&,
+                               const std::vector<registry::Service>& versions,
                                CallRequest* request, absl::Time deadline,
-                               bool* node_failed) override {
-    *node_failed = false;
+                               Attempt* attempt) override {
+    attempt->node_failed = false;
+    attempt->maybe_delivered = false;
     const std::string id = NewCallId();
     Message& message = request->message;
+    AttemptCancel* const cancel = attempt->cancel;
     // A socket kept idle may have ended meanwhile (its server closed it):
     // that costs a fresh socket, not an attempt.
     for (int tries = 0;; ++tries) {
@@ -76,10 +85,18 @@ class SocketCallPath : public CallPath {
       absl::StatusOr<std::unique_ptr<transport::Socket>> socket =
           pool_->Acquire(node.address, deadline, &reused);
       if (!socket.ok()) {
-        *node_failed = IsRetryable(socket.status());  // nobody listens there
+        // Nobody listens there: the request never left.
+        attempt->node_failed = IsRetryable(socket.status());
         return socket.status();
       }
+      if (cancel != nullptr && !cancel->Register(socket->get())) {
+        (*socket)->Close().IgnoreError();
+        return absl::CancelledError("the attempt was abandoned");
+      }
       absl::Status sent = SendKeeping(**socket, &message);
+      // Only a failure's classification reads it: a tick is enough.
+      const absl::Time sent_at =
+          sent.ok() ? concurrency::CoarseNow() : absl::InfinitePast();
       absl::StatusOr<Message> answer{Message()};
       if (!sent.ok()) {
         answer = std::move(sent);
@@ -94,6 +111,10 @@ class SocketCallPath : public CallPath {
                  (answered_id = FindHeader(answer->headers, *kId)) != nullptr &&
                  *answered_id != id);
       }
+      if (cancel != nullptr && cancel->Unregister()) {
+        (*socket)->Close().IgnoreError();
+        return absl::CancelledError("the attempt was abandoned");
+      }
       if (answer.ok()) {
         pool_->Release(node.address, std::move(socket).value());
         if (absl::Now() > deadline) {
@@ -101,18 +122,33 @@ class SocketCallPath : public CallPath {
           return absl::DeadlineExceededError(
               "the answer came after the deadline");
         }
-        absl::Status error = AnswerError(answer->headers, false, node_failed);
+        absl::Status error =
+            AnswerError(answer->headers, false, &attempt->node_failed);
         if (!error.ok()) return error;
         return answer;
       }
       (*socket)->Close().IgnoreError();
       const absl::Status& failure = answer.status();
-      if ((absl::IsOutOfRange(failure) ||
-           absl::IsFailedPrecondition(failure)) &&
-          reused && tries == 0) {
+      const bool ended =
+          absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure);
+      // After the request left, only a prompt Unavailable (NATS "no
+      // responders" to the request itself, before any probe ran) says it
+      // reached nobody; an ended socket or a probe that found the node
+      // gone may come after a handler took it.
+      const bool after_send =
+          sent_at != absl::InfinitePast() &&
+          (ended || !absl::IsUnavailable(failure) ||
+           (probe_interval_ > absl::ZeroDuration() &&
+            concurrency::CoarseNow() - sent_at + kCoarseTick >=
+                probe_interval_ / 2));
+      if (ended && reused && tries == 0 &&
+          (!after_send || Idempotent(*attempt, node, versions, *request))) {
         continue;
       }
-      return AttemptFailure(node, failure, "it answered", node_failed);
+      absl::Status status = AttemptFailure(node, failure, "it answered",
+                                           &attempt->node_failed, after_send);
+      attempt->maybe_delivered = attempt->node_failed && after_send;
+      return status;
     }
   }
 
@@ -121,8 +157,16 @@ class SocketCallPath : public CallPath {
   }
 
  private:
+  static bool Idempotent(const Attempt& attempt, const registry::Node& node,
+                         const std::vector<registry::Service>& versions,
+                         const CallRequest& request) {
+    if (attempt.idempotent.has_value()) return *attempt.idempotent;
+    return EndpointIdempotent(node, versions, request.endpoint);
+  }
+
   const std::shared_ptr<SocketPool> pool_;
   const std::string content_type_;
+  const absl::Duration probe_interval_;
 };
 
 class SubjectCallPath : public CallPath {
@@ -135,8 +179,12 @@ class SubjectCallPath : public CallPath {
   absl::StatusOr<Message> Call(const registry::Node& node,
                                const std::vector<registry::Service>& versions,
                                CallRequest* request, absl::Time deadline,
-                               bool* node_failed) override {
-    *node_failed = false;
+                               Attempt* attempt) override {
+    // A request/reply is never sent again after delivery: NATS says "no
+    // responders" when nobody took it, and a lost answer is a deadline.
+    attempt->node_failed = false;
+    attempt->maybe_delivered = false;
+    bool* const node_failed = &attempt->node_failed;
     const std::string subject = SubjectOf(node, versions, request->endpoint);
     if (subject.empty()) {
       return absl::NotFoundError(absl::StrCat("service '", request->service,
@@ -208,12 +256,18 @@ std::string NewCallId() {
 
 absl::Status AttemptFailure(const registry::Node& node,
                             const absl::Status& failure,
-                            absl::string_view before, bool* node_failed) {
+                            absl::string_view before, bool* node_failed,
+                            bool after_send) {
   if (absl::IsInvalidArgument(failure)) return failure;  // too large
   if (absl::IsDeadlineExceeded(failure)) return failure;
   if (absl::IsResourceExhausted(failure)) return failure;  // full listener
   *node_failed = true;
   if (absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure)) {
+    if (after_send) {
+      return absl::UnavailableError(
+          absl::StrCat("node ", node.id,
+                       " ended the connection after the request was sent"));
+    }
     return absl::UnavailableError(absl::StrCat(
         "node ", node.id, " ended the connection before ", before));
   }
@@ -294,9 +348,52 @@ absl::Status AnswerError(const Headers& headers, bool service_api_errors,
 }
 
 std::unique_ptr<CallPath> NewSocketCallPath(std::shared_ptr<SocketPool> pool,
-                                            std::string content_type) {
-  return std::make_unique<SocketCallPath>(std::move(pool),
-                                          std::move(content_type));
+                                            std::string content_type,
+                                            absl::Duration probe_interval) {
+  return std::make_unique<SocketCallPath>(
+      std::move(pool), std::move(content_type), probe_interval);
+}
+
+void AttemptCancel::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (socket_ != nullptr) socket_->Close().IgnoreError();
+}
+
+bool AttemptCancel::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+bool AttemptCancel::Register(transport::Socket* socket) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  socket_ = socket;
+  return true;
+}
+
+bool AttemptCancel::Unregister() {
+  std::lock_guard<std::mutex> lock(mu_);
+  socket_ = nullptr;
+  return cancelled_;
+}
+
+bool EndpointIdempotent(const registry::Node& node,
+                        const std::vector<registry::Service>& versions,
+                        absl::string_view endpoint) {
+  for (const registry::Service& version : versions) {
+    if (std::none_of(
+            version.nodes.begin(), version.nodes.end(),
+            [&](const registry::Node& n) { return n.id == node.id; })) {
+      continue;
+    }
+    for (const registry::Endpoint& e : version.endpoints) {
+      if (e.name != endpoint) continue;
+      auto it = e.metadata.find("idempotent");
+      return it != e.metadata.end() && it->second == "true";
+    }
+  }
+  return false;
 }
 
 std::unique_ptr<CallPath> NewSubjectCallPath(

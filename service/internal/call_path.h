@@ -14,17 +14,62 @@
 #define MICRO_NATS_SERVICE_INTERNAL_CALL_PATH_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "registry/registry.h"
 #include "service/client.h"
 #include "service/internal/socket_pool.h"
 
 namespace micro_nats::service::service_internal {
+
+// Lets another thread abandon an attempt in flight (a hedged call's
+// loser): its socket is closed, so the attempt returns at once and the
+// socket is not kept.
+//
+// Thread-safe.
+class AttemptCancel {
+ public:
+  // Closes the attempt's socket, now or as soon as it has one.
+  void Cancel();
+  bool cancelled() const;
+
+  // The path's side: false when cancelled already (then it does not use
+  // `socket`). Unregister before the socket is released or destroyed;
+  // true when it was cancelled meanwhile (then it is not kept).
+  bool Register(transport::Socket* socket);
+  bool Unregister();
+
+ private:
+  mutable std::mutex mu_;
+  transport::Socket* socket_ = nullptr;  // guarded by mu_
+  bool cancelled_ = false;               // guarded by mu_
+};
+
+// One attempt: what the client tells the path, and what the path says
+// about how it failed.
+struct Attempt {
+  // In: whether the call may be sent again after it may have reached a
+  // handler (CallOptions, ClientOptions::policies); unset: the registry's
+  // word (EndpointIdempotent).
+  absl::optional<bool> idempotent;
+  // In: null when nobody abandons it.
+  AttemptCancel* cancel = nullptr;
+
+  // Out: the node failed the attempt (unreachable, ended the socket,
+  // refused it as stopping), so the client evicts it and may try another
+  // (retry.h); never for a handler's status.
+  bool node_failed = false;
+  // Out, with node_failed: the request may have reached a handler (the
+  // socket ended, or the node was found gone, after the request left), so
+  // only an idempotent call is sent again.
+  bool maybe_delivered = false;
+};
 
 // CallPath
 //
@@ -34,21 +79,30 @@ class CallPath {
   virtual ~CallPath() = default;
   // One attempt of `request` on `node` (one of `versions`' nodes), answered
   // by `deadline`. The path sets the call's headers on `request->message`
-  // (SetCallHeaders; a next attempt sets them again). `*node_failed`: the
-  // node failed the call (unreachable, ended the socket, refused it as
-  // stopping), so the client evicts it and may try another (retry.h); never
-  // for a handler's status.
+  // (SetCallHeaders; a next attempt sets them again), and `attempt`'s
+  // outputs. Cancelled when `attempt->cancel` abandoned it.
   virtual absl::StatusOr<Message> Call(
       const registry::Node& node,
       const std::vector<registry::Service>& versions, CallRequest* request,
-      absl::Time deadline, bool* node_failed) = 0;
+      absl::Time deadline, Attempt* attempt) = 0;
   // `node` failed a call: drop what is kept for it.
   virtual void Forget(const registry::Node& node) {}
 };
 
-// Calls nodes on transport sockets from `pool`.
+// The registry's word on `endpoint` in the version that has `node`: its
+// metadata "idempotent" is "true" (a server publishes it from
+// EndpointOptions::idempotent).
+bool EndpointIdempotent(const registry::Node& node,
+                        const std::vector<registry::Service>& versions,
+                        absl::string_view endpoint);
+
+// Calls nodes on transport sockets from `pool`, whose sockets probe their
+// node every `probe_interval` while waiting (an Unavailable sooner than a
+// probe could run is the request's own refusal, NATS "no responders": it
+// did not reach a handler).
 std::unique_ptr<CallPath> NewSocketCallPath(std::shared_ptr<SocketPool> pool,
-                                            std::string content_type);
+                                            std::string content_type,
+                                            absl::Duration probe_interval);
 // Calls NATS Service API nodes by request/reply on their endpoint's subject
 // (null `request_reply`: Unimplemented).
 std::unique_ptr<CallPath> NewSubjectCallPath(
@@ -79,10 +133,12 @@ void ReclaimCallHeaders(Headers* headers);
 // Recv said `failure`) is for the caller, `*node_failed` set when the node
 // failed the call (retry.h): a bad message, a deadline and a full listener
 // are the caller's; a socket the node ended or lost is Unavailable.
-// `before` says before what ("it answered").
+// `before` says before what ("it answered"); `after_send`: the request
+// had left, so the message says so.
 absl::Status AttemptFailure(const registry::Node& node,
                             const absl::Status& failure,
-                            absl::string_view before, bool* node_failed);
+                            absl::string_view before, bool* node_failed,
+                            bool after_send = false);
 
 // A new call id (Micro-Id): 15 hex digits.
 std::string NewCallId();

@@ -89,7 +89,8 @@ TEST(MemoryServiceTest, ARetryAfterTheMessageWasTakenSendsItWhole) {
                   }),
               IsOk());
   ASSERT_THAT((*server)->Start(), IsOk());
-  // A node of the same service that closes each socket unanswered.
+  // A node of the same service that closes each socket unanswered (after it
+  // took the request: only an idempotent call is sent again, retry.h).
   auto dropper = network->transport->Listen("memory.taken.dropper");
   ASSERT_THAT(dropper, IsOk());
   ASSERT_THAT((*dropper)->AcceptMessages(
@@ -109,7 +110,8 @@ TEST(MemoryServiceTest, ARetryAfterTheMessageWasTakenSendsItWhole) {
       (*caller)->client().CallRaw(
           "taken-retry", "T.Call", {.body = "the body"},
           {.selector = std::make_shared<PreferNode>("dropper"),
-           .metadata = {{"X-Kept", "kept"}}}),
+           .metadata = {{"X-Kept", "kept"}},
+           .idempotent = true}),
       IsOkAndHolds(::testing::Field(&Message::body, "got the body and kept")));
   EXPECT_EQ((*caller)->client().stats().retries, 1);
   (*server)->Stop(absl::Now() + absl::Seconds(5)).IgnoreError();
