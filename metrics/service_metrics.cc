@@ -54,54 +54,57 @@ absl::StatusOr<std::shared_ptr<ServiceMetrics>> ServiceMetrics::Create(
 void ServiceMetrics::Attach(service::Service* service) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    service_ = service;
+    server_ = &service->server();
+    name_ = service->name();
   }
   collectors_.push_back(metrics_->AddCollector(
       [this](std::vector<Sample>* out) { CollectServer(out); }));
   // The client and the registry outlive the server, which holds this.
-  collectors_.push_back(metrics_->AddCollector([service](
-                                                   std::vector<Sample>* out) {
-    const std::string& name = service->name();
-    const service::ClientStats client = service->client().stats();
-    Add(out, name, kCounter, "micro_client_calls_total",
-        "Calls the client made (ClientStats).", client.calls);
-    Add(out, name, kCounter, "micro_client_retries_total",
-        "Attempts after a call's first (ClientStats).", client.retries);
-    Add(out, name, kCounter, "micro_client_evicted_total",
-        "Nodes dropped from the cache after failing (ClientStats).",
-        client.evicted);
-    Add(out, name, kCounter, "micro_client_streams_total",
-        "Streams opened (ClientStats).", client.streams);
-    Add(out, name, kCounter, "micro_client_budget_exhausted_total",
-        "Retries and hedges the retry budget refused (ClientStats).",
-        client.budget_exhausted);
-    Add(out, name, kCounter, "micro_client_outcome_unknown_total",
-        "Non-idempotent calls failed after delivery (ClientStats).",
-        client.outcome_unknown);
-    Add(out, name, kCounter, "micro_client_hedges_total",
-        "Hedged attempts sent (ClientStats).", client.hedges);
-    Add(out, name, kCounter, "micro_client_hedge_wins_total",
-        "Calls a hedged attempt answered (ClientStats).", client.hedge_wins);
-    Add(out, name, kCounter, "micro_client_breaker_opened_total",
-        "Times a node's circuit breaker opened (ClientStats).",
-        client.breaker_opened);
-    const registry::CacheStats cache = service->registry().stats();
-    Add(out, name, kCounter, "micro_registry_lookups_total",
-        "Lookups in the registry cache (CacheStats).", cache.lookups);
-    Add(out, name, kCounter, "micro_registry_cache_hits_total",
-        "Lookups answered without asking the registry (CacheStats).",
-        cache.from_cache);
-    Add(out, name, kCounter, "micro_registry_backend_queries_total",
-        "Queries sent to the registry (CacheStats).", cache.backend_queries);
-    Add(out, name, kCounter, "micro_registry_joined_queries_total",
-        "Lookups answered by another lookup's query (CacheStats).",
-        cache.joined_queries);
-    Add(out, name, kCounter, "micro_registry_timed_out_total",
-        "Lookups whose deadline came first (CacheStats).", cache.timed_out);
-    Add(out, name, kGauge, "micro_registry_cached_services",
-        "Service names the registry cache holds.",
-        static_cast<double>(service->registry().CachedNames()));
-  }));
+  service::Client* client = &service->client();
+  registry::CachingRegistry* registry = &service->registry();
+  collectors_.push_back(metrics_->AddCollector(
+      [client, registry, name = service->name()](std::vector<Sample>* out) {
+        const service::ClientStats stats = client->stats();
+        Add(out, name, kCounter, "micro_client_calls_total",
+            "Calls the client made (ClientStats).", stats.calls);
+        Add(out, name, kCounter, "micro_client_retries_total",
+            "Attempts after a call's first (ClientStats).", stats.retries);
+        Add(out, name, kCounter, "micro_client_evicted_total",
+            "Nodes dropped from the cache after failing (ClientStats).",
+            stats.evicted);
+        Add(out, name, kCounter, "micro_client_streams_total",
+            "Streams opened (ClientStats).", stats.streams);
+        Add(out, name, kCounter, "micro_client_budget_exhausted_total",
+            "Retries and hedges the retry budget refused (ClientStats).",
+            stats.budget_exhausted);
+        Add(out, name, kCounter, "micro_client_outcome_unknown_total",
+            "Non-idempotent calls failed after delivery (ClientStats).",
+            stats.outcome_unknown);
+        Add(out, name, kCounter, "micro_client_hedges_total",
+            "Hedged attempts sent (ClientStats).", stats.hedges);
+        Add(out, name, kCounter, "micro_client_hedge_wins_total",
+            "Calls a hedged attempt answered (ClientStats).", stats.hedge_wins);
+        Add(out, name, kCounter, "micro_client_breaker_opened_total",
+            "Times a node's circuit breaker opened (ClientStats).",
+            stats.breaker_opened);
+        const registry::CacheStats cache = registry->stats();
+        Add(out, name, kCounter, "micro_registry_lookups_total",
+            "Lookups in the registry cache (CacheStats).", cache.lookups);
+        Add(out, name, kCounter, "micro_registry_cache_hits_total",
+            "Lookups answered without asking the registry (CacheStats).",
+            cache.from_cache);
+        Add(out, name, kCounter, "micro_registry_backend_queries_total",
+            "Queries sent to the registry (CacheStats).",
+            cache.backend_queries);
+        Add(out, name, kCounter, "micro_registry_joined_queries_total",
+            "Lookups answered by another lookup's query (CacheStats).",
+            cache.joined_queries);
+        Add(out, name, kCounter, "micro_registry_timed_out_total",
+            "Lookups whose deadline came first (CacheStats).", cache.timed_out);
+        Add(out, name, kGauge, "micro_registry_cached_services",
+            "Service names the registry cache holds.",
+            static_cast<double>(registry->CachedNames()));
+      }));
 }
 
 void ServiceMetrics::CollectServer(std::vector<Sample>* out) {
@@ -109,9 +112,9 @@ void ServiceMetrics::CollectServer(std::vector<Sample>* out) {
   std::string name;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (service_ == nullptr) return;
-    stats = serving_ ? service_->server().stats() : last_server_;
-    name = service_->name();
+    if (server_ == nullptr) return;
+    stats = serving_ ? server_->stats() : last_server_;
+    name = name_;
   }
   Add(out, name, kCounter, "micro_server_requests_total",
       "Requests the server answered, errors included (ServerStats).",
@@ -134,10 +137,10 @@ void ServiceMetrics::CollectServer(std::vector<Sample>* out) {
 absl::Status ServiceMetrics::Ready() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (service_ == nullptr || !serving_) {
+    if (server_ == nullptr || !serving_) {
       return absl::UnavailableError(stopped_once_ ? "stopped" : "not started");
     }
-    if (!service_->server().ready()) {
+    if (!server_->ready()) {
       return absl::UnavailableError("not registered, or stopping");
     }
   }
@@ -152,8 +155,7 @@ absl::Status ServiceMetrics::Start(service::ServedService) {
 
 absl::Status ServiceMetrics::Stop(absl::Time) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (serving_ && service_ != nullptr)
-    last_server_ = service_->server().stats();
+  if (serving_ && server_ != nullptr) last_server_ = server_->stats();
   serving_ = false;
   stopped_once_ = true;
   return absl::OkStatus();

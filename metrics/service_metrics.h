@@ -92,10 +92,13 @@ class ServiceMetrics : public service::Frontend {
   // server's destructor too, before its members go. After Stop its last
   // stats are shown.
   std::mutex mu_;
-  service::Service* service_ = nullptr;  // mu_
-  bool serving_ = false;                 // mu_
-  bool stopped_once_ = false;            // mu_
-  service::ServerStats last_server_;     // mu_
+  // Taken at Attach: Service::server() is not usable while the service's
+  // destructor stops it (its pointer is reset first).
+  service::Server* server_ = nullptr;  // mu_
+  std::string name_;                   // mu_
+  bool serving_ = false;               // mu_
+  bool stopped_once_ = false;          // mu_
+  service::ServerStats last_server_;   // mu_
 
   std::vector<std::unique_ptr<CollectorHandle>> collectors_;
   std::unique_ptr<HttpServer> http_;  // last: stopped first

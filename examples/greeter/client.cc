@@ -21,6 +21,8 @@
 #include "examples/greeter/greeter.h"
 #include "service/memory/memory_service.h"
 #include "service/nats/nats_service.h"
+#include "tracing/tracer.h"
+#include "tracing/tracing_observer.h"
 
 ABSL_FLAG(std::string, server, "nats://127.0.0.1:4222",
           "NATS server URL(s), comma-separated");
@@ -30,6 +32,9 @@ ABSL_FLAG(std::string, registry, "nats",
 ABSL_FLAG(bool, memory, false,
           "run a greeter server in this process, on the memory stack");
 ABSL_FLAG(std::string, name, "world", "who to greet");
+ABSL_FLAG(std::string, trace_file, "",
+          "append the spans of every call as JSON lines to this file (each "
+          "call starts a trace the server continues); empty: no tracing");
 ABSL_FLAG(int, count, 3, "calls to make");
 ABSL_FLAG(bool, json, false, "send the requests as JSON");
 ABSL_FLAG(int, stream, 0,
@@ -73,12 +78,24 @@ int Stream(greeter::GreeterClient& greeter, const std::string& content_type) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  std::shared_ptr<micro_nats::service::Observer> tracing;
+  if (!absl::GetFlag(FLAGS_trace_file).empty()) {
+    auto tracer = micro_nats::tracing::NewJsonLinesTracer(
+        absl::GetFlag(FLAGS_trace_file));
+    if (!tracer.ok()) {
+      std::fprintf(stderr, "greeter client: %s\n",
+                   tracer.status().ToString().c_str());
+      return 2;
+    }
+    tracing = micro_nats::tracing::NewTracingObserver(*std::move(tracer));
+  }
   absl::StatusOr<std::unique_ptr<Service>> server;
   std::unique_ptr<greeter::Greeter> handler;
   absl::StatusOr<std::unique_ptr<Service>> client;
   if (absl::GetFlag(FLAGS_memory)) {
     server = micro_nats::service::NewMemoryService(
-        {.identity = {.name = greeter::kServiceName, .version = "1.0.0"}});
+        {.identity = {.name = greeter::kServiceName, .version = "1.0.0"},
+         .observer = tracing});
     if (server.ok()) {
       handler = std::make_unique<greeter::Greeter>((*server)->server().id());
       absl::Status started =
@@ -92,7 +109,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     client = micro_nats::service::NewMemoryService(
-        {.identity = {.name = "greeter-client"}});
+        {.identity = {.name = "greeter-client"}, .observer = tracing});
   } else {
     std::vector<std::string> servers =
         absl::StrSplit(absl::GetFlag(FLAGS_server), ',', absl::SkipEmpty());
@@ -105,7 +122,8 @@ int main(int argc, char** argv) {
     client = micro_nats::service::NewNatsService(
         {.servers = servers,
          .identity = {.name = "greeter-client"},
-         .discovery = *discovery});
+         .discovery = *discovery,
+         .observer = tracing});
   }
   if (!client.ok()) {
     std::fprintf(stderr, "greeter client: %s\n",

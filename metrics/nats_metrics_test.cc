@@ -1,0 +1,258 @@
+// Copyright 2026 The micro-nats Authors.
+//
+// The greeter on a real nats-server with NatsServiceOptions::metrics_address:
+// calls (OK, an error, an unknown endpoint), /metrics scraped over HTTP and
+// parsed with python3-prometheus-client's parser, label values from the
+// network bounded, /healthz, and /readyz through Stop.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "examples/greeter/greeter.h"
+#include "examples/greeter/greeter_testing.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "metrics/testing/http_get.h"
+#include "service/nats/nats_service.h"
+#include "status/status_matchers.h"
+#include "testing/nats_server.h"
+#include "testing/sync.h"
+
+namespace micro_nats::metrics {
+namespace {
+
+using ::micro_nats::testing::IsOk;
+using ::micro_nats::testing::NatsServer;
+using ::micro_nats::testing::StatusIs;
+using ::testing::HasSubstr;
+using testing::HttpGet;
+using testing::ParseWithPrometheusClient;
+
+using Samples = std::map<std::string, double>;
+
+double Sum(const Samples& samples, absl::string_view name,
+           std::vector<std::string> want = {}) {
+  double sum = 0;
+  for (const auto& [key, value] : samples) {
+    if (key.substr(0, key.find('{')) != name) continue;
+    bool all = true;
+    for (const std::string& w : want) all = all && key.find(w) != key.npos;
+    if (all) sum += value;
+  }
+  return sum;
+}
+
+std::set<std::string> Values(const Samples& samples, absl::string_view name,
+                             absl::string_view label) {
+  std::set<std::string> values;
+  const std::string prefix = absl::StrCat(label, "=\"");
+  for (const auto& [key, value] : samples) {
+    if (key.substr(0, key.find('{')) != name) continue;
+    size_t at = key.find(prefix);
+    if (at == key.npos) continue;
+    at += prefix.size();
+    values.insert(key.substr(at, key.find('"', at) - at));
+  }
+  return values;
+}
+
+class NatsMetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MN_ASSERT_OK_AND_ASSIGN(server_, NatsServer::Start());
+    MN_ASSERT_OK_AND_ASSIGN(greeter_port_, testing::FreePort());
+    MN_ASSERT_OK_AND_ASSIGN(
+        greeter_, greeter::StartGreeter({.servers = {server_->url()},
+                                         .metrics_address = absl::StrCat(
+                                             "127.0.0.1:", greeter_port_)},
+                                        "metrics-1", handler_));
+    MN_ASSERT_OK_AND_ASSIGN(caller_port_, testing::FreePort());
+    MN_ASSERT_OK_AND_ASSIGN(
+        caller_, service::NewNatsService({.servers = {server_->url()},
+                                          .identity = {.name = "caller"},
+                                          .metrics_address = absl::StrCat(
+                                              "127.0.0.1:", caller_port_)}));
+  }
+
+  absl::Status Hello(const std::string& name) {
+    greeter::HelloRequest request;
+    request.set_name(name);
+    return caller_->client()
+        .Call<greeter::HelloRequest, greeter::HelloReply>(
+            greeter::kServiceName, greeter::kHelloEndpoint, request)
+        .status();
+  }
+
+  absl::StatusOr<Samples> Scrape(int port) {
+    absl::StatusOr<testing::HttpResponse> got = HttpGet(port, "/metrics");
+    if (!got.ok()) return got.status();
+    if (got->code != 200) {
+      return absl::InternalError(absl::StrCat("/metrics: ", got->code));
+    }
+    return ParseWithPrometheusClient(got->body);
+  }
+
+  std::unique_ptr<NatsServer> server_;
+  greeter::Greeter handler_{"metrics-1"};
+  int greeter_port_ = 0;
+  int caller_port_ = 0;
+  std::unique_ptr<service::Service> greeter_;
+  std::unique_ptr<service::Service> caller_;
+};
+
+TEST_F(NatsMetricsTest, CallsAreCountedAndTimedOnBothSides) {
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(Hello("ada"), IsOk());
+  EXPECT_THAT(Hello(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::Status unknown =
+      caller_->client()
+          .CallRaw(greeter::kServiceName, "Greeter.Nope", Message{})
+          .status();
+  EXPECT_FALSE(unknown.ok());
+
+  MN_ASSERT_OK_AND_ASSIGN(Samples server, Scrape(greeter_port_));
+  const std::string hello = "rpc_method=\"Greeter.Hello\"";
+  const std::string svc = "rpc_service=\"greeter\"";
+  EXPECT_EQ(
+      Sum(server, "rpc_server_requests_total", {svc, hello, "code=\"200\""}),
+      3);
+  EXPECT_EQ(
+      Sum(server, "rpc_server_requests_total", {svc, hello, "code=\"400\""}),
+      1);
+  EXPECT_EQ(
+      Sum(server, "rpc_server_duration_seconds_count", {hello, "code=\"200\""}),
+      3);
+  // Buckets are cumulative and end at the count.
+  double previous = 0;
+  for (double bound : DefaultLatencyBuckets()) {
+    std::string le = absl::StrCat("le=\"", bound, "\"");
+    double in = Sum(server, "rpc_server_duration_seconds_bucket",
+                    {hello, "code=\"200\"", le});
+    EXPECT_GE(in, previous) << le;
+    previous = in;
+  }
+  EXPECT_EQ(Sum(server, "rpc_server_duration_seconds_bucket",
+                {hello, "code=\"200\"", "le=\"+Inf\""}),
+            3);
+  EXPECT_GE(previous, 0);
+  EXPECT_EQ(Sum(server, "rpc_server_in_flight_requests", {hello}), 0);
+  // An endpoint it does not have is "unknown", if it got that far.
+  for (const std::string& method :
+       Values(server, "rpc_server_requests_total", "rpc_method")) {
+    EXPECT_THAT(method, ::testing::AnyOf("Greeter.Hello", "unknown"));
+  }
+  // Its stats and connection, read at the scrape.
+  EXPECT_GE(Sum(server, "micro_server_requests_total", {svc}), 4);
+  EXPECT_EQ(Sum(server, "micro_server_errors_total", {svc}) >= 1, true);
+  EXPECT_EQ(Sum(server, "nats_connection_connected", {svc}), 1);
+  EXPECT_GT(Sum(server, "nats_connection_received_messages_total", {svc}), 0);
+
+  MN_ASSERT_OK_AND_ASSIGN(Samples client, Scrape(caller_port_));
+  EXPECT_EQ(
+      Sum(client, "rpc_client_requests_total", {svc, hello, "code=\"200\""}),
+      3);
+  EXPECT_EQ(
+      Sum(client, "rpc_client_requests_total", {svc, hello, "code=\"400\""}),
+      1);
+  EXPECT_EQ(Sum(client, "rpc_client_requests_total",
+                {svc, "rpc_method=\"Greeter.Nope\""}),
+            1);
+  EXPECT_EQ(Sum(client, "rpc_client_requests_total",
+                {svc, "rpc_method=\"Greeter.Nope\"", "code=\"200\""}),
+            0);
+  EXPECT_EQ(
+      Sum(client, "rpc_client_duration_seconds_bucket", {hello, "le=\"+Inf\""}),
+      4);
+  EXPECT_EQ(Sum(client, "micro_client_calls_total", {"rpc_service=\"caller\""}),
+            5);
+  EXPECT_GE(Sum(client, "micro_registry_lookups_total"), 1);
+}
+
+TEST_F(NatsMetricsTest, EndpointNamesFromTheNetworkAreOneLabelValue) {
+  ASSERT_THAT(Hello("ada"), IsOk());
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_FALSE(caller_->client()
+                     .CallRaw(greeter::kServiceName,
+                              absl::StrCat("Greeter.Made", i), Message{})
+                     .ok());
+  }
+  MN_ASSERT_OK_AND_ASSIGN(Samples server, Scrape(greeter_port_));
+  std::set<std::string> methods =
+      Values(server, "rpc_server_requests_total", "rpc_method");
+  EXPECT_LE(methods.size(), 2u);
+  EXPECT_TRUE(methods.count("Greeter.Hello"));
+  MN_ASSERT_OK_AND_ASSIGN(Samples client, Scrape(caller_port_));
+  std::set<std::string> called =
+      Values(client, "rpc_client_requests_total", "rpc_method");
+  EXPECT_LE(called.size(), 101u);
+  EXPECT_TRUE(called.count("other"));
+  EXPECT_EQ(Sum(client, "rpc_client_requests_total"), 1001);
+}
+
+TEST_F(NatsMetricsTest, HealthAndReadinessThroughStop) {
+  MN_ASSERT_OK_AND_ASSIGN(auto got, HttpGet(greeter_port_, "/healthz"));
+  EXPECT_EQ(got.code, 200);
+  MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(greeter_port_, "/readyz"));
+  EXPECT_EQ(got.code, 200);
+  // The caller never started its server: alive, not ready.
+  MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(caller_port_, "/readyz"));
+  EXPECT_EQ(got.code, 503);
+  MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(caller_port_, "/healthz"));
+  EXPECT_EQ(got.code, 200);
+
+  ASSERT_THAT(greeter_->Stop(absl::Now() + absl::Seconds(10)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(greeter_port_, "/readyz"));
+  EXPECT_EQ(got.code, 503);
+  EXPECT_THAT(got.body, HasSubstr("stopped"));
+  MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(greeter_port_, "/healthz"));
+  EXPECT_EQ(got.code, 200);
+  MN_ASSERT_OK_AND_ASSIGN(Samples after, Scrape(greeter_port_));
+  EXPECT_EQ(Sum(after, "nats_connection_connected"), 1);
+  // The endpoint goes with the service.
+  greeter_.reset();
+  EXPECT_FALSE(HttpGet(greeter_port_, "/healthz").ok());
+}
+
+TEST_F(NatsMetricsTest, ReadinessFollowsTheConnection) {
+  MN_ASSERT_OK_AND_ASSIGN(auto got, HttpGet(greeter_port_, "/readyz"));
+  ASSERT_EQ(got.code, 200);
+  ASSERT_THAT(server_->Stop(), IsOk());
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] {
+        absl::StatusOr<testing::HttpResponse> r =
+            HttpGet(greeter_port_, "/readyz");
+        return r.ok() && r->code == 503 &&
+               r->body.find("connection") != std::string::npos;
+      },
+      absl::Seconds(10), "/readyz 503 for the connection"));
+}
+
+TEST(NatsMetrics, AnAddressThatIsNotIpPortIsInvalidArgument) {
+  // Checked before connecting: no server needed.
+  EXPECT_THAT(service::NewNatsService({.servers = {"nats://127.0.0.1:1"},
+                                       .identity = {.name = "x"},
+                                       .metrics_address = "localhost:9464"})
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(NatsMetrics, ATakenPortIsUnavailable) {
+  MN_ASSERT_OK_AND_ASSIGN(auto server, NatsServer::Start());
+  MN_ASSERT_OK_AND_ASSIGN(int port, testing::FreePort());
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto first, service::NewNatsService({.servers = {server->url()},
+                                           .identity = {.name = "one"},
+                                           .metrics_address = address}));
+  EXPECT_THAT(service::NewNatsService({.servers = {server->url()},
+                                       .identity = {.name = "two"},
+                                       .metrics_address = address})
+                  .status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace micro_nats::metrics
