@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "concurrency/coarse_clock.h"
 #include "concurrency/wait.h"
 #include "service/errors.h"
 #include "service/internal/call_path.h"
@@ -26,6 +27,31 @@ constexpr size_t kMaxEndpointName = 128;
 // A Micro-Id longer than this is not echoed (ours are 16 bytes, go-micro's
 // UUIDs 36).
 constexpr size_t kMaxIdHeader = 256;
+// What an observer is told of a call to an endpoint the server lacks: one
+// label, not one per name sent.
+constexpr absl::string_view kUnknownEndpoint = "unknown";
+
+// How long a request stamped `arrived` (coarse clock, as the transport
+// stamps; InfinitePast: not stamped) waited. Two coarse reads, so one
+// that did not wait across a tick waited none: the stamp's coarseness
+// never shortens a deadline that queueing did not.
+absl::Duration QueuedSince(absl::Time arrived) {
+  if (arrived == absl::InfinitePast()) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(), concurrency::CoarseNow() - arrived);
+}
+
+// An endpoint's option values Handle and HandleStream check and publish.
+absl::Status CheckEndpointOptions(absl::string_view endpoint,
+                                  EndpointOptions& options) {
+  if (options.max_concurrency < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("endpoint '", endpoint, "': max_concurrency must be >= 0",
+                     ", not ", options.max_concurrency));
+  }
+  // What clients read to retry after delivery (client.h).
+  if (options.idempotent) options.metadata["idempotent"] = "true";
+  return absl::OkStatus();
+}
 
 std::string NewNodeId(absl::string_view name) {
   absl::BitGen gen;
@@ -160,6 +186,8 @@ struct Server::SubscriberGate {
 
 struct Server::Core : std::enable_shared_from_this<Server::Core> {
   struct Counters {
+    // Handlers running, counted only with EndpointOptions::max_concurrency.
+    std::atomic<int> running{0};
     std::atomic<int64_t> requests{0};
     std::atomic<int64_t> errors{0};
     std::atomic<int64_t> processing_nanos{0};
@@ -185,10 +213,11 @@ struct Server::Core : std::enable_shared_from_this<Server::Core> {
                      Message frame);
   void OpenStream(const std::shared_ptr<transport::Socket>& socket,
                   Message open);
-  // Runs a stream's handler (on the stream pool) and ends the stream.
+  // Runs a stream's handler (on the stream pool) and ends the stream;
+  // `opened`: when its open was handled (its processing time's start).
   void RunStream(const std::shared_ptr<service_internal::StreamCore>& stream,
                  const std::string& endpoint_name, Message open,
-                 absl::Time arrived);
+                 absl::Time opened);
   // A stream is over (or never started): forgets it.
   void StreamDone(const transport::Socket* socket);
   // The status a handler that threw becomes (and its report).
@@ -196,14 +225,36 @@ struct Server::Core : std::enable_shared_from_this<Server::Core> {
                      const absl::Status& thrown);
   // Counts one call of an endpoint's (a request or a stream).
   void Count(Counters& counters, absl::Time start, const absl::Status& status);
+  // Takes one of the endpoint's max_concurrency slots (Release gives it
+  // back); false, counted as overload, when none is free.
+  bool Acquire(const Endpoint& endpoint);
+  void Release(const Endpoint& endpoint);
+  // The refusal of a call beyond `endpoint`'s max_concurrency.
+  absl::Status EndpointOverloaded(absl::string_view name,
+                                  const Endpoint& endpoint) const;
+  // Counts a request (or stream open) whose deadline passed while it
+  // waited: not run.
+  void CountExpired();
+  // Counts a refusal for overload (the queue, an endpoint's limit, the
+  // streams).
+  void CountOverload();
+  // Tells the observer of a call refused before it ran (on this thread).
+  void ObserveRefusal(CallKind kind, absl::string_view endpoint_name,
+                      const Headers& headers, const absl::Status& status);
   // Answers `request` for `endpoint_name` into `response` (an error as
   // ErrorAnswer) and returns the handler's status.
   absl::Status Serve(absl::string_view endpoint_name, const Message& request,
                      absl::Time arrived, Message* response);
   // Sets `*refusal` when the error is the server's own refusal.
+  // `arrived`: when the request arrived, on the coarse clock (InfinitePast:
+  // unknown, now). Observed when there is an observer.
   absl::Status Dispatch(absl::string_view endpoint_name, const Message& request,
                         absl::Time arrived, Message* response,
                         std::string* refusal);
+  // Dispatch's work; `it` is the endpoint's entry, or endpoints.end().
+  absl::Status Run(std::map<std::string, Endpoint, std::less<>>::iterator it,
+                   absl::string_view endpoint_name, const Message& request,
+                   absl::Time arrived, Message* response, std::string* refusal);
   // An answer Serve made that could not be sent (`why`): counted as an
   // error, replacing the success Dispatch counted.
   void CountUnsent(absl::string_view endpoint_name, const absl::Status& why);
@@ -228,6 +279,7 @@ struct Server::Core : std::enable_shared_from_this<Server::Core> {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> errors{0};
   std::atomic<int64_t> overloaded{0};
+  std::atomic<int64_t> expired{0};
 
   // Streams. has_streams and stream_window are set before Start; a server
   // without stream endpoints looks at no frame's Micro-Stream header.
@@ -328,6 +380,7 @@ absl::Status Server::AddEndpoint(absl::string_view method,
 absl::Status Server::Handle(absl::string_view endpoint, Handler handler,
                             EndpointOptions options) {
   if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  MN_RETURN_IF_ERROR(CheckEndpointOptions(endpoint, options));
   return AddEndpoint("Handle", endpoint, [&] {
     // The first wrapper is the outermost.
     for (auto it = options_.wrappers.rbegin(); it != options_.wrappers.rend();
@@ -342,6 +395,7 @@ absl::Status Server::HandleStream(absl::string_view endpoint,
                                   StreamHandler handler,
                                   EndpointOptions options) {
   if (!handler) return absl::InvalidArgumentError("the handler is empty");
+  MN_RETURN_IF_ERROR(CheckEndpointOptions(endpoint, options));
   return AddEndpoint("HandleStream", endpoint, [&] {
     // go-micro's mark of a stream endpoint.
     options.metadata["stream"] = "true";
@@ -367,15 +421,28 @@ absl::Status Server::SubscribeRaw(absl::string_view topic,
         absl::StrCat("Subscribe('", topic, "') after Start: subscribe first"));
   }
   auto gate = std::make_shared<SubscriberGate>();
-  broker::Handler handler = [core = core_, gate,
+  broker::Handler handler = [core = core_, gate, topic = std::string(topic),
                              callback = std::move(callback)](
                                 const broker::Event& event) {
     if (!gate->Enter()) return absl::OkStatus();
     absl::Cleanup leave = [&gate] { gate->Leave(); };
+    // Observed under the subscribed topic: a wildcard's topics are the
+    // network's to choose.
+    ObservationScope observed;
+    if (core->options.observer != nullptr) {
+      observed = ObservationScope(core->options.observer->ServerCall(
+          CallKind::kMessage, core->options.identity.name, topic,
+          event.message.headers));
+    }
     Context ctx(Context::Borrowed(), core->options.identity.name, event.topic,
                 HeaderOr(event.message, kContentTypeHeader),
                 absl::InfiniteFuture(), event.message.headers, core->gave_up);
-    absl::Status status = callback(ctx, event.message);
+    absl::Status status;
+    {
+      service_internal::CurrentContextScope current(&ctx);
+      status = callback(ctx, event.message);
+    }
+    if (observed) observed.set_status(status);
     if (!status.ok()) {
       return absl::Status(status.code(),
                           absl::StrCat("subscriber of '", event.topic,
@@ -398,12 +465,25 @@ absl::Status Server::ConsumeRaw(absl::string_view topic, EventCallback callback,
         "NatsServiceOptions::events, on a nats-server with JetStream: "
         "nats-server -js)"));
   }
-  events::Handler handler = [core = core_, callback = std::move(callback)](
+  events::Handler handler = [core = core_, topic = std::string(topic),
+                             callback = std::move(callback)](
                                 const events::Event& event) {
+    // Observed under the consumed topic, as a subscriber's deliveries.
+    ObservationScope observed;
+    if (core->options.observer != nullptr) {
+      observed = ObservationScope(core->options.observer->ServerCall(
+          CallKind::kEvent, core->options.identity.name, topic, event.headers));
+    }
     Context ctx(Context::Borrowed(), core->options.identity.name, event.topic,
                 HeaderOr(event.headers, kContentTypeHeader),
                 absl::InfiniteFuture(), event.headers, core->gave_up);
-    return callback(ctx, event);
+    absl::Status status;
+    {
+      service_internal::CurrentContextScope current(&ctx);
+      status = callback(ctx, event);
+    }
+    if (observed) observed.set_status(status);
+    return status;
   };
   MN_RETURN_IF_ERROR(events::ValidateConsume(topic, handler, options));
   std::lock_guard<std::mutex> lock(mu_);
@@ -665,7 +745,7 @@ ServedService Server::Served() const {
   }
   served.serve = [core = core_](absl::string_view endpoint,
                                 const Message& request, Message* response) {
-    return core->Serve(endpoint, request, absl::Now(), response);
+    return core->Serve(endpoint, request, absl::InfinitePast(), response);
   };
   served.serve_since = [core = core_](absl::string_view endpoint,
                                       const Message& request,
@@ -674,7 +754,7 @@ ServedService Server::Served() const {
   };
   served.stats = [core = core_] { return core->Stats(); };
   served.count_overload = [core = core_] {
-    ++core->overloaded;
+    core->CountOverload();
     ++core->requests;
     ++core->errors;
   };
@@ -716,7 +796,8 @@ ServerStats Server::stats() const {
           .errors = core_->errors.load(),
           .overloaded = core_->overloaded.load(),
           .streams = core_->streams_opened.load(),
-          .streams_cancelled_at_stop = core_->streams_cancelled.load()};
+          .streams_cancelled_at_stop = core_->streams_cancelled.load(),
+          .expired_in_queue = core_->expired.load()};
 }
 
 void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
@@ -729,11 +810,10 @@ void Server::Core::OnRequest(const std::shared_ptr<transport::Socket>& socket,
       return;
     }
   }
-  const absl::Time arrived = absl::Now();
   ++in_flight;
   Message response;
-  absl::Status status =
-      Serve(HeaderOr(request, kEndpointHeader), request, arrived, &response);
+  absl::Status status = Serve(HeaderOr(request, kEndpointHeader), request,
+                              transport::MessageArrived(), &response);
   // Moved: the memory transport hands this very message to the caller (no
   // copy); NATS sends it from here. Refused, it is rebuilt below.
   absl::Status sent = socket->Send(std::move(response));
@@ -799,40 +879,72 @@ absl::Status Server::Core::Serve(absl::string_view endpoint_name,
 absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
                                     const Message& request, absl::Time arrived,
                                     Message* response, std::string* refusal) {
+  auto it = endpoints.find(endpoint_name);
+  if (options.observer == nullptr) {
+    return Run(it, endpoint_name, request, arrived, response, refusal);
+  }
+  // On this thread, around the handler: a tracer's span is current while
+  // it runs. Refusals end with theirs.
+  ObservationScope observed(options.observer->ServerCall(
+      CallKind::kUnary, options.identity.name,
+      it == endpoints.end() ? kUnknownEndpoint : absl::string_view(it->first),
+      request.headers));
+  absl::Status status =
+      Run(it, endpoint_name, request, arrived, response, refusal);
+  observed.set_status(status);
+  return status;
+}
+
+absl::Status Server::Core::Run(
+    std::map<std::string, Endpoint, std::less<>>::iterator it,
+    absl::string_view endpoint_name, const Message& request, absl::Time arrived,
+    Message* response, std::string* refusal) {
   if (stopping) {
     *refusal = "stopping";
     return absl::UnavailableError(
         absl::StrCat("service '", options.identity.name, "' is stopping"));
   }
-  auto it = endpoints.find(endpoint_name);
   if (it == endpoints.end()) {
     *refusal = "no-endpoint";
     return absl::NotFoundError(absl::StrCat(
         "service '", options.identity.name, "' has no endpoint '",
         absl::string_view(endpoint_name).substr(0, kMaxEndpointName), "'"));
   }
-  if (it->second.stream_handler) {
+  Endpoint& endpoint = it->second;
+  if (endpoint.stream_handler) {
     return absl::InvalidArgumentError(absl::StrCat(
         "endpoint '", it->first, "' of service '", options.identity.name,
         "' is a stream endpoint: open it with Client::Stream, not Call"));
   }
-  MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, arrived));
-  // `arrived` is when this request was taken (OnRequest, Served's serve):
-  // one clock read serves the check and the processing time.
-  if (arrived >= deadline) {
-    return absl::DeadlineExceededError(
-        "the caller's deadline passed before the request was handled");
+  // One precise read serves the deadline check and the processing time;
+  // the wait is the coarse clock's.
+  const absl::Time now = absl::Now();
+  const absl::Duration queued = QueuedSince(arrived);
+  MN_ASSIGN_OR_RETURN(absl::Time deadline, DeadlineFrom(request, now - queued));
+  if (now >= deadline) {
+    CountExpired();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the caller's deadline passed before the request was handled (it "
+        "waited ",
+        absl::FormatDuration(queued), ")"));
+  }
+  if (!Acquire(endpoint)) {
+    *refusal = "overloaded";
+    return EndpointOverloaded(it->first, endpoint);
   }
   Context ctx(Context::Borrowed(), options.identity.name, it->first,
               HeaderOr(request, kContentTypeHeader), deadline, request.headers,
-              gave_up);
+              gave_up, queued);
   absl::Status status;
-  const absl::Time start = arrived;
-  if (absl::Status thrown =
-          Guarded([&] { status = it->second.handler(ctx, request, response); });
-      !thrown.ok()) {
-    status = Threw(endpoint_name, thrown);
+  {
+    service_internal::CurrentContextScope current(&ctx);
+    if (absl::Status thrown =
+            Guarded([&] { status = endpoint.handler(ctx, request, response); });
+        !thrown.ok()) {
+      status = Threw(endpoint_name, thrown);
+    }
   }
+  Release(endpoint);
   if (status.ok()) {
     for (auto& [key, value] : ctx.response_metadata()) {
       response->headers.emplace(key, value);
@@ -842,8 +954,61 @@ absl::Status Server::Core::Dispatch(absl::string_view endpoint_name,
     // an error saying so (OnRequest, the frontends), so the caller does not
     // wait out its deadline.
   }
-  Count(*it->second.counters, start, status);
+  Count(*endpoint.counters, now, status);
   return status;
+}
+
+bool Server::Core::Acquire(const Endpoint& endpoint) {
+  const int limit = endpoint.options.max_concurrency;
+  if (limit == 0) return true;
+  // No lock: one over the limit for a moment is given back at once.
+  if (endpoint.counters->running.fetch_add(1, std::memory_order_acq_rel) <
+      limit) {
+    return true;
+  }
+  endpoint.counters->running.fetch_sub(1, std::memory_order_acq_rel);
+  CountOverload();
+  return false;
+}
+
+void Server::Core::Release(const Endpoint& endpoint) {
+  if (endpoint.options.max_concurrency == 0) return;
+  endpoint.counters->running.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+absl::Status Server::Core::EndpointOverloaded(absl::string_view name,
+                                              const Endpoint& endpoint) const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("endpoint '", name, "' of service '", options.identity.name,
+                   "' is overloaded: ", endpoint.options.max_concurrency,
+                   " calls run already (max_concurrency)"));
+}
+
+void Server::Core::CountExpired() {
+  ++expired;
+  if (options.observer != nullptr) {
+    options.observer->Count(Counter::kExpiredInQueue, options.identity.name);
+  }
+}
+
+void Server::Core::CountOverload() {
+  ++overloaded;
+  if (options.observer != nullptr) {
+    options.observer->Count(Counter::kRefusedOverload, options.identity.name);
+  }
+}
+
+void Server::Core::ObserveRefusal(CallKind kind,
+                                  absl::string_view endpoint_name,
+                                  const Headers& headers,
+                                  const absl::Status& status) {
+  if (options.observer == nullptr) return;
+  auto it = endpoints.find(endpoint_name);
+  std::unique_ptr<Observation> observation = options.observer->ServerCall(
+      kind, options.identity.name,
+      it == endpoints.end() ? kUnknownEndpoint : absl::string_view(it->first),
+      headers);
+  if (observation != nullptr) observation->End(status);
 }
 
 absl::Status Server::Core::Threw(absl::string_view endpoint_name,
@@ -931,7 +1096,9 @@ void Server::Core::OnStreamFrame(
 
 void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
                               Message open) {
-  const absl::Time arrived = absl::Now();
+  // The Timeout counts from the open's arrival, as a request's.
+  const absl::Time now = absl::Now();
+  const absl::Time arrived = now - QueuedSince(transport::MessageArrived());
   // Counted before stopping is read, as in_flight: Stop sees one or the
   // other.
   ++open_streams;
@@ -939,6 +1106,7 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
   auto refuse = [&](const absl::Status& why, absl::string_view refusal) {
     ++requests;
     ++errors;
+    ObserveRefusal(CallKind::kStream, endpoint_name, open.headers, why);
     socket->Send(ErrorAnswer(open, why, refusal, options.identity.name))
         .IgnoreError();
     StreamDone(nullptr);
@@ -966,7 +1134,7 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
     return;
   }
   if (open_streams > options.max_streams) {
-    ++overloaded;
+    CountOverload();
     refuse(absl::ResourceExhaustedError(absl::StrCat(
                "service '", options.identity.name,
                "' is overloaded: ", options.max_streams, " streams are open")),
@@ -985,10 +1153,19 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
     refuse(peer.status(), "");
     return;
   }
-  if (arrived >= *deadline) {
-    refuse(absl::DeadlineExceededError(
-               "the caller's deadline passed before the stream was opened"),
+  if (now >= *deadline) {
+    CountExpired();
+    refuse(absl::DeadlineExceededError(absl::StrCat(
+               "the caller's deadline passed before the stream was opened (it "
+               "waited ",
+               absl::FormatDuration(now - arrived), ")")),
            "");
+    return;
+  }
+  // Given back when its handler returned (RunStream), or below when it
+  // cannot start.
+  if (!Acquire(it->second)) {
+    refuse(EndpointOverloaded(it->first, it->second), "overloaded");
     return;
   }
   auto stream = std::make_shared<service_internal::StreamCore>(
@@ -1024,11 +1201,12 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
     ++streams_opened;
     sent = stream_pool->Schedule([self = shared_from_this(), stream,
                                   name = it->first, open = std::move(open),
-                                  arrived]() mutable {
-      self->RunStream(stream, name, std::move(open), arrived);
+                                  now]() mutable {
+      self->RunStream(stream, name, std::move(open), now);
     });
   }
   if (!sent.ok()) {
+    Release(it->second);
     stream->Abort(absl::ResourceExhaustedError(absl::StrCat(
                       "the stream could not start: ", sent.message())),
                   /*tell_peer=*/true);
@@ -1038,21 +1216,32 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
 
 void Server::Core::RunStream(
     const std::shared_ptr<service_internal::StreamCore>& stream,
-    const std::string& endpoint_name, Message open, absl::Time arrived) {
+    const std::string& endpoint_name, Message open, absl::Time opened) {
   auto it = endpoints.find(endpoint_name);  // there: OpenStream found it
   service_internal::StripStreamHeaders(&open.headers);
   const std::string content_type = HeaderOr(open, kContentTypeHeader);
   Context ctx(options.identity.name, endpoint_name, content_type,
               stream->deadline(), std::move(open.headers),
               stream->failed_flag());
+  // On the stream pool's thread, from the handler's start to its end.
+  ObservationScope observed;
+  if (options.observer != nullptr) {
+    observed = ObservationScope(options.observer->ServerCall(
+        CallKind::kStream, options.identity.name, it->first, ctx.metadata()));
+  }
   ServerStreamImpl raw(*stream);
   absl::Status status;
-  if (absl::Status thrown =
-          Guarded([&] { status = it->second.stream_handler(ctx, raw); });
-      !thrown.ok()) {
-    status = Threw(endpoint_name, thrown);
+  {
+    service_internal::CurrentContextScope current(&ctx);
+    if (absl::Status thrown =
+            Guarded([&] { status = it->second.stream_handler(ctx, raw); });
+        !thrown.ok()) {
+      status = Threw(endpoint_name, thrown);
+    }
   }
-  Count(*it->second.counters, arrived, status);
+  Release(it->second);
+  if (observed) observed.set_status(status);
+  Count(*it->second.counters, opened, status);
   ++requests;
   if (!status.ok()) ++errors;
   stream->Finish(status, ctx.response_metadata());
@@ -1102,16 +1291,15 @@ std::vector<EndpointStats> Server::Core::Stats() const {
 
 void Server::Core::OnOverload(const std::shared_ptr<transport::Socket>& socket,
                               const Message& request) {
-  ++overloaded;
+  CountOverload();
   ++requests;
   ++errors;
-  socket
-      ->Send(ErrorAnswer(
-          request,
-          absl::ResourceExhaustedError(absl::StrCat(
-              "service '", options.identity.name, "' is overloaded: ",
-              options.listen.max_waiting_messages, " requests wait already")),
-          "overloaded", options.identity.name))
+  const absl::Status why = absl::ResourceExhaustedError(absl::StrCat(
+      "service '", options.identity.name, "' is overloaded: ",
+      options.listen.max_waiting_messages, " requests wait already"));
+  ObserveRefusal(CallKind::kUnary, HeaderOr(request, kEndpointHeader),
+                 request.headers, why);
+  socket->Send(ErrorAnswer(request, why, "overloaded", options.identity.name))
       .IgnoreError();
 }
 

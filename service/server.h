@@ -40,7 +40,19 @@
 // Threads: requests run on the listener's bounded pool
 // (listen.handler_threads). Requests beyond wait; once
 // listen.max_waiting_messages wait, new ones are answered
-// ResourceExhausted at once. Never a thread per client.
+// ResourceExhausted at once. Never a thread per client. An endpoint may
+// be bounded too (EndpointOptions::max_concurrency).
+//
+// Deadlines count the wait: a request's deadline is its arrival (stamped
+// where the transport queues it for a handler thread) plus the caller's
+// Timeout, so the handler's Context has what is left (Context::queued says
+// how long it waited), and a request whose deadline passed while it waited
+// is answered DeadlineExceeded without running (ServerStats::
+// expired_in_queue). The stamp is the coarse clock's (a tick, 1-4 ms); on
+// NATS it is taken when the listener takes the message from its
+// subscription, which it does while every handler thread is busy (time in
+// the server's socket buffers and nats.c's queue before that is not
+// counted).
 //
 // Endpoints are published in the registry with their request and response
 // described as go-micro Value trees (describe.h), so go-micro's tools show
@@ -106,10 +118,11 @@ struct EndpointOptions {
   // fill these from the protobuf types).
   absl::optional<registry::Value> request;
   absl::optional<registry::Value> response;
-  // Handlers of this endpoint running at once, however the calls come
-  // (transport, frontends); 0: no limit but the server's. A call beyond is
-  // refused ResourceExhausted (kRefusedHeader "overloaded": clients try
-  // another node) and counted as ServerStats::overloaded.
+  // Handlers of this endpoint running at once (calls and streams, however
+  // they come: transport, frontends); 0: no limit but the server's. A call
+  // beyond is refused ResourceExhausted (kRefusedHeader "overloaded"), as
+  // the server-wide limit refuses: the caller's error, not retried
+  // elsewhere (retry.h); counted as ServerStats::overloaded.
   int max_concurrency = 0;
   // Running it twice has the effect of running it once: clients may retry
   // it after it may have reached a handler, and hedge it (client.h).
