@@ -36,35 +36,9 @@ using ::micro_nats::testing::IsOk;
 using ::micro_nats::testing::StatusIs;
 using ::testing::HasSubstr;
 using testing::HttpGet;
+using testing::LabelValues;
 using testing::ParseWithPrometheusClient;
-
-// Samples whose name is `name` and whose labels include every `want`.
-double Sum(const std::map<std::string, double>& samples, absl::string_view name,
-           std::vector<std::string> want = {}) {
-  double sum = 0;
-  for (const auto& [key, value] : samples) {
-    if (key.substr(0, key.find('{')) != name) continue;
-    bool all = true;
-    for (const std::string& w : want) all = all && key.find(w) != key.npos;
-    if (all) sum += value;
-  }
-  return sum;
-}
-
-// Distinct values of `label` among `name`'s samples.
-std::set<std::string> Values(const std::map<std::string, double>& samples,
-                             absl::string_view name, absl::string_view label) {
-  std::set<std::string> values;
-  const std::string prefix = absl::StrCat(label, "=\"");
-  for (const auto& [key, value] : samples) {
-    if (key.substr(0, key.find('{')) != name) continue;
-    size_t at = key.find(prefix);
-    if (at == key.npos) continue;
-    at += prefix.size();
-    values.insert(key.substr(at, key.find('"', at) - at));
-  }
-  return values;
-}
+using testing::SumOf;
 
 TEST(PrometheusMetrics, FamiliesAreFoundAgainAndLabelValuesBounded) {
   auto metrics = NewPrometheusMetrics();
@@ -98,7 +72,7 @@ TEST(PrometheusMetrics, FamiliesAreFoundAgainAndLabelValuesBounded) {
   EXPECT_EQ(samples["things_total{kind=\"k0\"}"], 2);
   EXPECT_EQ(samples["things_total{kind=\"k2\"}"], 1);
   EXPECT_EQ(samples["things_total{kind=\"other\"}"], 107);
-  EXPECT_EQ(Values(samples, "things_total", "kind").size(), 4u);
+  EXPECT_EQ(LabelValues(samples, "things_total", "kind").size(), 4u);
 }
 
 TEST(PrometheusMetrics, CollectorsRunAtScrapeUntilTheirHandleGoes) {
@@ -185,20 +159,20 @@ TEST_F(ObserverTest, CountsCallsByOutcomeWithHistograms) {
     const std::string requests = absl::StrCat("rpc_", side, "_requests_total");
     const std::string duration =
         absl::StrCat("rpc_", side, "_duration_seconds");
-    EXPECT_EQ(Sum(samples, requests, {hello, svc, "code=\"200\""}), 3);
-    EXPECT_EQ(Sum(samples, requests, {hello, svc, "code=\"400\""}), 1);
-    EXPECT_EQ(Sum(samples, duration + "_count", {hello, "code=\"200\""}), 3);
-    EXPECT_EQ(Sum(samples, duration + "_bucket",
-                  {hello, "code=\"200\"", "le=\"+Inf\""}),
+    EXPECT_EQ(SumOf(samples, requests, {hello, svc, "code=\"200\""}), 3);
+    EXPECT_EQ(SumOf(samples, requests, {hello, svc, "code=\"400\""}), 1);
+    EXPECT_EQ(SumOf(samples, duration + "_count", {hello, "code=\"200\""}), 3);
+    EXPECT_EQ(SumOf(samples, duration + "_bucket",
+                    {hello, "code=\"200\"", "le=\"+Inf\""}),
               3);
-    EXPECT_GT(Sum(samples, duration + "_sum", {hello, "code=\"200\""}), 0);
+    EXPECT_GT(SumOf(samples, duration + "_sum", {hello, "code=\"200\""}), 0);
     // Cumulative: every bucket holds at most the count, the last all.
-    EXPECT_EQ(Values(samples, duration + "_bucket", "le").size(),
+    EXPECT_EQ(LabelValues(samples, duration + "_bucket", "le").size(),
               DefaultLatencyBuckets().size() + 1);
   }
-  EXPECT_EQ(Sum(samples, "rpc_client_attempts_total", {hello, "code=\"200\""}),
-            3);
-  EXPECT_EQ(Sum(samples, "rpc_server_in_flight_requests", {hello}), 0);
+  EXPECT_EQ(
+      SumOf(samples, "rpc_client_attempts_total", {hello, "code=\"200\""}), 3);
+  EXPECT_EQ(SumOf(samples, "rpc_server_in_flight_requests", {hello}), 0);
 }
 
 TEST_F(ObserverTest, AHandlerSeesItselfInFlight) {
@@ -214,8 +188,8 @@ TEST_F(ObserverTest, AHandlerSeesItselfInFlight) {
                   [&](service::Context&, const Message&, Message*) {
                     auto samples = ParseWithPrometheusClient(metrics_->Text());
                     if (samples.ok()) {
-                      seen = Sum(*samples, "rpc_server_in_flight_requests",
-                                 {"rpc_method=\"Probe.Now\""});
+                      seen = SumOf(*samples, "rpc_server_in_flight_requests",
+                                   {"rpc_method=\"Probe.Now\""});
                     }
                     return absl::OkStatus();
                   }),
@@ -248,7 +222,8 @@ TEST_F(ObserverTest, SideCountersHaveTheirLabels) {
                     "rpc_service=\"greeter\"}"],
             2);
   EXPECT_EQ(samples["rpc_server_refused_total{rpc_service=\"greeter\"}"], 1);
-  EXPECT_EQ(Sum(samples, "rpc_server_expired_in_queue_total", {"greeter"}), 0);
+  EXPECT_EQ(SumOf(samples, "rpc_server_expired_in_queue_total", {"greeter"}),
+            0);
 }
 
 TEST_F(ObserverTest, NamesFromCallersAreBounded) {
@@ -264,17 +239,17 @@ TEST_F(ObserverTest, NamesFromCallersAreBounded) {
   MN_ASSERT_OK_AND_ASSIGN(auto samples,
                           ParseWithPrometheusClient(metrics_->Text()));
   std::set<std::string> server_methods =
-      Values(samples, "rpc_server_requests_total", "rpc_method");
+      LabelValues(samples, "rpc_server_requests_total", "rpc_method");
   EXPECT_LE(server_methods.size(), 2u);  // "unknown" (if it got there)
   for (const std::string& method : server_methods) {
     EXPECT_THAT(method, ::testing::AnyOf("unknown", "other"));
   }
   std::set<std::string> client_methods =
-      Values(samples, "rpc_client_requests_total", "rpc_method");
+      LabelValues(samples, "rpc_client_requests_total", "rpc_method");
   EXPECT_LE(client_methods.size(), 101u);
   EXPECT_TRUE(client_methods.count("other"));
   EXPECT_EQ(
-      Sum(samples, "rpc_client_requests_total", {"rpc_service=\"greeter\""}),
+      SumOf(samples, "rpc_client_requests_total", {"rpc_service=\"greeter\""}),
       1000);
 }
 
@@ -288,9 +263,11 @@ TEST(ObserverBounds, ServerEndpointsBeyondTheBoundAreOther) {
   }
   MN_ASSERT_OK_AND_ASSIGN(auto samples,
                           ParseWithPrometheusClient(metrics->Text()));
-  EXPECT_EQ(Values(samples, "rpc_server_requests_total", "rpc_method").size(),
-            101u);
-  EXPECT_EQ(Sum(samples, "rpc_server_requests_total", {"code=\"404\""}), 1000);
+  EXPECT_EQ(
+      LabelValues(samples, "rpc_server_requests_total", "rpc_method").size(),
+      101u);
+  EXPECT_EQ(SumOf(samples, "rpc_server_requests_total", {"code=\"404\""}),
+            1000);
 }
 
 TEST(HttpServer, RefusesBadAddresses) {

@@ -30,35 +30,11 @@ using ::micro_nats::testing::NatsServer;
 using ::micro_nats::testing::StatusIs;
 using ::testing::HasSubstr;
 using testing::HttpGet;
+using testing::LabelValues;
 using testing::ParseWithPrometheusClient;
+using testing::SumOf;
 
 using Samples = std::map<std::string, double>;
-
-double Sum(const Samples& samples, absl::string_view name,
-           std::vector<std::string> want = {}) {
-  double sum = 0;
-  for (const auto& [key, value] : samples) {
-    if (key.substr(0, key.find('{')) != name) continue;
-    bool all = true;
-    for (const std::string& w : want) all = all && key.find(w) != key.npos;
-    if (all) sum += value;
-  }
-  return sum;
-}
-
-std::set<std::string> Values(const Samples& samples, absl::string_view name,
-                             absl::string_view label) {
-  std::set<std::string> values;
-  const std::string prefix = absl::StrCat(label, "=\"");
-  for (const auto& [key, value] : samples) {
-    if (key.substr(0, key.find('{')) != name) continue;
-    size_t at = key.find(prefix);
-    if (at == key.npos) continue;
-    at += prefix.size();
-    values.insert(key.substr(at, key.find('"', at) - at));
-  }
-  return values;
-}
 
 class NatsMetricsTest : public ::testing::Test {
  protected:
@@ -117,58 +93,58 @@ TEST_F(NatsMetricsTest, CallsAreCountedAndTimedOnBothSides) {
   const std::string hello = "rpc_method=\"Greeter.Hello\"";
   const std::string svc = "rpc_service=\"greeter\"";
   EXPECT_EQ(
-      Sum(server, "rpc_server_requests_total", {svc, hello, "code=\"200\""}),
+      SumOf(server, "rpc_server_requests_total", {svc, hello, "code=\"200\""}),
       3);
   EXPECT_EQ(
-      Sum(server, "rpc_server_requests_total", {svc, hello, "code=\"400\""}),
+      SumOf(server, "rpc_server_requests_total", {svc, hello, "code=\"400\""}),
       1);
-  EXPECT_EQ(
-      Sum(server, "rpc_server_duration_seconds_count", {hello, "code=\"200\""}),
-      3);
+  EXPECT_EQ(SumOf(server, "rpc_server_duration_seconds_count",
+                  {hello, "code=\"200\""}),
+            3);
   // Buckets are cumulative and end at the count.
   double previous = 0;
   for (double bound : DefaultLatencyBuckets()) {
     std::string le = absl::StrCat("le=\"", bound, "\"");
-    double in = Sum(server, "rpc_server_duration_seconds_bucket",
-                    {hello, "code=\"200\"", le});
+    double in = SumOf(server, "rpc_server_duration_seconds_bucket",
+                      {hello, "code=\"200\"", le});
     EXPECT_GE(in, previous) << le;
     previous = in;
   }
-  EXPECT_EQ(Sum(server, "rpc_server_duration_seconds_bucket",
-                {hello, "code=\"200\"", "le=\"+Inf\""}),
+  EXPECT_EQ(SumOf(server, "rpc_server_duration_seconds_bucket",
+                  {hello, "code=\"200\"", "le=\"+Inf\""}),
             3);
   EXPECT_GE(previous, 0);
-  EXPECT_EQ(Sum(server, "rpc_server_in_flight_requests", {hello}), 0);
+  EXPECT_EQ(SumOf(server, "rpc_server_in_flight_requests", {hello}), 0);
   // An endpoint it does not have is "unknown", if it got that far.
   for (const std::string& method :
-       Values(server, "rpc_server_requests_total", "rpc_method")) {
+       LabelValues(server, "rpc_server_requests_total", "rpc_method")) {
     EXPECT_THAT(method, ::testing::AnyOf("Greeter.Hello", "unknown"));
   }
   // Its stats and connection, read at the scrape.
-  EXPECT_GE(Sum(server, "micro_server_requests_total", {svc}), 4);
-  EXPECT_EQ(Sum(server, "micro_server_errors_total", {svc}) >= 1, true);
-  EXPECT_EQ(Sum(server, "nats_connection_connected", {svc}), 1);
-  EXPECT_GT(Sum(server, "nats_connection_received_messages_total", {svc}), 0);
+  EXPECT_GE(SumOf(server, "micro_server_requests_total", {svc}), 4);
+  EXPECT_EQ(SumOf(server, "micro_server_errors_total", {svc}) >= 1, true);
+  EXPECT_EQ(SumOf(server, "nats_connection_connected", {svc}), 1);
+  EXPECT_GT(SumOf(server, "nats_connection_received_messages_total", {svc}), 0);
 
   MN_ASSERT_OK_AND_ASSIGN(Samples client, Scrape(caller_port_));
   EXPECT_EQ(
-      Sum(client, "rpc_client_requests_total", {svc, hello, "code=\"200\""}),
+      SumOf(client, "rpc_client_requests_total", {svc, hello, "code=\"200\""}),
       3);
   EXPECT_EQ(
-      Sum(client, "rpc_client_requests_total", {svc, hello, "code=\"400\""}),
+      SumOf(client, "rpc_client_requests_total", {svc, hello, "code=\"400\""}),
       1);
-  EXPECT_EQ(Sum(client, "rpc_client_requests_total",
-                {svc, "rpc_method=\"Greeter.Nope\""}),
+  EXPECT_EQ(SumOf(client, "rpc_client_requests_total",
+                  {svc, "rpc_method=\"Greeter.Nope\""}),
             1);
-  EXPECT_EQ(Sum(client, "rpc_client_requests_total",
-                {svc, "rpc_method=\"Greeter.Nope\"", "code=\"200\""}),
+  EXPECT_EQ(SumOf(client, "rpc_client_requests_total",
+                  {svc, "rpc_method=\"Greeter.Nope\"", "code=\"200\""}),
             0);
+  EXPECT_EQ(SumOf(client, "rpc_client_duration_seconds_bucket",
+                  {hello, "le=\"+Inf\""}),
+            4);
   EXPECT_EQ(
-      Sum(client, "rpc_client_duration_seconds_bucket", {hello, "le=\"+Inf\""}),
-      4);
-  EXPECT_EQ(Sum(client, "micro_client_calls_total", {"rpc_service=\"caller\""}),
-            5);
-  EXPECT_GE(Sum(client, "micro_registry_lookups_total"), 1);
+      SumOf(client, "micro_client_calls_total", {"rpc_service=\"caller\""}), 5);
+  EXPECT_GE(SumOf(client, "micro_registry_lookups_total"), 1);
 }
 
 TEST_F(NatsMetricsTest, EndpointNamesFromTheNetworkAreOneLabelValue) {
@@ -181,15 +157,15 @@ TEST_F(NatsMetricsTest, EndpointNamesFromTheNetworkAreOneLabelValue) {
   }
   MN_ASSERT_OK_AND_ASSIGN(Samples server, Scrape(greeter_port_));
   std::set<std::string> methods =
-      Values(server, "rpc_server_requests_total", "rpc_method");
+      LabelValues(server, "rpc_server_requests_total", "rpc_method");
   EXPECT_LE(methods.size(), 2u);
   EXPECT_TRUE(methods.count("Greeter.Hello"));
   MN_ASSERT_OK_AND_ASSIGN(Samples client, Scrape(caller_port_));
   std::set<std::string> called =
-      Values(client, "rpc_client_requests_total", "rpc_method");
+      LabelValues(client, "rpc_client_requests_total", "rpc_method");
   EXPECT_LE(called.size(), 101u);
   EXPECT_TRUE(called.count("other"));
-  EXPECT_EQ(Sum(client, "rpc_client_requests_total"), 1001);
+  EXPECT_EQ(SumOf(client, "rpc_client_requests_total"), 1001);
 }
 
 TEST_F(NatsMetricsTest, HealthAndReadinessThroughStop) {
@@ -210,7 +186,7 @@ TEST_F(NatsMetricsTest, HealthAndReadinessThroughStop) {
   MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(greeter_port_, "/healthz"));
   EXPECT_EQ(got.code, 200);
   MN_ASSERT_OK_AND_ASSIGN(Samples after, Scrape(greeter_port_));
-  EXPECT_EQ(Sum(after, "nats_connection_connected"), 1);
+  EXPECT_EQ(SumOf(after, "nats_connection_connected"), 1);
   // The endpoint goes with the service.
   greeter_.reset();
   EXPECT_FALSE(HttpGet(greeter_port_, "/healthz").ok());

@@ -152,4 +152,31 @@ absl::StatusOr<std::map<std::string, double>> ParseWithPrometheusClient(
   return samples;
 }
 
+double SumOf(const std::map<std::string, double>& samples,
+             absl::string_view name, const std::vector<std::string>& want) {
+  double sum = 0;
+  for (const auto& [key, value] : samples) {
+    if (absl::string_view(key).substr(0, key.find('{')) != name) continue;
+    bool all = true;
+    for (const std::string& w : want) all = all && key.find(w) != key.npos;
+    if (all) sum += value;
+  }
+  return sum;
+}
+
+std::set<std::string> LabelValues(const std::map<std::string, double>& samples,
+                                  absl::string_view name,
+                                  absl::string_view label) {
+  std::set<std::string> values;
+  const std::string prefix = absl::StrCat(label, "=\"");
+  for (const auto& [key, value] : samples) {
+    if (absl::string_view(key).substr(0, key.find('{')) != name) continue;
+    size_t at = key.find(prefix);
+    if (at == key.npos) continue;
+    at += prefix.size();
+    values.insert(key.substr(at, key.find('"', at) - at));
+  }
+  return values;
+}
+
 }  // namespace micro_nats::metrics::testing
