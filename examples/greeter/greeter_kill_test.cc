@@ -196,8 +196,7 @@ int ServeSigner(const std::string& url, const std::string& id) {
   for (;;) pause();  // until killed
 }
 
-TEST(GreeterKillTest,
-     DISABLED_ASignatureWhoseServerIsKilledMidCallIsTakenOnce) {
+TEST(GreeterKillTest, ASignatureWhoseServerIsKilledMidCallIsTakenOnce) {
   auto nats = NatsServer::Start();
   ASSERT_THAT(nats, IsOk());
   std::map<std::string, pid_t> signers;

@@ -222,8 +222,7 @@ using ::testing::Not;
 
 // The rule issue 10 left open: a request a node took and then died on is
 // retried elsewhere only when the endpoint is idempotent.
-TEST_P(ResilienceTest,
-       DISABLED_ANonIdempotentCallWhoseNodeDiesMidCallRunsOnce) {
+TEST_P(ResilienceTest, ANonIdempotentCallWhoseNodeDiesMidCallRunsOnce) {
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
   ASSERT_TRUE(StartNodes(*caller, "die-once", 2));
@@ -327,7 +326,7 @@ TEST_P(ResilienceTest, ASlowNodeBarelyMovesTheP99WithLatencyAwareSelection) {
 // One node failing every call: its breaker opens within the first second
 // (five failures in a row), and from then on callers see under 1 % errors
 // (the half-open trials), though the node keeps failing.
-TEST_P(ResilienceTest, DISABLED_AFailingNodeIsCutOffByItsBreaker) {
+TEST_P(ResilienceTest, AFailingNodeIsCutOffByItsBreaker) {
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
   ASSERT_TRUE(StartNodes(*caller, "brk", 3));
@@ -375,7 +374,7 @@ TEST_P(ResilienceTest, DISABLED_AFailingNodeIsCutOffByItsBreaker) {
 // hedging an idempotent endpoint would send each call three times; the
 // retry budget holds what the nodes see (executions and refusals) to about
 // 1.1x the calls made.
-TEST_P(ResilienceTest, DISABLED_AnOverloadedServiceSeesAboutItsCallRate) {
+TEST_P(ResilienceTest, AnOverloadedServiceSeesAboutItsCallRate) {
   constexpr absl::Duration kBusy = absl::Milliseconds(20);
   constexpr int kCallers = 16;
   // The floor is for quiet clients; lowered so the ratio decides at this
@@ -385,7 +384,7 @@ TEST_P(ResilienceTest, DISABLED_AnOverloadedServiceSeesAboutItsCallRate) {
                  .circuit_breaker = {.enabled = false}});
   ASSERT_NE(caller, nullptr);
   ASSERT_TRUE(StartNodes(*caller, "busy", 3,
-                         {.max_concurrency = 8, .idempotent = true}));
+                         {.max_concurrency = 6, .idempotent = true}));
   for (int i = 1; i <= 3; ++i) faults_.Delay(absl::StrCat("busy-", i), kBusy);
   const ClientStats before = caller->client().stats();
   std::atomic<int> calls{0}, failed{0};
@@ -430,7 +429,7 @@ TEST_P(ResilienceTest, DISABLED_AnOverloadedServiceSeesAboutItsCallRate) {
 
 // Hedging: an idempotent endpoint with one slow node answers in about the
 // fast node's time; a non-idempotent one is not hedged at all.
-TEST_P(ResilienceTest, DISABLED_AHedgedCallAnswersInTheFastNodesTime) {
+TEST_P(ResilienceTest, AHedgedCallAnswersInTheFastNodesTime) {
   constexpr absl::Duration kSlow = absl::Milliseconds(500);
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
@@ -461,8 +460,7 @@ TEST_P(ResilienceTest, DISABLED_AHedgedCallAnswersInTheFastNodesTime) {
   EXPECT_GE(stats.hedge_wins, 1);
 }
 
-TEST_P(ResilienceTest,
-       DISABLED_HedgingANonIdempotentEndpointIsInvalidArgument) {
+TEST_P(ResilienceTest, HedgingANonIdempotentEndpointIsInvalidArgument) {
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
   ASSERT_TRUE(StartNodes(*caller, "nohedge", 2));
