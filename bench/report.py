@@ -103,7 +103,7 @@ KEY_FIGURES = {
         "KV new client until it has all 10,000 (ms, not a ratio)", None),
     # Issue 26: "p99 stays near the healthy nodes'" (no number given).
     "slow_node_p99_vs_healthy": (
-        "call p99, one of 3 instances slow (+2 ms), best selection policy / "
+        "call p99, one of 3 instances 10× slow, best selection policy / "
         "all healthy", None),
     # Issue 27.
     "call_p50_observed_vs_plain_16B_1": (
@@ -663,10 +663,15 @@ def resilience_section(rows):
             if f"{side}_p50_us" not in r:
                 lines.append([what, "not run: " + (
                     "the client does not hedge yet" if side == "hedged"
-                    else "?")] + [""] * 5)
+                    else "?")] + [""] * 7)
                 continue
+            share = r.get(f"{side}_slow_share")
+            hedges = r.get(f"{side}_hedges_per_call")
             cells = [what, us(r.get(f"{side}_p50_us")),
-                     us(r.get(f"{side}_p99_us"))]
+                     us(r.get(f"{side}_p99_us")),
+                     "" if share is None else f"{100 * share:.1f} %",
+                     "" if hedges is None else
+                     f"{hedges:.3f} ({r.get(f'{side}_hedge_wins_per_call', 0):.3f} won)"]
             for figure in ("p50", "p99"):
                 counter = f"{side}_{figure}_vs_healthy"
                 if counter in r:
@@ -680,17 +685,22 @@ def resilience_section(rows):
         extra = r.get("slow_extra_us")
         parts.append(
             f"Three instances of an echo service on one nats-server, one of "
-            f"them slow (its handler sleeps {us(extra)} per call; a healthy "
+            f"them slow (its handler sleeps {us(extra)} per call, 9× the p50 "
+            f"of a first all-healthy round, {us(r.get('calibration_p50_us'))}"
+            f", so its calls take ~10× a healthy one's; a healthy "
             f"one answers at once), {callers} callers on one client calling "
             "in rounds; the sides alternate round by round in one process "
             "(each first in turn, after an uncounted warm-up where the "
             "latency-aware selectors learn). p50 and p99: over every counted "
-            "call of the side; ×healthy: median of per-round ratios to the "
+            "call of the side; slow node's share: of its calls, those the "
+            "slow instance answered (round robin: a third); hedges/call: "
+            "hedged attempts sent per call (and those whose answer won); "
+            "×healthy: median of per-round ratios to the "
             "all-healthy reference, with its IQR. `slow_node_p99_vs_healthy` "
             "is the best policy's p99 ×healthy"
             + (f" (here: {best.group(1)})" if best else "") + ".\n\n" +
-            table(["side", "p50", "p99", "p50 ×healthy", "IQR",
-                   "p99 ×healthy", "IQR"], lines))
+            table(["side", "p50", "p99", "slow node's share", "hedges/call",
+                   "p50 ×healthy", "IQR", "p99 ×healthy", "IQR"], lines))
     if healthy:
         lines = []
         for r in sorted(healthy, key=lambda r: r["params"].get("callers", 0)):

@@ -3,9 +3,10 @@
 // resilience_bench: calls to a service of three instances on one
 // nats-server, one of them slow, by selection policy (issue 26).
 //
-// The slow instance's handler sleeps kSlowExtra (2 ms) before answering,
-// while a healthy one answers at once (a call's p50 is ~0.1-0.2 ms here:
-// the slow node answers 10-20x later). Callers (4 threads, one client)
+// The slow instance's handler sleeps before answering, while a healthy one
+// answers at once: 9x the p50 of a first all-healthy round, so its calls
+// take ~10x a healthy call's whatever the machine and its load (a quiet
+// 2-core machine: ~0.2 ms healthy, ~2 ms slow). Callers (4 threads, one client)
 // call in rounds; BM_SlowNode interleaves, round by round:
 //
 //   healthy         all three healthy, round robin: the reference
@@ -59,8 +60,8 @@ using greeter::HelloRequest;
 
 constexpr char kService[] = "bench-resilience";
 constexpr int kInstances = 3;
-// What the slow instance adds to each call.
-constexpr absl::Duration kSlowExtra = absl::Milliseconds(2);
+// What the slow instance adds to each call, in healthy p50s.
+constexpr int kSlowFactor = 9;
 
 // The call CallerGroup's callers make this round; set between rounds
 // (RunRound's lock publishes it to them).
@@ -91,7 +92,7 @@ struct OpFixture {
 };
 
 // Three instances of kService (each answering with its index) and a
-// caller; instance kInstances - 1 sleeps kSlowExtra while slow.
+// caller; instance kInstances - 1 sleeps SetSlow's extra while slow.
 class Instances {
  public:
   static absl::StatusOr<std::unique_ptr<Instances>> Start() {
@@ -101,14 +102,15 @@ class Instances {
           {.servers = {bench::ServerUrl()}, .identity = {.name = kService}});
       if (!server.ok()) return server.status();
       const bool slowable = i == kInstances - 1;
-      std::atomic<bool>* slow = &instances->slow_;
+      std::atomic<int64_t>* slow = &instances->slow_ns_;
       absl::Status handled =
           (*server)->server().Handle<HelloRequest, HelloReply>(
               "Echo.Call", [i, slowable, slow](service::Context&,
                                                const HelloRequest& request,
                                                HelloReply* reply) {
-                if (slowable && slow->load(std::memory_order_relaxed)) {
-                  absl::SleepFor(kSlowExtra);
+                if (slowable) {
+                  const int64_t extra = slow->load(std::memory_order_relaxed);
+                  if (extra > 0) absl::SleepFor(absl::Nanoseconds(extra));
                 }
                 reply->set_message(absl::StrCat(i, request.name()));
                 return absl::OkStatus();
@@ -134,13 +136,22 @@ class Instances {
     }
   }
 
-  void SetSlow(bool slow) { slow_.store(slow, std::memory_order_relaxed); }
+  // The slow instance adds `extra` to each call (zero: healthy).
+  void SetSlow(absl::Duration extra) {
+    slow_ns_.store(absl::ToInt64Nanoseconds(extra), std::memory_order_relaxed);
+  }
 
-  absl::Status Call(const service::CallOptions& options) {
-    return caller_->client()
-        .Call<HelloRequest, HelloReply>(kService, "Echo.Call", request_,
-                                        options)
-        .status();
+  // One call; counts it in `*slow_answers` when the slow instance answered.
+  absl::Status Call(const service::CallOptions& options,
+                    std::atomic<int64_t>* slow_answers = nullptr) {
+    auto reply = caller_->client().Call<HelloRequest, HelloReply>(
+        kService, "Echo.Call", request_, options);
+    if (!reply.ok()) return reply.status();
+    if (slow_answers != nullptr && !reply->message().empty() &&
+        reply->message()[0] == '0' + (kInstances - 1)) {
+      slow_answers->fetch_add(1, std::memory_order_relaxed);
+    }
+    return absl::OkStatus();
   }
 
   service::Client& client() { return caller_->client(); }
@@ -173,7 +184,7 @@ class Instances {
                      " instances answered in 30 s; last: ", last.ToString()));
   }
 
-  std::atomic<bool> slow_{false};
+  std::atomic<int64_t> slow_ns_{0};
   HelloRequest request_;
   std::vector<std::unique_ptr<service::Service>> servers_;
   std::unique_ptr<service::Service> caller_;
@@ -195,8 +206,10 @@ struct PolicySide {
   bool slow = true;  // the slow instance on during its rounds
   service::CallOptions options;
   bool skipped = false;
-  std::vector<double> p50_us, p99_us;  // per counted round
-  std::vector<absl::Duration> all;     // every counted call
+  std::vector<double> p50_us, p99_us;    // per counted round
+  std::vector<absl::Duration> all;       // every counted call
+  std::atomic<int64_t> slow_answers{0};  // calls the slow instance answered
+  int64_t calls = 0, hedges = 0, hedge_wins = 0;  // counted rounds
 };
 
 void BM_SlowNode(benchmark::State& state) {
@@ -230,6 +243,15 @@ void BM_SlowNode(benchmark::State& state) {
 
   const absl::Duration round = bench::RoundTime(absl::Milliseconds(100));
   const int rounds = bench::GetPairedFlags().rounds;
+  // The slow instance's extra: kSlowFactor x an all-healthy round's p50.
+  op.call = [&nodes, &sides] { return nodes.Call(sides[0].options); };
+  absl::StatusOr<bench::Round> calibration = (*group)->RunRound(round);
+  if (!calibration.ok()) {
+    state.SkipWithError(calibration.status().ToString().c_str());
+    return;
+  }
+  const absl::Duration slow_extra =
+      kSlowFactor * absl::Microseconds(calibration->p50_us);
   absl::Status failed;
   for (auto _ : state) {
     // Round -1 warms every side up (the selectors learn) and is not
@@ -238,10 +260,14 @@ void BM_SlowNode(benchmark::State& state) {
       for (size_t k = 0; k < sides.size() && failed.ok(); ++k) {
         PolicySide& side = sides[(k + std::max(r, 0)) % sides.size()];
         if (side.skipped) continue;
-        const int64_t hedges_before = nodes.client().stats().hedges;
-        nodes.SetSlow(side.slow);
-        op.call = [&nodes, &side] { return nodes.Call(side.options); };
+        const service::ClientStats before = nodes.client().stats();
+        const int64_t slow_before = side.slow_answers.load();
+        nodes.SetSlow(side.slow ? slow_extra : absl::ZeroDuration());
+        op.call = [&nodes, &side] {
+          return nodes.Call(side.options, &side.slow_answers);
+        };
         absl::StatusOr<bench::Round> measured = (*group)->RunRound(round);
+        const service::ClientStats after = nodes.client().stats();
         if (!measured.ok()) {
           failed = absl::Status(
               measured.status().code(),
@@ -249,11 +275,17 @@ void BM_SlowNode(benchmark::State& state) {
           break;
         }
         if (side.options.hedge.has_value() && r < 0 &&
-            nodes.client().stats().hedges == hedges_before) {
+            after.hedges == before.hedges) {
           side.skipped = true;  // the client does not hedge yet
           continue;
         }
-        if (r < 0) continue;
+        if (r < 0) {
+          side.slow_answers.store(slow_before);  // the warm-up's not counted
+          continue;
+        }
+        side.calls += measured->ops;
+        side.hedges += after.hedges - before.hedges;
+        side.hedge_wins += after.hedge_wins - before.hedge_wins;
         std::vector<absl::Duration> samples = (*group)->samples();
         side.all.insert(side.all.end(), samples.begin(), samples.end());
         side.p50_us.push_back(QuantileUs(samples, 0.5));
@@ -261,7 +293,7 @@ void BM_SlowNode(benchmark::State& state) {
       }
     }
   }
-  nodes.SetSlow(false);
+  nodes.SetSlow(absl::ZeroDuration());
   if (!failed.ok()) {
     state.SkipWithError(failed.ToString().c_str());
     return;
@@ -278,6 +310,19 @@ void BM_SlowNode(benchmark::State& state) {
     }
     state.counters[side.name + "_p50_us"] = QuantileUs(side.all, 0.5);
     state.counters[side.name + "_p99_us"] = QuantileUs(side.all, 0.99);
+    if (side.calls > 0) {
+      const double calls = static_cast<double>(side.calls);
+      if (side.slow) {
+        state.counters[side.name + "_slow_share"] =
+            static_cast<double>(side.slow_answers.load()) / calls;
+      }
+      if (side.options.hedge.has_value()) {
+        state.counters[side.name + "_hedges_per_call"] =
+            static_cast<double>(side.hedges) / calls;
+        state.counters[side.name + "_hedge_wins_per_call"] =
+            static_cast<double>(side.hedge_wins) / calls;
+      }
+    }
     if (&side == &healthy) continue;
     std::vector<double> p50_ratios, p99_ratios;
     for (size_t i = 0; i < side.p50_us.size(); ++i) {
@@ -299,7 +344,8 @@ void BM_SlowNode(benchmark::State& state) {
   }
   bench::internal::SetSpread(state, "best_p99_vs_healthy", best_p99);
   state.counters["rounds"] = static_cast<double>(healthy.p50_us.size());
-  state.counters["slow_extra_us"] = absl::ToDoubleMicroseconds(kSlowExtra);
+  state.counters["slow_extra_us"] = absl::ToDoubleMicroseconds(slow_extra);
+  state.counters["calibration_p50_us"] = calibration->p50_us;
   state.SetLabel(absl::StrCat(
       "key:slow_node_p99_vs_healthy=best_p99_vs_healthy best:", best, label));
 }
