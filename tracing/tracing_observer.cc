@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/types/span.h"
 #include "service/errors.h"
 
 namespace micro_nats::tracing {
@@ -38,11 +39,15 @@ absl::string_view SpanName(CallKind kind, bool client,
   return name;
 }
 
+// NATS subjects are short; a longer topic header is cut to this.
+constexpr size_t kMaxTopicAttribute = 256;
+
 // The header `name`, or its Go-canonical spelling ("Traceparent": what
-// go-micro's metadata and Go's http.Header send), or null.
+// go-micro's metadata and Go's http.Header send; empty: none), or null.
 const std::string* FindHeader(const Headers& headers, absl::string_view name,
                               absl::string_view canonical) {
   for (absl::string_view n : {name, canonical}) {
+    if (n.empty()) continue;
     auto it = headers.find(std::string(n));
     if (it != headers.end()) return &it->second;
   }
@@ -220,13 +225,25 @@ std::unique_ptr<service::Observation> TracingObserver::ServerCall(
   std::unique_ptr<Span> span;
   const absl::string_view name = SpanName(kind, false, service, endpoint);
   if (IsMessaging(kind)) {
+    // `endpoint` is what was subscribed to, maybe a pattern ("orders.>"):
+    // the span's name, and the template. The topic itself is the one the
+    // publisher put in go-micro's Micro-Topic header (hostile: capped; a
+    // JSON exporter replaces bad UTF-8).
+    absl::string_view topic = endpoint;
+    if (const std::string* given = FindHeader(headers, "Micro-Topic", "")) {
+      topic = absl::string_view(*given).substr(0, kMaxTopicAttribute);
+    }
+    const bool pattern =
+        endpoint.find_first_of("*>") != absl::string_view::npos;
     const Attribute attributes[] = {
         {"messaging.system", "nats"},
-        {"messaging.destination.name", endpoint},
+        {"messaging.destination.name", topic},
         {"messaging.operation.type", "process"},
         {"messaging.operation.name", "process"},
+        {"messaging.destination.template", endpoint},
     };
-    span = tracer_->StartSpan(name, SpanKind::kConsumer, parent, attributes);
+    span = tracer_->StartSpan(name, SpanKind::kConsumer, parent,
+                              absl::MakeConstSpan(attributes, pattern ? 5 : 4));
   } else {
     const Attribute attributes[] = {
         {"rpc.system", "micro-nats"},

@@ -151,6 +151,22 @@ TEST_F(TracingObserverTest, EventsAreProducerAndConsumer) {
   EXPECT_EQ(spans[2].name, "g/G.Repeat");
 }
 
+TEST_F(TracingObserverTest, AConsumerNamesItsPatternAndTheTopicGiven) {
+  Headers headers = {{"Micro-Topic", "orders.eu"}};
+  observer_->ServerCall(CallKind::kMessage, "c", "orders.>", headers)
+      ->End(absl::OkStatus());
+  headers["Micro-Topic"] = std::string(1000, 'x');  // hostile: capped
+  observer_->ServerCall(CallKind::kEvent, "c", "orders", headers)
+      ->End(absl::OkStatus());
+  const auto spans = tracer_->spans();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].name, "process orders.>");
+  EXPECT_EQ(Str(spans[0], "messaging.destination.name"), "orders.eu");
+  EXPECT_EQ(Str(spans[0], "messaging.destination.template"), "orders.>");
+  EXPECT_EQ(Str(spans[1], "messaging.destination.name"), std::string(256, 'x'));
+  EXPECT_EQ(spans[1].attribute("messaging.destination.template"), nullptr);
+}
+
 TEST_F(TracingObserverTest, ABadTraceparentStartsANewTraceAndIsCounted) {
   const std::vector<std::string> bad = {
       "garbage",
