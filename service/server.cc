@@ -191,6 +191,7 @@ struct Server::Core : std::enable_shared_from_this<Server::Core> {
     std::atomic<int64_t> requests{0};
     std::atomic<int64_t> errors{0};
     std::atomic<int64_t> processing_nanos{0};
+    LatencyHistogram latency;
     mutable std::mutex mu;
     std::string last_error;  // guarded by mu
   };
@@ -1030,7 +1031,9 @@ absl::Status Server::Core::Threw(absl::string_view endpoint_name,
 
 void Server::Core::Count(Counters& counters, absl::Time start,
                          const absl::Status& status) {
-  counters.processing_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
+  const absl::Duration took = absl::Now() - start;
+  counters.processing_nanos += absl::ToInt64Nanoseconds(took);
+  counters.latency.Record(took);
   ++counters.requests;
   if (!status.ok()) {
     ++counters.errors;
@@ -1279,7 +1282,8 @@ std::vector<EndpointStats> Server::Core::Stats() const {
         .name = name,
         .requests = counters.requests.load(),
         .errors = counters.errors.load(),
-        .processing_time = absl::Nanoseconds(counters.processing_nanos.load())};
+        .processing_time = absl::Nanoseconds(counters.processing_nanos.load()),
+        .latency = counters.latency.snapshot()};
     {
       std::lock_guard<std::mutex> lock(counters.mu);
       one.last_error = counters.last_error;

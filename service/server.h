@@ -85,6 +85,7 @@
 #include "service/codec.h"
 #include "service/context.h"
 #include "service/describe.h"
+#include "service/latency_histogram.h"
 #include "service/observer.h"
 #include "service/stream.h"
 #include "status/status_macros.h"
@@ -264,6 +265,9 @@ struct EndpointStats {
   int64_t errors = 0;              // the handler (or decoding) failed
   std::string last_error;          // empty when none
   absl::Duration processing_time;  // in the handler, all requests
+  // Each handler call's duration (a stream's: open to end), for
+  // percentiles ($SRV.STATS, metrics). Not refusals nor expired requests.
+  LatencyHistogram::Snapshot latency;
 };
 
 // A server as a Frontend sees it.

@@ -668,6 +668,37 @@ TEST(ServerServeTest, ServeSinceCountsTheWaitInTheDeadline) {
   EXPECT_THAT(bare.server->Stop(absl::Now() + kWait), IsOk());
 }
 
+TEST(ServerStatsTest, EachHandlerCallIsInItsEndpointsLatency) {
+  BareServer bare = NewBareServer();
+  ASSERT_NE(bare.server, nullptr);
+  ASSERT_THAT(bare.server->Handle("B.Call",
+                                  [](Context&, const Message&, Message*) {
+                                    absl::SleepFor(absl::Milliseconds(2));
+                                    return absl::OkStatus();
+                                  }),
+              IsOk());
+  ASSERT_THAT(bare.server->Start(), IsOk());
+  const ServedService& served = bare.frontend->served;
+  for (int i = 0; i < 3; ++i) {
+    Message response;
+    EXPECT_THAT(served.serve("B.Call", {}, &response), IsOk());
+  }
+  Message response;
+  EXPECT_THAT(served.serve("B.None", {}, &response),
+              StatusIs(absl::StatusCode::kNotFound));
+  std::vector<EndpointStats> stats = bare.server->endpoint_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  const LatencyHistogram::Snapshot& latency = stats[0].latency;
+  EXPECT_EQ(latency.total, 3);
+  int64_t counted = 0;
+  for (int64_t n : latency.counts) counted += n;
+  EXPECT_EQ(counted, 3);
+  EXPECT_GE(latency.Percentile(0.5), 0.0015);  // a bucket is <= 25 % wide
+  EXPECT_NEAR(latency.sum_seconds,
+              absl::ToDoubleSeconds(stats[0].processing_time), 1e-6);
+  EXPECT_THAT(bare.server->Stop(absl::Now() + kWait), IsOk());
+}
+
 TEST(ServerOptionsTest, NegativeMaxConcurrencyIsInvalid) {
   BareServer bare = NewBareServer();
   ASSERT_NE(bare.server, nullptr);
