@@ -212,21 +212,35 @@ struct PolicySide {
   int64_t calls = 0, hedges = 0, hedge_wins = 0;  // counted rounds
 };
 
-void BM_SlowNode(benchmark::State& state) {
-  const int callers = static_cast<int>(state.range(0));
-  auto instances = Instances::Start();
-  if (!instances.ok()) {
-    state.SkipWithError(instances.status().ToString().c_str());
-    return;
+// The instances and `callers` callers making the round's call (`op`).
+struct Setup {
+  static absl::StatusOr<std::unique_ptr<Setup>> Start(int callers) {
+    auto setup = std::make_unique<Setup>();
+    auto instances = Instances::Start();
+    if (!instances.ok()) return instances.status();
+    setup->instances = std::move(instances).value();
+    OpFixture::Pending() = &setup->op;
+    auto group = bench::CallerGroup<OpFixture>::Start(0, callers);
+    if (!group.ok()) return group.status();
+    setup->group = std::move(group).value();
+    return setup;
   }
-  Instances& nodes = **instances;
+
+  std::unique_ptr<Instances> instances;
   RoundOp op;
-  OpFixture::Pending() = &op;
-  auto group = bench::CallerGroup<OpFixture>::Start(0, callers);
-  if (!group.ok()) {
-    state.SkipWithError(group.status().ToString().c_str());
+  // Last: destroyed first, so its callers stop before the instances go.
+  std::unique_ptr<bench::CallerGroup<OpFixture>> group;
+};
+
+void BM_SlowNode(benchmark::State& state) {
+  auto setup = Setup::Start(static_cast<int>(state.range(0)));
+  if (!setup.ok()) {
+    state.SkipWithError(setup.status().ToString().c_str());
     return;
   }
+  Instances& nodes = *(*setup)->instances;
+  RoundOp& op = (*setup)->op;
+  bench::CallerGroup<OpFixture>& group = *(*setup)->group;
   service::HedgePolicy hedge{.delay = absl::Milliseconds(1), .after_p95 = true};
   std::vector<PolicySide> sides(4);
   sides[0].name = "healthy";
@@ -245,7 +259,7 @@ void BM_SlowNode(benchmark::State& state) {
   const int rounds = bench::GetPairedFlags().rounds;
   // The slow instance's extra: kSlowFactor x an all-healthy round's p50.
   op.call = [&nodes, &sides] { return nodes.Call(sides[0].options); };
-  absl::StatusOr<bench::Round> calibration = (*group)->RunRound(round);
+  absl::StatusOr<bench::Round> calibration = group.RunRound(round);
   if (!calibration.ok()) {
     state.SkipWithError(calibration.status().ToString().c_str());
     return;
@@ -266,7 +280,7 @@ void BM_SlowNode(benchmark::State& state) {
         op.call = [&nodes, &side] {
           return nodes.Call(side.options, &side.slow_answers);
         };
-        absl::StatusOr<bench::Round> measured = (*group)->RunRound(round);
+        absl::StatusOr<bench::Round> measured = group.RunRound(round);
         const service::ClientStats after = nodes.client().stats();
         if (!measured.ok()) {
           failed = absl::Status(
@@ -286,7 +300,7 @@ void BM_SlowNode(benchmark::State& state) {
         side.calls += measured->ops;
         side.hedges += after.hedges - before.hedges;
         side.hedge_wins += after.hedge_wins - before.hedge_wins;
-        std::vector<absl::Duration> samples = (*group)->samples();
+        std::vector<absl::Duration> samples = group.samples();
         side.all.insert(side.all.end(), samples.begin(), samples.end());
         side.p50_us.push_back(QuantileUs(samples, 0.5));
         side.p99_us.push_back(QuantileUs(samples, 0.99));
@@ -354,20 +368,14 @@ BENCHMARK(BM_SlowNode)->ArgName("callers")->Arg(4)->Apply(bench::AsPaired);
 // Latency-aware against round robin with every instance healthy: p50 and
 // rate, paired.
 void BM_PairedHealthySelection(benchmark::State& state) {
-  const int callers = static_cast<int>(state.range(0));
-  auto instances = Instances::Start();
-  if (!instances.ok()) {
-    state.SkipWithError(instances.status().ToString().c_str());
+  auto setup = Setup::Start(static_cast<int>(state.range(0)));
+  if (!setup.ok()) {
+    state.SkipWithError(setup.status().ToString().c_str());
     return;
   }
-  Instances& nodes = **instances;
-  RoundOp op;
-  OpFixture::Pending() = &op;
-  auto group = bench::CallerGroup<OpFixture>::Start(0, callers);
-  if (!group.ok()) {
-    state.SkipWithError(group.status().ToString().c_str());
-    return;
-  }
+  Instances& nodes = *(*setup)->instances;
+  RoundOp& op = (*setup)->op;
+  bench::CallerGroup<OpFixture>& group = *(*setup)->group;
   const service::CallOptions round_robin = {
       .selector = service::NewRoundRobinSelector()};
   const service::CallOptions latency_aware = {
@@ -376,7 +384,7 @@ void BM_PairedHealthySelection(benchmark::State& state) {
   auto side = [&](const service::CallOptions& options) -> bench::Side {
     return [&nodes, &op, &group, &options, round] {
       op.call = [&nodes, &options] { return nodes.Call(options); };
-      return (*group)->RunRound(round);
+      return group.RunRound(round);
     };
   };
   bench::RunPaired(state, side(round_robin), side(latency_aware),
