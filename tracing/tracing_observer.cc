@@ -54,26 +54,27 @@ const std::string* FindHeader(const Headers& headers, absl::string_view name,
   return nullptr;
 }
 
-// One span per call, ended with the call's status.
+// One span per call, ended with the call's status. A failed attempt that
+// another followed (a retry, a hedge) is an event; the last one's failure
+// is the span's status already.
 class SpanObservation : public service::Observation {
  public:
   explicit SpanObservation(std::unique_ptr<Span> span)
       : span_(std::move(span)) {}
 
+  // Called once per attempt, one at a time (a hedged call's from more than
+  // one thread, in turn).
   void Attempt(absl::string_view node_id, const absl::Status& status) override {
     span_->SetAttribute("micro.node.id", node_id);
+    FlushFailedAttempt();
     if (!status.ok()) {
-      const std::string code = absl::StatusCodeToString(status.code());
-      const Attribute attributes[] = {
-          {"micro.node.id", node_id},
-          {"error.type", code},
-          {"exception.message", status.message()},
-      };
-      span_->AddEvent("attempt failed", attributes);
+      failed_node_.assign(node_id.data(), node_id.size());
+      failed_ = status;
     }
   }
 
   void End(const absl::Status& status) override {
+    if (!failed_.ok() && failed_ != status) FlushFailedAttempt();
     if (!status.ok()) {
       span_->SetAttribute("error.type",
                           absl::StatusCodeToString(status.code()));
@@ -82,6 +83,22 @@ class SpanObservation : public service::Observation {
     }
     span_->End(status);
   }
+
+ private:
+  void FlushFailedAttempt() {
+    if (failed_.ok()) return;
+    const std::string code = absl::StatusCodeToString(failed_.code());
+    const Attribute attributes[] = {
+        {"micro.node.id", failed_node_},
+        {"error.type", code},
+        {"exception.message", failed_.message()},
+    };
+    span_->AddEvent("attempt failed", attributes);
+    failed_ = absl::OkStatus();
+  }
+
+  std::string failed_node_;
+  absl::Status failed_;  // the last attempt's, when it failed
 
  protected:
   const std::unique_ptr<Span> span_;

@@ -44,9 +44,17 @@ TEST_F(TracingObserverTest, AClientCallStartsATraceAndSendsIt) {
   call->Attempt("node-1", absl::UnavailableError("no route"));
   call->Attempt("node-2", absl::OkStatus());
   call->End(absl::OkStatus());
+  // The last attempt's failure is the call's: no event for it.
+  Headers other;
+  auto failed =
+      observer_->ClientCall(CallKind::kUnary, "greeter", "Greeter.Hi", &other);
+  failed->Attempt("node-1", absl::NotFoundError("no"));
+  failed->End(absl::NotFoundError("no"));
 
   const auto spans = tracer_->spans();
-  ASSERT_EQ(spans.size(), 1u);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_TRUE(spans[1].events.empty());
+  EXPECT_EQ(spans[1].status.code(), absl::StatusCode::kNotFound);
   const SpanData& span = spans[0];
   EXPECT_EQ(span.name, "greeter/Greeter.Hello");
   EXPECT_EQ(span.kind, SpanKind::kClient);
@@ -58,6 +66,8 @@ TEST_F(TracingObserverTest, AClientCallStartsATraceAndSendsIt) {
   EXPECT_EQ(Str(span, "micro.node.id"), "node-2");
   ASSERT_EQ(span.events.size(), 1u);
   EXPECT_EQ(span.events[0].name, "attempt failed");
+  EXPECT_EQ(std::get<std::string>(span.events[0].attributes[0].second),
+            "node-1");
 
   EXPECT_EQ(headers["traceparent"], FormatTraceparent(span.context));
   // A tracestate that was not the trace's own is not sent on.
