@@ -107,7 +107,8 @@ KEY_FIGURES = {
         "all healthy", None),
     # Issue 27.
     "call_p50_observed_vs_plain_16B_1": (
-        "service Call p50 with observers / without, 16 B, 1 caller", None),
+        "service Call p50 with metrics + tracing observers / none, 16 B, "
+        "1 caller", None),
 }
 
 

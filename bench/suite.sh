@@ -52,17 +52,17 @@ done
 # key-value cases (BM_Kv*, K up to 10,000) start a JetStream nats-server of
 # their own; both run in the quick suite too (the KV cases add about 25 s at
 # 20 rounds, half of it registering the 10,000 instances and the 10 rounds of
-# BM_KvNewClient/K:10000). resilience_bench is paired only (its rounds:
-# about 15 s at 20 rounds).
+# BM_KvNewClient/K:10000). resilience_bench and observe_bench are paired
+# only (about 15 s each at 20 rounds).
 if [ "$mode" = quick ]; then
   benches=(request_bench:0.4 fanout_bench:0.3 stream_bench:0.3
            broker_bench:0.3 service_bench:0.3 events_bench:0.3
-           discovery_bench:1 resilience_bench:0.3)
+           discovery_bench:1 resilience_bench:0.3 observe_bench:0.3)
   rounds="${rounds:-20}"
 else
   benches=(request_bench:2 fanout_bench:2 broker_bench:2 discovery_bench:10
            stream_bench:2 transport_bench:2 registry_bench:2 service_bench:2
-           srv_bench:2 events_bench:2 resilience_bench:2)
+           srv_bench:2 events_bench:2 resilience_bench:2 observe_bench:2)
   rounds="${rounds:-40}"
 fi
 
