@@ -307,6 +307,8 @@ TEST_P(ServerResilienceTest, CurrentIsTheRunningHandlersContext) {
   EXPECT_EQ(Context::Current(), nullptr);
   std::mutex mu;
   std::vector<std::string> seen;  // mu
+  absl::Time outer_deadline;      // mu
+  absl::Time inner_deadline;      // mu
   auto note = [&](const std::string& what) {
     std::lock_guard<std::mutex> lock(mu);
     seen.push_back(what);
@@ -317,6 +319,8 @@ TEST_P(ServerResilienceTest, CurrentIsTheRunningHandlersContext) {
                                 note(Context::Current() == &ctx
                                          ? "inner:self"
                                          : "inner:other");
+                                std::lock_guard<std::mutex> lock(mu);
+                                inner_deadline = ctx.deadline();
                                 return absl::OkStatus();
                               }),
                 IsOk());
@@ -328,6 +332,10 @@ TEST_P(ServerResilienceTest, CurrentIsTheRunningHandlersContext) {
                       [&](Context& ctx, const Message&, Message*) {
                         note(Context::Current() == &ctx ? "outer:self"
                                                         : "outer:other");
+                        {
+                          std::lock_guard<std::mutex> lock(mu);
+                          outer_deadline = ctx.deadline();
+                        }
                         absl::StatusOr<Message> inner = outer->client().CallRaw(
                             "inner", "I.Call", {.body = "nested"});
                         note(Context::Current() == &ctx ? "outer:self again"
@@ -337,11 +345,16 @@ TEST_P(ServerResilienceTest, CurrentIsTheRunningHandlersContext) {
         IsOk());
   });
   ASSERT_NE(outer, nullptr);
-  EXPECT_THAT(Call("outer", "O.Call"), IsOk());
+  // Shorter than the client's default: the nested call inherits it.
+  EXPECT_THAT(Call("outer", "O.Call", {.timeout = absl::Seconds(2)}), IsOk());
   EXPECT_EQ(Context::Current(), nullptr);
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_THAT(seen, ::testing::ElementsAre("outer:self", "inner:self",
                                            "outer:self again"));
+  EXPECT_LT(outer_deadline, absl::Now() + absl::Seconds(2));
+  // Sent as a Timeout and counted from the arrival again: the same
+  // deadline, within the coarse clock's tick.
+  EXPECT_LE(inner_deadline, outer_deadline + absl::Milliseconds(10));
 }
 
 TEST_P(ServerResilienceTest, MaxConcurrencyRefusesTheCallBeyond) {
