@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "concurrency/coarse_clock.h"
 #include "concurrency/thread_pool.h"
 #include "concurrency/wait.h"
 #include "nats/message.h"
@@ -52,8 +53,10 @@ struct ApiState : std::enable_shared_from_this<ApiState> {
 
   void OnControl(srv::Verb verb, natsMsg* msg);
   void OnRequest(const ApiEndpoint& endpoint, natsMsg* msg);
+  // `arrived`: when the request was taken off the subscription, so the
+  // caller's deadline counts its wait for a pool thread.
   void Handle(const ApiEndpoint& endpoint, const std::string& reply,
-              const Message& request);
+              const Message& request, absl::Time arrived);
   // Answers `reply` with `response`, or with `error` when it is not OK (a
   // fresh message: the Micro-Error and refusal mark `response` has, if
   // any, else `refusal`, and the Nats-Service-Error pair). An OK
@@ -125,6 +128,7 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
     });
     return;
   }
+  const absl::Time arrived = concurrency::CoarseNow();
   Message request{.headers = nats::ReadHeaders(msg),
                   .body = std::string(nats::Body(msg))};
   // NATS tooling sends bare JSON.
@@ -141,9 +145,9 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
   // them, and a thread pool freed from one of its threads lets it finish.
   absl::Status scheduled =
       pool.Schedule([self = shared_from_this(), &endpoint, reply,
-                     request = std::move(request)]() mutable {
+                     request = std::move(request), arrived]() mutable {
         self->admission.Started();
-        self->Handle(endpoint, reply, request);
+        self->Handle(endpoint, reply, request, arrived);
         self->admission.Finished();
       });
   if (!scheduled.ok()) {
@@ -153,9 +157,12 @@ void ApiState::OnRequest(const ApiEndpoint& endpoint, natsMsg* msg) {
 }
 
 void ApiState::Handle(const ApiEndpoint& endpoint, const std::string& reply,
-                      const Message& request) {
+                      const Message& request, absl::Time arrived) {
   Message response;
-  absl::Status status = served.serve(endpoint.name, request, &response);
+  absl::Status status =
+      served.serve_since
+          ? served.serve_since(endpoint.name, request, arrived, &response)
+          : served.serve(endpoint.name, request, &response);
   // serve leaves out a Content-Type that is the request's; NATS tooling
   // reads it here.
   if (auto type = request.headers.find(kContentTypeHeader);
