@@ -5,6 +5,7 @@
 // parsed with python3-prometheus-client's parser, label values from the
 // network bounded, /healthz, and /readyz through Stop.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,6 +37,27 @@ using testing::SumOf;
 
 using Samples = std::map<std::string, double>;
 
+// Counts the server calls it is told of: NatsServiceOptions::observer is
+// told besides the metrics.
+class CountingObserver : public service::Observer {
+ public:
+  std::unique_ptr<service::Observation> ServerCall(service::CallKind,
+                                                   absl::string_view,
+                                                   absl::string_view,
+                                                   const Headers&) override {
+    class Ended : public service::Observation {
+     public:
+      explicit Ended(std::atomic<int>* ended) : ended_(ended) {}
+      void End(const absl::Status&) override { ++*ended_; }
+
+     private:
+      std::atomic<int>* const ended_;
+    };
+    return std::make_unique<Ended>(&ended);
+  }
+  std::atomic<int> ended{0};
+};
+
 class NatsMetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,7 +66,8 @@ class NatsMetricsTest : public ::testing::Test {
     MN_ASSERT_OK_AND_ASSIGN(
         greeter_, greeter::StartGreeter({.servers = {server_->url()},
                                          .metrics_address = absl::StrCat(
-                                             "127.0.0.1:", greeter_port_)},
+                                             "127.0.0.1:", greeter_port_),
+                                         .observer = counting_},
                                         "metrics-1", handler_));
     MN_ASSERT_OK_AND_ASSIGN(caller_port_, testing::FreePort());
     MN_ASSERT_OK_AND_ASSIGN(
@@ -73,6 +96,8 @@ class NatsMetricsTest : public ::testing::Test {
   }
 
   std::unique_ptr<NatsServer> server_;
+  std::shared_ptr<CountingObserver> counting_ =
+      std::make_shared<CountingObserver>();
   greeter::Greeter handler_{"metrics-1"};
   int greeter_port_ = 0;
   int caller_port_ = 0;
@@ -120,6 +145,9 @@ TEST_F(NatsMetricsTest, CallsAreCountedAndTimedOnBothSides) {
        LabelValues(server, "rpc_server_requests_total", "rpc_method")) {
     EXPECT_THAT(method, ::testing::AnyOf("Greeter.Hello", "unknown"));
   }
+  // The caller's own observer was told of the same calls.
+  EXPECT_EQ(counting_->ended.load(),
+            SumOf(server, "rpc_server_requests_total"));
   // Its stats and connection, read at the scrape.
   EXPECT_GE(SumOf(server, "micro_server_requests_total", {svc}), 4);
   EXPECT_EQ(SumOf(server, "micro_server_errors_total", {svc}) >= 1, true);
