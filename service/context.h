@@ -62,7 +62,8 @@ class Context {
  public:
   Context(std::string service, std::string endpoint, std::string content_type,
           absl::Time deadline, Metadata metadata,
-          std::shared_ptr<const std::atomic<bool>> server_gave_up = nullptr)
+          std::shared_ptr<const std::atomic<bool>> server_gave_up = nullptr,
+          absl::Duration queued = absl::ZeroDuration())
       : owned_(std::make_unique<Owned>(
             Owned{std::move(service), std::move(endpoint),
                   std::move(content_type), std::move(metadata)})),
@@ -71,6 +72,7 @@ class Context {
         content_type_(&owned_->content_type),
         metadata_(&owned_->metadata),
         deadline_(deadline),
+        queued_(queued),
         server_gave_up_(std::move(server_gave_up)) {}
 
   // What the server makes for each request: it refers to the server's

@@ -215,10 +215,11 @@ struct Server::Core : std::enable_shared_from_this<Server::Core> {
   void OpenStream(const std::shared_ptr<transport::Socket>& socket,
                   Message open);
   // Runs a stream's handler (on the stream pool) and ends the stream;
-  // `opened`: when its open was handled (its processing time's start).
+  // `opened`: when its open was handled (its processing time's start),
+  // after it waited `queued`.
   void RunStream(const std::shared_ptr<service_internal::StreamCore>& stream,
                  const std::string& endpoint_name, Message open,
-                 absl::Time opened);
+                 absl::Time opened, absl::Duration queued);
   // A stream is over (or never started): forgets it.
   void StreamDone(const transport::Socket* socket);
   // The status a handler that threw becomes (and its report).
@@ -1203,9 +1204,9 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
   if (sent.ok()) {
     ++streams_opened;
     sent = stream_pool->Schedule([self = shared_from_this(), stream,
-                                  name = it->first, open = std::move(open),
-                                  now]() mutable {
-      self->RunStream(stream, name, std::move(open), now);
+                                  name = it->first, open = std::move(open), now,
+                                  queued = now - arrived]() mutable {
+      self->RunStream(stream, name, std::move(open), now, queued);
     });
   }
   if (!sent.ok()) {
@@ -1219,13 +1220,14 @@ void Server::Core::OpenStream(const std::shared_ptr<transport::Socket>& socket,
 
 void Server::Core::RunStream(
     const std::shared_ptr<service_internal::StreamCore>& stream,
-    const std::string& endpoint_name, Message open, absl::Time opened) {
+    const std::string& endpoint_name, Message open, absl::Time opened,
+    absl::Duration queued) {
   auto it = endpoints.find(endpoint_name);  // there: OpenStream found it
   service_internal::StripStreamHeaders(&open.headers);
   const std::string content_type = HeaderOr(open, kContentTypeHeader);
   Context ctx(options.identity.name, endpoint_name, content_type,
               stream->deadline(), std::move(open.headers),
-              stream->failed_flag());
+              stream->failed_flag(), queued);
   // On the stream pool's thread, from the handler's start to its end.
   ObservationScope observed;
   if (options.observer != nullptr) {

@@ -505,6 +505,55 @@ TEST_P(ServerResilienceTest, TheObserverCountsRefusalsAndExpiries) {
   EXPECT_EQ(service->server().stats().expired_in_queue, 1);
 }
 
+TEST_P(ServerResilienceTest, StreamsKeepTheLimitAndAreObserved) {
+  auto observer = std::make_shared<RecordingObserver>();
+  ServerOptions options;
+  options.observer = observer;
+  Blocker blocker;
+  std::atomic<bool> current_was_self{false};
+  Service* service =
+      Start("streaming", std::move(options), [&](Server& server) {
+        ASSERT_THAT(
+            server.HandleStream("St.Hold",
+                                [&](Context& ctx, ServerStream&) {
+                                  current_was_self = Context::Current() == &ctx;
+                                  Message unused;
+                                  return blocker.handler()(ctx, {}, &unused);
+                                },
+                                {.max_concurrency = 1}),
+            IsOk());
+      });
+  ASSERT_NE(service, nullptr);
+  StreamOptions stream_options;
+  stream_options.call.retries = 0;
+  auto first =
+      caller_->client().StreamRaw("streaming", "St.Hold", stream_options);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(blocker.WaitEntered(1));
+  auto second =
+      caller_->client().StreamRaw("streaming", "St.Hold", stream_options);
+  const absl::Status refused =
+      second.ok() ? (*second)->Recv(absl::Now() + kWait).status()
+                  : second.status();
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                HasSubstr("max_concurrency")));
+  blocker.Release();
+  EXPECT_THAT((*first)->Recv(absl::Now() + kWait),
+              StatusIs(absl::StatusCode::kOutOfRange));  // ended OK
+  EXPECT_TRUE(current_was_self.load());
+  EXPECT_EQ(service->server().stats().overloaded, 1);
+  ASSERT_TRUE(Eventually([&] { return observer->Ended("St.Hold").size() == 2; },
+                         kWait, "both streams observed"));
+  std::vector<absl::StatusCode> codes;
+  for (const auto& call : observer->Ended("St.Hold")) {
+    EXPECT_EQ(call.kind, CallKind::kStream);
+    codes.push_back(call.code);
+  }
+  EXPECT_THAT(codes,
+              ::testing::UnorderedElementsAre(
+                  absl::StatusCode::kOk, absl::StatusCode::kResourceExhausted));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Stacks, ServerResilienceTest,
     ::testing::Values(
