@@ -2,6 +2,8 @@
 
 #include "metrics/service_metrics.h"
 
+#include <cstdint>
+#include <initializer_list>
 #include <utility>
 
 #include "metrics/observer.h"
@@ -9,17 +11,25 @@
 namespace micro_nats::metrics {
 namespace {
 
-void Add(std::vector<Sample>* out, const std::string& service,
-         Sample::Type type, const char* name, const char* help, double value) {
-  out->push_back({.name = name,
-                  .help = help,
-                  .type = type,
-                  .labels = {{"rpc_service", service}},
-                  .value = value});
-}
+// One stats field as a sample.
+struct Field {
+  const char* name;
+  const char* help;
+  int64_t value;
+  Sample::Type type = Sample::Type::kCounter;
+};
 
-constexpr Sample::Type kCounter = Sample::Type::kCounter;
-constexpr Sample::Type kGauge = Sample::Type::kGauge;
+// Each of `fields`, labelled with the service.
+void Add(std::vector<Sample>* out, const std::string& service,
+         std::initializer_list<Field> fields) {
+  for (const Field& field : fields) {
+    out->push_back({.name = field.name,
+                    .help = field.help,
+                    .type = field.type,
+                    .labels = {{"rpc_service", service}},
+                    .value = static_cast<double>(field.value)});
+  }
+}
 
 }  // namespace
 
@@ -65,45 +75,51 @@ void ServiceMetrics::Attach(service::Service* service) {
   collectors_.push_back(metrics_->AddCollector(
       [client, registry, name = service->name()](std::vector<Sample>* out) {
         const service::ClientStats stats = client->stats();
-        Add(out, name, kCounter, "micro_client_calls_total",
-            "Calls the client made (ClientStats).", stats.calls);
-        Add(out, name, kCounter, "micro_client_retries_total",
-            "Attempts after a call's first (ClientStats).", stats.retries);
-        Add(out, name, kCounter, "micro_client_evicted_total",
-            "Nodes dropped from the cache after failing (ClientStats).",
-            stats.evicted);
-        Add(out, name, kCounter, "micro_client_streams_total",
-            "Streams opened (ClientStats).", stats.streams);
-        Add(out, name, kCounter, "micro_client_budget_exhausted_total",
-            "Retries and hedges the retry budget refused (ClientStats).",
-            stats.budget_exhausted);
-        Add(out, name, kCounter, "micro_client_outcome_unknown_total",
-            "Non-idempotent calls failed after delivery (ClientStats).",
-            stats.outcome_unknown);
-        Add(out, name, kCounter, "micro_client_hedges_total",
-            "Hedged attempts sent (ClientStats).", stats.hedges);
-        Add(out, name, kCounter, "micro_client_hedge_wins_total",
-            "Calls a hedged attempt answered (ClientStats).", stats.hedge_wins);
-        Add(out, name, kCounter, "micro_client_breaker_opened_total",
-            "Times a node's circuit breaker opened (ClientStats).",
-            stats.breaker_opened);
         const registry::CacheStats cache = registry->stats();
-        Add(out, name, kCounter, "micro_registry_lookups_total",
-            "Lookups in the registry cache (CacheStats).", cache.lookups);
-        Add(out, name, kCounter, "micro_registry_cache_hits_total",
-            "Lookups answered without asking the registry (CacheStats).",
-            cache.from_cache);
-        Add(out, name, kCounter, "micro_registry_backend_queries_total",
-            "Queries sent to the registry (CacheStats).",
-            cache.backend_queries);
-        Add(out, name, kCounter, "micro_registry_joined_queries_total",
-            "Lookups answered by another lookup's query (CacheStats).",
-            cache.joined_queries);
-        Add(out, name, kCounter, "micro_registry_timed_out_total",
-            "Lookups whose deadline came first (CacheStats).", cache.timed_out);
-        Add(out, name, kGauge, "micro_registry_cached_services",
-            "Service names the registry cache holds.",
-            static_cast<double>(registry->CachedNames()));
+        Add(out, name,
+            {
+                {"micro_client_calls_total",
+                 "Calls the client made (ClientStats).", stats.calls},
+                {"micro_client_retries_total",
+                 "Attempts after a call's first (ClientStats).", stats.retries},
+                {"micro_client_evicted_total",
+                 "Nodes dropped from the cache after failing (ClientStats).",
+                 stats.evicted},
+                {"micro_client_streams_total", "Streams opened (ClientStats).",
+                 stats.streams},
+                {"micro_client_budget_exhausted_total",
+                 "Retries and hedges the retry budget refused (ClientStats).",
+                 stats.budget_exhausted},
+                {"micro_client_outcome_unknown_total",
+                 "Non-idempotent calls failed after delivery (ClientStats).",
+                 stats.outcome_unknown},
+                {"micro_client_hedges_total",
+                 "Hedged attempts sent (ClientStats).", stats.hedges},
+                {"micro_client_hedge_wins_total",
+                 "Calls a hedged attempt answered (ClientStats).",
+                 stats.hedge_wins},
+                {"micro_client_breaker_opened_total",
+                 "Times a node's circuit breaker opened (ClientStats).",
+                 stats.breaker_opened},
+                {"micro_registry_lookups_total",
+                 "Lookups in the registry cache (CacheStats).", cache.lookups},
+                {"micro_registry_cache_hits_total",
+                 "Lookups answered without asking the registry (CacheStats).",
+                 cache.from_cache},
+                {"micro_registry_backend_queries_total",
+                 "Queries sent to the registry (CacheStats).",
+                 cache.backend_queries},
+                {"micro_registry_joined_queries_total",
+                 "Lookups answered by another lookup's query (CacheStats).",
+                 cache.joined_queries},
+                {"micro_registry_timed_out_total",
+                 "Lookups whose deadline came first (CacheStats).",
+                 cache.timed_out},
+                {"micro_registry_cached_services",
+                 "Service names the registry cache holds.",
+                 static_cast<int64_t>(registry->CachedNames()),
+                 Sample::Type::kGauge},
+            });
       }));
 }
 
@@ -116,22 +132,25 @@ void ServiceMetrics::CollectServer(std::vector<Sample>* out) {
     stats = serving_ ? server_->stats() : last_server_;
     name = name_;
   }
-  Add(out, name, kCounter, "micro_server_requests_total",
-      "Requests the server answered, errors included (ServerStats).",
-      stats.requests);
-  Add(out, name, kCounter, "micro_server_errors_total",
-      "Requests answered with an error (ServerStats).", stats.errors);
-  Add(out, name, kCounter, "micro_server_overloaded_total",
-      "Requests refused because the server was full (ServerStats).",
-      stats.overloaded);
-  Add(out, name, kCounter, "micro_server_expired_in_queue_total",
-      "Requests whose deadline passed while queued (ServerStats).",
-      stats.expired_in_queue);
-  Add(out, name, kCounter, "micro_server_streams_total",
-      "Streams accepted (ServerStats).", stats.streams);
-  Add(out, name, kCounter, "micro_server_streams_cancelled_at_stop_total",
-      "Streams Stop cancelled at its deadline (ServerStats).",
-      stats.streams_cancelled_at_stop);
+  Add(out, name,
+      {
+          {"micro_server_requests_total",
+           "Requests the server answered, errors included (ServerStats).",
+           stats.requests},
+          {"micro_server_errors_total",
+           "Requests answered with an error (ServerStats).", stats.errors},
+          {"micro_server_overloaded_total",
+           "Requests refused because the server was full (ServerStats).",
+           stats.overloaded},
+          {"micro_server_expired_in_queue_total",
+           "Requests whose deadline passed while queued (ServerStats).",
+           stats.expired_in_queue},
+          {"micro_server_streams_total", "Streams accepted (ServerStats).",
+           stats.streams},
+          {"micro_server_streams_cancelled_at_stop_total",
+           "Streams Stop cancelled at its deadline (ServerStats).",
+           stats.streams_cancelled_at_stop},
+      });
 }
 
 absl::Status ServiceMetrics::Ready() {
