@@ -224,7 +224,7 @@ struct ClientOptions {
   int retries = 2;
   // The wait before the first retry; doubled for each next (retry.h).
   absl::Duration backoff = absl::Milliseconds(5);
-  // Null: round robin.
+  // Null: latency-aware (NewLatencyAwareSelector).
   std::shared_ptr<Selector> selector;
   std::string content_type = kProtobufContentType;
   std::vector<CallWrapper> wrappers;
@@ -434,8 +434,9 @@ class Client {
                   const registry::Node& node,
                   const std::vector<registry::Service>& versions) const;
   void Count(Counter counter, absl::string_view service, int64_t n = 1);
-  // Selector hooks (and their clock reads) are skipped for the client's
-  // own round robin, which ignores them.
+  // Whether the selector is told around attempts (and the clock read for
+  // it): always now that the default selector weighs latency; kept so a
+  // default that ignores them can skip the reads.
   bool Hooks(const CallOptions& options) const {
     return options.selector != nullptr || selector_hooks_;
   }

@@ -378,9 +378,9 @@ bool AttemptCancel::Unregister() {
   return cancelled_;
 }
 
-bool EndpointIdempotent(const registry::Node& node,
-                        const std::vector<registry::Service>& versions,
-                        absl::string_view endpoint) {
+const registry::Endpoint* FindEndpoint(
+    const registry::Node& node, const std::vector<registry::Service>& versions,
+    absl::string_view endpoint) {
   for (const registry::Service& version : versions) {
     if (std::none_of(
             version.nodes.begin(), version.nodes.end(),
@@ -388,12 +388,19 @@ bool EndpointIdempotent(const registry::Node& node,
       continue;
     }
     for (const registry::Endpoint& e : version.endpoints) {
-      if (e.name != endpoint) continue;
-      auto it = e.metadata.find("idempotent");
-      return it != e.metadata.end() && it->second == "true";
+      if (e.name == endpoint) return &e;
     }
   }
-  return false;
+  return nullptr;
+}
+
+bool EndpointIdempotent(const registry::Node& node,
+                        const std::vector<registry::Service>& versions,
+                        absl::string_view endpoint) {
+  const registry::Endpoint* e = FindEndpoint(node, versions, endpoint);
+  if (e == nullptr) return false;
+  auto it = e->metadata.find("idempotent");
+  return it != e->metadata.end() && it->second == "true";
 }
 
 std::unique_ptr<CallPath> NewSubjectCallPath(

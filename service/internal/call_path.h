@@ -89,6 +89,11 @@ class CallPath {
   virtual void Forget(const registry::Node& node) {}
 };
 
+// `endpoint` as the version that has `node` lists it, or null.
+const registry::Endpoint* FindEndpoint(
+    const registry::Node& node, const std::vector<registry::Service>& versions,
+    absl::string_view endpoint);
+
 // The registry's word on `endpoint` in the version that has `node`: its
 // metadata "idempotent" is "true" (a server publishes it from
 // EndpointOptions::idempotent).
