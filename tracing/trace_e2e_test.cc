@@ -348,6 +348,38 @@ TEST_P(TraceEndToEndTest, AStreamAndADurableEventCarryTheTrace) {
   EXPECT_TRUE(consumer->status.ok()) << consumer->status;
 }
 
+// A JSON-lines tracer writes what is queued when it goes, which is when
+// the last service holding its observer goes: a service must let go of it.
+TEST_P(TraceEndToEndTest, AServiceLetsGoOfItsObserver) {
+  std::unique_ptr<Stack> stack = GetParam().make();
+  ASSERT_NE(stack, nullptr);
+  auto tracer = std::make_shared<InMemoryTracer>();
+  std::shared_ptr<service::Observer> observer = NewTracingObserver(tracer);
+  std::weak_ptr<service::Observer> watched = observer;
+  {
+    auto b = stack->NewService("trace-release", observer);
+    auto caller = stack->NewService("trace-release-caller", observer);
+    observer.reset();
+    ASSERT_THAT(b, IsOk());
+    ASSERT_THAT(caller, IsOk());
+    ASSERT_THAT((*b)->server().Handle("B.Do",
+                                      [](Context&, const Message&, Message*) {
+                                        return absl::OkStatus();
+                                      }),
+                IsOk());
+    ASSERT_THAT((*b)->server().SubscribeRaw(
+                    "trace.release",
+                    [](Context&, const Message&) { return absl::OkStatus(); }),
+                IsOk());
+    ASSERT_THAT((*b)->Start(), IsOk());
+    ASSERT_THAT((*caller)->client().CallRaw("trace-release", "B.Do", {}),
+                IsOk());
+    ASSERT_THAT((*caller)->client().PublishRaw("trace.release", {}), IsOk());
+    ASSERT_THAT((*b)->Stop(absl::Now() + absl::Seconds(10)), IsOk());
+  }
+  EXPECT_TRUE(watched.expired());
+}
+
 using Discovery = service::NatsServiceOptions::Discovery;
 
 std::function<std::unique_ptr<Stack>()> StartNats(Discovery discovery) {
