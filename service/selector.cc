@@ -148,13 +148,18 @@ class LatencyAwareSelector : public Selector {
       latency = std::max(latency, entry->latency);
     }
     const double decay = options_.decay;
+    const double failed = result.node_failed ? 1.0 : 0.0;
     if (entry->samples == 0) {
       entry->latency = latency;
-      entry->errors = result.node_failed ? 1.0 : 0.0;
+      entry->errors = failed;
     } else {
-      entry->latency += decay * (latency - entry->latency);
-      entry->errors +=
-          decay * ((result.node_failed ? 1.0 : 0.0) - entry->errors);
+      // Nothing heard for probe_after: the average is stale, the sample (a
+      // probe's, or a quiet client's) replaces it.
+      entry->latency =
+          now - entry->last_sample >= options_.probe_after
+              ? latency
+              : entry->latency + decay * (latency - entry->latency);
+      entry->errors += decay * (failed - entry->errors);
     }
     ++entry->samples;
     entry->last_sample = now;
@@ -180,6 +185,7 @@ class LatencyAwareSelector : public Selector {
     int64_t samples = 0;
     int in_flight = 0;
     absl::Time last_sample = absl::InfinitePast();
+    absl::Time last_probe = absl::InfinitePast();
     absl::Time last_seen = absl::InfinitePast();
     bool ejected = false;
     absl::Time ejected_until = absl::InfinitePast();
@@ -335,24 +341,38 @@ class LatencyAwareSelector : public Selector {
   }
 
   // The latency `node` is scored with: its own, or its peers' median when
-  // it has none (new, back from ejection, or not heard from for
-  // probe_after), so it gets tried.
-  double Latency(const ServiceState& state, const NodeState* node,
-                 absl::Time now) const {
-    if (node == nullptr || node->samples == 0 ||
-        now - node->last_sample >= options_.probe_after) {
-      return state.median;
-    }
+  // it has none (new, or back from ejection), so it gets tried.
+  static double Latency(const ServiceState& state, const NodeState* node) {
+    if (node == nullptr || node->samples == 0) return state.median;
     return node->latency;
   }
 
+  // Whether `node` is due a probe: nothing heard from it (nor a probe sent)
+  // for probe_after, and nothing in flight there. A slow node that is not
+  // ejected would otherwise never be picked again, and never seen to
+  // recover.
+  bool DueProbe(const NodeState* node, absl::Time now) const {
+    return node != nullptr && node->samples > 0 && node->in_flight == 0 &&
+           now - std::max(node->last_sample, node->last_probe) >=
+               options_.probe_after;
+  }
+
   size_t Better(const ServiceState& state, absl::Time now, size_t i,
-                const NodeState* a, size_t j, const NodeState* b) {
+                NodeState* a, size_t j, NodeState* b) {
+    // One probe per probe_after, whatever its score.
+    if (DueProbe(a, now)) {
+      a->last_probe = now;
+      return i;
+    }
+    if (DueProbe(b, now)) {
+      b->last_probe = now;
+      return j;
+    }
     // A floor so that nodes without latencies still compare by load.
     constexpr double kFloor = 1e-6;
-    const double score_a = std::max(Latency(state, a, now), kFloor) *
+    const double score_a = std::max(Latency(state, a), kFloor) *
                            ((a == nullptr ? 0 : a->in_flight) + 1);
-    const double score_b = std::max(Latency(state, b, now), kFloor) *
+    const double score_b = std::max(Latency(state, b), kFloor) *
                            ((b == nullptr ? 0 : b->in_flight) + 1);
     if (score_a < score_b) return i;
     if (score_b < score_a) return j;

@@ -101,13 +101,14 @@ std::shared_ptr<Selector> NewRandomSelector();
 // Latency-aware selection: power of two choices (two candidates drawn at
 // random, the lower score wins) on score = weighted latency x (attempts in
 // flight + 1), per (service, node id), learnt from Started/Finished. A node
-// without samples scores the median of its peers' (so it gets tried), as
-// does one without a sample for `probe_after` (so a recovered node is seen
-// again). Outlier ejection: a node whose weighted latency exceeds
-// `ejection_factor` x the median of its peers' (each with `min_samples`),
-// or whose recent share of node failures is at least `ejection_error_share`
-// while its peers' median is under half of that, is skipped for
-// `ejection_time` (x the times it was ejected in a row, up to
+// without samples scores the median of its peers' (so it gets tried); one
+// not heard from for `probe_after` is picked once when drawn, whatever its
+// score (so a slow node that recovered is seen to), and its next sample
+// replaces its stale average. Outlier ejection: a node whose weighted latency
+// exceeds `ejection_factor` x the median of its peers' (each with
+// `min_samples`), or whose recent share of node failures is at least
+// `ejection_error_share` while its peers' median is under half of that, is
+// skipped for `ejection_time` (x the times it was ejected in a row, up to
 // `max_ejection_time`), then comes back with its samples forgotten. At most
 // `max_ejected_share` of a service's nodes are ejected at once, and never
 // all: when every candidate of a call is ejected, they are all eligible.

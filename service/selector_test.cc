@@ -213,8 +213,34 @@ TEST_F(LatencyAwareTest, EjectsASlowNodeAndTakesItBackAfterEjectionTime) {
   now_ += absl::Seconds(9);
   EXPECT_EQ(selector->SelectIndex("s", {&b, &c}), 0u);
   now_ += absl::Seconds(1);
-  // Back, scored as its peers (b's samples are stale too) and b is busy.
+  // Back, scored as its peers' median, and b is busy.
   EXPECT_EQ(selector->SelectIndex("s", {&b, &c}), 1u);
+}
+
+TEST_F(LatencyAwareTest, ASlowNodeNotEjectedIsProbedAndSeenToRecover) {
+  LatencyAwareOptions options;
+  options.max_ejected_share = 0;  // no ejection: only probes bring c back
+  auto selector = Make(options);
+  for (int i = 0; i < 10; ++i) {
+    Attempt(*selector, "a", Millis(1));
+    Attempt(*selector, "c", Millis(10));
+  }
+  const Node a{.id = "a"}, c{.id = "c"};
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(selector->SelectIndex("s", {&a, &c}), 0u);
+  now_ += absl::Seconds(1);
+  Attempt(*selector, "a", Millis(1));  // a is heard from; c is not
+  EXPECT_EQ(selector->SelectIndex("s", {&a, &c}), 1u);  // c's probe
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(selector->SelectIndex("s", {&a, &c}), 0u);  // one probe only
+  }
+  // The probe answers fast: c's stale average is replaced, and c is as
+  // good as a again.
+  Attempt(*selector, "c", Millis(1));
+  std::set<size_t> picked;
+  for (int i = 0; i < 50; ++i)
+    picked.insert(selector->SelectIndex("s", {&a, &c}));
+  EXPECT_EQ(picked.size(), 2u);
 }
 
 TEST_F(LatencyAwareTest, AnEjectionRepeatedLastsLonger) {
