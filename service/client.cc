@@ -576,28 +576,36 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
                       : std::string();
   auto race = std::make_shared<service_internal::HedgeRace>();
   race->set_observation(scope);
+  // What the hedges send: the first attempt, on this thread, changes
+  // `request` (its call headers) while they copy this.
+  const CallRequest pristine = request;
 
-  std::set<std::string> used;  // nodes this call went to
-  absl::Status last = absl::UnavailableError("no attempt ended");
+  // Shared by this thread and the hedge timer's.
+  std::mutex mu;
+  std::set<std::string> used;  // nodes this call went to; guarded by mu
+  absl::Status last = absl::UnavailableError("no attempt ended");  // mu
+  int extra = 0;                                                   // mu
   enum class Launched { kStarted, kNoNode, kNoBudget };
-  // Starts an attempt on a node not used yet, on the hedge pool; `token`:
-  // it is a retry or a hedge, which the budget must allow.
-  auto launch = [&](bool token, absl::Status* why) {
+  // Picks a node not used yet (the first: checks the endpoint is
+  // idempotent) and takes its attempt's slot in the race; `token`: a retry
+  // or hedge, which the budget must allow. With mu held.
+  auto pick = [&](bool token, const registry::Node** node, int* index,
+                  service_internal::AttemptCancel** cancel, absl::Status* why) {
     absl::StatusOr<const registry::Node*> picked =
         Pick(request, options, versions->services, *selector, used, last);
     if (!picked.ok()) {
       *why = picked.status();
       return Launched::kNoNode;
     }
-    const registry::Node& node = **picked;
+    *node = *picked;
     auto release = [&] {  // a breaker trial Pick took, unused
       if (breakers_ != nullptr) {
-        breakers_->Record(request.service, node.id,
+        breakers_->Record(request.service, (*node)->id,
                           service_internal::BreakerOutcome::kNeutral);
       }
     };
     if (used.empty() &&
-        !Idempotent(request, options, node, versions->services)) {
+        !Idempotent(request, options, **node, versions->services)) {
       release();
       *why = absl::InvalidArgumentError(absl::StrCat(
           what(), ": hedging sends the request twice, and endpoint '",
@@ -612,15 +620,38 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
       Count(Counter::kBudgetExhausted, request.service);
       return Launched::kNoBudget;
     }
-    used.insert(node.id);
-    int index = 0;
-    service_internal::AttemptCancel* cancel = race->Start(&index);
-    if (cancel == nullptr) {
+    *cancel = race->Start(index);
+    if (*cancel == nullptr) {
       release();
       return Launched::kNoNode;
     }
-    auto task = [this, race, versions, selector, hooks, latency_key, cancel,
-                 index, node = node, copy = request,
+    used.insert((*node)->id);
+    return Launched::kStarted;
+  };
+  // One attempt's end, on whichever thread ran it.
+  auto ended = [this, race, selector, hooks, latency_key](
+                   const CallRequest& sent, const registry::Node& node,
+                   int index, service_internal::AttemptCancel* cancel,
+                   absl::Time started, absl::StatusOr<Message> result,
+                   const service_internal::Attempt& state) {
+    const bool abandoned = !result.ok() && cancel->cancelled();
+    AttemptEnded(sent, node, *selector, hooks, started, result.status(), state,
+                 abandoned);
+    if (result.ok() && !latency_key.empty()) {
+      latencies_->Record(latency_key, absl::Now() - started);
+    }
+    if (!abandoned) race->ReportAttempt(node.id, result.status());
+    race->Finish(index, std::move(result), state.node_failed);
+  };
+  // Starts a retry or hedge on the hedge pool. With mu held.
+  auto launch = [&](absl::Status* why) {
+    const registry::Node* node = nullptr;
+    int index = 0;
+    service_internal::AttemptCancel* cancel = nullptr;
+    const Launched launched = pick(/*token=*/true, &node, &index, &cancel, why);
+    if (launched != Launched::kStarted) return launched;
+    auto task = [this, versions, selector, hooks, ended, cancel, index,
+                 node = *node, copy = pristine,
                  deadline = options.deadline]() mutable {
       service_internal::Attempt state;
       state.idempotent = true;
@@ -629,72 +660,89 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
       const absl::Time started = absl::Now();
       absl::StatusOr<Message> result =
           PathTo(node).Call(node, versions->services, &copy, deadline, &state);
-      const bool abandoned = !result.ok() && cancel->cancelled();
-      AttemptEnded(copy, node, *selector, hooks, started, result.status(),
-                   state, abandoned);
-      if (result.ok() && !latency_key.empty()) {
-        latencies_->Record(latency_key, absl::Now() - started);
-      }
-      if (!abandoned) race->ReportAttempt(node.id, result.status());
-      race->Finish(index, std::move(result), state.node_failed);
+      ended(copy, node, index, cancel, started, std::move(result), state);
     };
     if (absl::Status scheduled = HedgePool().Schedule(std::move(task));
         !scheduled.ok()) {
-      release();
+      if (breakers_ != nullptr) {
+        breakers_->Record(request.service, node->id,
+                          service_internal::BreakerOutcome::kNeutral);
+      }
       race->Finish(index, scheduled, /*node_failed=*/false);
     }
     return Launched::kStarted;
   };
 
+  // The first attempt runs here, on the caller's thread (no hop when the
+  // answer comes before the hedge's delay, as most do).
+  const registry::Node* first = nullptr;
+  int first_index = 0;
+  service_internal::AttemptCancel* first_cancel = nullptr;
   absl::Status why;
-  if (launch(/*token=*/false, &why) != Launched::kStarted) {
-    race->Close().IgnoreError();
-    return why;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (pick(/*token=*/false, &first, &first_index, &first_cancel, &why) !=
+        Launched::kStarted) {
+      race->Close().IgnoreError();
+      return why;
+    }
   }
   absl::Duration delay = hedge.delay;
   if (hedge.after_p95) {
     // Before the endpoint has a p95: `delay`, or none when zero.
     delay = latencies_->P95(latency_key, hedge.delay);
-    if (delay <= absl::ZeroDuration()) delay = absl::InfiniteDuration();
   }
-  int extra = 0;
-  int retries_left = options.retries;
-  absl::Time next_hedge = absl::Now() + delay;
-  absl::Status refused;  // why the call was not retried, when it was not
-  for (;;) {
-    const bool may_hedge = extra < hedge.max_extra;
-    race->Wait(may_hedge ? std::min(next_hedge, options.deadline)
-                         : options.deadline);
-    const service_internal::HedgeRace::View view = race->view();
-    if (view.won || absl::Now() >= options.deadline) break;
-    if (view.running == 0) {
-      // Every attempt failed: retry a node's failure (the endpoint is
-      // idempotent), never a handler's answer.
-      last = view.last_error;
-      if (!view.last_node_failed || retries_left <= 0) break;
-      --retries_left;
-      const Launched launched = launch(/*token=*/true, &why);
-      if (launched == Launched::kNoBudget) {
-        refused = absl::UnavailableError("the client's retry budget is spent");
-        break;
-      }
-      if (launched != Launched::kStarted) break;
-      ++retries_;
-      Count(Counter::kRetry, request.service);
-      continue;
-    }
-    if (may_hedge && absl::Now() >= next_hedge) {
-      const Launched launched = launch(/*token=*/true, &why);
-      if (launched == Launched::kStarted) {
+  concurrency::ScheduledTask timer;
+  if (delay > absl::ZeroDuration() && hedge.max_extra > 0) {
+    // Each tick hedges once more while no answer came, up to max_extra.
+    timer = concurrency::Scheduler::Default().Every(delay, [&] {
+      std::lock_guard<std::mutex> lock(mu);
+      if (extra >= hedge.max_extra || race->view().won) return;
+      absl::Status no_hedge;
+      if (launch(&no_hedge) == Launched::kStarted) {
         ++extra;
         ++hedges_;
         Count(Counter::kHedge, request.service);
-        next_hedge = absl::Now() + delay;
       } else {
-        extra = hedge.max_extra;  // no other node, or no budget: wait
+        extra = hedge.max_extra;  // no other node, or no budget
       }
-    }
+    });
   }
+  {
+    service_internal::Attempt state;
+    state.idempotent = true;
+    state.cancel = first_cancel;
+    if (hooks) selector->Started(request.service, *first);
+    const absl::Time started = absl::Now();
+    absl::StatusOr<Message> result = PathTo(*first).Call(
+        *first, versions->services, &request, options.deadline, &state);
+    ended(request, *first, first_index, first_cancel, started,
+          std::move(result), state);
+  }
+
+  int retries_left = options.retries;
+  absl::Status refused;  // why the call was not retried, when it was not
+  for (;;) {
+    race->Wait(options.deadline);
+    const service_internal::HedgeRace::View view = race->view();
+    if (view.won || absl::Now() >= options.deadline) break;
+    if (view.running > 0) continue;
+    // Every attempt failed: retry a node's failure (the endpoint is
+    // idempotent), never a handler's answer.
+    std::lock_guard<std::mutex> lock(mu);
+    last = view.last_error;
+    if (!view.last_node_failed || retries_left <= 0) break;
+    --retries_left;
+    const Launched launched = launch(&why);
+    if (launched == Launched::kNoBudget) {
+      refused = absl::UnavailableError("the client's retry budget is spent");
+      break;
+    }
+    if (launched != Launched::kStarted) break;
+    ++retries_;
+    Count(Counter::kRetry, request.service);
+  }
+  timer.Cancel();  // waits for a tick in progress
   absl::StatusOr<Message> answer = race->Close();
   const service_internal::HedgeRace::View view = race->view();
   if (answer.ok()) {

@@ -557,6 +557,20 @@ TEST_F(ClientTest, AHedgeAnswersWhileTheFirstNodeHangs) {
                   absl::StrCat("a:", absl::StatusCode::kCancelled, ":0")));
 }
 
+TEST_F(ClientTest, AnAnswerBeforeTheHedgesDelayIsNotHedged) {
+  auto client = NewClient();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(
+        client->CallRaw("svc", "Svc.Do", {},
+                        {.idempotent = true,
+                         .hedge = HedgePolicy{.delay = absl::Seconds(20)}}),
+        IsOkAndHolds(::testing::Field(&Message::body, "ok")));
+  }
+  EXPECT_EQ(client->stats().hedges, 0);
+  EXPECT_EQ(client->stats().hedge_wins, 0);
+  EXPECT_EQ(client->stats().retries, 0);
+}
+
 TEST_F(ClientTest, HedgingNeedsAnIdempotentEndpoint) {
   auto client = NewClient();
   EXPECT_THAT(
