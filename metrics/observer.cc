@@ -160,6 +160,48 @@ int CallSlot(bool server, CallKind kind) {
   return (server ? 4 : 0) + static_cast<int>(kind);
 }
 
+// The family each service::Counter is counted in ({rpc_service}, and a
+// second label where given).
+struct SideCounter {
+  service::Counter counter;
+  const char* name;
+  const char* help;
+  const char* second_label = nullptr;
+};
+constexpr SideCounter kSideCounters[] = {
+    {service::Counter::kRetry, "rpc_client_retries_total",
+     "Attempts after a call's first."},
+    {service::Counter::kEvicted, "rpc_client_evictions_total",
+     "Nodes dropped from the client's cache after failing."},
+    {service::Counter::kBudgetExhausted,
+     "rpc_client_retry_budget_exhausted_total",
+     "Retries and hedges the retry budget refused."},
+    {service::Counter::kOutcomeUnknown, "rpc_client_outcome_unknown_total",
+     "Non-idempotent calls that failed after delivery."},
+    {service::Counter::kHedge, "rpc_client_hedges_total",
+     "Hedged attempts sent."},
+    {service::Counter::kBreakerOpened, "rpc_client_breaker_opened_total",
+     "Times a node's circuit breaker opened."},
+    {service::Counter::kLookupCacheHit, "rpc_client_lookups_total",
+     "Registry lookups by result: hit (the cache answered) or miss.", "result"},
+    {service::Counter::kRefusedOverload, "rpc_server_refused_total",
+     "Requests refused because the queue or an endpoint's limit was full."},
+    {service::Counter::kExpiredInQueue, "rpc_server_expired_in_queue_total",
+     "Requests dropped because their deadline passed while queued."},
+    {service::Counter::kDropped, "messaging_dropped_total",
+     "Messages and events dropped, by reason.", "reason"},
+    {service::Counter::kSlowConsumer, "messaging_slow_consumers_total",
+     "Slow-consumer reports."},
+    {service::Counter::kSocketOpened, "transport_sockets_opened_total",
+     "Transport sockets opened."},
+    {service::Counter::kSocketRefused, "transport_sockets_refused_total",
+     "Transport sockets refused."},
+    {service::Counter::kSocketReaped, "transport_sockets_reaped_total",
+     "Idle transport sockets reaped."},
+    {service::Counter::kReconnect, "connection_reconnects_total",
+     "Times the connection came back after an outage."},
+};
+
 // Past this many pairs per slot the rest share one "other" entry: names a
 // caller makes up cannot grow the cache (the families bound the labels).
 constexpr size_t kMaxCachedPairs = 4096;
@@ -246,48 +288,18 @@ class MetricsObserver : public service::Observer {
     families_[CallSlot(true, CallKind::kMessage)].duration = process;
     families_[CallSlot(true, CallKind::kEvent)].duration = process;
 
-    auto side = [&](service::Counter c, const char* name, const char* help,
-                    const char* second_label = nullptr) {
+    for (const SideCounter& side : kSideCounters) {
       std::vector<std::string> labels = {"rpc_service"};
-      if (second_label != nullptr) labels.push_back(second_label);
-      counters_[static_cast<int>(c)] = counter(name, help, std::move(labels));
-      two_labels_[static_cast<int>(c)] = second_label != nullptr;
-    };
-    using C = service::Counter;
-    side(C::kRetry, "rpc_client_retries_total",
-         "Attempts after a call's first.");
-    side(C::kEvicted, "rpc_client_evictions_total",
-         "Nodes dropped from the client's cache after failing.");
-    side(C::kBudgetExhausted, "rpc_client_retry_budget_exhausted_total",
-         "Retries and hedges the retry budget refused.");
-    side(C::kOutcomeUnknown, "rpc_client_outcome_unknown_total",
-         "Non-idempotent calls that failed after delivery.");
-    side(C::kHedge, "rpc_client_hedges_total", "Hedged attempts sent.");
-    side(C::kBreakerOpened, "rpc_client_breaker_opened_total",
-         "Times a node's circuit breaker opened.");
-    side(C::kLookupCacheHit, "rpc_client_lookups_total",
-         "Registry lookups by result: hit (the cache answered) or miss.",
-         "result");
-    counters_[static_cast<int>(C::kLookupCacheMiss)] =
-        counters_[static_cast<int>(C::kLookupCacheHit)];
-    two_labels_[static_cast<int>(C::kLookupCacheMiss)] = true;
-    side(C::kRefusedOverload, "rpc_server_refused_total",
-         "Requests refused because the queue or an endpoint's limit was "
-         "full.");
-    side(C::kExpiredInQueue, "rpc_server_expired_in_queue_total",
-         "Requests dropped because their deadline passed while queued.");
-    side(C::kDropped, "messaging_dropped_total",
-         "Messages and events dropped, by reason.", "reason");
-    side(C::kSlowConsumer, "messaging_slow_consumers_total",
-         "Slow-consumer reports.");
-    side(C::kSocketOpened, "transport_sockets_opened_total",
-         "Transport sockets opened.");
-    side(C::kSocketRefused, "transport_sockets_refused_total",
-         "Transport sockets refused.");
-    side(C::kSocketReaped, "transport_sockets_reaped_total",
-         "Idle transport sockets reaped.");
-    side(C::kReconnect, "connection_reconnects_total",
-         "Times the connection came back after an outage.");
+      if (side.second_label != nullptr) labels.push_back(side.second_label);
+      const int index = static_cast<int>(side.counter);
+      counters_[index] = counter(side.name, side.help, std::move(labels));
+      two_labels_[index] = side.second_label != nullptr;
+    }
+    // Hits and misses are one family, told apart by `result`.
+    const int hit = static_cast<int>(service::Counter::kLookupCacheHit);
+    const int miss = static_cast<int>(service::Counter::kLookupCacheMiss);
+    counters_[miss] = counters_[hit];
+    two_labels_[miss] = true;
   }
 
   std::unique_ptr<Observation> ClientCall(CallKind kind,
