@@ -6,6 +6,29 @@
 #include "absl/strings/str_cat.h"
 
 namespace micro_nats::transport {
+namespace {
+constexpr absl::string_view kNotDeliveredValue = "not-delivered";
+constexpr absl::string_view kMaybeDeliveredValue = "maybe-delivered";
+}  // namespace
+
+Delivery DeliveryOf(const absl::Status& failure) {
+  absl::optional<absl::Cord> payload = failure.GetPayload(kDeliveryPayload);
+  if (!payload.has_value()) return Delivery::kUnknown;
+  if (*payload == kNotDeliveredValue) return Delivery::kNotDelivered;
+  if (*payload == kMaybeDeliveredValue) return Delivery::kMaybeDelivered;
+  return Delivery::kUnknown;
+}
+
+absl::Status WithDelivery(absl::Status status, Delivery delivery) {
+  if (status.ok() || delivery == Delivery::kUnknown) return status;
+  // A Cord this short is held inline: nothing shared between the copies
+  // of the status (see socket_core.cc's Unshared).
+  status.SetPayload(
+      kDeliveryPayload,
+      absl::Cord(delivery == Delivery::kNotDelivered ? kNotDeliveredValue
+                                                     : kMaybeDeliveredValue));
+  return status;
+}
 
 absl::Status ValidateMessage(const Message& message, size_t max_bytes) {
   // Every message sent is checked: one pass over the headers when all is

@@ -298,6 +298,23 @@ class Transport {
       absl::string_view address, DialOptions options = {}) = 0;
 };
 
+// What a socket's failure says of the request it last sent (a socket
+// used for one request at a time, as the service client uses them):
+//   kNotDelivered    no listener took it (NATS: "no responders" to it, no
+//                    probe sent since), so sending it elsewhere cannot run
+//                    it twice;
+//   kMaybeDelivered  a listener may have taken it (the probe found the
+//                    listener gone after it was sent);
+//   kUnknown         the failure does not say (read the code: an ended
+//                    socket, OutOfRange, may have been after a handler
+//                    took it).
+// Carried as a payload of the status Recv returns (kDeliveryPayload).
+enum class Delivery { kUnknown, kNotDelivered, kMaybeDelivered };
+inline constexpr char kDeliveryPayload[] = "micro-nats/delivery";
+Delivery DeliveryOf(const absl::Status& failure);
+// `status` saying `delivery` (kUnknown: unchanged).
+absl::Status WithDelivery(absl::Status status, Delivery delivery);
+
 // Checks a message before sending: header names and values
 // (ValidateHeaders), reserved headers and `max_bytes` (MessageSize).
 absl::Status ValidateMessage(const Message& message, size_t max_bytes);

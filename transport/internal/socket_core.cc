@@ -22,7 +22,10 @@ namespace {
 // Status references in code TSan does not see: a shared count there reads as
 // a race when the last holder frees it.
 absl::Status Unshared(const absl::Status& status) {
-  return absl::Status(status.code(), status.message());
+  // What the status says of delivery goes with it (an inline Cord: no
+  // count shared either).
+  return WithDelivery(absl::Status(status.code(), status.message()),
+                      DeliveryOf(status));
 }
 
 }  // namespace

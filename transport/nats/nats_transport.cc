@@ -444,6 +444,9 @@ struct ClientEndpoint {
   // Sent on the open, the first data message and the close.
   const std::string token = NewToken();
   std::atomic<bool> token_sent{false};
+  // A probe was sent since the last data message: a "no responders" now
+  // may answer the probe, after a listener took the data (Delivery).
+  std::atomic<bool> probed{false};
   std::mutex mu;
   std::string inbox;  // guarded by mu; set once registered
   std::condition_variable cv;
@@ -474,8 +477,15 @@ struct ClientEndpoint {
 void OnClientMessage(ClientEndpoint& endpoint, std::once_flag& bad_input,
                      natsMsg* msg) {
   if (natsMsg_IsNoResponders(msg)) {
-    absl::Status gone = absl::UnavailableError(absl::StrCat(
-        "no listener at '", endpoint.address, "' (NATS: no responders)"));
+    // Without a probe since the last data message it answers data: that
+    // message reached nobody. (One answering a probe sent before it says
+    // the listener was gone before it was sent: right all the same.)
+    absl::Status gone = WithDelivery(
+        absl::UnavailableError(absl::StrCat(
+            "no listener at '", endpoint.address, "' (NATS: no responders)")),
+        endpoint.probed.load(std::memory_order_acquire)
+            ? Delivery::kMaybeDelivered
+            : Delivery::kNotDelivered);
     endpoint.Answer(gone);
     endpoint.inbound->Finish(gone);
     return;
@@ -584,6 +594,8 @@ class NatsTransport : public Transport {
     auto socket = std::make_unique<QueueSocket>(
         endpoint->inbound,
         [conn = conn_, target, inbox, endpoint](const Message& message) {
+          // Before it goes: its "no responders" must find it cleared.
+          endpoint->probed.store(false, std::memory_order_release);
           // Send is called by one thread at a time.
           if (!endpoint->token_sent.load(std::memory_order_relaxed)) {
             absl::Status sent =
@@ -601,7 +613,8 @@ class NatsTransport : public Transport {
         },
         inbox, target);
     socket->SetProbe(
-        [conn = conn_, target, inbox] {
+        [conn = conn_, target, inbox, endpoint] {
+          endpoint->probed.store(true, std::memory_order_release);
           SendControl(*conn, target, inbox, kControlPing).IgnoreError();
         },
         options.probe_interval);

@@ -2,9 +2,11 @@
 
 #include "transport/nats/nats_transport.h"
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "nats/message.h"
@@ -88,11 +90,13 @@ TEST_F(NatsTransportTest, SendToAVanishedListenerIsUnavailableAtOnce) {
   const absl::Duration deadline = absl::Seconds(30);
   const absl::Time start = absl::Now();
   ASSERT_THAT(socket->Send({.body = "anyone there?"}), IsOk());
-  EXPECT_THAT(socket->Recv(start + deadline),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       ::testing::HasSubstr("crashy.service")));
+  absl::StatusOr<Message> answer = socket->Recv(start + deadline);
+  EXPECT_THAT(answer, StatusIs(absl::StatusCode::kUnavailable,
+                               ::testing::HasSubstr("crashy.service")));
   // Prompt: NATS answered "no responders"; the deadline was not waited out.
   EXPECT_LT(absl::Now() - start, deadline / 4);
+  // To the request itself: nobody took it.
+  EXPECT_EQ(DeliveryOf(answer.status()), Delivery::kNotDelivered);
 }
 
 TEST_F(NatsTransportTest, AListenerThatVanishesAfterTheRequestEndsRecvByProbe) {
@@ -116,10 +120,53 @@ TEST_F(NatsTransportTest, AListenerThatVanishesAfterTheRequestEndsRecvByProbe) {
 
   const absl::Duration deadline = absl::Seconds(30);
   const absl::Time start = absl::Now();
-  EXPECT_THAT(socket->Recv(start + deadline),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       ::testing::HasSubstr("doomed.service")));
+  absl::StatusOr<Message> answer = socket->Recv(start + deadline);
+  EXPECT_THAT(answer, StatusIs(absl::StatusCode::kUnavailable,
+                               ::testing::HasSubstr("doomed.service")));
   EXPECT_LT(absl::Now() - start, deadline / 4);
+  // The probe found the listener gone after it took the request.
+  EXPECT_EQ(DeliveryOf(answer.status()), Delivery::kMaybeDelivered);
+}
+
+TEST_F(NatsTransportTest, AProbeBeforeTheLastRequestLeavesItNotDelivered) {
+  // A reused socket: its first request is answered after probes ran; the
+  // listener then vanishes, and the second request's "no responders" says
+  // it reached nobody (the earlier probes do not count).
+  Collector<std::string> replies;  // of data messages
+  std::atomic<int> pings{0};
+  MN_ASSERT_OK_AND_ASSIGN(auto fake_listener,
+                          raw_->Subscribe("slow.service", [&](natsMsg* msg) {
+                            const Headers headers = nats::ReadHeaders(msg);
+                            auto control = headers.find(kControlHeader);
+                            if (control == headers.end()) {
+                              replies.Add(std::string(nats::Reply(msg)));
+                            } else if (control->second == kControlPing) {
+                              ++pings;
+                            }
+                          }));
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto socket,
+      transport_->Dial(
+          "slow.service",
+          {.handshake = false, .probe_interval = absl::Milliseconds(20)}));
+  ASSERT_THAT(socket->Send({.body = "first"}), IsOk());
+  ASSERT_TRUE(replies.WaitForCount(1, absl::Seconds(10)));
+  absl::StatusOr<Message> first = absl::UnknownError("not received");
+  std::thread receiver(
+      [&] { first = socket->Recv(absl::Now() + absl::Seconds(30)); });
+  ASSERT_TRUE(::micro_nats::testing::Eventually(
+      [&] { return pings.load() > 0; }, absl::Seconds(10), "a probe"));
+  ASSERT_THAT(raw_->Publish(replies.Snapshot()[0], "answer"), IsOk());
+  receiver.join();
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(fake_listener->Unsubscribe(), IsOk());
+  ASSERT_THAT(raw_->Flush(absl::Seconds(5)), IsOk());
+  ASSERT_THAT(socket->Send({.body = "second"}), IsOk());
+  absl::StatusOr<Message> second =
+      socket->Recv(absl::Now() + absl::Seconds(30));
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(DeliveryOf(second.status()), Delivery::kNotDelivered);
 }
 
 TEST_F(NatsTransportTest, SendToAVanishedClientEndsTheServerSocketAtOnce) {
