@@ -885,8 +885,11 @@ int Stats(const std::vector<std::string>& args) {
   auto found = Find(*r, args[0]);
   if (!found.ok()) return Fail(std::string(found.status().message()));
   std::vector<std::vector<std::string>> table = {
-      {"INSTANCE", "ENDPOINT", "REQUESTS", "ERRORS", "AVERAGE", "TOTAL",
-       "LAST ERROR"}};
+      {"INSTANCE", "ENDPOINT", "REQUESTS", "ERRORS", "AVERAGE", "P50", "P90",
+       "P99", "TOTAL", "LAST ERROR"}};
+  auto shown = [](absl::Duration d) {
+    return absl::FormatDuration(absl::Trunc(d, absl::Microseconds(1)));
+  };
   Json out = Json::array();
   for (const registry::Service& s : *found) {
     for (const registry::Node& n : s.nodes) {
@@ -902,12 +905,18 @@ int Stats(const std::vector<std::string>& args) {
       if (!stats.ok()) return Fail(std::string(stats.status().message()));
       out.push_back(Json::parse(*answer, nullptr, false));
       for (const srv::EndpointStats& e : stats->endpoints) {
+        // Percentiles: micro-nats services send them (STATS data.latency,
+        // from each endpoint's histogram); other libraries do not.
+        const srv::LatencyData* latency =
+            e.latency.has_value() && e.latency->count > 0 ? &*e.latency
+                                                          : nullptr;
         table.push_back({n.id, e.name, absl::StrCat(e.num_requests),
                          absl::StrCat(e.num_errors),
-                         absl::FormatDuration(absl::Trunc(
-                             e.average_processing_time, absl::Microseconds(1))),
-                         absl::FormatDuration(absl::Trunc(
-                             e.processing_time, absl::Microseconds(1))),
+                         shown(e.average_processing_time),
+                         latency != nullptr ? shown(latency->p50) : "-",
+                         latency != nullptr ? shown(latency->p90) : "-",
+                         latency != nullptr ? shown(latency->p99) : "-",
+                         shown(e.processing_time),
                          e.last_error.empty() ? "-" : e.last_error});
       }
     }
@@ -1206,7 +1215,8 @@ const std::vector<Command>& Commands() {
        "answers",
        Health},
       {"stats", "NAME",
-       "per-endpoint requests, errors and processing times ($SRV.STATS) "
+       "per-endpoint requests, errors, processing times and latency "
+       "percentiles ($SRV.STATS) "
        "[--json]",
        Stats},
       {"events", "publish|consume|info TOPIC ...",

@@ -42,6 +42,7 @@ using ::micro_nats::testing::NatsServer;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 std::string Runfile(const std::string& path) {
   const char* root = std::getenv("TEST_SRCDIR");
@@ -339,13 +340,80 @@ TEST_F(MicroCliTest, HealthAndStats) {
   Result stats = Micro("stats greeter");
   EXPECT_EQ(stats.exit_code, 0) << stats.err;
   EXPECT_THAT(stats.out, AllOf(HasSubstr("ENDPOINT"), HasSubstr("REQUESTS"),
-                               HasSubstr("Greeter_Hello")));
+                               HasSubstr("P50"), HasSubstr("P90"),
+                               HasSubstr("P99"), HasSubstr("Greeter_Hello")));
+  // Hello was called: its row has three percentiles (durations, not "-"),
+  // between its average and its total.
+  const std::string duration = "[0-9.]+(ns|us|ms|s)";
+  EXPECT_THAT(stats.out, MatchesRegex(absl::StrCat(
+                             "(.|\n)*Greeter_Hello +[0-9]+ +[0-9]+ +", duration,
+                             " +", duration, " +", duration, " +", duration,
+                             " +", duration, " +[^\n]+\n(.|\n)*")));
   Result json = Micro("stats greeter --json");
   EXPECT_THAT(json.out,
               HasSubstr(R"("type": "io.nats.micro.v1.stats_response")"));
+  // The histogram behind them (STATS data.latency, srv/protocol.h).
+  EXPECT_THAT(json.out,
+              AllOf(HasSubstr(R"("latency": {)"), HasSubstr(R"("p99_ns": )"),
+                    HasSubstr(R"("le_ns": [)")));
   Result none = Micro("health nobody");
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_THAT(none.err, HasSubstr("not found"));
+}
+
+// A STATS answer is another process's word: text is escaped, and latency
+// data that is too large or not well formed is left out ("-"), never
+// trusted or printed as given.
+TEST_F(MicroCliTest, HostileStatsAreBoundedAndEscaped) {
+  auto conn = nats::Connection::Connect({.servers = {server_->url()}});
+  ASSERT_THAT(conn, ::micro_nats::testing::IsOk());
+  // A registrar for service "rogue", as in RemoteTextIsEscapedBeforePrinting.
+  constexpr char kRogue[] =
+      R"({"name":"rogue","version":"9.9.9","metadata":{},"endpoints":[],)"
+      R"("nodes":[{"id":"rogue-1","address":"_INBOX.rogue","metadata":{}}]})";
+  auto registrar = (*conn)->Subscribe("micro.nats.query", [&](natsMsg* msg) {
+    (*conn)->Publish(nats::Reply(msg), kRogue).IgnoreError();
+  });
+  ASSERT_THAT(registrar, ::micro_nats::testing::IsOk());
+  // Its STATS: one endpoint with 100,000 buckets, one whose counts do not
+  // add up, one with a terminal escape in its last error.
+  std::string flood = R"({"latency":{"count":100000,"le_ns":[)";
+  std::string counts;
+  for (int i = 1; i <= 100000; ++i) {
+    absl::StrAppend(&flood, i == 1 ? "" : ",", i);
+    absl::StrAppend(&counts, i == 1 ? "" : ",", 1);
+  }
+  absl::StrAppend(&flood, R"(],"counts":[)", counts,
+                  R"(],"p50_ns":1,"p90_ns":2,"p99_ns":3}})");
+  const std::string answer = absl::StrCat(
+      R"({"type":"io.nats.micro.v1.stats_response","name":"rogue",)",
+      R"("id":"rogue-1","version":"9.9.9","started":"2026-11-28T12:00:00Z",)",
+      R"("endpoints":[{"name":"Flood","subject":"rogue.flood",)",
+      R"("num_requests":100000,"data":)", flood, "},",
+      R"({"name":"Liar","subject":"rogue.liar","num_requests":1,"data":)",
+      R"({"latency":{"count":5,"p50_ns":7777777,"p90_ns":7777777,)",
+      R"("p99_ns":7777777,"le_ns":[1024],"counts":[1]}}},)",
+      R"({"name":"Escape","subject":"rogue.escape","num_requests":1,)",
+      R"("last_error":"\u001b]0;pwned\u0007"}]})");
+  auto stats =
+      (*conn)->Subscribe("$SRV.STATS.rogue.rogue-1", [&](natsMsg* msg) {
+        (*conn)->Publish(nats::Reply(msg), answer).IgnoreError();
+      });
+  ASSERT_THAT(stats, ::micro_nats::testing::IsOk());
+  ASSERT_THAT((*conn)->Flush(absl::Seconds(5)), ::micro_nats::testing::IsOk());
+
+  Result r = Micro("stats rogue");
+  (*stats)->Unsubscribe().IgnoreError();
+  (*registrar)->Unsubscribe().IgnoreError();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // No percentile from either bad histogram: three "-" in each row.
+  EXPECT_THAT(r.out, MatchesRegex("(.|\n)*rogue-1 +Flood +100000 +0 +0 +- +"
+                                  "- +- +0 +-\n(.|\n)*"));
+  EXPECT_THAT(r.out, MatchesRegex("(.|\n)*rogue-1 +Liar +1 +0 +0 +- +- +- "
+                                  "+0 +-\n(.|\n)*"));
+  EXPECT_THAT(r.out, Not(HasSubstr("7.777")));
+  EXPECT_THAT(r.out, HasSubstr("\\x1b]0;pwned\\x07"));
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
 }
 
 TEST_F(MicroCliTest, WatchSeesANewInstanceComeAndGo) {

@@ -2,6 +2,7 @@
 
 #include "service/nats/service_api.h"
 
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "service/context.h"
 #include "service/errors.h"
 #include "service/internal/admission.h"
+#include "service/latency_histogram.h"
 #include "srv/protocol.h"
 #include "status/error_sink.h"
 #include "status/status_macros.h"
@@ -35,6 +37,32 @@ std::string HeaderText(absl::string_view text) {
     if (u < 0x20 || u == 0x7f) c = ' ';
   }
   return out;
+}
+
+// Nanoseconds from seconds, rounded (a bucket bound of 1.024 µs must not
+// read as 1023 ns).
+absl::Duration FromSeconds(double seconds) {
+  return absl::Nanoseconds(std::llround(seconds * 1e9));
+}
+
+// An endpoint's latency histogram as STATS `data` carries it: the
+// percentiles and the non-empty buckets.
+srv::LatencyData LatencyDataOf(const LatencyHistogram::Snapshot& snapshot) {
+  srv::LatencyData data{.count = snapshot.total,
+                        .sum = FromSeconds(snapshot.sum_seconds),
+                        .p50 = FromSeconds(snapshot.Percentile(0.5)),
+                        .p90 = FromSeconds(snapshot.Percentile(0.9)),
+                        .p99 = FromSeconds(snapshot.Percentile(0.99))};
+  for (size_t i = 0; i < snapshot.counts.size(); ++i) {
+    if (snapshot.counts[i] <= 0) continue;
+    if (i < snapshot.bounds_seconds.size()) {
+      data.buckets.push_back({.below = FromSeconds(snapshot.bounds_seconds[i]),
+                              .count = snapshot.counts[i]});
+    } else {
+      data.over += snapshot.counts[i];
+    }
+  }
+  return data;
 }
 
 struct ApiEndpoint {
@@ -107,7 +135,8 @@ void ApiState::OnControl(srv::Verb verb, natsMsg* msg) {
                .average_processing_time =
                    counted.requests == 0
                        ? absl::ZeroDuration()
-                       : counted.processing_time / counted.requests});
+                       : counted.processing_time / counted.requests,
+               .latency = LatencyDataOf(counted.latency)});
         }
       }
       answer = srv::EncodeStats(stats);
