@@ -393,6 +393,27 @@ TEST_F(ClientTest, AProbeThatFindsTheNodeGoneIsAfterDelivery) {
                        HasSubstr("node gone; outcome unknown")));
 }
 
+TEST_F(ClientTest, TheTransportsWordOnDeliveryWinsOverTheClock) {
+  // Prompt, but the transport says a probe found the node gone.
+  behaviour_["addr.a"].recv_status =
+      transport::WithDelivery(absl::UnavailableError("node gone"),
+                              transport::Delivery::kMaybeDelivered);
+  auto client = NewClient({.selector = std::make_shared<PreferA>()});
+  EXPECT_THAT(client->CallRaw("svc", "Svc.Do", {}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("node gone; outcome unknown")));
+  // Late, but NATS answered the request itself "no responders".
+  SetUp();
+  behaviour_["addr.a"].recv_status =
+      transport::WithDelivery(absl::UnavailableError("no responders"),
+                              transport::Delivery::kNotDelivered);
+  auto late = NewClient({.selector = std::make_shared<PreferA>(),
+                         .probe_interval = absl::Nanoseconds(1)});
+  EXPECT_THAT(late->CallRaw("svc", "Svc.Do", {}),
+              IsOkAndHolds(::testing::Field(&Message::body, "ok")));
+  EXPECT_EQ(late->stats().retries, 1);
+}
+
 TEST_F(ClientTest, ARetryThatTheBudgetRefusesReturnsTheError) {
   behaviour_["addr.a"] = {.server_error = absl::UnavailableError("stopping"),
                           .refused = "stopping"};

@@ -131,16 +131,29 @@ class SocketCallPath : public CallPath {
       const absl::Status& failure = answer.status();
       const bool ended =
           absl::IsOutOfRange(failure) || absl::IsFailedPrecondition(failure);
-      // After the request left, only a prompt Unavailable (NATS "no
-      // responders" to the request itself, before any probe ran) says it
-      // reached nobody; an ended socket or a probe that found the node
-      // gone may come after a handler took it.
-      const bool after_send =
-          sent_at != absl::InfinitePast() &&
-          (ended || !absl::IsUnavailable(failure) ||
-           (probe_interval_ > absl::ZeroDuration() &&
-            concurrency::CoarseNow() - sent_at + kCoarseTick >=
-                probe_interval_ / 2));
+      // After the request left, a failure may have come after a handler
+      // took it, unless the transport says it reached no listener (NATS
+      // "no responders" to the request itself): an ended socket or a
+      // probe that found the node gone is "maybe delivered".
+      bool after_send = false;
+      if (sent_at != absl::InfinitePast()) {
+        switch (transport::DeliveryOf(failure)) {
+          case transport::Delivery::kNotDelivered:
+            break;
+          case transport::Delivery::kMaybeDelivered:
+            after_send = true;
+            break;
+          case transport::Delivery::kUnknown:
+            // A transport that does not say: an Unavailable sooner than a
+            // probe could run is the request's own refusal; anything else
+            // may have reached a handler.
+            after_send = ended || !absl::IsUnavailable(failure) ||
+                         (probe_interval_ > absl::ZeroDuration() &&
+                          concurrency::CoarseNow() - sent_at + kCoarseTick >=
+                              probe_interval_ / 2);
+            break;
+        }
+      }
       if (ended && reused && tries == 0 &&
           (!after_send || Idempotent(*attempt, node, versions, *request))) {
         continue;

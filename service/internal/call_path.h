@@ -102,9 +102,11 @@ bool EndpointIdempotent(const registry::Node& node,
                         absl::string_view endpoint);
 
 // Calls nodes on transport sockets from `pool`, whose sockets probe their
-// node every `probe_interval` while waiting (an Unavailable sooner than a
-// probe could run is the request's own refusal, NATS "no responders": it
-// did not reach a handler).
+// node every `probe_interval` while waiting. Whether a failed request may
+// have reached a handler is the transport's word (transport::DeliveryOf);
+// when it does not say, an ended socket may have, and an Unavailable
+// sooner than a probe could run is the request's own refusal (NATS "no
+// responders": it did not).
 std::unique_ptr<CallPath> NewSocketCallPath(std::shared_ptr<SocketPool> pool,
                                             std::string content_type,
                                             absl::Duration probe_interval);
