@@ -225,6 +225,13 @@ struct Setup {
     setup->group = std::move(group).value();
     return setup;
   }
+  // Start(state's callers argument), or null after SkipWithError.
+  static std::unique_ptr<Setup> StartFor(benchmark::State& state) {
+    auto setup = Start(static_cast<int>(state.range(0)));
+    if (setup.ok()) return std::move(setup).value();
+    state.SkipWithError(setup.status().ToString().c_str());
+    return nullptr;
+  }
 
   std::unique_ptr<Instances> instances;
   RoundOp op;
@@ -233,14 +240,11 @@ struct Setup {
 };
 
 void BM_SlowNode(benchmark::State& state) {
-  auto setup = Setup::Start(static_cast<int>(state.range(0)));
-  if (!setup.ok()) {
-    state.SkipWithError(setup.status().ToString().c_str());
-    return;
-  }
-  Instances& nodes = *(*setup)->instances;
-  RoundOp& op = (*setup)->op;
-  bench::CallerGroup<OpFixture>& group = *(*setup)->group;
+  std::unique_ptr<Setup> setup = Setup::StartFor(state);
+  if (setup == nullptr) return;
+  Instances& nodes = *setup->instances;
+  RoundOp& op = setup->op;
+  bench::CallerGroup<OpFixture>& group = *setup->group;
   service::HedgePolicy hedge{.delay = absl::Milliseconds(1), .after_p95 = true};
   std::vector<PolicySide> sides(4);
   sides[0].name = "healthy";
@@ -368,14 +372,11 @@ BENCHMARK(BM_SlowNode)->ArgName("callers")->Arg(4)->Apply(bench::AsPaired);
 // Latency-aware against round robin with every instance healthy: p50 and
 // rate, paired.
 void BM_PairedHealthySelection(benchmark::State& state) {
-  auto setup = Setup::Start(static_cast<int>(state.range(0)));
-  if (!setup.ok()) {
-    state.SkipWithError(setup.status().ToString().c_str());
-    return;
-  }
-  Instances& nodes = *(*setup)->instances;
-  RoundOp& op = (*setup)->op;
-  bench::CallerGroup<OpFixture>& group = *(*setup)->group;
+  std::unique_ptr<Setup> setup = Setup::StartFor(state);
+  if (setup == nullptr) return;
+  Instances& nodes = *setup->instances;
+  RoundOp& op = setup->op;
+  bench::CallerGroup<OpFixture>& group = *setup->group;
   const service::CallOptions round_robin = {
       .selector = service::NewRoundRobinSelector()};
   const service::CallOptions latency_aware = {
