@@ -194,6 +194,27 @@ class ResilienceTest : public ::testing::TestWithParam<ResilienceBackend> {
                                                   std::move(options));
   }
 
+  // Starts `service` with one node of one handler thread and holds that
+  // thread with a call (`*first`) that hangs until faults_.Release: what
+  // comes next waits in the server's queue.
+  ::testing::AssertionResult HoldTheOnlyThread(
+      Service& caller, const std::string& service,
+      std::future<absl::StatusOr<Pong>>* first) {
+    ServerOptions one_thread;
+    one_thread.listen.handler_threads = 1;
+    if (auto started = StartNodes(caller, service, 1, {}, one_thread);
+        !started) {
+      return started;
+    }
+    faults_.HangNext();
+    *first = CallLater(caller, service, "first",
+                       {.timeout = absl::Seconds(30), .retries = 0});
+    if (!faults_.WaitForHung(1, absl::Seconds(10))) {
+      return ::testing::AssertionFailure() << "the first call never came";
+    }
+    return ::testing::AssertionSuccess();
+  }
+
   // Kills node `id` as a crash would look to its callers mid-call: the
   // handler keeps running (hung), and the server gives up on it at once
   // and ends its sockets (Stop with a short deadline: DeadlineExceeded).
@@ -487,13 +508,8 @@ TEST_P(ResilienceTest, HedgingANonIdempotentEndpointIsInvalidArgument) {
 TEST_P(ResilienceTest, ARequestThatExpiredInTheQueueIsNotRun) {
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
-  ServerOptions one_thread;
-  one_thread.listen.handler_threads = 1;
-  ASSERT_TRUE(StartNodes(*caller, "queue", 1, {}, one_thread));
-  faults_.HangNext();
-  auto first = CallLater(*caller, "queue", "first",
-                         {.timeout = absl::Seconds(30), .retries = 0});
-  ASSERT_TRUE(faults_.WaitForHung(1, absl::Seconds(10)));
+  std::future<absl::StatusOr<Pong>> first;
+  ASSERT_TRUE(HoldTheOnlyThread(*caller, "queue", &first));
   // Queued behind it until its caller gave up.
   EXPECT_THAT(Call(*caller, "queue", "late",
                    {.timeout = absl::Milliseconds(100), .retries = 0}),
@@ -519,13 +535,8 @@ TEST_P(ResilienceTest, ARequestThatExpiredInTheQueueIsNotRun) {
 TEST_P(ResilienceTest, AHandlersDeadlineCountsItsQueueing) {
   Service* caller = NewCaller();
   ASSERT_NE(caller, nullptr);
-  ServerOptions one_thread;
-  one_thread.listen.handler_threads = 1;
-  ASSERT_TRUE(StartNodes(*caller, "queued", 1, {}, one_thread));
-  faults_.HangNext();
-  auto first = CallLater(*caller, "queued", "first",
-                         {.timeout = absl::Seconds(30), .retries = 0});
-  ASSERT_TRUE(faults_.WaitForHung(1, absl::Seconds(10)));
+  std::future<absl::StatusOr<Pong>> first;
+  ASSERT_TRUE(HoldTheOnlyThread(*caller, "queued", &first));
   constexpr absl::Duration kTimeout = absl::Seconds(10);
   auto second = CallLater(*caller, "queued", "second",
                           {.timeout = kTimeout, .retries = 0});
