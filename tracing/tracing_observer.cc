@@ -54,6 +54,19 @@ const std::string* FindHeader(const Headers& headers, absl::string_view name,
   return nullptr;
 }
 
+// An RPC span (OpenTelemetry's RPC conventions), client or server.
+std::unique_ptr<Span> StartRpcSpan(Tracer& tracer, absl::string_view name,
+                                   SpanKind kind, const TraceContext* parent,
+                                   absl::string_view service,
+                                   absl::string_view endpoint) {
+  const Attribute attributes[] = {
+      {"rpc.system", "micro-nats"},
+      {"rpc.service", service},
+      {"rpc.method", endpoint},
+  };
+  return tracer.StartSpan(name, kind, parent, attributes);
+}
+
 // One span per call, ended with the call's status. A failed attempt that
 // another followed (a retry, a hedge) is an event; the last one's failure
 // is the span's status already.
@@ -195,12 +208,8 @@ std::unique_ptr<service::Observation> TracingObserver::ClientCall(
     };
     span = tracer_->StartSpan(name, SpanKind::kProducer, parent, attributes);
   } else {
-    const Attribute attributes[] = {
-        {"rpc.system", "micro-nats"},
-        {"rpc.service", service},
-        {"rpc.method", endpoint},
-    };
-    span = tracer_->StartSpan(name, SpanKind::kClient, parent, attributes);
+    span = StartRpcSpan(*tracer_, name, SpanKind::kClient, parent, service,
+                        endpoint);
   }
   if (headers != nullptr) {
     const TraceContext& context = span->context();
@@ -262,12 +271,8 @@ std::unique_ptr<service::Observation> TracingObserver::ServerCall(
     span = tracer_->StartSpan(name, SpanKind::kConsumer, parent,
                               absl::MakeConstSpan(attributes, pattern ? 5 : 4));
   } else {
-    const Attribute attributes[] = {
-        {"rpc.system", "micro-nats"},
-        {"rpc.service", service},
-        {"rpc.method", endpoint},
-    };
-    span = tracer_->StartSpan(name, SpanKind::kServer, parent, attributes);
+    span = StartRpcSpan(*tracer_, name, SpanKind::kServer, parent, service,
+                        endpoint);
   }
   return std::make_unique<ServerObservation>(std::move(span));
 }
