@@ -167,7 +167,9 @@ class Span {
 
 // Tracer
 //
-// Thread-safe; StartSpan is called on every observed call.
+// Thread-safe; StartSpan is called on every observed call. A tracer must
+// outlive its spans (the observer holding it, and the services holding the
+// observer, see to that).
 class Tracer {
  public:
   virtual ~Tracer() = default;
