@@ -212,6 +212,29 @@ class ServerResilienceTest : public ::testing::TestWithParam<StackParam> {
                                      std::move(options));
   }
 
+  // Holds `service`'s one handler thread with a call to `slow` (held by
+  // `blocker`), lets a call to `fast` wait past its caller's deadline
+  // (DeadlineExceeded at the caller), then frees the thread: the late call
+  // is taken after its deadline.
+  void ExpireACallInTheQueue(const std::string& service,
+                             const std::string& slow, const std::string& fast,
+                             Blocker& blocker) {
+    std::thread slow_caller(
+        [&] { EXPECT_THAT(Call(service, slow, {.timeout = kWait}), IsOk()); });
+    const bool entered = blocker.WaitEntered(1);
+    EXPECT_TRUE(entered);
+    if (entered) {
+      EXPECT_THAT(Call(service, fast,
+                       {.timeout = absl::Milliseconds(200), .retries = 0}),
+                  StatusIs(absl::StatusCode::kDeadlineExceeded));
+      // Past the caller's deadline by more than the coarse clock's tick
+      // the wait is measured with: a margin, not a synchronisation.
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    blocker.Release();
+    slow_caller.join();
+  }
+
   std::unique_ptr<Stack> stack_;
   std::unique_ptr<Service> caller_;
   std::vector<std::unique_ptr<Service>> services_;
@@ -236,19 +259,7 @@ TEST_P(ServerResilienceTest, ARequestWhoseDeadlinePassedInTheQueueIsNotRun) {
   ASSERT_NE(service, nullptr);
   ASSERT_THAT(Call("queued", "Q.Fast"), IsOk());  // warm: node known
   ASSERT_EQ(fast_runs.load(), 1);
-  absl::StatusOr<Message> slow = absl::UnknownError("not called");
-  std::thread slow_caller(
-      [&] { slow = Call("queued", "Q.Slow", {.timeout = kWait}); });
-  ASSERT_TRUE(blocker.WaitEntered(1));
-  EXPECT_THAT(Call("queued", "Q.Fast",
-                   {.timeout = absl::Milliseconds(200), .retries = 0}),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
-  // Past the caller's deadline by more than the coarse clock's tick the
-  // wait is measured with: a margin, not a synchronisation.
-  absl::SleepFor(absl::Milliseconds(50));
-  blocker.Release();
-  slow_caller.join();
-  EXPECT_THAT(slow, IsOk());
+  ExpireACallInTheQueue("queued", "Q.Slow", "Q.Fast", blocker);
   EXPECT_TRUE(Eventually(
       [&] { return service->server().stats().expired_in_queue == 1; }, kWait,
       "the expired request counted"));
@@ -481,17 +492,7 @@ TEST_P(ServerResilienceTest, TheObserverCountsRefusalsAndExpiries) {
   });
   ASSERT_NE(service, nullptr);
   ASSERT_THAT(Call("refusing", "R.Fast"), IsOk());  // warm
-  std::thread slow_caller(
-      [&] { Call("refusing", "R.Slow", {.timeout = kWait}).IgnoreError(); });
-  ASSERT_TRUE(blocker.WaitEntered(1));
-  EXPECT_THAT(Call("refusing", "R.Fast",
-                   {.timeout = absl::Milliseconds(200), .retries = 0}),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
-  // Past the caller's deadline by more than the coarse clock's tick the
-  // wait is measured with: a margin, not a synchronisation.
-  absl::SleepFor(absl::Milliseconds(50));
-  blocker.Release();
-  slow_caller.join();
+  ExpireACallInTheQueue("refusing", "R.Slow", "R.Fast", blocker);
   ASSERT_TRUE(Eventually(
       [&] { return observer->Counted(Counter::kExpiredInQueue) == 1; }, kWait,
       "the expiry counted"));
