@@ -82,25 +82,19 @@ bool Idempotent(const MethodDescriptor* method) {
 
 Vars MethodVars(const MethodDescriptor* method) {
   const bool idempotent = Idempotent(method);
-  return {
-      {"method", method->name()},
-      {"service", method->service()->name()},
-      {"request", Qualified(method->input_type())},
-      {"response", Qualified(method->output_type())},
-      {"request_full", method->input_type()->full_name()},
-      {"response_full", method->output_type()->full_name()},
-      // A client call of an idempotent rpc says so, unless its caller
-      // did: it may then be retried after it may have reached a
-      // handler, and hedged (service/retry.h).
-      {"mark_call", idempotent ? "    // Idempotent (the .proto's "
-                                 "idempotency_level) unless the caller says.\n"
-                                 "    if (!options.idempotent.has_value()) "
-                                 "options.idempotent = true;\n"
-                               : ""},
-      // Its endpoint is registered idempotent (published as endpoint
-      // metadata "idempotent": "true", for every client to read).
-      {"endpoint_options",
-       idempotent ? ",\n          {.idempotent = true}" : ""}};
+  return {{"method", method->name()},
+          {"service", method->service()->name()},
+          {"request", Qualified(method->input_type())},
+          {"response", Qualified(method->output_type())},
+          {"request_full", method->input_type()->full_name()},
+          {"response_full", method->output_type()->full_name()},
+          // Its endpoint is registered idempotent (published as endpoint
+          // metadata "idempotent": "true"). That is how clients learn it: the
+          // registry's word is the lowest of theirs (retry.h), so a caller's
+          // CallOptions::idempotent and an operator's ClientOptions::policies
+          // still decide; the generated client marks nothing itself.
+          {"endpoint_options",
+           idempotent ? ",\n          {.idempotent = true}" : ""}};
 }
 
 // What an rpc is: unary, or which way it streams.
@@ -280,7 +274,6 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
            "      const $request$& request,\n"
            "      ::micro_nats::service::CallOptions options = {}) override "
            "{\n"
-           "$mark_call$"
            "    return client_.Call<$request$, $response$>(\n"
            "        service_, $service$Names::k$method$, request, "
            "std::move(options));\n"
@@ -290,7 +283,6 @@ void PrintClient(Printer& p, const ServiceDescriptor* service) {
            "      ::micro_nats::service::CallOptions options,\n"
            "      std::function<void(absl::StatusOr<$response$>)> done) "
            "override {\n"
-           "$mark_call$"
            "    client_.CallAsync<$request$, $response$>(\n"
            "        service_, $service$Names::k$method$, request, "
            "std::move(options),\n"
@@ -360,7 +352,8 @@ void PrintHandler(Printer& p, const ServiceDescriptor* service) {
   p.Print(
       "// Registers every endpoint of $service$ on `server` (before its "
       "Start),\n"
-      "// each described in the registry by its request and response types.\n"
+      "// each described in the registry by its request and response types,\n"
+      "// and those the .proto marks with an idempotency_level as idempotent.\n"
       "// `handler` must outlive the server's serving.\n"
       "absl::Status Register$service$Handler(::micro_nats::service::Server& "
       "server,\n"
