@@ -762,6 +762,39 @@ TEST(ServerStatsTest, EachHandlerCallIsInItsEndpointsLatency) {
   EXPECT_THAT(bare.server->Stop(absl::Now() + kWait), IsOk());
 }
 
+TEST(ServerObserverTest, AConsumersDeliveriesAreObservedAsEvents) {
+  auto network = NewMemoryNetwork();
+  auto observer = std::make_shared<RecordingObserver>();
+  ServerOptions options;
+  options.observer = observer;
+  auto service = NewMemoryService({.identity = {.name = "consuming"},
+                                   .network = network,
+                                   .server = std::move(options)});
+  ASSERT_THAT(service, IsOk());
+  std::atomic<bool> current_was_self{false};
+  ASSERT_THAT((*service)->server().ConsumeRaw(
+                  "orders.placed",
+                  [&](Context& ctx, const events::Event&) {
+                    current_was_self = Context::Current() == &ctx;
+                    return absl::OkStatus();
+                  },
+                  {.start = events::Start::All()}),
+              IsOk());
+  ASSERT_THAT((*service)->Start(), IsOk());
+  ASSERT_THAT(
+      (*service)->client().EmitRaw("orders.placed", {.body = "one"}).status(),
+      IsOk());
+  ASSERT_TRUE(
+      Eventually([&] { return observer->Ended("orders.placed").size() == 1; },
+                 kWait, "the delivery observed"));
+  const auto delivery = observer->Ended("orders.placed")[0];
+  EXPECT_EQ(delivery.kind, CallKind::kEvent);
+  EXPECT_EQ(delivery.service, "consuming");
+  EXPECT_EQ(delivery.code, absl::StatusCode::kOk);
+  EXPECT_EQ(delivery.began_on, delivery.ended_on);
+  EXPECT_TRUE(current_was_self.load());
+}
+
 TEST(ServerOptionsTest, NegativeMaxConcurrencyIsInvalid) {
   BareServer bare = NewBareServer();
   ASSERT_NE(bare.server, nullptr);
