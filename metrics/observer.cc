@@ -124,8 +124,51 @@ class Endpoint {
   std::array<std::unique_ptr<PerCode>, kCodes> owned_;  // mu_
 };
 
-class CallObservation : public Observation {
+// Freed observations kept per thread for the next call: a call takes one
+// on each end, and the Observer interface hands them out by unique_ptr.
+// An observation freed on another thread joins that thread's list (at most
+// kKept each; the rest go back to the heap).
+constexpr int kKept = 64;
+struct FreeBlock {
+  FreeBlock* next;
+};
+thread_local bool free_list_gone = false;  // trivial: readable at exit
+struct FreeList {
+  FreeBlock* head = nullptr;
+  int count = 0;
+  ~FreeList() {
+    free_list_gone = true;
+    while (head != nullptr) {
+      FreeBlock* next = head->next;
+      ::operator delete(head);
+      head = next;
+    }
+  }
+};
+thread_local FreeList free_list;
+
+class CallObservation final : public Observation {
  public:
+  static void* operator new(size_t size) {
+    if (!free_list_gone && free_list.head != nullptr) {
+      FreeBlock* block = free_list.head;
+      free_list.head = block->next;
+      --free_list.count;
+      return block;
+    }
+    return ::operator new(size);
+  }
+  static void operator delete(void* p) {
+    if (free_list_gone || free_list.count >= kKept) {
+      ::operator delete(p);
+      return;
+    }
+    auto* block = static_cast<FreeBlock*>(p);
+    block->next = free_list.head;
+    free_list.head = block;
+    ++free_list.count;
+  }
+
   explicit CallObservation(Endpoint* endpoint)
       : endpoint_(endpoint), start_(std::chrono::steady_clock::now()) {
     if (Gauge* in_flight = endpoint_->in_flight()) in_flight->Add(1);
