@@ -394,10 +394,14 @@ void BM_PairedHealthySelection(benchmark::State& state) {
                     .label = "latency_aware_vs_round_robin_healthy"})
       .IgnoreError();  // reported by RunPaired
 }
+// 16 and 64 callers: where the selector's one mutex (taken three times a
+// call) would show.
 BENCHMARK(BM_PairedHealthySelection)
     ->ArgName("callers")
     ->Arg(1)
     ->Arg(4)
+    ->Arg(16)
+    ->Arg(64)
     ->Apply(bench::AsPaired);
 
 }  // namespace
