@@ -53,7 +53,7 @@ done
 # their own; both run in the quick suite too (the KV cases add about 25 s at
 # 20 rounds, half of it registering the 10,000 instances and the 10 rounds of
 # BM_KvNewClient/K:10000). resilience_bench and observe_bench are paired
-# only (about 15 s each at 20 rounds).
+# only (about 20 s and 15 s at 20 rounds).
 if [ "$mode" = quick ]; then
   benches=(request_bench:0.4 fanout_bench:0.3 stream_bench:0.3
            broker_bench:0.3 service_bench:0.3 events_bench:0.3
