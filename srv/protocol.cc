@@ -283,20 +283,22 @@ absl::StatusOr<std::pair<Json, Identity>> ParseListing(
 }
 
 Json LatencyJson(const LatencyData& latency) {
+  Json json = Json{{"count", latency.count},
+                   {"sum_ns", absl::ToInt64Nanoseconds(latency.sum)},
+                   {"p50_ns", absl::ToInt64Nanoseconds(latency.p50)},
+                   {"p90_ns", absl::ToInt64Nanoseconds(latency.p90)},
+                   {"p99_ns", absl::ToInt64Nanoseconds(latency.p99)}};
+  if (!latency.has_buckets) return json;
   Json below = Json::array();
   Json counts = Json::array();
   for (const LatencyData::Bucket& bucket : latency.buckets) {
     below.push_back(absl::ToInt64Nanoseconds(bucket.below));
     counts.push_back(bucket.count);
   }
-  return Json{{"count", latency.count},
-              {"sum_ns", absl::ToInt64Nanoseconds(latency.sum)},
-              {"p50_ns", absl::ToInt64Nanoseconds(latency.p50)},
-              {"p90_ns", absl::ToInt64Nanoseconds(latency.p90)},
-              {"p99_ns", absl::ToInt64Nanoseconds(latency.p99)},
-              {"le_ns", std::move(below)},
-              {"counts", std::move(counts)},
-              {"over", latency.over}};
+  json["le_ns"] = std::move(below);
+  json["counts"] = std::move(counts);
+  json["over"] = latency.over;
+  return json;
 }
 
 // An endpoint's `data.latency`, when there is one and it is well formed:
@@ -309,9 +311,12 @@ absl::optional<LatencyData> ReadLatency(const Json& endpoint) {
   const Json& json = *found;
   auto below = json.find("le_ns");
   auto counts = json.find("counts");
-  if (below == json.end() || counts == json.end() || !below->is_array() ||
-      !counts->is_array() || below->size() != counts->size() ||
-      below->size() > kMaxLatencyBuckets) {
+  const bool has_buckets =
+      below != json.end() || counts != json.end() || json.contains("over");
+  if (has_buckets &&
+      (below == json.end() || counts == json.end() || !below->is_array() ||
+       !counts->is_array() || below->size() != counts->size() ||
+       below->size() > kMaxLatencyBuckets)) {
     return absl::nullopt;
   }
   LatencyData latency{.count = IntegerField(json, "count"),
@@ -319,13 +324,15 @@ absl::optional<LatencyData> ReadLatency(const Json& endpoint) {
                       .p50 = absl::Nanoseconds(IntegerField(json, "p50_ns")),
                       .p90 = absl::Nanoseconds(IntegerField(json, "p90_ns")),
                       .p99 = absl::Nanoseconds(IntegerField(json, "p99_ns")),
-                      .over = IntegerField(json, "over")};
+                      .over = IntegerField(json, "over"),
+                      .has_buckets = has_buckets};
   if (latency.count < 0 || latency.over < 0 ||
       latency.sum < absl::ZeroDuration() ||
       latency.p50 < absl::ZeroDuration() || latency.p90 < latency.p50 ||
       latency.p99 < latency.p90) {
     return absl::nullopt;
   }
+  if (!has_buckets) return latency;
   int64_t total = latency.over;
   for (size_t i = 0; i < below->size(); ++i) {
     LatencyData::Bucket bucket{
@@ -437,6 +444,18 @@ std::string EncodeStats(const StatsResponse& stats) {
   json["started"] =
       absl::FormatTime(absl::RFC3339_full, stats.started, absl::UTCTimeZone());
   return Dump(json);
+}
+
+std::string EncodeStats(StatsResponse stats, size_t max_bytes) {
+  std::string json = EncodeStats(stats);
+  if (json.size() <= max_bytes) return json;
+  for (EndpointStats& endpoint : stats.endpoints) {
+    if (!endpoint.latency.has_value()) continue;
+    endpoint.latency->buckets.clear();
+    endpoint.latency->over = 0;
+    endpoint.latency->has_buckets = false;
+  }
+  return EncodeStats(stats);
 }
 
 absl::StatusOr<Identity> DecodePing(absl::string_view text) {

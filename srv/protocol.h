@@ -110,7 +110,8 @@ struct InfoResponse {
 // `le_ns` and `counts` list the non-empty buckets of the server's fixed
 // log-spaced buckets (service/latency_histogram.h): counts[i] values below
 // le_ns[i] and not below the bucket before it's bound; `over` counts the
-// values past the last bound. Instances of one service share the bounds, so
+// values past the last bound. All three are absent when the answer had no
+// room for them (has_buckets). Instances of one service share the bounds, so
 // their counts add up.
 struct LatencyData {
   struct Bucket {
@@ -125,6 +126,9 @@ struct LatencyData {
   absl::Duration p99;
   std::vector<Bucket> buckets;  // ascending by `below`, counts > 0
   int64_t over = 0;
+  // False: the answer left the buckets out (le_ns, counts and over absent:
+  // EncodeStats' size budget); count, sum and the percentiles stand.
+  bool has_buckets = true;
 
   friend bool operator==(const LatencyData&, const LatencyData&) = default;
 };
@@ -163,6 +167,12 @@ struct StatsResponse {
 std::string EncodePing(const Identity& identity);
 std::string EncodeInfo(const InfoResponse& info);
 std::string EncodeStats(const StatsResponse& stats);
+// As EncodeStats; when that is over `max_bytes`, the endpoints' latency
+// buckets are left out (has_buckets false; the percentiles stay), so a
+// service of many busy endpoints still answers within NATS's payload limit
+// and what readers accept (kMaxResponseBytes). May still be over it (a
+// service of thousands of endpoints).
+std::string EncodeStats(StatsResponse stats, size_t max_bytes);
 
 // What decoding keeps of an answer from the network: at most
 // `max_endpoints` endpoints; the rest are skipped as they are parsed (never

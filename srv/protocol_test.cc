@@ -103,6 +103,50 @@ TEST(EncodeTest, LatencyDataRoundTripsAndMatchesTheSchema) {
   EXPECT_THAT(EncodeStats(GreeterStats()), Not(HasSubstr("\"data\"")));
 }
 
+// Review 22: ~2.5 KB of buckets per busy endpoint; a few hundred of them
+// would not fit a NATS message. Past the budget the buckets go, the
+// percentiles stay.
+TEST(EncodeTest, LatencyBucketsAreLeftOutPastTheSizeBudget) {
+  StatsResponse stats = GreeterStatsWithLatency();
+  const std::string whole = EncodeStats(stats);
+  EXPECT_EQ(EncodeStats(stats, whole.size()), whole);
+
+  const std::string trimmed = EncodeStats(stats, whole.size() - 1);
+  EXPECT_LT(trimmed.size(), whole.size());
+  EXPECT_THAT(trimmed, Not(HasSubstr("le_ns")));
+  EXPECT_THAT(testing::CheckAgainstSchema(Verb::kStats, trimmed), IsOk());
+  auto decoded = DecodeStats(trimmed);
+  ASSERT_THAT(decoded, IsOk());
+  ASSERT_TRUE(decoded->endpoints[0].latency.has_value());
+  const LatencyData& latency = *decoded->endpoints[0].latency;
+  EXPECT_FALSE(latency.has_buckets);
+  EXPECT_TRUE(latency.buckets.empty());
+  EXPECT_EQ(latency.count, 3);
+  EXPECT_EQ(latency.p99, absl::Microseconds(119));
+
+  // 600 busy endpoints: over srv's own read limit whole, well within it
+  // trimmed.
+  StatsResponse many{.identity = Greeter()};
+  LatencyData busy{.count = 0};
+  for (int i = 1; i <= 104; ++i) {
+    busy.buckets.push_back(
+        {.below = absl::Nanoseconds(1000000 + i), .count = 1000000});
+    busy.count += 1000000;
+  }
+  for (int i = 0; i < 600; ++i) {
+    many.endpoints.push_back({.name = absl::StrCat("Endpoint_", i),
+                              .subject = absl::StrCat("greeter.e", i),
+                              .latency = busy});
+  }
+  EXPECT_GT(EncodeStats(many).size(), kMaxResponseBytes);
+  const std::string fits = EncodeStats(many, kMaxResponseBytes / 2);
+  EXPECT_LE(fits.size(), kMaxResponseBytes / 2);
+  auto read = DecodeStats(fits);
+  ASSERT_THAT(read, IsOk());
+  ASSERT_EQ(read->endpoints.size(), 256u);  // DecodeLimits' default
+  EXPECT_EQ(read->endpoints[255].latency->count, 104000000);
+}
+
 TEST(DecodeTest, LatencyDataThatIsNotWellFormedIsLeftOut) {
   const std::string good =
       R"({"latency":{"count":3,"sum_ns":9,"p50_ns":1,"p90_ns":2,"p99_ns":3,)"

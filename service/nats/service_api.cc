@@ -139,7 +139,9 @@ void ApiState::OnControl(srv::Verb verb, natsMsg* msg) {
                .latency = LatencyDataOf(counted.latency)});
         }
       }
-      answer = srv::EncodeStats(stats);
+      // Half what readers take (and NATS's default max_payload): past it
+      // the latency buckets go, the percentiles stay.
+      answer = srv::EncodeStats(std::move(stats), srv::kMaxResponseBytes / 2);
       break;
     }
   }
