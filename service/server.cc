@@ -552,7 +552,10 @@ absl::Status Server::Start() {
   }
   MN_RETURN_IF_ERROR(
       registry_->Register(registration(), {.ttl = options_.register_ttl}));
-  ready_.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) ready_.store(true, std::memory_order_release);
+  }
   if (options_.register_interval > absl::ZeroDuration() &&
       options_.register_interval != absl::InfiniteDuration()) {
     reregister_ = concurrency::Scheduler::Default().Every(
@@ -564,6 +567,12 @@ absl::Status Server::Start() {
 void Server::Reregister() {
   absl::Status status =
       registry_->Register(registration(), {.ttl = options_.register_ttl});
+  {
+    // Ready while the last renewal held (callers find the node); never
+    // again once Stop began (it set stopping_ and ready_ under mu_).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) ready_.store(status.ok(), std::memory_order_release);
+  }
   if (!status.ok()) {
     core_->Report(absl::Status(
         status.code(), absl::StrCat("re-registering '", options_.identity.name,
@@ -587,11 +596,11 @@ absl::Status Server::Stop(absl::Time deadline) {
       return stop_result_;
     }
     stopping_ = true;
+    // Not ready before anything goes: a readiness probe turns callers
+    // away while the node still serves.
+    ready_.store(false, std::memory_order_release);
     cv_.notify_all();
   }
-  // Not ready before anything goes: a readiness probe turns callers away
-  // while the node still serves.
-  ready_.store(false, std::memory_order_release);
   core_->stopping = true;
   reregister_.Cancel();  // waits out a renewal in progress
   // Callers stop picking this node; requests still coming get Unavailable.

@@ -448,7 +448,8 @@ class Server {
   registry::Service registration() const;
   ServerStats stats() const;
   // True from Start's registration until Stop begins (before Stop
-  // deregisters or stops the frontends): what a readiness probe says.
+  // deregisters or stops the frontends), and while the last renewal of the
+  // registration succeeded: what a readiness probe says.
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   // Per endpoint, in name order.
   std::vector<EndpointStats> endpoint_stats() const;

@@ -599,6 +599,7 @@ class ReadinessRegistry : public registry::Registry {
                         registry::RegisterOptions options) override {
     std::lock_guard<std::mutex> lock(mu);
     ready_at.push_back(absl::StrCat("register:", (*server_)->ready()));
+    if (fail) return absl::UnavailableError("the registry is down");
     return inner_->Register(service, options);
   }
   absl::Status Deregister(const registry::Service& service) override {
@@ -619,6 +620,7 @@ class ReadinessRegistry : public registry::Registry {
   }
   std::mutex mu;
   std::vector<std::string> ready_at;  // mu
+  bool fail = false;                  // mu: Register fails
 
  private:
   const std::shared_ptr<registry::Registry> inner_;
@@ -635,7 +637,8 @@ struct BareServer {
   std::unique_ptr<Server> server;
 };
 
-BareServer NewBareServer() {
+BareServer NewBareServer(
+    absl::Duration register_interval = ServerOptions().register_interval) {
   auto network = NewMemoryNetwork();
   BareServer bare;
   bare.frontend = std::make_shared<CapturingFrontend>(bare.holder.get());
@@ -643,6 +646,8 @@ BareServer NewBareServer() {
       std::make_shared<ReadinessRegistry>(network->registry, bare.holder.get());
   ServerOptions options;
   options.identity.name = "bare";
+  options.register_interval = register_interval;
+  options.on_error = [](const absl::Status&) {};  // the failed renewals
   options.frontends.push_back(bare.frontend);
   auto server = Server::Create(std::move(options), bare.registry,
                                network->transport, nullptr);
@@ -668,6 +673,27 @@ TEST(ServerReadinessTest, ReadyFromRegistrationUntilStopBegins) {
   // entry goes.
   EXPECT_THAT(bare.registry->ready_at,
               ::testing::ElementsAre("register:0", "deregister:0"));
+}
+
+TEST(ServerReadinessTest, NotReadyWhileRenewingTheRegistrationFails) {
+  BareServer bare = NewBareServer(absl::Milliseconds(10));
+  ASSERT_NE(bare.server, nullptr);
+  ASSERT_THAT(bare.server->Start(), IsOk());
+  EXPECT_TRUE(bare.server->ready());
+  {
+    std::lock_guard<std::mutex> lock(bare.registry->mu);
+    bare.registry->fail = true;
+  }
+  EXPECT_TRUE(Eventually([&] { return !bare.server->ready(); }, kWait,
+                         "not ready once a renewal failed"));
+  {
+    std::lock_guard<std::mutex> lock(bare.registry->mu);
+    bare.registry->fail = false;
+  }
+  EXPECT_TRUE(Eventually([&] { return bare.server->ready(); }, kWait,
+                         "ready again once a renewal held"));
+  ASSERT_THAT(bare.server->Stop(absl::Now() + kWait), IsOk());
+  EXPECT_FALSE(bare.server->ready());
 }
 
 TEST(ServerServeTest, ServeRefusesBeyondMaxConcurrencyWithTheRefusalMark) {
