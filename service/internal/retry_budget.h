@@ -55,8 +55,8 @@ class RetryBudgetCore {
   Slot& SlotFor(int64_t epoch);
   int64_t BalanceMilli(int64_t epoch) const;
 
-  const int64_t deposit_;  // thousandths per call
-  const int64_t floor_;    // thousandths per window
+  const int64_t deposit_;     // thousandths per call
+  const int64_t floor_;       // thousandths per window
   const int64_t slot_nanos_;  // a tenth of the window
   const std::function<absl::Time()> now_;
   std::array<Slot, kSlots> slots_;
