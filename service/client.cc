@@ -893,15 +893,16 @@ absl::StatusOr<std::unique_ptr<ClientStream>> Client::StreamRaw(
         CallKind::kStream, request.service, request.endpoint,
         &request.message.headers));
   }
-  // Nothing is sent again after the server accepted (the handler runs
-  // from then on): a stream's attempts are all before delivery.
+  // The server starts the handler as it accepts: an open that failed after
+  // it left may have started one, so it is opened again only on an
+  // idempotent endpoint (as a call; Attempts reads maybe_delivered).
   absl::StatusOr<std::unique_ptr<ClientStream>> stream = Attempts(
       request, call, scope.has_value() ? &*scope : nullptr,
       [&](const registry::Node& node,
           const std::vector<registry::Service>& versions,
           service_internal::CallPath&, service_internal::Attempt* attempt) {
         return OpenStream(node, versions, request, call.deadline, window,
-                          &attempt->node_failed);
+                          attempt);
       });
   if (stream.ok()) {
     ++streams_;
@@ -917,8 +918,10 @@ absl::StatusOr<std::unique_ptr<ClientStream>> Client::StreamRaw(
 absl::StatusOr<std::unique_ptr<ClientStream>> Client::OpenStream(
     const registry::Node& node, const std::vector<registry::Service>& versions,
     const CallRequest& request, absl::Time deadline, StreamWindow window,
-    bool* node_failed) {
+    service_internal::Attempt* attempt) {
+  bool* const node_failed = &attempt->node_failed;
   *node_failed = false;
+  attempt->maybe_delivered = false;
   if (IsNatsMicro(node)) {
     return absl::UnimplementedError(
         absl::StrCat("node ", node.id,
@@ -942,12 +945,19 @@ absl::StatusOr<std::unique_ptr<ClientStream>> Client::OpenStream(
                             service_internal::FrameKind::kOpen);
   service_internal::SetWindow(&open.message.headers, window);
   absl::Status sent = (*socket)->Send(std::move(open.message));
+  const absl::Time sent_at = concurrency::CoarseNow();
   absl::StatusOr<Message> answer =
       sent.ok() ? (*socket)->Recv(deadline) : absl::StatusOr<Message>(sent);
   if (!answer.ok()) {
     (*socket)->Close().IgnoreError();
-    return service_internal::AttemptFailure(
-        node, answer.status(), "it accepted the stream", node_failed);
+    const bool after_send =
+        sent.ok() && service_internal::MaybeDelivered(
+                         answer.status(), sent_at, options_.probe_interval);
+    absl::Status failure = service_internal::AttemptFailure(
+        node, answer.status(), "it accepted the stream", node_failed,
+        after_send);
+    attempt->maybe_delivered = *node_failed && after_send;
+    return failure;
   }
   auto fail = [&](absl::Status why) {
     (*socket)->Close().IgnoreError();

@@ -446,7 +446,7 @@ class Client {
       const registry::Node& node,
       const std::vector<registry::Service>& versions,
       const CallRequest& request, absl::Time deadline, StreamWindow window,
-      bool* node_failed);
+      service_internal::Attempt* attempt);
   // The way to `node`, by its protocol.
   service_internal::CallPath& PathTo(const registry::Node& node) const;
   absl::Status RunAsync(concurrency::Task task);

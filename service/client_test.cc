@@ -374,6 +374,27 @@ TEST_F(ClientTest, TheRegistrysWordMarksAnEndpointIdempotent) {
       StatusIs(absl::StatusCode::kUnavailable, HasSubstr("outcome unknown")));
 }
 
+TEST_F(ClientTest, AStreamOpenThatMayHaveStartedAHandlerIsNotRetried) {
+  // The server starts the handler as it accepts; the accept was lost.
+  behaviour_["addr.a"].recv_status = absl::OutOfRangeError("peer closed");
+  auto client = NewClient({.selector = std::make_shared<PreferA>()});
+  EXPECT_THAT(client->StreamRaw("svc", "Svc.Watch", {.call = {.retries = 5}}),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("outcome unknown")));
+  EXPECT_THAT(dialled_, ::testing::ElementsAre("addr.a"));
+  EXPECT_EQ(client->stats().outcome_unknown, 1);
+  // An idempotent stream endpoint is opened again elsewhere (the mock's
+  // answer is no accept: Unimplemented, but "b" was asked).
+  SetUp();
+  dialled_.clear();
+  auto idempotent = NewClient({.selector = std::make_shared<PreferA>()});
+  EXPECT_THAT(idempotent->StreamRaw("svc", "Svc.Watch",
+                                    {.call = {.idempotent = true}}),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(dialled_, ::testing::ElementsAre("addr.a", "addr.b"));
+  EXPECT_EQ(idempotent->stats().outcome_unknown, 0);
+}
+
 TEST_F(ClientTest, ASendThatFailedNeverReachedAHandlerAndIsRetried) {
   behaviour_["addr.a"].send_status = absl::OutOfRangeError("peer closed");
   auto client = NewClient({.selector = std::make_shared<PreferA>()});

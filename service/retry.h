@@ -19,19 +19,31 @@
 // Idempotent: CallOptions::idempotent, else ClientOptions::policies'
 // "<service>.<endpoint>" or "<endpoint>" entry, else the registry's
 // endpoint metadata "idempotent": "true" of the version holding the node (a
-// server publishes it from EndpointOptions::idempotent), else not. A call
-// that is not comes back Unavailable saying "outcome unknown" (counted:
-// ClientStats::outcome_unknown): it may or may not have run, once.
+// server publishes it from EndpointOptions::idempotent), else not. The
+// registry's mark is trusted as the service's own word: the cache keeps the
+// first answer of a version for all its nodes, so a registrant of the same
+// name and version could mark an endpoint for every node of it. A call
+// that is not idempotent comes back Unavailable saying "outcome unknown"
+// (counted: ClientStats::outcome_unknown): it may or may not have run, once.
+// A call that is idempotent may also be sent once more on a fresh socket to
+// the same node when a kept socket turned out ended (not counted as a
+// retry, no budget token).
 //
 // An error the handler returned — even Unavailable: the handler ran — a
 // deadline, an overloaded server (ResourceExhausted) are the caller's to
-// see. A stream is retried only before the server accepted it (its handler
-// runs from then on).
+// see. A stream's open follows the same rule: the server starts its handler
+// as it accepts, so an open that failed after it left (the accept lost) is
+// sent again only to an idempotent endpoint; once accepted, a stream is
+// never re-opened by the client.
 //
 // Every retry (and hedge) takes a token of the client's retry budget
 // (ClientOptions::retry_budget): with none left the call returns its last
-// error, saying so (ClientStats::budget_exhausted), so an overloaded service
-// sees at most ~(1 + ratio) times the calls made.
+// error, saying so (ClientStats::budget_exhausted). The budget also refills
+// by a floor (min_per_second) whatever the call rate, so a service sees at
+// most about (1 + ratio) x calls + min_per_second per second from each
+// client: the ~1.1x bound holds for a client making well over
+// min_per_second / ratio calls per second (100/s at the defaults); below,
+// the floor lets each call be retried up to its retry limit.
 //
 // The waits double from `base`, each drawn from [half, all] of its step
 // (jitter, so retries from many callers spread out), and never run past the

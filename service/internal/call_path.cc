@@ -135,25 +135,9 @@ class SocketCallPath : public CallPath {
       // took it, unless the transport says it reached no listener (NATS
       // "no responders" to the request itself): an ended socket or a
       // probe that found the node gone is "maybe delivered".
-      bool after_send = false;
-      if (sent_at != absl::InfinitePast()) {
-        switch (transport::DeliveryOf(failure)) {
-          case transport::Delivery::kNotDelivered:
-            break;
-          case transport::Delivery::kMaybeDelivered:
-            after_send = true;
-            break;
-          case transport::Delivery::kUnknown:
-            // A transport that does not say: an Unavailable sooner than a
-            // probe could run is the request's own refusal; anything else
-            // may have reached a handler.
-            after_send = ended || !absl::IsUnavailable(failure) ||
-                         (probe_interval_ > absl::ZeroDuration() &&
-                          concurrency::CoarseNow() - sent_at + kCoarseTick >=
-                              probe_interval_ / 2);
-            break;
-        }
-      }
+      const bool after_send =
+          sent_at != absl::InfinitePast() &&
+          MaybeDelivered(failure, sent_at, probe_interval_);
       if (ended && reused && tries == 0 &&
           (!after_send || Idempotent(*attempt, node, versions, *request))) {
         continue;
@@ -265,6 +249,25 @@ std::string NewCallId() {
   for (int i = 14; i >= 0; --i, bits >>= 4)
     id[i] = "0123456789abcdef"[bits & 15];
   return id;
+}
+
+bool MaybeDelivered(const absl::Status& failure, absl::Time sent_at,
+                    absl::Duration probe_interval) {
+  switch (transport::DeliveryOf(failure)) {
+    case transport::Delivery::kNotDelivered:
+      return false;
+    case transport::Delivery::kMaybeDelivered:
+      return true;
+    case transport::Delivery::kUnknown:
+      break;
+  }
+  // A transport that does not say: an Unavailable sooner than a probe could
+  // run is the request's own refusal; anything else may have reached a
+  // handler.
+  return !absl::IsUnavailable(failure) ||
+         (probe_interval > absl::ZeroDuration() &&
+          concurrency::CoarseNow() - sent_at + kCoarseTick >=
+              probe_interval / 2);
 }
 
 absl::Status AttemptFailure(const registry::Node& node,

@@ -147,6 +147,14 @@ absl::Status AttemptFailure(const registry::Node& node,
                             absl::string_view before, bool* node_failed,
                             bool after_send = false);
 
+// Whether `failure`, read from a socket after its request left at
+// `sent_at` (a CoarseNow), may have come after a handler took the request:
+// the transport's word (transport::DeliveryOf); when it does not say, an
+// Unavailable sooner than half `probe_interval` is the request's own
+// refusal (it did not), anything else may have.
+bool MaybeDelivered(const absl::Status& failure, absl::Time sent_at,
+                    absl::Duration probe_interval);
+
 // A new call id (Micro-Id): 15 hex digits.
 std::string NewCallId();
 
