@@ -75,16 +75,18 @@ absl::Status CheckResilience(const ClientOptions& options) {
        breaker.window <= absl::ZeroDuration() ||
        breaker.cool_down <= absl::ZeroDuration() ||
        breaker.max_cool_down < breaker.cool_down ||
-       breaker.half_open_calls < 1)) {
+       breaker.half_open_calls < 1 ||
+       breaker.min_deadline < absl::ZeroDuration())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "circuit_breaker: consecutive_failures, min_calls and half_open_calls "
         "must be >= 1, failure_ratio in (0, 1], window and cool_down above "
-        "zero, max_cool_down >= cool_down; not ",
+        "zero, max_cool_down >= cool_down, min_deadline not negative; not ",
         breaker.consecutive_failures, ", ", breaker.min_calls, ", ",
         breaker.half_open_calls, ", ", breaker.failure_ratio, ", ",
         absl::FormatDuration(breaker.window), ", ",
         absl::FormatDuration(breaker.cool_down), ", ",
-        absl::FormatDuration(breaker.max_cool_down)));
+        absl::FormatDuration(breaker.max_cool_down), ", ",
+        absl::FormatDuration(breaker.min_deadline)));
   }
   for (const auto& [name, policy] : options.policies) {
     if (name.empty()) {
@@ -364,7 +366,7 @@ absl::StatusOr<const registry::Node*> Client::Pick(
 
 void Client::AttemptEnded(const CallRequest& request,
                           const registry::Node& node, Selector& selector,
-                          bool hooks, absl::Time started,
+                          bool hooks, absl::Time started, absl::Time deadline,
                           const absl::Status& status,
                           const service_internal::Attempt& attempt,
                           bool abandoned) {
@@ -377,7 +379,9 @@ void Client::AttemptEnded(const CallRequest& request,
   if (breakers_ != nullptr) {
     const service_internal::BreakerOutcome outcome =
         abandoned ? service_internal::BreakerOutcome::kNeutral
-        : service_internal::IsBreakerFailure(status, attempt.node_failed)
+        : service_internal::IsBreakerFailure(
+              status, attempt.node_failed, deadline - started,
+              options_.circuit_breaker.min_deadline)
             ? service_internal::BreakerOutcome::kFailure
             : service_internal::BreakerOutcome::kSuccess;
     if (breakers_->Record(request.service, node.id, outcome)) {
@@ -473,14 +477,12 @@ auto Client::Attempts(const CallRequest& request, const CallOptions& options,
           state.idempotent = policy->idempotent;
         }
       }
-      absl::Time started;
-      if (hooks) {
-        selector.Started(request.service, node);
-        started = absl::Now();
-      }
+      // Read with hooks off too: the breaker judges a deadline by it.
+      if (hooks) selector.Started(request.service, node);
+      const absl::Time started = absl::Now();
       result = try_node(node, versions, path, &state);
-      AttemptEnded(request, node, selector, hooks, started, result.status(),
-                   state, /*abandoned=*/false);
+      AttemptEnded(request, node, selector, hooks, started, options.deadline,
+                   result.status(), state, /*abandoned=*/false);
       if (scope != nullptr) scope->Attempt(node.id, result.status());
       if (state.node_failed) {
         failed.insert(node.id);
@@ -629,14 +631,15 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
     return Launched::kStarted;
   };
   // One attempt's end, on whichever thread ran it.
-  auto ended = [this, race, selector, hooks, latency_key](
+  auto ended = [this, race, selector, hooks, latency_key,
+                deadline = options.deadline](
                    const CallRequest& sent, const registry::Node& node,
                    int index, service_internal::AttemptCancel* cancel,
                    absl::Time started, absl::StatusOr<Message> result,
                    const service_internal::Attempt& state) {
     const bool abandoned = !result.ok() && cancel->cancelled();
-    AttemptEnded(sent, node, *selector, hooks, started, result.status(), state,
-                 abandoned);
+    AttemptEnded(sent, node, *selector, hooks, started, deadline,
+                 result.status(), state, abandoned);
     if (result.ok() && !latency_key.empty()) {
       latencies_->Record(latency_key, absl::Now() - started);
     }
@@ -951,8 +954,8 @@ absl::StatusOr<std::unique_ptr<ClientStream>> Client::OpenStream(
   if (!answer.ok()) {
     (*socket)->Close().IgnoreError();
     const bool after_send =
-        sent.ok() && service_internal::MaybeDelivered(
-                         answer.status(), sent_at, options_.probe_interval);
+        sent.ok() && service_internal::MaybeDelivered(answer.status(), sent_at,
+                                                      options_.probe_interval);
     absl::Status failure = service_internal::AttemptFailure(
         node, answer.status(), "it accepted the stream", node_failed,
         after_send);

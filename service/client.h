@@ -202,12 +202,18 @@ struct RetryBudget {
   absl::Duration window = absl::Seconds(10);
 };
 
-// A breaker per node: failures (a node that failed the attempt, a deadline,
-// an overloaded refusal, a handler's Internal, Unavailable or Unknown) in a
-// row, or as a share of the calls of a window, open it; while open, calls
-// leave the node out; after a cool-down (jittered, doubling up to
-// max_cool_down while it keeps failing) `half_open_calls` trial calls go
-// there; success closes it, a failure opens it again.
+// A breaker per node: failures (a node that failed the attempt, a handler's
+// Internal, Unavailable or Unknown, a deadline the node had at least
+// `min_deadline` to meet) in a row, or as a share of the calls of a window,
+// open it; while open, calls leave the node out; after a cool-down
+// (jittered, doubling up to max_cool_down while it keeps failing)
+// `half_open_calls` trial calls go there; success closes it, a failure
+// opens it again. Not failures: a ResourceExhausted refusal (the server or
+// an endpoint at its max_concurrency sheds that load itself; breakers would
+// turn a service at its healthy limit into failed calls for everyone), a
+// deadline the caller left too short (under `min_deadline` when the attempt
+// started: an inherited nested deadline, a tight timeout), an abandoned
+// hedge.
 struct CircuitBreakerOptions {
   bool enabled = true;
   int consecutive_failures = 5;
@@ -217,6 +223,7 @@ struct CircuitBreakerOptions {
   absl::Duration cool_down = absl::Milliseconds(500);
   absl::Duration max_cool_down = absl::Seconds(30);
   int half_open_calls = 1;
+  absl::Duration min_deadline = absl::Milliseconds(100);
 };
 
 struct ClientOptions {
@@ -414,7 +421,7 @@ class Client {
   // `abandoned`: a hedge's loser (counts for nothing).
   void AttemptEnded(const CallRequest& request, const registry::Node& node,
                     Selector& selector, bool hooks, absl::Time started,
-                    const absl::Status& status,
+                    absl::Time deadline, const absl::Status& status,
                     const service_internal::Attempt& attempt, bool abandoned);
   // A hedged call (client.cc): attempts on the hedge pool, the first OK
   // answer wins.

@@ -378,9 +378,9 @@ TEST_F(ClientTest, AStreamOpenThatMayHaveStartedAHandlerIsNotRetried) {
   // The server starts the handler as it accepts; the accept was lost.
   behaviour_["addr.a"].recv_status = absl::OutOfRangeError("peer closed");
   auto client = NewClient({.selector = std::make_shared<PreferA>()});
-  EXPECT_THAT(client->StreamRaw("svc", "Svc.Watch", {.call = {.retries = 5}}),
-              StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("outcome unknown")));
+  EXPECT_THAT(
+      client->StreamRaw("svc", "Svc.Watch", {.call = {.retries = 5}}),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("outcome unknown")));
   EXPECT_THAT(dialled_, ::testing::ElementsAre("addr.a"));
   EXPECT_EQ(client->stats().outcome_unknown, 1);
   // An idempotent stream endpoint is opened again elsewhere (the mock's
@@ -388,9 +388,9 @@ TEST_F(ClientTest, AStreamOpenThatMayHaveStartedAHandlerIsNotRetried) {
   SetUp();
   dialled_.clear();
   auto idempotent = NewClient({.selector = std::make_shared<PreferA>()});
-  EXPECT_THAT(idempotent->StreamRaw("svc", "Svc.Watch",
-                                    {.call = {.idempotent = true}}),
-              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(
+      idempotent->StreamRaw("svc", "Svc.Watch", {.call = {.idempotent = true}}),
+      StatusIs(absl::StatusCode::kUnimplemented));
   EXPECT_THAT(dialled_, ::testing::ElementsAre("addr.a", "addr.b"));
   EXPECT_EQ(idempotent->stats().outcome_unknown, 0);
 }
@@ -465,6 +465,37 @@ TEST_F(ClientTest, AnOpenBreakerLeavesItsNodeOut) {
   EXPECT_EQ(health[0].node_id, "a");
   EXPECT_EQ(health[0].breaker, NodeHealth::Breaker::kOpen);
   EXPECT_EQ(health[0].failures, 2);
+}
+
+TEST_F(ClientTest, OverloadAndTheCallersShortDeadlineOpenNoBreaker) {
+  // An endpoint at its max_concurrency refuses "overloaded".
+  behaviour_["addr.a"] = {
+      .server_error = absl::ResourceExhaustedError("max_concurrency"),
+      .refused = "overloaded"};
+  auto client = NewClient({.selector = std::make_shared<PreferA>(),
+                           .circuit_breaker = {.consecutive_failures = 1}});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(client->CallRaw("svc", "Svc.Do", {}),
+                StatusIs(absl::StatusCode::kResourceExhausted));
+  }
+  EXPECT_EQ(client->stats().breaker_opened, 0);
+  EXPECT_TRUE(client->node_health().empty());
+  // A deadline shorter than min_deadline is the caller's; a fair one is the
+  // node's.
+  SetUp();
+  behaviour_["addr.a"] = {.hang = true};
+  auto hung =
+      NewClient({.selector = std::make_shared<PreferA>(),
+                 .circuit_breaker = {.consecutive_failures = 1,
+                                     .min_deadline = absl::Milliseconds(50)}});
+  EXPECT_THAT(
+      hung->CallRaw("svc", "Svc.Do", {}, {.timeout = absl::Milliseconds(5)}),
+      StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(hung->stats().breaker_opened, 0);
+  EXPECT_THAT(
+      hung->CallRaw("svc", "Svc.Do", {}, {.timeout = absl::Milliseconds(80)}),
+      StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(hung->stats().breaker_opened, 1);
 }
 
 TEST_F(ClientTest, BreakersOpenOnEveryNodeFailTheCallAtOnce) {
@@ -638,6 +669,8 @@ TEST_F(ClientTest, CreateChecksTheResilienceOptions) {
       {{.circuit_breaker = {.cool_down = absl::Seconds(2),
                             .max_cool_down = absl::Seconds(1)}},
        "circuit_breaker"},
+      {{.circuit_breaker = {.min_deadline = absl::Milliseconds(-1)}},
+       "min_deadline"},
       {{.policies = {{"", {}}}}, "endpoint name"},
       {{.policies = {{"E", {.hedge = {.max_extra = 9}}}}}, "max_extra"},
   };

@@ -135,9 +135,8 @@ class SocketCallPath : public CallPath {
       // took it, unless the transport says it reached no listener (NATS
       // "no responders" to the request itself): an ended socket or a
       // probe that found the node gone is "maybe delivered".
-      const bool after_send =
-          sent_at != absl::InfinitePast() &&
-          MaybeDelivered(failure, sent_at, probe_interval_);
+      const bool after_send = sent_at != absl::InfinitePast() &&
+                              MaybeDelivered(failure, sent_at, probe_interval_);
       if (ended && reused && tries == 0 &&
           (!after_send || Idempotent(*attempt, node, versions, *request))) {
         continue;

@@ -9,11 +9,13 @@
 
 namespace micro_nats::service::service_internal {
 
-bool IsBreakerFailure(const absl::Status& status, bool node_failed) {
+bool IsBreakerFailure(const absl::Status& status, bool node_failed,
+                      absl::Duration allowed, absl::Duration min_deadline) {
   if (node_failed) return true;
   switch (status.code()) {
     case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
+      // A node cannot be blamed for a deadline too short to meet.
+      return allowed >= min_deadline;
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kUnknown:

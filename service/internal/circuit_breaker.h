@@ -46,9 +46,16 @@ enum class BreakerOutcome {
 };
 
 // Whether an attempt's result counts as the node's failure: it failed the
-// attempt (node_failed), no answer in time, an overloaded refusal, or a
-// handler's Internal, Unavailable or Unknown.
-bool IsBreakerFailure(const absl::Status& status, bool node_failed);
+// attempt (node_failed), a handler's Internal, Unavailable or Unknown, or
+// no answer in time when the attempt was `allowed` at least `min_deadline`
+// (CircuitBreakerOptions::min_deadline; a server's "expired in queue"
+// answer is a DeadlineExceeded too, judged the same). A ResourceExhausted
+// refusal (a server's or an endpoint's max_concurrency) is not: the server
+// sheds that load itself at little cost, and the selector's in-flight count
+// steers away from a busy node; a breaker would turn a service at its
+// healthy limit into "all breakers open" for every caller of the client.
+bool IsBreakerFailure(const absl::Status& status, bool node_failed,
+                      absl::Duration allowed, absl::Duration min_deadline);
 
 // CircuitBreakers
 //

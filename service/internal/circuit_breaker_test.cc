@@ -158,19 +158,28 @@ TEST_F(CircuitBreakerTest, AFailureAWindowAgoIsForgotten) {
 }
 
 TEST_F(CircuitBreakerTest, WhatCountsAsTheNodesFailure) {
-  EXPECT_TRUE(IsBreakerFailure(absl::OkStatus(), /*node_failed=*/true));
+  const absl::Duration fair = absl::Seconds(1);
+  const absl::Duration floor = absl::Milliseconds(100);
+  EXPECT_TRUE(IsBreakerFailure(absl::OkStatus(), /*node_failed=*/true,
+                               absl::Milliseconds(1), floor));
   for (auto code :
-       {absl::StatusCode::kDeadlineExceeded,
-        absl::StatusCode::kResourceExhausted, absl::StatusCode::kInternal,
+       {absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kInternal,
         absl::StatusCode::kUnavailable, absl::StatusCode::kUnknown}) {
-    EXPECT_TRUE(IsBreakerFailure(absl::Status(code, "x"), false)) << code;
+    EXPECT_TRUE(IsBreakerFailure(absl::Status(code, "x"), false, fair, floor))
+        << code;
   }
   for (auto code :
        {absl::StatusCode::kOk, absl::StatusCode::kNotFound,
         absl::StatusCode::kInvalidArgument, absl::StatusCode::kPermissionDenied,
-        absl::StatusCode::kFailedPrecondition}) {
-    EXPECT_FALSE(IsBreakerFailure(absl::Status(code, "x"), false)) << code;
+        absl::StatusCode::kFailedPrecondition,
+        // A server's or an endpoint's max_concurrency refusal.
+        absl::StatusCode::kResourceExhausted}) {
+    EXPECT_FALSE(IsBreakerFailure(absl::Status(code, "x"), false, fair, floor))
+        << code;
   }
+  // The caller's own short deadline (an inherited one with little left).
+  EXPECT_FALSE(IsBreakerFailure(absl::DeadlineExceededError("x"), false,
+                                absl::Milliseconds(5), floor));
 }
 
 TEST_F(CircuitBreakerTest, TheStateIsBounded) {
