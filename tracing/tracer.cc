@@ -3,6 +3,7 @@
 #include "tracing/tracer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -164,7 +165,7 @@ void SetOwned(OwnedAttributes* attributes, absl::string_view key,
 // The context of a new span under `parent` (or of a new trace's root), and
 // its parent's span id.
 void ChildContext(const TraceContext* parent, TraceContext* context,
-                  SpanId* parent_span_id) {
+                  SpanId* parent_span_id, double sample_ratio = 1.0) {
   if (parent != nullptr && parent->valid()) {
     context->trace_id = parent->trace_id;
     context->flags = parent->flags;
@@ -172,7 +173,8 @@ void ChildContext(const TraceContext* parent, TraceContext* context,
     *parent_span_id = parent->span_id;
   } else {
     FillRandom(&context->trace_id);
-    context->flags = kSampled;
+    context->flags =
+        SampledByRatio(context->trace_id, sample_ratio) ? kSampled : 0;
   }
   FillRandom(&context->span_id);
 }
@@ -201,16 +203,17 @@ class NoopTracer final : public Tracer {
 };
 
 // A span that keeps its data and hands it to `Sink::Finish` at End (when
-// sampled). The sink (the tracer) outlives its spans.
+// sampled). It shares the sink (the tracer's state), so it may outlive the
+// tracer.
 template <typename Sink>
 class RecordingSpan final : public Span {
  public:
-  RecordingSpan(Sink* sink, absl::string_view name, SpanKind kind,
-                const TraceContext* parent,
-                absl::Span<const Attribute> attributes)
-      : sink_(sink) {
+  RecordingSpan(std::shared_ptr<Sink> sink, absl::string_view name,
+                SpanKind kind, const TraceContext* parent,
+                absl::Span<const Attribute> attributes, double sample_ratio)
+      : sink_(std::move(sink)) {
     data_.start = absl::Now();
-    ChildContext(parent, &data_.context, &data_.parent_span_id);
+    ChildContext(parent, &data_.context, &data_.parent_span_id, sample_ratio);
     recording_ = data_.context.sampled();
     if (!recording_) return;
     data_.name = std::string(name);
@@ -248,7 +251,7 @@ class RecordingSpan final : public Span {
   }
 
  private:
-  Sink* const sink_;
+  const std::shared_ptr<Sink> sink_;
   SpanData data_;
   bool recording_ = false;
 };
@@ -264,6 +267,15 @@ nlohmann::ordered_json AttributesToJson(const OwnedAttributes& attributes) {
 }
 
 }  // namespace
+
+bool SampledByRatio(const TraceId& trace_id, double ratio) {
+  if (!(ratio < 1.0)) return true;  // also NaN: the default, all
+  if (!(ratio > 0.0)) return false;
+  uint64_t low = 0;
+  for (size_t i = 8; i < 16; ++i) low = low << 8 | trace_id[i];
+  // 2^64 x ratio, compared on 53 bits so the double is exact.
+  return (low >> 11) < static_cast<uint64_t>(ratio * 9007199254740992.0);
+}
 
 bool TraceContext::valid() const {
   return !AllZero(trace_id) && !AllZero(span_id);
@@ -441,35 +453,39 @@ const OwnedAttributeValue* SpanData::attribute(absl::string_view key) const {
 // InMemoryTracer
 
 struct InMemoryTracer::State {
-  explicit State(size_t max_spans) : max_spans(max_spans) {}
+  State(size_t max_spans, double sample_ratio)
+      : max_spans(max_spans), sample_ratio(sample_ratio) {}
   const size_t max_spans;
+  const double sample_ratio;
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   std::vector<SpanData> spans;
   int64_t dropped = 0;
+
+  void Finish(SpanData data) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (spans.size() >= max_spans) {
+      ++dropped;
+      return;
+    }
+    spans.push_back(std::move(data));
+    cv.notify_all();
+  }
 };
 
-InMemoryTracer::InMemoryTracer(size_t max_spans)
-    : state_(std::make_unique<State>(max_spans)) {}
+InMemoryTracer::InMemoryTracer(size_t max_spans, double sample_ratio)
+    : state_(std::make_shared<State>(max_spans, sample_ratio)) {}
 
 InMemoryTracer::~InMemoryTracer() = default;
 
 std::unique_ptr<Span> InMemoryTracer::StartSpan(
     absl::string_view name, SpanKind kind, const TraceContext* parent,
     absl::Span<const Attribute> attributes) {
-  return std::make_unique<RecordingSpan<InMemoryTracer>>(this, name, kind,
-                                                         parent, attributes);
+  return std::make_unique<RecordingSpan<State>>(
+      state_, name, kind, parent, attributes, state_->sample_ratio);
 }
 
-void InMemoryTracer::Finish(SpanData data) {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  if (state_->spans.size() >= state_->max_spans) {
-    ++state_->dropped;
-    return;
-  }
-  state_->spans.push_back(std::move(data));
-  state_->cv.notify_all();
-}
+void InMemoryTracer::Finish(SpanData data) { state_->Finish(std::move(data)); }
 
 std::vector<SpanData> InMemoryTracer::spans() const {
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -494,10 +510,12 @@ void InMemoryTracer::Clear() {
 
 // JsonLinesTracer
 
-std::string SpanToJson(const SpanData& span) {
+namespace {
+
+nlohmann::ordered_json SpanJson(const SpanData& span) {
   nlohmann::ordered_json j;
   j["name"] = span.name;
-  j["kind"] = std::string(SpanKindName(span.kind));
+  j["kind"] = SpanKindName(span.kind);
   j["traceId"] = ToHex(span.context.trace_id);
   j["spanId"] = ToHex(span.context.span_id);
   j["parentSpanId"] = span.has_parent() ? ToHex(span.parent_span_id) : "";
@@ -510,8 +528,7 @@ std::string SpanToJson(const SpanData& span) {
   if (span.status.ok()) {
     j["status"] = {{"code", "OK"}};
   } else {
-    j["status"] = {{"code", "ERROR"},
-                   {"message", std::string(span.status.message())}};
+    j["status"] = {{"code", "ERROR"}, {"message", span.status.message()}};
   }
   if (!span.events.empty()) {
     nlohmann::ordered_json events = nlohmann::ordered_json::array();
@@ -522,10 +539,31 @@ std::string SpanToJson(const SpanData& span) {
     }
     j["events"] = std::move(events);
   }
-  // Names and messages may come from the network: invalid UTF-8 is
-  // replaced rather than thrown on.
-  return j.dump(-1, ' ', false,
-                nlohmann::ordered_json::error_handler_t::replace);
+  return j;
+}
+
+// Appends spans' JSON to one string (the writer's reused buffer). Names and
+// messages may come from the network: invalid UTF-8 is replaced rather than
+// thrown on.
+class JsonAppender {
+ public:
+  explicit JsonAppender(std::string* out)
+      : serializer_(nlohmann::detail::output_adapter<char, std::string>(*out),
+                    ' ', nlohmann::ordered_json::error_handler_t::replace) {}
+  void Append(const SpanData& span) {
+    serializer_.dump(SpanJson(span), false, false, 0);
+  }
+
+ private:
+  nlohmann::detail::serializer<nlohmann::ordered_json> serializer_;
+};
+
+}  // namespace
+
+std::string SpanToJson(const SpanData& span) {
+  std::string out;
+  JsonAppender(&out).Append(span);
+  return out;
 }
 
 struct JsonLinesTracer::State {
@@ -535,21 +573,37 @@ struct JsonLinesTracer::State {
 
   std::mutex mu;
   std::condition_variable wake;     // the writer
-  std::condition_variable written;  // Flush
+  std::condition_variable written;  // Flush, the destructor
   std::vector<SpanData> queue;
   bool stopping = false;
+  bool writer_done = false;
   bool flush_requested = false;
-  int64_t queued_total = 0;  // spans ever queued
-  int64_t done_total = 0;    // of them, written (or failed to be)
+  std::atomic<bool> abandoned{false};  // close_timeout passed: write no more
+  int64_t queued_total = 0;            // spans ever queued
+  int64_t done_total = 0;  // of them, written (or failed or given up)
   int64_t written_count = 0;
   int64_t dropped_count = 0;
   std::thread writer;
 
   size_t WakeAt() const { return std::max<size_t>(1, options.max_queued / 2); }
 
+  void Finish(SpanData data) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping || queue.size() >= options.max_queued) {
+      ++dropped_count;
+      return;
+    }
+    queue.push_back(std::move(data));
+    ++queued_total;
+    // Woken only when half full: no syscall per span.
+    if (queue.size() == WakeAt()) wake.notify_one();
+  }
+
+  // The writer: drains the whole queue, formats it into one buffer and
+  // writes that once. Runs holding the state (see the destructor).
   void Run() {
     std::vector<SpanData> batch;
-    std::string line;
+    std::string buffer;
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
       wake.wait_for(
@@ -560,61 +614,74 @@ struct JsonLinesTracer::State {
       batch.swap(queue);
       const bool stop = stopping;
       lock.unlock();
-      int64_t ok = 0;
-      for (const SpanData& span : batch) {
-        line = SpanToJson(span);
-        line.push_back('\n');
-        out->write(line.data(), static_cast<std::streamsize>(line.size()));
-        if (out->good()) ++ok;
-      }
-      if (!batch.empty()) out->flush();
       const int64_t n = static_cast<int64_t>(batch.size());
+      int64_t ok = 0;
+      if (n > 0 && !abandoned.load(std::memory_order_relaxed)) {
+        buffer.clear();
+        JsonAppender appender(&buffer);
+        for (const SpanData& span : batch) {
+          appender.Append(span);
+          buffer.push_back('\n');
+        }
+        out->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        out->flush();
+        if (out->good()) ok = n;
+        // A burst's buffer is not kept for ever.
+        if (buffer.capacity() > (1 << 20)) std::string().swap(buffer);
+      }
       batch.clear();
       lock.lock();
       written_count += ok;
       dropped_count += n - ok;
       done_total += n;
+      if (stop && queue.empty()) {
+        writer_done = true;
+        written.notify_all();
+        return;
+      }
       written.notify_all();
-      if (stop && queue.empty()) return;
     }
   }
 };
 
-JsonLinesTracer::JsonLinesTracer(std::unique_ptr<State> state)
+JsonLinesTracer::JsonLinesTracer(std::shared_ptr<State> state)
     : state_(std::move(state)) {
   state_->queue.reserve(std::min<size_t>(state_->options.max_queued, 1024));
-  state_->writer = std::thread([s = state_.get()] { s->Run(); });
+  state_->writer = std::thread([s = state_] { s->Run(); });
 }
 
 JsonLinesTracer::~JsonLinesTracer() {
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    state_->stopping = true;
-    state_->wake.notify_all();
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->stopping = true;
+  state_->wake.notify_all();
+  const bool done = state_->written.wait_for(
+      lock, absl::ToChronoNanoseconds(state_->options.close_timeout),
+      [&] { return state_->writer_done; });
+  if (!done) {
+    // The output stalls: give up what is left; the writer owns the state
+    // (and the file), so it may finish its stuck write after we are gone.
+    state_->abandoned.store(true, std::memory_order_relaxed);
+    const int64_t left = static_cast<int64_t>(state_->queue.size());
+    state_->dropped_count += left;
+    state_->done_total += left;
+    state_->queue.clear();
   }
-  state_->writer.join();
+  lock.unlock();
+  if (done) {
+    state_->writer.join();
+  } else {
+    state_->writer.detach();
+  }
 }
 
 std::unique_ptr<Span> JsonLinesTracer::StartSpan(
     absl::string_view name, SpanKind kind, const TraceContext* parent,
     absl::Span<const Attribute> attributes) {
-  return std::make_unique<RecordingSpan<JsonLinesTracer>>(this, name, kind,
-                                                          parent, attributes);
+  return std::make_unique<RecordingSpan<State>>(
+      state_, name, kind, parent, attributes, state_->options.sample_ratio);
 }
 
-void JsonLinesTracer::Finish(SpanData data) {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  if (state_->queue.size() >= state_->options.max_queued) {
-    ++state_->dropped_count;
-    return;
-  }
-  state_->queue.push_back(std::move(data));
-  ++state_->queued_total;
-  // Woken only when half full: no syscall per span.
-  if (state_->queue.size() == state_->WakeAt()) {
-    state_->wake.notify_one();
-  }
-}
+void JsonLinesTracer::Finish(SpanData data) { state_->Finish(std::move(data)); }
 
 absl::Status JsonLinesTracer::Flush(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(state_->mu);
@@ -639,6 +706,22 @@ int64_t JsonLinesTracer::dropped() const {
   return state_->dropped_count;
 }
 
+namespace {
+
+// Floors that keep the writer from spinning (flush_interval 0) and the
+// queue from dropping everything (max_queued 0).
+std::shared_ptr<JsonLinesTracer::State> NewState(JsonLinesOptions options) {
+  auto state = std::make_shared<JsonLinesTracer::State>();
+  options.max_queued = std::max<size_t>(options.max_queued, 1);
+  options.flush_interval =
+      std::max(options.flush_interval, absl::Milliseconds(1));
+  options.close_timeout = std::max(options.close_timeout, absl::ZeroDuration());
+  state->options = options;
+  return state;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<JsonLinesTracer>> NewJsonLinesTracer(
     const std::string& path, JsonLinesOptions options) {
   auto file = std::make_unique<std::ofstream>(path, std::ios::app);
@@ -646,8 +729,7 @@ absl::StatusOr<std::shared_ptr<JsonLinesTracer>> NewJsonLinesTracer(
     return absl::InvalidArgumentError(
         absl::StrCat("cannot open '", path, "' for writing spans"));
   }
-  auto state = std::make_unique<JsonLinesTracer::State>();
-  state->options = options;
+  auto state = NewState(options);
   state->out = file.get();
   state->file = std::move(file);
   return std::shared_ptr<JsonLinesTracer>(
@@ -656,8 +738,7 @@ absl::StatusOr<std::shared_ptr<JsonLinesTracer>> NewJsonLinesTracer(
 
 std::shared_ptr<JsonLinesTracer> NewJsonLinesTracer(std::ostream* out,
                                                     JsonLinesOptions options) {
-  auto state = std::make_unique<JsonLinesTracer::State>();
-  state->options = options;
+  auto state = NewState(options);
   state->out = out;
   return std::shared_ptr<JsonLinesTracer>(
       new JsonLinesTracer(std::move(state)));

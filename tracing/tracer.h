@@ -167,15 +167,17 @@ class Span {
 
 // Tracer
 //
-// Thread-safe; StartSpan is called on every observed call. A tracer must
-// outlive its spans (the observer holding it, and the services holding the
-// observer, see to that).
+// Thread-safe; StartSpan is called on every observed call. A span may
+// outlive its tracer (a ClientStream kept after its Service is gone): the
+// tracers here have their spans share what they record into, and a span
+// ended after its tracer was destroyed is counted as dropped.
 class Tracer {
  public:
   virtual ~Tracer() = default;
   // Starts a span named `name` of `kind`: a child of `parent` (same trace,
   // same flags and tracestate) when it is given and valid, else the root of
-  // a new, sampled trace. Never null.
+  // a new trace, sampled by the tracer's ratio (a parent's flags win:
+  // parent-based sampling). Never null.
   virtual std::unique_ptr<Span> StartSpan(
       absl::string_view name, SpanKind kind, const TraceContext* parent,
       absl::Span<const Attribute> attributes = {}) = 0;
@@ -213,7 +215,8 @@ struct SpanData {
 // dropped), for tests.
 class InMemoryTracer : public Tracer {
  public:
-  explicit InMemoryTracer(size_t max_spans = 100000);
+  // `sample_ratio`: the share of new traces recorded (see JsonLinesOptions).
+  explicit InMemoryTracer(size_t max_spans = 100000, double sample_ratio = 1.0);
   ~InMemoryTracer() override;
 
   std::unique_ptr<Span> StartSpan(
@@ -230,9 +233,10 @@ class InMemoryTracer : public Tracer {
   // Called by its spans.
   void Finish(SpanData data);
 
- private:
   struct State;
-  std::unique_ptr<State> state_;
+
+ private:
+  std::shared_ptr<State> state_;
 };
 
 // JsonLinesTracer
@@ -249,10 +253,20 @@ class InMemoryTracer : public Tracer {
 // it, within a short lock and no I/O; one writer thread formats and writes
 // the queue. Past `max_queued` waiting spans, more are dropped and counted.
 struct JsonLinesOptions {
-  size_t max_queued = 8192;
+  size_t max_queued = 8192;  // at least 1 (0 is taken as 1)
   // How often the writer wakes to write what is queued (it wakes sooner
-  // when half the queue is full).
+  // when half the queue is full). At least 1 ms (less is taken as 1 ms).
   absl::Duration flush_interval = absl::Milliseconds(200);
+  // How long the destructor waits for the writer to write what is queued.
+  // Past it (a stalled pipe or file) the writer is left to finish on its
+  // own, owning what it writes to, and the spans it has not written are
+  // counted as dropped: the destructor returns by this deadline.
+  absl::Duration close_timeout = absl::Seconds(2);
+  // The share of new traces (roots) recorded, decided from the trace id so
+  // every service decides alike; a trace that comes in keeps the caller's
+  // sampled flag. Unsampled spans still carry their context (flags 00) and
+  // cost no export. 1: all; 0: none.
+  double sample_ratio = 1.0;
 };
 
 class JsonLinesTracer : public Tracer {
@@ -278,19 +292,24 @@ class JsonLinesTracer : public Tracer {
       const std::string&, JsonLinesOptions);
   friend std::shared_ptr<JsonLinesTracer> NewJsonLinesTracer(std::ostream*,
                                                              JsonLinesOptions);
-  explicit JsonLinesTracer(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  explicit JsonLinesTracer(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
 };
 
 // Appends to the file at `path` (created if absent).
 absl::StatusOr<std::shared_ptr<JsonLinesTracer>> NewJsonLinesTracer(
     const std::string& path, JsonLinesOptions options = {});
-// Writes to `out`, which must outlive the tracer.
+// Writes to `out`, which must outlive the tracer (and, when close_timeout
+// passes while a write into it is stuck, that write).
 std::shared_ptr<JsonLinesTracer> NewJsonLinesTracer(
     std::ostream* out, JsonLinesOptions options = {});
 
 // One span as the JSON-lines exporter writes it (no newline).
 std::string SpanToJson(const SpanData& span);
+
+// Whether a new trace with this id is recorded at `ratio` (its last 8 bytes
+// against ratio x 2^64, as OpenTelemetry's TraceIdRatioBased sampler).
+bool SampledByRatio(const TraceId& trace_id, double ratio);
 
 }  // namespace micro_nats::tracing
 

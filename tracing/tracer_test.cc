@@ -2,14 +2,18 @@
 
 #include "tracing/tracer.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -359,6 +363,135 @@ TEST(JsonLinesTracerTest, AppendsToAFile) {
     ASSERT_TRUE((*tracer)->Flush(absl::Seconds(10)).ok());
   }
   EXPECT_FALSE(NewJsonLinesTracer("/nonexistent/dir/spans.jsonl").ok());
+}
+
+TEST(InMemoryTracerTest, ASpanMayOutliveItsTracer) {
+  auto tracer = std::make_shared<InMemoryTracer>();
+  std::unique_ptr<Span> span =
+      tracer->StartSpan("late", SpanKind::kClient, nullptr, {{"k", "v"}});
+  tracer.reset();
+  span->SetAttribute("after", int64_t{1});
+  span->End(absl::OkStatus());  // into the state it shares: no use-after-free
+}
+
+TEST(JsonLinesTracerTest, ASpanMayOutliveItsTracerAndCountsAsDropped) {
+  std::ostringstream out;
+  std::unique_ptr<Span> span;
+  {
+    auto tracer = NewJsonLinesTracer(&out);
+    span = tracer->StartSpan("late", SpanKind::kClient, nullptr);
+  }
+  span->End(absl::OkStatus());
+  span.reset();
+  EXPECT_EQ(out.str(), "");
+}
+
+// A stream whose writes block until released (a pipe whose reader stopped).
+class StallingBuf : public std::streambuf {
+ public:
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  bool WaitSynced(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                        [&] { return synced_; });
+  }
+  bool WaitEntered(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                        [&] { return entered_; });
+  }
+
+ protected:
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    return xsputn(nullptr, 1) == 1 ? c : traits_type::eof();
+  }
+  int sync() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    synced_ = released_;
+    cv_.notify_all();
+    return 0;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
+  bool synced_ = false;
+};
+
+TEST(JsonLinesTracerTest, DestructionReturnsByCloseTimeoutWhenTheOutputStalls) {
+  // Kept for the process: the abandoned writer finishes its write later.
+  static auto* buf = new StallingBuf;
+  static auto* out = new std::ostream(buf);
+  JsonLinesOptions options;
+  options.flush_interval = absl::Milliseconds(1);
+  options.close_timeout = absl::Milliseconds(100);
+  auto tracer = NewJsonLinesTracer(out, options);
+  tracer->StartSpan("first", SpanKind::kClient, nullptr)->End(absl::OkStatus());
+  ASSERT_TRUE(buf->WaitEntered(absl::Seconds(10)));  // the writer is stuck
+  tracer->StartSpan("second", SpanKind::kClient, nullptr)
+      ->End(absl::OkStatus());
+  const absl::Time start = absl::Now();
+  tracer.reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  buf->Release();
+  // The detached writer completes the stuck write on state it owns.
+  EXPECT_TRUE(buf->WaitSynced(absl::Seconds(10)));
+}
+
+TEST(JsonLinesTracerTest, ZeroFlushIntervalAndQueueAreFloored) {
+  std::ostringstream out;
+  JsonLinesOptions options;
+  options.flush_interval = absl::ZeroDuration();
+  options.max_queued = 0;
+  auto tracer = NewJsonLinesTracer(&out, options);
+  tracer->StartSpan("one", SpanKind::kClient, nullptr)->End(absl::OkStatus());
+  ASSERT_TRUE(tracer->Flush(absl::Seconds(10)).ok());
+  EXPECT_EQ(tracer->written(), 1);
+  EXPECT_EQ(tracer->dropped(), 0);
+}
+
+TEST(SamplerTest, RootsAreSampledByRatioAndParentsWin) {
+  TraceId id{};
+  EXPECT_TRUE(SampledByRatio(id, 1.0));
+  EXPECT_FALSE(SampledByRatio(id, 0.0));
+  id.fill(0xff);
+  EXPECT_FALSE(SampledByRatio(id, 0.99));
+
+  auto none = std::make_shared<InMemoryTracer>(100000, 0.0);
+  auto root = none->StartSpan("root", SpanKind::kClient, nullptr);
+  EXPECT_TRUE(root->context().valid());
+  EXPECT_FALSE(root->context().sampled());
+  EXPECT_EQ(FormatTraceparent(root->context()).substr(53), "00");
+  root->End(absl::OkStatus());
+  TraceContext sampled_parent = *ParseTraceparent(kExample);
+  none->StartSpan("child", SpanKind::kServer, &sampled_parent)
+      ->End(absl::OkStatus());
+  ASSERT_EQ(none->spans().size(), 1u);
+  EXPECT_EQ(none->spans()[0].name, "child");
+
+  auto quarter = std::make_shared<InMemoryTracer>(100000, 0.25);
+  int sampled = 0;
+  for (int i = 0; i < 4000; ++i) {
+    auto span = quarter->StartSpan("r", SpanKind::kClient, nullptr);
+    sampled += span->context().sampled() ? 1 : 0;
+    span->End(absl::OkStatus());
+  }
+  EXPECT_GT(sampled, 800);
+  EXPECT_LT(sampled, 1200);
+  EXPECT_EQ(quarter->spans().size(), static_cast<size_t>(sampled));
 }
 
 }  // namespace
