@@ -30,6 +30,9 @@ namespace {
 
 // Hedged attempts beyond the first a policy may ask for.
 constexpr int kMaxHedges = 4;
+// The shortest hedge delay: below, a timer would tick as a busy loop on the
+// process scheduler. A policy's is refused; an observed p95 is raised to it.
+constexpr absl::Duration kMinHedgeDelay = absl::Microseconds(100);
 
 bool IsNatsMicro(const registry::Node& node) {
   auto it = node.metadata.find(srv::kProtocolMetadata);
@@ -53,6 +56,12 @@ absl::Status CheckHedge(const HedgePolicy& hedge, absl::string_view where) {
         "in [0, ",
         kMaxHedges, "], not ", absl::FormatDuration(hedge.delay), " and ",
         hedge.max_extra));
+  }
+  if (hedge.delay > absl::ZeroDuration() && hedge.delay < kMinHedgeDelay) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": a hedge's delay must be zero or at least ",
+                     absl::FormatDuration(kMinHedgeDelay), ", not ",
+                     absl::FormatDuration(hedge.delay)));
   }
   return absl::OkStatus();
 }
@@ -531,7 +540,13 @@ absl::StatusOr<Message> Client::Run(CallRequest& request,
   ObservationScope* const observed = scope.has_value() ? &*scope : nullptr;
   absl::StatusOr<Message> answer;
   if (const HedgePolicy* hedge = HedgeFor(request, options); hedge != nullptr) {
-    answer = RunHedged(request, options, *hedge, observed);
+    // A policy's was checked by Create; the call's is checked here.
+    if (absl::Status valid = CheckHedge(*hedge, "CallOptions::hedge");
+        !valid.ok()) {
+      answer = std::move(valid);
+    } else {
+      answer = RunHedged(request, options, *hedge, observed);
+    }
   } else {
     answer = Attempts(request, options, observed,
                       [&](const registry::Node& node,
@@ -587,7 +602,7 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
   std::set<std::string> used;  // nodes this call went to; guarded by mu
   absl::Status last = absl::UnavailableError("no attempt ended");  // mu
   int extra = 0;                                                   // mu
-  enum class Launched { kStarted, kNoNode, kNoBudget };
+  enum class Launched { kStarted, kNoNode, kNoBudget, kQueueFull };
   // Picks a node not used yet (the first: checks the endpoint is
   // idempotent) and takes its attempt's slot in the race; `token`: a retry
   // or hedge, which the budget must allow. With mu held.
@@ -648,6 +663,14 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
   };
   // Starts a retry or hedge on the hedge pool. With mu held.
   auto launch = [&](absl::Status* why) {
+    concurrency::ThreadPool& hedge_pool = HedgePool();
+    if (hedges_queued_.load(std::memory_order_relaxed) >=
+        hedge_pool.max_threads()) {
+      // Every thread busy and as many waiting: a hedge that starts late
+      // helps nobody. Skipped before it takes a token or a trial.
+      ++hedges_skipped_;
+      return Launched::kQueueFull;
+    }
     const registry::Node* node = nullptr;
     int index = 0;
     service_internal::AttemptCancel* cancel = nullptr;
@@ -656,17 +679,25 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
     auto task = [this, versions, selector, hooks, ended, cancel, index,
                  node = *node, copy = pristine,
                  deadline = options.deadline]() mutable {
+      hedges_queued_.fetch_sub(1, std::memory_order_relaxed);
       service_internal::Attempt state;
       state.idempotent = true;
       state.cancel = cancel;
       if (hooks) selector->Started(copy.service, node);
       const absl::Time started = absl::Now();
+      // Abandoned while queued (the race ended): no dial.
       absl::StatusOr<Message> result =
-          PathTo(node).Call(node, versions->services, &copy, deadline, &state);
+          cancel->cancelled()
+              ? absl::StatusOr<Message>(absl::CancelledError(
+                    "the attempt was abandoned before it started"))
+              : PathTo(node).Call(node, versions->services, &copy, deadline,
+                                  &state);
       ended(copy, node, index, cancel, started, std::move(result), state);
     };
-    if (absl::Status scheduled = HedgePool().Schedule(std::move(task));
+    hedges_queued_.fetch_add(1, std::memory_order_relaxed);
+    if (absl::Status scheduled = hedge_pool.Schedule(std::move(task));
         !scheduled.ok()) {
+      hedges_queued_.fetch_sub(1, std::memory_order_relaxed);
       if (breakers_ != nullptr) {
         breakers_->Record(request.service, node->id,
                           service_internal::BreakerOutcome::kNeutral);
@@ -695,20 +726,27 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
     // Before the endpoint has a p95: `delay`, or none when zero.
     delay = latencies_->P95(latency_key, hedge.delay);
   }
-  concurrency::ScheduledTask timer;
+  concurrency::ScheduledTask timer;  // guarded by mu until assigned
   if (delay > absl::ZeroDuration() && hedge.max_extra > 0) {
-    // Each tick hedges once more while no answer came, up to max_extra.
+    // An observed p95 may be tiny (the memory stack's): no busy ticking.
+    delay = std::max(delay, kMinHedgeDelay);
+    // Each tick hedges once more while no answer came, up to max_extra;
+    // then it cancels itself (from its own callback Cancel returns at once),
+    // so no tick runs for the rest of the call.
+    std::lock_guard<std::mutex> lock(mu);
     timer = concurrency::Scheduler::Default().Every(delay, [&] {
       std::lock_guard<std::mutex> lock(mu);
-      if (extra >= hedge.max_extra || race->view().won) return;
-      absl::Status no_hedge;
-      if (launch(&no_hedge) == Launched::kStarted) {
-        ++extra;
-        ++hedges_;
-        Count(Counter::kHedge, request.service);
-      } else {
-        extra = hedge.max_extra;  // no other node, or no budget
+      if (extra < hedge.max_extra && !race->view().won) {
+        absl::Status no_hedge;
+        if (launch(&no_hedge) == Launched::kStarted) {
+          ++extra;
+          ++hedges_;
+          Count(Counter::kHedge, request.service);
+        } else {
+          extra = hedge.max_extra;  // no node, budget or pool thread
+        }
       }
+      if (extra >= hedge.max_extra || race->view().won) timer.Cancel();
     });
   }
   {
@@ -739,6 +777,10 @@ absl::StatusOr<Message> Client::RunHedged(CallRequest& request,
     const Launched launched = launch(&why);
     if (launched == Launched::kNoBudget) {
       refused = absl::UnavailableError("the client's retry budget is spent");
+      break;
+    }
+    if (launched == Launched::kQueueFull) {
+      refused = absl::UnavailableError("the hedge pool is full");
       break;
     }
     if (launched != Launched::kStarted) break;
@@ -1006,7 +1048,8 @@ ClientStats Client::stats() const {
           .outcome_unknown = outcome_unknown_.load(),
           .hedges = hedges_.load(),
           .hedge_wins = hedge_wins_.load(),
-          .breaker_opened = breaker_opened_.load()};
+          .breaker_opened = breaker_opened_.load(),
+          .hedges_skipped = hedges_skipped_.load()};
 }
 
 std::vector<NodeHealth> Client::node_health() const {

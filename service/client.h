@@ -90,9 +90,16 @@ class SocketPool;
 // Hedged calls (opt-in; idempotent endpoints only): when no answer came
 // after a delay, the same request goes to another node as well; the first
 // OK answer wins and the others are abandoned. Each hedge takes a retry
-// budget token (RetryBudget).
+// budget token (RetryBudget). Hedges run on a pool of 2 x async_threads
+// threads with as many waiting at most: beyond, a hedge is skipped
+// (ClientStats::hedges_skipped). An abandoned hedge still waiting for a
+// thread ends without dialling; ~Client waits for the hedges in flight,
+// which end at once (their sockets closed) except one still dialling its
+// node, bounded by its call's deadline.
 struct HedgePolicy {
-  // Zero (and !after_p95): no hedging.
+  // Zero (and !after_p95): no hedging; else at least 100 us
+  // (InvalidArgument below; an observed p95 below it is raised to it). The
+  // timer stops once max_extra hedges went.
   absl::Duration delay = absl::ZeroDuration();
   // The delay is the endpoint's observed p95 (`delay` until the client saw
   // enough answers of it).
@@ -277,6 +284,9 @@ struct ClientStats {
   int64_t hedges = 0;            // hedged attempts sent
   int64_t hedge_wins = 0;        // calls a hedged attempt answered
   int64_t breaker_opened = 0;    // times a node's breaker opened
+  // Hedges (and a hedged call's retries) skipped: the hedge pool's threads
+  // all busy and as many waiting.
+  int64_t hedges_skipped = 0;
 };
 
 // A node's circuit breaker as the client sees it (Client::node_health).
@@ -488,6 +498,8 @@ class Client {
   std::atomic<int64_t> outcome_unknown_{0};
   std::atomic<int64_t> hedges_{0};
   std::atomic<int64_t> hedge_wins_{0};
+  std::atomic<int64_t> hedges_skipped_{0};
+  std::atomic<int> hedges_queued_{0};  // on the hedge pool, not started
   std::atomic<int64_t> breaker_opened_{0};
   const std::unique_ptr<service_internal::RetryBudgetCore> budget_;
   // Null when disabled.

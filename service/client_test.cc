@@ -7,11 +7,13 @@
 
 #include "service/client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "registry/memory/memory_registry.h"
 #include "service/errors.h"
 #include "status/status_matchers.h"
+#include "testing/sync.h"
 #include "transport/mock/mock_transport.h"
 
 namespace micro_nats::service {
@@ -642,6 +645,60 @@ TEST_F(ClientTest, AnAnswerBeforeTheHedgesDelayIsNotHedged) {
   EXPECT_EQ(client->stats().hedges, 0);
   EXPECT_EQ(client->stats().hedge_wins, 0);
   EXPECT_EQ(client->stats().retries, 0);
+}
+
+TEST_F(ClientTest, HedgesBeyondThePoolAreSkippedAndAbandonedOnesNeverDial) {
+  behaviour_["addr.a"].hang = true;
+  behaviour_["addr.b"].hang = true;
+  // A hedge pool of 2 threads, 2 more hedges may wait.
+  auto client =
+      NewClient({.selector = std::make_shared<PreferA>(), .async_threads = 1});
+  auto call = [&](absl::Duration timeout) {
+    EXPECT_THAT(
+        client->CallRaw("svc", "Svc.Do", {},
+                        {.timeout = timeout,
+                         .idempotent = true,
+                         .hedge = HedgePolicy{.delay = absl::Milliseconds(1)}}),
+        StatusIs(absl::StatusCode::kDeadlineExceeded));
+  };
+  auto dialled_b = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::count(dialled_.begin(), dialled_.end(), "addr.b");
+  };
+  // Two calls whose hedges hold both threads for 2 s.
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 2; ++i) {
+    callers.emplace_back(call, absl::Seconds(2));
+  }
+  ASSERT_TRUE(micro_nats::testing::Eventually([&] { return dialled_b() == 2; },
+                                              absl::Seconds(1), "two hedges"));
+  // Four short calls: two hedges wait (and are abandoned before a thread
+  // frees), two are skipped.
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back(call, absl::Milliseconds(300));
+  }
+  for (std::thread& caller : callers) caller.join();
+  const ClientStats stats = client->stats();
+  EXPECT_EQ(stats.hedges, 4);
+  EXPECT_EQ(stats.hedges_skipped, 2);
+  client.reset();  // the two hedges that waited run, abandoned
+  EXPECT_EQ(dialled_b(), 2);
+}
+
+TEST_F(ClientTest, AHedgeDelayTooShortIsRefused) {
+  auto client = NewClient();
+  EXPECT_THAT(
+      client->CallRaw("svc", "Svc.Do", {},
+                      {.idempotent = true,
+                       .hedge = HedgePolicy{.delay = absl::Microseconds(1)}}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("CallOptions::hedge"), HasSubstr("delay"))));
+  EXPECT_THAT(Client::Create(
+                  {.policies = {{"Svc.Do",
+                                 {.hedge = {.delay = absl::Nanoseconds(1)}}}}},
+                  registry_, transport_, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("delay")));
+  EXPECT_TRUE(dialled_.empty());
 }
 
 TEST_F(ClientTest, HedgingNeedsAnIdempotentEndpoint) {
