@@ -9,8 +9,10 @@
 //   bazel run -c opt //tracing:tracing_bench
 
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <streambuf>
+#include <string>
 
 #include "benchmark/benchmark.h"
 #include "service/observer.h"
@@ -42,13 +44,19 @@ std::shared_ptr<Tracer> MakeTracer(int which) {
       return NewNoopTracer();
     case 1:
       return NewJsonLinesTracer(&null_stream, {.max_queued = 1 << 16});
+    case 3:  // the production setting: 1 % of new traces exported
+      return NewJsonLinesTracer(&null_stream,
+                                {.max_queued = 1 << 16, .sample_ratio = 0.01});
     default:
       return std::make_shared<InMemoryTracer>(0);  // keeps none: drops
   }
 }
 
 const char* TracerName(int which) {
-  return which == 0 ? "noop" : which == 1 ? "jsonlines" : "memory(drop)";
+  return which == 0   ? "noop"
+         : which == 1 ? "jsonlines"
+         : which == 3 ? "jsonlines(1%)"
+                      : "memory(drop)";
 }
 
 void BM_ClientCallEnd(benchmark::State& state) {
@@ -69,7 +77,7 @@ void BM_ClientCallEnd(benchmark::State& state) {
       static_cast<double>(TracingBenchAllocations() - before) /
       static_cast<double>(state.iterations()));
 }
-BENCHMARK(BM_ClientCallEnd)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(BM_ClientCallEnd)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
 
 void BM_ServerCallEnd(benchmark::State& state) {
   auto observer = NewTracingObserver(MakeTracer(state.range(0)));
@@ -88,7 +96,7 @@ void BM_ServerCallEnd(benchmark::State& state) {
       static_cast<double>(TracingBenchAllocations() - before) /
       static_cast<double>(state.iterations()));
 }
-BENCHMARK(BM_ServerCallEnd)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(BM_ServerCallEnd)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
 
 void BM_ParseTraceparent(benchmark::State& state) {
   for (auto _ : state) {
@@ -98,6 +106,28 @@ void BM_ParseTraceparent(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ParseTraceparent);
+
+// The JSON-lines writer's work per span (on its own thread in use): one
+// client span as the observer records it, formatted.
+void BM_SpanToJson(benchmark::State& state) {
+  auto tracer = std::make_shared<InMemoryTracer>();
+  auto observer = NewTracingObserver(tracer);
+  Headers headers;
+  auto call = observer->ClientCall(CallKind::kUnary, "greeter", "Greeter.Hello",
+                                   &headers);
+  call->Attempt("greeter-3f1c8a", absl::OkStatus());
+  call->End(absl::OkStatus());
+  const SpanData span = tracer->spans().at(0);
+  const int64_t before = TracingBenchAllocations();
+  for (auto _ : state) {
+    std::string line = SpanToJson(span);
+    benchmark::DoNotOptimize(line);
+  }
+  state.counters["allocs/op"] = benchmark::Counter(
+      static_cast<double>(TracingBenchAllocations() - before) /
+      static_cast<double>(state.iterations()));
+}
+BENCHMARK(BM_SpanToJson);
 
 }  // namespace
 }  // namespace micro_nats::tracing
