@@ -383,7 +383,8 @@ void Client::AttemptEnded(const CallRequest& request,
     selector.Finished(request.service, node,
                       {.latency = absl::Now() - started,
                        .status = status,
-                       .node_failed = attempt.node_failed && !abandoned});
+                       .node_failed = attempt.node_failed && !abandoned,
+                       .cancelled = abandoned});
   }
   if (breakers_ != nullptr) {
     const service_internal::BreakerOutcome outcome =

@@ -319,7 +319,8 @@ class PreferA : public Selector {
                 const AttemptResult& result) override {
     std::lock_guard<std::mutex> lock(mu);
     finished.push_back(absl::StrCat(node.id, ":", result.status.code(), ":",
-                                    result.node_failed));
+                                    result.node_failed,
+                                    result.cancelled ? ":cancelled" : ""));
   }
   std::mutex mu;
   std::vector<std::string> started;
@@ -627,10 +628,10 @@ TEST_F(ClientTest, AHedgeAnswersWhileTheFirstNodeHangs) {
   EXPECT_EQ(closed_.load(), 1);
   client.reset();  // waits for the loser's attempt
   EXPECT_THAT(selector->started, ::testing::ElementsAre("a", "b"));
-  // An abandoned attempt is no node failure.
+  // An abandoned attempt is no node failure, and no latency sample.
   EXPECT_THAT(selector->finished,
-              ::testing::Contains(
-                  absl::StrCat("a:", absl::StatusCode::kCancelled, ":0")));
+              ::testing::Contains(absl::StrCat(
+                  "a:", absl::StatusCode::kCancelled, ":0:cancelled")));
 }
 
 TEST_F(ClientTest, AnAnswerBeforeTheHedgesDelayIsNotHedged) {

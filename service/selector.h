@@ -92,6 +92,10 @@ class Selector {
     // as stopping or overloaded, no answer by the deadline): a handler's
     // error is not one.
     bool node_failed = false;
+    // The client abandoned the attempt (a hedged call's loser, cancelled
+    // when another answered): `latency` is only a lower bound of the
+    // node's, no sample; only the attempt's end.
+    bool cancelled = false;
   };
   virtual void Started(absl::string_view service, const registry::Node& node) {}
   virtual void Finished(absl::string_view service, const registry::Node& node,
