@@ -7,6 +7,7 @@
 
 #include "metrics/metrics.h"
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <memory>
@@ -407,6 +408,60 @@ TEST(ServiceMetrics, ReadyOnlyFromRegistrationUntilStopBegins) {
   MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(port, "/readyz"));
   EXPECT_EQ(got.code, 503);
   EXPECT_THAT(got.body, HasSubstr("stopped"));
+}
+
+// The frontend outlives its service (the caller holds it): scrapes during
+// the service's destruction and after it read no freed memory (ASan) and
+// show the last stats.
+TEST(ServiceMetrics, ScrapesDuringAndAfterTheServicesDestruction) {
+  auto network = service::NewMemoryNetwork();
+  MN_ASSERT_OK_AND_ASSIGN(auto metrics,
+                          ServiceMetrics::Create({.address = "127.0.0.1:0"}));
+  service::ServerOptions server_options;
+  server_options.frontends.push_back(metrics);
+  MN_ASSERT_OK_AND_ASSIGN(
+      auto service,
+      service::NewMemoryService({.identity = {.name = "greeter"},
+                                 .network = network,
+                                 .server = std::move(server_options),
+                                 .observer = metrics->observer()}));
+  metrics->Attach(service.get());
+  greeter::Greeter handler("memory-1");
+  ASSERT_THAT(greeter::RegisterGreeterHandler(service->server(), handler),
+              IsOk());
+  ASSERT_THAT(service->Start(), IsOk());
+  greeter::HelloRequest request;
+  request.set_name("x");
+  ASSERT_THAT((service->client()
+                   .Call<greeter::HelloRequest, greeter::HelloReply>(
+                       "greeter", "Greeter.Hello", request)
+                   .status()),
+              IsOk());
+
+  std::atomic<bool> done{false};
+  std::atomic<int> scrapes{0};
+  std::thread scraper([&] {
+    while (!done.load()) {
+      EXPECT_THAT(metrics->metrics()->Text(),
+                  HasSubstr("micro_client_calls_total"));
+      scrapes.fetch_add(1);
+    }
+  });
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] { return scrapes.load() > 0; }, absl::Seconds(10)));
+  service.reset();
+  const int after = scrapes.load();
+  ASSERT_TRUE(micro_nats::testing::Eventually(
+      [&] { return scrapes.load() > after + 1; }, absl::Seconds(10)));
+  done = true;
+  scraper.join();
+  const std::string text = metrics->metrics()->Text();
+  EXPECT_THAT(text,
+              HasSubstr("micro_client_calls_total{rpc_service=\"greeter\"} 1"));
+  MN_ASSERT_OK_AND_ASSIGN(auto got, HttpGet(metrics->port(), "/metrics"));
+  EXPECT_EQ(got.code, 200);
+  MN_ASSERT_OK_AND_ASSIGN(got, HttpGet(metrics->port(), "/readyz"));
+  EXPECT_EQ(got.code, 503);
 }
 
 }  // namespace

@@ -65,62 +65,78 @@ void ServiceMetrics::Attach(service::Service* service) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     server_ = &service->server();
+    client_ = &service->client();
+    registry_ = &service->registry();
     name_ = service->name();
   }
   collectors_.push_back(metrics_->AddCollector(
       [this](std::vector<Sample>* out) { CollectServer(out); }));
-  // The client and the registry outlive the server, which holds this.
-  service::Client* client = &service->client();
-  registry::CachingRegistry* registry = &service->registry();
   collectors_.push_back(metrics_->AddCollector(
-      [client, registry, name = service->name()](std::vector<Sample>* out) {
-        const service::ClientStats stats = client->stats();
-        const registry::CacheStats cache = registry->stats();
-        Add(out, name,
-            {
-                {"micro_client_calls_total",
-                 "Calls the client made (ClientStats).", stats.calls},
-                {"micro_client_retries_total",
-                 "Attempts after a call's first (ClientStats).", stats.retries},
-                {"micro_client_evicted_total",
-                 "Nodes dropped from the cache after failing (ClientStats).",
-                 stats.evicted},
-                {"micro_client_streams_total", "Streams opened (ClientStats).",
-                 stats.streams},
-                {"micro_client_budget_exhausted_total",
-                 "Retries and hedges the retry budget refused (ClientStats).",
-                 stats.budget_exhausted},
-                {"micro_client_outcome_unknown_total",
-                 "Non-idempotent calls failed after delivery (ClientStats).",
-                 stats.outcome_unknown},
-                {"micro_client_hedges_total",
-                 "Hedged attempts sent (ClientStats).", stats.hedges},
-                {"micro_client_hedge_wins_total",
-                 "Calls a hedged attempt answered (ClientStats).",
-                 stats.hedge_wins},
-                {"micro_client_breaker_opened_total",
-                 "Times a node's circuit breaker opened (ClientStats).",
-                 stats.breaker_opened},
-                {"micro_registry_lookups_total",
-                 "Lookups in the registry cache (CacheStats).", cache.lookups},
-                {"micro_registry_cache_hits_total",
-                 "Lookups answered without asking the registry (CacheStats).",
-                 cache.from_cache},
-                {"micro_registry_backend_queries_total",
-                 "Queries sent to the registry (CacheStats).",
-                 cache.backend_queries},
-                {"micro_registry_joined_queries_total",
-                 "Lookups answered by another lookup's query (CacheStats).",
-                 cache.joined_queries},
-                {"micro_registry_timed_out_total",
-                 "Lookups whose deadline came first (CacheStats).",
-                 cache.timed_out},
-                {"micro_registry_cached_services",
-                 "Service names the registry cache holds.",
-                 static_cast<int64_t>(registry->CachedNames()),
-                 Sample::Type::kGauge},
-            });
-      }));
+      [this](std::vector<Sample>* out) { CollectClient(out); }));
+}
+
+void ServiceMetrics::CollectClient(std::vector<Sample>* out) {
+  service::ClientStats stats;
+  registry::CacheStats cache;
+  int64_t cached_names = 0;
+  std::string name;
+  {
+    // Read live only while serving: Stop detaches (a scrape during it
+    // waits here), and the service may be gone after it.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (server_ == nullptr) return;
+    if (serving_) SnapshotClient();
+    stats = last_client_;
+    cache = last_cache_;
+    cached_names = last_cached_names_;
+    name = name_;
+  }
+  Add(out, name,
+      {
+          {"micro_client_calls_total", "Calls the client made (ClientStats).",
+           stats.calls},
+          {"micro_client_retries_total",
+           "Attempts after a call's first (ClientStats).", stats.retries},
+          {"micro_client_evicted_total",
+           "Nodes dropped from the cache after failing (ClientStats).",
+           stats.evicted},
+          {"micro_client_streams_total", "Streams opened (ClientStats).",
+           stats.streams},
+          {"micro_client_budget_exhausted_total",
+           "Retries and hedges the retry budget refused (ClientStats).",
+           stats.budget_exhausted},
+          {"micro_client_outcome_unknown_total",
+           "Non-idempotent calls failed after delivery (ClientStats).",
+           stats.outcome_unknown},
+          {"micro_client_hedges_total", "Hedged attempts sent (ClientStats).",
+           stats.hedges},
+          {"micro_client_hedge_wins_total",
+           "Calls a hedged attempt answered (ClientStats).", stats.hedge_wins},
+          {"micro_client_breaker_opened_total",
+           "Times a node's circuit breaker opened (ClientStats).",
+           stats.breaker_opened},
+          {"micro_registry_lookups_total",
+           "Lookups in the registry cache (CacheStats).", cache.lookups},
+          {"micro_registry_cache_hits_total",
+           "Lookups answered without asking the registry (CacheStats).",
+           cache.from_cache},
+          {"micro_registry_backend_queries_total",
+           "Queries sent to the registry (CacheStats).", cache.backend_queries},
+          {"micro_registry_joined_queries_total",
+           "Lookups answered by another lookup's query (CacheStats).",
+           cache.joined_queries},
+          {"micro_registry_timed_out_total",
+           "Lookups whose deadline came first (CacheStats).", cache.timed_out},
+          {"micro_registry_cached_services",
+           "Service names the registry cache holds.", cached_names,
+           Sample::Type::kGauge},
+      });
+}
+
+void ServiceMetrics::SnapshotClient() {
+  last_client_ = client_->stats();
+  last_cache_ = registry_->stats();
+  last_cached_names_ = static_cast<int64_t>(registry_->CachedNames());
 }
 
 void ServiceMetrics::CollectServer(std::vector<Sample>* out) {
@@ -174,7 +190,10 @@ absl::Status ServiceMetrics::Start(service::ServedService) {
 
 absl::Status ServiceMetrics::Stop(absl::Time) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (serving_ && server_ != nullptr) last_server_ = server_->stats();
+  if (serving_ && server_ != nullptr) {
+    last_server_ = server_->stats();
+    SnapshotClient();
+  }
   serving_ = false;
   stopped_once_ = true;
   return absl::OkStatus();

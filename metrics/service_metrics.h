@@ -24,6 +24,7 @@
 #ifndef MICRO_NATS_METRICS_SERVICE_METRICS_H_
 #define MICRO_NATS_METRICS_SERVICE_METRICS_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -71,9 +72,10 @@ class ServiceMetrics : public service::Frontend {
   int port() const { return http_->port(); }
 
   // Reads `service`'s stats and readiness from now on. Once, right after
-  // Service::Create, with the service whose server holds this frontend:
-  // the server keeps this, so it goes before the client and the registry
-  // it reads.
+  // Service::Create, with the service whose server holds this frontend.
+  // The service's stats are read live between the server's Start and Stop
+  // only; after Stop, /metrics shows their last values (this may outlive
+  // the service: it no longer touches it).
   void Attach(service::Service* service);
 
   absl::Status Start(service::ServedService served) override;
@@ -83,22 +85,30 @@ class ServiceMetrics : public service::Frontend {
   explicit ServiceMetrics(ServiceMetricsOptions options);
   absl::Status Ready();
   void CollectServer(std::vector<Sample>* out);
+  void CollectClient(std::vector<Sample>* out);
+  void SnapshotClient();  // mu_ held, serving_
 
   ServiceMetricsOptions options_;
   std::shared_ptr<PrometheusMetrics> metrics_;
   std::shared_ptr<service::Observer> observer_;
 
-  // The server is read only between Start and Stop: Stop runs in the
-  // server's destructor too, before its members go. After Stop its last
-  // stats are shown.
+  // The server, client and registry are read only between Start and Stop
+  // (Stop runs in the server's destructor too, before the service's parts
+  // go; a scrape holds mu_ while reading them). Outside it, their last
+  // stats are shown (zero before Start): the service may be gone.
   std::mutex mu_;
   // Taken at Attach: Service::server() is not usable while the service's
   // destructor stops it (its pointer is reset first).
-  service::Server* server_ = nullptr;  // mu_
-  std::string name_;                   // mu_
-  bool serving_ = false;               // mu_
-  bool stopped_once_ = false;          // mu_
-  service::ServerStats last_server_;   // mu_
+  service::Server* server_ = nullptr;              // mu_
+  std::string name_;                               // mu_
+  bool serving_ = false;                           // mu_
+  bool stopped_once_ = false;                      // mu_
+  service::Client* client_ = nullptr;              // mu_
+  registry::CachingRegistry* registry_ = nullptr;  // mu_
+  service::ServerStats last_server_;               // mu_
+  service::ClientStats last_client_;               // mu_
+  registry::CacheStats last_cache_;                // mu_
+  int64_t last_cached_names_ = 0;                  // mu_
 
   std::vector<std::unique_ptr<CollectorHandle>> collectors_;
   std::unique_ptr<HttpServer> http_;  // last: stopped first
