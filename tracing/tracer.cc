@@ -260,6 +260,8 @@ int64_t UnixNanos(absl::Time t) { return absl::ToUnixNanos(t); }
 
 nlohmann::ordered_json AttributesToJson(const OwnedAttributes& attributes) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  // One allocation for the members, not one per doubling.
+  out.get_ref<nlohmann::ordered_json::object_t&>().reserve(attributes.size());
   for (const auto& [key, value] : attributes) {
     std::visit([&, k = &key](const auto& v) { out[*k] = v; }, value);
   }
@@ -513,7 +515,8 @@ void InMemoryTracer::Clear() {
 namespace {
 
 nlohmann::ordered_json SpanJson(const SpanData& span) {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j.get_ref<nlohmann::ordered_json::object_t&>().reserve(12);
   j["name"] = span.name;
   j["kind"] = SpanKindName(span.kind);
   j["traceId"] = ToHex(span.context.trace_id);
