@@ -388,7 +388,8 @@ void Client::AttemptEnded(const CallRequest& request,
   }
   if (breakers_ != nullptr) {
     const service_internal::BreakerOutcome outcome =
-        abandoned ? service_internal::BreakerOutcome::kNeutral
+        abandoned || attempt.local_failure
+            ? service_internal::BreakerOutcome::kNeutral
         : service_internal::IsBreakerFailure(
               status, attempt.node_failed, deadline - started,
               options_.circuit_breaker.min_deadline)

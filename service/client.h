@@ -190,8 +190,11 @@ class RequestReply {
  public:
   virtual ~RequestReply() = default;
   // The answer to `request` on `subject`, by `deadline`. Unavailable when
-  // nobody answers at once (NATS "no responders") or NATS is unreachable;
-  // DeadlineExceeded when no answer came in time.
+  // nobody answers at once (its message says "no responders", as NATS's, or
+  // it is marked transport::Delivery::kNotDelivered: the node is gone, the
+  // client tries another) or NATS is unreachable (any other Unavailable:
+  // the connection's, not the node's; not retried); DeadlineExceeded when
+  // no answer came in time.
   virtual absl::StatusOr<Message> Request(const std::string& subject,
                                           const Message& request,
                                           absl::Time deadline) = 0;

@@ -399,6 +399,65 @@ TEST_F(ClientTest, AStreamOpenThatMayHaveStartedAHandlerIsNotRetried) {
   EXPECT_EQ(idempotent->stats().outcome_unknown, 0);
 }
 
+// NATS Service API nodes' request/reply: answers from a script.
+class ScriptedRequestReply : public RequestReply {
+ public:
+  explicit ScriptedRequestReply(std::vector<absl::Status> script)
+      : script_(std::move(script)) {}
+  absl::StatusOr<Message> Request(const std::string& subject, const Message&,
+                                  absl::Time) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    subjects.push_back(subject);
+    if (next_ < script_.size() && !script_[next_].ok()) {
+      return script_[next_++];
+    }
+    ++next_;
+    return Message{.body = "ok"};
+  }
+  std::vector<std::string> subjects;
+
+ private:
+  std::mutex mu_;
+  const std::vector<absl::Status> script_;
+  size_t next_ = 0;
+};
+
+TEST_F(ClientTest, OnlyNoRespondersIsAServiceApiNodesFailure) {
+  std::shared_ptr<registry::Registry> backend = registry::NewMemoryRegistry();
+  const registry::Metadata micro = {{"protocol", "nats-micro"}};
+  ASSERT_THAT(
+      backend->Register({.name = "api",
+                         .version = "1",
+                         .endpoints = {{.name = "Api.Do",
+                                        .metadata = {{"subject", "api.do"}}}},
+                         .nodes = {{.id = "a", .metadata = micro},
+                                   {.id = "b", .metadata = micro}}},
+                        {}),
+      IsOk());
+  registry_ = registry::CachingRegistry::Create(backend).value();
+  // Our own connection closed: not the node's, not retried, not evicted.
+  auto closed = std::make_shared<ScriptedRequestReply>(std::vector{
+      absl::UnavailableError("request on 'api.do': Connection Closed")});
+  auto client = NewClient(
+      {.selector = std::make_shared<PreferA>(), .request_reply = closed});
+  EXPECT_THAT(
+      client->CallRaw("api", "Api.Do", {}),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("Connection Closed")));
+  EXPECT_EQ(client->stats().evicted, 0);
+  EXPECT_EQ(client->stats().retries, 0);
+  EXPECT_TRUE(client->node_health().empty());
+  // Nobody took it: the node is gone, another is tried.
+  auto nobody =
+      std::make_shared<ScriptedRequestReply>(std::vector{absl::UnavailableError(
+          "request on 'api.do': No responders available for request")});
+  auto retried = NewClient(
+      {.selector = std::make_shared<PreferA>(), .request_reply = nobody});
+  EXPECT_THAT(retried->CallRaw("api", "Api.Do", {}),
+              IsOkAndHolds(::testing::Field(&Message::body, "ok")));
+  EXPECT_EQ(retried->stats().evicted, 1);
+  EXPECT_EQ(retried->stats().retries, 1);
+}
+
 TEST_F(ClientTest, ASendThatFailedNeverReachedAHandlerAndIsRetried) {
   behaviour_["addr.a"].send_status = absl::OutOfRangeError("peer closed");
   auto client = NewClient({.selector = std::make_shared<PreferA>()});

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "concurrency/coarse_clock.h"
@@ -16,6 +18,18 @@
 
 namespace micro_nats::service::service_internal {
 namespace {
+
+// A request/reply failure that says no node took the request: NATS "no
+// responders" (nats.c: "No responders available for request"), or a
+// failure marked not delivered.
+bool NobodyListens(const absl::Status& status) {
+  if (!absl::IsUnavailable(status)) return false;
+  if (transport::DeliveryOf(status) == transport::Delivery::kNotDelivered) {
+    return true;
+  }
+  return absl::StrContains(absl::AsciiStrToLower(status.message()),
+                           "no responders");
+}
 
 const std::string* FindHeader(const Headers& headers, const std::string& name) {
   auto it = headers.find(name);
@@ -177,9 +191,12 @@ class SubjectCallPath : public CallPath {
                                CallRequest* request, absl::Time deadline,
                                Attempt* attempt) override {
     // A request/reply is never sent again after delivery: NATS says "no
-    // responders" when nobody took it, and a lost answer is a deadline.
+    // responders" when nobody took it (retried elsewhere), and a lost
+    // answer is a deadline; any other failure (the connection's) is the
+    // caller's, not retried.
     attempt->node_failed = false;
     attempt->maybe_delivered = false;
+    attempt->local_failure = false;
     bool* const node_failed = &attempt->node_failed;
     const std::string subject = SubjectOf(node, versions, request->endpoint);
     if (subject.empty()) {
@@ -199,8 +216,12 @@ class SubjectCallPath : public CallPath {
     absl::StatusOr<Message> replied =
         request_reply_->Request(subject, message, deadline);
     if (!replied.ok()) {
-      // No responders, or NATS not reachable.
-      *node_failed = IsRetryable(replied.status());
+      // Only "no responders" is the node's (gone: nobody took the request);
+      // our own connection closed, draining or reconnecting is not, and
+      // evicting a healthy node for it would be wrong.
+      *node_failed = NobodyListens(replied.status());
+      attempt->local_failure =
+          !*node_failed && absl::IsUnavailable(replied.status());
       return replied.status();
     }
     // NATS micro libraries send no Content-Type: the client reads such an

@@ -69,6 +69,9 @@ struct Attempt {
   // socket ended, or the node was found gone, after the request left), so
   // only an idempotent call is sent again.
   bool maybe_delivered = false;
+  // Out: the failure was this client's own (its NATS connection closed,
+  // draining or reconnecting), nothing the node did: no breaker outcome.
+  bool local_failure = false;
 };
 
 // CallPath
