@@ -271,6 +271,32 @@ TEST(ObserverBounds, ServerEndpointsBeyondTheBoundAreOther) {
             1000);
 }
 
+// A ClientStream kept past its Service ends its observation after the
+// observer went: the observation keeps what it counts into (ASan).
+TEST(ObserverLifetime, AnObservationMayEndAfterItsObserver) {
+  auto metrics = NewPrometheusMetrics();
+  auto observer = NewMetricsObserver(metrics);
+  auto stream =
+      observer->ClientCall(service::CallKind::kStream, "svc", "Svc.Chat", {});
+  auto call =
+      observer->ServerCall(service::CallKind::kUnary, "svc", "Svc.Hello", {});
+  observer.reset();
+  stream->End(absl::OkStatus());
+  call->End(absl::NotFoundError("no"));
+  MN_ASSERT_OK_AND_ASSIGN(auto samples,
+                          ParseWithPrometheusClient(metrics->Text()));
+  EXPECT_EQ(SumOf(samples, "rpc_client_stream_duration_seconds_count"), 1);
+  EXPECT_EQ(SumOf(samples, "rpc_server_requests_total", {"code=\"404\""}), 1);
+  EXPECT_EQ(SumOf(samples, "rpc_server_in_flight_requests"), 0);
+
+  // The metrics dropped too: the observation keeps them.
+  observer = NewMetricsObserver(NewPrometheusMetrics());
+  call =
+      observer->ServerCall(service::CallKind::kUnary, "svc", "Svc.Hello", {});
+  observer.reset();
+  call->End(absl::OkStatus());
+}
+
 TEST(HttpServer, RefusesBadAddresses) {
   for (const char* address :
        {"", "9464", "localhost:9464", "127.0.0.1", "127.0.0.1:70000",

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -74,7 +75,10 @@ struct Families {
 
 // The instruments of one (service, method) of one kind of call: each
 // outcome code's made once, on first use, then read with one atomic load.
-class Endpoint {
+// Shared by the observer's cache and each observation of it, with the
+// metrics its instruments live in: an observation may end after its
+// observer went (a ClientStream kept past its Service).
+class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
   struct PerCode {
     Histogram* duration = nullptr;
@@ -82,8 +86,12 @@ class Endpoint {
     Counter* attempts = nullptr;
   };
 
-  Endpoint(const Families& families, std::string a, std::string b)
-      : families_(families), a_(std::move(a)), b_(std::move(b)) {
+  Endpoint(std::shared_ptr<Metrics> metrics, const Families& families,
+           std::string a, std::string b)
+      : metrics_(std::move(metrics)),
+        families_(families),
+        a_(std::move(a)),
+        b_(std::move(b)) {
     if (families_.in_flight != nullptr) {
       in_flight_ = families_.in_flight->With({a_, b_});
     }
@@ -115,6 +123,7 @@ class Endpoint {
   }
 
  private:
+  const std::shared_ptr<Metrics> metrics_;  // owns the families
   const Families families_;
   const std::string a_;
   const std::string b_;
@@ -169,8 +178,9 @@ class CallObservation final : public Observation {
     ++free_list.count;
   }
 
-  explicit CallObservation(Endpoint* endpoint)
-      : endpoint_(endpoint), start_(std::chrono::steady_clock::now()) {
+  explicit CallObservation(std::shared_ptr<Endpoint> endpoint)
+      : endpoint_(std::move(endpoint)),
+        start_(std::chrono::steady_clock::now()) {
     if (Gauge* in_flight = endpoint_->in_flight()) in_flight->Add(1);
   }
   void Attempt(absl::string_view, const absl::Status& status) override {
@@ -188,7 +198,7 @@ class CallObservation final : public Observation {
   }
 
  private:
-  Endpoint* const endpoint_;
+  const std::shared_ptr<Endpoint> endpoint_;
   const std::chrono::steady_clock::time_point start_;
 };
 
@@ -377,7 +387,8 @@ class MetricsObserver : public service::Observer {
       service = kind == CallKind::kMessage ? "broker" : "events";
     }
     return std::make_unique<CallObservation>(
-        static_cast<Endpoint*>(Find(slot, service, endpoint)));
+        static_cast<Endpoint*>(Find(slot, service, endpoint))
+            ->shared_from_this());
   }
 
   // The Endpoint (call slots) or Counter (counter slots) for (a, b).
@@ -411,8 +422,8 @@ class MetricsObserver : public service::Observer {
     }
     std::shared_ptr<void> value;
     if (slot < kCallSlots) {
-      value = std::make_shared<Endpoint>(families_[slot], std::string(a),
-                                         std::string(b));
+      value = std::make_shared<Endpoint>(metrics_, families_[slot],
+                                         std::string(a), std::string(b));
     } else {
       const int index = slot - kCallSlots;
       Counter* counter = two_labels_[index] ? counters_[index]->With({a, b})
