@@ -346,19 +346,10 @@ absl::StatusOr<const registry::Node*> Client::Pick(
     return nodes[index];
   }
   const size_t candidates = nodes.size();
-  {
-    // Nodes the registry no longer lists are forgotten.
-    std::vector<std::string> live;
-    for (const registry::Service& version : versions) {
-      for (const registry::Node& node : version.nodes) live.push_back(node.id);
-    }
-    std::sort(live.begin(), live.end());
-    breakers_->Retain(request.service, live);
-  }
-  std::set<std::string> exclude = failed;
-  breakers_->Exclude(request.service, &exclude);
+  // One lock, no allocation: forgets nodes the registry no longer lists and
+  // leaves out the open ones.
+  breakers_->Filter(request.service, versions, &nodes);
   for (;;) {
-    CandidateNodes(versions, options.filters, exclude, &nodes);
     if (nodes.empty()) {
       if (!failed.empty()) return last;
       return absl::UnavailableError(
@@ -369,7 +360,8 @@ absl::StatusOr<const registry::Node*> Client::Pick(
     if (index >= nodes.size()) index = 0;
     const registry::Node* node = nodes[index];
     if (breakers_->Admit(request.service, node->id)) return node;
-    exclude.insert(node->id);  // opened, or its trials taken, meanwhile
+    // Opened, or its trials taken, meanwhile.
+    nodes.erase(nodes.begin() + static_cast<ptrdiff_t>(index));
   }
 }
 

@@ -200,11 +200,15 @@ class RequestReply {
                                           absl::Time deadline) = 0;
 };
 
-// Bounds retries and hedges per client to a share of its calls, so an
-// overloaded service sees at most ~(1 + ratio) times the call rate: a token
+// Bounds retries and hedges per client to a share of its calls: a token
 // bucket that each call fills by `ratio` and each retry or hedge empties by
-// one, holding at most ratio x the calls of a `window` (and at least the
-// floor). None left: the call returns its last error (counted).
+// one, holding at most ratio x the calls of a `window` plus the floor
+// (min_per_second x window). None left: the call returns its last error
+// (counted). A service sees at most about (1 + ratio) x calls +
+// min_per_second attempts a second from each client: ~1.1x holds for a
+// client making well over min_per_second / ratio calls a second (100/s at
+// the defaults); a quieter one may retry each call up to its retry limit.
+// Set min_per_second low (or 0) where many quiet clients share a service.
 struct RetryBudget {
   double ratio = 0.1;
   // Tokens a second whatever the calls, so a quiet client can still retry.

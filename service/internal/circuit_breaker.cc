@@ -31,10 +31,14 @@ CircuitBreakers::CircuitBreakers(CircuitBreakerOptions options,
       now_(now != nullptr ? std::move(now)
                           : std::function<absl::Time()>(absl::Now)) {}
 
-std::string CircuitBreakers::Key(absl::string_view service,
-                                 absl::string_view node_id) {
+const std::string& CircuitBreakers::Key(absl::string_view service,
+                                        absl::string_view node_id) {
   // A service name has no NUL (registry::ValidateServiceName).
-  return absl::StrCat(service, absl::string_view("\0", 1), node_id);
+  static thread_local std::string key;
+  key.assign(service.data(), service.size());
+  key.push_back('\0');
+  key.append(node_id.data(), node_id.size());
+  return key;
 }
 
 void CircuitBreakers::Advance(State& state, absl::Time now) {
@@ -94,10 +98,51 @@ void CircuitBreakers::Exclude(absl::string_view service,
   tracked_.store(states_.size(), std::memory_order_release);
 }
 
+void CircuitBreakers::Filter(absl::string_view service,
+                             const std::vector<registry::Service>& versions,
+                             std::vector<const registry::Node*>* nodes) {
+  if (!Tracking()) return;
+  const absl::Time now = now_();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = states_.begin(); it != states_.end();) {
+    const absl::string_view key = it->first;
+    State& state = it->second;
+    const size_t split = key.find('\0');
+    if (key.substr(0, split) != service) {
+      ++it;
+      continue;
+    }
+    const absl::string_view id = key.substr(split + 1);
+    bool listed = false;
+    for (const registry::Service& version : versions) {
+      for (const registry::Node& node : version.nodes) {
+        if (node.id == id) listed = true;
+      }
+    }
+    Advance(state, now);
+    if (!listed || (state.breaker == NodeHealth::Breaker::kClosed &&
+                    now - state.last_failure > options_.window)) {
+      states_.erase(it++);  // gone from the registry, or quiet for a window
+      continue;
+    }
+    if (state.breaker == NodeHealth::Breaker::kOpen ||
+        (state.breaker == NodeHealth::Breaker::kHalfOpen &&
+         state.trials >= options_.half_open_calls)) {
+      nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                                  [&](const registry::Node* node) {
+                                    return node->id == id;
+                                  }),
+                   nodes->end());
+    }
+    ++it;
+  }
+  tracked_.store(states_.size(), std::memory_order_release);
+}
+
 bool CircuitBreakers::Admit(absl::string_view service,
                             absl::string_view node_id) {
   if (!Tracking()) return true;
-  const std::string key = Key(service, node_id);
+  const std::string& key = Key(service, node_id);
   const absl::Time now = now_();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = states_.find(key);
@@ -122,7 +167,7 @@ bool CircuitBreakers::Record(absl::string_view service,
                              BreakerOutcome outcome) {
   // A success of an untracked node changes nothing: no lock.
   if (outcome != BreakerOutcome::kFailure && !Tracking()) return false;
-  const std::string key = Key(service, node_id);
+  const std::string& key = Key(service, node_id);
   const absl::Time now = now_();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = states_.find(key);

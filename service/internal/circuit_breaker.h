@@ -33,6 +33,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "registry/registry.h"
 #include "service/client.h"
 
 namespace micro_nats::service::service_internal {
@@ -77,6 +78,13 @@ class CircuitBreakers {
   // open ones, and half-open ones whose trials are all taken.
   void Exclude(absl::string_view service, std::set<std::string>* exclude);
 
+  // The call's path, one lock and no allocation: drops the state of
+  // `service`'s nodes that `versions` no longer lists (as Retain) and takes
+  // out of `*nodes` those a call must leave out now (as Exclude).
+  void Filter(absl::string_view service,
+              const std::vector<registry::Service>& versions,
+              std::vector<const registry::Node*>* nodes);
+
   // Before an attempt on `node_id`: false when it must not go there (it
   // opened meanwhile, or its trials were taken); true takes a trial of a
   // half-open node, which Record gives back.
@@ -104,7 +112,9 @@ class CircuitBreakers {
     int trials = 0;    // half-open trials in flight
     int trial_successes = 0;
   };
-  static std::string Key(absl::string_view service, absl::string_view node_id);
+  // This thread's buffer, holding the key: no allocation once warm.
+  static const std::string& Key(absl::string_view service,
+                                absl::string_view node_id);
   // Half-open once the cool-down passed.
   void Advance(State& state, absl::Time now);
   void Open(State& state, absl::Time now);

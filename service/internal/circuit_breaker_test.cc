@@ -138,6 +138,21 @@ TEST_F(CircuitBreakerTest, AnAbandonedTrialOnlyFreesItsSlot) {
   EXPECT_TRUE(breakers.Admit("svc", "a"));
 }
 
+TEST_F(CircuitBreakerTest, FilterLeavesOpenNodesOutAndForgetsUnlistedOnes) {
+  auto& breakers = Breakers({.consecutive_failures = 1});
+  ASSERT_TRUE(Fail("a", 1));
+  ASSERT_TRUE(Fail("b", 1));
+  const std::vector<registry::Service> versions = {
+      {.name = "svc", .nodes = {{.id = "b"}, {.id = "c"}}}};
+  std::vector<const registry::Node*> nodes = {&versions[0].nodes[0],
+                                              &versions[0].nodes[1]};
+  breakers.Filter("svc", versions, &nodes);
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0]->id, "c");
+  // "a" is no longer listed: forgotten.
+  EXPECT_THAT(Excluded(), ElementsAre("b"));
+}
+
 TEST_F(CircuitBreakerTest, NodesTheRegistryDroppedAreForgotten) {
   auto& breakers = Breakers({.consecutive_failures = 1});
   ASSERT_TRUE(Fail("a", 1));
