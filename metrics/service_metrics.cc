@@ -81,11 +81,11 @@ void ServiceMetrics::CollectClient(std::vector<Sample>* out) {
   int64_t cached_names = 0;
   std::string name;
   {
-    // Read live only while serving: Stop detaches (a scrape during it
-    // waits here), and the service may be gone after it.
+    // Read live until Stop detaches (a scrape during it waits here): the
+    // service may be gone after it.
     std::lock_guard<std::mutex> lock(mu_);
     if (server_ == nullptr) return;
-    if (serving_) SnapshotClient();
+    if (client_ != nullptr) SnapshotClient();
     stats = last_client_;
     cache = last_cache_;
     cached_names = last_cached_names_;
@@ -190,9 +190,11 @@ absl::Status ServiceMetrics::Start(service::ServedService) {
 
 absl::Status ServiceMetrics::Stop(absl::Time) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (serving_ && server_ != nullptr) {
-    last_server_ = server_->stats();
+  if (serving_ && server_ != nullptr) last_server_ = server_->stats();
+  if (client_ != nullptr) {
     SnapshotClient();
+    client_ = nullptr;
+    registry_ = nullptr;
   }
   serving_ = false;
   stopped_once_ = true;

@@ -73,9 +73,10 @@ class ServiceMetrics : public service::Frontend {
 
   // Reads `service`'s stats and readiness from now on. Once, right after
   // Service::Create, with the service whose server holds this frontend.
-  // The service's stats are read live between the server's Start and Stop
-  // only; after Stop, /metrics shows their last values (this may outlive
-  // the service: it no longer touches it).
+  // The service's stats are read live until the server's Stop; after it,
+  // /metrics shows their last values (this may then outlive the service:
+  // it no longer touches it). A service whose server never starts gets no
+  // Stop: keep this only as long as that service (the server holds it).
   void Attach(service::Service* service);
 
   absl::Status Start(service::ServedService served) override;
@@ -86,16 +87,16 @@ class ServiceMetrics : public service::Frontend {
   absl::Status Ready();
   void CollectServer(std::vector<Sample>* out);
   void CollectClient(std::vector<Sample>* out);
-  void SnapshotClient();  // mu_ held, serving_
+  void SnapshotClient();  // mu_ held, client_ set
 
   ServiceMetricsOptions options_;
   std::shared_ptr<PrometheusMetrics> metrics_;
   std::shared_ptr<service::Observer> observer_;
 
-  // The server, client and registry are read only between Start and Stop
-  // (Stop runs in the server's destructor too, before the service's parts
-  // go; a scrape holds mu_ while reading them). Outside it, their last
-  // stats are shown (zero before Start): the service may be gone.
+  // The server is read only between Start and Stop, the client and the
+  // registry from Attach until Stop (Stop runs in the server's destructor
+  // too, before the service's parts go; a scrape holds mu_ while reading
+  // them). After Stop their last stats are shown: the service may be gone.
   std::mutex mu_;
   // Taken at Attach: Service::server() is not usable while the service's
   // destructor stops it (its pointer is reset first).
