@@ -67,7 +67,16 @@ class HttpServer::Handler : public CivetHandler {
   explicit Handler(std::function<void(mg_connection*)> serve)
       : serve_(std::move(serve)) {}
   bool handleGet(CivetServer*, mg_connection* connection) override {
-    serve_(connection);
+    // civetweb's threads are C: an exception must not reach them.
+    try {
+      serve_(connection);
+    } catch (const std::exception& e) {
+      Reply(connection, 500, "Internal Server Error", kText,
+            absl::StrCat("internal error: ", e.what(), "\n"));
+    } catch (...) {
+      Reply(connection, 500, "Internal Server Error", kText,
+            "internal error\n");
+    }
     return true;
   }
 

@@ -10,7 +10,10 @@
 //
 // Anything else is 404. Requests are served by a small fixed pool of
 // civetweb threads (`threads`), never a thread per connection; a client
-// that sends nothing is dropped after `request_timeout`.
+// that sends nothing is dropped after `request_timeout`, so a few idle
+// connections hold /readyz up for that long at most. A handler that throws
+// answers 500 (nothing escapes into civetweb's C threads). Expose the port
+// to the scraper and the probes only.
 
 #ifndef MICRO_NATS_METRICS_HTTP_SERVER_H_
 #define MICRO_NATS_METRICS_HTTP_SERVER_H_
@@ -37,8 +40,10 @@ struct HttpServerOptions {
   std::function<std::string()> metrics;
   // /readyz: OK is ready; null: always ready.
   std::function<absl::Status()> ready;
-  int threads = 2;
-  absl::Duration request_timeout = absl::Seconds(10);
+  // The responses are tiny: a few threads, and a short timeout so idle
+  // connections cannot keep probes waiting past a kubelet's.
+  int threads = 4;
+  absl::Duration request_timeout = absl::Seconds(2);
 };
 
 // OK for an address HttpServerOptions::address accepts, else

@@ -214,7 +214,8 @@ int CallSlot(bool server, CallKind kind) {
 }
 
 // The family each service::Counter is counted in ({rpc_service}, and a
-// second label where given).
+// second label where given). Only counters something reports have one (the
+// rest are ignored): no family that is always empty.
 struct SideCounter {
   service::Counter counter;
   const char* name;
@@ -235,24 +236,10 @@ constexpr SideCounter kSideCounters[] = {
      "Hedged attempts sent."},
     {service::Counter::kBreakerOpened, "rpc_client_breaker_opened_total",
      "Times a node's circuit breaker opened."},
-    {service::Counter::kLookupCacheHit, "rpc_client_lookups_total",
-     "Registry lookups by result: hit (the cache answered) or miss.", "result"},
     {service::Counter::kRefusedOverload, "rpc_server_refused_total",
      "Requests refused because the queue or an endpoint's limit was full."},
     {service::Counter::kExpiredInQueue, "rpc_server_expired_in_queue_total",
      "Requests dropped because their deadline passed while queued."},
-    {service::Counter::kDropped, "messaging_dropped_total",
-     "Messages and events dropped, by reason.", "reason"},
-    {service::Counter::kSlowConsumer, "messaging_slow_consumers_total",
-     "Slow-consumer reports."},
-    {service::Counter::kSocketOpened, "transport_sockets_opened_total",
-     "Transport sockets opened."},
-    {service::Counter::kSocketRefused, "transport_sockets_refused_total",
-     "Transport sockets refused."},
-    {service::Counter::kSocketReaped, "transport_sockets_reaped_total",
-     "Idle transport sockets reaped."},
-    {service::Counter::kReconnect, "connection_reconnects_total",
-     "Times the connection came back after an outage."},
 };
 
 // Past this many pairs per slot the rest share one "other" entry: names a
@@ -348,11 +335,6 @@ class MetricsObserver : public service::Observer {
       counters_[index] = counter(side.name, side.help, std::move(labels));
       two_labels_[index] = side.second_label != nullptr;
     }
-    // Hits and misses are one family, told apart by `result`.
-    const int hit = static_cast<int>(service::Counter::kLookupCacheHit);
-    const int miss = static_cast<int>(service::Counter::kLookupCacheMiss);
-    counters_[miss] = counters_[hit];
-    two_labels_[miss] = true;
   }
 
   std::unique_ptr<Observation> ClientCall(CallKind kind,
@@ -372,9 +354,10 @@ class MetricsObserver : public service::Observer {
   void Count(service::Counter counter, absl::string_view service, int64_t n,
              absl::string_view reason) override {
     const int index = static_cast<int>(counter);
-    if (index < 0 || index >= kCounterSlots || n <= 0) return;
-    if (counter == service::Counter::kLookupCacheHit) reason = "hit";
-    if (counter == service::Counter::kLookupCacheMiss) reason = "miss";
+    if (index < 0 || index >= kCounterSlots || n <= 0 ||
+        counters_[index] == nullptr) {
+      return;
+    }
     static_cast<Counter*>(Find(kCallSlots + index, service, reason))
         ->Add(static_cast<double>(n));
   }

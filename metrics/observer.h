@@ -16,15 +16,16 @@
 //   messaging_publish_duration_seconds histogram  messaging_system,
 //   messaging_process_duration_seconds histogram    messaging_destination_name,
 //                                                   code
-//   and a counter per service::Counter ({rpc_service}, drops also {reason}):
-//   rpc_client_retries_total, rpc_client_evictions_total,
+//   and a counter for each service::Counter something reports
+//   ({rpc_service}): rpc_client_retries_total, rpc_client_evictions_total,
 //   rpc_client_retry_budget_exhausted_total, rpc_client_outcome_unknown_total,
 //   rpc_client_hedges_total, rpc_client_breaker_opened_total,
-//   rpc_client_lookups_total{result="hit"|"miss"}, rpc_server_refused_total,
-//   rpc_server_expired_in_queue_total, messaging_dropped_total{reason},
-//   messaging_slow_consumers_total, transport_sockets_opened_total,
-//   transport_sockets_refused_total, transport_sockets_reaped_total,
-//   connection_reconnects_total.
+//   rpc_server_refused_total, rpc_server_expired_in_queue_total.
+//   The other counters (lookups, drops, slow consumers, sockets,
+//   reconnects) have no family: nothing reports them yet, and a family
+//   that is always empty would promise what is not measured. Lookups and
+//   reconnects are read at scrape time instead (service_metrics.h:
+//   micro_registry_*; service/nats: nats_connection_reconnects_total).
 //
 // `code` is go-micro's HTTP-like code (service/errors.h): "200" for OK,
 // "404", "408", "429", "503"... `messaging_system` is "broker" (Publish,

@@ -115,7 +115,9 @@ struct NatsServiceOptions {
   // the connection's stats), /healthz, and /readyz (200 from registration
   // until Stop begins, while the NATS connection is up; else 503 with the
   // reason). Empty: none. A bad address is InvalidArgument; one that
-  // cannot be listened on, Unavailable.
+  // cannot be listened on, Unavailable. The endpoint outlives Stop (so
+  // /readyz says "stopped") and stops when the service is destroyed, up to
+  // 2 s past Stop's deadline (civetweb's listener polls every 2 s).
   std::string metrics_address;
   // Where the metrics are kept; null: a new registry. Give your own to add
   // families of yours, or to serve it yourself (it is a
