@@ -33,6 +33,7 @@
 #include "registry/cache/cache.h"
 #include "registry/memory/memory_registry.h"
 #include "service/memory/memory_service.h"
+#include "status/status_macros.h"
 #include "status/status_matchers.h"
 #include "testing/sync.h"
 
@@ -432,6 +433,23 @@ class HeldDeregister : public registry::Registry {
   std::promise<void> release_;
 };
 
+// The greeter on `network`, `metrics` its frontend and observer, attached.
+absl::StatusOr<std::unique_ptr<service::Service>> GreeterWithMetrics(
+    const std::shared_ptr<service::MemoryNetwork>& network,
+    const std::shared_ptr<ServiceMetrics>& metrics, greeter::Greeter& handler) {
+  service::ServerOptions server_options;
+  server_options.frontends.push_back(metrics);
+  MN_ASSIGN_OR_RETURN(auto service, service::NewMemoryService(
+                                        {.identity = {.name = "greeter"},
+                                         .network = network,
+                                         .server = std::move(server_options),
+                                         .observer = metrics->observer()}));
+  metrics->Attach(service.get());
+  MN_RETURN_IF_ERROR(
+      greeter::RegisterGreeterHandler(service->server(), handler));
+  return service;
+}
+
 TEST(ServiceMetrics, ReadyOnlyFromRegistrationUntilStopBegins) {
   auto held = std::make_shared<HeldDeregister>(registry::NewMemoryRegistry());
   auto network = service::NewMemoryNetwork();
@@ -440,18 +458,9 @@ TEST(ServiceMetrics, ReadyOnlyFromRegistrationUntilStopBegins) {
   MN_ASSERT_OK_AND_ASSIGN(auto metrics,
                           ServiceMetrics::Create({.address = "127.0.0.1:0"}));
   const int port = metrics->port();
-  service::ServerOptions server_options;
-  server_options.frontends.push_back(metrics);
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto service,
-      service::NewMemoryService({.identity = {.name = "greeter"},
-                                 .network = network,
-                                 .server = std::move(server_options),
-                                 .observer = metrics->observer()}));
-  metrics->Attach(service.get());
   greeter::Greeter handler("memory-1");
-  ASSERT_THAT(greeter::RegisterGreeterHandler(service->server(), handler),
-              IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto service,
+                          GreeterWithMetrics(network, metrics, handler));
 
   MN_ASSERT_OK_AND_ASSIGN(auto got, HttpGet(port, "/readyz"));
   EXPECT_EQ(got.code, 503);
@@ -493,18 +502,9 @@ TEST(ServiceMetrics, ScrapesDuringAndAfterTheServicesDestruction) {
   auto network = service::NewMemoryNetwork();
   MN_ASSERT_OK_AND_ASSIGN(auto metrics,
                           ServiceMetrics::Create({.address = "127.0.0.1:0"}));
-  service::ServerOptions server_options;
-  server_options.frontends.push_back(metrics);
-  MN_ASSERT_OK_AND_ASSIGN(
-      auto service,
-      service::NewMemoryService({.identity = {.name = "greeter"},
-                                 .network = network,
-                                 .server = std::move(server_options),
-                                 .observer = metrics->observer()}));
-  metrics->Attach(service.get());
   greeter::Greeter handler("memory-1");
-  ASSERT_THAT(greeter::RegisterGreeterHandler(service->server(), handler),
-              IsOk());
+  MN_ASSERT_OK_AND_ASSIGN(auto service,
+                          GreeterWithMetrics(network, metrics, handler));
   ASSERT_THAT(service->Start(), IsOk());
   greeter::HelloRequest request;
   request.set_name("x");
