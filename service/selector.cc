@@ -142,6 +142,12 @@ class LatencyAwareSelector : public Selector {
     entry->last_seen = now;
     if (entry->ejected) return;  // a late answer: its samples start afresh
     double latency = absl::ToDoubleSeconds(result.latency);
+    // An abandoned hedge loser's time is only a lower bound on the node's:
+    // a sample only when it already says the node is slower than thought.
+    if (result.cancelled &&
+        (entry->samples == 0 || latency <= entry->latency)) {
+      return;
+    }
     // A failure is often quick (refused, no responders): it must not make
     // the node look fast.
     if (result.node_failed && entry->samples > 0) {

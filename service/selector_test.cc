@@ -150,6 +150,27 @@ TEST_F(LatencyAwareTest, PrefersTheFastNode) {
   EXPECT_GT(picked["c"], 200);
 }
 
+TEST_F(LatencyAwareTest, AnAbandonedAttemptDoesNotMakeASlowNodeLookFast) {
+  auto selector = Make();
+  for (int i = 0; i < 20; ++i) {
+    Attempt(*selector, "a", Millis(3));  // slower, not an outlier (5x)
+    Attempt(*selector, "b", Millis(1));
+  }
+  // Hedge losers on a, abandoned after 0.5 ms: lower bounds, not samples.
+  const Node a{.id = "a"};
+  for (int i = 0; i < 200; ++i) {
+    selector->Started("s", a);
+    selector->Finished("s", a, {.latency = Millis(0.5), .cancelled = true});
+  }
+  const Node b{.id = "b"};
+  const std::vector<const Node*> nodes = {&a, &b};
+  int picked_b = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (selector->SelectIndex("s", nodes) == 1) ++picked_b;
+  }
+  EXPECT_EQ(picked_b, 100);  // two nodes: both drawn, the faster wins
+}
+
 TEST_F(LatencyAwareTest, SpreadsOverEqualNodes) {
   auto selector = Make();
   std::map<std::string, int> picked =
