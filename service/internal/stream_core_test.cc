@@ -521,7 +521,11 @@ struct ScriptedServer {
                       for (const Message& m : frames) {
                         absl::Status sent = socket->Send(m);
                         if (!sent.ok()) {
-                          refused.Add(sent);
+                          // A rep of its own, not shared with `sent`: its
+                          // last Unref would be on this thread, in Debian's
+                          // uninstrumented absl (a TSan false positive).
+                          refused.Add(absl::Status(
+                              sent.code(), std::string(sent.message())));
                           return;
                         }
                       }
