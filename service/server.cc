@@ -679,6 +679,19 @@ absl::Status Server::Stop(absl::Time deadline) {
         })) {
       still_running = core_->in_flight;
     }
+    // Requests still queued for a handler thread are refused "stopping"
+    // (retryable) as threads take them; ended with their sockets by the
+    // Shutdown below, their callers could not know they never ran
+    // ("outcome unknown"). Bounded: a queue that does not drain costs
+    // Stop at most half a second more.
+    if (still_running == 0 && listener_ != nullptr &&
+        listener_->WaitingMessages() > 0) {
+      concurrency::WaitUntil(
+          core_->drained, lock,
+          std::min(deadline, absl::Now() + absl::Milliseconds(500)), [&] {
+            return core_->in_flight == 0 && listener_->WaitingMessages() == 0;
+          });
+    }
   }
   if (still_running > 0 || callbacks_running > 0 || consumers_late > 0) {
     core_->gave_up->store(true);

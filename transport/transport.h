@@ -181,6 +181,12 @@ class Listener {
   // listener is not waited for. Idempotent.
   virtual absl::Status Shutdown(absl::Time deadline) = 0;
 
+  // Messages taken off the wire and waiting for a handler thread now (the
+  // ones ListenOptions::max_waiting_messages counts). A server that
+  // refuses new requests lets these drain (refused, so their callers know
+  // they never ran) before Shutdown ends their sockets.
+  virtual size_t WaitingMessages() const { return 0; }
+
   // Shutdown by ListenOptions::close_timeout from now; the destructor too.
   virtual absl::Status Close() = 0;
 

@@ -255,6 +255,9 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore>,
   bool EndedLately(const std::string& key) const;
 
   size_t OpenSockets() const;
+  size_t WaitingMessages() const {
+    return waiting_calls_.load(std::memory_order_relaxed);
+  }
   bool closed() const;
 
   // Ends every open socket with `why` (a handler reads what was queued,

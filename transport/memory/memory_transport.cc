@@ -117,6 +117,9 @@ class MemoryListener : public Listener {
     return Shutdown(concurrency::DeadlineIn(state_->close_timeout));
   }
   size_t OpenSockets() const override { return state_->core->OpenSockets(); }
+  size_t WaitingMessages() const override {
+    return state_->core->WaitingMessages();
+  }
 
  private:
   std::shared_ptr<ListenerState> state_;
